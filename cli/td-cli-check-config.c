@@ -1,0 +1,43 @@
+/* td-cli-check-config.c: `tidings check-config`: validation without any network. */
+#include <stdio.h>
+
+#include "engine/td-error.h"
+#include "engine/td-plugin-registry.h"
+#include "td-cli.h"
+
+int
+td_cli_check_config (const TdCliGlobals *globals, int argc, char **argv)
+{
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("- validate the configuration");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TdConfig) config = NULL;
+  g_autoptr (TdPluginRegistry) registry = NULL;
+
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    {
+      fprintf (stderr, "tidings check-config: %s\n", error->message);
+      return TD_EXIT_USAGE;
+    }
+  config = td_cli_load_config (globals, &error);
+  if (config == NULL)
+    {
+      td_cli_print_error (error);
+      return TD_EXIT_USAGE;
+    }
+  registry = td_plugin_registry_new_default ();
+  for (guint i = 0; i < config->accounts->len; i++)
+    {
+      TdAccountConfig *a = g_ptr_array_index (config->accounts, i);
+      if (!td_plugin_registry_has_protocol (registry, a->protocol))
+        {
+          g_autoptr (TdBackend) b = td_plugin_registry_create_backend (registry, a, &error);
+          td_cli_print_error (error);
+          return TD_EXIT_USAGE;
+        }
+      printf ("account %s: %s://%s@%s:%u (%s), Maildir %s\n", a->name, a->protocol, a->user,
+              a->host, a->port, td_security_to_string (a->security), a->maildir);
+    }
+  printf ("%s: OK, %u account%s\n", config->path, config->accounts->len,
+          config->accounts->len == 1 ? "" : "s");
+  return TD_EXIT_OK;
+}

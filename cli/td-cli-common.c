@@ -1,0 +1,65 @@
+/* td-cli-common.c: what the commands share: loading the configuration, messages, JSON. */
+#include <stdio.h>
+
+#include "engine/td-error.h"
+#include "td-cli.h"
+
+/**
+ * td_cli_load_config:
+ * @globals: the global options
+ * @error: return location for a %TD_ERROR_CONFIG error
+ *
+ * Returns: (transfer full) (nullable): the configuration; its warnings are printed
+ */
+TdConfig *
+td_cli_load_config (const TdCliGlobals *globals, GError **error)
+{
+  g_autofree char *fallback = td_config_default_path ();
+  TdConfig *config = td_config_load (globals->config_path ? globals->config_path : fallback, error);
+
+  for (guint i = 0; config != NULL && i < config->warnings->len; i++)
+    fprintf (stderr, "tidings: warning: %s\n", (char *) g_ptr_array_index (config->warnings, i));
+  return config;
+}
+
+void
+td_cli_print_error (const GError *error)
+{
+  fprintf (stderr, "tidings: %s\n", error->message);
+}
+
+/**
+ * td_cli_json_string:
+ * @text: (nullable): UTF-8 text
+ *
+ * Returns: (transfer full): @text as a JSON string literal, or `null`
+ */
+char *
+td_cli_json_string (const char *text)
+{
+  GString *out;
+
+  if (text == NULL)
+    return g_strdup ("null");
+  out = g_string_new ("\"");
+  for (const char *p = text; *p != '\0'; p++)
+    {
+      guchar c = (guchar) *p;
+      if (c == '"' || c == '\\')
+        g_string_append_printf (out, "\\%c", c);
+      else if (c == '\n')
+        g_string_append (out, "\\n");
+      else if (c < 0x20 || c == 0x7f)
+        g_string_append_printf (out, "\\u%04x", c);
+      else
+        g_string_append_c (out, (char) c);
+    }
+  g_string_append_c (out, '"');
+  return g_string_free (out, FALSE);
+}
+
+char *
+td_cli_format_size (guint64 bytes)
+{
+  return g_format_size_full (bytes, G_FORMAT_SIZE_DEFAULT);
+}

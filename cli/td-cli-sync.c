@@ -1,0 +1,212 @@
+/* td-cli-sync.c: `tidings sync`: every named account at once, then a summary.
+ *
+ * Progress goes to stderr on a terminal (never when --quiet or --json); the summary goes to
+ * stdout, as text or as JSON for scripts. The exit code tells the first account's failure
+ * class, or 1 when only some folders failed.
+ */
+#include <stdio.h>
+#include <unistd.h>
+
+#include "engine/td-error.h"
+#include "engine/td-sync-runner.h"
+#include "td-cli.h"
+
+typedef struct
+{
+  GMainLoop *loop;
+  guint pending;
+  GPtrArray *reports; /* TdAccountReport, in account order */
+  gboolean progress;
+  gboolean verbose;
+} SyncState;
+
+static void
+on_progress (const char *account, const char *folder, guint messages, guint64 bytes,
+             gpointer data)
+{
+  g_autofree char *size = td_cli_format_size (bytes);
+  fprintf (stderr, "\r\033[K%s/%s: %u messages, %s", account, folder, messages, size);
+  fflush (stderr);
+}
+
+static void
+run_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  SyncState *state = data;
+  TdAccountReport *report = td_sync_runner_run_finish (TD_SYNC_RUNNER (source), result);
+
+  for (guint i = 0; i < state->reports->len; i++)
+    if (g_ptr_array_index (state->reports, i) == source)
+      {
+        g_object_unref (source);
+        state->reports->pdata[i] = report;
+      }
+  if (--state->pending == 0)
+    g_main_loop_quit (state->loop);
+}
+
+static int
+report_exit_code (TdAccountReport *r)
+{
+  if (r->error != NULL)
+    return td_error_to_exit_code (r->error);
+  for (guint i = 0; i < r->folders->len; i++)
+    {
+      TdFolderReport *f = g_ptr_array_index (r->folders, i);
+      if (f->error != NULL)
+        return td_error_to_exit_code (f->error);
+    }
+  return TD_EXIT_OK;
+}
+
+static void
+print_text (TdAccountReport *r, gboolean verbose)
+{
+  guint added = 0, changed = 0, removed = 0, unchanged = 0, failed = 0;
+  guint64 bytes = 0;
+
+  for (guint i = 0; i < r->folders->len; i++)
+    {
+      TdFolderReport *f = g_ptr_array_index (r->folders, i);
+      added += f->added;
+      changed += f->flags_changed;
+      removed += f->removed;
+      bytes += f->bytes;
+      unchanged += f->unchanged;
+      if (f->error != NULL)
+        {
+          failed++;
+          fprintf (stderr, "tidings: account %s, folder %s: %s\n", r->account, f->name,
+                   f->error->message);
+        }
+      else if (verbose)
+        printf ("  %s: %u new, %u flag changes, %u removed%s\n", f->name, f->added,
+                f->flags_changed, f->removed, f->unchanged ? " (unchanged)" : "");
+    }
+  if (r->error != NULL)
+    fprintf (stderr, "tidings: %s\n", r->error->message);
+  g_autofree char *size = td_cli_format_size (bytes);
+  printf ("%s: %u new (%s), %u flag changes, %u removed in %u folders (%u unchanged)%s\n",
+          r->account, added, size, changed, removed, r->folders->len, unchanged,
+          r->error ? ", FAILED" : failed ? ", some folders failed" : "");
+}
+
+static void
+print_json (GPtrArray *reports)
+{
+  GString *out = g_string_new ("{\"accounts\":[");
+
+  for (guint i = 0; i < reports->len; i++)
+    {
+      TdAccountReport *r = g_ptr_array_index (reports, i);
+      g_autofree char *name = td_cli_json_string (r->account);
+      g_autofree char *err = td_cli_json_string (r->error ? r->error->message : NULL);
+      g_string_append_printf (out, "%s{\"account\":%s,\"exit_code\":%d,\"error\":%s,\"folders\":[",
+                              i ? "," : "", name, report_exit_code (r), err);
+      for (guint k = 0; k < r->folders->len; k++)
+        {
+          TdFolderReport *f = g_ptr_array_index (r->folders, k);
+          g_autofree char *fname = td_cli_json_string (f->name);
+          g_autofree char *ferr = td_cli_json_string (f->error ? f->error->message : NULL);
+          g_string_append_printf (out, "%s{\"folder\":%s,\"added\":%u,\"flags_changed\":%u,"
+                                  "\"removed\":%u,\"rematched\":%u,\"bytes\":%" G_GUINT64_FORMAT
+                                  ",\"unchanged\":%s,\"error\":%s}", k ? "," : "", fname,
+                                  f->added, f->flags_changed, f->removed, f->matched, f->bytes,
+                                  f->unchanged ? "true" : "false", ferr);
+        }
+      g_string_append (out, "]}");
+    }
+  g_string_append (out, "]}\n");
+  fputs (out->str, stdout);
+  g_string_free (out, TRUE);
+}
+
+static GPtrArray *
+pick_accounts (TdConfig *config, char **names, GError **error)
+{
+  GPtrArray *picked = g_ptr_array_new ();
+
+  if (names == NULL || names[0] == NULL)
+    {
+      g_ptr_array_extend (picked, config->accounts, NULL, NULL);
+      return picked;
+    }
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      TdAccountConfig *a = td_config_find_account (config, names[i]);
+      if (a == NULL)
+        {
+          g_set_error (error, TD_ERROR, TD_ERROR_CONFIG, "no account “%s” in %s", names[i],
+                       config->path);
+          g_ptr_array_unref (picked);
+          return NULL;
+        }
+      g_ptr_array_add (picked, a);
+    }
+  return picked;
+}
+
+int
+td_cli_sync (const TdCliGlobals *globals, int argc, char **argv)
+{
+  g_auto (GStrv) folders = NULL, names = NULL;
+  gboolean quiet = FALSE, verbose = FALSE, json = FALSE;
+  GOptionEntry entries[] = {
+    { "folder", 'f', 0, G_OPTION_ARG_STRING_ARRAY, &folders, "Sync only folders matching PATTERN (repeatable)", "PATTERN" },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print only errors", NULL },
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Print every folder and the protocol exchange (credentials are never shown)", NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the summary as JSON", NULL },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &names, NULL, "ACCOUNT…" },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("[ACCOUNT…] - sync accounts");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TdConfig) config = NULL;
+  g_autoptr (GPtrArray) accounts = NULL;
+  int code = TD_EXIT_OK;
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    {
+      fprintf (stderr, "tidings sync: %s\n", error->message);
+      return TD_EXIT_USAGE;
+    }
+  if (verbose)
+    g_setenv ("G_MESSAGES_DEBUG", G_LOG_DOMAIN, FALSE);
+  if ((config = td_cli_load_config (globals, &error)) == NULL
+      || (accounts = pick_accounts (config, names, &error)) == NULL)
+    {
+      td_cli_print_error (error);
+      return TD_EXIT_USAGE;
+    }
+  g_autoptr (TdPluginRegistry) registry = td_plugin_registry_new_default ();
+  SyncState state = { g_main_loop_new (NULL, FALSE), 0, g_ptr_array_new (), FALSE, verbose };
+  state.progress = !quiet && !json && isatty (STDERR_FILENO);
+  TdSyncOptions options = { folders, state.progress ? on_progress : NULL, &state, 2000 };
+  for (guint i = 0; i < accounts->len; i++)
+    {
+      TdSyncRunner *runner = td_sync_runner_new (config, g_ptr_array_index (accounts, i),
+                                                 registry, &options);
+      g_ptr_array_add (state.reports, runner);
+      state.pending++;
+      td_sync_runner_run_async (runner, NULL, run_done, &state);
+    }
+  if (state.pending > 0)
+    g_main_loop_run (state.loop);
+  if (state.progress)
+    fputs ("\r\033[K", stderr);
+  for (guint i = 0; i < state.reports->len; i++)
+    {
+      TdAccountReport *r = g_ptr_array_index (state.reports, i);
+      if (!json && (!quiet || report_exit_code (r) != 0))
+        print_text (r, verbose);
+      if (code == TD_EXIT_OK)
+        code = report_exit_code (r);
+    }
+  if (json)
+    print_json (state.reports);
+  g_ptr_array_set_free_func (state.reports, (GDestroyNotify) td_account_report_free);
+  g_ptr_array_unref (state.reports);
+  g_main_loop_unref (state.loop);
+  return code;
+}

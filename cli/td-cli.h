@@ -1,0 +1,21 @@
+/* td-cli.h: the commands of the tidings program. Main thread only. */
+#pragma once
+
+#include "engine/td-config.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  const char *config_path; /* --config, nullable */
+} TdCliGlobals;
+
+int td_cli_sync (const TdCliGlobals *globals, int argc, char **argv);
+int td_cli_check_config (const TdCliGlobals *globals, int argc, char **argv);
+
+TdConfig *td_cli_load_config (const TdCliGlobals *globals, GError **error);
+void td_cli_print_error (const GError *error);
+char *td_cli_json_string (const char *text);
+char *td_cli_format_size (guint64 bytes);
+
+G_END_DECLS

@@ -1,0 +1,70 @@
+/* tidings.c: the command line: global options, then a command. */
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/td-error.h"
+#include "td-build-config.h"
+#include "td-cli.h"
+
+static const char usage[] =
+  "Usage: tidings [--config FILE] COMMAND [OPTIONS]\n"
+  "\n"
+  "Keeps local Maildirs in step with IMAP mailboxes.\n"
+  "\n"
+  "Commands:\n"
+  "  sync [ACCOUNT...]   sync every account, or the ones named\n"
+  "  check-config        validate the configuration without touching the network\n"
+  "\n"
+  "Options:\n"
+  "  --config FILE       use FILE instead of $XDG_CONFIG_HOME/tidings/config\n"
+  "  --version           print the version\n"
+  "\n"
+  "Run `tidings COMMAND --help` for a command's options.\n";
+
+int
+main (int argc, char **argv)
+{
+  TdCliGlobals globals = { NULL };
+  int i = 1;
+
+  setlocale (LC_ALL, "");
+  for (; i < argc && argv[i][0] == '-'; i++)
+    {
+      if (g_str_equal (argv[i], "--config") && i + 1 < argc)
+        globals.config_path = argv[++i];
+      else if (g_str_has_prefix (argv[i], "--config="))
+        globals.config_path = argv[i] + strlen ("--config=");
+      else if (g_str_equal (argv[i], "--version"))
+        {
+          printf ("tidings %s\n", TD_VERSION);
+          return TD_EXIT_OK;
+        }
+      else if (g_str_equal (argv[i], "--help") || g_str_equal (argv[i], "-h"))
+        {
+          fputs (usage, stdout);
+          return TD_EXIT_OK;
+        }
+      else
+        {
+          fprintf (stderr, "tidings: unknown option %s\n\n%s", argv[i], usage);
+          return TD_EXIT_USAGE;
+        }
+    }
+  if (i >= argc)
+    {
+      fputs (usage, stderr);
+      return TD_EXIT_USAGE;
+    }
+  if (g_str_equal (argv[i], "sync"))
+    return td_cli_sync (&globals, argc - i, argv + i);
+  if (g_str_equal (argv[i], "check-config"))
+    return td_cli_check_config (&globals, argc - i, argv + i);
+  if (g_str_equal (argv[i], "help"))
+    {
+      fputs (usage, stdout);
+      return TD_EXIT_OK;
+    }
+  fprintf (stderr, "tidings: unknown command “%s”\n\n%s", argv[i], usage);
+  return TD_EXIT_USAGE;
+}

@@ -1,0 +1,112 @@
+/* td-backend.h: the base class every protocol plugin implements.
+ *
+ * A backend reports what the server has and streams messages into a TdMessageSink; it never
+ * touches the Maildir or the state DB. All calls happen on the main loop thread, one at a
+ * time: the td_backend_*_async() wrappers refuse a call while another is under way.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "td-config.h"
+#include "td-message-sink.h"
+#include "td-types.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  TD_BACKEND_CAP_FOLDERS = 1 << 0,      /* more than one folder; otherwise just INBOX */
+  TD_BACKEND_CAP_FLAGS = 1 << 1,        /* messages carry flags */
+  TD_BACKEND_CAP_CHANGES_SINCE = 1 << 2,/* list_changes can skip unchanged messages */
+  TD_BACKEND_CAP_APPEND = 1 << 3,
+  TD_BACKEND_CAP_STORE = 1 << 4,
+  TD_BACKEND_CAP_EXPUNGE = 1 << 5,
+  TD_BACKEND_CAP_CREATE_FOLDER = 1 << 6,
+  TD_BACKEND_CAP_WATCH = 1 << 7,
+} TdBackendCaps;
+
+#define TD_TYPE_BACKEND (td_backend_get_type ())
+G_DECLARE_DERIVABLE_TYPE (TdBackend, td_backend, TD, BACKEND, GObject)
+
+struct _TdBackendClass
+{
+  GObjectClass parent_class;
+
+  TdBackendCaps (*get_caps) (TdBackend *self);
+
+  void (*connect_async) (TdBackend *self, const char *secret, GCancellable *cancellable,
+                         GAsyncReadyCallback callback, gpointer user_data);
+  gboolean (*connect_finish) (TdBackend *self, GAsyncResult *result, GError **error);
+
+  void (*list_folders_async) (TdBackend *self, GCancellable *cancellable,
+                              GAsyncReadyCallback callback, gpointer user_data);
+  GPtrArray *(*list_folders_finish) (TdBackend *self, GAsyncResult *result, GError **error);
+
+  void (*open_folder_async) (TdBackend *self, const char *name, gboolean read_only,
+                             GCancellable *cancellable, GAsyncReadyCallback callback,
+                             gpointer user_data);
+  gboolean (*open_folder_finish) (TdBackend *self, GAsyncResult *result, TdFolderState *state,
+                                  GError **error);
+
+  void (*list_changes_async) (TdBackend *self, const TdSyncPoint *since,
+                              GCancellable *cancellable, GAsyncReadyCallback callback,
+                              gpointer user_data);
+  TdFolderChanges *(*list_changes_finish) (TdBackend *self, GAsyncResult *result,
+                                           GError **error);
+
+  void (*list_messages_async) (TdBackend *self, GCancellable *cancellable,
+                               GAsyncReadyCallback callback, gpointer user_data);
+  GArray *(*list_messages_finish) (TdBackend *self, GAsyncResult *result, GError **error);
+
+  void (*fetch_messages_async) (TdBackend *self, GArray *uids, TdMessageSink *sink,
+                                GCancellable *cancellable, GAsyncReadyCallback callback,
+                                gpointer user_data);
+  gboolean (*fetch_messages_finish) (TdBackend *self, GAsyncResult *result, GError **error);
+
+  void (*disconnect_async) (TdBackend *self, GCancellable *cancellable,
+                            GAsyncReadyCallback callback, gpointer user_data);
+  gboolean (*disconnect_finish) (TdBackend *self, GAsyncResult *result, GError **error);
+
+  gpointer padding[16];
+};
+
+TdAccountConfig *td_backend_get_account (TdBackend *self);
+TdBackendCaps td_backend_get_caps (TdBackend *self);
+
+void td_backend_connect_async (TdBackend *self, const char *secret, GCancellable *cancellable,
+                               GAsyncReadyCallback callback, gpointer user_data);
+gboolean td_backend_connect_finish (TdBackend *self, GAsyncResult *result, GError **error);
+
+void td_backend_list_folders_async (TdBackend *self, GCancellable *cancellable,
+                                    GAsyncReadyCallback callback, gpointer user_data);
+GPtrArray *td_backend_list_folders_finish (TdBackend *self, GAsyncResult *result,
+                                           GError **error);
+
+void td_backend_open_folder_async (TdBackend *self, const char *name, gboolean read_only,
+                                   GCancellable *cancellable, GAsyncReadyCallback callback,
+                                   gpointer user_data);
+gboolean td_backend_open_folder_finish (TdBackend *self, GAsyncResult *result,
+                                        TdFolderState *state, GError **error);
+
+void td_backend_list_changes_async (TdBackend *self, const TdSyncPoint *since,
+                                    GCancellable *cancellable, GAsyncReadyCallback callback,
+                                    gpointer user_data);
+TdFolderChanges *td_backend_list_changes_finish (TdBackend *self, GAsyncResult *result,
+                                                 GError **error);
+
+void td_backend_list_messages_async (TdBackend *self, GCancellable *cancellable,
+                                     GAsyncReadyCallback callback, gpointer user_data);
+GArray *td_backend_list_messages_finish (TdBackend *self, GAsyncResult *result, GError **error);
+
+void td_backend_fetch_messages_async (TdBackend *self, GArray *uids, TdMessageSink *sink,
+                                      GCancellable *cancellable, GAsyncReadyCallback callback,
+                                      gpointer user_data);
+gboolean td_backend_fetch_messages_finish (TdBackend *self, GAsyncResult *result,
+                                           GError **error);
+
+void td_backend_disconnect_async (TdBackend *self, GCancellable *cancellable,
+                                  GAsyncReadyCallback callback, gpointer user_data);
+gboolean td_backend_disconnect_finish (TdBackend *self, GAsyncResult *result, GError **error);
+
+G_END_DECLS

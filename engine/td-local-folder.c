@@ -1,0 +1,466 @@
+/* td-local-folder.c: the durable, crash-safe steps of a folder sync.
+ *
+ * The order of durable steps is what makes a kill at any instant safe:
+ *   1. message files are written to tmp/ and flushed (one syncfs per batch);
+ *   2. their rows are committed with pending = 1 (the intent);
+ *   3. the files are renamed into new/ or cur/ and the directories flushed;
+ *   4. the rows are committed with pending = 0.
+ * On the next start a pending row whose file reached new/ or cur/ is completed, one whose
+ * file did not is dropped (the message is downloaded again), and Tidings' files left in tmp/
+ * are removed. So no message is lost, none is stored twice, and tmp/ holds nothing stale.
+ */
+#include "td-local-folder.h"
+
+#include "storage/td-storage-error.h"
+#include "td-error.h"
+#include "td-maildir-sink.h"
+
+static gboolean
+local_error (GError **error, GError *local, const char *folder)
+{
+  int code = g_error_matches (local, TD_STORAGE_ERROR, TD_STORAGE_ERROR_BAD_NAME) ? TD_ERROR_FOLDER
+                                                                                  : TD_ERROR_LOCAL_IO;
+  g_set_error (error, TD_ERROR, code, "folder %s: %s", folder, local->message);
+  g_error_free (local);
+  return FALSE;
+}
+
+void
+td_local_folder_free (TdLocalFolder *local)
+{
+  if (local == NULL)
+    return;
+  g_free (local->account);
+  g_free (local->name);
+  g_clear_pointer (&local->folder, td_maildir_folder_unref);
+  g_clear_pointer (&local->messages, g_array_unref);
+  g_free (local);
+}
+
+static TdStateMessage *
+find_message (TdLocalFolder *local, guint32 uid)
+{
+  guint lo = 0, hi = local->messages->len;
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+      TdStateMessage *m = &g_array_index (local->messages, TdStateMessage, mid);
+      if (m->uid == uid)
+        return m;
+      if (m->uid < uid)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return NULL;
+}
+
+/* Completes or drops downloads an earlier run left pending (see the top of this file). */
+static gboolean
+resolve_pending (TdLocalFolder *local, GError **error)
+{
+  g_autoptr (GHashTable) disk = NULL;
+  GError *e = NULL;
+  gboolean any = FALSE;
+
+  for (guint i = 0; i < local->messages->len && !any; i++)
+    any = g_array_index (local->messages, TdStateMessage, i).pending;
+  if (!any)
+    return TRUE;
+  disk = td_maildir_folder_scan (local->folder, NULL);
+  if (!td_state_db_begin (local->db, &e))
+    return local_error (error, e, local->name);
+  for (guint i = local->messages->len; i-- > 0;)
+    {
+      TdStateMessage *m = &g_array_index (local->messages, TdStateMessage, i);
+      if (!m->pending)
+        continue;
+      gboolean ok;
+      if (g_hash_table_contains (disk, m->base))
+        {
+          ok = td_state_db_mark_published (local->db, local->record.id, m->uid, &e);
+          m->pending = FALSE;
+          local->recovered++;
+        }
+      else
+        {
+          ok = td_state_db_remove_message (local->db, local->record.id, m->uid, &e);
+          g_array_remove_index (local->messages, i);
+        }
+      if (!ok)
+        {
+          td_state_db_rollback (local->db);
+          return local_error (error, e, local->name);
+        }
+    }
+  if (!td_state_db_commit (local->db, &e))
+    return local_error (error, e, local->name);
+  return TRUE;
+}
+
+/**
+ * td_local_folder_prepare:
+ * @db: the state database
+ * @maildir: the account's Maildir
+ * @account: the account name
+ * @name: the folder's decoded name
+ * @components: its directories below @maildir
+ * @error: return location for an error
+ *
+ * Opens (creating) the folder's directory, removes what an interrupted run left in tmp/,
+ * loads the folder's state and resolves interrupted downloads.
+ *
+ * Returns: (transfer full) (nullable): the folder's local side
+ */
+TdLocalFolder *
+td_local_folder_prepare (TdStateDb *db, TdMaildir *maildir, const char *account,
+                         const char *name, char **components, GError **error)
+{
+  g_autoptr (TdLocalFolder) local = g_new0 (TdLocalFolder, 1);
+  GError *e = NULL;
+
+  local->db = db;
+  local->account = g_strdup (account);
+  local->name = g_strdup (name);
+  local->folder = td_maildir_open_folder (maildir, components, &e);
+  if (local->folder == NULL)
+    return local_error (error, e, name), NULL;
+  td_maildir_folder_clean_tmp (local->folder);
+  if (!td_state_db_get_folder (db, account, name, &local->record, &e)
+      || (local->messages = td_state_db_load_messages (db, local->record.id, &e)) == NULL)
+    return local_error (error, e, name), NULL;
+  if (!resolve_pending (local, error))
+    return NULL;
+  return g_steal_pointer (&local);
+}
+
+void
+td_local_folder_sync_point (TdLocalFolder *local, TdSyncPoint *point)
+{
+  point->uidvalidity = local->record.uidvalidity;
+  point->uidnext = local->record.uidnext;
+  point->highestmodseq = local->record.highestmodseq;
+  point->known_count = local->messages->len;
+  point->last_uid = local->messages->len
+                      ? g_array_index (local->messages, TdStateMessage, local->messages->len - 1).uid
+                      : 0;
+}
+
+/* A server flag change applied to the file without undoing the reader's own changes:
+ * what the server added since the last sync is added, what it removed is removed. */
+static gboolean
+apply_flags (TdLocalFolder *local, GHashTable **disk, TdStateMessage *m, TdFlags server,
+             GError **error)
+{
+  TdFlags added = server & ~m->flags, removed = m->flags & ~server;
+  GError *e = NULL;
+
+  if (added == 0 && removed == 0)
+    return TRUE;
+  if (*disk == NULL)
+    *disk = td_maildir_folder_scan (local->folder, NULL);
+  TdMaildirEntry *entry = g_hash_table_lookup (*disk, m->base);
+  if (entry != NULL
+      && !td_maildir_folder_set_flags (local->folder, m->base, entry,
+                                       (entry->flags | added) & ~removed, &e))
+    return local_error (error, e, local->name);
+  if (!td_state_db_set_flags (local->db, local->record.id, m->uid, server, &e))
+    return local_error (error, e, local->name);
+  m->flags = server;
+  return TRUE;
+}
+
+static gboolean
+remove_message (TdLocalFolder *local, GHashTable **disk, guint index, GError **error)
+{
+  TdStateMessage *m = &g_array_index (local->messages, TdStateMessage, index);
+  GError *e = NULL;
+
+  if (*disk == NULL)
+    *disk = td_maildir_folder_scan (local->folder, NULL);
+  TdMaildirEntry *entry = g_hash_table_lookup (*disk, m->base);
+  if ((entry != NULL && !td_maildir_folder_remove (local->folder, entry, &e))
+      || !td_state_db_remove_message (local->db, local->record.id, m->uid, &e))
+    return local_error (error, e, local->name);
+  g_array_remove_index (local->messages, index);
+  return TRUE;
+}
+
+static int
+compare_uids (const void *a, const void *b)
+{
+  guint32 x = *(const guint32 *) a, y = *(const guint32 *) b;
+  return x < y ? -1 : x > y;
+}
+
+static gboolean
+apply_removals (TdLocalFolder *local, const TdFolderChanges *changes, GHashTable **disk,
+                GArray *missing, guint *removed, GError **error)
+{
+  g_autoptr (GArray) gone = g_array_copy (changes->vanished);
+
+  g_array_sort (gone, compare_uids);
+  if (changes->present != NULL)
+    g_array_sort (changes->present, compare_uids);
+  for (guint i = local->messages->len; i-- > 0;)
+    {
+      guint32 uid = g_array_index (local->messages, TdStateMessage, i).uid;
+      gboolean vanished = bsearch (&uid, gone->data, gone->len, sizeof (guint32), compare_uids)
+                          != NULL;
+      if (changes->present != NULL)
+        vanished = vanished || bsearch (&uid, changes->present->data, changes->present->len,
+                                        sizeof (guint32), compare_uids) == NULL;
+      if (vanished)
+        {
+          if (!remove_message (local, disk, i, error))
+            return FALSE;
+          (*removed)++;
+        }
+    }
+  /* Messages the server has below our highest UID that we never stored (an earlier run
+   * was cut short before them): download them too. */
+  for (guint i = 0; changes->present != NULL && i < changes->present->len; i++)
+    {
+      guint32 uid = g_array_index (changes->present, guint32, i);
+      if (find_message (local, uid) == NULL)
+        td_uid_set_add (missing, uid);
+    }
+  return TRUE;
+}
+
+/**
+ * td_local_folder_apply_changes:
+ * @local: a prepared folder
+ * @changes: what the server reports since the sync point
+ * @missing: (element-type TdUidRange): receives server messages at or below the highest
+ *   known UID that are not stored locally
+ * @flags_changed: (out): messages whose flags changed
+ * @removed: (out): messages removed because the server no longer has them
+ * @error: return location for an error
+ *
+ * Applies server-side flag changes and removals to the Maildir and the DB in one
+ * transaction.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+td_local_folder_apply_changes (TdLocalFolder *local, const TdFolderChanges *changes,
+                               GArray *missing, guint *flags_changed, guint *removed,
+                               GError **error)
+{
+  g_autoptr (GHashTable) disk = NULL;
+  GError *e = NULL;
+
+  *flags_changed = *removed = 0;
+  if (!td_state_db_begin (local->db, &e))
+    return local_error (error, e, local->name);
+  for (guint i = 0; i < changes->changed->len; i++)
+    {
+      const TdMessageInfo *info = &g_array_index (changes->changed, TdMessageInfo, i);
+      TdStateMessage *m = find_message (local, info->uid);
+      if (m == NULL || m->flags == info->flags)
+        continue;
+      if (!apply_flags (local, &disk, m, info->flags, error))
+        goto fail;
+      (*flags_changed)++;
+    }
+  if (!apply_removals (local, changes, &disk, missing, removed, error))
+    goto fail;
+  if (!td_state_db_commit (local->db, &e))
+    return local_error (error, e, local->name);
+  return TRUE;
+
+fail:
+  td_state_db_rollback (local->db);
+  return FALSE;
+}
+
+static gboolean
+insert_rows (TdLocalFolder *local, GPtrArray *batch, gboolean pending, GError **error)
+{
+  GError *e = NULL;
+
+  if (!td_state_db_begin (local->db, &e))
+    return local_error (error, e, local->name);
+  for (guint i = 0; i < batch->len; i++)
+    {
+      TdPendingMessage *p = g_ptr_array_index (batch, i);
+      TdStateMessage m = { p->info.uid, (char *) td_maildir_delivery_get_base (p->delivery),
+                           p->info.flags, p->info.size, p->info.message_id, pending };
+      if (!td_state_db_put_message (local->db, local->record.id, &m, &e))
+        {
+          td_state_db_rollback (local->db);
+          return local_error (error, e, local->name);
+        }
+    }
+  if (!td_state_db_commit (local->db, &e))
+    return local_error (error, e, local->name);
+  return TRUE;
+}
+
+static void
+remember_rows (TdLocalFolder *local, GPtrArray *batch)
+{
+  for (guint i = 0; i < batch->len; i++)
+    {
+      TdPendingMessage *p = g_ptr_array_index (batch, i);
+      if (find_message (local, p->info.uid) != NULL)
+        continue;
+      TdStateMessage m = { p->info.uid, g_strdup (td_maildir_delivery_get_base (p->delivery)),
+                           p->info.flags, p->info.size, g_strdup (p->info.message_id), FALSE };
+      guint at = local->messages->len;
+      while (at > 0 && g_array_index (local->messages, TdStateMessage, at - 1).uid > m.uid)
+        at--;
+      g_array_insert_val (local->messages, at, m);
+    }
+}
+
+/**
+ * td_local_folder_commit_batch:
+ * @local: a prepared folder
+ * @maildir: the account's Maildir
+ * @batch: (element-type TdPendingMessage): downloads closed in tmp/
+ * @error: return location for an error
+ *
+ * Makes a batch of downloads durable and visible, in the crash-safe order at the top of
+ * this file.
+ *
+ * Returns: %TRUE when every message of @batch is stored
+ */
+gboolean
+td_local_folder_commit_batch (TdLocalFolder *local, TdMaildir *maildir, GPtrArray *batch,
+                              GError **error)
+{
+  GError *e = NULL;
+
+  if (batch->len == 0)
+    return TRUE;
+  if (!td_maildir_sync_filesystem (maildir, &e))
+    return local_error (error, e, local->name);
+  if (!insert_rows (local, batch, TRUE, error))
+    return FALSE;
+  for (guint i = 0; i < batch->len; i++)
+    {
+      TdPendingMessage *p = g_ptr_array_index (batch, i);
+      if (!td_maildir_delivery_publish (p->delivery, p->info.flags, &e))
+        return local_error (error, e, local->name);
+    }
+  if (!td_maildir_folder_sync_dirs (local->folder, &e))
+    return local_error (error, e, local->name);
+  if (!insert_rows (local, batch, FALSE, error))
+    return FALSE;
+  remember_rows (local, batch);
+  return TRUE;
+}
+
+static char *
+match_key (const char *message_id, guint64 size)
+{
+  return message_id ? g_strdup_printf ("%" G_GUINT64_FORMAT " %s", size, message_id) : NULL;
+}
+
+/**
+ * td_local_folder_rematch:
+ * @local: a prepared folder whose UIDVALIDITY changed on the server
+ * @server: (element-type TdMessageInfo): every message the server has now
+ * @uidvalidity: the server's new UIDVALIDITY
+ * @to_fetch: (element-type TdUidRange): receives the server messages with no local match
+ * @matched: (out): how many local messages were matched
+ * @error: return location for an error
+ *
+ * Maps local messages to the server's new UIDs by Message-ID and size. Local files are never
+ * removed here; a local message with no match keeps its file and loses its row.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+td_local_folder_rematch (TdLocalFolder *local, GArray *server, guint32 uidvalidity,
+                         GArray *to_fetch, guint *matched, GError **error)
+{
+  g_autoptr (GHashTable) by_key = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GHashTable) taken = g_hash_table_new (g_direct_hash, g_direct_equal);
+  g_autoptr (GArray) old = g_steal_pointer (&local->messages);
+  GError *e = NULL;
+
+  *matched = 0;
+  local->messages = g_array_new (FALSE, TRUE, sizeof (TdStateMessage));
+  g_array_set_clear_func (local->messages, (GDestroyNotify) td_state_message_clear);
+  /* A key that occurs twice on the server is ambiguous and matches nothing. */
+  for (guint i = 0; i < server->len; i++)
+    {
+      const TdMessageInfo *s = &g_array_index (server, TdMessageInfo, i);
+      char *key = match_key (s->message_id, s->size);
+      if (key == NULL)
+        continue;
+      if (g_hash_table_contains (by_key, key))
+        g_hash_table_replace (by_key, key, GUINT_TO_POINTER (0));
+      else
+        g_hash_table_insert (by_key, key, GUINT_TO_POINTER (s->uid));
+    }
+  if (!td_state_db_begin (local->db, &e))
+    return local_error (error, e, local->name);
+  for (guint i = 0; i < old->len; i++)
+    {
+      TdStateMessage *m = &g_array_index (old, TdStateMessage, i);
+      g_autofree char *key = match_key (m->message_id, m->size);
+      guint32 uid = key ? GPOINTER_TO_UINT (g_hash_table_lookup (by_key, key)) : 0;
+      if (!td_state_db_remove_message (local->db, local->record.id, m->uid, &e))
+        goto fail;
+      if (uid == 0 || g_hash_table_contains (taken, GUINT_TO_POINTER (uid)))
+        continue;
+      g_hash_table_add (taken, GUINT_TO_POINTER (uid));
+      TdStateMessage copy = { uid, g_strdup (m->base), m->flags, m->size,
+                              g_strdup (m->message_id), FALSE };
+      g_array_append_val (local->messages, copy);
+      (*matched)++;
+    }
+  g_array_sort (local->messages, compare_uids);
+  for (guint i = 0; i < local->messages->len; i++)
+    if (!td_state_db_put_message (local->db, local->record.id,
+                                  &g_array_index (local->messages, TdStateMessage, i), &e))
+      goto fail;
+  local->record.uidvalidity = uidvalidity;
+  local->record.uidnext = 0;
+  local->record.highestmodseq = 0;
+  if (!td_state_db_update_folder (local->db, &local->record, &e) || !td_state_db_commit (local->db, &e))
+    goto fail;
+  for (guint i = 0; i < server->len; i++)
+    {
+      guint32 uid = g_array_index (server, TdMessageInfo, i).uid;
+      if (!g_hash_table_contains (taken, GUINT_TO_POINTER (uid)))
+        td_uid_set_add (to_fetch, uid);
+    }
+  return TRUE;
+
+fail:
+  td_state_db_rollback (local->db);
+  return local_error (error, e, local->name);
+}
+
+/**
+ * td_local_folder_save:
+ * @local: a folder whose sync finished
+ * @state: what the server reported when the folder was opened
+ * @error: return location for an error
+ *
+ * Records the new sync point. Only called once every change up to @state is stored.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+td_local_folder_save (TdLocalFolder *local, const TdFolderState *state, GError **error)
+{
+  GError *e = NULL;
+  TdStateFolder r = local->record;
+
+  r.uidvalidity = state->uidvalidity;
+  r.uidnext = state->uidnext;
+  r.highestmodseq = state->highestmodseq;
+  if (r.uidvalidity == local->record.uidvalidity && r.uidnext == local->record.uidnext
+      && r.highestmodseq == local->record.highestmodseq)
+    return TRUE;
+  if (!td_state_db_update_folder (local->db, &r, &e))
+    return local_error (error, e, local->name);
+  local->record = r;
+  return TRUE;
+}

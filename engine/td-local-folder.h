@@ -1,0 +1,43 @@
+/* td-local-folder.h: one folder's local side during a sync: its Maildir directory and its
+ * rows in the state DB.
+ *
+ * Every function here is plain blocking code (scans, renames, fsync, SQLite transactions)
+ * meant for a worker thread; the sync runner calls one at a time per folder and never
+ * touches the folder while one runs. Errors come back in the TD_ERROR domain.
+ */
+#pragma once
+
+#include "storage/td-maildir.h"
+#include "storage/td-state-db.h"
+#include "td-types.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  TdStateDb *db;          /* borrowed */
+  char *account;
+  char *name;
+  TdMaildirFolder *folder;
+  TdStateFolder record;   /* the sync point after the last good sync */
+  GArray *messages;       /* TdStateMessage, by ascending UID */
+  guint recovered;        /* interrupted downloads found complete on disk */
+} TdLocalFolder;
+
+TdLocalFolder *td_local_folder_prepare (TdStateDb *db, TdMaildir *maildir, const char *account,
+                                        const char *name, char **components, GError **error);
+void td_local_folder_free (TdLocalFolder *local);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdLocalFolder, td_local_folder_free)
+
+void td_local_folder_sync_point (TdLocalFolder *local, TdSyncPoint *point);
+gboolean td_local_folder_apply_changes (TdLocalFolder *local, const TdFolderChanges *changes,
+                                        GArray *missing, guint *flags_changed, guint *removed,
+                                        GError **error);
+gboolean td_local_folder_commit_batch (TdLocalFolder *local, TdMaildir *maildir,
+                                       GPtrArray *batch, GError **error);
+gboolean td_local_folder_rematch (TdLocalFolder *local, GArray *server, guint32 uidvalidity,
+                                  GArray *to_fetch, guint *matched, GError **error);
+gboolean td_local_folder_save (TdLocalFolder *local, const TdFolderState *state,
+                               GError **error);
+
+G_END_DECLS

@@ -1,0 +1,826 @@
+/* td-sync-runner.c: TdSyncRunner, the pull sync of one account.
+ *
+ * Per folder: prepare the local side (thread), open the folder on the server, then one of
+ *   - nothing changed (same UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ and count): done, no listing;
+ *   - UIDVALIDITY changed: list the server, re-match by Message-ID and size, fetch the rest;
+ *   - otherwise: list changes since the sync point, apply them (thread), fetch new messages.
+ * Downloads stream into tmp/ through a TdMaildirSink; full batches are made durable by a
+ * worker thread while the next batch downloads. The sync point is saved only after every
+ * change up to it is stored, so an interrupted run simply resumes.
+ */
+#include "td-sync-runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "storage/td-folder-map.h"
+#include "storage/td-state-db.h"
+#include "td-error.h"
+#include "td-local-folder.h"
+#include "td-maildir-sink.h"
+
+#define LOCK_RETRY_MS 100
+#define PASSWORD_COMMAND_TIMEOUT_S 30
+
+typedef struct
+{
+  TdFolderInfo *info;      /* borrowed from the runner's folder list */
+  TdFolderReport *report;  /* borrowed from the account report */
+  TdLocalFolder *local;
+  TdFolderState state;
+  TdSyncPoint point;
+  GArray *to_fetch;        /* TdUidRange */
+  TdMaildirSink *sink;
+  gboolean commit_in_flight;
+  gboolean fetch_done;
+  GError *error;
+} FolderRun;
+
+struct _TdSyncRunner
+{
+  GObject parent_instance;
+  TdConfig *config;
+  TdAccountConfig *account;
+  TdPluginRegistry *registry;
+  TdSyncOptions options;
+  GCancellable *cancellable;
+  GTask *task;
+  TdAccountReport *report;
+  int lock_fd;
+  gint64 lock_deadline;
+  TdStateDb *db;
+  TdMaildir *maildir;
+  TdBackend *backend;
+  GPtrArray *folders; /* TdFolderInfo */
+  guint next_folder;
+  FolderRun *run;
+};
+
+G_DEFINE_FINAL_TYPE (TdSyncRunner, td_sync_runner, G_TYPE_OBJECT)
+
+static void next_folder (TdSyncRunner *self);
+static void finish_account (TdSyncRunner *self, GError *error);
+
+/* Reports */
+
+static void
+folder_report_free (TdFolderReport *report)
+{
+  g_free (report->name);
+  g_clear_error (&report->error);
+  g_free (report);
+}
+
+void
+td_account_report_free (TdAccountReport *report)
+{
+  if (report == NULL)
+    return;
+  g_free (report->account);
+  g_ptr_array_unref (report->folders);
+  g_clear_error (&report->error);
+  g_free (report);
+}
+
+/* Work in a thread */
+
+typedef gboolean (*WorkFunc) (TdSyncRunner *self, gpointer arg, GError **error);
+typedef struct
+{
+  WorkFunc fn;
+  gpointer arg;
+} Work;
+
+static void
+work_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  Work *w = data;
+  GError *error = NULL;
+
+  if (w->fn (source, w->arg, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+run_work (TdSyncRunner *self, WorkFunc fn, gpointer arg, GAsyncReadyCallback callback)
+{
+  g_autoptr (GTask) task = g_task_new (self, NULL, callback, arg);
+  Work *w = g_new0 (Work, 1);
+
+  w->fn = fn;
+  w->arg = arg;
+  g_task_set_task_data (task, w, g_free);
+  g_task_run_in_thread (task, work_thread);
+}
+
+static gboolean
+work_finish (GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Folder run bookkeeping */
+
+static void
+folder_run_free (FolderRun *run)
+{
+  if (run == NULL)
+    return;
+  g_clear_pointer (&run->local, td_local_folder_free);
+  g_clear_pointer (&run->to_fetch, g_array_unref);
+  g_clear_object (&run->sink);
+  g_clear_error (&run->error);
+  g_free (run);
+}
+
+/* Ends the current folder: a folder-level error is recorded and the next folder starts;
+ * an account-wide one ends the account. */
+static void
+end_folder (TdSyncRunner *self, GError *error)
+{
+  FolderRun *run = g_steal_pointer (&self->run);
+
+  if (error != NULL && td_error_is_account_wide (error))
+    {
+      folder_run_free (run);
+      finish_account (self, error);
+      return;
+    }
+  if (error != NULL)
+    run->report->error = error;
+  folder_run_free (run);
+  next_folder (self);
+}
+
+/* Saving the sync point */
+
+static gboolean
+save_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  return td_local_folder_save (self->run->local, &self->run->state, error);
+}
+
+static void
+saved (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  GError *error = NULL;
+
+  work_finish (result, &error);
+  end_folder (self, error);
+}
+
+/* Downloading */
+
+static gboolean
+commit_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  return td_local_folder_commit_batch (self->run->local, self->maildir, arg, error);
+}
+
+static void maybe_commit (TdSyncRunner *self);
+
+static void
+committed (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  g_autoptr (GPtrArray) batch = data;
+  FolderRun *run = self->run;
+  GError *error = NULL;
+
+  run->commit_in_flight = FALSE;
+  if (!work_finish (result, &error))
+    {
+      td_maildir_sink_fail (run->sink, error);
+      if (run->error == NULL)
+        run->error = error;
+      else
+        g_error_free (error);
+    }
+  else
+    {
+      for (guint i = 0; i < batch->len; i++)
+        run->report->bytes += td_maildir_delivery_get_size (((TdPendingMessage *) batch->pdata[i])->delivery);
+      run->report->added += batch->len;
+      if (self->options.progress != NULL)
+        self->options.progress (self->account->name, run->report->name, run->report->added,
+                                run->report->bytes, self->options.progress_data);
+    }
+  maybe_commit (self);
+}
+
+/* Starts the next durable batch when one is due; ends the folder once all is stored. */
+static void
+maybe_commit (TdSyncRunner *self)
+{
+  FolderRun *run = self->run;
+
+  if (run->commit_in_flight)
+    return;
+  if (run->error == NULL && (run->fetch_done || td_maildir_sink_batch_is_full (run->sink)))
+    {
+      GPtrArray *batch = td_maildir_sink_take_batch (run->sink);
+      if (batch->len > 0)
+        {
+          run->commit_in_flight = TRUE;
+          run_work (self, commit_work, batch, committed);
+          return;
+        }
+      g_ptr_array_unref (batch);
+    }
+  if (!run->fetch_done)
+    return;
+  if (run->error != NULL)
+    end_folder (self, g_steal_pointer (&run->error));
+  else
+    run_work (self, save_work, NULL, saved);
+}
+
+static void
+on_batch_ready (TdMaildirSink *sink, gpointer data)
+{
+  maybe_commit (data);
+}
+
+static void
+fetched (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = data;
+  GError *error = NULL;
+
+  if (!td_backend_fetch_messages_finish (TD_BACKEND (source), result, &error)
+      && self->run->error == NULL)
+    self->run->error = error;
+  else
+    g_clear_error (&error);
+  self->run->fetch_done = TRUE;
+  maybe_commit (self);
+}
+
+static void
+start_fetch (TdSyncRunner *self)
+{
+  FolderRun *run = self->run;
+
+  if (run->to_fetch->len == 0)
+    {
+      run_work (self, save_work, NULL, saved);
+      return;
+    }
+  run->sink = td_maildir_sink_new (run->local->folder, on_batch_ready, self);
+  td_backend_fetch_messages_async (self->backend, run->to_fetch, TD_MESSAGE_SINK (run->sink),
+                                   self->cancellable, fetched, self);
+}
+
+/* New messages: everything above what we have, unless the server says there is nothing. */
+static void
+add_new_range (FolderRun *run)
+{
+  guint32 first = run->point.last_uid + 1;
+
+  if (run->point.uidvalidity == run->state.uidvalidity)
+    first = MAX (first, run->point.uidnext);
+  if (run->state.exists == 0 || (run->state.uidnext != 0 && run->state.uidnext <= first))
+    return;
+  TdUidRange range = { MAX (first, 1), G_MAXUINT32 };
+  g_array_append_val (run->to_fetch, range);
+}
+
+/* Changes */
+
+typedef struct
+{
+  TdFolderChanges *changes;
+} ApplyArg;
+
+static gboolean
+apply_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  FolderRun *run = self->run;
+  return td_local_folder_apply_changes (run->local, arg, run->to_fetch,
+                                        &run->report->flags_changed, &run->report->removed, error);
+}
+
+static void
+applied (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  g_autoptr (TdFolderChanges) changes = data;
+  GError *error = NULL;
+
+  if (!work_finish (result, &error))
+    {
+      end_folder (self, error);
+      return;
+    }
+  add_new_range (self->run);
+  start_fetch (self);
+}
+
+static void
+changes_listed (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = data;
+  GError *error = NULL;
+  TdFolderChanges *changes = td_backend_list_changes_finish (TD_BACKEND (source), result, &error);
+
+  if (changes == NULL)
+    {
+      end_folder (self, error);
+      return;
+    }
+  run_work (self, apply_work, changes, applied);
+}
+
+/* UIDVALIDITY changed */
+
+static gboolean
+rematch_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  FolderRun *run = self->run;
+  return td_local_folder_rematch (run->local, arg, run->state.uidvalidity, run->to_fetch,
+                                  &run->report->matched, error);
+}
+
+static void
+rematched (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  g_autoptr (GArray) server = data;
+  GError *error = NULL;
+
+  if (!work_finish (result, &error))
+    {
+      end_folder (self, error);
+      return;
+    }
+  g_message ("account %s, folder %s: the server renumbered the folder (UIDVALIDITY changed); "
+             "%u local messages matched, %u to download; no local mail was removed",
+             self->account->name, self->run->report->name, self->run->report->matched,
+             self->run->to_fetch->len);
+  start_fetch (self);
+}
+
+static void
+server_listed (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = data;
+  GError *error = NULL;
+  GArray *server = td_backend_list_messages_finish (TD_BACKEND (source), result, &error);
+
+  if (server == NULL)
+    {
+      end_folder (self, error);
+      return;
+    }
+  run_work (self, rematch_work, server, rematched);
+}
+
+/* Opening */
+
+static void
+folder_opened (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = data;
+  FolderRun *run = self->run;
+  GError *error = NULL;
+
+  if (!td_backend_open_folder_finish (TD_BACKEND (source), result, &run->state, &error))
+    {
+      end_folder (self, error);
+      return;
+    }
+  td_local_folder_sync_point (run->local, &run->point);
+  if (run->point.uidvalidity != 0 && run->point.uidvalidity != run->state.uidvalidity)
+    {
+      td_backend_list_messages_async (self->backend, self->cancellable, server_listed, self);
+      return;
+    }
+  if (run->point.uidvalidity == run->state.uidvalidity && run->state.highestmodseq != 0
+      && run->state.highestmodseq == run->point.highestmodseq
+      && run->state.uidnext == run->point.uidnext && run->state.exists == run->point.known_count)
+    {
+      run->report->unchanged = TRUE;
+      end_folder (self, NULL);
+      return;
+    }
+  td_backend_list_changes_async (self->backend, &run->point, self->cancellable, changes_listed,
+                                 self);
+}
+
+typedef struct
+{
+  char **components;
+  TdLocalFolder *local;
+} PrepareArg;
+
+static gboolean
+prepare_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  PrepareArg *p = arg;
+  p->local = td_local_folder_prepare (self->db, self->maildir, self->account->name,
+                                      self->run->report->name, p->components, error);
+  return p->local != NULL;
+}
+
+static void
+prepared (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  PrepareArg *p = data;
+  GError *error = NULL;
+
+  g_strfreev (p->components);
+  self->run->local = p->local;
+  g_free (p);
+  if (!work_finish (result, &error))
+    {
+      end_folder (self, error);
+      return;
+    }
+  td_backend_open_folder_async (self->backend, self->run->info->name, TRUE, self->cancellable,
+                                folder_opened, self);
+}
+
+static void
+next_folder (TdSyncRunner *self)
+{
+  GError *error = NULL;
+
+  if (self->next_folder >= self->folders->len)
+    {
+      finish_account (self, NULL);
+      return;
+    }
+  FolderRun *run = g_new0 (FolderRun, 1);
+  run->info = g_ptr_array_index (self->folders, self->next_folder++);
+  run->report = g_new0 (TdFolderReport, 1);
+  run->report->name = td_folder_map_display (run->info->name, run->info->delimiter);
+  run->to_fetch = g_array_new (FALSE, FALSE, sizeof (TdUidRange));
+  g_ptr_array_add (self->report->folders, run->report);
+  self->run = run;
+
+  char **components = td_folder_map_components (run->info->name, run->info->delimiter,
+                                                self->account->layout, &error);
+  if (components == NULL)
+    {
+      GError *e = g_error_new (TD_ERROR, TD_ERROR_FOLDER, "%s", error->message);
+      g_error_free (error);
+      end_folder (self, e);
+      return;
+    }
+  PrepareArg *p = g_new0 (PrepareArg, 1);
+  p->components = components;
+  run_work (self, prepare_work, p, prepared);
+}
+
+/* Folders */
+
+static gboolean
+folder_wanted (TdSyncRunner *self, const TdFolderInfo *info)
+{
+  g_autofree char *display = td_folder_map_display (info->name, info->delimiter);
+  char **patterns = self->options.folder_patterns;
+
+  if (!info->selectable || !td_account_config_wants_folder (self->account, display))
+    return FALSE;
+  if (patterns == NULL || patterns[0] == NULL)
+    return TRUE;
+  for (guint i = 0; patterns[i] != NULL; i++)
+    if (g_pattern_match_simple (patterns[i], display))
+      return TRUE;
+  return FALSE;
+}
+
+static int
+compare_folders (gconstpointer a, gconstpointer b)
+{
+  const TdFolderInfo *x = *(TdFolderInfo *const *) a, *y = *(TdFolderInfo *const *) b;
+  gboolean xi = g_str_equal (x->name, "INBOX"), yi = g_str_equal (y->name, "INBOX");
+  if (xi != yi)
+    return xi ? -1 : 1;
+  return strcmp (x->name, y->name);
+}
+
+static void
+folders_listed (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = data;
+  GError *error = NULL;
+  g_autoptr (GPtrArray) all = td_backend_list_folders_finish (TD_BACKEND (source), result, &error);
+
+  if (all == NULL)
+    {
+      finish_account (self, error);
+      return;
+    }
+  self->folders = g_ptr_array_new_with_free_func ((GDestroyNotify) td_folder_info_free);
+  for (guint i = 0; i < all->len; i++)
+    if (folder_wanted (self, g_ptr_array_index (all, i)))
+      g_ptr_array_add (self->folders, g_ptr_array_steal_index_fast (all, i--));
+  g_ptr_array_sort (self->folders, compare_folders);
+  next_folder (self);
+}
+
+static void
+connected (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = data;
+  GError *error = NULL;
+
+  if (!td_backend_connect_finish (TD_BACKEND (source), result, &error))
+    {
+      finish_account (self, error);
+      return;
+    }
+  td_backend_list_folders_async (self->backend, self->cancellable, folders_listed, self);
+}
+
+static void
+connect_with (TdSyncRunner *self, char *secret)
+{
+  td_backend_connect_async (self->backend, secret, self->cancellable, connected, self);
+  if (secret != NULL)
+    {
+      explicit_bzero (secret, strlen (secret));
+      g_free (secret);
+    }
+}
+
+/* Credentials: the keyring arrives with issue 5; until then password-command, then password. */
+
+static gboolean
+kill_slow_command (gpointer data)
+{
+  g_subprocess_force_exit (data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+command_answered (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = data;
+  GSubprocess *proc = G_SUBPROCESS (source);
+  g_autoptr (GBytes) out = NULL;
+  g_autoptr (GError) error = NULL;
+  guint timer = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (proc), "timer"));
+
+  g_source_remove (timer);
+  if (!g_subprocess_communicate_finish (proc, result, &out, NULL, &error)
+      || !g_subprocess_get_if_exited (proc) || g_subprocess_get_exit_status (proc) != 0)
+    {
+      finish_account (self, g_error_new (TD_ERROR, TD_ERROR_AUTH, "account %s: password-command "
+                                         "(%s) failed%s%s%s; run it by hand to see why",
+                                         self->account->name, self->account->password_command[0],
+                                         g_subprocess_get_if_signaled (proc) ? ": killed after "
+                                         G_STRINGIFY (PASSWORD_COMMAND_TIMEOUT_S) " seconds" : "",
+                                         error ? ": " : "", error ? error->message : ""));
+      g_object_unref (proc);
+      return;
+    }
+  gsize len = 0;
+  const char *text = g_bytes_get_data (out, &len);
+  const char *nl = memchr (text, '\n', len);
+  gsize n = nl ? (gsize) (nl - text) : len;
+  if (n > 0 && text[n - 1] == '\r')
+    n--;
+  char *secret = g_strndup (text, n);
+  explicit_bzero ((char *) text, len);
+  g_object_unref (proc);
+  connect_with (self, secret);
+}
+
+static void
+get_secret (TdSyncRunner *self)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (self->account->password_command == NULL)
+    {
+      connect_with (self, g_strdup (self->account->password));
+      return;
+    }
+  GSubprocess *proc = g_subprocess_newv ((const char *const *) self->account->password_command,
+                                         G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                                           | G_SUBPROCESS_FLAGS_STDIN_INHERIT, &error);
+  if (proc == NULL)
+    {
+      finish_account (self, g_error_new (TD_ERROR, TD_ERROR_AUTH, "account %s: cannot run "
+                                         "password-command: %s", self->account->name,
+                                         error->message));
+      return;
+    }
+  guint timer = g_timeout_add_seconds (PASSWORD_COMMAND_TIMEOUT_S, kill_slow_command, proc);
+  g_object_set_data (G_OBJECT (proc), "timer", GUINT_TO_POINTER (timer));
+  g_subprocess_communicate_async (proc, NULL, self->cancellable, command_answered, self);
+}
+
+/* Storage and the lock */
+
+static gboolean
+open_storage_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  g_autofree char *db_path = g_build_filename (self->config->state_dir, "state.db", NULL);
+  GError *e = NULL;
+
+  self->db = td_state_db_open (db_path, &e);
+  if (self->db == NULL || (self->maildir = td_maildir_open (self->account->maildir, &e)) == NULL)
+    {
+      g_set_error (error, TD_ERROR, TD_ERROR_LOCAL_IO, "account %s: %s", self->account->name,
+                   e->message);
+      g_error_free (e);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+storage_opened (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  GError *error = NULL;
+
+  if (!work_finish (result, &error))
+    {
+      finish_account (self, error);
+      return;
+    }
+  self->backend = td_plugin_registry_create_backend (self->registry, self->account, &error);
+  if (self->backend == NULL)
+    {
+      finish_account (self, error);
+      return;
+    }
+  get_secret (self);
+}
+
+static gboolean
+try_lock (gpointer data)
+{
+  TdSyncRunner *self = data;
+
+  if (flock (self->lock_fd, LOCK_EX | LOCK_NB) == 0)
+    {
+      g_autofree char *pid = g_strdup_printf ("%d\n", (int) getpid ());
+      if (ftruncate (self->lock_fd, 0) == 0 && write (self->lock_fd, pid, strlen (pid)) < 0)
+        g_debug ("cannot note the pid in the lock file");
+      run_work (self, open_storage_work, NULL, storage_opened);
+      return G_SOURCE_REMOVE;
+    }
+  if (g_get_monotonic_time () < self->lock_deadline)
+    return G_SOURCE_CONTINUE;
+  finish_account (self, g_error_new (TD_ERROR, TD_ERROR_LOCKED, "account %s is being synced by "
+                                     "another Tidings process; try again when it has finished",
+                                     self->account->name));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+take_lock (TdSyncRunner *self)
+{
+  g_autofree char *name = g_strconcat (self->account->name, ".lock", NULL);
+  g_autofree char *path = g_build_filename (self->config->state_dir, name, NULL);
+
+  if (g_mkdir_with_parents (self->config->state_dir, 0700) != 0
+      || (self->lock_fd = g_open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+    {
+      finish_account (self, g_error_new (TD_ERROR, TD_ERROR_LOCAL_IO, "account %s: cannot open "
+                                         "the lock file %s: %s", self->account->name, path,
+                                         g_strerror (errno)));
+      return;
+    }
+  self->lock_deadline = g_get_monotonic_time () + (gint64) self->options.lock_wait_ms * 1000;
+  if (try_lock (self) == G_SOURCE_CONTINUE)
+    g_timeout_add (LOCK_RETRY_MS, try_lock, self);
+}
+
+/* The end */
+
+static void
+complete (TdSyncRunner *self)
+{
+  GTask *task = g_steal_pointer (&self->task);
+
+  g_clear_pointer (&self->db, td_state_db_close);
+  g_clear_pointer (&self->maildir, td_maildir_free);
+  if (self->lock_fd >= 0)
+    close (self->lock_fd);
+  self->lock_fd = -1;
+  g_task_return_pointer (task, g_steal_pointer (&self->report),
+                         (GDestroyNotify) td_account_report_free);
+  g_object_unref (task);
+}
+
+static void
+disconnected (GObject *source, GAsyncResult *result, gpointer data)
+{
+  td_backend_disconnect_finish (TD_BACKEND (source), result, NULL);
+  complete (data);
+}
+
+static void
+finish_account (TdSyncRunner *self, GError *error)
+{
+  if (error != NULL)
+    self->report->error = error;
+  if (self->backend != NULL)
+    td_backend_disconnect_async (self->backend, NULL, disconnected, self);
+  else
+    complete (self);
+}
+
+/**
+ * td_sync_runner_run_async:
+ * @self: a runner
+ * @cancellable: (nullable): a cancellable
+ * @callback: called with the report
+ * @user_data: data for @callback
+ *
+ * Syncs the account once. Never fails as such: failures are in the report.
+ */
+void
+td_sync_runner_run_async (TdSyncRunner *self, GCancellable *cancellable,
+                          GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_return_if_fail (self->task == NULL);
+  self->task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (self->task, td_sync_runner_run_async);
+  g_set_object (&self->cancellable, cancellable);
+  self->report = g_new0 (TdAccountReport, 1);
+  self->report->account = g_strdup (self->account->name);
+  self->report->folders = g_ptr_array_new_with_free_func ((GDestroyNotify) folder_report_free);
+  take_lock (self);
+}
+
+/**
+ * td_sync_runner_run_finish:
+ * @self: a runner
+ * @result: the result
+ *
+ * Returns: (transfer full): what happened, per folder
+ */
+TdAccountReport *
+td_sync_runner_run_finish (TdSyncRunner *self, GAsyncResult *result)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), NULL);
+}
+
+static void
+td_sync_runner_finalize (GObject *object)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (object);
+
+  g_clear_object (&self->backend);
+  g_clear_object (&self->registry);
+  g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->folders, g_ptr_array_unref);
+  g_clear_pointer (&self->account, td_account_config_unref);
+  g_strfreev (self->options.folder_patterns);
+  G_OBJECT_CLASS (td_sync_runner_parent_class)->finalize (object);
+}
+
+static void
+td_sync_runner_class_init (TdSyncRunnerClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = td_sync_runner_finalize;
+}
+
+static void
+td_sync_runner_init (TdSyncRunner *self)
+{
+  self->lock_fd = -1;
+}
+
+/**
+ * td_sync_runner_new:
+ * @config: the configuration; must outlive the runner
+ * @account: the account to sync
+ * @registry: where backends come from
+ * @options: (nullable): what to sync and how to report progress
+ *
+ * Returns: (transfer full): a runner
+ */
+TdSyncRunner *
+td_sync_runner_new (TdConfig *config, TdAccountConfig *account, TdPluginRegistry *registry,
+                    const TdSyncOptions *options)
+{
+  TdSyncRunner *self = g_object_new (TD_TYPE_SYNC_RUNNER, NULL);
+
+  self->config = config;
+  self->account = td_account_config_ref (account);
+  self->registry = g_object_ref (registry);
+  self->options.lock_wait_ms = 2000;
+  if (options != NULL)
+    {
+      self->options = *options;
+      self->options.folder_patterns = g_strdupv (options->folder_patterns);
+    }
+  return self;
+}

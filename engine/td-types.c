@@ -1,0 +1,151 @@
+/* td-types.c: constructors and helpers for the plain data in td-types.h. */
+#include "td-types.h"
+
+TdFolderInfo *
+td_folder_info_new (const char *name, char delimiter, gboolean selectable)
+{
+  TdFolderInfo *info = g_new0 (TdFolderInfo, 1);
+  info->name = g_strdup (name);
+  info->delimiter = delimiter;
+  info->selectable = selectable;
+  return info;
+}
+
+void
+td_folder_info_free (TdFolderInfo *info)
+{
+  if (info == NULL)
+    return;
+  g_free (info->name);
+  g_free (info);
+}
+
+void
+td_message_info_clear (TdMessageInfo *info)
+{
+  g_clear_pointer (&info->message_id, g_free);
+}
+
+/**
+ * td_message_info_array_new:
+ *
+ * Returns: (transfer full): an empty array of #TdMessageInfo that clears its elements.
+ */
+GArray *
+td_message_info_array_new (void)
+{
+  GArray *array = g_array_new (FALSE, TRUE, sizeof (TdMessageInfo));
+  g_array_set_clear_func (array, (GDestroyNotify) td_message_info_clear);
+  return array;
+}
+
+TdFolderChanges *
+td_folder_changes_new (void)
+{
+  TdFolderChanges *changes = g_new0 (TdFolderChanges, 1);
+  changes->changed = td_message_info_array_new ();
+  changes->vanished = g_array_new (FALSE, FALSE, sizeof (guint32));
+  return changes;
+}
+
+void
+td_folder_changes_free (TdFolderChanges *changes)
+{
+  if (changes == NULL)
+    return;
+  g_array_unref (changes->changed);
+  g_clear_pointer (&changes->present, g_array_unref);
+  g_array_unref (changes->vanished);
+  g_free (changes);
+}
+
+/**
+ * td_uid_set_add:
+ * @set: a #GArray of #TdUidRange, UIDs added in ascending order
+ * @uid: the next UID, greater than any in @set
+ *
+ * Appends @uid, extending the last range when it is adjacent.
+ */
+void
+td_uid_set_add (GArray *set, guint32 uid)
+{
+  if (set->len > 0)
+    {
+      TdUidRange *last = &g_array_index (set, TdUidRange, set->len - 1);
+      if (last->last != G_MAXUINT32 && uid == last->last + 1)
+        {
+          last->last = uid;
+          return;
+        }
+    }
+  TdUidRange range = { uid, uid };
+  g_array_append_val (set, range);
+}
+
+/**
+ * td_uid_set_to_string:
+ * @set: a #GArray of #TdUidRange
+ *
+ * Returns: (transfer full): @set in IMAP sequence-set syntax, such as "1:5,9,12:*".
+ */
+char *
+td_uid_set_to_string (GArray *set)
+{
+  GString *out = g_string_new (NULL);
+  for (guint i = 0; i < set->len; i++)
+    {
+      const TdUidRange *r = &g_array_index (set, TdUidRange, i);
+      if (i > 0)
+        g_string_append_c (out, ',');
+      if (r->last == G_MAXUINT32)
+        g_string_append_printf (out, "%u:*", r->first);
+      else if (r->first == r->last)
+        g_string_append_printf (out, "%u", r->first);
+      else
+        g_string_append_printf (out, "%u:%u", r->first, r->last);
+    }
+  return g_string_free (out, FALSE);
+}
+
+/* Maildir info letters in the ASCII order the Maildir rules require. */
+static const struct
+{
+  char letter;
+  TdFlags flag;
+} maildir_letters[] = {
+  { 'D', TD_FLAG_DRAFT },   { 'F', TD_FLAG_FLAGGED }, { 'P', TD_FLAG_FORWARDED },
+  { 'R', TD_FLAG_ANSWERED }, { 'S', TD_FLAG_SEEN },    { 'T', TD_FLAG_DELETED },
+};
+
+/**
+ * td_flags_to_maildir:
+ * @flags: message flags
+ *
+ * Returns: (transfer full): the Maildir info letters for @flags, sorted, possibly empty.
+ */
+char *
+td_flags_to_maildir (TdFlags flags)
+{
+  GString *out = g_string_sized_new (G_N_ELEMENTS (maildir_letters));
+  for (gsize i = 0; i < G_N_ELEMENTS (maildir_letters); i++)
+    if (flags & maildir_letters[i].flag)
+      g_string_append_c (out, maildir_letters[i].letter);
+  return g_string_free (out, FALSE);
+}
+
+/**
+ * td_flags_from_maildir:
+ * @info: the letters after ":2," in a Maildir file name
+ *
+ * Returns: the flags @info names; letters Tidings does not know are ignored.
+ */
+TdFlags
+td_flags_from_maildir (const char *info)
+{
+  TdFlags flags = 0;
+  for (const char *p = info; *p != '\0'; p++)
+    for (gsize i = 0; i < G_N_ELEMENTS (maildir_letters); i++)
+      if (*p == maildir_letters[i].letter)
+        flags |= maildir_letters[i].flag;
+  return flags;
+}

@@ -1,0 +1,95 @@
+/* td-types.h: plain data passed between backends, the sync runner and storage.
+ *
+ * These are values, not objects: each has a free function and an autoptr cleanup, and none
+ * is shared between threads while another thread can change it.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Message flags common to IMAP and Maildir; keywords beyond these are kept as strings. */
+typedef enum
+{
+  TD_FLAG_SEEN = 1 << 0,
+  TD_FLAG_ANSWERED = 1 << 1,
+  TD_FLAG_FLAGGED = 1 << 2,
+  TD_FLAG_DELETED = 1 << 3,
+  TD_FLAG_DRAFT = 1 << 4,
+  TD_FLAG_FORWARDED = 1 << 5,
+} TdFlags;
+
+#define TD_FLAGS_ALL 0x3f
+
+/* What a folder on the server is: its decoded name and how it may be used. */
+typedef struct
+{
+  char *name;      /* decoded UTF-8, the server's own delimiter kept */
+  char delimiter;  /* '\0' when the server has no hierarchy */
+  gboolean selectable;
+} TdFolderInfo;
+
+TdFolderInfo *td_folder_info_new (const char *name, char delimiter, gboolean selectable);
+void td_folder_info_free (TdFolderInfo *info);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdFolderInfo, td_folder_info_free)
+
+/* What Tidings knew of a folder after the last good sync. All zero when never synced. */
+typedef struct
+{
+  guint32 uidvalidity;
+  guint32 uidnext;
+  guint64 highestmodseq;
+  guint32 known_count; /* messages the state DB holds for this folder */
+  guint32 last_uid;    /* the highest UID the state DB holds */
+} TdSyncPoint;
+
+/* What the server says of a folder once it is open. */
+typedef struct
+{
+  guint32 uidvalidity;
+  guint32 uidnext;
+  guint64 highestmodseq; /* 0 when the server has no CONDSTORE */
+  guint32 exists;
+  gboolean read_only;
+} TdFolderState;
+
+/* One message as a listing or a download reports it. */
+typedef struct
+{
+  guint32 uid;
+  TdFlags flags;
+  guint64 size;          /* the server's size (RFC822.SIZE), 0 when unknown */
+  gint64 internal_date;  /* seconds since the epoch, -1 when unknown */
+  char *message_id;      /* nullable */
+} TdMessageInfo;
+
+void td_message_info_clear (TdMessageInfo *info);
+
+/* What changed in an open folder since a sync point. */
+typedef struct
+{
+  GArray *changed;  /* TdMessageInfo, flags of messages at or below last_uid that may differ */
+  GArray *present;  /* guint32, nullable: when set, every UID at or below last_uid that exists */
+  GArray *vanished; /* guint32: UIDs the server says are gone */
+} TdFolderChanges;
+
+TdFolderChanges *td_folder_changes_new (void);
+void td_folder_changes_free (TdFolderChanges *changes);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdFolderChanges, td_folder_changes_free)
+
+/* An ordered set of UID ranges; last == G_MAXUINT32 means "and everything above". */
+typedef struct
+{
+  guint32 first;
+  guint32 last;
+} TdUidRange;
+
+GArray *td_message_info_array_new (void);
+void td_uid_set_add (GArray *set, guint32 uid);
+char *td_uid_set_to_string (GArray *set);
+
+char *td_flags_to_maildir (TdFlags flags);
+TdFlags td_flags_from_maildir (const char *info);
+
+G_END_DECLS

@@ -1,0 +1,424 @@
+/* td-imap-backend-sync.c: what changed in a folder, and downloading messages.
+ *
+ * Changes: with CONDSTORE only messages whose flags changed since the stored MODSEQ are
+ * listed (RFC 7162 CHANGEDSINCE) and removals are looked for only when the server's count
+ * of old messages differs from ours; without it, one UID FETCH of all flags. Downloads: the
+ * wanted UIDs go out in pipelined UID FETCH commands; each body streams chunk by chunk into
+ * the sink as it arrives, and is committed when its FETCH response ends.
+ */
+#include "td-imap-backend-private.h"
+
+#include <string.h>
+
+#include "engine/td-error.h"
+#include "td-imap-fetch.h"
+#include "td-imap-limits.h"
+
+#define FETCH_ITEMS "(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)] BODY.PEEK[])"
+
+/* Listing changes */
+
+typedef struct
+{
+  TdFolderChanges *changes;
+  TdSyncPoint since;
+  guint pending;
+  GError *error;
+  guint64 old_count; /* from ESEARCH COUNT, or G_MAXUINT64 when not asked */
+  gboolean listing_present;
+  gboolean plain;
+} ChangesData;
+
+static void
+changes_data_free (ChangesData *data)
+{
+  td_folder_changes_free (data->changes);
+  g_clear_error (&data->error);
+  g_free (data);
+}
+
+static void
+on_changes_fetch (TdImapSession *session, const TdImapResponse *r, gpointer user_data)
+{
+  ChangesData *data = user_data;
+  TdMessageInfo info;
+
+  if (g_strcmp0 (r->name, "ESEARCH") == 0)
+    {
+      guint64 n;
+      if (td_imap_value_get_number (td_imap_value_lookup (r->args, "COUNT"), &n))
+        data->old_count = n;
+      return;
+    }
+  if (!td_imap_fetch_info (r, &info) || info.uid > data->since.last_uid)
+    return;
+  gboolean has_flags = td_imap_value_lookup (g_ptr_array_index (r->args->items, 0), "FLAGS") != NULL;
+  /* A UID-only listing tells what exists; a plain listing of all flags tells both. */
+  if (data->changes->present != NULL && (data->plain || !has_flags)
+      && data->changes->present->len < TD_IMAP_MAX_MESSAGES)
+    g_array_append_val (data->changes->present, info.uid);
+  if (has_flags && data->changes->changed->len < TD_IMAP_MAX_MESSAGES)
+    g_array_append_val (data->changes->changed, info);
+  else
+    td_message_info_clear (&info);
+}
+
+static void changes_step_done (GObject *source, GAsyncResult *result, gpointer user_data);
+
+static void
+run_changes_command (GTask *task, const char *command)
+{
+  TdImapBackend *self = g_task_get_source_object (task);
+  ChangesData *data = g_task_get_task_data (task);
+  TdImapHandlers handlers = { .on_untagged = on_changes_fetch, .user_data = data };
+
+  data->pending++;
+  td_imap_session_run_async (self->session, &handlers, g_task_get_cancellable (task),
+                             changes_step_done, g_object_ref (task), "%s", command);
+}
+
+static void
+list_present (GTask *task)
+{
+  ChangesData *data = g_task_get_task_data (task);
+  g_autofree char *command = g_strdup_printf ("UID FETCH 1:%u (UID)", data->since.last_uid);
+
+  data->listing_present = TRUE;
+  data->changes->present = g_array_new (FALSE, FALSE, sizeof (guint32));
+  run_changes_command (task, command);
+}
+
+static void
+finish_changes (GTask *task)
+{
+  ChangesData *data = g_task_get_task_data (task);
+
+  if (data->error != NULL)
+    g_task_return_error (task, g_steal_pointer (&data->error));
+  else
+    g_task_return_pointer (task, g_steal_pointer (&data->changes),
+                           (GDestroyNotify) td_folder_changes_free);
+}
+
+static void
+changes_step_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  ChangesData *data = g_task_get_task_data (task);
+  GError *error = NULL;
+  g_autoptr (TdImapResponse) r = td_imap_session_command_finish (TD_IMAP_SESSION (source),
+                                                                 result, &error);
+  if (r == NULL && data->error == NULL)
+    data->error = error;
+  else if (r == NULL)
+    g_error_free (error);
+  if (--data->pending > 0)
+    return;
+  /* The count of old messages differs from ours: list which are left. */
+  if (data->error == NULL && !data->listing_present && data->old_count != G_MAXUINT64
+      && data->old_count != data->since.known_count)
+    {
+      list_present (task);
+      return;
+    }
+  finish_changes (task);
+}
+
+void
+td_imap_backend_list_changes_async (TdBackend *backend, const TdSyncPoint *since,
+                                    GCancellable *cancellable, GAsyncReadyCallback callback,
+                                    gpointer user_data)
+{
+  TdImapBackend *self = TD_IMAP_BACKEND (backend);
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+  ChangesData *data = g_new0 (ChangesData, 1);
+  const TdImapCaps *caps = td_imap_session_get_caps (self->session);
+  const TdImapMailbox *mb = td_imap_session_get_mailbox (self->session);
+
+  g_task_set_source_tag (task, td_imap_backend_list_changes_async);
+  data->changes = td_folder_changes_new ();
+  data->since = *since;
+  data->old_count = G_MAXUINT64;
+  g_task_set_task_data (task, data, (GDestroyNotify) changes_data_free);
+
+  if (since->last_uid == 0 || mb->exists == 0)
+    {
+      data->changes->present = g_array_new (FALSE, FALSE, sizeof (guint32));
+      finish_changes (task);
+      return;
+    }
+  if (caps->condstore && since->highestmodseq > 0 && mb->highestmodseq > 0 && !mb->nomodseq)
+    {
+      g_autofree char *changed = NULL;
+      if (mb->highestmodseq != since->highestmodseq)
+        {
+          changed = g_strdup_printf ("UID FETCH 1:%u (UID FLAGS) (CHANGEDSINCE %" G_GUINT64_FORMAT ")",
+                                     since->last_uid, since->highestmodseq);
+          run_changes_command (task, changed);
+        }
+      if (caps->esearch)
+        {
+          g_autofree char *count = g_strdup_printf ("UID SEARCH RETURN (COUNT) UID 1:%u",
+                                                    since->last_uid);
+          run_changes_command (task, count);
+        }
+      else
+        list_present (task);
+      return;
+    }
+  /* Plain IMAP4rev1: every flag of every old message; what is not listed is gone. */
+  g_autofree char *all = g_strdup_printf ("UID FETCH 1:%u (UID FLAGS)", since->last_uid);
+  data->plain = TRUE;
+  data->changes->present = g_array_new (FALSE, FALSE, sizeof (guint32));
+  run_changes_command (task, all);
+}
+
+TdFolderChanges *
+td_imap_backend_list_changes_finish (TdBackend *backend, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, backend), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+/* Listing every message (for matching after a UIDVALIDITY change) */
+
+static void
+on_list_message (TdImapSession *session, const TdImapResponse *r, gpointer user_data)
+{
+  GArray *messages = user_data;
+  TdMessageInfo info;
+
+  if (!td_imap_fetch_info (r, &info))
+    return;
+  if (messages->len < TD_IMAP_MAX_MESSAGES)
+    g_array_append_val (messages, info);
+  else
+    td_message_info_clear (&info);
+}
+
+static void
+list_messages_answered (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  GError *error = NULL;
+  g_autoptr (TdImapResponse) r = td_imap_session_command_finish (TD_IMAP_SESSION (source),
+                                                                 result, &error);
+  if (r == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, g_array_ref (g_task_get_task_data (task)),
+                           (GDestroyNotify) g_array_unref);
+}
+
+void
+td_imap_backend_list_messages_async (TdBackend *backend, GCancellable *cancellable,
+                                     GAsyncReadyCallback callback, gpointer user_data)
+{
+  TdImapBackend *self = TD_IMAP_BACKEND (backend);
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  GArray *messages = td_message_info_array_new ();
+
+  g_task_set_source_tag (task, td_imap_backend_list_messages_async);
+  g_task_set_task_data (task, messages, (GDestroyNotify) g_array_unref);
+  if (td_imap_session_get_mailbox (self->session)->exists == 0)
+    {
+      g_task_return_pointer (task, g_array_ref (messages), (GDestroyNotify) g_array_unref);
+      g_object_unref (task);
+      return;
+    }
+  TdImapHandlers handlers = { .on_untagged = on_list_message, .user_data = messages };
+  td_imap_session_run_async (self->session, &handlers, cancellable, list_messages_answered, task,
+                             "UID FETCH 1:* (UID FLAGS RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])");
+}
+
+GArray *
+td_imap_backend_list_messages_finish (TdBackend *backend, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, backend), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* Downloading */
+
+typedef struct
+{
+  TdImapSession *session;
+  TdMessageSink *sink;
+  GArray *wanted; /* TdUidRange */
+  gboolean body_open;
+  guint pending;
+  GError *error;
+} FetchData;
+
+static void
+fetch_data_free (FetchData *data)
+{
+  if (data->body_open)
+    td_message_sink_abort (data->sink);
+  g_object_unref (data->sink);
+  g_array_unref (data->wanted);
+  g_clear_error (&data->error);
+  g_free (data);
+}
+
+static gboolean
+is_wanted (GArray *wanted, guint32 uid)
+{
+  for (guint i = 0; i < wanted->len; i++)
+    {
+      const TdUidRange *r = &g_array_index (wanted, TdUidRange, i);
+      if (uid >= r->first && uid <= r->last)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* A local failure (disk full…) mid-stream: keep the first error and drop the connection,
+ * since IMAP has no way to stop a FETCH that is under way. */
+static void
+fetch_fail (FetchData *data, GError *error)
+{
+  if (data->error == NULL)
+    data->error = error;
+  else
+    g_error_free (error);
+  if (data->body_open)
+    td_message_sink_abort (data->sink);
+  data->body_open = FALSE;
+}
+
+static gboolean
+on_fetch_chunk (TdImapSession *session, const TdImapResponse *partial, const TdImapChunk *chunk,
+                gpointer user_data, GError **error)
+{
+  FetchData *data = user_data;
+
+  if (!g_str_equal (chunk->key, "BODY[]") || data->error != NULL)
+    return TRUE;
+  if (chunk->offset == 0)
+    {
+      if (data->body_open)
+        td_message_sink_abort (data->sink);
+      data->body_open = td_message_sink_begin (data->sink, error);
+      if (!data->body_open)
+        return FALSE;
+    }
+  if (chunk->len > 0 && !td_message_sink_write (data->sink, chunk->data, chunk->len, error))
+    {
+      td_message_sink_abort (data->sink);
+      data->body_open = FALSE;
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+on_fetch_response (TdImapSession *session, const TdImapResponse *r, gpointer user_data)
+{
+  FetchData *data = user_data;
+  TdMessageInfo info;
+  GError *error = NULL;
+
+  if (!data->body_open || g_strcmp0 (r->name, "FETCH") != 0)
+    return;
+  data->body_open = FALSE;
+  if (!td_imap_fetch_info (r, &info) || !is_wanted (data->wanted, info.uid))
+    {
+      /* No UID, or one not asked for (UID m:* always returns the last message). */
+      td_message_sink_abort (data->sink);
+      return;
+    }
+  if (!td_message_sink_commit (data->sink, &info, &error))
+    {
+      fetch_fail (data, error);
+      td_imap_session_close (session);
+    }
+  td_message_info_clear (&info);
+}
+
+static void
+fetch_answered (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  FetchData *data = g_task_get_task_data (task);
+  GError *error = NULL;
+  g_autoptr (TdImapResponse) r = td_imap_session_command_finish (TD_IMAP_SESSION (source),
+                                                                 result, &error);
+  if (r == NULL)
+    fetch_fail (data, error);
+  if (--data->pending > 0)
+    return;
+  if (data->error != NULL)
+    g_task_return_error (task, g_steal_pointer (&data->error));
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+/* Splits @uids into commands of at most TD_IMAP_FETCH_BATCH messages each. */
+static GPtrArray *
+split_batches (GArray *uids)
+{
+  GPtrArray *batches = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
+  GArray *current = NULL;
+  guint64 count = 0;
+
+  for (guint i = 0; i < uids->len; i++)
+    {
+      TdUidRange r = g_array_index (uids, TdUidRange, i);
+      while (TRUE)
+        {
+          if (current == NULL)
+            {
+              current = g_array_new (FALSE, FALSE, sizeof (TdUidRange));
+              g_ptr_array_add (batches, current);
+              count = 0;
+            }
+          guint64 room = TD_IMAP_FETCH_BATCH - count;
+          if (r.last == G_MAXUINT32 || (guint64) r.last - r.first + 1 <= room)
+            {
+              g_array_append_val (current, r);
+              count += r.last == G_MAXUINT32 ? room : (guint64) r.last - r.first + 1;
+              break;
+            }
+          TdUidRange head = { r.first, (guint32) (r.first + room - 1) };
+          g_array_append_val (current, head);
+          r.first = head.last + 1;
+          current = NULL;
+        }
+      if (count >= TD_IMAP_FETCH_BATCH)
+        current = NULL;
+    }
+  return batches;
+}
+
+void
+td_imap_backend_fetch_messages_async (TdBackend *backend, GArray *uids, TdMessageSink *sink,
+                                      GCancellable *cancellable, GAsyncReadyCallback callback,
+                                      gpointer user_data)
+{
+  TdImapBackend *self = TD_IMAP_BACKEND (backend);
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+  FetchData *data = g_new0 (FetchData, 1);
+  g_autoptr (GPtrArray) batches = split_batches (uids);
+
+  g_task_set_source_tag (task, td_imap_backend_fetch_messages_async);
+  data->session = self->session;
+  data->sink = g_object_ref (sink);
+  data->wanted = g_array_ref (uids);
+  g_task_set_task_data (task, data, (GDestroyNotify) fetch_data_free);
+  TdImapHandlers handlers = { .on_untagged = on_fetch_response, .on_chunk = on_fetch_chunk,
+                              .user_data = data };
+  for (guint i = 0; i < batches->len; i++)
+    {
+      g_autofree char *set = td_uid_set_to_string (g_ptr_array_index (batches, i));
+      data->pending++;
+      td_imap_session_run_async (self->session, &handlers, cancellable, fetch_answered,
+                                 g_object_ref (task), "UID FETCH %s " FETCH_ITEMS, set);
+    }
+}
+
+gboolean
+td_imap_backend_fetch_messages_finish (TdBackend *backend, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, backend), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}

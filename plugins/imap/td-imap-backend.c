@@ -1,0 +1,304 @@
+/* td-imap-backend.c: TdImapBackend: connecting, listing folders, selecting, logging out.
+ *
+ * Listing and downloading live in td-imap-backend-sync.c. The backend keeps the server's
+ * own spelling of every folder name it listed, so a folder is selected by exactly the bytes
+ * the server sent, whatever the decoded name became.
+ */
+#include "td-imap-backend-private.h"
+
+#include <string.h>
+
+#include "engine/td-error.h"
+#include "engine/td-mutf7.h"
+#include "td-imap-limits.h"
+
+G_DEFINE_FINAL_TYPE (TdImapBackend, td_imap_backend, TD_TYPE_BACKEND)
+
+static TdBackendCaps
+imap_get_caps (TdBackend *backend)
+{
+  TdImapBackend *self = TD_IMAP_BACKEND (backend);
+  TdBackendCaps caps = TD_BACKEND_CAP_FOLDERS | TD_BACKEND_CAP_FLAGS;
+
+  if (self->session != NULL && td_imap_session_get_caps (self->session)->condstore)
+    caps |= TD_BACKEND_CAP_CHANGES_SINCE;
+  return caps;
+}
+
+/* Connect */
+
+static void
+logged_in (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (GTask) task = data;
+  GError *error = NULL;
+
+  if (!td_imap_backend_login_finish (TD_IMAP_BACKEND (source), result, &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+imap_connect_async (TdBackend *backend, const char *secret, GCancellable *cancellable,
+                    GAsyncReadyCallback callback, gpointer user_data)
+{
+  TdImapBackend *self = TD_IMAP_BACKEND (backend);
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, imap_connect_async);
+  if (self->session != NULL)
+    td_imap_session_close (self->session);
+  g_clear_object (&self->session);
+  self->session = td_imap_session_new (td_backend_get_account (backend));
+  td_imap_backend_login_async (self, secret, cancellable, logged_in, task);
+}
+
+static gboolean
+task_finish_boolean (TdBackend *backend, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, backend), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* LIST */
+
+typedef struct
+{
+  TdImapBackend *self;
+  GPtrArray *folders;
+} ListData;
+
+static void
+list_data_free (ListData *data)
+{
+  g_ptr_array_unref (data->folders);
+  g_free (data);
+}
+
+static gboolean
+has_flag (const TdImapValue *flags, const char *name)
+{
+  for (guint i = 0; flags->items != NULL && i < flags->items->len; i++)
+    if (td_imap_value_is_atom (g_ptr_array_index (flags->items, i), name))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+on_list (TdImapSession *session, const TdImapResponse *r, gpointer user_data)
+{
+  ListData *data = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (g_strcmp0 (r->name, "LIST") != 0 || r->args->items->len != 3)
+    return;
+  const TdImapValue *flags = g_ptr_array_index (r->args->items, 0);
+  const TdImapValue *delim = g_ptr_array_index (r->args->items, 1);
+  const char *raw = td_imap_value_get_string (g_ptr_array_index (r->args->items, 2));
+  const char *d = td_imap_value_get_string (delim);
+  if (flags->type != TD_IMAP_VALUE_LIST || raw == NULL || *raw == '\0'
+      || data->folders->len >= TD_IMAP_MAX_FOLDERS || (d != NULL && strlen (d) != 1))
+    return;
+  g_autofree char *name = g_ascii_strcasecmp (raw, "INBOX") == 0 ? g_strdup ("INBOX")
+                                                                : td_mutf7_decode (raw, &error);
+  if (name == NULL)
+    {
+      g_warning ("%s: skipping a folder: %s", td_imap_session_describe (session), error->message);
+      return;
+    }
+  gboolean selectable = !has_flag (flags, "\\Noselect") && !has_flag (flags, "\\NonExistent");
+  g_hash_table_replace (data->self->raw_names, g_strdup (name), g_strdup (raw));
+  g_ptr_array_add (data->folders, td_folder_info_new (name, d ? d[0] : '\0', selectable));
+}
+
+static void
+list_answered (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  ListData *data = g_task_get_task_data (task);
+  GError *error = NULL;
+  g_autoptr (TdImapResponse) r = td_imap_session_command_finish (TD_IMAP_SESSION (source),
+                                                                 result, &error);
+  if (r == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, g_ptr_array_ref (data->folders),
+                           (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+imap_list_folders_async (TdBackend *backend, GCancellable *cancellable,
+                         GAsyncReadyCallback callback, gpointer user_data)
+{
+  TdImapBackend *self = TD_IMAP_BACKEND (backend);
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  ListData *data = g_new0 (ListData, 1);
+
+  data->self = self;
+  data->folders = g_ptr_array_new_with_free_func ((GDestroyNotify) td_folder_info_free);
+  g_task_set_source_tag (task, imap_list_folders_async);
+  g_task_set_task_data (task, data, (GDestroyNotify) list_data_free);
+  g_hash_table_remove_all (self->raw_names);
+  TdImapHandlers handlers = { .on_untagged = on_list, .user_data = data };
+  td_imap_session_run_async (self->session, &handlers, cancellable, list_answered, task,
+                             "LIST \"\" \"*\"");
+}
+
+static GPtrArray *
+imap_list_folders_finish (TdBackend *backend, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, backend), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* SELECT */
+
+static void
+select_answered (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  TdImapSession *session = TD_IMAP_SESSION (source);
+  GError *error = NULL;
+  g_autoptr (TdImapResponse) r = td_imap_session_command_finish (session, result, &error);
+  TdImapMailbox *mb = td_imap_session_get_mailbox (session);
+
+  if (r == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (mb->uidvalidity == 0)
+    {
+      g_task_return_new_error (task, TD_ERROR, TD_ERROR_FOLDER, "the server reported no "
+                               "UIDVALIDITY for this folder, so its messages cannot be tracked");
+      return;
+    }
+  TdFolderState *state = g_new0 (TdFolderState, 1);
+  state->uidvalidity = mb->uidvalidity;
+  state->uidnext = mb->uidnext;
+  state->highestmodseq = mb->nomodseq ? 0 : mb->highestmodseq;
+  state->exists = mb->exists;
+  state->read_only = mb->read_only;
+  g_task_return_pointer (task, state, g_free);
+}
+
+static void
+imap_open_folder_async (TdBackend *backend, const char *name, gboolean read_only,
+                        GCancellable *cancellable, GAsyncReadyCallback callback,
+                        gpointer user_data)
+{
+  TdImapBackend *self = TD_IMAP_BACKEND (backend);
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  const char *raw = g_hash_table_lookup (self->raw_names, name);
+  g_autofree char *encoded = raw ? NULL : td_mutf7_encode (name);
+  g_autofree char *quoted = td_imap_quote (raw ? raw : encoded);
+  TdImapMailbox *mb = td_imap_session_get_mailbox (self->session);
+
+  g_task_set_source_tag (task, imap_open_folder_async);
+  if (quoted == NULL)
+    {
+      g_task_return_new_error (task, TD_ERROR, TD_ERROR_FOLDER, "the folder name cannot be sent "
+                               "to the server");
+      g_object_unref (task);
+      return;
+    }
+  memset (mb, 0, sizeof *mb);
+  td_imap_session_run_async (self->session, NULL, cancellable, select_answered, task, "%s %s%s",
+                             read_only ? "EXAMINE" : "SELECT", quoted,
+                             td_imap_session_get_caps (self->session)->condstore ? " (CONDSTORE)"
+                                                                                 : "");
+}
+
+static gboolean
+imap_open_folder_finish (TdBackend *backend, GAsyncResult *result, TdFolderState *state,
+                         GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, backend), FALSE);
+  g_autofree TdFolderState *s = g_task_propagate_pointer (G_TASK (result), error);
+  if (s == NULL)
+    return FALSE;
+  *state = *s;
+  return TRUE;
+}
+
+/* LOGOUT */
+
+static void
+logout_answered (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  TdImapBackend *self = g_task_get_source_object (task);
+  g_autoptr (TdImapResponse) r = td_imap_session_command_finish (TD_IMAP_SESSION (source),
+                                                                 result, NULL);
+  td_imap_session_close (self->session);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+imap_disconnect_async (TdBackend *backend, GCancellable *cancellable,
+                       GAsyncReadyCallback callback, gpointer user_data)
+{
+  TdImapBackend *self = TD_IMAP_BACKEND (backend);
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, imap_disconnect_async);
+  if (self->session == NULL)
+    {
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+      return;
+    }
+  td_imap_session_run_async (self->session, NULL, cancellable, logout_answered, task, "LOGOUT");
+}
+
+/* Object */
+
+static void
+td_imap_backend_dispose (GObject *object)
+{
+  TdImapBackend *self = TD_IMAP_BACKEND (object);
+
+  if (self->session != NULL)
+    td_imap_session_close (self->session);
+  g_clear_object (&self->session);
+  G_OBJECT_CLASS (td_imap_backend_parent_class)->dispose (object);
+}
+
+static void
+td_imap_backend_finalize (GObject *object)
+{
+  g_hash_table_unref (TD_IMAP_BACKEND (object)->raw_names);
+  G_OBJECT_CLASS (td_imap_backend_parent_class)->finalize (object);
+}
+
+static void
+td_imap_backend_class_init (TdImapBackendClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  TdBackendClass *backend_class = TD_BACKEND_CLASS (klass);
+
+  object_class->dispose = td_imap_backend_dispose;
+  object_class->finalize = td_imap_backend_finalize;
+  backend_class->get_caps = imap_get_caps;
+  backend_class->connect_async = imap_connect_async;
+  backend_class->connect_finish = task_finish_boolean;
+  backend_class->list_folders_async = imap_list_folders_async;
+  backend_class->list_folders_finish = imap_list_folders_finish;
+  backend_class->open_folder_async = imap_open_folder_async;
+  backend_class->open_folder_finish = imap_open_folder_finish;
+  backend_class->list_changes_async = td_imap_backend_list_changes_async;
+  backend_class->list_changes_finish = td_imap_backend_list_changes_finish;
+  backend_class->list_messages_async = td_imap_backend_list_messages_async;
+  backend_class->list_messages_finish = td_imap_backend_list_messages_finish;
+  backend_class->fetch_messages_async = td_imap_backend_fetch_messages_async;
+  backend_class->fetch_messages_finish = td_imap_backend_fetch_messages_finish;
+  backend_class->disconnect_async = imap_disconnect_async;
+  backend_class->disconnect_finish = task_finish_boolean;
+}
+
+static void
+td_imap_backend_init (TdImapBackend *self)
+{
+  self->raw_names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+}

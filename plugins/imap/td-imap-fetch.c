@@ -1,0 +1,174 @@
+/* td-imap-fetch.c: FLAGS, INTERNALDATE and Message-ID out of FETCH data.
+ *
+ * Everything here reads server text, so every field is checked and a bad field reads as
+ * absent rather than failing the whole message.
+ */
+#include "td-imap-fetch.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "td-imap-limits.h"
+
+static const struct
+{
+  const char *name;
+  TdFlags flag;
+} flag_names[] = {
+  { "\\Seen", TD_FLAG_SEEN },         { "\\Answered", TD_FLAG_ANSWERED },
+  { "\\Flagged", TD_FLAG_FLAGGED },   { "\\Deleted", TD_FLAG_DELETED },
+  { "\\Draft", TD_FLAG_DRAFT },       { "$Forwarded", TD_FLAG_FORWARDED },
+};
+
+/**
+ * td_imap_flags_parse:
+ * @list: (nullable): the FLAGS list of a FETCH response
+ *
+ * Returns: the flags Tidings maps to Maildir; other keywords are ignored
+ */
+TdFlags
+td_imap_flags_parse (const TdImapValue *list)
+{
+  TdFlags flags = 0;
+
+  if (list == NULL || list->type != TD_IMAP_VALUE_LIST)
+    return 0;
+  for (guint i = 0; i < list->items->len; i++)
+    {
+      const char *name = td_imap_value_get_string (g_ptr_array_index (list->items, i));
+      for (gsize k = 0; name != NULL && k < G_N_ELEMENTS (flag_names); k++)
+        if (g_ascii_strcasecmp (name, flag_names[k].name) == 0)
+          flags |= flag_names[k].flag;
+    }
+  return flags;
+}
+
+/**
+ * td_imap_flags_format:
+ * @flags: flags
+ *
+ * Returns: (transfer full): @flags as the inside of an IMAP flag list, such as "\Seen \Flagged"
+ */
+char *
+td_imap_flags_format (TdFlags flags)
+{
+  GString *out = g_string_new (NULL);
+  for (gsize k = 0; k < G_N_ELEMENTS (flag_names); k++)
+    if (flags & flag_names[k].flag)
+      {
+        if (out->len > 0)
+          g_string_append_c (out, ' ');
+        g_string_append (out, flag_names[k].name);
+      }
+  return g_string_free (out, FALSE);
+}
+
+/**
+ * td_imap_date_parse:
+ * @text: an INTERNALDATE, "21-Nov-2026 20:57:26 +0000"
+ * @out: (out): seconds since the epoch
+ *
+ * Returns: %TRUE when @text is a valid date-time (RFC 3501 section 9, date-time)
+ */
+gboolean
+td_imap_date_parse (const char *text, gint64 *out)
+{
+  static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+  int day, year, hour, min, sec, zone;
+  char mon[4] = { 0 }, sign;
+  int month = 0;
+
+  if (text == NULL || sscanf (text, " %2d-%3c-%4d %2d:%2d:%2d %c%4d", &day, mon, &year, &hour,
+                              &min, &sec, &sign, &zone) != 8)
+    return FALSE;
+  for (int i = 0; i < 12; i++)
+    if (g_ascii_strcasecmp (mon, months[i]) == 0)
+      month = i + 1;
+  if (month == 0 || (sign != '+' && sign != '-') || zone > 2359 || zone % 100 > 59)
+    return FALSE;
+  g_autoptr (GTimeZone) tz = g_time_zone_new_offset ((sign == '-' ? -1 : 1)
+                                                     * ((zone / 100) * 3600 + (zone % 100) * 60));
+  g_autoptr (GDateTime) dt = g_date_time_new (tz, year, month, day, hour, min, sec);
+  if (dt == NULL)
+    return FALSE;
+  *out = g_date_time_to_unix (dt);
+  return TRUE;
+}
+
+/**
+ * td_imap_message_id_parse:
+ * @header: (array length=len): the header fields the server returned for
+ *   BODY[HEADER.FIELDS (MESSAGE-ID)]
+ * @len: length of @header
+ *
+ * Returns: (transfer full) (nullable): the Message-ID with its angle brackets, unfolded
+ */
+char *
+td_imap_message_id_parse (const char *header, gsize len)
+{
+  g_autoptr (GString) value = g_string_new (NULL);
+  gsize i = 0;
+
+  if (header == NULL || len < 11 || g_ascii_strncasecmp (header, "Message-ID:", 11) != 0)
+    return NULL;
+  for (i = 11; i < len; i++)
+    {
+      char c = header[i];
+      if (c == '\r')
+        continue;
+      if (c == '\n')
+        {
+          /* A line that starts with white space continues the field. */
+          if (i + 1 < len && (header[i + 1] == ' ' || header[i + 1] == '\t'))
+            continue;
+          break;
+        }
+      if ((guchar) c < 0x20 && c != '\t')
+        return NULL;
+      if (value->len >= TD_IMAP_MAX_MESSAGE_ID)
+        return NULL;
+      g_string_append_c (value, c);
+    }
+  const char *open = strchr (value->str, '<');
+  const char *close = open ? strchr (open, '>') : NULL;
+  if (open == NULL || close == NULL || close == open + 1)
+    return NULL;
+  return g_strndup (open, close - open + 1);
+}
+
+/**
+ * td_imap_fetch_info:
+ * @response: an untagged FETCH response
+ * @info: (out caller-allocates): filled with UID, FLAGS, RFC822.SIZE, INTERNALDATE and
+ *   Message-ID as far as the response has them
+ *
+ * Returns: %TRUE when the response is a FETCH with a valid UID
+ */
+gboolean
+td_imap_fetch_info (const TdImapResponse *response, TdMessageInfo *info)
+{
+  guint64 n = 0;
+  TdImapValue *v;
+  TdImapValue *list;
+
+  memset (info, 0, sizeof *info);
+  info->internal_date = -1;
+  if (g_strcmp0 (response->name, "FETCH") != 0 || response->args == NULL
+      || response->args->items->len != 1)
+    return FALSE;
+  list = g_ptr_array_index (response->args->items, 0);
+  if (!td_imap_value_get_number (td_imap_value_lookup (list, "UID"), &n) || n == 0
+      || n > G_MAXUINT32)
+    return FALSE;
+  info->uid = (guint32) n;
+  info->flags = td_imap_flags_parse (td_imap_value_lookup (list, "FLAGS"));
+  if (td_imap_value_get_number (td_imap_value_lookup (list, "RFC822.SIZE"), &n))
+    info->size = n;
+  td_imap_date_parse (td_imap_value_get_string (td_imap_value_lookup (list, "INTERNALDATE")),
+                      &info->internal_date);
+  v = td_imap_value_lookup (list, "BODY[HEADER.FIELDS (MESSAGE-ID)]");
+  if (v != NULL && v->type == TD_IMAP_VALUE_STRING)
+    info->message_id = td_imap_message_id_parse (v->str, v->len);
+  return TRUE;
+}

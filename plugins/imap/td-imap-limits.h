@@ -1,0 +1,29 @@
+/* td-imap-limits.h: every bound the IMAP code enforces, in one place.
+ *
+ * Nothing is sized by what a server announces: a literal's announced length only decides
+ * whether it is streamed (large) or kept (small), and both are capped here.
+ */
+#pragma once
+
+/* One line of text between literals, and all inline text of one response together. */
+#define TD_IMAP_MAX_LINE_LENGTH (64 * 1024)
+#define TD_IMAP_MAX_RESPONSE_BYTES (1024 * 1024)
+/* Literals up to this size are kept in the response; larger ones, and every message body,
+ * are handed out in chunks. */
+#define TD_IMAP_MAX_INLINE_LITERAL (64 * 1024)
+/* The largest message Tidings accepts from a server. */
+#define TD_IMAP_MAX_MESSAGE_SIZE (G_GUINT64_CONSTANT (2) * 1024 * 1024 * 1024)
+#define TD_IMAP_MAX_NESTING 16
+#define TD_IMAP_MAX_LIST_ITEMS 8192
+#define TD_IMAP_MAX_TAG_LENGTH 32
+/* Folders one LIST may report, and messages one listing may report. */
+#define TD_IMAP_MAX_FOLDERS 20000
+#define TD_IMAP_MAX_MESSAGES (10 * 1000 * 1000)
+/* Bytes read from the socket at a time. */
+#define TD_IMAP_READ_CHUNK (64 * 1024)
+/* Commands sent before waiting for their completion (the FETCH pipeline). */
+#define TD_IMAP_PIPELINE_DEPTH 4
+/* UIDs per pipelined FETCH command when downloading new messages. */
+#define TD_IMAP_FETCH_BATCH 250
+/* Bytes of a Message-ID kept; longer ones are treated as absent. */
+#define TD_IMAP_MAX_MESSAGE_ID 998

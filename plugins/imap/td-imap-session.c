@@ -1,0 +1,1001 @@
+/* td-imap-session.c: the IMAP connection: socket, TLS, command queue and response routing.
+ *
+ * Reading never stops while a command waits, and every byte goes through the parser;
+ * responses are dispatched in arrival order. Commands are written one at a time but do not
+ * wait for earlier ones to complete (pipelining, up to TD_IMAP_PIPELINE_DEPTH awaiting),
+ * except a command made of several parts, whose later parts wait for the server's "+".
+ * A session that failed stays failed: every later call gets the same error.
+ */
+#include "td-imap-session.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+
+#include "engine/td-error.h"
+#include "td-imap-limits.h"
+
+typedef enum
+{
+  COMMAND_QUEUED,
+  COMMAND_AWAITING_CONTINUATION,
+  COMMAND_SENT,
+} CommandState;
+
+typedef struct
+{
+  char tag[16];
+  char *verb; /* for messages: "SELECT", "UID FETCH" */
+  GPtrArray *parts; /* GBytes */
+  guint next_part;
+  CommandState state;
+  gboolean continuation_ready;
+  TdImapHandlers handlers;
+  GTask *task; /* borrowed: the task owns the command */
+} Command;
+
+struct _TdImapSession
+{
+  GObject parent_instance;
+
+  TdAccountConfig *account;
+  char *description;
+  GSocketConnection *socket_conn;
+  GIOStream *stream;
+  GCancellable *io_cancellable;
+  TdImapParser *parser;
+  guint8 *read_buf;
+  gboolean reading;
+  gboolean read_paused;
+  gboolean writing;
+  GQueue commands; /* Command*, oldest first */
+  guint tag_counter;
+  TdImapCaps caps;
+  TdImapMailbox mailbox;
+  GError *failure;
+  char *bye_text;
+  GTask *greeting_task;
+  gboolean handshaking;
+  GTlsCertificateFlags tls_errors;
+  guint timer_id;
+  gint64 last_activity;
+};
+
+G_DEFINE_FINAL_TYPE (TdImapSession, td_imap_session, G_TYPE_OBJECT)
+
+static void start_read (TdImapSession *self);
+static void try_send (TdImapSession *self);
+
+static void
+command_free (Command *command)
+{
+  g_free (command->verb);
+  g_ptr_array_unref (command->parts);
+  g_free (command);
+}
+
+/* Failure */
+
+static void
+fail_session (TdImapSession *self, GError *error)
+{
+  GQueue doomed = G_QUEUE_INIT;
+
+  if (self->failure != NULL)
+    {
+      g_error_free (error);
+      return;
+    }
+  g_debug ("%s: connection failed: %s", self->description, error->message);
+  self->failure = error;
+  g_cancellable_cancel (self->io_cancellable);
+  g_clear_handle_id (&self->timer_id, g_source_remove);
+  doomed = self->commands;
+  g_queue_init (&self->commands);
+  g_object_ref (self);
+  for (GList *l = doomed.head; l != NULL; l = l->next)
+    {
+      Command *c = l->data;
+      GTask *task = c->task;
+      g_task_return_error (task, g_error_copy (self->failure));
+      g_object_unref (task);
+    }
+  g_queue_clear (&doomed);
+  if (self->greeting_task != NULL)
+    {
+      GTask *task = g_steal_pointer (&self->greeting_task);
+      g_task_return_error (task, g_error_copy (self->failure));
+      g_object_unref (task);
+    }
+  if (self->stream != NULL)
+    g_io_stream_close_async (self->stream, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+  g_object_unref (self);
+}
+
+G_GNUC_PRINTF (3, 4) static void
+fail_with (TdImapSession *self, TdErrorCode code, const char *format, ...)
+{
+  va_list args;
+  va_start (args, format);
+  g_autofree char *text = g_strdup_vprintf (format, args);
+  va_end (args);
+  fail_session (self, g_error_new (TD_ERROR, code, "account %s (%s): %s", self->account->name,
+                                   self->description, text));
+}
+
+/* Watches for silence while something is awaited; ticks once a second while connected. */
+static gboolean
+on_timer (gpointer data)
+{
+  TdImapSession *self = data;
+  gint64 now = g_get_monotonic_time ();
+  gboolean waiting = self->commands.length > 0 || self->greeting_task || self->handshaking;
+
+  if (!waiting)
+    self->last_activity = now;
+  else if (now - self->last_activity > (gint64) self->account->timeout_seconds * G_USEC_PER_SEC)
+    {
+      self->timer_id = 0;
+      fail_with (self, TD_ERROR_NETWORK, "no answer from the server for %u seconds; check the "
+                 "connection or raise `timeout`", self->account->timeout_seconds);
+      return G_SOURCE_REMOVE;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+/* Capabilities and mailbox state */
+
+static void
+parse_caps (TdImapSession *self, GPtrArray *items, guint first)
+{
+  TdImapCaps *c = &self->caps;
+
+  memset (c, 0, sizeof *c);
+  for (guint i = first; i < items->len; i++)
+    {
+      const char *cap = td_imap_value_get_string (g_ptr_array_index (items, i));
+      if (cap == NULL)
+        continue;
+#define CAP(name, field) if (g_ascii_strcasecmp (cap, name) == 0) c->field = TRUE
+      CAP ("IMAP4rev1", imap4rev1);
+      CAP ("STARTTLS", starttls);
+      CAP ("LOGINDISABLED", logindisabled);
+      CAP ("AUTH=PLAIN", auth_plain);
+      CAP ("SASL-IR", sasl_ir);
+      CAP ("LITERAL+", literal_plus);
+      CAP ("CONDSTORE", condstore);
+      CAP ("QRESYNC", qresync);
+      CAP ("ESEARCH", esearch);
+      CAP ("UIDPLUS", uidplus);
+      CAP ("ENABLE", enable);
+      CAP ("IDLE", idle);
+#undef CAP
+    }
+  if (c->qresync)
+    c->condstore = TRUE;
+}
+
+static guint32
+code_number (const TdImapResponse *r)
+{
+  guint64 n = 0;
+  if (r->code->items->len < 2 || !td_imap_value_get_number (g_ptr_array_index (r->code->items, 1), &n))
+    return 0;
+  return n > G_MAXUINT32 ? 0 : (guint32) n;
+}
+
+static void
+apply_code (TdImapSession *self, const TdImapResponse *r)
+{
+  const char *name = td_imap_response_code_name (r);
+  guint64 modseq = 0;
+
+  if (name == NULL)
+    return;
+  if (g_ascii_strcasecmp (name, "CAPABILITY") == 0)
+    parse_caps (self, r->code->items, 1);
+  else if (g_ascii_strcasecmp (name, "UIDVALIDITY") == 0)
+    self->mailbox.uidvalidity = code_number (r);
+  else if (g_ascii_strcasecmp (name, "UIDNEXT") == 0)
+    self->mailbox.uidnext = code_number (r);
+  else if (g_ascii_strcasecmp (name, "HIGHESTMODSEQ") == 0 && r->code->items->len >= 2
+           && td_imap_value_get_number (g_ptr_array_index (r->code->items, 1), &modseq))
+    self->mailbox.highestmodseq = modseq;
+  else if (g_ascii_strcasecmp (name, "NOMODSEQ") == 0)
+    self->mailbox.nomodseq = TRUE;
+  else if (g_ascii_strcasecmp (name, "READ-ONLY") == 0)
+    self->mailbox.read_only = TRUE;
+  else if (g_ascii_strcasecmp (name, "READ-WRITE") == 0)
+    self->mailbox.read_only = FALSE;
+}
+
+static void
+track_untagged (TdImapSession *self, const TdImapResponse *r)
+{
+  if (r->code != NULL)
+    apply_code (self, r);
+  if (r->status == TD_IMAP_STATUS_BYE)
+    {
+      g_free (self->bye_text);
+      self->bye_text = g_strdup (r->text);
+    }
+  else if (g_strcmp0 (r->name, "CAPABILITY") == 0)
+    parse_caps (self, r->args->items, 0);
+  else if (r->has_number && g_strcmp0 (r->name, "EXISTS") == 0)
+    self->mailbox.exists = r->number;
+  else if (r->has_number && g_strcmp0 (r->name, "EXPUNGE") == 0 && self->mailbox.exists > 0)
+    self->mailbox.exists--;
+}
+
+/* Dispatch */
+
+static Command *
+oldest_sent (TdImapSession *self)
+{
+  for (GList *l = self->commands.head; l != NULL; l = l->next)
+    {
+      Command *c = l->data;
+      if (c->state == COMMAND_SENT || c->state == COMMAND_AWAITING_CONTINUATION)
+        return c;
+    }
+  return NULL;
+}
+
+static void
+handle_greeting (TdImapSession *self, TdImapResponse *r)
+{
+  GTask *task = g_steal_pointer (&self->greeting_task);
+
+  if (r->kind != TD_IMAP_RESPONSE_UNTAGGED
+      || (r->status != TD_IMAP_STATUS_OK && r->status != TD_IMAP_STATUS_PREAUTH))
+    {
+      g_task_return_new_error (task, TD_ERROR, TD_ERROR_NETWORK,
+                               "account %s (%s): the server refused the connection: %s",
+                               self->account->name, self->description,
+                               r->text ? r->text : "no greeting");
+      g_object_unref (task);
+      return;
+    }
+  g_task_return_int (task, r->status == TD_IMAP_STATUS_PREAUTH);
+  g_object_unref (task);
+}
+
+static void
+complete_command (TdImapSession *self, TdImapResponse *r)
+{
+  Command *c = NULL;
+
+  for (GList *l = self->commands.head; l != NULL; l = l->next)
+    if (g_str_equal (((Command *) l->data)->tag, r->tag))
+      {
+        c = l->data;
+        g_queue_delete_link (&self->commands, l);
+        break;
+      }
+  if (c == NULL)
+    {
+      fail_with (self, TD_ERROR_PROTOCOL, "the server answered a command that was never sent "
+                 "(tag %s)", r->tag);
+      td_imap_response_free (r);
+      return;
+    }
+  if (r->code != NULL)
+    apply_code (self, r);
+  if (c->handlers.flags & TD_IMAP_COMMAND_STARTTLS && r->status == TD_IMAP_STATUS_OK)
+    self->read_paused = TRUE; /* what follows must come through TLS; the rest is dropped */
+  GTask *task = c->task;
+  if (r->status == TD_IMAP_STATUS_OK)
+    g_task_return_pointer (task, r, (GDestroyNotify) td_imap_response_free);
+  else
+    {
+      g_task_return_new_error (task, TD_ERROR,
+                               r->status == TD_IMAP_STATUS_NO ? TD_ERROR_FOLDER : TD_ERROR_PROTOCOL,
+                               "the server refused %s: %s", c->verb, r->text ? r->text : "");
+      td_imap_response_free (r);
+    }
+  g_object_unref (task);
+  try_send (self);
+}
+
+static void
+handle_continuation (TdImapSession *self, TdImapResponse *r)
+{
+  for (GList *l = self->commands.head; l != NULL; l = l->next)
+    {
+      Command *c = l->data;
+      if (c->state == COMMAND_AWAITING_CONTINUATION && !c->continuation_ready)
+        {
+          c->continuation_ready = TRUE;
+          td_imap_response_free (r);
+          try_send (self);
+          return;
+        }
+    }
+  td_imap_response_free (r);
+  fail_with (self, TD_ERROR_PROTOCOL, "the server asked for more data that no command has");
+}
+
+static void
+dispatch (TdImapSession *self, TdImapResponse *r)
+{
+  if (self->greeting_task != NULL)
+    {
+      if (r->code != NULL)
+        apply_code (self, r);
+      handle_greeting (self, r);
+      td_imap_response_free (r);
+      return;
+    }
+  if (r->kind == TD_IMAP_RESPONSE_TAGGED)
+    {
+      complete_command (self, r);
+      return;
+    }
+  if (r->kind == TD_IMAP_RESPONSE_CONTINUATION)
+    {
+      handle_continuation (self, r);
+      return;
+    }
+  track_untagged (self, r);
+  Command *c = oldest_sent (self);
+  if (c != NULL && c->handlers.on_untagged != NULL)
+    c->handlers.on_untagged (self, r, c->handlers.user_data);
+  td_imap_response_free (r);
+}
+
+static void
+dispatch_chunk (TdImapSession *self)
+{
+  const TdImapChunk *chunk = td_imap_parser_get_chunk (self->parser);
+  Command *c = oldest_sent (self);
+  GError *error = NULL;
+
+  if (c == NULL || c->handlers.on_chunk == NULL)
+    return; /* a literal nobody asked for: skipped */
+  if (!c->handlers.on_chunk (self, td_imap_parser_peek_partial (self->parser), chunk,
+                             c->handlers.user_data, &error))
+    fail_session (self, error);
+}
+
+/* Reading */
+
+static void
+process (TdImapSession *self, gsize n)
+{
+  gsize off = 0;
+
+  while (off < n && self->failure == NULL && !self->read_paused)
+    {
+      GError *error = NULL;
+      gsize used = 0;
+      TdImapFeedResult r = td_imap_parser_feed (self->parser, self->read_buf + off, n - off,
+                                                &used, &error);
+      off += used;
+      if (r == TD_IMAP_FEED_RESPONSE)
+        dispatch (self, td_imap_parser_steal_response (self->parser));
+      else if (r == TD_IMAP_FEED_LITERAL_CHUNK)
+        dispatch_chunk (self);
+      else if (r == TD_IMAP_FEED_ERROR)
+        {
+          fail_with (self, TD_ERROR_PROTOCOL, "%s", error->message);
+          g_error_free (error);
+        }
+    }
+  if (self->read_paused && off < n)
+    g_debug ("%s: dropped %" G_GSIZE_FORMAT " bytes received before the TLS handshake",
+             self->description, n - off);
+}
+
+static void
+read_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (TdImapSession) self = data;
+  g_autoptr (GError) error = NULL;
+  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
+
+  self->reading = FALSE;
+  if (self->failure != NULL)
+    return;
+  if (n < 0)
+    fail_with (self, TD_ERROR_NETWORK, "the connection broke: %s", error->message);
+  else if (n == 0)
+    fail_with (self, TD_ERROR_NETWORK, "the server closed the connection%s%s",
+               self->bye_text ? ": " : "", self->bye_text ? self->bye_text : "");
+  else
+    {
+      self->last_activity = g_get_monotonic_time ();
+      process (self, (gsize) n);
+      start_read (self);
+    }
+}
+
+static void
+start_read (TdImapSession *self)
+{
+  if (self->reading || self->read_paused || self->failure != NULL || self->stream == NULL)
+    return;
+  self->reading = TRUE;
+  g_input_stream_read_async (g_io_stream_get_input_stream (self->stream), self->read_buf,
+                             TD_IMAP_READ_CHUNK, G_PRIORITY_DEFAULT, self->io_cancellable,
+                             read_done, g_object_ref (self));
+}
+
+/* Writing */
+
+static void
+write_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (TdImapSession) self = data;
+  g_autoptr (GError) error = NULL;
+
+  self->writing = FALSE;
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &error))
+    {
+      if (self->failure == NULL)
+        fail_with (self, TD_ERROR_NETWORK, "cannot send to the server: %s", error->message);
+      return;
+    }
+  self->last_activity = g_get_monotonic_time ();
+  try_send (self);
+}
+
+static void
+send_part (TdImapSession *self, Command *c)
+{
+  GBytes *part = g_ptr_array_index (c->parts, c->next_part);
+  gsize len = 0;
+  const guint8 *data = g_bytes_get_data (part, &len);
+
+  if (c->next_part == 0)
+    {
+      if (c->handlers.flags & TD_IMAP_COMMAND_SENSITIVE)
+        g_debug ("%s: C: %s %s <credentials not shown>", self->description, c->tag, c->verb);
+      else
+        g_debug ("%s: C: %.*s", self->description, (int) MIN (len, 200) - 2, data);
+    }
+  c->next_part++;
+  c->continuation_ready = FALSE;
+  c->state = c->next_part < c->parts->len ? COMMAND_AWAITING_CONTINUATION : COMMAND_SENT;
+  self->writing = TRUE;
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (self->stream), data, len,
+                                   G_PRIORITY_DEFAULT, self->io_cancellable, write_done,
+                                   g_object_ref (self));
+}
+
+static void
+try_send (TdImapSession *self)
+{
+  guint awaiting = 0;
+
+  if (self->writing || self->failure != NULL || self->stream == NULL || self->read_paused)
+    return;
+  for (GList *l = self->commands.head; l != NULL; l = l->next)
+    {
+      Command *c = l->data;
+      if (c->state == COMMAND_SENT)
+        {
+          awaiting++;
+          continue;
+        }
+      if (c->state == COMMAND_AWAITING_CONTINUATION)
+        {
+          if (c->continuation_ready)
+            send_part (self, c);
+          return;
+        }
+      if (awaiting < TD_IMAP_PIPELINE_DEPTH)
+        send_part (self, c);
+      return;
+    }
+}
+
+/* Commands */
+
+/**
+ * td_imap_session_command_async:
+ * @self: a connected session
+ * @handlers: (nullable): receivers for the untagged data and body chunks this command causes
+ * @parts: (transfer full) (element-type GBytes): the command without its tag, CRLF included;
+ *   every part after the first is sent when the server asks for it with "+"
+ * @cancellable: (nullable): a cancellable; cancelling drops the connection, since IMAP
+ *   cannot withdraw a command
+ * @callback: called with the tagged response
+ * @user_data: data for @callback
+ *
+ * Queues a command.
+ */
+void
+td_imap_session_command_async (TdImapSession *self, const TdImapHandlers *handlers,
+                               GPtrArray *parts, GCancellable *cancellable,
+                               GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+  Command *c = g_new0 (Command, 1);
+  gsize len;
+  const char *first = g_bytes_get_data (g_ptr_array_index (parts, 0), &len);
+  const char *end = first;
+
+  g_task_set_source_tag (task, td_imap_session_command_async);
+  while ((gsize) (end - first) < len && *end != ' ' && *end != '\r')
+    end++;
+  c->verb = g_strndup (first, end - first);
+  c->parts = parts;
+  if (handlers != NULL)
+    c->handlers = *handlers;
+  c->task = task;
+  g_task_set_task_data (task, c, (GDestroyNotify) command_free);
+  if (self->failure != NULL)
+    {
+      g_task_return_error (task, g_error_copy (self->failure));
+      return;
+    }
+  g_snprintf (c->tag, sizeof c->tag, "t%u", ++self->tag_counter);
+  /* The tag goes in front of the first part. */
+  GBytes *untagged = g_ptr_array_index (parts, 0);
+  GByteArray *tagged = g_byte_array_sized_new ((guint) (len + sizeof c->tag + 1));
+  g_byte_array_append (tagged, (const guint8 *) c->tag, (guint) strlen (c->tag));
+  g_byte_array_append (tagged, (const guint8 *) " ", 1);
+  g_byte_array_append (tagged, (const guint8 *) first, (guint) len);
+  g_ptr_array_index (parts, 0) = g_byte_array_free_to_bytes (tagged);
+  g_bytes_unref (untagged);
+  g_object_ref (task); /* dropped when the command completes or the session fails */
+  g_queue_push_tail (&self->commands, c);
+  if (self->commands.length == 1)
+    self->last_activity = g_get_monotonic_time ();
+  try_send (self);
+}
+
+/**
+ * td_imap_session_run_async:
+ * @self: a connected session
+ * @handlers: (nullable): receivers for untagged data and chunks
+ * @cancellable: (nullable): a cancellable
+ * @callback: called with the tagged response
+ * @user_data: data for @callback
+ * @format: the command without tag and CRLF; interpolated strings must have passed
+ *   td_imap_quote()
+ * @...: arguments for @format
+ *
+ * Queues a one-line command.
+ */
+void
+td_imap_session_run_async (TdImapSession *self, const TdImapHandlers *handlers,
+                           GCancellable *cancellable, GAsyncReadyCallback callback,
+                           gpointer user_data, const char *format, ...)
+{
+  GPtrArray *parts = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  va_list args;
+
+  va_start (args, format);
+  g_autofree char *line = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_ptr_array_add (parts, g_bytes_new_take (g_strconcat (line, "\r\n", NULL), strlen (line) + 2));
+  td_imap_session_command_async (self, handlers, parts, cancellable, callback, user_data);
+}
+
+/**
+ * td_imap_session_command_finish:
+ * @self: a session
+ * @result: the result
+ * @error: return location for an error: %TD_ERROR_FOLDER for NO, %TD_ERROR_PROTOCOL for
+ *   BAD, or why the connection failed
+ *
+ * Returns: (transfer full) (nullable): the tagged OK response
+ */
+TdImapResponse *
+td_imap_session_command_finish (TdImapSession *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * td_imap_quote:
+ * @string: a UTF-8 string
+ *
+ * Returns: (transfer full) (nullable): @string as an IMAP quoted string, or %NULL when it
+ *   holds CR, LF or NUL and so cannot be sent inside a command line
+ */
+char *
+td_imap_quote (const char *string)
+{
+  GString *out = g_string_new ("\"");
+
+  if (strpbrk (string, "\r\n") != NULL)
+    return g_string_free (out, TRUE), NULL;
+  for (const char *p = string; *p != '\0'; p++)
+    {
+      if (*p == '"' || *p == '\\')
+        g_string_append_c (out, '\\');
+      g_string_append_c (out, *p);
+    }
+  g_string_append_c (out, '"');
+  return g_string_free (out, FALSE);
+}
+
+/* TLS */
+
+static gboolean
+fingerprint_matches (TdImapSession *self, GTlsCertificate *cert)
+{
+  g_autoptr (GByteArray) der = NULL;
+  guint8 digest[32];
+  gsize digest_len = sizeof digest;
+
+  if (self->account->tls_fingerprint == NULL || cert == NULL)
+    return FALSE;
+  g_object_get (cert, "certificate", &der, NULL);
+  if (der == NULL)
+    return FALSE;
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_checksum_update (sum, der->data, der->len);
+  g_checksum_get_digest (sum, digest, &digest_len);
+  gsize pin_len = 0;
+  const guint8 *pin = g_bytes_get_data (self->account->tls_fingerprint, &pin_len);
+  return pin_len == digest_len && memcmp (pin, digest, digest_len) == 0;
+}
+
+static gboolean
+on_accept_certificate (GTlsConnection *conn, GTlsCertificate *cert, GTlsCertificateFlags errors,
+                       gpointer data)
+{
+  TdImapSession *self = data;
+  self->tls_errors = errors;
+  return fingerprint_matches (self, cert);
+}
+
+static char *
+describe_tls_errors (GTlsCertificateFlags errors)
+{
+  GString *out = g_string_new (NULL);
+  if (errors & G_TLS_CERTIFICATE_UNKNOWN_CA)
+    g_string_append (out, "it is not signed by a trusted authority; ");
+  if (errors & G_TLS_CERTIFICATE_BAD_IDENTITY)
+    g_string_append (out, "it is for another host name; ");
+  if (errors & (G_TLS_CERTIFICATE_EXPIRED | G_TLS_CERTIFICATE_NOT_ACTIVATED))
+    g_string_append (out, "it is expired or not yet valid; ");
+  if (errors & G_TLS_CERTIFICATE_REVOKED)
+    g_string_append (out, "it is revoked; ");
+  if (out->len == 0)
+    g_string_append (out, "it failed validation; ");
+  g_string_append (out, "set tls-ca-file to trust a private CA, or tls-fingerprint to pin this "
+                        "certificate");
+  return g_string_free (out, FALSE);
+}
+
+static void
+handshake_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (GTask) task = data;
+  TdImapSession *self = g_task_get_source_object (task);
+  g_autoptr (GError) error = NULL;
+
+  self->handshaking = FALSE;
+  if (!g_tls_connection_handshake_finish (G_TLS_CONNECTION (source), result, &error))
+    {
+      if (self->failure != NULL)
+        g_task_return_error (task, g_error_copy (self->failure));
+      else if (self->tls_errors != 0)
+        {
+          g_autofree char *why = describe_tls_errors (self->tls_errors);
+          g_task_return_new_error (task, TD_ERROR, TD_ERROR_TLS, "account %s (%s): the server's "
+                                   "certificate is refused: %s", self->account->name,
+                                   self->description, why);
+        }
+      else
+        g_task_return_new_error (task, TD_ERROR, TD_ERROR_TLS, "account %s (%s): TLS handshake "
+                                 "failed: %s", self->account->name, self->description,
+                                 error->message);
+      return;
+    }
+  if (self->account->tls_fingerprint != NULL
+      && !fingerprint_matches (self, g_tls_connection_get_peer_certificate (G_TLS_CONNECTION (source))))
+    {
+      g_task_return_new_error (task, TD_ERROR, TD_ERROR_TLS, "account %s (%s): the server's "
+                               "certificate does not match tls-fingerprint; if the server's "
+                               "certificate was renewed, update the pin", self->account->name,
+                               self->description);
+      return;
+    }
+  g_set_object (&self->stream, G_IO_STREAM (source));
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+wrap_tls_async (TdImapSession *self, GCancellable *cancellable, GAsyncReadyCallback callback,
+                gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+  g_autoptr (GSocketConnectable) identity = g_network_address_new (self->account->host,
+                                                                   self->account->port);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GIOStream) tls = g_tls_client_connection_new (G_IO_STREAM (self->socket_conn),
+                                                           identity, &error);
+
+  if (tls == NULL)
+    {
+      g_task_return_new_error (task, TD_ERROR, TD_ERROR_TLS, "account %s: TLS is not available "
+                               "(is glib-networking installed?): %s", self->account->name,
+                               error->message);
+      return;
+    }
+  if (self->account->tls_ca_file != NULL)
+    {
+      g_autoptr (GTlsDatabase) db = g_tls_file_database_new (self->account->tls_ca_file, &error);
+      if (db == NULL)
+        {
+          g_task_return_new_error (task, TD_ERROR, TD_ERROR_CONFIG, "account %s: cannot use "
+                                   "tls-ca-file %s: %s", self->account->name,
+                                   self->account->tls_ca_file, error->message);
+          return;
+        }
+      g_tls_connection_set_database (G_TLS_CONNECTION (tls), db);
+    }
+  g_signal_connect_object (tls, "accept-certificate", G_CALLBACK (on_accept_certificate), self, 0);
+  self->handshaking = TRUE;
+  self->tls_errors = 0;
+  self->last_activity = g_get_monotonic_time ();
+  g_tls_connection_handshake_async (G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT,
+                                    self->io_cancellable, handshake_done, g_steal_pointer (&task));
+}
+
+/* Connecting */
+
+static void
+begin_greeting (TdImapSession *self, GTask *task)
+{
+  self->greeting_task = task;
+  self->last_activity = g_get_monotonic_time ();
+  start_read (self);
+}
+
+static void
+tls_for_greeting_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GTask *task = data;
+  GError *error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  begin_greeting (TD_IMAP_SESSION (source), task);
+}
+
+static void
+connected (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GTask *task = data;
+  TdImapSession *self = g_task_get_source_object (task);
+  g_autoptr (GError) error = NULL;
+  GSocketConnection *conn = g_socket_client_connect_to_host_finish (G_SOCKET_CLIENT (source),
+                                                                    result, &error);
+
+  if (conn == NULL)
+    {
+      g_task_return_new_error (task, TD_ERROR, TD_ERROR_NETWORK, "account %s: cannot connect to "
+                               "%s: %s", self->account->name, self->description, error->message);
+      g_object_unref (task);
+      return;
+    }
+  GSocket *socket = g_socket_connection_get_socket (conn);
+  g_socket_set_timeout (socket, 0); /* silence is watched by our own timer */
+  g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+  self->socket_conn = conn;
+  self->stream = G_IO_STREAM (g_object_ref (conn));
+  self->timer_id = g_timeout_add_seconds (1, on_timer, self);
+  if (self->account->security == TD_SECURITY_TLS)
+    wrap_tls_async (self, g_task_get_cancellable (task), tls_for_greeting_done, task);
+  else
+    begin_greeting (self, task);
+}
+
+/**
+ * td_imap_session_connect_async:
+ * @self: a new session
+ * @cancellable: (nullable): a cancellable
+ * @callback: called once the greeting arrived (over TLS for implicit TLS)
+ * @user_data: data for @callback
+ *
+ * Opens the TCP connection, does the implicit TLS handshake if configured, and reads the
+ * server's greeting.
+ */
+void
+td_imap_session_connect_async (TdImapSession *self, GCancellable *cancellable,
+                               GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+
+  g_task_set_source_tag (task, td_imap_session_connect_async);
+  g_socket_client_set_timeout (client, self->account->timeout_seconds);
+  g_socket_client_connect_to_host_async (client, self->account->host, self->account->port,
+                                         cancellable, connected, task);
+}
+
+/**
+ * td_imap_session_connect_finish:
+ * @self: a session
+ * @result: the result
+ * @preauth: (out): whether the server greeted with PREAUTH
+ * @error: return location for an error
+ *
+ * Returns: %TRUE when connected and greeted
+ */
+gboolean
+td_imap_session_connect_finish (TdImapSession *self, GAsyncResult *result, gboolean *preauth,
+                                GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  gssize r = g_task_propagate_int (G_TASK (result), error);
+  if (r < 0)
+    return FALSE;
+  *preauth = r == 1;
+  return TRUE;
+}
+
+static void
+starttls_wrapped (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (GTask) task = data;
+  TdImapSession *self = TD_IMAP_SESSION (source);
+  GError *error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  /* Whatever the server said before TLS is forgotten, capabilities included. */
+  memset (&self->caps, 0, sizeof self->caps);
+  td_imap_parser_reset (self->parser);
+  self->read_paused = FALSE;
+  start_read (self);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+starttls_answered (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (GTask) task = data;
+  TdImapSession *self = TD_IMAP_SESSION (source);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TdImapResponse) r = td_imap_session_command_finish (self, result, &error);
+
+  if (r == NULL)
+    {
+      g_task_return_new_error (task, TD_ERROR, TD_ERROR_TLS, "account %s (%s): the server "
+                               "refused STARTTLS, so the connection cannot be secured: %s",
+                               self->account->name, self->description, error->message);
+      return;
+    }
+  wrap_tls_async (self, g_task_get_cancellable (task), starttls_wrapped, g_steal_pointer (&task));
+}
+
+/**
+ * td_imap_session_starttls_async:
+ * @self: a greeted session on a plain connection
+ * @cancellable: (nullable): a cancellable
+ * @callback: called once TLS is up; capabilities are then empty until asked again
+ * @user_data: data for @callback
+ *
+ * Upgrades the connection with STARTTLS (RFC 3501 section 6.2.1). Bytes the server sent
+ * after its OK and before the handshake are dropped.
+ */
+void
+td_imap_session_starttls_async (TdImapSession *self, GCancellable *cancellable,
+                                GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  TdImapHandlers handlers = { .flags = TD_IMAP_COMMAND_STARTTLS };
+
+  g_task_set_source_tag (task, td_imap_session_starttls_async);
+  td_imap_session_run_async (self, &handlers, cancellable, starttls_answered, task, "STARTTLS");
+}
+
+gboolean
+td_imap_session_starttls_finish (TdImapSession *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Object */
+
+const TdImapCaps *
+td_imap_session_get_caps (TdImapSession *self)
+{
+  return &self->caps;
+}
+
+/**
+ * td_imap_session_get_mailbox:
+ * @self: a session
+ *
+ * Returns: (transfer none): the selected mailbox's state; callers reset it before SELECT
+ */
+TdImapMailbox *
+td_imap_session_get_mailbox (TdImapSession *self)
+{
+  return &self->mailbox;
+}
+
+const char *
+td_imap_session_describe (TdImapSession *self)
+{
+  return self->description;
+}
+
+/**
+ * td_imap_session_close:
+ * @self: a session
+ *
+ * Drops the connection; commands still waiting fail.
+ */
+void
+td_imap_session_close (TdImapSession *self)
+{
+  if (self->failure == NULL)
+    fail_session (self, g_error_new (TD_ERROR, TD_ERROR_NETWORK, "account %s (%s): connection "
+                                     "closed", self->account->name, self->description));
+}
+
+static void
+td_imap_session_dispose (GObject *object)
+{
+  TdImapSession *self = TD_IMAP_SESSION (object);
+
+  td_imap_session_close (self);
+  g_clear_object (&self->stream);
+  g_clear_object (&self->socket_conn);
+  G_OBJECT_CLASS (td_imap_session_parent_class)->dispose (object);
+}
+
+static void
+td_imap_session_finalize (GObject *object)
+{
+  TdImapSession *self = TD_IMAP_SESSION (object);
+
+  g_clear_error (&self->failure);
+  g_clear_object (&self->io_cancellable);
+  g_clear_pointer (&self->parser, td_imap_parser_free);
+  g_free (self->read_buf);
+  g_free (self->bye_text);
+  g_free (self->description);
+  g_clear_pointer (&self->account, td_account_config_unref);
+  G_OBJECT_CLASS (td_imap_session_parent_class)->finalize (object);
+}
+
+static void
+td_imap_session_class_init (TdImapSessionClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  object_class->dispose = td_imap_session_dispose;
+  object_class->finalize = td_imap_session_finalize;
+}
+
+static void
+td_imap_session_init (TdImapSession *self)
+{
+  self->parser = td_imap_parser_new ();
+  self->read_buf = g_malloc (TD_IMAP_READ_CHUNK);
+  self->io_cancellable = g_cancellable_new ();
+  g_queue_init (&self->commands);
+}
+
+/**
+ * td_imap_session_new:
+ * @account: the account to connect for
+ *
+ * Returns: (transfer full): an unconnected session
+ */
+TdImapSession *
+td_imap_session_new (TdAccountConfig *account)
+{
+  TdImapSession *self = g_object_new (TD_TYPE_IMAP_SESSION, NULL);
+  self->account = td_account_config_ref (account);
+  self->description = g_strdup_printf ("%s:%u", account->host, account->port);
+  return self;
+}

@@ -1,0 +1,98 @@
+/* td-imap-session.h: one IMAP connection.
+ *
+ * Owns the socket, the TLS layer and the response parser; queues tagged commands, pipelines
+ * them, routes untagged data and streamed body chunks to the oldest command still waiting
+ * for its completion, and fails every waiting command when the connection breaks or goes
+ * silent past the account's timeout. Main loop thread only.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "engine/td-config.h"
+#include "td-imap-parser.h"
+
+G_BEGIN_DECLS
+
+#define TD_TYPE_IMAP_SESSION (td_imap_session_get_type ())
+G_DECLARE_FINAL_TYPE (TdImapSession, td_imap_session, TD, IMAP_SESSION, GObject)
+
+/* What the server can do, from CAPABILITY; quirks a server has are data here too. */
+typedef struct
+{
+  gboolean imap4rev1;
+  gboolean starttls;
+  gboolean logindisabled;
+  gboolean auth_plain;
+  gboolean sasl_ir;
+  gboolean literal_plus;
+  gboolean condstore;
+  gboolean qresync;
+  gboolean esearch;
+  gboolean uidplus;
+  gboolean enable;
+  gboolean idle;
+} TdImapCaps;
+
+/* The selected mailbox as untagged data reports it. */
+typedef struct
+{
+  guint32 exists;
+  guint32 uidvalidity;
+  guint32 uidnext;
+  guint64 highestmodseq;
+  gboolean read_only;
+  gboolean nomodseq;
+} TdImapMailbox;
+
+typedef void (*TdImapUntaggedFunc) (TdImapSession *session, const TdImapResponse *response,
+                                    gpointer user_data);
+typedef gboolean (*TdImapChunkFunc) (TdImapSession *session, const TdImapResponse *partial,
+                                     const TdImapChunk *chunk, gpointer user_data,
+                                     GError **error);
+
+typedef enum
+{
+  TD_IMAP_COMMAND_PLAIN = 0,
+  TD_IMAP_COMMAND_SENSITIVE = 1 << 0, /* never logged: it carries a credential */
+  TD_IMAP_COMMAND_STARTTLS = 1 << 1,  /* stop reading at its completion */
+} TdImapCommandFlags;
+
+typedef struct
+{
+  TdImapUntaggedFunc on_untagged;
+  TdImapChunkFunc on_chunk;
+  gpointer user_data;
+  TdImapCommandFlags flags;
+} TdImapHandlers;
+
+TdImapSession *td_imap_session_new (TdAccountConfig *account);
+
+void td_imap_session_connect_async (TdImapSession *self, GCancellable *cancellable,
+                                    GAsyncReadyCallback callback, gpointer user_data);
+gboolean td_imap_session_connect_finish (TdImapSession *self, GAsyncResult *result,
+                                         gboolean *preauth, GError **error);
+
+void td_imap_session_starttls_async (TdImapSession *self, GCancellable *cancellable,
+                                     GAsyncReadyCallback callback, gpointer user_data);
+gboolean td_imap_session_starttls_finish (TdImapSession *self, GAsyncResult *result,
+                                          GError **error);
+
+void td_imap_session_command_async (TdImapSession *self, const TdImapHandlers *handlers,
+                                    GPtrArray *parts, GCancellable *cancellable,
+                                    GAsyncReadyCallback callback, gpointer user_data);
+void td_imap_session_run_async (TdImapSession *self, const TdImapHandlers *handlers,
+                                GCancellable *cancellable, GAsyncReadyCallback callback,
+                                gpointer user_data, const char *format, ...)
+  G_GNUC_PRINTF (6, 7);
+TdImapResponse *td_imap_session_command_finish (TdImapSession *self, GAsyncResult *result,
+                                                GError **error);
+
+const TdImapCaps *td_imap_session_get_caps (TdImapSession *self);
+TdImapMailbox *td_imap_session_get_mailbox (TdImapSession *self);
+const char *td_imap_session_describe (TdImapSession *self);
+void td_imap_session_close (TdImapSession *self);
+
+char *td_imap_quote (const char *string);
+
+G_END_DECLS

@@ -1,0 +1,120 @@
+/* td-folder-map.c: server folder name -> Maildir path components.
+ *
+ * verbatim: the name split at the server's delimiter, each part a directory, INBOX at
+ * "INBOX". maildir++: INBOX is the root itself; other folders are ".A.B" in modified UTF-7.
+ * A component that is empty, "." or "..", holds '/', NUL or a control character, collides
+ * with cur/new/tmp, or is too long is refused, as is a name nested too deeply.
+ */
+#include "td-folder-map.h"
+
+#include <string.h>
+
+#include "engine/td-mutf7.h"
+#include "td-storage-error.h"
+
+G_DEFINE_QUARK (td-storage-error-quark, td_storage_error)
+
+static gboolean
+refuse (GError **error, const char *name, const char *why)
+{
+  g_set_error (error, TD_STORAGE_ERROR, TD_STORAGE_ERROR_BAD_NAME,
+               "folder “%s” cannot be stored safely: %s", name, why);
+  return FALSE;
+}
+
+static gboolean
+component_ok (const char *name, const char *c, TdLayout layout, GError **error)
+{
+  if (*c == '\0')
+    return refuse (error, name, "it has an empty part");
+  if (g_str_equal (c, ".") || g_str_equal (c, ".."))
+    return refuse (error, name, "it has a part “.” or “..”");
+  if (strlen (c) > TD_FOLDER_MAX_COMPONENT)
+    return refuse (error, name, "a part is longer than 255 bytes");
+  for (const char *p = c; *p != '\0'; p++)
+    if ((guchar) *p < 0x20 || *p == 0x7f || *p == '/')
+      return refuse (error, name, "it holds '/' or a control character");
+  if (layout == TD_LAYOUT_VERBATIM
+      && (g_str_equal (c, "cur") || g_str_equal (c, "new") || g_str_equal (c, "tmp")))
+    return refuse (error, name, "a part is named cur, new or tmp, which Maildir reserves");
+  if (layout == TD_LAYOUT_MAILDIRPP && strchr (c, '.') != NULL)
+    return refuse (error, name, "a part holds '.', which maildir++ uses as its separator");
+  return TRUE;
+}
+
+/**
+ * td_folder_map_components:
+ * @name: the decoded UTF-8 folder name, with the server's delimiter
+ * @delimiter: the server's hierarchy delimiter, or '\0' for none
+ * @layout: the account's Maildir layout
+ * @error: return location for a %TD_STORAGE_ERROR_BAD_NAME error
+ *
+ * Returns: (transfer full) (nullable): the directories below the account's Maildir, outermost
+ *   first; empty for the root itself (maildir++ INBOX)
+ */
+char **
+td_folder_map_components (const char *name, char delimiter, TdLayout layout, GError **error)
+{
+  g_autoptr (GStrvBuilder) out = g_strv_builder_new ();
+  char sep[2] = { delimiter, '\0' };
+  g_auto (GStrv) parts = NULL;
+  guint n;
+
+  if (!g_utf8_validate (name, -1, NULL))
+    return refuse (error, name, "it is not valid UTF-8"), NULL;
+  if (g_ascii_strcasecmp (name, "INBOX") == 0)
+    {
+      if (layout == TD_LAYOUT_VERBATIM)
+        g_strv_builder_add (out, "INBOX");
+      return g_strv_builder_end (out);
+    }
+  if (delimiter != '\0')
+    parts = g_strsplit (name, sep, TD_FOLDER_MAX_DEPTH + 1);
+  else
+    {
+      parts = g_new0 (char *, 2);
+      parts[0] = g_strdup (name);
+    }
+  n = g_strv_length (parts);
+  if (n > TD_FOLDER_MAX_DEPTH)
+    return refuse (error, name, "it is nested more than 32 levels deep"), NULL;
+  for (guint i = 0; i < n; i++)
+    if (!component_ok (name, parts[i], layout, error))
+      return NULL;
+  if (layout == TD_LAYOUT_VERBATIM)
+    {
+      g_strv_builder_addv (out, (const char **) parts);
+      return g_strv_builder_end (out);
+    }
+  GString *flat = g_string_new (NULL);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *encoded = td_mutf7_encode (parts[i]);
+      g_string_append_c (flat, '.');
+      g_string_append (flat, encoded);
+    }
+  if (flat->len > TD_FOLDER_MAX_COMPONENT)
+    {
+      g_string_free (flat, TRUE);
+      return refuse (error, name, "its maildir++ directory name is longer than 255 bytes"), NULL;
+    }
+  g_strv_builder_add (out, flat->str);
+  g_string_free (flat, TRUE);
+  return g_strv_builder_end (out);
+}
+
+/**
+ * td_folder_map_display:
+ * @name: a decoded folder name
+ * @delimiter: its delimiter
+ *
+ * Returns: (transfer full): @name with '/' as the delimiter, as users and patterns see it
+ */
+char *
+td_folder_map_display (const char *name, char delimiter)
+{
+  char *out = g_strdup (name);
+  if (delimiter != '\0' && delimiter != '/')
+    g_strdelimit (out, (char[]) { delimiter, '\0' }, '/');
+  return out;
+}

@@ -1,0 +1,559 @@
+/* td-maildir.c: Maildir delivery and maintenance (the Maildir rules as mutt, Dovecot and
+ * notmuch read them: unique names, tmp/ then rename, flags after ":2,").
+ *
+ * Delivery writes tmp/tidings-<unique>, converting CRLF to LF on the fly and changing no
+ * other byte, sets the mtime to the message's date and checks close(); it does not fsync.
+ * Durability is the caller's batch step: td_maildir_sync_filesystem() once for many files,
+ * then publish (rename into new/ or cur/), then td_maildir_folder_sync_dirs().
+ */
+#include "td-maildir.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "td-storage-error.h"
+
+#define WRITE_BUFFER (64 * 1024)
+
+struct _TdMaildir
+{
+  char *path;
+  int fd;
+};
+
+struct _TdMaildirFolder
+{
+  char *path;
+  int fd, cur_fd, new_fd, tmp_fd;
+};
+
+struct _TdMaildirDelivery
+{
+  TdMaildirFolder *folder;
+  char *base;
+  char *tmp_name;
+  int fd;
+  gboolean pending_cr;
+  gboolean created;
+  gboolean published;
+  guint64 size;
+  guint8 *buf;
+  gsize buf_len;
+};
+
+static gboolean
+io_error (GError **error, const char *what, const char *path, int errsv)
+{
+  g_set_error (error, TD_STORAGE_ERROR, TD_STORAGE_ERROR_IO, "cannot %s %s: %s%s", what, path,
+               g_strerror (errsv), errsv == ENOSPC || errsv == EDQUOT
+                                     ? " (free some space; the next run finishes the job)" : "");
+  return FALSE;
+}
+
+TdMaildir *
+td_maildir_open (const char *root, GError **error)
+{
+  TdMaildir *md;
+  int fd;
+
+  if (g_mkdir_with_parents (root, 0700) != 0)
+    return io_error (error, "create the Maildir", root, errno), NULL;
+  fd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return io_error (error, "open the Maildir", root, errno), NULL;
+  md = g_new0 (TdMaildir, 1);
+  md->path = g_strdup (root);
+  md->fd = fd;
+  return md;
+}
+
+void
+td_maildir_free (TdMaildir *maildir)
+{
+  if (maildir == NULL)
+    return;
+  close (maildir->fd);
+  g_free (maildir->path);
+  g_free (maildir);
+}
+
+const char *
+td_maildir_get_path (TdMaildir *maildir)
+{
+  return maildir->path;
+}
+
+/**
+ * td_maildir_sync_filesystem:
+ * @maildir: a Maildir
+ * @error: return location for an error
+ *
+ * Makes every file written so far durable at once (one journal commit, not one per file).
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+td_maildir_sync_filesystem (TdMaildir *maildir, GError **error)
+{
+  if (syncfs (maildir->fd) != 0)
+    return io_error (error, "flush the file system of", maildir->path, errno);
+  return TRUE;
+}
+
+/* Opens (creating if needed) a directory below @dirfd without following a symlink. */
+static int
+open_subdir (int dirfd, const char *name, const char *path, GError **error)
+{
+  int fd;
+
+  if (mkdirat (dirfd, name, 0700) != 0 && errno != EEXIST)
+    return io_error (error, "create", path, errno), -1;
+  fd = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return io_error (error, errno == ELOOP || errno == ENOTDIR ? "use (not a plain directory)"
+                                                               : "open", path, errno), -1;
+  return fd;
+}
+
+static void
+folder_clear (TdMaildirFolder *f)
+{
+  int fds[] = { f->fd, f->cur_fd, f->new_fd, f->tmp_fd };
+  for (guint i = 0; i < G_N_ELEMENTS (fds); i++)
+    if (fds[i] >= 0)
+      close (fds[i]);
+  g_free (f->path);
+}
+
+/**
+ * td_maildir_open_folder:
+ * @maildir: the account's Maildir
+ * @components: the folder's directories from td_folder_map_components()
+ * @error: return location for an error
+ *
+ * Returns: (transfer full) (nullable): the folder, with cur/, new/ and tmp/ created
+ */
+TdMaildirFolder *
+td_maildir_open_folder (TdMaildir *maildir, char **components, GError **error)
+{
+  g_autoptr (TdMaildirFolder) f = g_atomic_rc_box_new0 (TdMaildirFolder);
+  GString *path = g_string_new (maildir->path);
+
+  f->cur_fd = f->new_fd = f->tmp_fd = -1;
+  f->fd = dup (maildir->fd);
+  for (guint i = 0; components[i] != NULL && f->fd >= 0; i++)
+    {
+      g_string_append_printf (path, "/%s", components[i]);
+      int next = open_subdir (f->fd, components[i], path->str, error);
+      close (f->fd);
+      f->fd = next;
+    }
+  f->path = g_string_free (path, FALSE);
+  if (f->fd < 0)
+    return NULL;
+  g_autofree char *cur = g_build_filename (f->path, "cur", NULL);
+  g_autofree char *new = g_build_filename (f->path, "new", NULL);
+  g_autofree char *tmp = g_build_filename (f->path, "tmp", NULL);
+  if ((f->cur_fd = open_subdir (f->fd, "cur", cur, error)) < 0
+      || (f->new_fd = open_subdir (f->fd, "new", new, error)) < 0
+      || (f->tmp_fd = open_subdir (f->fd, "tmp", tmp, error)) < 0)
+    return NULL;
+  return g_steal_pointer (&f);
+}
+
+TdMaildirFolder *
+td_maildir_folder_ref (TdMaildirFolder *folder)
+{
+  return g_atomic_rc_box_acquire (folder);
+}
+
+void
+td_maildir_folder_unref (TdMaildirFolder *folder)
+{
+  g_atomic_rc_box_release_full (folder, (GDestroyNotify) folder_clear);
+}
+
+const char *
+td_maildir_folder_get_path (TdMaildirFolder *folder)
+{
+  return folder->path;
+}
+
+static GPtrArray *
+list_dir (int dirfd)
+{
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  int fd = dup (dirfd);
+  DIR *dir = fd >= 0 ? fdopendir (fd) : NULL;
+  struct dirent *de;
+
+  if (dir == NULL)
+    {
+      if (fd >= 0)
+        close (fd);
+      return names;
+    }
+  rewinddir (dir);
+  while ((de = readdir (dir)) != NULL)
+    if (de->d_name[0] != '.')
+      g_ptr_array_add (names, g_strdup (de->d_name));
+  closedir (dir);
+  return names;
+}
+
+/**
+ * td_maildir_folder_clean_tmp:
+ * @folder: a folder
+ *
+ * Removes what an interrupted run of Tidings left in tmp/; other programs' files stay.
+ * Call only while holding the account's lock.
+ *
+ * Returns: how many files were removed
+ */
+guint
+td_maildir_folder_clean_tmp (TdMaildirFolder *folder)
+{
+  g_autoptr (GPtrArray) names = list_dir (folder->tmp_fd);
+  guint removed = 0;
+
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *name = g_ptr_array_index (names, i);
+      if (g_str_has_prefix (name, TD_MAILDIR_TMP_PREFIX) && unlinkat (folder->tmp_fd, name, 0) == 0)
+        removed++;
+    }
+  return removed;
+}
+
+void
+td_maildir_entry_free (TdMaildirEntry *entry)
+{
+  g_free (entry->filename);
+  g_free (entry);
+}
+
+static void
+scan_into (GHashTable *table, int dirfd, gboolean in_cur)
+{
+  g_autoptr (GPtrArray) names = list_dir (dirfd);
+
+  for (guint i = 0; i < names->len; i++)
+    {
+      char *name = g_ptr_array_index (names, i);
+      const char *colon = strchr (name, ':');
+      TdMaildirEntry *e = g_new0 (TdMaildirEntry, 1);
+      e->in_cur = in_cur;
+      if (colon != NULL && g_str_has_prefix (colon, ":2,"))
+        e->flags = td_flags_from_maildir (colon + 3);
+      e->filename = g_strdup (name);
+      g_hash_table_replace (table, colon ? g_strndup (name, colon - name) : g_strdup (name), e);
+    }
+}
+
+/**
+ * td_maildir_folder_scan:
+ * @folder: a folder
+ * @error: return location for an error
+ *
+ * Returns: (transfer full) (element-type utf8 TdMaildirEntry): every message by base name
+ */
+GHashTable *
+td_maildir_folder_scan (TdMaildirFolder *folder, GError **error)
+{
+  GHashTable *table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                             (GDestroyNotify) td_maildir_entry_free);
+  scan_into (table, folder->new_fd, FALSE);
+  scan_into (table, folder->cur_fd, TRUE);
+  return table;
+}
+
+static int
+compare_chars (const void *a, const void *b)
+{
+  return *(const char *) a - *(const char *) b;
+}
+
+/* Keeps info letters Tidings does not manage (lowercase keywords…), adds ours, sorted. */
+static char *
+merge_info (const char *old_filename, TdFlags flags)
+{
+  g_autofree char *ours = td_flags_to_maildir (flags);
+  const char *colon = strchr (old_filename, ':');
+  GString *letters = g_string_new (ours);
+
+  if (colon != NULL && g_str_has_prefix (colon, ":2,"))
+    for (const char *p = colon + 3; *p != '\0'; p++)
+      if (strchr ("DFPRST", *p) == NULL && strchr (letters->str, *p) == NULL
+          && g_ascii_isalpha (*p))
+        g_string_append_c (letters, *p);
+  char *sorted = g_string_free (letters, FALSE);
+  qsort (sorted, strlen (sorted), 1, compare_chars);
+  return sorted;
+}
+
+/**
+ * td_maildir_folder_set_flags:
+ * @folder: a folder
+ * @base: the message's base name
+ * @entry: (inout): the message as scanned; updated to its new name
+ * @flags: the flags it should have
+ * @error: return location for an error
+ *
+ * Renames the message into cur/ with @flags. A file that vanished meanwhile (a mail reader
+ * moved it) is not an error: the next scan sees where it went.
+ *
+ * Returns: %TRUE unless the rename failed
+ */
+gboolean
+td_maildir_folder_set_flags (TdMaildirFolder *folder, const char *base, TdMaildirEntry *entry,
+                             TdFlags flags, GError **error)
+{
+  g_autofree char *letters = merge_info (entry->filename, flags);
+  g_autofree char *target = g_strdup_printf ("%s:2,%s", base, letters);
+
+  if (entry->in_cur && g_str_equal (target, entry->filename))
+    return TRUE;
+  if (renameat (entry->in_cur ? folder->cur_fd : folder->new_fd, entry->filename, folder->cur_fd,
+                target) != 0)
+    {
+      if (errno == ENOENT)
+        return TRUE;
+      return io_error (error, "rename a message in", folder->path, errno);
+    }
+  g_free (entry->filename);
+  entry->filename = g_steal_pointer (&target);
+  entry->in_cur = TRUE;
+  entry->flags = flags;
+  return TRUE;
+}
+
+gboolean
+td_maildir_folder_remove (TdMaildirFolder *folder, const TdMaildirEntry *entry, GError **error)
+{
+  if (unlinkat (entry->in_cur ? folder->cur_fd : folder->new_fd, entry->filename, 0) != 0
+      && errno != ENOENT)
+    return io_error (error, "remove a message from", folder->path, errno);
+  return TRUE;
+}
+
+gboolean
+td_maildir_folder_sync_dirs (TdMaildirFolder *folder, GError **error)
+{
+  if (fsync (folder->new_fd) != 0 || fsync (folder->cur_fd) != 0)
+    return io_error (error, "flush the directories of", folder->path, errno);
+  return TRUE;
+}
+
+/* Delivery */
+
+static char *
+unique_base (void)
+{
+  static gint counter;
+  gint64 now = g_get_real_time ();
+  char host[256] = "localhost";
+  GString *safe = g_string_new (NULL);
+
+  gethostname (host, sizeof host - 1);
+  for (const char *p = host; *p != '\0'; p++)
+    {
+      if (*p == '/')
+        g_string_append (safe, "\\057");
+      else if (*p == ':')
+        g_string_append (safe, "\\072");
+      else
+        g_string_append_c (safe, *p);
+    }
+  g_autofree char *h = g_string_free (safe, FALSE);
+  return g_strdup_printf ("%" G_GINT64_FORMAT ".M%06dP%dQ%d.%s", now / G_USEC_PER_SEC,
+                          (int) (now % G_USEC_PER_SEC), (int) getpid (),
+                          g_atomic_int_add (&counter, 1) + 1, h);
+}
+
+TdMaildirDelivery *
+td_maildir_delivery_begin (TdMaildirFolder *folder, GError **error)
+{
+  g_autoptr (TdMaildirDelivery) d = g_new0 (TdMaildirDelivery, 1);
+
+  d->fd = -1;
+  d->folder = td_maildir_folder_ref (folder);
+  d->base = unique_base ();
+  d->tmp_name = g_strconcat (TD_MAILDIR_TMP_PREFIX, d->base, NULL);
+  d->fd = openat (folder->tmp_fd, d->tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                  0600);
+  if (d->fd < 0)
+    return io_error (error, "create a file in tmp/ of", folder->path, errno), NULL;
+  d->created = TRUE;
+  d->buf = g_malloc (WRITE_BUFFER);
+  return g_steal_pointer (&d);
+}
+
+static gboolean
+flush_buffer (TdMaildirDelivery *d, GError **error)
+{
+  gsize off = 0;
+
+  while (off < d->buf_len)
+    {
+      ssize_t n = write (d->fd, d->buf + off, d->buf_len - off);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return io_error (error, "write a message into", d->folder->path, n < 0 ? errno : EIO);
+      off += (gsize) n;
+    }
+  d->size += d->buf_len;
+  d->buf_len = 0;
+  return TRUE;
+}
+
+static gboolean
+put (TdMaildirDelivery *d, const guint8 *data, gsize len, GError **error)
+{
+  while (len > 0)
+    {
+      gsize n = MIN (len, WRITE_BUFFER - d->buf_len);
+      memcpy (d->buf + d->buf_len, data, n);
+      d->buf_len += n;
+      data += n;
+      len -= n;
+      if (d->buf_len == WRITE_BUFFER && !flush_buffer (d, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * td_maildir_delivery_write:
+ * @delivery: a delivery
+ * @data: (array length=len): message bytes as the server sent them
+ * @len: length of @data
+ * @error: return location for an error
+ *
+ * Appends to the message, turning each CRLF into LF; a lone CR stays as it is.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+td_maildir_delivery_write (TdMaildirDelivery *d, const guint8 *data, gsize len, GError **error)
+{
+  gsize i = 0;
+
+  if (d->pending_cr && len > 0)
+    {
+      d->pending_cr = FALSE;
+      if (data[0] != '\n' && !put (d, (const guint8 *) "\r", 1, error))
+        return FALSE;
+    }
+  while (i < len)
+    {
+      const guint8 *cr = memchr (data + i, '\r', len - i);
+      gsize end = cr ? (gsize) (cr - data) : len;
+      if (!put (d, data + i, end - i, error))
+        return FALSE;
+      if (cr == NULL)
+        break;
+      if (end + 1 == len)
+        {
+          d->pending_cr = TRUE;
+          break;
+        }
+      if (data[end + 1] != '\n' && !put (d, (const guint8 *) "\r", 1, error))
+        return FALSE;
+      i = end + 1;
+    }
+  return TRUE;
+}
+
+/**
+ * td_maildir_delivery_close:
+ * @delivery: a delivery
+ * @mtime: the message's date in seconds since the epoch, or -1 to leave the time alone
+ * @error: return location for an error
+ *
+ * Finishes writing and closes the tmp/ file, checking for late write errors.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+td_maildir_delivery_close (TdMaildirDelivery *d, gint64 mtime, GError **error)
+{
+  if (d->pending_cr && !put (d, (const guint8 *) "\r", 1, error))
+    return FALSE;
+  d->pending_cr = FALSE;
+  if (!flush_buffer (d, error))
+    return FALSE;
+  g_clear_pointer (&d->buf, g_free);
+  if (mtime >= 0)
+    {
+      struct timespec times[2] = { { mtime, 0 }, { mtime, 0 } };
+      futimens (d->fd, times);
+    }
+  int fd = d->fd;
+  d->fd = -1;
+  if (close (fd) != 0)
+    return io_error (error, "finish writing a message into", d->folder->path, errno);
+  return TRUE;
+}
+
+/**
+ * td_maildir_delivery_publish:
+ * @delivery: a closed delivery whose data is durable
+ * @flags: the message's flags: none puts it in new/, any puts it in cur/ with ":2,"
+ * @error: return location for an error
+ *
+ * Returns: %TRUE once the message is visible to mail readers
+ */
+gboolean
+td_maildir_delivery_publish (TdMaildirDelivery *d, TdFlags flags, GError **error)
+{
+  g_autofree char *letters = td_flags_to_maildir (flags);
+  g_autofree char *target = *letters ? g_strdup_printf ("%s:2,%s", d->base, letters)
+                                     : g_strdup (d->base);
+
+  g_return_val_if_fail (d->fd < 0, FALSE);
+  if (renameat (d->folder->tmp_fd, d->tmp_name, *letters ? d->folder->cur_fd : d->folder->new_fd,
+                target) != 0)
+    return io_error (error, "move a message into", d->folder->path, errno);
+  d->published = TRUE;
+  return TRUE;
+}
+
+const char *
+td_maildir_delivery_get_base (TdMaildirDelivery *delivery)
+{
+  return delivery->base;
+}
+
+guint64
+td_maildir_delivery_get_size (TdMaildirDelivery *delivery)
+{
+  return delivery->size + delivery->buf_len;
+}
+
+/**
+ * td_maildir_delivery_free:
+ * @delivery: (nullable): a delivery
+ *
+ * Frees @delivery; an unpublished message's tmp/ file is removed.
+ */
+void
+td_maildir_delivery_free (TdMaildirDelivery *d)
+{
+  if (d == NULL)
+    return;
+  if (d->fd >= 0)
+    close (d->fd);
+  if (d->created && !d->published)
+    unlinkat (d->folder->tmp_fd, d->tmp_name, 0);
+  g_clear_pointer (&d->folder, td_maildir_folder_unref);
+  g_free (d->base);
+  g_free (d->tmp_name);
+  g_free (d->buf);
+  g_free (d);
+}

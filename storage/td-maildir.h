@@ -1,0 +1,63 @@
+/* td-maildir.h: delivering, renaming and scanning messages in a Maildir.
+ *
+ * All paths are opened relative to directory descriptors taken component by component with
+ * O_NOFOLLOW, so a symlink planted in the tree cannot redirect a write. Plain synchronous
+ * code: run it off the main loop where it may block (fsync, rename batches). A folder handle
+ * is reference-counted and may move between threads, but is used by one at a time.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "engine/td-types.h"
+
+G_BEGIN_DECLS
+
+typedef struct _TdMaildir TdMaildir;
+typedef struct _TdMaildirFolder TdMaildirFolder;
+typedef struct _TdMaildirDelivery TdMaildirDelivery;
+
+/* A message file found by a scan. */
+typedef struct
+{
+  char *filename;   /* the name inside cur/ or new/ */
+  gboolean in_cur;
+  TdFlags flags;
+} TdMaildirEntry;
+
+/* The prefix of Tidings' own files in tmp/, so only they are ever cleaned up. */
+#define TD_MAILDIR_TMP_PREFIX "tidings-"
+
+TdMaildir *td_maildir_open (const char *root, GError **error);
+void td_maildir_free (TdMaildir *maildir);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdMaildir, td_maildir_free)
+const char *td_maildir_get_path (TdMaildir *maildir);
+gboolean td_maildir_sync_filesystem (TdMaildir *maildir, GError **error);
+
+TdMaildirFolder *td_maildir_open_folder (TdMaildir *maildir, char **components, GError **error);
+TdMaildirFolder *td_maildir_folder_ref (TdMaildirFolder *folder);
+void td_maildir_folder_unref (TdMaildirFolder *folder);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdMaildirFolder, td_maildir_folder_unref)
+const char *td_maildir_folder_get_path (TdMaildirFolder *folder);
+guint td_maildir_folder_clean_tmp (TdMaildirFolder *folder);
+GHashTable *td_maildir_folder_scan (TdMaildirFolder *folder, GError **error);
+gboolean td_maildir_folder_set_flags (TdMaildirFolder *folder, const char *base,
+                                      TdMaildirEntry *entry, TdFlags flags, GError **error);
+gboolean td_maildir_folder_remove (TdMaildirFolder *folder, const TdMaildirEntry *entry,
+                                   GError **error);
+gboolean td_maildir_folder_sync_dirs (TdMaildirFolder *folder, GError **error);
+
+TdMaildirDelivery *td_maildir_delivery_begin (TdMaildirFolder *folder, GError **error);
+gboolean td_maildir_delivery_write (TdMaildirDelivery *delivery, const guint8 *data, gsize len,
+                                    GError **error);
+gboolean td_maildir_delivery_close (TdMaildirDelivery *delivery, gint64 mtime, GError **error);
+gboolean td_maildir_delivery_publish (TdMaildirDelivery *delivery, TdFlags flags,
+                                      GError **error);
+const char *td_maildir_delivery_get_base (TdMaildirDelivery *delivery);
+guint64 td_maildir_delivery_get_size (TdMaildirDelivery *delivery);
+void td_maildir_delivery_free (TdMaildirDelivery *delivery);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdMaildirDelivery, td_maildir_delivery_free)
+
+void td_maildir_entry_free (TdMaildirEntry *entry);
+
+G_END_DECLS

@@ -1,0 +1,380 @@
+/* td-state-db.c: the SQLite state database.
+ *
+ * Statements are prepared once and kept. Migrations are the numbered SQL files compiled
+ * into the binary as resources; a database newer than this build is refused rather than
+ * guessed at.
+ */
+#include "td-state-db.h"
+
+#include <gio/gio.h>
+#include <sqlite3.h>
+#include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "td-storage-error.h"
+#include "td-storage-resources.h"
+
+#define MIGRATIONS "/org/tidings/storage/migrations"
+
+struct _TdStateDb
+{
+  sqlite3 *db;
+  char *path;
+  GHashTable *statements; /* SQL text (static) -> sqlite3_stmt */
+};
+
+static gboolean
+db_error (TdStateDb *db, GError **error, const char *what)
+{
+  g_set_error (error, TD_STORAGE_ERROR, TD_STORAGE_ERROR_DB, "state database %s: cannot %s: %s",
+               db->path, what, sqlite3_errmsg (db->db));
+  return FALSE;
+}
+
+static void
+finalize_statement (gpointer stmt)
+{
+  sqlite3_finalize (stmt);
+}
+
+static sqlite3_stmt *
+statement (TdStateDb *db, const char *sql, GError **error)
+{
+  sqlite3_stmt *stmt = g_hash_table_lookup (db->statements, sql);
+
+  if (stmt != NULL)
+    {
+      sqlite3_reset (stmt);
+      sqlite3_clear_bindings (stmt);
+      return stmt;
+    }
+  if (sqlite3_prepare_v3 (db->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) != SQLITE_OK)
+    {
+      db_error (db, error, "prepare a statement");
+      return NULL;
+    }
+  g_hash_table_insert (db->statements, (gpointer) sql, stmt);
+  return stmt;
+}
+
+static gboolean
+exec (TdStateDb *db, const char *sql, GError **error)
+{
+  char *msg = NULL;
+  if (sqlite3_exec (db->db, sql, NULL, NULL, &msg) != SQLITE_OK)
+    {
+      g_set_error (error, TD_STORAGE_ERROR, TD_STORAGE_ERROR_DB, "state database %s: %s",
+                   db->path, msg ? msg : "failed");
+      sqlite3_free (msg);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(char *const *) a, *(char *const *) b);
+}
+
+/* The resource object sits in a static library that nothing else references, so it is
+ * registered by hand rather than by a constructor the linker may drop. */
+static char **
+migration_names (void)
+{
+  static gsize registered;
+  if (g_once_init_enter (&registered))
+    {
+      td_storage_register_resource ();
+      g_once_init_leave (&registered, 1);
+    }
+  char **names = g_resources_enumerate_children (MIGRATIONS, 0, NULL);
+  if (names != NULL)
+    qsort (names, g_strv_length (names), sizeof (char *), compare_names);
+  return names;
+}
+
+int
+td_state_db_latest_version (void)
+{
+  g_auto (GStrv) names = migration_names ();
+  return names ? (int) g_strv_length (names) : 0;
+}
+
+int
+td_state_db_get_version (TdStateDb *db)
+{
+  sqlite3_stmt *stmt = statement (db, "PRAGMA user_version", NULL);
+  return stmt && sqlite3_step (stmt) == SQLITE_ROW ? sqlite3_column_int (stmt, 0) : -1;
+}
+
+static gboolean
+migrate (TdStateDb *db, GError **error)
+{
+  g_auto (GStrv) names = migration_names ();
+  int latest = names ? (int) g_strv_length (names) : 0;
+  int version = td_state_db_get_version (db);
+
+  if (latest == 0)
+    {
+      g_set_error (error, TD_STORAGE_ERROR, TD_STORAGE_ERROR_DB, "this Tidings was built without "
+                   "its database migrations; rebuild it");
+      return FALSE;
+    }
+  if (version > latest)
+    {
+      g_set_error (error, TD_STORAGE_ERROR, TD_STORAGE_ERROR_DB, "state database %s is version "
+                   "%d, newer than this Tidings understands (%d); use the newer Tidings",
+                   db->path, version, latest);
+      return FALSE;
+    }
+  for (int v = version; v < latest; v++)
+    {
+      g_autofree char *path = g_strconcat (MIGRATIONS "/", names[v], NULL);
+      g_autoptr (GBytes) sql = g_resources_lookup_data (path, 0, error);
+      if (sql == NULL)
+        return FALSE;
+      g_autofree char *script = g_strdup_printf ("BEGIN IMMEDIATE; %.*s; PRAGMA user_version = %d; "
+                                                 "COMMIT;", (int) g_bytes_get_size (sql),
+                                                 (const char *) g_bytes_get_data (sql, NULL), v + 1);
+      if (!exec (db, script, error))
+        {
+          exec (db, "ROLLBACK", NULL);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/**
+ * td_state_db_open:
+ * @path: the database file; its directory is created (0700) if missing
+ * @error: return location for an error
+ *
+ * Returns: (transfer full) (nullable): the database, migrated to the latest version
+ */
+TdStateDb *
+td_state_db_open (const char *path, GError **error)
+{
+  g_autoptr (TdStateDb) db = g_new0 (TdStateDb, 1);
+  g_autofree char *dir = g_path_get_dirname (path);
+
+  db->path = g_strdup (path);
+  db->statements = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                          finalize_statement);
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      g_set_error (error, TD_STORAGE_ERROR, TD_STORAGE_ERROR_IO, "cannot create %s: %s", dir,
+                   g_strerror (errno));
+      return NULL;
+    }
+  int fd = g_open (path, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+  if (fd >= 0)
+    close (fd);
+  if (sqlite3_open_v2 (path, &db->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
+    return db_error (db, error, "open it"), NULL;
+  sqlite3_busy_timeout (db->db, 5000);
+  if (!exec (db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
+                 "PRAGMA foreign_keys = ON;", error)
+      || !migrate (db, error))
+    return NULL;
+  return g_steal_pointer (&db);
+}
+
+void
+td_state_db_close (TdStateDb *db)
+{
+  if (db == NULL)
+    return;
+  g_hash_table_unref (db->statements);
+  if (db->db != NULL)
+    sqlite3_close (db->db);
+  g_free (db->path);
+  g_free (db);
+}
+
+gboolean
+td_state_db_begin (TdStateDb *db, GError **error)
+{
+  return exec (db, "BEGIN IMMEDIATE", error);
+}
+
+gboolean
+td_state_db_commit (TdStateDb *db, GError **error)
+{
+  return exec (db, "COMMIT", error);
+}
+
+void
+td_state_db_rollback (TdStateDb *db)
+{
+  if (!sqlite3_get_autocommit (db->db))
+    exec (db, "ROLLBACK", NULL);
+}
+
+static gboolean
+step_done (TdStateDb *db, sqlite3_stmt *stmt, GError **error)
+{
+  int rc = sqlite3_step (stmt);
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    return db_error (db, error, "write");
+  return TRUE;
+}
+
+/**
+ * td_state_db_get_folder:
+ * @db: a database
+ * @account: the account name
+ * @name: the folder's decoded name
+ * @folder: (out): the folder's record; all zero but the id for a folder never synced
+ * @error: return location for an error
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+td_state_db_get_folder (TdStateDb *db, const char *account, const char *name,
+                        TdStateFolder *folder, GError **error)
+{
+  sqlite3_stmt *ins = statement (db, "INSERT OR IGNORE INTO folders (account, name) VALUES (?, ?)",
+                                 error);
+  if (ins == NULL)
+    return FALSE;
+  sqlite3_bind_text (ins, 1, account, -1, SQLITE_STATIC);
+  sqlite3_bind_text (ins, 2, name, -1, SQLITE_STATIC);
+  if (!step_done (db, ins, error))
+    return FALSE;
+  sqlite3_stmt *sel = statement (db, "SELECT id, uidvalidity, uidnext, highestmodseq FROM folders "
+                                     "WHERE account = ? AND name = ?", error);
+  if (sel == NULL)
+    return FALSE;
+  sqlite3_bind_text (sel, 1, account, -1, SQLITE_STATIC);
+  sqlite3_bind_text (sel, 2, name, -1, SQLITE_STATIC);
+  if (sqlite3_step (sel) != SQLITE_ROW)
+    {
+      sqlite3_reset (sel);
+      return db_error (db, error, "read a folder");
+    }
+  folder->id = sqlite3_column_int64 (sel, 0);
+  folder->uidvalidity = (guint32) sqlite3_column_int64 (sel, 1);
+  folder->uidnext = (guint32) sqlite3_column_int64 (sel, 2);
+  folder->highestmodseq = (guint64) sqlite3_column_int64 (sel, 3);
+  sqlite3_reset (sel);
+  return TRUE;
+}
+
+gboolean
+td_state_db_update_folder (TdStateDb *db, const TdStateFolder *folder, GError **error)
+{
+  sqlite3_stmt *stmt = statement (db, "UPDATE folders SET uidvalidity = ?, uidnext = ?, "
+                                      "highestmodseq = ? WHERE id = ?", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, folder->uidvalidity);
+  sqlite3_bind_int64 (stmt, 2, folder->uidnext);
+  sqlite3_bind_int64 (stmt, 3, (sqlite3_int64) folder->highestmodseq);
+  sqlite3_bind_int64 (stmt, 4, folder->id);
+  return step_done (db, stmt, error);
+}
+
+void
+td_state_message_clear (TdStateMessage *message)
+{
+  g_clear_pointer (&message->base, g_free);
+  g_clear_pointer (&message->message_id, g_free);
+}
+
+/**
+ * td_state_db_load_messages:
+ * @db: a database
+ * @folder_id: the folder
+ * @error: return location for an error
+ *
+ * Returns: (transfer full) (element-type TdStateMessage): the folder's messages by UID
+ */
+GArray *
+td_state_db_load_messages (TdStateDb *db, gint64 folder_id, GError **error)
+{
+  sqlite3_stmt *stmt = statement (db, "SELECT uid, base, flags, size, message_id, pending "
+                                      "FROM messages WHERE folder_id = ? ORDER BY uid", error);
+  g_autoptr (GArray) out = g_array_new (FALSE, TRUE, sizeof (TdStateMessage));
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  g_array_set_clear_func (out, (GDestroyNotify) td_state_message_clear);
+  sqlite3_bind_int64 (stmt, 1, folder_id);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      TdStateMessage m = { 0 };
+      m.uid = (guint32) sqlite3_column_int64 (stmt, 0);
+      m.base = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
+      m.flags = (TdFlags) sqlite3_column_int (stmt, 2) & TD_FLAGS_ALL;
+      m.size = (guint64) sqlite3_column_int64 (stmt, 3);
+      m.message_id = g_strdup ((const char *) sqlite3_column_text (stmt, 4));
+      m.pending = sqlite3_column_int (stmt, 5) != 0;
+      g_array_append_val (out, m);
+    }
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    return db_error (db, error, "read messages"), NULL;
+  return g_steal_pointer (&out);
+}
+
+gboolean
+td_state_db_put_message (TdStateDb *db, gint64 folder_id, const TdStateMessage *m, GError **error)
+{
+  sqlite3_stmt *stmt = statement (db, "INSERT OR REPLACE INTO messages (folder_id, uid, base, "
+                                      "flags, size, message_id, pending) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                  error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, folder_id);
+  sqlite3_bind_int64 (stmt, 2, m->uid);
+  sqlite3_bind_text (stmt, 3, m->base, -1, SQLITE_STATIC);
+  sqlite3_bind_int (stmt, 4, (int) m->flags);
+  sqlite3_bind_int64 (stmt, 5, (sqlite3_int64) m->size);
+  sqlite3_bind_text (stmt, 6, m->message_id, -1, SQLITE_STATIC);
+  sqlite3_bind_int (stmt, 7, m->pending ? 1 : 0);
+  return step_done (db, stmt, error);
+}
+
+gboolean
+td_state_db_set_flags (TdStateDb *db, gint64 folder_id, guint32 uid, TdFlags flags, GError **error)
+{
+  sqlite3_stmt *stmt = statement (db, "UPDATE messages SET flags = ? WHERE folder_id = ? AND uid = ?",
+                                  error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int (stmt, 1, (int) flags);
+  sqlite3_bind_int64 (stmt, 2, folder_id);
+  sqlite3_bind_int64 (stmt, 3, uid);
+  return step_done (db, stmt, error);
+}
+
+gboolean
+td_state_db_remove_message (TdStateDb *db, gint64 folder_id, guint32 uid, GError **error)
+{
+  sqlite3_stmt *stmt = statement (db, "DELETE FROM messages WHERE folder_id = ? AND uid = ?", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, folder_id);
+  sqlite3_bind_int64 (stmt, 2, uid);
+  return step_done (db, stmt, error);
+}
+
+gboolean
+td_state_db_mark_published (TdStateDb *db, gint64 folder_id, guint32 uid, GError **error)
+{
+  sqlite3_stmt *stmt = statement (db, "UPDATE messages SET pending = 0 WHERE folder_id = ? AND "
+                                      "uid = ?", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, folder_id);
+  sqlite3_bind_int64 (stmt, 2, uid);
+  return step_done (db, stmt, error);
+}

@@ -1,0 +1,61 @@
+/* td-state-db.h: the SQLite state database: folders, sync points and messages.
+ *
+ * One file per user (mode 0600, WAL). Versioned by numbered migrations applied against
+ * PRAGMA user_version, each in its own transaction. Callers group changes in
+ * td_state_db_begin()/td_state_db_commit(), one transaction per batch. A TdStateDb is used
+ * by one thread at a time (the sync runner hands it to its worker thread and waits).
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "engine/td-types.h"
+
+G_BEGIN_DECLS
+
+typedef struct _TdStateDb TdStateDb;
+
+typedef struct
+{
+  gint64 id;
+  guint32 uidvalidity;
+  guint32 uidnext;
+  guint64 highestmodseq;
+} TdStateFolder;
+
+typedef struct
+{
+  guint32 uid;
+  char *base;
+  TdFlags flags;
+  guint64 size;
+  char *message_id;
+  gboolean pending;
+} TdStateMessage;
+
+TdStateDb *td_state_db_open (const char *path, GError **error);
+void td_state_db_close (TdStateDb *db);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdStateDb, td_state_db_close)
+int td_state_db_get_version (TdStateDb *db);
+int td_state_db_latest_version (void);
+
+gboolean td_state_db_begin (TdStateDb *db, GError **error);
+gboolean td_state_db_commit (TdStateDb *db, GError **error);
+void td_state_db_rollback (TdStateDb *db);
+
+gboolean td_state_db_get_folder (TdStateDb *db, const char *account, const char *name,
+                                 TdStateFolder *folder, GError **error);
+gboolean td_state_db_update_folder (TdStateDb *db, const TdStateFolder *folder, GError **error);
+GArray *td_state_db_load_messages (TdStateDb *db, gint64 folder_id, GError **error);
+gboolean td_state_db_put_message (TdStateDb *db, gint64 folder_id, const TdStateMessage *message,
+                                  GError **error);
+gboolean td_state_db_set_flags (TdStateDb *db, gint64 folder_id, guint32 uid, TdFlags flags,
+                                GError **error);
+gboolean td_state_db_remove_message (TdStateDb *db, gint64 folder_id, guint32 uid,
+                                     GError **error);
+gboolean td_state_db_mark_published (TdStateDb *db, gint64 folder_id, guint32 uid,
+                                     GError **error);
+
+void td_state_message_clear (TdStateMessage *message);
+
+G_END_DECLS

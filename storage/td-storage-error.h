@@ -1,0 +1,25 @@
+/* td-storage-error.h: the storage layer's error domain. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define TD_STORAGE_ERROR (td_storage_error_quark ())
+
+/**
+ * TdStorageErrorCode:
+ * @TD_STORAGE_ERROR_IO: reading or writing the Maildir failed (disk full, permissions)
+ * @TD_STORAGE_ERROR_BAD_NAME: a folder name cannot be mapped to a safe local path
+ * @TD_STORAGE_ERROR_DB: the state database failed or is corrupt
+ */
+typedef enum
+{
+  TD_STORAGE_ERROR_IO,
+  TD_STORAGE_ERROR_BAD_NAME,
+  TD_STORAGE_ERROR_DB,
+} TdStorageErrorCode;
+
+GQuark td_storage_error_quark (void);
+
+G_END_DECLS
