@@ -33,13 +33,13 @@ static const char *const account_keys[] = {
   "delete-after-days", "timeout", NULL
 };
 
-/* The line on which @key is set inside @group, or the group's line when @key is NULL. */
+/* The line on which @key takes effect inside @group, or the group's line. */
 static guint
 find_line (const char *text, const char *group, const char *key)
 {
   g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
   gboolean in_group = FALSE;
-  guint group_line = 0;
+  guint group_line = 0, key_line = 0;
 
   for (guint i = 0; lines[i] != NULL; i++)
     {
@@ -61,10 +61,10 @@ find_line (const char *text, const char *group, const char *key)
           while (*rest == ' ' || *rest == '\t')
             rest++;
           if (*rest == '=')
-            return i + 1;
+            key_line = i + 1; /* the last one wins, as in GKeyFile */
         }
     }
-  return group_line;
+  return key_line ? key_line : group_line;
 }
 
 G_GNUC_PRINTF (3, 4) static gboolean
@@ -375,6 +375,30 @@ load_account (Loader *ld, TdConfig *cfg, const char *name)
   return g_steal_pointer (&a);
 }
 
+/* GKeyFile merges a group that appears twice; a second [account x] is a mistake to report. */
+static gboolean
+check_duplicate_groups (Loader *ld)
+{
+  g_auto (GStrv) lines = g_strsplit (ld->text, "\n", -1);
+  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      char *l = g_strstrip (lines[i]);
+      char *end = strrchr (l, ']');
+      if (*l != '[' || end == NULL)
+        continue;
+      char *name = g_strndup (l + 1, end - l - 1);
+      if (!g_hash_table_add (seen, name))
+        {
+          g_set_error (ld->error, TD_ERROR, TD_ERROR_CONFIG, "%s:%u: [%s] is defined twice; "
+                       "merge the two groups", ld->path, i + 1, name);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 static gboolean
 load_groups (Loader *ld, TdConfig *cfg)
 {
@@ -382,6 +406,8 @@ load_groups (Loader *ld, TdConfig *cfg)
   g_autofree char *default_root = g_build_filename (g_get_home_dir (), "Mail", NULL);
   g_auto (GStrv) groups = g_key_file_get_groups (ld->kf, NULL);
 
+  if (!check_duplicate_groups (ld))
+    return FALSE;
   ld->group = "general";
   if (g_key_file_has_group (ld->kf, "general"))
     {

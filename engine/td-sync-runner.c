@@ -651,12 +651,6 @@ storage_opened (GObject *source, GAsyncResult *result, gpointer data)
       finish_account (self, error);
       return;
     }
-  self->backend = td_plugin_registry_create_backend (self->registry, self->account, &error);
-  if (self->backend == NULL)
-    {
-      finish_account (self, error);
-      return;
-    }
   get_secret (self);
 }
 
@@ -755,6 +749,14 @@ td_sync_runner_run_async (TdSyncRunner *self, GCancellable *cancellable,
   self->report = g_new0 (TdAccountReport, 1);
   self->report->account = g_strdup (self->account->name);
   self->report->folders = g_ptr_array_new_with_free_func ((GDestroyNotify) folder_report_free);
+  /* A missing plugin is found before anything touches the disk or the network. */
+  GError *error = NULL;
+  self->backend = td_plugin_registry_create_backend (self->registry, self->account, &error);
+  if (self->backend == NULL)
+    {
+      finish_account (self, error);
+      return;
+    }
   take_lock (self);
 }
 

@@ -811,6 +811,8 @@ td_imap_session_connect_async (TdImapSession *self, GCancellable *cancellable,
 
   g_task_set_source_tag (task, td_imap_session_connect_async);
   g_socket_client_set_timeout (client, self->account->timeout_seconds);
+  /* Mail servers are reached directly; GIO's HTTP-proxy machinery does not apply to IMAP. */
+  g_socket_client_set_enable_proxy (client, FALSE);
   g_socket_client_connect_to_host_async (client, self->account->host, self->account->port,
                                          cancellable, connected, task);
 }

@@ -1,0 +1,314 @@
+/* td-test-dovecot.c: the Dovecot test fixture. */
+#include "td-test-dovecot.h"
+
+#include <glib/gstdio.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define START_TIMEOUT_S 15
+
+static guint16
+free_port (void)
+{
+  g_autoptr (GSocket) s = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                        G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (g_socket_bind (s, any, FALSE, &error));
+  g_autoptr (GSocketAddress) bound = g_socket_get_local_address (s, &error);
+  g_assert_no_error (error);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+static void
+spawn_checked (char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *err = NULL;
+  int status = 0;
+
+  g_spawn_sync (NULL, argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                NULL, &err, &status, &error);
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("%s failed: %s", argv[0], err);
+}
+
+static void
+make_certificate (TdTestDovecot *d)
+{
+  g_autofree char *key = g_build_filename (d->dir, "key.pem", NULL);
+  char *argv[] = { "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                   "-out", d->cert, "-days", "2", "-subj", "/CN=localhost", "-addext",
+                   "subjectAltName=DNS:localhost,IP:127.0.0.1", NULL };
+  d->cert = g_build_filename (d->dir, "cert.pem", NULL);
+  argv[9] = d->cert;
+  spawn_checked (argv);
+}
+
+static void
+write_config (TdTestDovecot *d, const char *extra)
+{
+  gboolean root = geteuid () == 0;
+  g_autofree char *me = g_strdup (g_get_user_name ());
+  const char *login = root ? "dovenull" : me;
+  const char *internal = root ? "dovecot" : me;
+  g_autofree char *passwd = g_build_filename (d->dir, "passwd", NULL);
+  g_autofree char *line = g_strdup_printf ("%s:{PLAIN}%s::::::\n", TD_TEST_USER, TD_TEST_PASSWORD);
+  g_autoptr (GError) error = NULL;
+
+  d->mail_user = g_strdup (root ? "dovecot" : me);
+  g_assert_true (g_file_set_contents (passwd, line, -1, &error));
+  g_autofree char *text = g_strdup_printf (
+    "base_dir = %1$s/run\n"
+    "state_dir = %1$s/state\n"
+    "instance_name = tidings-test-%2$u\n"
+    "log_path = %3$s\n"
+    "protocols = imap pop3\n"
+    "listen = 127.0.0.1\n"
+    "ssl = yes\n"
+    "ssl_cert = <%4$s\n"
+    "ssl_key = <%1$s/key.pem\n"
+    "auth_mechanisms = plain login\n"
+    "default_login_user = %5$s\n"
+    "default_internal_user = %6$s\n"
+    "default_internal_group = %6$s\n"
+    "first_valid_uid = 0\n"
+    "mail_location = maildir:%1$s/mail/%%u\n"
+    "pop3_uidl_format = %%08Xu%%08Xv\n"
+    "namespace inbox {\n  inbox = yes\n  separator = /\n}\n"
+    "passdb {\n  driver = passwd-file\n  args = scheme=PLAIN %7$s\n}\n"
+    "userdb {\n  driver = static\n  args = uid=%8$s gid=%8$s home=%1$s/mail/%%u\n}\n"
+    "service imap-login {\n  chroot =\n  inet_listener imap {\n    port = %9$u\n  }\n"
+    "  inet_listener imaps {\n    port = %10$u\n  }\n}\n"
+    "service pop3-login {\n  chroot =\n  inet_listener pop3 {\n    port = %11$u\n  }\n"
+    "  inet_listener pop3s {\n    port = %12$u\n  }\n}\n"
+    "service anvil {\n  chroot =\n}\n"
+    "%13$s\n",
+    d->dir, (guint) getpid (), d->log, d->cert, login, internal, passwd, d->mail_user,
+    d->imap_port, d->imaps_port, d->pop3_port, d->pop3s_port, extra ? extra : "");
+  g_assert_true (g_file_set_contents (d->conf, text, -1, &error));
+}
+
+/* If the test dies, its Dovecot goes too, rather than holding the test runner's pipes. */
+static void
+die_with_parent (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+
+static gboolean
+port_open (guint16 port)
+{
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_socket_client_set_enable_proxy (client, FALSE);
+  g_autoptr (GSocketConnection) conn = g_socket_client_connect_to_host (client, "127.0.0.1", port,
+                                                                        NULL, NULL);
+  return conn != NULL;
+}
+
+/**
+ * td_test_dovecot_start:
+ * @extra_conf: (nullable): configuration lines appended to the generated file
+ *
+ * Returns: (transfer full): a running server; the test fails if it does not come up
+ */
+TdTestDovecot *
+td_test_dovecot_start (const char *extra_conf)
+{
+  TdTestDovecot *d = g_new0 (TdTestDovecot, 1);
+  g_autoptr (GError) error = NULL;
+
+  d->dir = g_dir_make_tmp ("tidings-dovecot-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_chmod (d->dir, 0755);
+  d->conf = g_build_filename (d->dir, "dovecot.conf", NULL);
+  d->log = g_build_filename (d->dir, "dovecot.log", NULL);
+  g_autofree char *mail = g_build_filename (d->dir, "mail", NULL);
+  g_mkdir (mail, 0755);
+  d->imap_port = free_port ();
+  d->imaps_port = free_port ();
+  d->pop3_port = free_port ();
+  d->pop3s_port = free_port ();
+  make_certificate (d);
+  write_config (d, extra_conf);
+  struct passwd *pw = getpwnam (d->mail_user);
+  g_assert_nonnull (pw);
+  g_assert_cmpint (chown (mail, pw->pw_uid, pw->pw_gid), ==, 0);
+
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  d->master = g_subprocess_launcher_spawn (launcher, &error, "dovecot", "-F", "-c", d->conf, NULL);
+  g_assert_no_error (error);
+  gint64 deadline = g_get_monotonic_time () + START_TIMEOUT_S * G_USEC_PER_SEC;
+  while (!port_open (d->imaps_port) || !port_open (d->imap_port))
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("Dovecot did not start within %d s; see %s", START_TIMEOUT_S, d->log);
+      g_usleep (50 * 1000);
+    }
+  return d;
+}
+
+void
+td_test_dovecot_stop (TdTestDovecot *d)
+{
+  if (d == NULL)
+    return;
+  if (d->master != NULL)
+    {
+      g_subprocess_send_signal (d->master, SIGTERM);
+      g_subprocess_wait (d->master, NULL, NULL);
+      g_object_unref (d->master);
+    }
+  if (g_getenv ("TIDINGS_TEST_KEEP") == NULL)
+    {
+      g_autofree char *q = g_shell_quote (d->dir);
+      g_autofree char *cmd = g_strdup_printf ("rm -rf %s", q);
+      g_spawn_command_line_sync (cmd, NULL, NULL, NULL, NULL);
+    }
+  g_free (d->dir);
+  g_free (d->conf);
+  g_free (d->cert);
+  g_free (d->log);
+  g_free (d->mail_user);
+  g_free (d);
+}
+
+static GPtrArray *
+doveadm_argv (TdTestDovecot *d, va_list args)
+{
+  GPtrArray *argv = g_ptr_array_new ();
+  const char *a;
+
+  g_ptr_array_add (argv, "doveadm");
+  g_ptr_array_add (argv, "-c");
+  g_ptr_array_add (argv, d->conf);
+  while ((a = va_arg (args, const char *)) != NULL)
+    g_ptr_array_add (argv, (char *) a);
+  g_ptr_array_add (argv, NULL);
+  return argv;
+}
+
+/* Runs doveadm with the given arguments; the test fails if it does. */
+void
+td_test_dovecot_doveadm (TdTestDovecot *d, ...)
+{
+  va_list args;
+  va_start (args, d);
+  g_autoptr (GPtrArray) argv = doveadm_argv (d, args);
+  va_end (args);
+  spawn_checked ((char **) argv->pdata);
+}
+
+char *
+td_test_dovecot_doveadm_output (TdTestDovecot *d, ...)
+{
+  va_list args;
+  char *out = NULL;
+  int status = 0;
+  g_autoptr (GError) error = NULL;
+
+  va_start (args, d);
+  g_autoptr (GPtrArray) argv = doveadm_argv (d, args);
+  va_end (args);
+  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, NULL,
+                &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  return out;
+}
+
+/* Delivers @message (CRLF line ends) into @mailbox with doveadm save. */
+void
+td_test_dovecot_save (TdTestDovecot *d, const char *mailbox, const char *message, gsize len)
+{
+  const char *argv[] = { "doveadm", "-c", d->conf, "save", "-u", TD_TEST_USER, "-m", mailbox, NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) p = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDIN_PIPE, &error);
+  g_autoptr (GBytes) in = g_bytes_new (message, len);
+
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_communicate (p, in, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_subprocess_get_exit_status (p), ==, 0);
+}
+
+char *
+td_test_dovecot_read_log (TdTestDovecot *d)
+{
+  char *text = NULL;
+  if (!g_file_get_contents (d->log, &text, NULL, NULL))
+    return g_strdup ("");
+  return text;
+}
+
+void
+td_test_run_clear (TdTestRun *run)
+{
+  g_clear_pointer (&run->out, g_free);
+  g_clear_pointer (&run->err, g_free);
+}
+
+/**
+ * td_test_tidings:
+ * @config: the configuration file
+ * @...: the command and its arguments, %NULL-terminated
+ *
+ * Runs the built tidings (TIDINGS_BIN) with its plugins (TIDINGS_PLUGIN_DIR).
+ *
+ * Returns: the exit status and output
+ */
+TdTestRun
+td_test_tidings (const char *config, ...)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  TdTestRun run = { 0 };
+  g_autoptr (GError) error = NULL;
+  const char *bin = g_getenv ("TIDINGS_BIN");
+  va_list args;
+  const char *a;
+  int status = 0;
+
+  g_assert_nonnull (bin);
+  g_ptr_array_add (argv, (char *) bin);
+  g_ptr_array_add (argv, "--config");
+  g_ptr_array_add (argv, (char *) config);
+  va_start (args, config);
+  while ((a = va_arg (args, const char *)) != NULL)
+    g_ptr_array_add (argv, (char *) a);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+  g_spawn_sync (NULL, (char **) argv->pdata, NULL, 0, NULL, NULL, &run.out, &run.err, &status,
+                &error);
+  g_assert_no_error (error);
+  run.status = WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+  g_test_message ("tidings exit %d\nstdout: %s\nstderr: %s", run.status, run.out, run.err);
+  return run;
+}
+
+char *
+td_test_write_config (const char *dir, const char *body)
+{
+  char *path = g_build_filename (dir, "tidings.conf", NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_file_set_contents_full (path, body, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error));
+  return path;
+}
+
+char *
+td_test_crlf_to_lf (const char *data, gsize len, gsize *out_len)
+{
+  GString *out = g_string_sized_new (len);
+  for (gsize i = 0; i < len; i++)
+    if (!(data[i] == '\r' && i + 1 < len && data[i + 1] == '\n'))
+      g_string_append_c (out, data[i]);
+  *out_len = out->len;
+  return g_string_free (out, FALSE);
+}

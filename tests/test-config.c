@@ -1,0 +1,142 @@
+/* test-config.c: configuration parsing and validation. */
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "engine/td-config.h"
+#include "engine/td-error.h"
+
+static const char base[] =
+  "[general]\n"
+  "maildir-root = /srv/mail\n"
+  "[account work]\n"
+  "protocol = imap\n"
+  "host = imap.example.org\n"
+  "user = alice@example.org\n";
+
+static void
+test_defaults (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TdConfig) c = td_config_load_from_data (base, "/cfg", &error);
+  g_assert_no_error (error);
+  TdAccountConfig *a = td_config_find_account (c, "work");
+  g_assert_nonnull (a);
+  g_assert_cmpuint (a->port, ==, 993);
+  g_assert_cmpint (a->security, ==, TD_SECURITY_TLS);
+  g_assert_cmpstr (a->maildir, ==, "/srv/mail/work");
+  g_assert_cmpint (a->layout, ==, TD_LAYOUT_VERBATIM);
+  g_assert_cmpint (a->sync, ==, TD_DIRECTION_BOTH);
+  g_assert_true (a->keep_on_server);
+  g_assert_cmpstrv (a->folders, ((const char *[]) { "*", NULL }));
+  g_assert_true (td_account_config_wants_folder (a, "Archive/2024"));
+}
+
+static void
+test_every_key (void)
+{
+  g_autofree char *text = g_strconcat (base,
+    "port = 1143\nsecurity = starttls\nallow-insecure-auth = false\nauth = plain\n"
+    "password-command = pass show 'mail/work'\n"
+    "tls-fingerprint = sha256:" "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:"
+    "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\n"
+    "maildir = ~/Mail/work\nlayout = maildir++\nfolders = INBOX;Archive/*\nexclude = Junk;Trash\n"
+    "sync = pull\ndeletes = none\nwatch = *\nkeep-on-server = false\ndelete-after-days = 7\n"
+    "timeout = 30\n", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TdConfig) c = td_config_load_from_data (text, "/cfg", &error);
+  g_assert_no_error (error);
+  TdAccountConfig *a = td_config_find_account (c, "work");
+  g_assert_cmpuint (a->port, ==, 1143);
+  g_assert_cmpint (a->security, ==, TD_SECURITY_STARTTLS);
+  g_assert_cmpstrv (a->password_command, ((const char *[]) { "pass", "show", "mail/work", NULL }));
+  g_assert_cmpuint (g_bytes_get_size (a->tls_fingerprint), ==, 32);
+  g_assert_true (g_str_has_suffix (a->maildir, "/Mail/work"));
+  g_assert_cmpint (a->layout, ==, TD_LAYOUT_MAILDIRPP);
+  g_assert_cmpint (a->sync, ==, TD_DIRECTION_PULL);
+  g_assert_cmpint (a->deletes, ==, TD_DIRECTION_NONE);
+  g_assert_false (a->keep_on_server);
+  g_assert_cmpuint (a->delete_after_days, ==, 7);
+  g_assert_true (td_account_config_wants_folder (a, "Archive/2024"));
+  g_assert_false (td_account_config_wants_folder (a, "Junk"));
+  g_assert_false (td_account_config_wants_folder (a, "Sent"));
+}
+
+/* Each bad value is refused with the file, the line, the group and the key named. */
+static void
+test_errors_name_the_place (void)
+{
+  const struct
+  {
+    const char *extra;
+    const char *expect;
+  } cases[] = {
+    { "port = 99999\n", "/cfg:7: [account work] port:" },
+    { "security = ssl\n", "/cfg:7: [account work] security:" },
+    { "colour = blue\n", "/cfg:7: [account work] colour: unknown key" },
+    { "security = none\n", "/cfg:7: [account work] security:" },
+    { "tls-fingerprint = sha256:12\n", "/cfg:7: [account work] tls-fingerprint:" },
+    { "maildir = relative/path\n", "/cfg:7: [account work] maildir:" },
+    { "keep-on-server = perhaps\n", "/cfg:7: [account work] keep-on-server:" },
+    { "auth = xoauth2\n", "[account work] oauth2-token-command:" },
+    { "[account work]\nprotocol = imap\n", "/cfg:7: [account work] is defined twice" },
+    { "[acount typo]\n", "[acount typo]: unknown group" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *text = g_strconcat (base, cases[i].extra, NULL);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (TdConfig) c = td_config_load_from_data (text, "/cfg", &error);
+      if (c != NULL)
+        g_error ("case %" G_GSIZE_FORMAT " (%s) was accepted", i, cases[i].extra);
+      g_assert_error (error, TD_ERROR, TD_ERROR_CONFIG);
+      if (strstr (error->message, cases[i].expect) == NULL)
+        g_error ("case %" G_GSIZE_FORMAT ": “%s” lacks “%s”", i, error->message, cases[i].expect);
+    }
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TdConfig) c = td_config_load_from_data ("[account x]\nprotocol = imap\nhost = h\n",
+                                                     "/cfg", &error);
+  g_assert_error (error, TD_ERROR, TD_ERROR_CONFIG);
+  g_assert_nonnull (strstr (error->message, "user: missing"));
+}
+
+static void
+test_insecure_needs_consent (void)
+{
+  g_autofree char *text = g_strconcat (base, "security = none\nallow-insecure-auth = true\n", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TdConfig) c = td_config_load_from_data (text, "/cfg", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (td_config_find_account (c, "work")->port, ==, 143);
+}
+
+/* An inline password in a file others can read is warned about. */
+static void
+test_inline_password_warning (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("tidings-config-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "config", NULL);
+  g_autofree char *text = g_strconcat (base, "password = hunter2\n", NULL);
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (g_file_set_contents (path, text, -1, &error));
+  g_assert_cmpint (g_chmod (path, 0644), ==, 0);
+  g_autoptr (TdConfig) open = td_config_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (open->warnings->len, ==, 1);
+  g_assert_null (strstr (g_ptr_array_index (open->warnings, 0), "hunter2"));
+  g_assert_cmpint (g_chmod (path, 0600), ==, 0);
+  g_autoptr (TdConfig) closed = td_config_load (path, &error);
+  g_assert_cmpuint (closed->warnings->len, ==, 0);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  g_test_add_func ("/config/defaults", test_defaults);
+  g_test_add_func ("/config/every-key", test_every_key);
+  g_test_add_func ("/config/errors-name-the-place", test_errors_name_the_place);
+  g_test_add_func ("/config/insecure-needs-consent", test_insecure_needs_consent);
+  g_test_add_func ("/config/inline-password-warning", test_inline_password_warning);
+  return g_test_run ();
+}

@@ -1,0 +1,425 @@
+/* test-imap-sync.c: tidings sync against a real Dovecot, checked as a user would: files on
+ * disk, byte for byte (CRLF -> LF being the only change), exit codes and messages. */
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "td-test-dovecot.h"
+
+typedef struct
+{
+  TdTestDovecot *dovecot;
+  char *home;
+  char *maildir;
+  char *state;
+  GHashTable *expected; /* "folder\nMessage-ID" -> LF content */
+  guint next_id;
+} Fixture;
+
+static void
+setup (Fixture *f, gconstpointer extra_conf)
+{
+  g_autoptr (GError) error = NULL;
+  f->dovecot = td_test_dovecot_start (extra_conf);
+  f->home = g_dir_make_tmp ("tidings-home-XXXXXX", &error);
+  g_assert_no_error (error);
+  f->maildir = g_build_filename (f->home, "Mail", NULL);
+  f->state = g_build_filename (f->home, "state", NULL);
+  f->expected = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+}
+
+static void
+teardown (Fixture *f, gconstpointer data)
+{
+  td_test_dovecot_stop (f->dovecot);
+  g_autofree char *q = g_shell_quote (f->home);
+  g_autofree char *cmd = g_strdup_printf ("rm -rf %s", q);
+  g_spawn_command_line_sync (cmd, NULL, NULL, NULL, NULL);
+  g_free (f->home);
+  g_free (f->maildir);
+  g_free (f->state);
+  g_hash_table_unref (f->expected);
+}
+
+/* Writes a config for the account "t"; @extra lines override or add keys. */
+static char *
+config (Fixture *f, const char *extra)
+{
+  g_autofree char *body = g_strdup_printf (
+    "[general]\nstate-dir = %s\n\n[account t]\nprotocol = imap\nhost = localhost\n"
+    "port = %u\nuser = " TD_TEST_USER "\npassword = " TD_TEST_PASSWORD "\n"
+    "tls-ca-file = %s\nmaildir = %s\ntimeout = 20\n%s",
+    f->state, f->dovecot->imaps_port, f->dovecot->cert, f->maildir, extra ? extra : "");
+  return td_test_write_config (f->home, body);
+}
+
+/* A message with 8-bit headers and, when @body_size is large, an attachment. */
+static char *
+make_message (guint id, gsize body_size, gsize *len)
+{
+  GString *m = g_string_new (NULL);
+  g_string_append_printf (m, "From: Zoë <zoe@example.org>\r\nTo: alice@example.org\r\n"
+                          "Subject: Grüße Nummer %u\r\nMessage-ID: <msg%u@tidings.test>\r\n"
+                          "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n",
+                          id, id);
+  g_string_append_printf (m, "Hello %u,\r\n\r\nA line with trailing space \r\n", id);
+  for (gsize i = 0; m->len < body_size; i++)
+    g_string_append_printf (m, "%06" G_GSIZE_FORMAT " abcdefghijklmnopqrstuvwxyz ÄÖÜ 0123456789\r\n", i);
+  g_string_append (m, ".\r\n..dots\r\nend\r\n");
+  *len = m->len;
+  return g_string_free (m, FALSE);
+}
+
+static void
+seed (Fixture *f, const char *folder, guint count, gsize body_size)
+{
+  for (guint i = 0; i < count; i++)
+    {
+      gsize len, lf_len;
+      guint id = ++f->next_id;
+      g_autofree char *m = make_message (id, body_size, &len);
+      td_test_dovecot_save (f->dovecot, folder, m, len);
+      char *lf = td_test_crlf_to_lf (m, len, &lf_len);
+      g_hash_table_insert (f->expected, g_strdup_printf ("%s\n<msg%u@tidings.test>", folder, id), lf);
+    }
+}
+
+static char *
+message_id_of (const char *data)
+{
+  const char *h = strstr (data, "\nMessage-ID: ");
+  if (h == NULL)
+    return NULL;
+  h += strlen ("\nMessage-ID: ");
+  return g_strndup (h, strcspn (h, "\n"));
+}
+
+/* Every file in @folder's cur/ and new/, by Message-ID; duplicates fail the test. */
+static GHashTable *
+read_local (Fixture *f, const char *folder)
+{
+  GHashTable *files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  const char *subs[] = { "cur", "new" };
+
+  for (guint s = 0; s < 2; s++)
+    {
+      g_autofree char *dir = g_build_filename (f->maildir, folder, subs[s], NULL);
+      g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+      const char *name;
+      while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+        {
+          g_autofree char *path = g_build_filename (dir, name, NULL);
+          char *data = NULL;
+          g_assert_true (g_file_get_contents (path, &data, NULL, NULL));
+          char *id = message_id_of (data);
+          g_assert_nonnull (id);
+          if (g_hash_table_contains (files, id))
+            g_error ("message %s is stored twice in %s", id, folder);
+          g_hash_table_insert (files, id, g_strconcat (name, "\n", data, NULL));
+          g_free (data);
+        }
+    }
+  return files;
+}
+
+static guint
+count_tmp (Fixture *f, const char *folder)
+{
+  g_autofree char *dir = g_build_filename (f->maildir, folder, "tmp", NULL);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  guint n = 0;
+  while (d != NULL && g_dir_read_name (d) != NULL)
+    n++;
+  return n;
+}
+
+/* The local folder holds exactly the expected messages, byte for byte. */
+static void
+assert_folder_matches (Fixture *f, const char *folder)
+{
+  g_autoptr (GHashTable) local = read_local (f, folder);
+  GHashTableIter it;
+  gpointer key, value;
+  guint expected = 0;
+
+  g_hash_table_iter_init (&it, f->expected);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    {
+      const char *k = key;
+      gsize flen = strlen (folder);
+      if (strncmp (k, folder, flen) != 0 || k[flen] != '\n')
+        continue;
+      expected++;
+      const char *stored = g_hash_table_lookup (local, k + flen + 1);
+      if (stored == NULL)
+        g_error ("%s is missing from %s", k + flen + 1, folder);
+      g_assert_cmpstr (strchr (stored, '\n') + 1, ==, value);
+    }
+  g_assert_cmpuint (g_hash_table_size (local), ==, expected);
+  g_assert_cmpuint (count_tmp (f, folder), ==, 0);
+}
+
+static const char *
+local_name (GHashTable *local, guint id)
+{
+  g_autofree char *key = g_strdup_printf ("<msg%u@tidings.test>", id);
+  const char *v = g_hash_table_lookup (local, key);
+  return v;
+}
+
+static gboolean
+has_flag (GHashTable *local, guint id, char flag)
+{
+  const char *v = local_name (local, id);
+  g_assert_nonnull (v);
+  const char *info = strstr (v, ":2,");
+  const char *nl = strchr (v, '\n');
+  return info != NULL && info < nl && memchr (info + 3, flag, nl - info - 3) != NULL;
+}
+
+static void
+test_full_pull (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, NULL);
+
+  td_test_dovecot_doveadm (f->dovecot, "mailbox", "create", "-u", TD_TEST_USER, "Archive/2024",
+                           "Entwürfe", "Lists/gnome/devel", NULL);
+  seed (f, "INBOX", 20, 600);
+  seed (f, "INBOX", 1, 300 * 1024);
+  seed (f, "Archive/2024", 3, 2000);
+  seed (f, "Entwürfe", 2, 100);
+  seed (f, "Lists/gnome/devel", 2, 100);
+
+  TdTestRun r = td_test_tidings (cfg, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  td_test_run_clear (&r);
+  assert_folder_matches (f, "INBOX");
+  assert_folder_matches (f, "Archive/2024");
+  assert_folder_matches (f, "Entwürfe");
+  assert_folder_matches (f, "Lists/gnome/devel");
+
+  /* Nothing changed: nothing is downloaded, and every folder is skipped as unchanged. */
+  r = td_test_tidings (cfg, "sync", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_null (strstr (r.out, "\"unchanged\":false"));
+  g_assert_nonnull (strstr (r.out, "\"folder\":\"Entwürfe\""));
+  g_assert_true (g_regex_match_simple ("\"bytes\":[1-9]", r.out, 0, 0) == FALSE);
+  td_test_run_clear (&r);
+  assert_folder_matches (f, "INBOX");
+}
+
+/* Flag changes both ways on the server, an expunge and a new message reach the disk. */
+static void
+server_changes_scenario (Fixture *f)
+{
+  g_autofree char *cfg = config (f, NULL);
+
+  seed (f, "INBOX", 8, 200);
+  td_test_dovecot_doveadm (f->dovecot, "flags", "add", "-u", TD_TEST_USER, "\\Seen", "mailbox",
+                           "INBOX", "uid", "1", NULL);
+  TdTestRun r = td_test_tidings (cfg, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  td_test_run_clear (&r);
+  g_autoptr (GHashTable) before = read_local (f, "INBOX");
+  g_assert_true (has_flag (before, 1, 'S'));
+
+  td_test_dovecot_doveadm (f->dovecot, "flags", "remove", "-u", TD_TEST_USER, "\\Seen", "mailbox",
+                           "INBOX", "uid", "1", NULL);
+  td_test_dovecot_doveadm (f->dovecot, "flags", "add", "-u", TD_TEST_USER, "\\Flagged", "mailbox",
+                           "INBOX", "uid", "2", NULL);
+  td_test_dovecot_doveadm (f->dovecot, "flags", "add", "-u", TD_TEST_USER, "\\Seen \\Answered",
+                           "mailbox", "INBOX", "uid", "3", NULL);
+  td_test_dovecot_doveadm (f->dovecot, "expunge", "-u", TD_TEST_USER, "mailbox", "INBOX", "uid",
+                           "4", NULL);
+  g_hash_table_remove (f->expected, "INBOX\n<msg4@tidings.test>");
+  seed (f, "INBOX", 1, 200);
+
+  r = td_test_tidings (cfg, "sync", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "\"added\":1,\"flags_changed\":3,\"removed\":1"));
+  td_test_run_clear (&r);
+  g_autoptr (GHashTable) after = read_local (f, "INBOX");
+  g_assert_false (has_flag (after, 1, 'S'));
+  g_assert_true (has_flag (after, 2, 'F'));
+  g_assert_true (has_flag (after, 3, 'S') && has_flag (after, 3, 'R'));
+  assert_folder_matches (f, "INBOX");
+}
+
+static void
+test_server_changes (Fixture *f, gconstpointer data)
+{
+  server_changes_scenario (f);
+}
+
+/* The same on a server without CONDSTORE, ESEARCH or any other extension. */
+static void
+test_plain_server (Fixture *f, gconstpointer data)
+{
+  g_autofree char *caps = td_test_dovecot_doveadm_output (f->dovecot, "config", "-h",
+                                                           "imap_capability", NULL);
+  /* Make sure the server really is narrowed, or this test would prove nothing. */
+  g_assert_cmpstr (g_strstrip (caps), ==, "IMAP4rev1 LITERAL+");
+  server_changes_scenario (f);
+}
+
+static void
+test_uidvalidity_change (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, NULL);
+
+  seed (f, "INBOX", 6, 300);
+  TdTestRun r = td_test_tidings (cfg, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  td_test_run_clear (&r);
+  g_autoptr (GHashTable) before = read_local (f, "INBOX");
+
+  td_test_dovecot_doveadm (f->dovecot, "mailbox", "update", "-u", TD_TEST_USER, "--uid-validity",
+                           "12345", "INBOX", NULL);
+  seed (f, "INBOX", 1, 300);
+  r = td_test_tidings (cfg, "sync", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "\"added\":1,"));
+  g_assert_nonnull (strstr (r.out, "\"rematched\":6"));
+  td_test_run_clear (&r);
+  g_autoptr (GHashTable) after = read_local (f, "INBOX");
+  /* The same files, untouched, plus the new one. */
+  for (guint id = 1; id <= 6; id++)
+    g_assert_cmpstr (local_name (after, id), ==, local_name (before, id));
+  assert_folder_matches (f, "INBOX");
+}
+
+static void
+test_starttls (Fixture *f, gconstpointer data)
+{
+  g_autofree char *port = g_strdup_printf ("security = starttls\nport = %u\n",
+                                           f->dovecot->imap_port);
+  g_autofree char *cfg = config (f, port);
+
+  seed (f, "INBOX", 3, 100);
+  TdTestRun r = td_test_tidings (cfg, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  td_test_run_clear (&r);
+  assert_folder_matches (f, "INBOX");
+}
+
+static void
+test_wrong_password (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, "password = not the password\n");
+
+  seed (f, "INBOX", 1, 100);
+  TdTestRun r = td_test_tidings (cfg, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 3);
+  g_assert_nonnull (strstr (r.err, "refused the login"));
+  g_assert_null (strstr (r.err, "not the password"));
+  td_test_run_clear (&r);
+}
+
+/* Without tls-ca-file the test certificate is not trusted: refused before any login. */
+static void
+test_untrusted_certificate (Fixture *f, gconstpointer data)
+{
+  g_autofree char *body = g_strdup_printf (
+    "[general]\nstate-dir = %s\n[account t]\nprotocol = imap\nhost = localhost\nport = %u\n"
+    "user = " TD_TEST_USER "\npassword = " TD_TEST_PASSWORD "\nmaildir = %s\n",
+    f->state, f->dovecot->imaps_port, f->maildir);
+  g_autofree char *cfg = td_test_write_config (f->home, body);
+
+  TdTestRun r = td_test_tidings (cfg, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 4);
+  g_assert_nonnull (strstr (r.err, "certificate"));
+  td_test_run_clear (&r);
+  g_autofree char *log = td_test_dovecot_read_log (f->dovecot);
+  g_assert_null (strstr (log, "user=<" TD_TEST_USER ">"));
+  g_assert_null (strstr (log, "auth failed"));
+}
+
+/* kill -9 at random instants of a download, then a full run: nothing lost, nothing twice,
+ * nothing left in tmp/. */
+static void
+test_kill_and_rerun (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, NULL);
+  const char *bin = g_getenv ("TIDINGS_BIN");
+  g_autoptr (GRand) rand = g_rand_new_with_seed (20261121);
+
+  seed (f, "INBOX", 120, 4000);
+  seed (f, "INBOX", 3, 200 * 1024);
+  for (guint round = 0; round < 8; round++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GSubprocess) p = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE
+                                                      | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+                                                    &error, bin, "--config", cfg, "sync", NULL);
+      g_assert_no_error (error);
+      g_usleep (g_rand_int_range (rand, 20, 400) * 1000);
+      g_subprocess_send_signal (p, SIGKILL);
+      g_subprocess_wait (p, NULL, NULL);
+      g_autoptr (GHashTable) partial = read_local (f, "INBOX"); /* fails on a duplicate */
+      g_test_message ("round %u: %u messages on disk", round, g_hash_table_size (partial));
+    }
+  TdTestRun r = td_test_tidings (cfg, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  td_test_run_clear (&r);
+  assert_folder_matches (f, "INBOX");
+}
+
+/* A second run on a locked account waits briefly, then exits 8. */
+static void
+test_lock (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, NULL);
+  g_autofree char *lock = g_build_filename (f->state, "t.lock", NULL);
+
+  g_mkdir_with_parents (f->state, 0700);
+  int fd = g_open (lock, O_RDWR | O_CREAT, 0600);
+  g_assert_cmpint (flock (fd, LOCK_EX), ==, 0);
+  TdTestRun r = td_test_tidings (cfg, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 8);
+  g_assert_nonnull (strstr (r.err, "another Tidings"));
+  td_test_run_clear (&r);
+  close (fd);
+}
+
+static void
+test_config_errors (Fixture *f, gconstpointer data)
+{
+  g_autofree char *bad = config (f, "port = 70000\n");
+  TdTestRun r = td_test_tidings (bad, "check-config", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "tidings.conf:13: [account t] port:"));
+  td_test_run_clear (&r);
+
+  g_autofree char *pop = config (f, "protocol = pop3\n");
+  r = td_test_tidings (pop, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "no plugin serves protocol “pop3”"));
+  td_test_run_clear (&r);
+  g_assert_false (g_file_test (f->maildir, G_FILE_TEST_EXISTS));
+
+  g_autofree char *good = config (f, NULL);
+  r = td_test_tidings (good, "check-config", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  td_test_run_clear (&r);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+#define ADD(path, fn, conf) g_test_add (path, Fixture, conf, setup, fn, teardown)
+  ADD ("/integration/imap/full-pull", test_full_pull, NULL);
+  ADD ("/integration/imap/server-changes", test_server_changes, NULL);
+  ADD ("/integration/imap/plain-imap4rev1", test_plain_server, "imap_capability = IMAP4rev1 LITERAL+");
+  ADD ("/integration/imap/uidvalidity-change", test_uidvalidity_change, NULL);
+  ADD ("/integration/imap/starttls", test_starttls, NULL);
+  ADD ("/integration/imap/wrong-password", test_wrong_password, NULL);
+  ADD ("/integration/imap/untrusted-certificate", test_untrusted_certificate, NULL);
+  ADD ("/integration/imap/kill-and-rerun", test_kill_and_rerun, NULL);
+  ADD ("/integration/cli/lock", test_lock, NULL);
+  ADD ("/integration/cli/config-errors", test_config_errors, NULL);
+  return g_test_run ();
+}

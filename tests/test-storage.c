@@ -1,0 +1,274 @@
+/* test-storage.c: modified UTF-7, the folder name mapping, Maildir delivery and the state DB. */
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine/td-mutf7.h"
+#include "storage/td-folder-map.h"
+#include "storage/td-maildir.h"
+#include "storage/td-state-db.h"
+#include "storage/td-storage-error.h"
+
+static void
+test_mutf7_round_trip (void)
+{
+  const char *pairs[][2] = {
+    { "INBOX", "INBOX" },
+    { "Entwürfe", "Entw&APw-rfe" },                  /* Dovecot's spelling */
+    { "~peter/mail/台北/日本語", "~peter/mail/&U,BTFw-/&ZeVnLIqe-" }, /* RFC 3501 5.1.3 */
+    { "a&b", "a&-b" },
+    { "😀", "&2D3eAA-" },                            /* a surrogate pair */
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (pairs); i++)
+    {
+      g_autofree char *enc = td_mutf7_encode (pairs[i][0]);
+      g_autoptr (GError) error = NULL;
+      g_autofree char *dec = td_mutf7_decode (pairs[i][1], &error);
+      g_assert_cmpstr (enc, ==, pairs[i][1]);
+      g_assert_no_error (error);
+      g_assert_cmpstr (dec, ==, pairs[i][0]);
+    }
+}
+
+static void
+test_mutf7_malformed (void)
+{
+  const char *bad[] = { "&", "&Jjo", "&Jjo!-", "a\xc3\xa4", "&AGE-", "&2D0-", "&-&", "tab\there" };
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree char *dec = td_mutf7_decode (bad[i], &error);
+      g_assert_null (dec);
+      g_assert_nonnull (error);
+    }
+}
+
+static void
+test_map_verbatim (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) a = td_folder_map_components ("Archive/2024", '/', TD_LAYOUT_VERBATIM, &error);
+  g_auto (GStrv) b = td_folder_map_components ("inbox", '/', TD_LAYOUT_VERBATIM, &error);
+  g_auto (GStrv) c = td_folder_map_components ("Lists.gnome", '.', TD_LAYOUT_VERBATIM, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstrv (a, ((const char *[]) { "Archive", "2024", NULL }));
+  g_assert_cmpstrv (b, ((const char *[]) { "INBOX", NULL }));
+  g_assert_cmpstrv (c, ((const char *[]) { "Lists", "gnome", NULL }));
+}
+
+static void
+test_map_maildirpp (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) a = td_folder_map_components ("Archive/2024", '/', TD_LAYOUT_MAILDIRPP, &error);
+  g_auto (GStrv) b = td_folder_map_components ("INBOX", '/', TD_LAYOUT_MAILDIRPP, &error);
+  g_auto (GStrv) c = td_folder_map_components ("Entwürfe", '/', TD_LAYOUT_MAILDIRPP, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstrv (a, ((const char *[]) { ".Archive.2024", NULL }));
+  g_assert_cmpstrv (b, ((const char *[]) { NULL }));
+  g_assert_cmpstrv (c, ((const char *[]) { ".Entw&APw-rfe", NULL }));
+}
+
+/* Names a hostile server may send: none may map to a path outside the account root. */
+static void
+test_map_hostile (void)
+{
+  const struct
+  {
+    const char *name;
+    char delim;
+    TdLayout layout;
+  } bad[] = {
+    { "..", '/', TD_LAYOUT_VERBATIM },          { "../../etc", '/', TD_LAYOUT_VERBATIM },
+    { "a/../../b", '/', TD_LAYOUT_VERBATIM },   { "/etc/passwd", '/', TD_LAYOUT_VERBATIM },
+    { "a//b", '/', TD_LAYOUT_VERBATIM },        { ".", '.', TD_LAYOUT_VERBATIM },
+    { "a/b", '.', TD_LAYOUT_VERBATIM },         { "x\ny", '/', TD_LAYOUT_VERBATIM },
+    { "Archive/cur", '/', TD_LAYOUT_VERBATIM }, { "tmp", '/', TD_LAYOUT_VERBATIM },
+    { "a.b", '/', TD_LAYOUT_MAILDIRPP },        { "..", '.', TD_LAYOUT_MAILDIRPP },
+    { "bad\xff", '/', TD_LAYOUT_VERBATIM },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_auto (GStrv) c = td_folder_map_components (bad[i].name, bad[i].delim, bad[i].layout, &error);
+      g_assert_null (c);
+      g_assert_error (error, TD_STORAGE_ERROR, TD_STORAGE_ERROR_BAD_NAME);
+    }
+  g_autoptr (GString) deep = g_string_new ("a");
+  for (int i = 0; i < TD_FOLDER_MAX_DEPTH; i++)
+    g_string_append (deep, "/a");
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) c = td_folder_map_components (deep->str, '/', TD_LAYOUT_VERBATIM, &error);
+  g_assert_null (c);
+}
+
+static TdMaildirFolder *
+open_inbox (TdMaildir **md_out, char **root_out)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *base = g_dir_make_tmp ("tidings-storage-XXXXXX", NULL);
+  char *root = g_build_filename (base, "Mail", NULL);
+  TdMaildir *md = td_maildir_open (root, &error);
+  g_assert_no_error (error);
+  char *comps[] = { "INBOX", NULL };
+  TdMaildirFolder *f = td_maildir_open_folder (md, comps, &error);
+  g_assert_no_error (error);
+  *md_out = md;
+  *root_out = root;
+  return f;
+}
+
+/* CRLF becomes LF, split across writes too; a lone CR and every other byte stay. */
+static void
+test_delivery_crlf (void)
+{
+  TdMaildir *md;
+  g_autofree char *root = NULL;
+  g_autoptr (TdMaildirFolder) f = open_inbox (&md, &root);
+  g_autoptr (GError) error = NULL;
+#define PIECE(s) { s, sizeof (s) - 1 }
+  const struct
+  {
+    const char *data;
+    gsize len;
+  } pieces[] = { PIECE ("Subject: x\r"), PIECE ("\nA\rB\r\n\r"), PIECE ("\nbody\0x\r\n"),
+                 PIECE ("end\r") };
+  TdMaildirDelivery *d = td_maildir_delivery_begin (f, &error);
+
+  g_assert_no_error (error);
+  for (gsize i = 0; i < G_N_ELEMENTS (pieces); i++)
+    g_assert_true (td_maildir_delivery_write (d, (const guint8 *) pieces[i].data, pieces[i].len,
+                                              &error));
+  g_assert_true (td_maildir_delivery_close (d, 1000000000, &error));
+  g_assert_true (td_maildir_delivery_publish (d, TD_FLAG_SEEN | TD_FLAG_FLAGGED, &error));
+  g_autofree char *path = g_strdup_printf ("%s/INBOX/cur/%s:2,FS", root,
+                                           td_maildir_delivery_get_base (d));
+  gsize len = 0;
+  g_autofree char *data = NULL;
+  g_assert_true (g_file_get_contents (path, &data, &len, NULL));
+  g_assert_cmpmem (data, len, "Subject: x\nA\rB\n\nbody\0x\nend\r", 27);
+  GStatBuf st;
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_assert_cmpint (st.st_mtime, ==, 1000000000);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  td_maildir_delivery_free (d);
+  td_maildir_free (md);
+}
+
+/* Flags go to cur/ sorted, keep letters Tidings does not manage, and an unflagged message
+ * stays in new/; an abandoned delivery leaves nothing behind in tmp/. */
+static void
+test_flags_and_tmp (void)
+{
+  TdMaildir *md;
+  g_autofree char *root = NULL;
+  g_autoptr (TdMaildirFolder) f = open_inbox (&md, &root);
+  g_autoptr (GError) error = NULL;
+  TdMaildirDelivery *d = td_maildir_delivery_begin (f, &error);
+  g_autofree char *base = g_strdup (td_maildir_delivery_get_base (d));
+
+  td_maildir_delivery_write (d, (const guint8 *) "x", 1, &error);
+  td_maildir_delivery_close (d, -1, &error);
+  td_maildir_delivery_publish (d, 0, &error);
+  td_maildir_delivery_free (d);
+  g_autofree char *in_new = g_strdup_printf ("%s/INBOX/new/%s", root, base);
+  g_assert_true (g_file_test (in_new, G_FILE_TEST_EXISTS));
+
+  /* A mail reader adds a keyword letter; a server flag change must keep it. */
+  g_autofree char *in_cur = g_strdup_printf ("%s/INBOX/cur/%s:2,a", root, base);
+  g_assert_cmpint (g_rename (in_new, in_cur), ==, 0);
+  g_autoptr (GHashTable) scan = td_maildir_folder_scan (f, &error);
+  TdMaildirEntry *e = g_hash_table_lookup (scan, base);
+  g_assert_nonnull (e);
+  g_assert_true (td_maildir_folder_set_flags (f, base, e, TD_FLAG_SEEN | TD_FLAG_DRAFT, &error));
+  g_autofree char *expect = g_strdup_printf ("%s/INBOX/cur/%s:2,DSa", root, base);
+  g_assert_true (g_file_test (expect, G_FILE_TEST_EXISTS));
+
+  TdMaildirDelivery *gone = td_maildir_delivery_begin (f, &error);
+  td_maildir_delivery_write (gone, (const guint8 *) "partial", 7, &error);
+  td_maildir_delivery_free (gone);
+  g_autofree char *tmp = g_build_filename (root, "INBOX", "tmp", NULL);
+  g_autoptr (GDir) dir = g_dir_open (tmp, 0, NULL);
+  g_assert_null (g_dir_read_name (dir));
+  td_maildir_free (md);
+}
+
+/* A symlink planted where a folder goes is not followed. */
+static void
+test_symlink_not_followed (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *base = g_dir_make_tmp ("tidings-storage-XXXXXX", NULL);
+  g_autofree char *root = g_build_filename (base, "Mail", NULL);
+  g_autofree char *outside = g_build_filename (base, "outside", NULL);
+  g_autofree char *link = g_build_filename (root, "Evil", NULL);
+  g_autoptr (TdMaildir) md = td_maildir_open (root, &error);
+  char *comps[] = { "Evil", NULL };
+
+  g_assert_cmpint (g_mkdir (outside, 0700), ==, 0);
+  g_assert_cmpint (symlink (outside, link), ==, 0);
+  g_autoptr (TdMaildirFolder) f = td_maildir_open_folder (md, comps, &error);
+  g_assert_null (f);
+  g_assert_error (error, TD_STORAGE_ERROR, TD_STORAGE_ERROR_IO);
+  g_autofree char *cur = g_build_filename (outside, "cur", NULL);
+  g_assert_false (g_file_test (cur, G_FILE_TEST_EXISTS));
+}
+
+static void
+test_state_db_migrations (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *base = g_dir_make_tmp ("tidings-storage-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (base, "state", "state.db", NULL);
+  TdStateFolder folder;
+
+  /* Version 0 (a new file) upgrades to the latest, and the file is private. */
+  g_autoptr (TdStateDb) db = td_state_db_open (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (td_state_db_get_version (db), ==, td_state_db_latest_version ());
+  GStatBuf st;
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  g_assert_true (td_state_db_get_folder (db, "acct", "INBOX", &folder, &error));
+  TdStateMessage m = { 7, "base7", TD_FLAG_SEEN, 100, "<m@x>", TRUE };
+  g_assert_true (td_state_db_begin (db, &error));
+  g_assert_true (td_state_db_put_message (db, folder.id, &m, &error));
+  g_assert_true (td_state_db_commit (db, &error));
+  g_clear_pointer (&db, td_state_db_close);
+
+  /* Reopening keeps the data and does not migrate again. */
+  db = td_state_db_open (path, &error);
+  g_assert_no_error (error);
+  g_autoptr (GArray) rows = td_state_db_load_messages (db, folder.id, &error);
+  g_assert_cmpuint (rows->len, ==, 1);
+  g_assert_true (g_array_index (rows, TdStateMessage, 0).pending);
+  g_clear_pointer (&db, td_state_db_close);
+
+  /* A database from a newer Tidings is refused, not damaged. */
+  sqlite3 *raw;
+  g_assert_cmpint (sqlite3_open (path, &raw), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (raw, "PRAGMA user_version = 999", NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (raw);
+  db = td_state_db_open (path, &error);
+  g_assert_null (db);
+  g_assert_error (error, TD_STORAGE_ERROR, TD_STORAGE_ERROR_DB);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  g_test_add_func ("/mutf7/round-trip", test_mutf7_round_trip);
+  g_test_add_func ("/mutf7/malformed", test_mutf7_malformed);
+  g_test_add_func ("/storage/folder-map/verbatim", test_map_verbatim);
+  g_test_add_func ("/storage/folder-map/maildir++", test_map_maildirpp);
+  g_test_add_func ("/storage/folder-map/hostile", test_map_hostile);
+  g_test_add_func ("/storage/maildir/crlf", test_delivery_crlf);
+  g_test_add_func ("/storage/maildir/flags-and-tmp", test_flags_and_tmp);
+  g_test_add_func ("/storage/maildir/symlink", test_symlink_not_followed);
+  g_test_add_func ("/storage/state-db/migrations", test_state_db_migrations);
+  return g_test_run ();
+}
