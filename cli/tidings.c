@@ -29,6 +29,8 @@ main (int argc, char **argv)
   int i = 1;
 
   setlocale (LC_ALL, "");
+  /* Diagnostics go to stderr at every level, so stdout carries only results (and --json). */
+  g_log_writer_default_set_use_stderr (TRUE);
   for (; i < argc && argv[i][0] == '-'; i++)
     {
       if (g_str_equal (argv[i], "--config") && i + 1 < argc)

@@ -53,6 +53,7 @@ struct _TdImapSession
   TdImapCaps caps;
   TdImapMailbox mailbox;
   GError *failure;
+  gboolean closing; /* we are closing it: the end is not a failure */
   char *bye_text;
   GTask *greeting_task;
   gboolean handshaking;
@@ -86,7 +87,10 @@ fail_session (TdImapSession *self, GError *error)
       g_error_free (error);
       return;
     }
-  g_debug ("%s: connection failed: %s", self->description, error->message);
+  if (g_error_matches (error, TD_ERROR, TD_ERROR_NETWORK) && self->closing)
+    g_debug ("%s: connection closed", self->description);
+  else
+    g_debug ("%s: connection failed: %s", self->description, error->message);
   self->failure = error;
   g_cancellable_cancel (self->io_cancellable);
   g_clear_handle_id (&self->timer_id, g_source_remove);
@@ -939,6 +943,7 @@ td_imap_session_describe (TdImapSession *self)
 void
 td_imap_session_close (TdImapSession *self)
 {
+  self->closing = TRUE;
   if (self->failure == NULL)
     fail_session (self, g_error_new (TD_ERROR, TD_ERROR_NETWORK, "account %s (%s): connection "
                                      "closed", self->account->name, self->description));
