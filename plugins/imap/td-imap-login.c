@@ -85,8 +85,11 @@ login_answered (GObject *source, GAsyncResult *result, gpointer data)
       if (code != NULL && g_ascii_strcasecmp (code, "CAPABILITY") == 0)
         g_task_return_boolean (task, TRUE);
       else
-        td_imap_session_run_async (TD_IMAP_SESSION (source), NULL, g_task_get_cancellable (task),
-                                   after_login_capability, g_steal_pointer (&task), "CAPABILITY");
+        {
+          GCancellable *cancellable = g_task_get_cancellable (task);
+          td_imap_session_run_async (TD_IMAP_SESSION (source), NULL, cancellable,
+                                     after_login_capability, g_steal_pointer (&task), "CAPABILITY");
+        }
     }
   else if (g_error_matches (error, TD_ERROR, TD_ERROR_FOLDER))
     g_task_return_new_error (task, TD_ERROR, TD_ERROR_AUTH, "account %s: the server refused the "

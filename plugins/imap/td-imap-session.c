@@ -877,7 +877,8 @@ starttls_answered (GObject *source, GAsyncResult *result, gpointer data)
                                self->account->name, self->description, error->message);
       return;
     }
-  wrap_tls_async (self, g_task_get_cancellable (task), starttls_wrapped, g_steal_pointer (&task));
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  wrap_tls_async (self, cancellable, starttls_wrapped, g_steal_pointer (&task));
 }
 
 /**
