@@ -574,6 +574,7 @@ begin_literal (TdImapParser *p, guint64 size, GError **error)
     return fail (error, TD_IMAP_ERROR_PARSE, "has a literal where none may be");
   if (size > TD_IMAP_MAX_MESSAGE_SIZE)
     return fail (error, TD_IMAP_ERROR_LIMIT, "announces a literal over the message size limit");
+  g_free (p->literal_key);
   p->literal_key = current_key (p);
   p->literal_stream = key_streams (p->literal_key) || size > TD_IMAP_MAX_INLINE_LITERAL;
   p->literal_size = size;
