@@ -8,6 +8,7 @@
 #include "td-mutf7.h"
 
 #include "td-error.h"
+#include "td-types.h"
 
 #include <string.h>
 
@@ -24,8 +25,9 @@ mutf7_value (char c)
 static gboolean
 decode_fail (GError **error, const char *input, const char *why)
 {
+  g_autofree char *shown = td_printable (input);
   g_set_error (error, TD_ERROR, TD_ERROR_FOLDER, "mailbox name “%s” is not valid modified UTF-7: %s",
-               input, why);
+               shown, why);
   return FALSE;
 }
 

@@ -461,7 +461,8 @@ next_folder (TdSyncRunner *self)
   FolderRun *run = g_new0 (FolderRun, 1);
   run->info = g_ptr_array_index (self->folders, self->next_folder++);
   run->report = g_new0 (TdFolderReport, 1);
-  run->report->name = td_folder_map_display (run->info->name, run->info->delimiter);
+  g_autofree char *display = td_folder_map_display (run->info->name, run->info->delimiter);
+  run->report->name = td_printable (display);
   run->to_fetch = g_array_new (FALSE, FALSE, sizeof (TdUidRange));
   g_ptr_array_add (self->report->folders, run->report);
   self->run = run;

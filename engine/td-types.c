@@ -149,3 +149,33 @@ td_flags_from_maildir (const char *info)
         flags |= maildir_letters[i].flag;
   return flags;
 }
+
+/**
+ * td_printable:
+ * @untrusted: text from a server or a file, to be put into a message
+ *
+ * Returns: (transfer full): @untrusted with control characters and bytes that are not UTF-8
+ *   written as \xNN, so a server cannot write to the user's terminal through an error
+ */
+char *
+td_printable (const char *untrusted)
+{
+  GString *out = g_string_new (NULL);
+  const char *p = untrusted;
+
+  while (*p != '\0')
+    {
+      gunichar c = g_utf8_get_char_validated (p, -1);
+      if (c == (gunichar) -1 || c == (gunichar) -2 || c < 0x20 || c == 0x7f
+          || (c >= 0x80 && c < 0xa0))
+        {
+          g_string_append_printf (out, "\\x%02x", (guchar) *p);
+          p++;
+          continue;
+        }
+      const char *next = g_utf8_next_char (p);
+      g_string_append_len (out, p, next - p);
+      p = next;
+    }
+  return g_string_free (out, FALSE);
+}

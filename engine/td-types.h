@@ -89,6 +89,7 @@ GArray *td_message_info_array_new (void);
 void td_uid_set_add (GArray *set, guint32 uid);
 char *td_uid_set_to_string (GArray *set);
 
+char *td_printable (const char *untrusted);
 char *td_flags_to_maildir (TdFlags flags);
 TdFlags td_flags_from_maildir (const char *info);
 

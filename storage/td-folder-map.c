@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "engine/td-mutf7.h"
+#include "engine/td-types.h"
 #include "td-storage-error.h"
 
 G_DEFINE_QUARK (td-storage-error-quark, td_storage_error)
@@ -17,8 +18,9 @@ G_DEFINE_QUARK (td-storage-error-quark, td_storage_error)
 static gboolean
 refuse (GError **error, const char *name, const char *why)
 {
+  g_autofree char *shown = td_printable (name);
   g_set_error (error, TD_STORAGE_ERROR, TD_STORAGE_ERROR_BAD_NAME,
-               "folder “%s” cannot be stored safely: %s", name, why);
+               "folder “%s” cannot be stored safely: %s", shown, why);
   return FALSE;
 }
 

@@ -167,12 +167,7 @@ td_test_dovecot_stop (TdTestDovecot *d)
       g_subprocess_wait (d->master, NULL, NULL);
       g_object_unref (d->master);
     }
-  if (g_getenv ("TIDINGS_TEST_KEEP") == NULL)
-    {
-      g_autofree char *q = g_shell_quote (d->dir);
-      g_autofree char *cmd = g_strdup_printf ("rm -rf %s", q);
-      g_spawn_command_line_sync (cmd, NULL, NULL, NULL, NULL);
-    }
+  td_test_remove_tree (d->dir);
   g_free (d->dir);
   g_free (d->conf);
   g_free (d->cert);
@@ -311,4 +306,25 @@ td_test_crlf_to_lf (const char *data, gsize len, gsize *out_len)
       g_string_append_c (out, data[i]);
   *out_len = out->len;
   return g_string_free (out, FALSE);
+}
+
+/* Removes a test's directory, unless TIDINGS_TEST_KEEP is set (to look at it afterwards). */
+void
+td_test_remove_tree (const char *path)
+{
+  if (g_getenv ("TIDINGS_TEST_KEEP") != NULL)
+    return;
+  char *argv[] = { "rm", "-rf", "--", (char *) path, NULL };
+  g_spawn_sync (NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
+}
+
+/* How many entries @dir holds (0 when it does not exist). */
+guint
+td_test_count_entries (const char *dir)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  guint n = 0;
+  while (d != NULL && g_dir_read_name (d) != NULL)
+    n++;
+  return n;
 }

@@ -35,25 +35,33 @@ static void
 teardown (Fixture *f, gconstpointer data)
 {
   td_test_dovecot_stop (f->dovecot);
-  g_autofree char *q = g_shell_quote (f->home);
-  g_autofree char *cmd = g_strdup_printf ("rm -rf %s", q);
-  g_spawn_command_line_sync (cmd, NULL, NULL, NULL, NULL);
+  td_test_remove_tree (f->home);
   g_free (f->home);
   g_free (f->maildir);
   g_free (f->state);
   g_hash_table_unref (f->expected);
 }
 
-/* Writes a config for the account "t"; @extra lines override or add keys. */
+/* Writes a config for the account "t" that trusts nothing but the system's CAs; @extra
+ * lines override or add keys. */
 static char *
-config (Fixture *f, const char *extra)
+config_without_ca (Fixture *f, const char *extra)
 {
   g_autofree char *body = g_strdup_printf (
     "[general]\nstate-dir = %s\n\n[account t]\nprotocol = imap\nhost = localhost\n"
     "port = %u\nuser = " TD_TEST_USER "\npassword = " TD_TEST_PASSWORD "\n"
-    "tls-ca-file = %s\nmaildir = %s\ntimeout = 20\n%s",
-    f->state, f->dovecot->imaps_port, f->dovecot->cert, f->maildir, extra ? extra : "");
+    "maildir = %s\ntimeout = 20\n%s",
+    f->state, f->dovecot->imaps_port, f->maildir, extra ? extra : "");
   return td_test_write_config (f->home, body);
+}
+
+/* The same, trusting the test server's certificate. */
+static char *
+config (Fixture *f, const char *extra)
+{
+  g_autofree char *ca = g_strdup_printf ("tls-ca-file = %s\n%s", f->dovecot->cert,
+                                         extra ? extra : "");
+  return config_without_ca (f, ca);
 }
 
 /* A message with 8-bit headers and, when @body_size is large, an attachment. */
@@ -87,6 +95,15 @@ seed (Fixture *f, const char *folder, guint count, gsize body_size)
     }
 }
 
+/* Runs `tidings sync` and requires it to succeed. */
+static void
+sync_ok (const char *cfg)
+{
+  TdTestRun r = td_test_tidings (cfg, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  td_test_run_clear (&r);
+}
+
 static char *
 message_id_of (const char *data)
 {
@@ -97,7 +114,8 @@ message_id_of (const char *data)
   return g_strndup (h, strcspn (h, "\n"));
 }
 
-/* Every file in @folder's cur/ and new/, by Message-ID; duplicates fail the test. */
+/* Every file in the local directory @folder's cur/ and new/, by Message-ID; a duplicate
+ * fails the test. */
 static GHashTable *
 read_local (Fixture *f, const char *folder)
 {
@@ -129,18 +147,15 @@ static guint
 count_tmp (Fixture *f, const char *folder)
 {
   g_autofree char *dir = g_build_filename (f->maildir, folder, "tmp", NULL);
-  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
-  guint n = 0;
-  while (d != NULL && g_dir_read_name (d) != NULL)
-    n++;
-  return n;
+  return td_test_count_entries (dir);
 }
 
-/* The local folder holds exactly the expected messages, byte for byte. */
+/* The local directory @local_dir holds exactly the messages expected in the server's
+ * @folder, byte for byte. */
 static void
-assert_folder_matches (Fixture *f, const char *folder)
+assert_local_matches (Fixture *f, const char *folder, const char *local_dir)
 {
-  g_autoptr (GHashTable) local = read_local (f, folder);
+  g_autoptr (GHashTable) local = read_local (f, local_dir);
   GHashTableIter it;
   gpointer key, value;
   guint expected = 0;
@@ -159,7 +174,13 @@ assert_folder_matches (Fixture *f, const char *folder)
       g_assert_cmpstr (strchr (stored, '\n') + 1, ==, value);
     }
   g_assert_cmpuint (g_hash_table_size (local), ==, expected);
-  g_assert_cmpuint (count_tmp (f, folder), ==, 0);
+  g_assert_cmpuint (count_tmp (f, local_dir), ==, 0);
+}
+
+static void
+assert_folder_matches (Fixture *f, const char *folder)
+{
+  assert_local_matches (f, folder, folder);
 }
 
 static const char *
@@ -193,16 +214,14 @@ test_full_pull (Fixture *f, gconstpointer data)
   seed (f, "Entwürfe", 2, 100);
   seed (f, "Lists/gnome/devel", 2, 100);
 
-  TdTestRun r = td_test_tidings (cfg, "sync", NULL);
-  g_assert_cmpint (r.status, ==, 0);
-  td_test_run_clear (&r);
+  sync_ok (cfg);
   assert_folder_matches (f, "INBOX");
   assert_folder_matches (f, "Archive/2024");
   assert_folder_matches (f, "Entwürfe");
   assert_folder_matches (f, "Lists/gnome/devel");
 
   /* Nothing changed: nothing is downloaded, and every folder is skipped as unchanged. */
-  r = td_test_tidings (cfg, "sync", "--json", NULL);
+  TdTestRun r = td_test_tidings (cfg, "sync", "--json", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_null (strstr (r.out, "\"unchanged\":false"));
   g_assert_nonnull (strstr (r.out, "\"folder\":\"Entwürfe\""));
@@ -220,9 +239,7 @@ server_changes_scenario (Fixture *f)
   seed (f, "INBOX", 8, 200);
   td_test_dovecot_doveadm (f->dovecot, "flags", "add", "-u", TD_TEST_USER, "\\Seen", "mailbox",
                            "INBOX", "uid", "1", NULL);
-  TdTestRun r = td_test_tidings (cfg, "sync", NULL);
-  g_assert_cmpint (r.status, ==, 0);
-  td_test_run_clear (&r);
+  sync_ok (cfg);
   g_autoptr (GHashTable) before = read_local (f, "INBOX");
   g_assert_true (has_flag (before, 1, 'S'));
 
@@ -237,7 +254,7 @@ server_changes_scenario (Fixture *f)
   g_hash_table_remove (f->expected, "INBOX\n<msg4@tidings.test>");
   seed (f, "INBOX", 1, 200);
 
-  r = td_test_tidings (cfg, "sync", "--json", NULL);
+  TdTestRun r = td_test_tidings (cfg, "sync", "--json", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.out, "\"added\":1,\"flags_changed\":3,\"removed\":1"));
   td_test_run_clear (&r);
@@ -271,15 +288,13 @@ test_uidvalidity_change (Fixture *f, gconstpointer data)
   g_autofree char *cfg = config (f, NULL);
 
   seed (f, "INBOX", 6, 300);
-  TdTestRun r = td_test_tidings (cfg, "sync", NULL);
-  g_assert_cmpint (r.status, ==, 0);
-  td_test_run_clear (&r);
+  sync_ok (cfg);
   g_autoptr (GHashTable) before = read_local (f, "INBOX");
 
   td_test_dovecot_doveadm (f->dovecot, "mailbox", "update", "-u", TD_TEST_USER, "--uid-validity",
                            "12345", "INBOX", NULL);
   seed (f, "INBOX", 1, 300);
-  r = td_test_tidings (cfg, "sync", "--json", NULL);
+  TdTestRun r = td_test_tidings (cfg, "sync", "--json", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.out, "\"added\":1,"));
   g_assert_nonnull (strstr (r.out, "\"rematched\":6"));
@@ -299,9 +314,7 @@ test_starttls (Fixture *f, gconstpointer data)
   g_autofree char *cfg = config (f, port);
 
   seed (f, "INBOX", 3, 100);
-  TdTestRun r = td_test_tidings (cfg, "sync", NULL);
-  g_assert_cmpint (r.status, ==, 0);
-  td_test_run_clear (&r);
+  sync_ok (cfg);
   assert_folder_matches (f, "INBOX");
 }
 
@@ -322,11 +335,7 @@ test_wrong_password (Fixture *f, gconstpointer data)
 static void
 test_untrusted_certificate (Fixture *f, gconstpointer data)
 {
-  g_autofree char *body = g_strdup_printf (
-    "[general]\nstate-dir = %s\n[account t]\nprotocol = imap\nhost = localhost\nport = %u\n"
-    "user = " TD_TEST_USER "\npassword = " TD_TEST_PASSWORD "\nmaildir = %s\n",
-    f->state, f->dovecot->imaps_port, f->maildir);
-  g_autofree char *cfg = td_test_write_config (f->home, body);
+  g_autofree char *cfg = config_without_ca (f, NULL);
 
   TdTestRun r = td_test_tidings (cfg, "sync", NULL);
   g_assert_cmpint (r.status, ==, 4);
@@ -335,6 +344,56 @@ test_untrusted_certificate (Fixture *f, gconstpointer data)
   g_autofree char *log = td_test_dovecot_read_log (f->dovecot);
   g_assert_null (strstr (log, "user=<" TD_TEST_USER ">"));
   g_assert_null (strstr (log, "auth failed"));
+}
+
+static char *
+fingerprint_of (const char *cert)
+{
+  g_autofree char *out = NULL;
+  char *argv[] = { "openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", (char *) cert, NULL };
+  g_assert_true (g_spawn_sync (NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, NULL, NULL,
+                               NULL));
+  const char *eq = strchr (out, '=');
+  g_assert_nonnull (eq);
+  return g_strstrip (g_strdup (eq + 1));
+}
+
+/* A pinned certificate is accepted without any CA; a different pin is refused (exit 4). */
+static void
+test_tls_fingerprint (Fixture *f, gconstpointer data)
+{
+  g_autofree char *pin = fingerprint_of (f->dovecot->cert);
+  const char *wrong = "sha256:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:"
+                      "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF";
+
+  seed (f, "INBOX", 2, 100);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *line = g_strdup_printf ("tls-fingerprint = %s%s\n", i == 0 ? "sha256:" : "",
+                                               i == 0 ? pin : wrong);
+      g_autofree char *cfg = config_without_ca (f, line);
+      TdTestRun r = td_test_tidings (cfg, "sync", NULL);
+      g_assert_cmpint (r.status, ==, i == 0 ? 0 : 4);
+      td_test_run_clear (&r);
+    }
+  assert_folder_matches (f, "INBOX");
+}
+
+/* layout = maildir++: INBOX is the Maildir itself, other folders .A.B in modified UTF-7. */
+static void
+test_maildirpp_layout (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, "layout = maildir++\n");
+
+  td_test_dovecot_doveadm (f->dovecot, "mailbox", "create", "-u", TD_TEST_USER, "Archive/2024",
+                           "Entwürfe", NULL);
+  seed (f, "INBOX", 2, 100);
+  seed (f, "Archive/2024", 1, 100);
+  seed (f, "Entwürfe", 1, 100);
+  sync_ok (cfg);
+  assert_local_matches (f, "INBOX", "");
+  assert_local_matches (f, "Archive/2024", ".Archive.2024");
+  assert_local_matches (f, "Entwürfe", ".Entw&APw-rfe");
 }
 
 /* kill -9 at random instants of a download, then a full run: nothing lost, nothing twice,
@@ -361,9 +420,7 @@ test_kill_and_rerun (Fixture *f, gconstpointer data)
       g_autoptr (GHashTable) partial = read_local (f, "INBOX"); /* fails on a duplicate */
       g_test_message ("round %u: %u messages on disk", round, g_hash_table_size (partial));
     }
-  TdTestRun r = td_test_tidings (cfg, "sync", NULL);
-  g_assert_cmpint (r.status, ==, 0);
-  td_test_run_clear (&r);
+  sync_ok (cfg);
   assert_folder_matches (f, "INBOX");
 }
 
@@ -418,6 +475,8 @@ main (int argc, char **argv)
   ADD ("/integration/imap/starttls", test_starttls, NULL);
   ADD ("/integration/imap/wrong-password", test_wrong_password, NULL);
   ADD ("/integration/imap/untrusted-certificate", test_untrusted_certificate, NULL);
+  ADD ("/integration/imap/tls-fingerprint", test_tls_fingerprint, NULL);
+  ADD ("/integration/imap/maildir++", test_maildirpp_layout, NULL);
   ADD ("/integration/imap/kill-and-rerun", test_kill_and_rerun, NULL);
   ADD ("/integration/cli/lock", test_lock, NULL);
   ADD ("/integration/cli/config-errors", test_config_errors, NULL);

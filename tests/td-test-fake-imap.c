@@ -1,0 +1,176 @@
+/* td-test-fake-imap.c: the scripted IMAP server. It answers by command name, with just
+ * enough IMAP for tidings to get to the part under test. */
+#include "td-test-fake-imap.h"
+
+#include <string.h>
+
+struct _TdFakeImap
+{
+  TdFakeMode mode;
+  char *escape_name;
+  GSocket *listener;
+  guint16 port;
+  GThread *thread;
+  gint stop;
+};
+
+static void
+say (GOutputStream *out, const char *text)
+{
+  g_output_stream_write_all (out, text, strlen (text), NULL, NULL, NULL);
+}
+
+static void
+answer_list (TdFakeImap *f, GOutputStream *out, const char *tag)
+{
+  g_autofree char *abs = g_strdup_printf ("* LIST () \"/\" \"%s\"\r\n", f->escape_name);
+  say (out, "* LIST () \"/\" \"../../escape\"\r\n"
+            "* LIST () \"/\" \"a/../../b\"\r\n"
+            "* LIST () \"/\" \"..\"\r\n"
+            "* LIST () \"/\" \"ok/cur\"\r\n"
+            "* LIST () \".\" \"dots..here\"\r\n"
+            "* LIST () \"/\" {9}\r\nnew\nline!\r\n"
+            "* LIST () \"/\" \"&Jjo!-\"\r\n"
+            "* LIST () \"/\" \"Good\"\r\n");
+  say (out, abs);
+  g_autofree char *done = g_strdup_printf ("%s OK LIST done\r\n", tag);
+  say (out, done);
+}
+
+static const char message[] = "Subject: fake\r\nMessage-ID: <fake@x>\r\n\r\nA body line.\r\n";
+
+static void
+answer_fetch (TdFakeImap *f, GOutputStream *out, const char *tag)
+{
+  g_autofree char *head = g_strdup_printf (
+    "* 1 FETCH (UID 1 FLAGS () INTERNALDATE \"21-Nov-2026 10:00:00 +0000\" RFC822.SIZE %zu "
+    "BODY[] {%zu}\r\n", strlen (message), strlen (message));
+  say (out, head);
+  if (f->mode == TD_FAKE_CUT_MID_FETCH)
+    {
+      g_output_stream_write_all (out, message, 20, NULL, NULL, NULL);
+      return; /* the caller closes the connection */
+    }
+  say (out, message);
+  g_autofree char *done = g_strdup_printf (")\r\n%s OK FETCH done\r\n", tag);
+  say (out, done);
+}
+
+/* Returns FALSE when the connection should end. */
+static gboolean
+answer (TdFakeImap *f, GOutputStream *out, char *line)
+{
+  g_auto (GStrv) words = g_strsplit (line, " ", 3);
+  const char *tag = words[0];
+  const char *cmd = words[1] ? words[1] : "";
+  g_autofree char *reply = NULL;
+
+  if (g_ascii_strcasecmp (cmd, "CAPABILITY") == 0)
+    reply = g_strdup_printf ("* CAPABILITY IMAP4rev1\r\n%s OK done\r\n", tag);
+  else if (g_ascii_strcasecmp (cmd, "LOGIN") == 0)
+    reply = g_strdup_printf ("%s OK logged in\r\n", tag);
+  else if (g_ascii_strcasecmp (cmd, "LIST") == 0)
+    answer_list (f, out, tag);
+  else if (g_ascii_strcasecmp (cmd, "EXAMINE") == 0 || g_ascii_strcasecmp (cmd, "SELECT") == 0)
+    reply = g_strdup_printf ("* 1 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n* OK [UIDNEXT 2] ok\r\n"
+                             "%s OK [READ-ONLY] done\r\n", tag);
+  else if (g_ascii_strcasecmp (cmd, "UID") == 0)
+    {
+      answer_fetch (f, out, tag);
+      return f->mode != TD_FAKE_CUT_MID_FETCH;
+    }
+  else if (g_ascii_strcasecmp (cmd, "LOGOUT") == 0)
+    {
+      g_autofree char *bye = g_strdup_printf ("* BYE bye\r\n%s OK done\r\n", tag);
+      say (out, bye);
+      return FALSE;
+    }
+  else
+    reply = g_strdup_printf ("%s BAD unknown\r\n", tag);
+  if (reply != NULL)
+    say (out, reply);
+  return TRUE;
+}
+
+static void
+serve (TdFakeImap *f, GSocket *client)
+{
+  g_autoptr (GSocketConnection) conn = g_socket_connection_factory_create_connection (client);
+  g_autoptr (GDataInputStream) in = g_data_input_stream_new (g_io_stream_get_input_stream (G_IO_STREAM (conn)));
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (conn));
+  char *line;
+
+  if (f->mode == TD_FAKE_SILENT)
+    {
+      /* Hold the connection open without a word until tidings gives up or the test ends. */
+      char buf[256];
+      while (g_input_stream_read (G_INPUT_STREAM (in), buf, sizeof buf, NULL, NULL) > 0)
+        ;
+      return;
+    }
+  say (out, "* OK fake server ready\r\n");
+  g_data_input_stream_set_newline_type (in, G_DATA_STREAM_NEWLINE_TYPE_CR_LF);
+  while ((line = g_data_input_stream_read_line (in, NULL, NULL, NULL)) != NULL)
+    {
+      gboolean more = answer (f, out, line);
+      g_free (line);
+      if (!more)
+        break;
+    }
+  g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
+}
+
+static gpointer
+run (gpointer data)
+{
+  TdFakeImap *f = data;
+  while (!g_atomic_int_get (&f->stop))
+    {
+      g_autoptr (GSocket) client = g_socket_accept (f->listener, NULL, NULL);
+      if (client != NULL)
+        {
+          g_socket_set_blocking (client, TRUE);
+          serve (f, client);
+        }
+    }
+  return NULL;
+}
+
+TdFakeImap *
+td_fake_imap_start (TdFakeMode mode, const char *escape_name)
+{
+  TdFakeImap *f = g_new0 (TdFakeImap, 1);
+  g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) addr = g_inet_socket_address_new (lo, 0);
+  g_autoptr (GError) error = NULL;
+
+  f->mode = mode;
+  f->escape_name = g_strdup (escape_name ? escape_name : "escape");
+  f->listener = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
+                              &error);
+  g_assert_no_error (error);
+  g_assert_true (g_socket_bind (f->listener, addr, TRUE, &error));
+  g_assert_true (g_socket_listen (f->listener, &error));
+  g_socket_set_timeout (f->listener, 1); /* accept wakes up to see the stop flag */
+  g_autoptr (GSocketAddress) bound = g_socket_get_local_address (f->listener, &error);
+  f->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  f->thread = g_thread_new ("fake-imap", run, f);
+  return f;
+}
+
+guint16
+td_fake_imap_get_port (TdFakeImap *f)
+{
+  return f->port;
+}
+
+void
+td_fake_imap_stop (TdFakeImap *f)
+{
+  g_atomic_int_set (&f->stop, 1);
+  g_thread_join (f->thread);
+  g_socket_close (f->listener, NULL);
+  g_object_unref (f->listener);
+  g_free (f->escape_name);
+  g_free (f);
+}

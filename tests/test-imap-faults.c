@@ -1,0 +1,125 @@
+/* test-imap-faults.c: what a hostile or broken server does, from a scripted fake server
+ * (these are things Dovecot cannot be made to do). */
+#include <glib/gstdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "td-test-dovecot.h"
+#include "td-test-fake-imap.h"
+
+typedef struct
+{
+  TdFakeImap *fake;
+  char *home;
+  char *config;
+  char *escape; /* an absolute name the server tries to make us create */
+} Fixture;
+
+static void
+setup (Fixture *f, gconstpointer mode)
+{
+  g_autoptr (GError) error = NULL;
+  f->escape = g_strdup_printf ("/tidings-escape-%d", (int) getpid ());
+  f->fake = td_fake_imap_start (GPOINTER_TO_INT (mode), f->escape);
+  f->home = g_dir_make_tmp ("tidings-faults-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *body = g_strdup_printf (
+    "[general]\nstate-dir = %1$s/state\n[account fake]\nprotocol = imap\nhost = 127.0.0.1\n"
+    "port = %2$u\nsecurity = none\nallow-insecure-auth = true\nuser = u\npassword = p\n"
+    "maildir = %1$s/deep/Mail\ntimeout = 5\n", f->home, td_fake_imap_get_port (f->fake));
+  f->config = td_test_write_config (f->home, body);
+}
+
+static void
+teardown (Fixture *f, gconstpointer mode)
+{
+  td_fake_imap_stop (f->fake);
+  td_test_remove_tree (f->home);
+  g_free (f->home);
+  g_free (f->config);
+  g_free (f->escape);
+}
+
+static int
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(char *const *) a, *(char *const *) b);
+}
+
+static char *
+list_dir (const char *path)
+{
+  g_autoptr (GDir) d = g_dir_open (path, 0, NULL);
+  g_autoptr (GPtrArray) names = g_ptr_array_new ();
+  const char *n;
+  while (d != NULL && (n = g_dir_read_name (d)) != NULL)
+    g_ptr_array_add (names, (char *) n);
+  g_ptr_array_sort (names, compare_strings);
+  g_ptr_array_add (names, NULL);
+  return g_strjoinv (" ", (char **) names->pdata);
+}
+
+/* Every name that tries to leave the Maildir is refused, the good folder still syncs, and
+ * nothing appears outside the mail root. */
+static void
+test_hostile_names (Fixture *f, gconstpointer mode)
+{
+  TdTestRun r = td_test_tidings (f->config, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "cannot be stored safely"));
+  td_test_run_clear (&r);
+
+  g_autofree char *home = list_dir (f->home);
+  g_autofree char *deep = g_build_filename (f->home, "deep", NULL);
+  g_autofree char *deep_list = list_dir (deep);
+  g_autofree char *mail = g_build_filename (deep, "Mail", NULL);
+  g_autofree char *mail_list = list_dir (mail);
+  g_assert_cmpstr (home, ==, "deep state tidings.conf");
+  g_assert_cmpstr (deep_list, ==, "Mail");
+  g_assert_cmpstr (mail_list, ==, "Good");
+  g_assert_false (g_file_test (f->escape, G_FILE_TEST_EXISTS));
+  g_autofree char *good_new = g_build_filename (mail, "Good", "new", NULL);
+  g_assert_cmpuint (td_test_count_entries (good_new), ==, 1);
+}
+
+/* The connection drops in the middle of a body: a network error, and no partial message. */
+static void
+test_cut_mid_fetch (Fixture *f, gconstpointer mode)
+{
+  TdTestRun r = td_test_tidings (f->config, "sync", "--folder", "Good", NULL);
+  g_assert_cmpint (r.status, ==, 5);
+  g_assert_nonnull (strstr (r.err, "closed the connection"));
+  td_test_run_clear (&r);
+  const char *subs[] = { "cur", "new", "tmp" };
+  for (guint i = 0; i < G_N_ELEMENTS (subs); i++)
+    {
+      g_autofree char *dir = g_build_filename (f->home, "deep", "Mail", "Good", subs[i], NULL);
+      g_assert_cmpuint (td_test_count_entries (dir), ==, 0);
+    }
+}
+
+/* A server that never answers is given up on after `timeout` seconds, with exit 5. */
+static void
+test_silent_server (Fixture *f, gconstpointer mode)
+{
+  gint64 start = g_get_monotonic_time ();
+  TdTestRun r = td_test_tidings (f->config, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 5);
+  g_assert_nonnull (strstr (r.err, "no answer from the server"));
+  td_test_run_clear (&r);
+  /* Bounded: it must not hang (the limit is generous, this is no timing assertion). */
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 60 * G_USEC_PER_SEC);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  g_test_add ("/faults/imap/hostile-names", Fixture, GINT_TO_POINTER (TD_FAKE_HOSTILE_NAMES),
+              setup, test_hostile_names, teardown);
+  g_test_add ("/faults/imap/cut-mid-fetch", Fixture, GINT_TO_POINTER (TD_FAKE_CUT_MID_FETCH),
+              setup, test_cut_mid_fetch, teardown);
+  g_test_add ("/faults/imap/silent-server", Fixture, GINT_TO_POINTER (TD_FAKE_SILENT), setup,
+              test_silent_server, teardown);
+  return g_test_run ();
+}
