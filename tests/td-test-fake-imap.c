@@ -12,6 +12,7 @@ struct _TdFakeImap
   guint16 port;
   GThread *thread;
   gint stop;
+  gint saw_credentials;
 };
 
 static void
@@ -65,6 +66,8 @@ answer (TdFakeImap *f, GOutputStream *out, char *line)
   const char *cmd = words[1] ? words[1] : "";
   g_autofree char *reply = NULL;
 
+  if (g_ascii_strcasecmp (cmd, "LOGIN") == 0 || g_ascii_strcasecmp (cmd, "AUTHENTICATE") == 0)
+    g_atomic_int_set (&f->saw_credentials, 1);
   if (g_ascii_strcasecmp (cmd, "CAPABILITY") == 0)
     reply = g_strdup_printf ("* CAPABILITY IMAP4rev1\r\n%s OK done\r\n", tag);
   else if (g_ascii_strcasecmp (cmd, "LOGIN") == 0)
@@ -156,6 +159,12 @@ td_fake_imap_start (TdFakeMode mode, const char *escape_name)
   f->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
   f->thread = g_thread_new ("fake-imap", run, f);
   return f;
+}
+
+gboolean
+td_fake_imap_saw_credentials (TdFakeImap *f)
+{
+  return g_atomic_int_get (&f->saw_credentials);
 }
 
 guint16

@@ -13,12 +13,14 @@ typedef enum
   TD_FAKE_HOSTILE_NAMES, /* LIST returns names that try to escape the Maildir */
   TD_FAKE_CUT_MID_FETCH, /* the connection drops halfway through a message body */
   TD_FAKE_SILENT,        /* accepts the connection and never says a word */
+  TD_FAKE_NO_STARTTLS,   /* a plain server that does not offer STARTTLS (or had it stripped) */
 } TdFakeMode;
 
 typedef struct _TdFakeImap TdFakeImap;
 
 TdFakeImap *td_fake_imap_start (TdFakeMode mode, const char *escape_name);
 guint16 td_fake_imap_get_port (TdFakeImap *fake);
+gboolean td_fake_imap_saw_credentials (TdFakeImap *fake);
 void td_fake_imap_stop (TdFakeImap *fake);
 
 G_END_DECLS

@@ -111,6 +111,23 @@ test_silent_server (Fixture *f, gconstpointer mode)
   g_assert_cmpint (g_get_monotonic_time () - start, <, 60 * G_USEC_PER_SEC);
 }
 
+/* security = starttls and a server that does not offer it: refused, nothing sent. */
+static void
+test_stripped_starttls (Fixture *f, gconstpointer mode)
+{
+  g_autofree char *text = NULL;
+  g_file_get_contents (f->config, &text, NULL, NULL);
+  g_autoptr (GString) cfg = g_string_new (text);
+  g_string_replace (cfg, "security = none\nallow-insecure-auth = true\n", "security = starttls\n", 1);
+  g_assert_true (g_file_set_contents (f->config, cfg->str, -1, NULL));
+
+  TdTestRun r = td_test_tidings (f->config, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 4);
+  g_assert_nonnull (strstr (r.err, "does not offer STARTTLS"));
+  td_test_run_clear (&r);
+  g_assert_false (td_fake_imap_saw_credentials (f->fake));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -121,5 +138,7 @@ main (int argc, char **argv)
               setup, test_cut_mid_fetch, teardown);
   g_test_add ("/faults/imap/silent-server", Fixture, GINT_TO_POINTER (TD_FAKE_SILENT), setup,
               test_silent_server, teardown);
+  g_test_add ("/faults/imap/stripped-starttls", Fixture, GINT_TO_POINTER (TD_FAKE_NO_STARTTLS),
+              setup, test_stripped_starttls, teardown);
   return g_test_run ();
 }
