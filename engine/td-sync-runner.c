@@ -481,6 +481,40 @@ next_folder (TdSyncRunner *self)
   run_work (self, prepare_work, p, prepared);
 }
 
+/* Storage */
+
+static gboolean
+open_storage_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  g_autofree char *db_path = g_build_filename (self->config->state_dir, "state.db", NULL);
+  GError *e = NULL;
+
+  self->db = td_state_db_open (db_path, &e);
+  if (self->db == NULL || (self->maildir = td_maildir_open (self->account->maildir, &e)) == NULL)
+    {
+      g_set_error (error, TD_ERROR, TD_ERROR_LOCAL_IO, "account %s: %s", self->account->name,
+                   e->message);
+      g_error_free (e);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+
+static void
+storage_opened (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  GError *error = NULL;
+
+  if (!work_finish (result, &error))
+    {
+      finish_account (self, error);
+      return;
+    }
+  next_folder (self);
+}
+
 /* Folders */
 
 static gboolean
@@ -526,7 +560,8 @@ folders_listed (GObject *source, GAsyncResult *result, gpointer data)
     if (folder_wanted (self, g_ptr_array_index (all, i)))
       g_ptr_array_add (self->folders, g_ptr_array_steal_index_fast (all, i--));
   g_ptr_array_sort (self->folders, compare_folders);
-  next_folder (self);
+  /* The disk is touched only once the server has let us in. */
+  run_work (self, open_storage_work, NULL, storage_opened);
 }
 
 static void
@@ -622,38 +657,7 @@ get_secret (TdSyncRunner *self)
   g_subprocess_communicate_async (proc, NULL, self->cancellable, command_answered, self);
 }
 
-/* Storage and the lock */
-
-static gboolean
-open_storage_work (TdSyncRunner *self, gpointer arg, GError **error)
-{
-  g_autofree char *db_path = g_build_filename (self->config->state_dir, "state.db", NULL);
-  GError *e = NULL;
-
-  self->db = td_state_db_open (db_path, &e);
-  if (self->db == NULL || (self->maildir = td_maildir_open (self->account->maildir, &e)) == NULL)
-    {
-      g_set_error (error, TD_ERROR, TD_ERROR_LOCAL_IO, "account %s: %s", self->account->name,
-                   e->message);
-      g_error_free (e);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static void
-storage_opened (GObject *source, GAsyncResult *result, gpointer data)
-{
-  TdSyncRunner *self = TD_SYNC_RUNNER (source);
-  GError *error = NULL;
-
-  if (!work_finish (result, &error))
-    {
-      finish_account (self, error);
-      return;
-    }
-  get_secret (self);
-}
+/* The lock */
 
 static gboolean
 try_lock (gpointer data)
@@ -665,7 +669,7 @@ try_lock (gpointer data)
       g_autofree char *pid = g_strdup_printf ("%d\n", (int) getpid ());
       if (ftruncate (self->lock_fd, 0) == 0 && write (self->lock_fd, pid, strlen (pid)) < 0)
         g_debug ("cannot note the pid in the lock file");
-      run_work (self, open_storage_work, NULL, storage_opened);
+      get_secret (self);
       return G_SOURCE_REMOVE;
     }
   if (g_get_monotonic_time () < self->lock_deadline)

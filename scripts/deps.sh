@@ -28,7 +28,7 @@ if [ ! -e "$policy" ]; then
   $SUDO chmod 755 "$policy"
   added_policy=1
 fi
-trap '[ -n "$added_policy" ] && $SUDO rm -f "$policy"' EXIT
+trap 'if [ -n "$added_policy" ]; then $SUDO rm -f "$policy"; fi' EXIT
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -111,7 +111,8 @@ serve (TdFakeImap *f, GSocket *client)
         ;
       return;
     }
-  say (out, "* OK fake server ready\r\n");
+  say (out, f->mode == TD_FAKE_PREAUTH ? "* PREAUTH [CAPABILITY IMAP4rev1 STARTTLS] welcome\r\n"
+                                        : "* OK fake server ready\r\n");
   g_data_input_stream_set_newline_type (in, G_DATA_STREAM_NEWLINE_TYPE_CR_LF);
   while ((line = g_data_input_stream_read_line (in, NULL, NULL, NULL)) != NULL)
     {

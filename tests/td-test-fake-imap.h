@@ -14,6 +14,7 @@ typedef enum
   TD_FAKE_CUT_MID_FETCH, /* the connection drops halfway through a message body */
   TD_FAKE_SILENT,        /* accepts the connection and never says a word */
   TD_FAKE_NO_STARTTLS,   /* a plain server that does not offer STARTTLS (or had it stripped) */
+  TD_FAKE_PREAUTH,       /* greets with PREAUTH on a plain connection */
 } TdFakeMode;
 
 typedef struct _TdFakeImap TdFakeImap;

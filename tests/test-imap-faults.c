@@ -111,21 +111,39 @@ test_silent_server (Fixture *f, gconstpointer mode)
   g_assert_cmpint (g_get_monotonic_time () - start, <, 60 * G_USEC_PER_SEC);
 }
 
-/* security = starttls and a server that does not offer it: refused, nothing sent. */
 static void
-test_stripped_starttls (Fixture *f, gconstpointer mode)
+require_starttls (Fixture *f)
 {
   g_autofree char *text = NULL;
   g_file_get_contents (f->config, &text, NULL, NULL);
   g_autoptr (GString) cfg = g_string_new (text);
   g_string_replace (cfg, "security = none\nallow-insecure-auth = true\n", "security = starttls\n", 1);
   g_assert_true (g_file_set_contents (f->config, cfg->str, -1, NULL));
+}
 
+/* security = starttls and a server that does not offer it: refused, nothing sent. */
+static void
+test_stripped_starttls (Fixture *f, gconstpointer mode)
+{
+  require_starttls (f);
   TdTestRun r = td_test_tidings (f->config, "sync", NULL);
   g_assert_cmpint (r.status, ==, 4);
   g_assert_nonnull (strstr (r.err, "does not offer STARTTLS"));
   td_test_run_clear (&r);
   g_assert_false (td_fake_imap_saw_credentials (f->fake));
+}
+
+/* security = starttls and a server that logs in without TLS (PREAUTH): refused. */
+static void
+test_preauth_refused (Fixture *f, gconstpointer mode)
+{
+  require_starttls (f);
+  TdTestRun r = td_test_tidings (f->config, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 4);
+  g_assert_nonnull (strstr (r.err, "PREAUTH"));
+  td_test_run_clear (&r);
+  g_autofree char *mail = g_build_filename (f->home, "deep", NULL);
+  g_assert_false (g_file_test (mail, G_FILE_TEST_EXISTS));
 }
 
 int
@@ -140,5 +158,7 @@ main (int argc, char **argv)
               test_silent_server, teardown);
   g_test_add ("/faults/imap/stripped-starttls", Fixture, GINT_TO_POINTER (TD_FAKE_NO_STARTTLS),
               setup, test_stripped_starttls, teardown);
+  g_test_add ("/faults/imap/preauth-refused", Fixture, GINT_TO_POINTER (TD_FAKE_PREAUTH), setup,
+              test_preauth_refused, teardown);
   return g_test_run ();
 }

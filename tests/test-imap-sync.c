@@ -318,16 +318,38 @@ test_starttls (Fixture *f, gconstpointer data)
   assert_folder_matches (f, "INBOX");
 }
 
+/* Neither the password nor its PLAIN encoding appears in any output, at any verbosity. */
+static void
+assert_no_secret (const TdTestRun *r, const char *password)
+{
+  g_autofree char *plain = g_strdup_printf ("%c%s%c%s", 0, TD_TEST_USER, 0, password);
+  g_autofree char *b64 = g_base64_encode ((const guchar *) plain,
+                                          2 + strlen (TD_TEST_USER) + strlen (password));
+  const char *outputs[] = { r->out, r->err };
+  for (guint i = 0; i < 2; i++)
+    {
+      g_assert_null (strstr (outputs[i], password));
+      g_assert_null (strstr (outputs[i], b64));
+    }
+}
+
 static void
 test_wrong_password (Fixture *f, gconstpointer data)
 {
   g_autofree char *cfg = config (f, "password = not the password\n");
 
   seed (f, "INBOX", 1, 100);
-  TdTestRun r = td_test_tidings (cfg, "sync", NULL);
+  TdTestRun r = td_test_tidings (cfg, "sync", "--verbose", NULL);
   g_assert_cmpint (r.status, ==, 3);
   g_assert_nonnull (strstr (r.err, "refused the login"));
-  g_assert_null (strstr (r.err, "not the password"));
+  g_assert_nonnull (strstr (r.err, "AUTHENTICATE")); /* verbose really shows the exchange */
+  assert_no_secret (&r, "not the password");
+  td_test_run_clear (&r);
+
+  g_autofree char *good = config (f, NULL);
+  r = td_test_tidings (good, "sync", "--verbose", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_no_secret (&r, TD_TEST_PASSWORD);
   td_test_run_clear (&r);
 }
 
