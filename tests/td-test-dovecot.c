@@ -40,15 +40,15 @@ spawn_checked (char **argv)
     g_error ("%s failed: %s", argv[0], err);
 }
 
-static void
-make_certificate (TdTestDovecot *d)
+/* A self-signed certificate for localhost and 127.0.0.1, made now, in @dir. */
+void
+td_test_make_certificate (const char *dir, char **cert, char **key)
 {
-  g_autofree char *key = g_build_filename (d->dir, "key.pem", NULL);
-  char *argv[] = { "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
-                   "-out", d->cert, "-days", "2", "-subj", "/CN=localhost", "-addext",
+  *cert = g_build_filename (dir, "cert.pem", NULL);
+  *key = g_build_filename (dir, "key.pem", NULL);
+  char *argv[] = { "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", *key,
+                   "-out", *cert, "-days", "2", "-subj", "/CN=localhost", "-addext",
                    "subjectAltName=DNS:localhost,IP:127.0.0.1", NULL };
-  d->cert = g_build_filename (d->dir, "cert.pem", NULL);
-  argv[9] = d->cert;
   spawn_checked (argv);
 }
 
@@ -136,7 +136,8 @@ td_test_dovecot_start (const char *extra_conf)
   d->imaps_port = free_port ();
   d->pop3_port = free_port ();
   d->pop3s_port = free_port ();
-  make_certificate (d);
+  g_autofree char *key = NULL;
+  td_test_make_certificate (d->dir, &d->cert, &key);
   write_config (d, extra_conf);
   struct passwd *pw = getpwnam (d->mail_user);
   g_assert_nonnull (pw);

@@ -13,6 +13,7 @@ struct _TdFakeImap
   GThread *thread;
   gint stop;
   gint saw_credentials;
+  GTlsCertificate *certificate;
 };
 
 static void
@@ -95,33 +96,75 @@ answer (TdFakeImap *f, GOutputStream *out, char *line)
   return TRUE;
 }
 
+/* STARTTLS, with the forgery: a tagged OK for a command the client has not sent yet, in the
+ * same write as our OK. A client that reads it as plain text loses track of its tags. */
+static GIOStream *
+start_tls (TdFakeImap *f, GIOStream *plain, const char *tag)
+{
+  g_autofree char *ok = g_strdup_printf ("%s OK begin TLS\r\n* CAPABILITY IMAP4rev1\r\n"
+                                         "t2 OK forged\r\n", tag);
+  g_autoptr (GError) error = NULL;
+
+  say (g_io_stream_get_output_stream (plain), ok);
+  GIOStream *tls = g_tls_server_connection_new (plain, f->certificate, &error);
+  g_assert_no_error (error);
+  if (!g_tls_connection_handshake (G_TLS_CONNECTION (tls), NULL, &error))
+    {
+      g_test_message ("fake server: TLS handshake failed: %s", error->message);
+      g_object_unref (tls);
+      return NULL;
+    }
+  return tls;
+}
+
 static void
 serve (TdFakeImap *f, GSocket *client)
 {
-  g_autoptr (GSocketConnection) conn = g_socket_connection_factory_create_connection (client);
-  g_autoptr (GDataInputStream) in = g_data_input_stream_new (g_io_stream_get_input_stream (G_IO_STREAM (conn)));
-  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (conn));
+  g_autoptr (GIOStream) stream = G_IO_STREAM (g_socket_connection_factory_create_connection (client));
+  g_autoptr (GDataInputStream) in = NULL;
   char *line;
 
   if (f->mode == TD_FAKE_SILENT)
     {
       /* Hold the connection open without a word until tidings gives up or the test ends. */
       char buf[256];
-      while (g_input_stream_read (G_INPUT_STREAM (in), buf, sizeof buf, NULL, NULL) > 0)
+      while (g_input_stream_read (g_io_stream_get_input_stream (stream), buf, sizeof buf, NULL,
+                                  NULL) > 0)
         ;
       return;
     }
-  say (out, f->mode == TD_FAKE_PREAUTH ? "* PREAUTH [CAPABILITY IMAP4rev1 STARTTLS] welcome\r\n"
-                                        : "* OK fake server ready\r\n");
+  say (g_io_stream_get_output_stream (stream),
+       f->mode == TD_FAKE_PREAUTH ? "* PREAUTH [CAPABILITY IMAP4rev1 STARTTLS] welcome\r\n"
+       : f->mode == TD_FAKE_STARTTLS_INJECT ? "* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n"
+                                            : "* OK fake server ready\r\n");
+  in = g_data_input_stream_new (g_io_stream_get_input_stream (stream));
   g_data_input_stream_set_newline_type (in, G_DATA_STREAM_NEWLINE_TYPE_CR_LF);
   while ((line = g_data_input_stream_read_line (in, NULL, NULL, NULL)) != NULL)
     {
-      gboolean more = answer (f, out, line);
+      g_auto (GStrv) words = g_strsplit (line, " ", 3);
+      gboolean more;
+      if (f->mode == TD_FAKE_STARTTLS_INJECT && words[1] != NULL
+          && g_ascii_strcasecmp (words[1], "STARTTLS") == 0)
+        {
+          GIOStream *tls = start_tls (f, stream, words[0]);
+          g_free (line);
+          if (tls == NULL)
+            break;
+          /* The plain reader must not close the socket that TLS now runs over. */
+          g_filter_input_stream_set_close_base_stream (G_FILTER_INPUT_STREAM (in), FALSE);
+          g_object_unref (in);
+          g_object_unref (stream);
+          stream = tls;
+          in = g_data_input_stream_new (g_io_stream_get_input_stream (stream));
+          g_data_input_stream_set_newline_type (in, G_DATA_STREAM_NEWLINE_TYPE_CR_LF);
+          continue;
+        }
+      more = answer (f, g_io_stream_get_output_stream (stream), line);
       g_free (line);
       if (!more)
         break;
     }
-  g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
+  g_io_stream_close (stream, NULL, NULL);
 }
 
 static gpointer
@@ -168,6 +211,14 @@ td_fake_imap_saw_credentials (TdFakeImap *f)
   return g_atomic_int_get (&f->saw_credentials);
 }
 
+void
+td_fake_imap_set_certificate (TdFakeImap *f, const char *cert, const char *key)
+{
+  g_autoptr (GError) error = NULL;
+  f->certificate = g_tls_certificate_new_from_files (cert, key, &error);
+  g_assert_no_error (error);
+}
+
 guint16
 td_fake_imap_get_port (TdFakeImap *f)
 {
@@ -181,6 +232,7 @@ td_fake_imap_stop (TdFakeImap *f)
   g_thread_join (f->thread);
   g_socket_close (f->listener, NULL);
   g_object_unref (f->listener);
+  g_clear_object (&f->certificate);
   g_free (f->escape_name);
   g_free (f);
 }

@@ -15,11 +15,13 @@ typedef enum
   TD_FAKE_SILENT,        /* accepts the connection and never says a word */
   TD_FAKE_NO_STARTTLS,   /* a plain server that does not offer STARTTLS (or had it stripped) */
   TD_FAKE_PREAUTH,       /* greets with PREAUTH on a plain connection */
+  TD_FAKE_STARTTLS_INJECT, /* offers STARTTLS and sends forged plain text right after its OK */
 } TdFakeMode;
 
 typedef struct _TdFakeImap TdFakeImap;
 
 TdFakeImap *td_fake_imap_start (TdFakeMode mode, const char *escape_name);
+void td_fake_imap_set_certificate (TdFakeImap *fake, const char *cert, const char *key);
 guint16 td_fake_imap_get_port (TdFakeImap *fake);
 gboolean td_fake_imap_saw_credentials (TdFakeImap *fake);
 void td_fake_imap_stop (TdFakeImap *fake);

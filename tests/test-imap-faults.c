@@ -146,6 +146,29 @@ test_preauth_refused (Fixture *f, gconstpointer mode)
   g_assert_false (g_file_test (mail, G_FILE_TEST_EXISTS));
 }
 
+/* Plain text the server sends after its STARTTLS OK is dropped, not read as if it had come
+ * through TLS (the forged "t2 OK" would otherwise complete the wrong command). */
+static void
+test_starttls_injection (Fixture *f, gconstpointer mode)
+{
+  g_autofree char *cert = NULL, *key = NULL;
+  td_test_make_certificate (f->home, &cert, &key);
+  td_fake_imap_set_certificate (f->fake, cert, key);
+  require_starttls (f);
+  g_autofree char *text = NULL;
+  g_file_get_contents (f->config, &text, NULL, NULL);
+  g_autofree char *with_ca = g_strdup_printf ("%stls-ca-file = %s\nhost = localhost\n", text, cert);
+  g_assert_true (g_file_set_contents (f->config, with_ca, -1, NULL));
+
+  TdTestRun r = td_test_tidings (f->config, "sync", "--verbose", "--folder", "Good", NULL);
+  g_assert_nonnull (strstr (r.err, "dropped 38 bytes received before the TLS handshake"));
+  g_assert_cmpint (r.status, ==, 0);
+  td_test_run_clear (&r);
+  g_autofree char *good_new = g_build_filename (f->home, "deep", "Mail", "Good", "new", NULL);
+  g_assert_cmpuint (td_test_count_entries (good_new), ==, 1);
+  g_assert_true (td_fake_imap_saw_credentials (f->fake));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -160,5 +183,7 @@ main (int argc, char **argv)
               setup, test_stripped_starttls, teardown);
   g_test_add ("/faults/imap/preauth-refused", Fixture, GINT_TO_POINTER (TD_FAKE_PREAUTH), setup,
               test_preauth_refused, teardown);
+  g_test_add ("/faults/imap/starttls-injection", Fixture,
+              GINT_TO_POINTER (TD_FAKE_STARTTLS_INJECT), setup, test_starttls_injection, teardown);
   return g_test_run ();
 }
