@@ -150,12 +150,13 @@ int
 td_cli_sync (const TdCliGlobals *globals, int argc, char **argv)
 {
   g_auto (GStrv) folders = NULL, names = NULL;
-  gboolean quiet = FALSE, verbose = FALSE, json = FALSE;
+  gboolean quiet = FALSE, verbose = FALSE, json = FALSE, force = FALSE;
   GOptionEntry entries[] = {
     { "folder", 'f', 0, G_OPTION_ARG_STRING_ARRAY, &folders, "Sync only folders matching PATTERN (repeatable)", "PATTERN" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print only errors", NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Print every folder and the protocol exchange (credentials are never shown)", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the summary as JSON", NULL },
+    { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Delete even when more than half of a folder would go", NULL },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &names, NULL, "ACCOUNT…" },
     { NULL }
   };
@@ -182,7 +183,7 @@ td_cli_sync (const TdCliGlobals *globals, int argc, char **argv)
   g_autoptr (TdPluginRegistry) registry = td_plugin_registry_new_default ();
   SyncState state = { g_main_loop_new (NULL, FALSE), 0, g_ptr_array_new (), FALSE, verbose };
   state.progress = !quiet && !json && isatty (STDERR_FILENO);
-  TdSyncOptions options = { folders, state.progress ? on_progress : NULL, &state, 2000 };
+  TdSyncOptions options = { folders, state.progress ? on_progress : NULL, &state, 2000, force };
   for (guint i = 0; i < accounts->len; i++)
     {
       TdSyncRunner *runner = td_sync_runner_new (config, g_ptr_array_index (accounts, i),

@@ -131,6 +131,11 @@ td_local_folder_prepare (TdStateDb *db, TdMaildir *maildir, const char *account,
     return local_error (error, e, name), NULL;
   if (!resolve_pending (local, error))
     return NULL;
+  if (local->record.uidvalidity == 0 && local->messages->len == 0)
+    {
+      g_autoptr (GHashTable) disk = td_maildir_folder_scan (local->folder, NULL);
+      local->untracked = g_hash_table_size (disk) > 0;
+    }
   return g_steal_pointer (&local);
 }
 
@@ -193,11 +198,12 @@ compare_uids (const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
-static gboolean
-apply_removals (TdLocalFolder *local, const TdFolderChanges *changes, GHashTable **disk,
-                GArray *missing, guint *removed, GError **error)
+/* The indexes into local->messages of messages the server no longer has, highest first. */
+static GArray *
+find_removals (TdLocalFolder *local, const TdFolderChanges *changes)
 {
   g_autoptr (GArray) gone = g_array_copy (changes->vanished);
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (guint));
 
   g_array_sort (gone, compare_uids);
   if (changes->present != NULL)
@@ -211,27 +217,57 @@ apply_removals (TdLocalFolder *local, const TdFolderChanges *changes, GHashTable
         vanished = vanished || bsearch (&uid, changes->present->data, changes->present->len,
                                         sizeof (guint32), compare_uids) == NULL;
       if (vanished)
-        {
-          if (!remove_message (local, disk, i, error))
-            return FALSE;
-          (*removed)++;
-        }
+        g_array_append_val (out, i);
     }
-  /* Messages the server has below our highest UID that we never stored (an earlier run
-   * was cut short before them): download them too. */
+  return out;
+}
+
+static gboolean
+guard_deletions (TdLocalFolder *local, guint removals, GError **error)
+{
+  guint total = local->messages->len;
+
+  if (total < TD_DELETION_GUARD_MIN_MESSAGES || removals * 2 <= total)
+    return TRUE;
+  g_set_error (error, TD_ERROR, TD_ERROR_NEEDS_USER, "account %s, folder %s: the server no "
+               "longer has %u of the %u messages synced before, so they would be deleted "
+               "here too. Nothing was changed in this folder. If that is what you want, run "
+               "`tidings sync --force %s`", local->account, local->name, removals, total,
+               local->account);
+  return FALSE;
+}
+
+static gboolean
+apply_removals (TdLocalFolder *local, GArray *indexes, GHashTable **disk, guint *removed,
+                GError **error)
+{
+  for (guint k = 0; k < indexes->len; k++)
+    {
+      if (!remove_message (local, disk, g_array_index (indexes, guint, k), error))
+        return FALSE;
+      (*removed)++;
+    }
+  return TRUE;
+}
+
+/* Messages the server has below our highest UID that we never stored (an earlier run was
+ * cut short before them): they are downloaded too. */
+static void
+find_missing (TdLocalFolder *local, const TdFolderChanges *changes, GArray *missing)
+{
   for (guint i = 0; changes->present != NULL && i < changes->present->len; i++)
     {
       guint32 uid = g_array_index (changes->present, guint32, i);
       if (find_message (local, uid) == NULL)
         td_uid_set_add (missing, uid);
     }
-  return TRUE;
 }
 
 /**
  * td_local_folder_apply_changes:
  * @local: a prepared folder
  * @changes: what the server reports since the sync point
+ * @force: let the deletion guard through
  * @missing: (element-type TdUidRange): receives server messages at or below the highest
  *   known UID that are not stored locally
  * @flags_changed: (out): messages whose flags changed
@@ -239,19 +275,23 @@ apply_removals (TdLocalFolder *local, const TdFolderChanges *changes, GHashTable
  * @error: return location for an error
  *
  * Applies server-side flag changes and removals to the Maildir and the DB in one
- * transaction.
+ * transaction; refuses with %TD_ERROR_NEEDS_USER, changing nothing, when more than half of a
+ * folder of at least %TD_DELETION_GUARD_MIN_MESSAGES would be removed and @force is not set.
  *
  * Returns: %TRUE on success
  */
 gboolean
 td_local_folder_apply_changes (TdLocalFolder *local, const TdFolderChanges *changes,
-                               GArray *missing, guint *flags_changed, guint *removed,
-                               GError **error)
+                               gboolean force, GArray *missing, guint *flags_changed,
+                               guint *removed, GError **error)
 {
   g_autoptr (GHashTable) disk = NULL;
+  g_autoptr (GArray) removals = find_removals (local, changes);
   GError *e = NULL;
 
   *flags_changed = *removed = 0;
+  if (!force && !guard_deletions (local, removals->len, error))
+    return FALSE;
   if (!td_state_db_begin (local->db, &e))
     return local_error (error, e, local->name);
   for (guint i = 0; i < changes->changed->len; i++)
@@ -264,8 +304,9 @@ td_local_folder_apply_changes (TdLocalFolder *local, const TdFolderChanges *chan
         goto fail;
       (*flags_changed)++;
     }
-  if (!apply_removals (local, changes, &disk, missing, removed, error))
+  if (!apply_removals (local, removals, &disk, removed, error))
     goto fail;
+  find_missing (local, changes, missing);
   if (!td_state_db_commit (local->db, &e))
     return local_error (error, e, local->name);
   return TRUE;
@@ -359,6 +400,100 @@ match_key (const char *message_id, guint64 size)
   return message_id ? g_strdup_printf ("%" G_GUINT64_FORMAT " %s", size, message_id) : NULL;
 }
 
+/* Server messages by Message-ID and size; a key that occurs twice is ambiguous (UID 0). */
+static GHashTable *
+index_server (GArray *server)
+{
+  GHashTable *by_key = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (guint i = 0; i < server->len; i++)
+    {
+      const TdMessageInfo *s = &g_array_index (server, TdMessageInfo, i);
+      char *key = match_key (s->message_id, s->size);
+      if (key == NULL)
+        continue;
+      if (g_hash_table_contains (by_key, key))
+        g_hash_table_replace (by_key, key, GUINT_TO_POINTER (0));
+      else
+        g_hash_table_insert (by_key, key, GUINT_TO_POINTER (s->uid));
+    }
+  return by_key;
+}
+
+/* A local message that may be one of the server's: the candidate for a match. */
+typedef struct
+{
+  const char *base;
+  const char *message_id;
+  guint64 size;
+  TdFlags flags;
+} Candidate;
+
+/* Gives each candidate the server UID with its key, at most once per UID, stores the
+ * matches as the folder's rows under @uidvalidity, and lists the server messages left
+ * unmatched in @to_fetch. Runs inside the caller's transaction. */
+static gboolean
+assign (TdLocalFolder *local, GArray *candidates, GArray *server, guint32 uidvalidity,
+        GArray *to_fetch, guint *matched, GError **error)
+{
+  g_autoptr (GHashTable) by_key = index_server (server);
+  g_autoptr (GHashTable) taken = g_hash_table_new (g_direct_hash, g_direct_equal);
+  GError *e = NULL;
+
+  *matched = 0;
+  for (guint i = 0; i < local->messages->len; i++)
+    g_hash_table_add (taken, GUINT_TO_POINTER (g_array_index (local->messages, TdStateMessage, i).uid));
+  for (guint i = 0; i < candidates->len; i++)
+    {
+      const Candidate *c = &g_array_index (candidates, Candidate, i);
+      g_autofree char *key = match_key (c->message_id, c->size);
+      guint32 uid = key ? GPOINTER_TO_UINT (g_hash_table_lookup (by_key, key)) : 0;
+      if (uid == 0 || g_hash_table_contains (taken, GUINT_TO_POINTER (uid)))
+        continue;
+      g_hash_table_add (taken, GUINT_TO_POINTER (uid));
+      TdStateMessage m = { uid, g_strdup (c->base), c->flags, c->size, g_strdup (c->message_id),
+                           FALSE };
+      if (!td_state_db_put_message (local->db, local->record.id, &m, &e))
+        {
+          td_state_message_clear (&m);
+          return local_error (error, e, local->name);
+        }
+      g_array_append_val (local->messages, m);
+      (*matched)++;
+    }
+  g_array_sort (local->messages, compare_uids); /* uid is TdStateMessage's first member */
+  local->record.uidvalidity = uidvalidity;
+  local->record.uidnext = 0;
+  local->record.highestmodseq = 0;
+  if (!td_state_db_update_folder (local->db, &local->record, &e))
+    return local_error (error, e, local->name);
+  for (guint i = 0; i < server->len; i++)
+    {
+      guint32 uid = g_array_index (server, TdMessageInfo, i).uid;
+      if (!g_hash_table_contains (taken, GUINT_TO_POINTER (uid)))
+        td_uid_set_add (to_fetch, uid);
+    }
+  return TRUE;
+}
+
+static gboolean
+assign_in_transaction (TdLocalFolder *local, GArray *candidates, GArray *server,
+                       guint32 uidvalidity, GArray *to_fetch, guint *matched, GError **error)
+{
+  GError *e = NULL;
+
+  if (!td_state_db_begin (local->db, &e))
+    return local_error (error, e, local->name);
+  if (!assign (local, candidates, server, uidvalidity, to_fetch, matched, error))
+    {
+      td_state_db_rollback (local->db);
+      return FALSE;
+    }
+  if (!td_state_db_commit (local->db, &e))
+    return local_error (error, e, local->name);
+  return TRUE;
+}
+
 /**
  * td_local_folder_rematch:
  * @local: a prepared folder whose UIDVALIDITY changed on the server
@@ -377,64 +512,75 @@ gboolean
 td_local_folder_rematch (TdLocalFolder *local, GArray *server, guint32 uidvalidity,
                          GArray *to_fetch, guint *matched, GError **error)
 {
-  g_autoptr (GHashTable) by_key = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_autoptr (GHashTable) taken = g_hash_table_new (g_direct_hash, g_direct_equal);
   g_autoptr (GArray) old = g_steal_pointer (&local->messages);
+  g_autoptr (GArray) candidates = g_array_new (FALSE, FALSE, sizeof (Candidate));
   GError *e = NULL;
 
-  *matched = 0;
   local->messages = g_array_new (FALSE, TRUE, sizeof (TdStateMessage));
   g_array_set_clear_func (local->messages, (GDestroyNotify) td_state_message_clear);
-  /* A key that occurs twice on the server is ambiguous and matches nothing. */
-  for (guint i = 0; i < server->len; i++)
+  for (guint i = 0; i < old->len; i++)
     {
-      const TdMessageInfo *s = &g_array_index (server, TdMessageInfo, i);
-      char *key = match_key (s->message_id, s->size);
-      if (key == NULL)
-        continue;
-      if (g_hash_table_contains (by_key, key))
-        g_hash_table_replace (by_key, key, GUINT_TO_POINTER (0));
-      else
-        g_hash_table_insert (by_key, key, GUINT_TO_POINTER (s->uid));
+      TdStateMessage *m = &g_array_index (old, TdStateMessage, i);
+      Candidate c = { m->base, m->message_id, m->size, m->flags };
+      g_array_append_val (candidates, c);
     }
   if (!td_state_db_begin (local->db, &e))
     return local_error (error, e, local->name);
   for (guint i = 0; i < old->len; i++)
+    if (!td_state_db_remove_message (local->db, local->record.id,
+                                     g_array_index (old, TdStateMessage, i).uid, &e))
+      {
+        td_state_db_rollback (local->db);
+        return local_error (error, e, local->name);
+      }
+  if (!assign (local, candidates, server, uidvalidity, to_fetch, matched, error))
     {
-      TdStateMessage *m = &g_array_index (old, TdStateMessage, i);
-      g_autofree char *key = match_key (m->message_id, m->size);
-      guint32 uid = key ? GPOINTER_TO_UINT (g_hash_table_lookup (by_key, key)) : 0;
-      if (!td_state_db_remove_message (local->db, local->record.id, m->uid, &e))
-        goto fail;
-      if (uid == 0 || g_hash_table_contains (taken, GUINT_TO_POINTER (uid)))
-        continue;
-      g_hash_table_add (taken, GUINT_TO_POINTER (uid));
-      TdStateMessage copy = { uid, g_strdup (m->base), m->flags, m->size,
-                              g_strdup (m->message_id), FALSE };
-      g_array_append_val (local->messages, copy);
-      (*matched)++;
+      td_state_db_rollback (local->db);
+      return FALSE;
     }
-  g_array_sort (local->messages, compare_uids);
-  for (guint i = 0; i < local->messages->len; i++)
-    if (!td_state_db_put_message (local->db, local->record.id,
-                                  &g_array_index (local->messages, TdStateMessage, i), &e))
-      goto fail;
-  local->record.uidvalidity = uidvalidity;
-  local->record.uidnext = 0;
-  local->record.highestmodseq = 0;
-  if (!td_state_db_update_folder (local->db, &local->record, &e) || !td_state_db_commit (local->db, &e))
-    goto fail;
-  for (guint i = 0; i < server->len; i++)
-    {
-      guint32 uid = g_array_index (server, TdMessageInfo, i).uid;
-      if (!g_hash_table_contains (taken, GUINT_TO_POINTER (uid)))
-        td_uid_set_add (to_fetch, uid);
-    }
+  if (!td_state_db_commit (local->db, &e))
+    return local_error (error, e, local->name);
   return TRUE;
+}
 
-fail:
-  td_state_db_rollback (local->db);
-  return local_error (error, e, local->name);
+/**
+ * td_local_folder_adopt:
+ * @local: a prepared folder that was never synced but holds messages (local->untracked)
+ * @server: (element-type TdMessageInfo): every message the server has
+ * @uidvalidity: the server's UIDVALIDITY
+ * @to_fetch: (element-type TdUidRange): receives the server messages with no local copy
+ * @matched: (out): how many local files were recognised
+ * @error: return location for an error
+ *
+ * Recognises messages already in the Maildir (a lost state DB, or a Maildir another tool
+ * filled) by Message-ID and size, so they are not downloaded a second time.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+td_local_folder_adopt (TdLocalFolder *local, GArray *server, guint32 uidvalidity,
+                       GArray *to_fetch, guint *matched, GError **error)
+{
+  g_autoptr (GHashTable) disk = td_maildir_folder_scan (local->folder, NULL);
+  g_autoptr (GArray) candidates = g_array_new (FALSE, FALSE, sizeof (Candidate));
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  GHashTableIter it;
+  gpointer base, value;
+  GError *e = NULL;
+
+  g_hash_table_iter_init (&it, disk);
+  while (g_hash_table_iter_next (&it, &base, &value))
+    {
+      TdMaildirEntry *entry = value;
+      char *id = NULL;
+      guint64 size = 0;
+      if (!td_maildir_folder_read_identity (local->folder, entry, &id, &size, &e))
+        return local_error (error, e, local->name);
+      g_ptr_array_add (ids, id);
+      Candidate c = { base, id, size, entry->flags };
+      g_array_append_val (candidates, c);
+    }
+  return assign_in_transaction (local, candidates, server, uidvalidity, to_fetch, matched, error);
 }
 
 /**

@@ -22,6 +22,7 @@ typedef struct
   TdStateFolder record;   /* the sync point after the last good sync */
   GArray *messages;       /* TdStateMessage, by ascending UID */
   guint recovered;        /* interrupted downloads found complete on disk */
+  gboolean untracked;     /* never synced, yet the Maildir already holds messages */
 } TdLocalFolder;
 
 TdLocalFolder *td_local_folder_prepare (TdStateDb *db, TdMaildir *maildir, const char *account,
@@ -30,13 +31,19 @@ void td_local_folder_free (TdLocalFolder *local);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdLocalFolder, td_local_folder_free)
 
 void td_local_folder_sync_point (TdLocalFolder *local, TdSyncPoint *point);
+/* The deletion guard: a run may not delete more than half of a folder this big unless
+ * forced, since that is likelier a server or disk gone wrong than a user's wish. */
+#define TD_DELETION_GUARD_MIN_MESSAGES 20
+
 gboolean td_local_folder_apply_changes (TdLocalFolder *local, const TdFolderChanges *changes,
-                                        GArray *missing, guint *flags_changed, guint *removed,
-                                        GError **error);
+                                        gboolean force, GArray *missing, guint *flags_changed,
+                                        guint *removed, GError **error);
 gboolean td_local_folder_commit_batch (TdLocalFolder *local, TdMaildir *maildir,
                                        GPtrArray *batch, GError **error);
 gboolean td_local_folder_rematch (TdLocalFolder *local, GArray *server, guint32 uidvalidity,
                                   GArray *to_fetch, guint *matched, GError **error);
+gboolean td_local_folder_adopt (TdLocalFolder *local, GArray *server, guint32 uidvalidity,
+                                GArray *to_fetch, guint *matched, GError **error);
 gboolean td_local_folder_save (TdLocalFolder *local, const TdFolderState *state,
                                GError **error);
 

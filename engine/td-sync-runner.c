@@ -303,7 +303,7 @@ static gboolean
 apply_work (TdSyncRunner *self, gpointer arg, GError **error)
 {
   FolderRun *run = self->run;
-  return td_local_folder_apply_changes (run->local, arg, run->to_fetch,
+  return td_local_folder_apply_changes (run->local, arg, self->options.force, run->to_fetch,
                                         &run->report->flags_changed, &run->report->removed, error);
 }
 
@@ -344,6 +344,9 @@ static gboolean
 rematch_work (TdSyncRunner *self, gpointer arg, GError **error)
 {
   FolderRun *run = self->run;
+  if (run->local->untracked)
+    return td_local_folder_adopt (run->local, arg, run->state.uidvalidity, run->to_fetch,
+                                  &run->report->matched, error);
   return td_local_folder_rematch (run->local, arg, run->state.uidvalidity, run->to_fetch,
                                   &run->report->matched, error);
 }
@@ -360,10 +363,14 @@ rematched (GObject *source, GAsyncResult *result, gpointer data)
       end_folder (self, error);
       return;
     }
-  g_message ("account %s, folder %s: the server renumbered the folder (UIDVALIDITY changed); "
-             "%u local messages matched, %u to download; no local mail was removed",
-             self->account->name, self->run->report->name, self->run->report->matched,
-             self->run->to_fetch->len);
+  if (self->run->local->untracked)
+    g_message ("account %s, folder %s: the Maildir already held mail this state database "
+               "does not know; %u messages recognised, the rest is downloaded",
+               self->account->name, self->run->report->name, self->run->report->matched);
+  else
+    g_message ("account %s, folder %s: the server renumbered the folder (UIDVALIDITY "
+               "changed); %u local messages matched, no local mail was removed",
+               self->account->name, self->run->report->name, self->run->report->matched);
   start_fetch (self);
 }
 
@@ -397,7 +404,8 @@ folder_opened (GObject *source, GAsyncResult *result, gpointer data)
       return;
     }
   td_local_folder_sync_point (run->local, &run->point);
-  if (run->point.uidvalidity != 0 && run->point.uidvalidity != run->state.uidvalidity)
+  if (run->local->untracked
+      || (run->point.uidvalidity != 0 && run->point.uidvalidity != run->state.uidvalidity))
     {
       td_backend_list_messages_async (self->backend, self->cancellable, server_listed, self);
       return;

@@ -44,6 +44,7 @@ typedef struct
   TdProgressFunc progress;
   gpointer progress_data;
   guint lock_wait_ms;      /* how long to wait for another run's lock */
+  gboolean force;          /* let the deletion guard through */
 } TdSyncOptions;
 
 #define TD_TYPE_SYNC_RUNNER (td_sync_runner_get_type ())

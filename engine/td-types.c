@@ -1,6 +1,8 @@
 /* td-types.c: constructors and helpers for the plain data in td-types.h. */
 #include "td-types.h"
 
+#include <string.h>
+
 TdFolderInfo *
 td_folder_info_new (const char *name, char delimiter, gboolean selectable)
 {
@@ -178,4 +180,61 @@ td_printable (const char *untrusted)
       p = next;
     }
   return g_string_free (out, FALSE);
+}
+
+/* The value of the Message-ID field that starts at @p, unfolded, up to the header's end. */
+static char *
+field_value (const char *p, const char *end)
+{
+  g_autoptr (GString) value = g_string_new (NULL);
+
+  for (; p < end; p++)
+    {
+      if (*p == '\r')
+        continue;
+      if (*p == '\n')
+        {
+          /* A line that starts with white space continues the field. */
+          if (p + 1 < end && (p[1] == ' ' || p[1] == '\t'))
+            continue;
+          break;
+        }
+      if (((guchar) *p < 0x20 && *p != '\t') || value->len >= TD_MAX_MESSAGE_ID)
+        return NULL;
+      g_string_append_c (value, *p);
+    }
+  const char *open = strchr (value->str, '<');
+  const char *close = open ? strchr (open, '>') : NULL;
+  if (open == NULL || close == NULL || close == open + 1)
+    return NULL;
+  return g_strndup (open, close - open + 1);
+}
+
+/**
+ * td_message_id_parse:
+ * @headers: (array length=len): a message's header block, or the start of a message
+ * @len: length of @headers
+ *
+ * Finds the Message-ID field, at the start of any line before the first empty line.
+ *
+ * Returns: (transfer full) (nullable): the Message-ID with its angle brackets, unfolded
+ */
+char *
+td_message_id_parse (const char *headers, gsize len)
+{
+  const char *end = headers + len;
+  const char *line = headers;
+
+  while (line < end)
+    {
+      if (*line == '\n' || (*line == '\r' && line + 1 < end && line[1] == '\n'))
+        return NULL; /* the header block ended */
+      if ((gsize) (end - line) > 11 && g_ascii_strncasecmp (line, "Message-ID:", 11) == 0)
+        return field_value (line + 11, end);
+      const char *nl = memchr (line, '\n', end - line);
+      if (nl == NULL)
+        return NULL;
+      line = nl + 1;
+    }
+  return NULL;
 }

@@ -90,6 +90,10 @@ void td_uid_set_add (GArray *set, guint32 uid);
 char *td_uid_set_to_string (GArray *set);
 
 char *td_printable (const char *untrusted);
+char *td_message_id_parse (const char *headers, gsize len);
+
+/* Bytes of a Message-ID kept; a longer one is treated as absent (RFC 5322 line limit). */
+#define TD_MAX_MESSAGE_ID 998
 char *td_flags_to_maildir (TdFlags flags);
 TdFlags td_flags_from_maildir (const char *info);
 

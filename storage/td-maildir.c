@@ -349,6 +349,56 @@ td_maildir_folder_sync_dirs (TdMaildirFolder *folder, GError **error)
   return TRUE;
 }
 
+/* The header block is looked at up to this size for the Message-ID. */
+#define IDENTITY_HEADER_MAX (256 * 1024)
+
+/**
+ * td_maildir_folder_read_identity:
+ * @folder: a folder
+ * @entry: a message file in it
+ * @message_id: (out) (nullable): its Message-ID, or %NULL when it has none
+ * @wire_size: (out): its size with every bare LF counted as CRLF, as a server reports it
+ * @error: return location for an error
+ *
+ * Reads what identifies a message that Tidings did not write (adopting an existing Maildir).
+ *
+ * Returns: %TRUE when the file could be read
+ */
+gboolean
+td_maildir_folder_read_identity (TdMaildirFolder *folder, const TdMaildirEntry *entry,
+                                 char **message_id, guint64 *wire_size, GError **error)
+{
+  int fd = openat (entry->in_cur ? folder->cur_fd : folder->new_fd, entry->filename,
+                   O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  g_autoptr (GByteArray) head = g_byte_array_new ();
+  guint8 buf[WRITE_BUFFER];
+  guint64 size = 0;
+  char last = '\0';
+  ssize_t n;
+
+  if (fd < 0)
+    return io_error (error, "read a message in", folder->path, errno);
+  while ((n = read (fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+    {
+      for (ssize_t i = 0; i < n; i++)
+        {
+          if (buf[i] == '\n' && last != '\r')
+            size++;
+          last = (char) buf[i];
+        }
+      size += (guint64) MAX (n, 0);
+      if (head->len < IDENTITY_HEADER_MAX && n > 0)
+        g_byte_array_append (head, buf, (guint) MIN ((gsize) n, IDENTITY_HEADER_MAX - head->len));
+    }
+  int errsv = errno;
+  close (fd);
+  if (n < 0)
+    return io_error (error, "read a message in", folder->path, errsv);
+  *message_id = td_message_id_parse ((const char *) head->data, head->len);
+  *wire_size = size;
+  return TRUE;
+}
+
 /* Delivery */
 
 static char *

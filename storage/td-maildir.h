@@ -46,6 +46,9 @@ gboolean td_maildir_folder_set_flags (TdMaildirFolder *folder, const char *base,
 gboolean td_maildir_folder_remove (TdMaildirFolder *folder, const TdMaildirEntry *entry,
                                    GError **error);
 gboolean td_maildir_folder_sync_dirs (TdMaildirFolder *folder, GError **error);
+gboolean td_maildir_folder_read_identity (TdMaildirFolder *folder, const TdMaildirEntry *entry,
+                                          char **message_id, guint64 *wire_size,
+                                          GError **error);
 
 TdMaildirDelivery *td_maildir_delivery_begin (TdMaildirFolder *folder, GError **error);
 gboolean td_maildir_delivery_write (TdMaildirDelivery *delivery, const guint8 *data, gsize len,

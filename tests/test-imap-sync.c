@@ -418,6 +418,69 @@ test_maildirpp_layout (Fixture *f, gconstpointer data)
   assert_local_matches (f, "Entwürfe", ".Entw&APw-rfe");
 }
 
+/* More than half of a folder of 20 or more gone from the server: the folder stops with exit
+ * 7 and nothing local is removed, until --force. */
+static void
+test_deletion_guard (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, NULL);
+
+  seed (f, "INBOX", 24, 100);
+  sync_ok (cfg);
+  td_test_dovecot_doveadm (f->dovecot, "expunge", "-u", TD_TEST_USER, "mailbox", "INBOX", "uid",
+                           "1:13", NULL);
+  TdTestRun r = td_test_tidings (cfg, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 7);
+  g_assert_nonnull (strstr (r.err, "13 of the 24"));
+  g_assert_nonnull (strstr (r.err, "--force"));
+  td_test_run_clear (&r);
+  g_autoptr (GHashTable) kept = read_local (f, "INBOX");
+  g_assert_cmpuint (g_hash_table_size (kept), ==, 24);
+
+  r = td_test_tidings (cfg, "sync", "--force", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  td_test_run_clear (&r);
+  for (guint id = 1; id <= 13; id++)
+    {
+      g_autofree char *key = g_strdup_printf ("INBOX\n<msg%u@tidings.test>", id);
+      g_hash_table_remove (f->expected, key);
+    }
+  assert_folder_matches (f, "INBOX");
+}
+
+/* The state DB is lost (or the Maildir was filled by another tool): the messages already
+ * there are recognised, not downloaded a second time. */
+static void
+test_lost_state_db (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, NULL);
+
+  td_test_dovecot_doveadm (f->dovecot, "mailbox", "create", "-u", TD_TEST_USER, "Archive/2024", NULL);
+  seed (f, "INBOX", 10, 300);
+  seed (f, "Archive/2024", 3, 300);
+  td_test_dovecot_doveadm (f->dovecot, "flags", "add", "-u", TD_TEST_USER, "\\Seen", "mailbox",
+                           "INBOX", "uid", "1:4", NULL);
+  sync_ok (cfg);
+  td_test_remove_tree (f->state);
+  seed (f, "INBOX", 1, 300);
+
+  TdTestRun r = td_test_tidings (cfg, "sync", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "\"folder\":\"INBOX\",\"added\":1,"));
+  g_assert_nonnull (strstr (r.out, "\"rematched\":10"));
+  g_assert_nonnull (strstr (r.out, "\"rematched\":3"));
+  td_test_run_clear (&r);
+  assert_folder_matches (f, "INBOX");
+  assert_folder_matches (f, "Archive/2024");
+
+  /* And the folder is tracked again: a flag change on the server reaches the right file. */
+  td_test_dovecot_doveadm (f->dovecot, "flags", "add", "-u", TD_TEST_USER, "\\Flagged",
+                           "mailbox", "INBOX", "uid", "2", NULL);
+  sync_ok (cfg);
+  g_autoptr (GHashTable) local = read_local (f, "INBOX");
+  g_assert_true (has_flag (local, 2, 'F') && has_flag (local, 2, 'S'));
+}
+
 /* kill -9 at random instants of a download, then a full run: nothing lost, nothing twice,
  * nothing left in tmp/. */
 static void
@@ -499,6 +562,8 @@ main (int argc, char **argv)
   ADD ("/integration/imap/untrusted-certificate", test_untrusted_certificate, NULL);
   ADD ("/integration/imap/tls-fingerprint", test_tls_fingerprint, NULL);
   ADD ("/integration/imap/maildir++", test_maildirpp_layout, NULL);
+  ADD ("/integration/imap/deletion-guard", test_deletion_guard, NULL);
+  ADD ("/integration/imap/lost-state-db", test_lost_state_db, NULL);
   ADD ("/integration/imap/kill-and-rerun", test_kill_and_rerun, NULL);
   ADD ("/integration/cli/lock", test_lock, NULL);
   ADD ("/integration/cli/config-errors", test_config_errors, NULL);

@@ -97,47 +97,6 @@ td_imap_date_parse (const char *text, gint64 *out)
 }
 
 /**
- * td_imap_message_id_parse:
- * @header: (array length=len): the header fields the server returned for
- *   BODY[HEADER.FIELDS (MESSAGE-ID)]
- * @len: length of @header
- *
- * Returns: (transfer full) (nullable): the Message-ID with its angle brackets, unfolded
- */
-char *
-td_imap_message_id_parse (const char *header, gsize len)
-{
-  g_autoptr (GString) value = g_string_new (NULL);
-  gsize i = 0;
-
-  if (header == NULL || len < 11 || g_ascii_strncasecmp (header, "Message-ID:", 11) != 0)
-    return NULL;
-  for (i = 11; i < len; i++)
-    {
-      char c = header[i];
-      if (c == '\r')
-        continue;
-      if (c == '\n')
-        {
-          /* A line that starts with white space continues the field. */
-          if (i + 1 < len && (header[i + 1] == ' ' || header[i + 1] == '\t'))
-            continue;
-          break;
-        }
-      if ((guchar) c < 0x20 && c != '\t')
-        return NULL;
-      if (value->len >= TD_IMAP_MAX_MESSAGE_ID)
-        return NULL;
-      g_string_append_c (value, c);
-    }
-  const char *open = strchr (value->str, '<');
-  const char *close = open ? strchr (open, '>') : NULL;
-  if (open == NULL || close == NULL || close == open + 1)
-    return NULL;
-  return g_strndup (open, close - open + 1);
-}
-
-/**
  * td_imap_fetch_info:
  * @response: an untagged FETCH response
  * @info: (out caller-allocates): filled with UID, FLAGS, RFC822.SIZE, INTERNALDATE and
@@ -169,6 +128,6 @@ td_imap_fetch_info (const TdImapResponse *response, TdMessageInfo *info)
                       &info->internal_date);
   v = td_imap_value_lookup (list, "BODY[HEADER.FIELDS (MESSAGE-ID)]");
   if (v != NULL && v->type == TD_IMAP_VALUE_STRING)
-    info->message_id = td_imap_message_id_parse (v->str, v->len);
+    info->message_id = td_message_id_parse (v->str, v->len);
   return TRUE;
 }

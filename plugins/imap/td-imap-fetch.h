@@ -9,7 +9,6 @@ G_BEGIN_DECLS
 TdFlags td_imap_flags_parse (const TdImapValue *list);
 char *td_imap_flags_format (TdFlags flags);
 gboolean td_imap_date_parse (const char *text, gint64 *out);
-char *td_imap_message_id_parse (const char *header, gsize len);
 gboolean td_imap_fetch_info (const TdImapResponse *response, TdMessageInfo *info);
 
 G_END_DECLS

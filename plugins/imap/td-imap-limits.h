@@ -25,5 +25,3 @@
 #define TD_IMAP_PIPELINE_DEPTH 4
 /* UIDs per pipelined FETCH command when downloading new messages. */
 #define TD_IMAP_FETCH_BATCH 250
-/* Bytes of a Message-ID kept; longer ones are treated as absent. */
-#define TD_IMAP_MAX_MESSAGE_ID 998
