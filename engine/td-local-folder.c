@@ -476,14 +476,21 @@ assign (TdLocalFolder *local, GArray *candidates, GArray *server, guint32 uidval
   return TRUE;
 }
 
+/* assign() in a transaction of its own; with @clear_first the folder's old rows go first. */
 static gboolean
 assign_in_transaction (TdLocalFolder *local, GArray *candidates, GArray *server,
-                       guint32 uidvalidity, GArray *to_fetch, guint *matched, GError **error)
+                       guint32 uidvalidity, gboolean clear_first, GArray *to_fetch,
+                       guint *matched, GError **error)
 {
   GError *e = NULL;
 
   if (!td_state_db_begin (local->db, &e))
     return local_error (error, e, local->name);
+  if (clear_first && !td_state_db_clear_messages (local->db, local->record.id, &e))
+    {
+      td_state_db_rollback (local->db);
+      return local_error (error, e, local->name);
+    }
   if (!assign (local, candidates, server, uidvalidity, to_fetch, matched, error))
     {
       td_state_db_rollback (local->db);
@@ -514,7 +521,6 @@ td_local_folder_rematch (TdLocalFolder *local, GArray *server, guint32 uidvalidi
 {
   g_autoptr (GArray) old = g_steal_pointer (&local->messages);
   g_autoptr (GArray) candidates = g_array_new (FALSE, FALSE, sizeof (Candidate));
-  GError *e = NULL;
 
   local->messages = g_array_new (FALSE, TRUE, sizeof (TdStateMessage));
   g_array_set_clear_func (local->messages, (GDestroyNotify) td_state_message_clear);
@@ -524,23 +530,8 @@ td_local_folder_rematch (TdLocalFolder *local, GArray *server, guint32 uidvalidi
       Candidate c = { m->base, m->message_id, m->size, m->flags };
       g_array_append_val (candidates, c);
     }
-  if (!td_state_db_begin (local->db, &e))
-    return local_error (error, e, local->name);
-  for (guint i = 0; i < old->len; i++)
-    if (!td_state_db_remove_message (local->db, local->record.id,
-                                     g_array_index (old, TdStateMessage, i).uid, &e))
-      {
-        td_state_db_rollback (local->db);
-        return local_error (error, e, local->name);
-      }
-  if (!assign (local, candidates, server, uidvalidity, to_fetch, matched, error))
-    {
-      td_state_db_rollback (local->db);
-      return FALSE;
-    }
-  if (!td_state_db_commit (local->db, &e))
-    return local_error (error, e, local->name);
-  return TRUE;
+  return assign_in_transaction (local, candidates, server, uidvalidity, TRUE, to_fetch, matched,
+                                error);
 }
 
 /**
@@ -580,7 +571,8 @@ td_local_folder_adopt (TdLocalFolder *local, GArray *server, guint32 uidvalidity
       Candidate c = { base, id, size, entry->flags };
       g_array_append_val (candidates, c);
     }
-  return assign_in_transaction (local, candidates, server, uidvalidity, to_fetch, matched, error);
+  return assign_in_transaction (local, candidates, server, uidvalidity, FALSE, to_fetch, matched,
+                                error);
 }
 
 /**

@@ -378,3 +378,13 @@ td_state_db_mark_published (TdStateDb *db, gint64 folder_id, guint32 uid, GError
   sqlite3_bind_int64 (stmt, 2, uid);
   return step_done (db, stmt, error);
 }
+
+gboolean
+td_state_db_clear_messages (TdStateDb *db, gint64 folder_id, GError **error)
+{
+  sqlite3_stmt *stmt = statement (db, "DELETE FROM messages WHERE folder_id = ?", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, folder_id);
+  return step_done (db, stmt, error);
+}

@@ -53,6 +53,7 @@ gboolean td_state_db_set_flags (TdStateDb *db, gint64 folder_id, guint32 uid, Td
                                 GError **error);
 gboolean td_state_db_remove_message (TdStateDb *db, gint64 folder_id, guint32 uid,
                                      GError **error);
+gboolean td_state_db_clear_messages (TdStateDb *db, gint64 folder_id, GError **error);
 gboolean td_state_db_mark_published (TdStateDb *db, gint64 folder_id, guint32 uid,
                                      GError **error);
 
