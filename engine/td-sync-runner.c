@@ -56,6 +56,7 @@ struct _TdSyncRunner
   TdMaildir *maildir;
   TdBackend *backend;
   GPtrArray *folders; /* TdFolderInfo */
+  GHashTable *synced; /* folder name -> TdStateFolderSummary, as of the last sync */
   guint next_folder;
   FolderRun *run;
 };
@@ -456,6 +457,19 @@ prepared (GObject *source, GAsyncResult *result, gpointer data)
                                 folder_opened, self);
 }
 
+/* Whether the folder's STATUS from the listing shows nothing changed since the last sync,
+ * so it need not be opened. Needs HIGHESTMODSEQ: without it, flag changes do not show. */
+static gboolean
+unchanged_on_server (TdSyncRunner *self, const TdFolderInfo *info)
+{
+  const TdStateFolderSummary *f = g_hash_table_lookup (self->synced, info->name);
+  const TdFolderState *s = &info->status;
+
+  return info->has_status && f != NULL && f->pending == 0 && s->highestmodseq != 0
+         && f->record.highestmodseq == s->highestmodseq && f->record.uidvalidity == s->uidvalidity
+         && f->record.uidnext == s->uidnext && f->count == s->exists;
+}
+
 static void
 next_folder (TdSyncRunner *self)
 {
@@ -474,6 +488,12 @@ next_folder (TdSyncRunner *self)
   run->to_fetch = g_array_new (FALSE, FALSE, sizeof (TdUidRange));
   g_ptr_array_add (self->report->folders, run->report);
   self->run = run;
+  if (unchanged_on_server (self, run->info))
+    {
+      run->report->unchanged = TRUE;
+      end_folder (self, NULL);
+      return;
+    }
 
   char **components = td_folder_map_components (run->info->name, run->info->delimiter,
                                                 self->account->layout, &error);
@@ -497,14 +517,25 @@ open_storage_work (TdSyncRunner *self, gpointer arg, GError **error)
   g_autofree char *db_path = g_build_filename (self->config->state_dir, "state.db", NULL);
   GError *e = NULL;
 
+  g_autoptr (GPtrArray) synced = NULL;
+
   self->db = td_state_db_open (db_path, &e);
-  if (self->db == NULL || (self->maildir = td_maildir_open (self->account->maildir, &e)) == NULL)
+  if (self->db == NULL || (self->maildir = td_maildir_open (self->account->maildir, &e)) == NULL
+      || (synced = td_state_db_list_folders (self->db, self->account->name, &e)) == NULL)
     {
       g_set_error (error, TD_ERROR, TD_ERROR_LOCAL_IO, "account %s: %s", self->account->name,
                    e->message);
       g_error_free (e);
       return FALSE;
     }
+  self->synced = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                        (GDestroyNotify) td_state_folder_summary_free);
+  for (guint i = 0; i < synced->len; i++)
+    {
+      TdStateFolderSummary *f = g_ptr_array_index (synced, i);
+      g_hash_table_replace (self->synced, f->name, f);
+    }
+  g_ptr_array_set_free_func (synced, NULL);
   return TRUE;
 }
 
@@ -796,6 +827,7 @@ td_sync_runner_finalize (GObject *object)
   g_clear_object (&self->registry);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->folders, g_ptr_array_unref);
+  g_clear_pointer (&self->synced, g_hash_table_unref);
   g_clear_pointer (&self->account, td_account_config_unref);
   g_strfreev (self->options.folder_patterns);
   G_OBJECT_CLASS (td_sync_runner_parent_class)->finalize (object);

@@ -22,12 +22,25 @@ typedef enum
 
 #define TD_FLAGS_ALL 0x3f
 
-/* What a folder on the server is: its decoded name and how it may be used. */
+/* What the server says of a folder once it is open, or of any folder through STATUS. */
+typedef struct
+{
+  guint32 uidvalidity;
+  guint32 uidnext;
+  guint64 highestmodseq; /* 0 when the server has no CONDSTORE */
+  guint32 exists;
+  gboolean read_only;
+} TdFolderState;
+
+/* What a folder on the server is: its decoded name, how it may be used, and (where the
+ * server reports it with the listing) its state without opening it. */
 typedef struct
 {
   char *name;      /* decoded UTF-8, the server's own delimiter kept */
   char delimiter;  /* '\0' when the server has no hierarchy */
   gboolean selectable;
+  gboolean has_status;
+  TdFolderState status;
 } TdFolderInfo;
 
 TdFolderInfo *td_folder_info_new (const char *name, char delimiter, gboolean selectable);
@@ -43,16 +56,6 @@ typedef struct
   guint32 known_count; /* messages the state DB holds for this folder */
   guint32 last_uid;    /* the highest UID the state DB holds */
 } TdSyncPoint;
-
-/* What the server says of a folder once it is open. */
-typedef struct
-{
-  guint32 uidvalidity;
-  guint32 uidnext;
-  guint64 highestmodseq; /* 0 when the server has no CONDSTORE */
-  guint32 exists;
-  gboolean read_only;
-} TdFolderState;
 
 /* One message as a listing or a download reports it. */
 typedef struct

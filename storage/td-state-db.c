@@ -388,3 +388,52 @@ td_state_db_clear_messages (TdStateDb *db, gint64 folder_id, GError **error)
   sqlite3_bind_int64 (stmt, 1, folder_id);
   return step_done (db, stmt, error);
 }
+
+void
+td_state_folder_summary_free (TdStateFolderSummary *summary)
+{
+  g_free (summary->name);
+  g_free (summary);
+}
+
+/**
+ * td_state_db_list_folders:
+ * @db: a database
+ * @account: an account name
+ * @error: return location for an error
+ *
+ * Returns: (transfer full) (element-type TdStateFolderSummary): every folder the account has
+ *   synced, with its message counts, from one query
+ */
+GPtrArray *
+td_state_db_list_folders (TdStateDb *db, const char *account, GError **error)
+{
+  sqlite3_stmt *stmt = statement (db, "SELECT f.name, f.id, f.uidvalidity, f.uidnext, "
+                                      "f.highestmodseq, COUNT(m.uid), COALESCE(MAX(m.uid), 0), "
+                                      "COALESCE(SUM(m.pending), 0) FROM folders f LEFT JOIN "
+                                      "messages m ON m.folder_id = f.id WHERE f.account = ? "
+                                      "GROUP BY f.id", error);
+  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) td_state_folder_summary_free);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_text (stmt, 1, account, -1, SQLITE_STATIC);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      TdStateFolderSummary *f = g_new0 (TdStateFolderSummary, 1);
+      f->name = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+      f->record.id = sqlite3_column_int64 (stmt, 1);
+      f->record.uidvalidity = (guint32) sqlite3_column_int64 (stmt, 2);
+      f->record.uidnext = (guint32) sqlite3_column_int64 (stmt, 3);
+      f->record.highestmodseq = (guint64) sqlite3_column_int64 (stmt, 4);
+      f->count = (guint32) sqlite3_column_int64 (stmt, 5);
+      f->last_uid = (guint32) sqlite3_column_int64 (stmt, 6);
+      f->pending = (guint32) sqlite3_column_int64 (stmt, 7);
+      g_ptr_array_add (out, f);
+    }
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    return db_error (db, error, "list folders"), NULL;
+  return g_steal_pointer (&out);
+}

@@ -46,6 +46,18 @@ void td_state_db_rollback (TdStateDb *db);
 gboolean td_state_db_get_folder (TdStateDb *db, const char *account, const char *name,
                                  TdStateFolder *folder, GError **error);
 gboolean td_state_db_update_folder (TdStateDb *db, const TdStateFolder *folder, GError **error);
+/* A folder's sync point with its message count, for deciding whether to open it at all. */
+typedef struct
+{
+  char *name;
+  TdStateFolder record;
+  guint32 count;
+  guint32 last_uid;
+  guint32 pending;
+} TdStateFolderSummary;
+
+void td_state_folder_summary_free (TdStateFolderSummary *summary);
+GPtrArray *td_state_db_list_folders (TdStateDb *db, const char *account, GError **error);
 GArray *td_state_db_load_messages (TdStateDb *db, gint64 folder_id, GError **error);
 gboolean td_state_db_put_message (TdStateDb *db, gint64 folder_id, const TdStateMessage *message,
                                   GError **error);

@@ -220,12 +220,14 @@ test_full_pull (Fixture *f, gconstpointer data)
   assert_folder_matches (f, "Entwürfe");
   assert_folder_matches (f, "Lists/gnome/devel");
 
-  /* Nothing changed: nothing is downloaded, and every folder is skipped as unchanged. */
-  TdTestRun r = td_test_tidings (cfg, "sync", "--json", NULL);
+  /* Nothing changed: nothing is downloaded, and no folder is even opened. */
+  TdTestRun r = td_test_tidings (cfg, "sync", "--json", "--verbose", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_null (strstr (r.out, "\"unchanged\":false"));
   g_assert_nonnull (strstr (r.out, "\"folder\":\"Entwürfe\""));
   g_assert_true (g_regex_match_simple ("\"bytes\":[1-9]", r.out, 0, 0) == FALSE);
+  g_assert_nonnull (strstr (r.err, "RETURN (STATUS"));
+  g_assert_null (strstr (r.err, "EXAMINE"));
   td_test_run_clear (&r);
   assert_folder_matches (f, "INBOX");
 }
@@ -448,6 +450,30 @@ test_deletion_guard (Fixture *f, gconstpointer data)
   assert_folder_matches (f, "INBOX");
 }
 
+/* A server with CONDSTORE but without LIST-STATUS: pipelined STATUS finds the one folder
+ * that changed, and only that one is opened. */
+static void
+test_status_fallback (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, NULL);
+
+  td_test_dovecot_doveadm (f->dovecot, "mailbox", "create", "-u", TD_TEST_USER, "Archive", NULL);
+  seed (f, "INBOX", 3, 100);
+  seed (f, "Archive", 3, 100);
+  sync_ok (cfg);
+  td_test_dovecot_doveadm (f->dovecot, "flags", "add", "-u", TD_TEST_USER, "\\Flagged", "mailbox",
+                           "Archive", "uid", "1", NULL);
+  TdTestRun r = td_test_tidings (cfg, "sync", "--verbose", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.err, "STATUS \"INBOX\""));
+  g_assert_null (strstr (r.err, "RETURN (STATUS"));
+  g_assert_null (strstr (r.err, "EXAMINE \"INBOX\""));
+  g_assert_nonnull (strstr (r.err, "EXAMINE \"Archive\""));
+  td_test_run_clear (&r);
+  g_autoptr (GHashTable) local = read_local (f, "Archive");
+  g_assert_true (has_flag (local, 4, 'F'));
+}
+
 /* The state DB is lost (or the Maildir was filled by another tool): the messages already
  * there are recognised, not downloaded a second time. */
 static void
@@ -563,6 +589,8 @@ main (int argc, char **argv)
   ADD ("/integration/imap/tls-fingerprint", test_tls_fingerprint, NULL);
   ADD ("/integration/imap/maildir++", test_maildirpp_layout, NULL);
   ADD ("/integration/imap/deletion-guard", test_deletion_guard, NULL);
+  ADD ("/integration/imap/status-fallback", test_status_fallback,
+       "imap_capability = IMAP4rev1 LITERAL+ CONDSTORE ESEARCH");
   ADD ("/integration/imap/lost-state-db", test_lost_state_db, NULL);
   ADD ("/integration/imap/kill-and-rerun", test_kill_and_rerun, NULL);
   ADD ("/integration/cli/lock", test_lock, NULL);

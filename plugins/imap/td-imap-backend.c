@@ -61,18 +61,26 @@ task_finish_boolean (TdBackend *backend, GAsyncResult *result, GError **error)
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
-/* LIST */
+/* LIST, with each folder's STATUS (RFC 5819 LIST-STATUS, or pipelined STATUS commands) */
+
+#define STATUS_ITEMS "MESSAGES UIDNEXT UIDVALIDITY"
 
 typedef struct
 {
   TdImapBackend *self;
-  GPtrArray *folders;
+  GPtrArray *folders;     /* TdFolderInfo */
+  GHashTable *by_raw;     /* the server's name -> TdFolderInfo (borrowed) */
+  gboolean listed;        /* the LIST is done; what follows are STATUS commands */
+  guint pending;
+  GError *error;
 } ListData;
 
 static void
 list_data_free (ListData *data)
 {
   g_ptr_array_unref (data->folders);
+  g_hash_table_unref (data->by_raw);
+  g_clear_error (&data->error);
   g_free (data);
 }
 
@@ -86,19 +94,19 @@ has_flag (const TdImapValue *flags, const char *name)
 }
 
 static void
-on_list (TdImapSession *session, const TdImapResponse *r, gpointer user_data)
+on_list_entry (TdImapSession *session, ListData *data, const TdImapResponse *r)
 {
-  ListData *data = user_data;
   g_autoptr (GError) error = NULL;
 
-  if (g_strcmp0 (r->name, "LIST") != 0 || r->args->items->len != 3)
+  if (r->args->items->len != 3)
     return;
   const TdImapValue *flags = g_ptr_array_index (r->args->items, 0);
   const TdImapValue *delim = g_ptr_array_index (r->args->items, 1);
   const char *raw = td_imap_value_get_string (g_ptr_array_index (r->args->items, 2));
   const char *d = td_imap_value_get_string (delim);
   if (flags->type != TD_IMAP_VALUE_LIST || raw == NULL || *raw == '\0'
-      || data->folders->len >= TD_IMAP_MAX_FOLDERS || (d != NULL && strlen (d) != 1))
+      || data->folders->len >= TD_IMAP_MAX_FOLDERS || (d != NULL && strlen (d) != 1)
+      || g_hash_table_contains (data->by_raw, raw))
     return;
   g_autofree char *name = g_ascii_strcasecmp (raw, "INBOX") == 0 ? g_strdup ("INBOX")
                                                                 : td_mutf7_decode (raw, &error);
@@ -108,23 +116,127 @@ on_list (TdImapSession *session, const TdImapResponse *r, gpointer user_data)
       return;
     }
   gboolean selectable = !has_flag (flags, "\\Noselect") && !has_flag (flags, "\\NonExistent");
+  TdFolderInfo *info = td_folder_info_new (name, d ? d[0] : '\0', selectable);
   g_hash_table_replace (data->self->raw_names, g_strdup (name), g_strdup (raw));
-  g_ptr_array_add (data->folders, td_folder_info_new (name, d ? d[0] : '\0', selectable));
+  g_hash_table_insert (data->by_raw, g_strdup (raw), info);
+  g_ptr_array_add (data->folders, info);
+}
+
+/* "* STATUS name (MESSAGES n UIDNEXT n …)"; a folder the LIST did not report is ignored. */
+static void
+on_status_entry (ListData *data, const TdImapResponse *r)
+{
+  guint64 n;
+
+  if (r->args->items->len != 2)
+    return;
+  const char *raw = td_imap_value_get_string (g_ptr_array_index (r->args->items, 0));
+  const TdImapValue *items = g_ptr_array_index (r->args->items, 1);
+  TdFolderInfo *info = raw ? g_hash_table_lookup (data->by_raw, raw) : NULL;
+  if (info == NULL || items->type != TD_IMAP_VALUE_LIST)
+    return;
+  info->has_status = TRUE;
+  if (td_imap_value_get_number (td_imap_value_lookup (items, "MESSAGES"), &n) && n <= G_MAXUINT32)
+    info->status.exists = (guint32) n;
+  else
+    info->has_status = FALSE;
+  if (td_imap_value_get_number (td_imap_value_lookup (items, "UIDNEXT"), &n) && n <= G_MAXUINT32)
+    info->status.uidnext = (guint32) n;
+  else
+    info->has_status = FALSE;
+  if (td_imap_value_get_number (td_imap_value_lookup (items, "UIDVALIDITY"), &n) && n <= G_MAXUINT32)
+    info->status.uidvalidity = (guint32) n;
+  else
+    info->has_status = FALSE;
+  if (td_imap_value_get_number (td_imap_value_lookup (items, "HIGHESTMODSEQ"), &n))
+    info->status.highestmodseq = n;
 }
 
 static void
-list_answered (GObject *source, GAsyncResult *result, gpointer user_data)
+on_list (TdImapSession *session, const TdImapResponse *r, gpointer user_data)
+{
+  if (g_strcmp0 (r->name, "LIST") == 0)
+    on_list_entry (session, user_data, r);
+  else if (g_strcmp0 (r->name, "STATUS") == 0)
+    on_status_entry (user_data, r);
+}
+
+/* Drops one hold on the listing; the last one completes it. */
+static void
+list_release (GTask *task)
+{
+  ListData *data = g_task_get_task_data (task);
+
+  if (--data->pending > 0)
+    return;
+  if (data->error != NULL)
+    g_task_return_error (task, g_steal_pointer (&data->error));
+  else
+    g_task_return_pointer (task, g_ptr_array_ref (data->folders),
+                           (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+list_step_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
   ListData *data = g_task_get_task_data (task);
   GError *error = NULL;
   g_autoptr (TdImapResponse) r = td_imap_session_command_finish (TD_IMAP_SESSION (source),
                                                                  result, &error);
-  if (r == NULL)
-    g_task_return_error (task, error);
+  /* A folder the server refuses STATUS for just goes without; the LIST itself must work. */
+  if (r == NULL && data->error == NULL
+      && (!data->listed || !g_error_matches (error, TD_ERROR, TD_ERROR_FOLDER)))
+    data->error = error;
   else
-    g_task_return_pointer (task, g_ptr_array_ref (data->folders),
-                           (GDestroyNotify) g_ptr_array_unref);
+    g_clear_error (&error);
+  list_release (task);
+}
+
+static void
+run_list_command (GTask *task, const char *command)
+{
+  TdImapBackend *self = g_task_get_source_object (task);
+  ListData *data = g_task_get_task_data (task);
+  TdImapHandlers handlers = { .on_untagged = on_list, .user_data = data };
+
+  data->pending++;
+  td_imap_session_run_async (self->session, &handlers, g_task_get_cancellable (task),
+                             list_step_done, g_object_ref (task), "%s", command);
+}
+
+/* Without LIST-STATUS: one STATUS per selectable folder, all sent at once. */
+static void
+list_answered (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  ListData *data = g_task_get_task_data (task);
+  TdImapBackend *self = g_task_get_source_object (task);
+  gboolean condstore = td_imap_session_get_caps (self->session)->condstore;
+  GError *error = NULL;
+  g_autoptr (TdImapResponse) r = td_imap_session_command_finish (TD_IMAP_SESSION (source),
+                                                                 result, &error);
+  GHashTableIter it;
+  gpointer raw, info;
+
+  if (r == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  data->listed = TRUE;
+  data->pending = 1; /* held while the STATUS commands are queued */
+  g_hash_table_iter_init (&it, data->by_raw);
+  while (g_hash_table_iter_next (&it, &raw, &info))
+    {
+      g_autofree char *quoted = td_imap_quote (raw);
+      if (!((TdFolderInfo *) info)->selectable || quoted == NULL)
+        continue;
+      g_autofree char *command = g_strdup_printf ("STATUS %s (" STATUS_ITEMS "%s)", quoted,
+                                                  condstore ? " HIGHESTMODSEQ" : "");
+      run_list_command (task, command);
+    }
+  list_release (task);
 }
 
 static void
@@ -132,17 +244,26 @@ imap_list_folders_async (TdBackend *backend, GCancellable *cancellable,
                          GAsyncReadyCallback callback, gpointer user_data)
 {
   TdImapBackend *self = TD_IMAP_BACKEND (backend);
-  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
   ListData *data = g_new0 (ListData, 1);
+  const TdImapCaps *caps = td_imap_session_get_caps (self->session);
 
   data->self = self;
   data->folders = g_ptr_array_new_with_free_func ((GDestroyNotify) td_folder_info_free);
+  data->by_raw = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_task_set_source_tag (task, imap_list_folders_async);
   g_task_set_task_data (task, data, (GDestroyNotify) list_data_free);
   g_hash_table_remove_all (self->raw_names);
+  if (caps->list_status)
+    {
+      run_list_command (task, caps->condstore
+                                ? "LIST \"\" \"*\" RETURN (STATUS (" STATUS_ITEMS " HIGHESTMODSEQ))"
+                                : "LIST \"\" \"*\" RETURN (STATUS (" STATUS_ITEMS "))");
+      return;
+    }
   TdImapHandlers handlers = { .on_untagged = on_list, .user_data = data };
-  td_imap_session_run_async (self->session, &handlers, cancellable, list_answered, task,
-                             "LIST \"\" \"*\"");
+  td_imap_session_run_async (self->session, &handlers, cancellable, list_answered,
+                             g_steal_pointer (&task), "LIST \"\" \"*\"");
 }
 
 static GPtrArray *

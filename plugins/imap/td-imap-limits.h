@@ -21,7 +21,7 @@
 #define TD_IMAP_MAX_MESSAGES (10 * 1000 * 1000)
 /* Bytes read from the socket at a time. */
 #define TD_IMAP_READ_CHUNK (64 * 1024)
-/* Commands sent before waiting for their completion (the FETCH pipeline). */
-#define TD_IMAP_PIPELINE_DEPTH 4
+/* Commands sent before waiting for their completion (STATUS of every folder, FETCH batches). */
+#define TD_IMAP_PIPELINE_DEPTH 16
 /* UIDs per pipelined FETCH command when downloading new messages. */
 #define TD_IMAP_FETCH_BATCH 250

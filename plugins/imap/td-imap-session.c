@@ -173,6 +173,7 @@ parse_caps (TdImapSession *self, GPtrArray *items, guint first)
       CAP ("UIDPLUS", uidplus);
       CAP ("ENABLE", enable);
       CAP ("IDLE", idle);
+      CAP ("LIST-STATUS", list_status);
 #undef CAP
     }
   if (c->qresync)

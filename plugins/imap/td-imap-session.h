@@ -32,6 +32,7 @@ typedef struct
   gboolean uidplus;
   gboolean enable;
   gboolean idle;
+  gboolean list_status;
 } TdImapCaps;
 
 /* The selected mailbox as untagged data reports it. */
