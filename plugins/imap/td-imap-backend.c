@@ -184,9 +184,11 @@ list_step_done (GObject *source, GAsyncResult *result, gpointer user_data)
   GError *error = NULL;
   g_autoptr (TdImapResponse) r = td_imap_session_command_finish (TD_IMAP_SESSION (source),
                                                                  result, &error);
-  /* A folder the server refuses STATUS for just goes without; the LIST itself must work. */
-  if (r == NULL && data->error == NULL
-      && (!data->listed || !g_error_matches (error, TD_ERROR, TD_ERROR_FOLDER)))
+  /* A folder the server refuses STATUS for (NO, or BAD for an item it does not know) just
+   * goes without, and is opened to find out; the LIST itself must work. */
+  gboolean refused = g_error_matches (error, TD_ERROR, TD_ERROR_FOLDER)
+                     || g_error_matches (error, TD_ERROR, TD_ERROR_PROTOCOL);
+  if (r == NULL && data->error == NULL && (!data->listed || !refused))
     data->error = error;
   else
     g_clear_error (&error);
