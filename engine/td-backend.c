@@ -228,6 +228,8 @@ td_backend_list_folders_finish (TdBackend *self, GAsyncResult *result, GError **
  * @self: a connected backend
  * @name: the folder's name as list_folders reported it
  * @read_only: open without the right to change anything
+ * @since: (nullable): what was known after the last sync, so a server that can (QRESYNC)
+ *   reports the changes while opening
  * @cancellable: (nullable): a cancellable
  * @callback: called with the folder's state
  * @user_data: data for @callback
@@ -236,14 +238,14 @@ td_backend_list_folders_finish (TdBackend *self, GAsyncResult *result, GError **
  */
 void
 td_backend_open_folder_async (TdBackend *self, const char *name, gboolean read_only,
-                              GCancellable *cancellable, GAsyncReadyCallback callback,
-                              gpointer user_data)
+                              const TdSyncPoint *since, GCancellable *cancellable,
+                              GAsyncReadyCallback callback, gpointer user_data)
 {
   g_return_if_fail (TD_IS_BACKEND (self));
   g_return_if_fail (name != NULL);
   CallClosure *c = call_begin (self, callback, user_data, td_backend_open_folder_async);
   if (c != NULL)
-    TD_BACKEND_GET_CLASS (self)->open_folder_async (self, name, read_only, cancellable,
+    TD_BACKEND_GET_CLASS (self)->open_folder_async (self, name, read_only, since, cancellable,
                                                     call_done, c);
 }
 

@@ -44,8 +44,8 @@ struct _TdBackendClass
   GPtrArray *(*list_folders_finish) (TdBackend *self, GAsyncResult *result, GError **error);
 
   void (*open_folder_async) (TdBackend *self, const char *name, gboolean read_only,
-                             GCancellable *cancellable, GAsyncReadyCallback callback,
-                             gpointer user_data);
+                             const TdSyncPoint *since, GCancellable *cancellable,
+                             GAsyncReadyCallback callback, gpointer user_data);
   gboolean (*open_folder_finish) (TdBackend *self, GAsyncResult *result, TdFolderState *state,
                                   GError **error);
 
@@ -84,8 +84,8 @@ GPtrArray *td_backend_list_folders_finish (TdBackend *self, GAsyncResult *result
                                            GError **error);
 
 void td_backend_open_folder_async (TdBackend *self, const char *name, gboolean read_only,
-                                   GCancellable *cancellable, GAsyncReadyCallback callback,
-                                   gpointer user_data);
+                                   const TdSyncPoint *since, GCancellable *cancellable,
+                                   GAsyncReadyCallback callback, gpointer user_data);
 gboolean td_backend_open_folder_finish (TdBackend *self, GAsyncResult *result,
                                         TdFolderState *state, GError **error);
 

@@ -205,14 +205,13 @@ find_removals (TdLocalFolder *local, const TdFolderChanges *changes)
   g_autoptr (GArray) gone = g_array_copy (changes->vanished);
   GArray *out = g_array_new (FALSE, FALSE, sizeof (guint));
 
-  g_array_sort (gone, compare_uids);
+  td_uid_set_normalize (gone);
   if (changes->present != NULL)
     g_array_sort (changes->present, compare_uids);
   for (guint i = local->messages->len; i-- > 0;)
     {
       guint32 uid = g_array_index (local->messages, TdStateMessage, i).uid;
-      gboolean vanished = bsearch (&uid, gone->data, gone->len, sizeof (guint32), compare_uids)
-                          != NULL;
+      gboolean vanished = td_uid_set_contains (gone, uid);
       if (changes->present != NULL)
         vanished = vanished || bsearch (&uid, changes->present->data, changes->present->len,
                                         sizeof (guint32), compare_uids) == NULL;

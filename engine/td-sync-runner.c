@@ -404,7 +404,6 @@ folder_opened (GObject *source, GAsyncResult *result, gpointer data)
       end_folder (self, error);
       return;
     }
-  td_local_folder_sync_point (run->local, &run->point);
   if (run->local->untracked
       || (run->point.uidvalidity != 0 && run->point.uidvalidity != run->state.uidvalidity))
     {
@@ -453,8 +452,9 @@ prepared (GObject *source, GAsyncResult *result, gpointer data)
       end_folder (self, error);
       return;
     }
-  td_backend_open_folder_async (self->backend, self->run->info->name, TRUE, self->cancellable,
-                                folder_opened, self);
+  td_local_folder_sync_point (self->run->local, &self->run->point);
+  td_backend_open_folder_async (self->backend, self->run->info->name, TRUE, &self->run->point,
+                                self->cancellable, folder_opened, self);
 }
 
 /* Whether the folder's STATUS from the listing shows nothing changed since the last sync,

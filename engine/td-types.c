@@ -46,7 +46,7 @@ td_folder_changes_new (void)
 {
   TdFolderChanges *changes = g_new0 (TdFolderChanges, 1);
   changes->changed = td_message_info_array_new ();
-  changes->vanished = g_array_new (FALSE, FALSE, sizeof (guint32));
+  changes->vanished = g_array_new (FALSE, FALSE, sizeof (TdUidRange));
   return changes;
 }
 
@@ -107,6 +107,118 @@ td_uid_set_to_string (GArray *set)
         g_string_append_printf (out, "%u:%u", r->first, r->last);
     }
   return g_string_free (out, FALSE);
+}
+
+/* Parses one number of a sequence set; '*' is the largest UID. */
+static gboolean
+parse_seq_number (const char **p, guint32 *out)
+{
+  guint64 n = 0;
+  const char *start = *p;
+
+  if (**p == '*')
+    {
+      (*p)++;
+      *out = G_MAXUINT32;
+      return TRUE;
+    }
+  while (g_ascii_isdigit (**p) && n <= G_MAXUINT32)
+    n = n * 10 + (guint64) (*(*p)++ - '0');
+  if (*p == start || n == 0 || n > G_MAXUINT32)
+    return FALSE;
+  *out = (guint32) n;
+  return TRUE;
+}
+
+/**
+ * td_uid_set_parse:
+ * @text: an IMAP sequence set, such as "41,43:116"
+ * @set: (element-type TdUidRange): receives the ranges, low end first, as written
+ *
+ * Returns: %TRUE when @text is a valid sequence set; @set is then extended
+ */
+gboolean
+td_uid_set_parse (const char *text, GArray *set)
+{
+  const char *p = text;
+
+  while (TRUE)
+    {
+      TdUidRange r;
+      if (!parse_seq_number (&p, &r.first))
+        return FALSE;
+      r.last = r.first;
+      if (*p == ':' && (p++, !parse_seq_number (&p, &r.last)))
+        return FALSE;
+      if (r.first > r.last)
+        {
+          guint32 t = r.first;
+          r.first = r.last;
+          r.last = t;
+        }
+      g_array_append_val (set, r);
+      if (*p == '\0')
+        return TRUE;
+      if (*p++ != ',')
+        return FALSE;
+    }
+}
+
+static int
+compare_ranges (gconstpointer a, gconstpointer b)
+{
+  const TdUidRange *x = a, *y = b;
+  return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/**
+ * td_uid_set_normalize:
+ * @set: (element-type TdUidRange): ranges in any order, possibly overlapping
+ *
+ * Sorts @set and merges overlapping and adjacent ranges, for td_uid_set_contains().
+ */
+void
+td_uid_set_normalize (GArray *set)
+{
+  guint out = 0;
+
+  g_array_sort (set, compare_ranges);
+  for (guint i = 0; i < set->len; i++)
+    {
+      TdUidRange r = g_array_index (set, TdUidRange, i);
+      TdUidRange *last = out > 0 ? &g_array_index (set, TdUidRange, out - 1) : NULL;
+      if (last != NULL && (last->last == G_MAXUINT32 || r.first <= last->last + 1))
+        last->last = MAX (last->last, r.last);
+      else
+        g_array_index (set, TdUidRange, out++) = r;
+    }
+  g_array_set_size (set, out);
+}
+
+/**
+ * td_uid_set_contains:
+ * @normalized: (element-type TdUidRange): a set passed through td_uid_set_normalize()
+ * @uid: a UID
+ *
+ * Returns: whether @uid is in the set, in O(log n)
+ */
+gboolean
+td_uid_set_contains (GArray *normalized, guint32 uid)
+{
+  guint lo = 0, hi = normalized->len;
+
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+      const TdUidRange *r = &g_array_index (normalized, TdUidRange, mid);
+      if (uid < r->first)
+        hi = mid;
+      else if (uid > r->last)
+        lo = mid + 1;
+      else
+        return TRUE;
+    }
+  return FALSE;
 }
 
 /* Maildir info letters in the ASCII order the Maildir rules require. */

@@ -74,7 +74,7 @@ typedef struct
 {
   GArray *changed;  /* TdMessageInfo, flags of messages at or below last_uid that may differ */
   GArray *present;  /* guint32, nullable: when set, every UID at or below last_uid that exists */
-  GArray *vanished; /* guint32: UIDs the server says are gone */
+  GArray *vanished; /* TdUidRange: UIDs the server says are gone */
 } TdFolderChanges;
 
 TdFolderChanges *td_folder_changes_new (void);
@@ -91,6 +91,9 @@ typedef struct
 GArray *td_message_info_array_new (void);
 void td_uid_set_add (GArray *set, guint32 uid);
 char *td_uid_set_to_string (GArray *set);
+gboolean td_uid_set_parse (const char *text, GArray *set);
+void td_uid_set_normalize (GArray *set);
+gboolean td_uid_set_contains (GArray *normalized, guint32 uid);
 
 char *td_printable (const char *untrusted);
 char *td_message_id_parse (const char *headers, gsize len);

@@ -273,6 +273,31 @@ test_server_changes (Fixture *f, gconstpointer data)
   server_changes_scenario (f);
 }
 
+/* With QRESYNC (Dovecot's default) the changes come with the EXAMINE: no listing at all. */
+static void
+test_qresync (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, NULL);
+
+  seed (f, "INBOX", 6, 100);
+  sync_ok (cfg);
+  td_test_dovecot_doveadm (f->dovecot, "flags", "add", "-u", TD_TEST_USER, "\\Flagged", "mailbox",
+                           "INBOX", "uid", "2", NULL);
+  td_test_dovecot_doveadm (f->dovecot, "expunge", "-u", TD_TEST_USER, "mailbox", "INBOX", "uid",
+                           "3,5", NULL);
+  g_hash_table_remove (f->expected, "INBOX\n<msg3@tidings.test>");
+  g_hash_table_remove (f->expected, "INBOX\n<msg5@tidings.test>");
+  TdTestRun r = td_test_tidings (cfg, "sync", "--verbose", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.err, "(QRESYNC ("));
+  g_assert_null (strstr (r.err, "CHANGEDSINCE"));
+  g_assert_null (strstr (r.err, "UID FETCH 1:"));
+  td_test_run_clear (&r);
+  g_autoptr (GHashTable) local = read_local (f, "INBOX");
+  g_assert_true (has_flag (local, 2, 'F'));
+  assert_folder_matches (f, "INBOX");
+}
+
 /* The same on a server without CONDSTORE, ESEARCH or any other extension. */
 static void
 test_plain_server (Fixture *f, gconstpointer data)
@@ -581,6 +606,7 @@ main (int argc, char **argv)
 #define ADD(path, fn, conf) g_test_add (path, Fixture, conf, setup, fn, teardown)
   ADD ("/integration/imap/full-pull", test_full_pull, NULL);
   ADD ("/integration/imap/server-changes", test_server_changes, NULL);
+  ADD ("/integration/imap/qresync", test_qresync, NULL);
   ADD ("/integration/imap/plain-imap4rev1", test_plain_server, "imap_capability = IMAP4rev1 LITERAL+");
   ADD ("/integration/imap/uidvalidity-change", test_uidvalidity_change, NULL);
   ADD ("/integration/imap/starttls", test_starttls, NULL);

@@ -11,7 +11,12 @@ struct _TdImapBackend
   TdBackend parent_instance;
   TdImapSession *session;
   GHashTable *raw_names; /* decoded name -> the server's own (modified UTF-7) name */
+  gboolean qresync;      /* ENABLE QRESYNC succeeded on this session */
+  TdFolderChanges *resync_changes; /* what a QRESYNC SELECT reported, for list_changes */
 };
+
+TdFolderChanges *td_imap_backend_take_resync_changes (TdImapBackend *self);
+gboolean td_imap_vanished_parse (const TdImapResponse *response, GArray *ranges);
 
 void td_imap_backend_login_async (TdImapBackend *self, const char *secret,
                                   GCancellable *cancellable, GAsyncReadyCallback callback,

@@ -141,6 +141,15 @@ td_imap_backend_list_changes_async (TdBackend *backend, const TdSyncPoint *since
   data->old_count = G_MAXUINT64;
   g_task_set_task_data (task, data, (GDestroyNotify) changes_data_free);
 
+  TdFolderChanges *resync = td_imap_backend_take_resync_changes (self);
+  if (resync != NULL)
+    {
+      /* The SELECT already told what changed: no command at all. */
+      td_folder_changes_free (data->changes);
+      data->changes = resync;
+      finish_changes (task);
+      return;
+    }
   if (since->last_uid == 0 || mb->exists == 0)
     {
       data->changes->present = g_array_new (FALSE, FALSE, sizeof (guint32));

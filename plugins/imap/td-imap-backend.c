@@ -10,6 +10,7 @@
 
 #include "engine/td-error.h"
 #include "engine/td-mutf7.h"
+#include "td-imap-fetch.h"
 #include "td-imap-limits.h"
 
 G_DEFINE_FINAL_TYPE (TdImapBackend, td_imap_backend, TD_TYPE_BACKEND)
@@ -28,15 +29,46 @@ imap_get_caps (TdBackend *backend)
 /* Connect */
 
 static void
+on_enabled (TdImapSession *session, const TdImapResponse *r, gpointer user_data)
+{
+  TdImapBackend *self = user_data;
+  if (g_strcmp0 (r->name, "ENABLED") != 0)
+    return;
+  for (guint i = 0; i < r->args->items->len; i++)
+    if (td_imap_value_is_atom (g_ptr_array_index (r->args->items, i), "QRESYNC"))
+      self->qresync = TRUE;
+}
+
+static void
+enabled (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TdImapResponse) r = td_imap_session_command_finish (TD_IMAP_SESSION (source),
+                                                                 result, &error);
+  /* A refused ENABLE only means no QRESYNC; a broken connection shows at the next step. */
+}
+
+static void
 logged_in (GObject *source, GAsyncResult *result, gpointer data)
 {
   g_autoptr (GTask) task = data;
+  TdImapBackend *self = TD_IMAP_BACKEND (source);
   GError *error = NULL;
 
-  if (!td_imap_backend_login_finish (TD_IMAP_BACKEND (source), result, &error))
-    g_task_return_error (task, error);
-  else
-    g_task_return_boolean (task, TRUE);
+  if (!td_imap_backend_login_finish (self, result, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  const TdImapCaps *caps = td_imap_session_get_caps (self->session);
+  if (caps->qresync && caps->enable)
+    {
+      /* Not waited for: commands complete in order, so its answer is in before the first
+       * SELECT is even sent, and the listing goes out in the same round trip. */
+      TdImapHandlers handlers = { .on_untagged = on_enabled, .user_data = self };
+      td_imap_session_run_async (self->session, &handlers, NULL, enabled, NULL, "ENABLE QRESYNC");
+    }
+  g_task_return_boolean (task, TRUE);
 }
 
 static void
@@ -50,6 +82,7 @@ imap_connect_async (TdBackend *backend, const char *secret, GCancellable *cancel
   if (self->session != NULL)
     td_imap_session_close (self->session);
   g_clear_object (&self->session);
+  self->qresync = FALSE;
   self->session = td_imap_session_new (td_backend_get_account (backend));
   td_imap_backend_login_async (self, secret, cancellable, logged_in, task);
 }
@@ -275,12 +308,65 @@ imap_list_folders_finish (TdBackend *backend, GAsyncResult *result, GError **err
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
-/* SELECT */
+/* SELECT, with the changes since a sync point where the server can (RFC 7162 QRESYNC) */
+
+typedef struct
+{
+  TdImapBackend *self;
+  TdSyncPoint since;
+  TdFolderChanges *changes; /* collected during a QRESYNC SELECT, else NULL */
+} SelectData;
+
+static void
+select_data_free (SelectData *data)
+{
+  g_clear_pointer (&data->changes, td_folder_changes_free);
+  g_free (data);
+}
+
+/**
+ * td_imap_vanished_parse:
+ * @response: an untagged response
+ * @ranges: (element-type TdUidRange): receives the UIDs it reports gone
+ *
+ * Returns: %TRUE when @response is a well-formed VANISHED (RFC 7162 section 3.2.10)
+ */
+gboolean
+td_imap_vanished_parse (const TdImapResponse *response, GArray *ranges)
+{
+  GPtrArray *args = response->args ? response->args->items : NULL;
+  const char *set;
+
+  if (g_strcmp0 (response->name, "VANISHED") != 0 || args == NULL || args->len == 0)
+    return FALSE;
+  set = td_imap_value_get_string (g_ptr_array_index (args, args->len - 1));
+  return set != NULL && td_uid_set_parse (set, ranges);
+}
+
+static void
+on_select (TdImapSession *session, const TdImapResponse *r, gpointer user_data)
+{
+  SelectData *data = user_data;
+  TdMessageInfo info;
+
+  if (data->changes == NULL)
+    return;
+  if (td_imap_vanished_parse (r, data->changes->vanished))
+    return;
+  if (!td_imap_fetch_info (r, &info))
+    return;
+  if (info.uid <= data->since.last_uid && data->changes->changed->len < TD_IMAP_MAX_MESSAGES
+      && td_imap_value_lookup (g_ptr_array_index (r->args->items, 0), "FLAGS") != NULL)
+    g_array_append_val (data->changes->changed, info);
+  else
+    td_message_info_clear (&info);
+}
 
 static void
 select_answered (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
+  SelectData *data = g_task_get_task_data (task);
   TdImapSession *session = TD_IMAP_SESSION (source);
   GError *error = NULL;
   g_autoptr (TdImapResponse) r = td_imap_session_command_finish (session, result, &error);
@@ -297,6 +383,12 @@ select_answered (GObject *source, GAsyncResult *result, gpointer user_data)
                                "UIDVALIDITY for this folder, so its messages cannot be tracked");
       return;
     }
+  /* The QRESYNC data is only about our UIDs if the folder was not renumbered. */
+  if (data->changes != NULL && mb->uidvalidity == data->since.uidvalidity)
+    {
+      g_clear_pointer (&data->self->resync_changes, td_folder_changes_free);
+      data->self->resync_changes = g_steal_pointer (&data->changes);
+    }
   TdFolderState *state = g_new0 (TdFolderState, 1);
   state->uidvalidity = mb->uidvalidity;
   state->uidnext = mb->uidnext;
@@ -306,19 +398,37 @@ select_answered (GObject *source, GAsyncResult *result, gpointer user_data)
   g_task_return_pointer (task, state, g_free);
 }
 
+static char *
+select_arguments (TdImapBackend *self, const TdSyncPoint *since)
+{
+  if (self->qresync && since != NULL && since->uidvalidity != 0 && since->highestmodseq != 0)
+    {
+      if (since->last_uid == 0)
+        return g_strdup_printf (" (QRESYNC (%u %" G_GUINT64_FORMAT "))", since->uidvalidity,
+                                since->highestmodseq);
+      return g_strdup_printf (" (QRESYNC (%u %" G_GUINT64_FORMAT " 1:%u))", since->uidvalidity,
+                              since->highestmodseq, since->last_uid);
+    }
+  return g_strdup (td_imap_session_get_caps (self->session)->condstore ? " (CONDSTORE)" : "");
+}
+
 static void
 imap_open_folder_async (TdBackend *backend, const char *name, gboolean read_only,
-                        GCancellable *cancellable, GAsyncReadyCallback callback,
-                        gpointer user_data)
+                        const TdSyncPoint *since, GCancellable *cancellable,
+                        GAsyncReadyCallback callback, gpointer user_data)
 {
   TdImapBackend *self = TD_IMAP_BACKEND (backend);
   GTask *task = g_task_new (self, cancellable, callback, user_data);
   const char *raw = g_hash_table_lookup (self->raw_names, name);
   g_autofree char *encoded = raw ? NULL : td_mutf7_encode (name);
   g_autofree char *quoted = td_imap_quote (raw ? raw : encoded);
+  g_autofree char *args = select_arguments (self, since);
   TdImapMailbox *mb = td_imap_session_get_mailbox (self->session);
+  SelectData *data = g_new0 (SelectData, 1);
 
   g_task_set_source_tag (task, imap_open_folder_async);
+  g_task_set_task_data (task, data, (GDestroyNotify) select_data_free);
+  g_clear_pointer (&self->resync_changes, td_folder_changes_free);
   if (quoted == NULL)
     {
       g_task_return_new_error (task, TD_ERROR, TD_ERROR_FOLDER, "the folder name cannot be sent "
@@ -326,11 +436,15 @@ imap_open_folder_async (TdBackend *backend, const char *name, gboolean read_only
       g_object_unref (task);
       return;
     }
+  data->self = self;
+  if (since != NULL)
+    data->since = *since;
+  if (g_str_has_prefix (args, " (QRESYNC"))
+    data->changes = td_folder_changes_new ();
   memset (mb, 0, sizeof *mb);
-  td_imap_session_run_async (self->session, NULL, cancellable, select_answered, task, "%s %s%s",
-                             read_only ? "EXAMINE" : "SELECT", quoted,
-                             td_imap_session_get_caps (self->session)->condstore ? " (CONDSTORE)"
-                                                                                 : "");
+  TdImapHandlers handlers = { .on_untagged = on_select, .user_data = data };
+  td_imap_session_run_async (self->session, &handlers, cancellable, select_answered, task,
+                             "%s %s%s", read_only ? "EXAMINE" : "SELECT", quoted, args);
 }
 
 static gboolean
@@ -343,6 +457,18 @@ imap_open_folder_finish (TdBackend *backend, GAsyncResult *result, TdFolderState
     return FALSE;
   *state = *s;
   return TRUE;
+}
+
+/**
+ * td_imap_backend_take_resync_changes:
+ * @self: a backend that just opened a folder
+ *
+ * Returns: (transfer full) (nullable): the changes a QRESYNC SELECT reported, if it did
+ */
+TdFolderChanges *
+td_imap_backend_take_resync_changes (TdImapBackend *self)
+{
+  return g_steal_pointer (&self->resync_changes);
 }
 
 /* LOGOUT */
@@ -392,6 +518,7 @@ static void
 td_imap_backend_finalize (GObject *object)
 {
   g_hash_table_unref (TD_IMAP_BACKEND (object)->raw_names);
+  g_clear_pointer (&TD_IMAP_BACKEND (object)->resync_changes, td_folder_changes_free);
   G_OBJECT_CLASS (td_imap_backend_parent_class)->finalize (object);
 }
 
