@@ -1,0 +1,297 @@
+#!/usr/bin/env python3
+"""Tidings benchmark: Tidings, mbsync and offlineimap on the same account in one run.
+
+Starts a sandbox Dovecot on loopback, fills it with a seeded corpus, and times each tool on
+the same scenarios, straight to Dovecot and through a proxy that delays every read by 25 ms
+each way. Everything lives on a fresh ext4 loop mount (when run as root), since this
+machine's root filesystem has erratic costs for many small files. Prints medians and the
+ratio of each peer to Tidings; writes the raw figures as JSON.
+"""
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import corpus  # noqa: E402
+from delay_proxy import DelayProxy  # noqa: E402
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PASSWORD = "demo password"
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+class Workspace:
+    """A fresh ext4 file system on a loop device (root), or a temp dir (with a warning)."""
+
+    def __init__(self, size_gb):
+        self.base = tempfile.mkdtemp(prefix="tidings-bench-")
+        os.chmod(self.base, 0o711)
+        self.mount = None
+        if os.geteuid() == 0 and shutil.which("mkfs.ext4"):
+            image = os.path.join(self.base, "fs.img")
+            self.mount = os.path.join(self.base, "fs")
+            os.mkdir(self.mount)
+            run(["truncate", "-s", f"{size_gb}G", image])
+            run(["mkfs.ext4", "-q", "-F", image])
+            run(["mount", "-o", "loop", image, self.mount])
+            os.chmod(self.mount, 0o711)
+            self.root = self.mount
+            self.kind = f"fresh ext4 loop mount ({size_gb} GiB image)"
+        else:
+            self.root = self.base
+            self.kind = "temporary directory (not root: no loop mount; figures are noisier)"
+
+    def close(self):
+        if self.mount:
+            subprocess.run(["umount", self.mount], check=False)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+class Server:
+    def __init__(self, root):
+        self.dir = os.path.join(root, "server")
+        run(["sh", os.path.join(TOP, "scripts", "dovecot-sandbox.sh"), "start", self.dir])
+        env = dict(line.strip().split("=", 1) for line in open(os.path.join(self.dir, "env")))
+        self.port = int(env["IMAPS_PORT"])
+        self.ca = env["CA_FILE"]
+        self.conf = env["DOVECOT_CONF"]
+        self.maildir = os.path.join(self.dir, "mail", "alice")
+        self.log = os.path.join(self.dir, "dovecot.log")
+
+    def adm(self, *args, stdin=None):
+        return subprocess.run(["doveadm", "-c", self.conf, *args], check=True, input=stdin,
+                              stdout=subprocess.PIPE).stdout
+
+    def wire_bytes(self):
+        """IMAP bytes both ways so far, from Dovecot's in=/out= on each logout."""
+        total = 0
+        for line in open(self.log, errors="replace"):
+            if "imap(alice)" in line and " in=" in line:
+                for part in line.split():
+                    if part.startswith(("in=", "out=")):
+                        total += int(part.split("=")[1])
+        return total
+
+    def stop(self):
+        subprocess.run(["sh", os.path.join(TOP, "scripts", "dovecot-sandbox.sh"), "stop", self.dir])
+
+
+class Tool:
+    def __init__(self, name, root, server, port):
+        self.name, self.server, self.port = name, server, port
+        self.home = os.path.join(root, "clients", f"{name}-{port}")
+        self.maildir = os.path.join(self.home, "Mail")
+        self.config = os.path.join(self.home, "config")
+
+    def reset(self):
+        shutil.rmtree(self.home, ignore_errors=True)
+        os.makedirs(self.maildir)
+        self.write_config()
+
+    def measure(self):
+        """Wall, CPU and peak RSS from GNU time, which waits for the tool itself: a wait4()
+        from Python would count the forked interpreter's pages before exec as the tool's."""
+        env = dict(os.environ, HOME=self.home, TIDINGS_PLUGIN_DIR=os.path.join(TOP, "build-bench", "plugins", "imap"))
+        stats = os.path.join(self.home, "time.out")
+        before = self.server.wire_bytes()
+        proc = subprocess.run(["/usr/bin/time", "-o", stats, "-f", "%e %U %S %M", *self.command()],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if proc.returncode != 0:
+            err = proc.stderr.decode(errors="replace")
+            raise RuntimeError(f"{self.name} exited {proc.returncode}: {err[-2000:]}")
+        wall, user, sys_, rss_kb = open(stats).read().split()[-4:]
+        time.sleep(0.05)  # let Dovecot log the logout
+        return {"wall": float(wall), "cpu": float(user) + float(sys_), "rss_mb": int(rss_kb) / 1024,
+                "wire_mb": (self.server.wire_bytes() - before) / 1e6}
+
+
+class Tidings(Tool):
+    def write_config(self):
+        with open(self.config, "w") as f:
+            f.write(f"[general]\nstate-dir = {self.home}/state\n[account bench]\nprotocol = imap\n"
+                    f"host = localhost\nport = {self.port}\nuser = alice\npassword = {PASSWORD}\n"
+                    f"tls-ca-file = {self.server.ca}\nmaildir = {self.maildir}\nexclude = Huge\n"
+                    "timeout = 600\n")
+        os.chmod(self.config, 0o600)
+
+    def command(self, *extra):
+        return [os.path.join(TOP, "build-bench", "cli", "tidings"), "--config", self.config, "sync",
+                "--quiet", *extra]
+
+
+class Mbsync(Tool):
+    def write_config(self):
+        with open(self.config, "w") as f:
+            f.write(f"IMAPAccount bench\nHost localhost\nPort {self.port}\nUser alice\n"
+                    f"Pass \"{PASSWORD}\"\nSSLType IMAPS\nCertificateFile {self.server.ca}\n"
+                    "PipelineDepth 50\n\nIMAPStore remote\nAccount bench\n\n"
+                    f"MaildirStore local\nPath {self.maildir}/\nInbox {self.maildir}/INBOX\n"
+                    "SubFolders Verbatim\n\nChannel bench\nFar :remote:\nNear :local:\n"
+                    "Patterns * !Huge\nCreate Near\nExpunge Near\nSync Pull\nSyncState *\n")
+
+    def command(self):
+        return ["mbsync", "-q", "-c", self.config, "-a"]
+
+
+class OfflineImap(Tool):
+    def write_config(self):
+        with open(self.config, "w") as f:
+            f.write(f"[general]\naccounts = bench\nmetadata = {self.home}/state\n\n"
+                    "[Account bench]\nlocalrepository = local\nremoterepository = remote\n\n"
+                    f"[Repository local]\ntype = Maildir\nlocalfolders = {self.maildir}\n\n"
+                    "[Repository remote]\ntype = IMAP\nremotehost = localhost\n"
+                    f"remoteport = {self.port}\nremoteuser = alice\nremotepass = {PASSWORD}\n"
+                    f"ssl = yes\nsslcacertfile = {self.server.ca}\nreadonly = True\n"
+                    "folderfilter = lambda f: f != 'Huge'\n")
+
+    def command(self):
+        return ["offlineimap", "-c", self.config, "-u", "quiet"]
+
+
+TOOLS = [("tidings", Tidings), ("mbsync", Mbsync), ("offlineimap", OfflineImap)]
+
+
+CHANGE_FOLDERS = ["INBOX", "Archive/2024", "Lists/gnome-devel"]
+
+
+def server_changes(server, rng, seq):
+    """200 flag changes and 50 new messages, spread over a few folders."""
+    uids = []
+    for folder in CHANGE_FOLDERS:
+        found = server.adm("search", "-u", "alice", "mailbox", folder, "ALL").decode().split()
+        # doveadm search prints "<mailbox-guid> <uid>" pairs
+        uids += [(folder, uid) for uid in found[1::2]]
+    picked = rng.sample(uids, min(200, len(uids)))
+    for folder in CHANGE_FOLDERS:
+        chosen = ",".join(uid for f, uid in picked if f == folder)
+        if chosen:
+            flag = "\\Flagged" if seq % 2 else "\\Answered"
+            server.adm("flags", "add", "-u", "alice", flag, "mailbox", folder, "uid", chosen)
+    corpus.write(server.maildir, 50, seed=1000 + seq, start=10_000_000 + seq * 100,
+                 folders=["INBOX", "Lists/gnome-devel"])
+    fix_owner(server)
+    server.adm("force-resync", "-u", "alice", "*")
+
+
+def fix_owner(server):
+    if os.geteuid() == 0:
+        run(["chown", "-R", "dovecot:dovecot", server.maildir])
+
+
+def scenario(name, tools, runs, before_each=None, reset=False):
+    results = {}
+    for r in range(runs):
+        if before_each:
+            before_each(r)
+        for tool in tools:
+            if reset:
+                tool.reset()
+            results.setdefault(tool.name, []).append(tool.measure())
+    return {tool: {k: statistics.median(x[k] for x in rs) for k in rs[0]} | {"runs": rs}
+            for tool, rs in results.items()}
+
+
+def print_table(title, table):
+    print(f"\n{title}")
+    print(f"  {'scenario':<22}{'tool':<13}{'wall s':>9}{'cpu s':>8}{'rss MB':>8}{'wire MB':>9}"
+          f"{'wall ×':>8}{'spread s':>16}")
+    for scen, by_tool in table.items():
+        base = by_tool["tidings"]["wall"]
+        for tool, m in by_tool.items():
+            walls = [x["wall"] for x in m["runs"]]
+            spread = f"{min(walls):.2f}–{max(walls):.2f}" if len(walls) > 1 else ""
+            ratio = "1" if tool == "tidings" else f"{m['wall'] / base:.1f}"
+            print(f"  {scen if tool == 'tidings' else '':<22}{tool:<13}{m['wall']:>9.2f}{m['cpu']:>8.2f}"
+                  f"{m['rss_mb']:>8.1f}{m['wire_mb']:>9.2f}{ratio:>8}{spread:>16}")
+
+
+def large_message_rss(ws, server, size_mb):
+    corpus.huge(server.maildir, "Huge", size_mb * 1024 * 1024)
+    fix_owner(server)
+    server.adm("force-resync", "-u", "alice", "Huge")
+    t = Tidings("tidings", ws.root, server, server.port)
+    out = {}
+    for folder in ("Drafts", "Huge"):
+        t.reset()
+        with open(t.config) as f:
+            text = f.read().replace("exclude = Huge\n", f"folders = {folder}\n")
+        with open(t.config, "w") as f:
+            f.write(text)
+        out[folder] = t.measure()["rss_mb"]
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--messages", type=int, default=1500, help="corpus size (20000 for the full table)")
+    ap.add_argument("--runs", type=int, default=3, help="runs per scenario; medians are shown")
+    ap.add_argument("--delay-ms", type=int, default=25, help="proxy delay each way")
+    ap.add_argument("--no-proxy", action="store_true", help="only the direct measurements")
+    ap.add_argument("--seed", type=int, default=20261121)
+    ap.add_argument("--out", default=os.path.join(TOP, "bench", "out"))
+    args = ap.parse_args()
+
+    ws = Workspace(size_gb=max(4, args.messages // 1500 * 2))
+    server = None
+    try:
+        server = Server(ws.root)
+        for f in corpus.FOLDERS[1:] + ["Huge"]:
+            server.adm("mailbox", "create", "-u", "alice", f)
+        t0 = time.monotonic()
+        counts = corpus.write(server.maildir, args.messages, seed=args.seed)
+        fix_owner(server)
+        server.adm("force-resync", "-u", "alice", "*")
+        server.adm("index", "-u", "alice", "*")
+        size = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(server.maildir)
+                   for f in fs if "bench" in f)
+        print(f"corpus: {args.messages} messages, {size / 1e6:.1f} MB, {len(counts)} folders, "
+              f"seed {args.seed} (made in {time.monotonic() - t0:.1f} s)")
+        print(f"filesystem: {ws.kind}")
+        modes = [("direct to Dovecot", server.port, None)]
+        if not args.no_proxy:
+            modes.append((f"through a {args.delay_ms} ms proxy (each way)", None, args.delay_ms))
+        rng = random.Random(args.seed)
+        report = {"messages": args.messages, "bytes": size, "filesystem": ws.kind, "modes": {}}
+        for title, port, delay in modes:
+            proxy = DelayProxy(server.port, delay / 1000) if delay else None
+            p = proxy.port if proxy else port
+            tools = [cls(name, ws.root, server, p) for name, cls in TOOLS]
+            table = {}
+            table["initial sync"] = scenario("initial", tools, args.runs, reset=True)
+            table["resync, no changes"] = scenario("noop", tools, args.runs)
+            seq = [0]
+
+            def change(r):
+                seq[0] += 1
+                server_changes(server, rng, seq[0] + (1000 if delay else 0))
+            table["200 flags + 50 new"] = scenario("server", tools, args.runs, before_each=change)
+            print_table(title, table)
+            report["modes"][title] = table
+        rss = large_message_rss(ws, server, 50)
+        print(f"\npeak RSS of tidings: one small folder {rss['Drafts']:.1f} MB; "
+              f"one 50 MB message {rss['Huge']:.1f} MB")
+        print("not yet measured: local flag changes and deletions (Tidings does not push yet)")
+        report["large_message_rss_mb"] = rss
+        os.makedirs(args.out, exist_ok=True)
+        path = os.path.join(args.out, f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json")
+        with open(path, "w") as f:
+            json.dump(report, f, indent=1)
+        print(f"raw figures: {path}")
+    finally:
+        if server:
+            server.stop()
+        ws.close()
+
+
+if __name__ == "__main__":
+    main()
