@@ -498,7 +498,10 @@ imap_disconnect_async (TdBackend *backend, GCancellable *cancellable,
       g_object_unref (task);
       return;
     }
-  td_imap_session_run_async (self->session, NULL, cancellable, logout_answered, task, "LOGOUT");
+  /* The reply to LOGOUT tells nothing worth a round trip: close once it is sent. */
+  TdImapHandlers handlers = { .flags = TD_IMAP_COMMAND_NO_REPLY };
+  td_imap_session_run_async (self->session, &handlers, cancellable, logout_answered, task,
+                             "LOGOUT");
 }
 
 /* Object */

@@ -277,6 +277,11 @@ complete_command (TdImapSession *self, TdImapResponse *r)
         g_queue_delete_link (&self->commands, l);
         break;
       }
+  if (c == NULL && self->closing)
+    {
+      td_imap_response_free (r); /* the answer to a LOGOUT we did not wait for */
+      return;
+    }
   if (c == NULL)
     {
       fail_with (self, TD_ERROR_PROTOCOL, "the server answered a command that was never sent "
@@ -427,6 +432,24 @@ start_read (TdImapSession *self)
 
 /* Writing */
 
+/* A command that needs no reply is done once written; its late answer is ignored. */
+static void
+complete_written (TdImapSession *self)
+{
+  for (GList *l = self->commands.head; l != NULL; l = l->next)
+    {
+      Command *c = l->data;
+      if (c->state == COMMAND_SENT && (c->handlers.flags & TD_IMAP_COMMAND_NO_REPLY))
+        {
+          GTask *task = c->task;
+          g_queue_delete_link (&self->commands, l);
+          g_task_return_pointer (task, NULL, NULL);
+          g_object_unref (task);
+          return;
+        }
+    }
+}
+
 static void
 write_done (GObject *source, GAsyncResult *result, gpointer data)
 {
@@ -441,6 +464,7 @@ write_done (GObject *source, GAsyncResult *result, gpointer data)
       return;
     }
   self->last_activity = g_get_monotonic_time ();
+  complete_written (self);
   try_send (self);
 }
 

@@ -57,6 +57,7 @@ typedef enum
   TD_IMAP_COMMAND_PLAIN = 0,
   TD_IMAP_COMMAND_SENSITIVE = 1 << 0, /* never logged: it carries a credential */
   TD_IMAP_COMMAND_STARTTLS = 1 << 1,  /* stop reading at its completion */
+  TD_IMAP_COMMAND_NO_REPLY = 1 << 2,  /* complete once written (LOGOUT: the reply is not needed) */
 } TdImapCommandFlags;
 
 typedef struct
