@@ -109,10 +109,11 @@ print_json (GPtrArray *reports)
           g_autofree char *fname = td_cli_json_string (f->name);
           g_autofree char *ferr = td_cli_json_string (f->error ? f->error->message : NULL);
           g_string_append_printf (out, "%s{\"folder\":%s,\"added\":%u,\"flags_changed\":%u,"
-                                  "\"removed\":%u,\"rematched\":%u,\"bytes\":%" G_GUINT64_FORMAT
-                                  ",\"unchanged\":%s,\"error\":%s}", k ? "," : "", fname,
-                                  f->added, f->flags_changed, f->removed, f->matched, f->bytes,
-                                  f->unchanged ? "true" : "false", ferr);
+                                  "\"removed\":%u,\"rematched\":%u,\"flags_pushed\":%u,"
+                                  "\"bytes\":%" G_GUINT64_FORMAT ",\"unchanged\":%s,"
+                                  "\"error\":%s}", k ? "," : "", fname, f->added,
+                                  f->flags_changed, f->removed, f->matched, f->flags_pushed,
+                                  f->bytes, f->unchanged ? "true" : "false", ferr);
         }
       g_string_append (out, "]}");
     }

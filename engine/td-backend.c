@@ -83,6 +83,21 @@ td_backend_real_get_caps (TdBackend *self)
 }
 
 static void
+td_backend_real_store_flags_async (TdBackend *self, GPtrArray *stores, GCancellable *cancellable,
+                                   GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_task_report_new_error (self, callback, user_data, td_backend_real_store_flags_async,
+                           TD_ERROR, TD_ERROR_NOT_SUPPORTED,
+                           "this protocol cannot change flags on the server");
+}
+
+static gboolean
+td_backend_real_store_flags_finish (TdBackend *self, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
 td_backend_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   TdBackendPrivate *priv = td_backend_get_instance_private (TD_BACKEND (object));
@@ -116,6 +131,8 @@ td_backend_class_init (TdBackendClass *klass)
   object_class->set_property = td_backend_set_property;
   object_class->finalize = td_backend_finalize;
   klass->get_caps = td_backend_real_get_caps;
+  klass->store_flags_async = td_backend_real_store_flags_async;
+  klass->store_flags_finish = td_backend_real_store_flags_finish;
 
   /**
    * TdBackend:account:
@@ -362,6 +379,35 @@ td_backend_fetch_messages_finish (TdBackend *self, GAsyncResult *result, GError 
   if (call_was_refused (result, td_backend_fetch_messages_async, error))
     return FALSE;
   return TD_BACKEND_GET_CLASS (self)->fetch_messages_finish (self, result, error);
+}
+
+/**
+ * td_backend_store_flags_async:
+ * @self: a backend with a folder opened for writing
+ * @stores: (element-type TdBackendFlagStore): the changes
+ * @cancellable: (nullable): a cancellable
+ * @callback: called when the server has every change
+ * @user_data: data for @callback
+ *
+ * Sets and clears flags on the server (optional: %TD_BACKEND_CAP_STORE).
+ */
+void
+td_backend_store_flags_async (TdBackend *self, GPtrArray *stores, GCancellable *cancellable,
+                              GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_return_if_fail (TD_IS_BACKEND (self));
+  g_return_if_fail (stores != NULL);
+  CallClosure *c = call_begin (self, callback, user_data, td_backend_store_flags_async);
+  if (c != NULL)
+    TD_BACKEND_GET_CLASS (self)->store_flags_async (self, stores, cancellable, call_done, c);
+}
+
+gboolean
+td_backend_store_flags_finish (TdBackend *self, GAsyncResult *result, GError **error)
+{
+  if (call_was_refused (result, td_backend_store_flags_async, error))
+    return FALSE;
+  return TD_BACKEND_GET_CLASS (self)->store_flags_finish (self, result, error);
 }
 
 /**

@@ -68,8 +68,22 @@ struct _TdBackendClass
                             GAsyncReadyCallback callback, gpointer user_data);
   gboolean (*disconnect_finish) (TdBackend *self, GAsyncResult *result, GError **error);
 
-  gpointer padding[16];
+  /* Optional (TD_BACKEND_CAP_STORE): set and clear flags on the open folder. @stores holds
+   * TdBackendFlagStore elements. */
+  void (*store_flags_async) (TdBackend *self, GPtrArray *stores, GCancellable *cancellable,
+                             GAsyncReadyCallback callback, gpointer user_data);
+  gboolean (*store_flags_finish) (TdBackend *self, GAsyncResult *result, GError **error);
+
+  gpointer padding[14];
 };
+
+/* One flag change for a set of messages: they get @add and lose @remove. */
+typedef struct
+{
+  GArray *uids; /* TdUidRange */
+  TdFlags add;
+  TdFlags remove;
+} TdBackendFlagStore;
 
 TdAccountConfig *td_backend_get_account (TdBackend *self);
 TdBackendCaps td_backend_get_caps (TdBackend *self);
@@ -104,6 +118,10 @@ void td_backend_fetch_messages_async (TdBackend *self, GArray *uids, TdMessageSi
                                       gpointer user_data);
 gboolean td_backend_fetch_messages_finish (TdBackend *self, GAsyncResult *result,
                                            GError **error);
+
+void td_backend_store_flags_async (TdBackend *self, GPtrArray *stores, GCancellable *cancellable,
+                                   GAsyncReadyCallback callback, gpointer user_data);
+gboolean td_backend_store_flags_finish (TdBackend *self, GAsyncResult *result, GError **error);
 
 void td_backend_disconnect_async (TdBackend *self, GCancellable *cancellable,
                                   GAsyncReadyCallback callback, gpointer user_data);

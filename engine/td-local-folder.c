@@ -34,7 +34,17 @@ td_local_folder_free (TdLocalFolder *local)
   g_free (local->name);
   g_clear_pointer (&local->folder, td_maildir_folder_unref);
   g_clear_pointer (&local->messages, g_array_unref);
+  g_clear_pointer (&local->disk, g_hash_table_unref);
+  g_clear_pointer (&local->local_flags, g_array_unref);
+  g_clear_pointer (&local->plan, g_array_unref);
   g_free (local);
+}
+
+void
+td_flag_store_free (TdBackendFlagStore *store)
+{
+  g_array_unref (store->uids);
+  g_free (store);
 }
 
 static TdStateMessage *
@@ -98,6 +108,28 @@ resolve_pending (TdLocalFolder *local, GError **error)
   return TRUE;
 }
 
+/* Looks at the disk for what the mail reader changed. The directory times are taken before
+ * the scan, so a change during the scan shows as a change next time. */
+static void
+scan_local_changes (TdLocalFolder *local)
+{
+  td_maildir_folder_dir_mtimes (local->folder, &local->record.cur_mtime,
+                                &local->record.new_mtime);
+  local->record.scanned_at = g_get_real_time () * 1000;
+  local->disk = td_maildir_folder_scan (local->folder, NULL);
+  local->local_flags = g_array_new (FALSE, FALSE, sizeof (TdLocalFlags));
+  for (guint i = 0; i < local->messages->len; i++)
+    {
+      TdStateMessage *m = &g_array_index (local->messages, TdStateMessage, i);
+      TdMaildirEntry *e = g_hash_table_lookup (local->disk, m->base);
+      if (e != NULL && e->flags != m->flags)
+        {
+          TdLocalFlags l = { m->uid, e->flags };
+          g_array_append_val (local->local_flags, l);
+        }
+    }
+}
+
 /**
  * td_local_folder_prepare:
  * @db: the state database
@@ -105,6 +137,7 @@ resolve_pending (TdLocalFolder *local, GError **error)
  * @account: the account name
  * @name: the folder's decoded name
  * @components: its directories below @maildir
+ * @scan: look for changes a mail reader made (flags renamed), for pushing them
  * @error: return location for an error
  *
  * Opens (creating) the folder's directory, removes what an interrupted run left in tmp/,
@@ -114,7 +147,7 @@ resolve_pending (TdLocalFolder *local, GError **error)
  */
 TdLocalFolder *
 td_local_folder_prepare (TdStateDb *db, TdMaildir *maildir, const char *account,
-                         const char *name, char **components, GError **error)
+                         const char *name, char **components, gboolean scan, GError **error)
 {
   g_autoptr (TdLocalFolder) local = g_new0 (TdLocalFolder, 1);
   GError *e = NULL;
@@ -136,6 +169,8 @@ td_local_folder_prepare (TdStateDb *db, TdMaildir *maildir, const char *account,
       g_autoptr (GHashTable) disk = td_maildir_folder_scan (local->folder, NULL);
       local->untracked = g_hash_table_size (disk) > 0;
     }
+  if (scan)
+    scan_local_changes (local);
   return g_steal_pointer (&local);
 }
 
@@ -151,27 +186,107 @@ td_local_folder_sync_point (TdLocalFolder *local, TdSyncPoint *point)
                       : 0;
 }
 
-/* A server flag change applied to the file without undoing the reader's own changes:
- * what the server added since the last sync is added, what it removed is removed. */
-static gboolean
-apply_flags (TdLocalFolder *local, GHashTable **disk, TdStateMessage *m, TdFlags server,
-             GError **error)
+static TdFlags
+server_flags (GHashTable *by_uid, const TdStateMessage *m)
 {
-  TdFlags added = server & ~m->flags, removed = m->flags & ~server;
+  const TdMessageInfo *s = g_hash_table_lookup (by_uid, GUINT_TO_POINTER (m->uid));
+  return s ? s->flags : m->flags;
+}
+
+static void
+add_store (GHashTable *stores, guint32 uid, TdFlags add, TdFlags remove)
+{
+  gpointer key = GUINT_TO_POINTER ((add << 8) | remove);
+  TdBackendFlagStore *store = g_hash_table_lookup (stores, key);
+
+  if (store == NULL)
+    {
+      store = g_new0 (TdBackendFlagStore, 1);
+      store->uids = g_array_new (FALSE, FALSE, sizeof (TdUidRange));
+      store->add = add;
+      store->remove = remove;
+      g_hash_table_insert (stores, key, store);
+    }
+  td_uid_set_add (store->uids, uid);
+}
+
+/**
+ * td_local_folder_plan_flags:
+ * @local: a prepared folder
+ * @changes: what the server reports since the sync point
+ * @push: whether local changes go to the server
+ *
+ * Merges the flag changes of both sides against the last common state: what either side
+ * added is added, what either side removed is removed (an add and a remove of the same flag
+ * keep it). Keeps the plan for td_local_folder_apply_changes().
+ *
+ * Returns: (transfer full) (element-type TdBackendFlagStore): the changes that bring the server
+ *   to the merged flags, grouped so messages with the same change share one command
+ */
+GPtrArray *
+td_local_folder_plan_flags (TdLocalFolder *local, const TdFolderChanges *changes, gboolean push)
+{
+  g_autoptr (GHashTable) by_uid = g_hash_table_new (g_direct_hash, g_direct_equal);
+  g_autoptr (GHashTable) local_by_uid = g_hash_table_new (g_direct_hash, g_direct_equal);
+  g_autoptr (GHashTable) stores = g_hash_table_new (g_direct_hash, g_direct_equal);
+  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) td_flag_store_free);
+
+  for (guint i = 0; i < changes->changed->len; i++)
+    {
+      TdMessageInfo *s = &g_array_index (changes->changed, TdMessageInfo, i);
+      g_hash_table_insert (by_uid, GUINT_TO_POINTER (s->uid), s);
+    }
+  for (guint i = 0; push && local->local_flags != NULL && i < local->local_flags->len; i++)
+    {
+      TdLocalFlags *l = &g_array_index (local->local_flags, TdLocalFlags, i);
+      g_hash_table_insert (local_by_uid, GUINT_TO_POINTER (l->uid), l);
+    }
+  g_clear_pointer (&local->plan, g_array_unref);
+  local->plan = g_array_new (FALSE, FALSE, sizeof (TdFlagPlan));
+  for (guint i = 0; i < local->messages->len; i++)
+    {
+      const TdStateMessage *m = &g_array_index (local->messages, TdStateMessage, i);
+      const TdLocalFlags *l = g_hash_table_lookup (local_by_uid, GUINT_TO_POINTER (m->uid));
+      TdFlags d = m->flags, s = server_flags (by_uid, m), lf = l ? l->flags : d;
+      if (s == d && lf == d)
+        continue;
+      TdFlags added = (s & ~d) | (lf & ~d), removed = (d & ~s) | (d & ~lf);
+      TdFlagPlan p = { m->uid, s & ~d, d & ~s, (d & ~removed) | added, l != NULL };
+      g_array_append_val (local->plan, p);
+      if (p.pushed && p.merged != s)
+        add_store (stores, m->uid, p.merged & ~s, s & ~p.merged);
+    }
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init (&it, stores);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    g_ptr_array_add (out, value);
+  return out;
+}
+
+/* Brings one message's file and row to the plan. Without local changes taking part (a pull)
+ * the server's change is applied over whatever the reader did to the file. */
+static gboolean
+apply_flags (TdLocalFolder *local, GHashTable **disk, const TdFlagPlan *p, GError **error)
+{
+  TdStateMessage *m = find_message (local, p->uid);
   GError *e = NULL;
 
-  if (added == 0 && removed == 0)
+  if (m == NULL)
     return TRUE;
   if (*disk == NULL)
     *disk = td_maildir_folder_scan (local->folder, NULL);
   TdMaildirEntry *entry = g_hash_table_lookup (*disk, m->base);
-  if (entry != NULL
-      && !td_maildir_folder_set_flags (local->folder, m->base, entry,
-                                       (entry->flags | added) & ~removed, &e))
+  TdFlags row = p->pushed ? p->merged : (m->flags | p->server_added) & ~p->server_removed;
+  if (entry != NULL)
+    {
+      TdFlags file = p->pushed ? p->merged : (entry->flags | p->server_added) & ~p->server_removed;
+      if (!td_maildir_folder_set_flags (local->folder, m->base, entry, file, &e))
+        return local_error (error, e, local->name);
+    }
+  if (!td_state_db_set_flags (local->db, local->record.id, m->uid, row, &e))
     return local_error (error, e, local->name);
-  if (!td_state_db_set_flags (local->db, local->record.id, m->uid, server, &e))
-    return local_error (error, e, local->name);
-  m->flags = server;
+  m->flags = row;
   return TRUE;
 }
 
@@ -291,15 +406,14 @@ td_local_folder_apply_changes (TdLocalFolder *local, const TdFolderChanges *chan
   *flags_changed = *removed = 0;
   if (!force && !guard_deletions (local, removals->len, error))
     return FALSE;
+  if (local->plan == NULL)
+    g_ptr_array_unref (td_local_folder_plan_flags (local, changes, FALSE));
+  disk = local->disk ? g_hash_table_ref (local->disk) : NULL;
   if (!td_state_db_begin (local->db, &e))
     return local_error (error, e, local->name);
-  for (guint i = 0; i < changes->changed->len; i++)
+  for (guint i = 0; i < local->plan->len; i++)
     {
-      const TdMessageInfo *info = &g_array_index (changes->changed, TdMessageInfo, i);
-      TdStateMessage *m = find_message (local, info->uid);
-      if (m == NULL || m->flags == info->flags)
-        continue;
-      if (!apply_flags (local, &disk, m, info->flags, error))
+      if (!apply_flags (local, &disk, &g_array_index (local->plan, TdFlagPlan, i), error))
         goto fail;
       (*flags_changed)++;
     }
@@ -593,8 +707,8 @@ td_local_folder_save (TdLocalFolder *local, const TdFolderState *state, GError *
   r.uidvalidity = state->uidvalidity;
   r.uidnext = state->uidnext;
   r.highestmodseq = state->highestmodseq;
-  if (r.uidvalidity == local->record.uidvalidity && r.uidnext == local->record.uidnext
-      && r.highestmodseq == local->record.highestmodseq)
+  if (local->disk == NULL && r.uidvalidity == local->record.uidvalidity
+      && r.uidnext == local->record.uidnext && r.highestmodseq == local->record.highestmodseq)
     return TRUE;
   if (!td_state_db_update_folder (local->db, &r, &e))
     return local_error (error, e, local->name);

@@ -9,6 +9,7 @@
 
 #include "storage/td-maildir.h"
 #include "storage/td-state-db.h"
+#include "td-backend.h"
 #include "td-types.h"
 
 G_BEGIN_DECLS
@@ -23,10 +24,34 @@ typedef struct
   GArray *messages;       /* TdStateMessage, by ascending UID */
   guint recovered;        /* interrupted downloads found complete on disk */
   gboolean untracked;     /* never synced, yet the Maildir already holds messages */
+  GHashTable *disk;       /* base -> TdMaildirEntry, when the folder was scanned */
+  GArray *local_flags;    /* TdLocalFlags: messages whose flags the reader changed */
+  GArray *plan;           /* TdFlagPlan: the merged flags, once planned */
 } TdLocalFolder;
 
+/* A message whose flags on disk differ from the last common state. */
+typedef struct
+{
+  guint32 uid;
+  TdFlags flags;
+} TdLocalFlags;
+
+/* What a message's flags become once both sides' changes are merged. */
+typedef struct
+{
+  guint32 uid;
+  TdFlags server_added, server_removed; /* since the last sync, as the server reports */
+  TdFlags merged;                       /* the result, when local changes take part */
+  gboolean pushed;                      /* merged goes to the server too */
+} TdFlagPlan;
+
+void td_flag_store_free (TdBackendFlagStore *store);
+
 TdLocalFolder *td_local_folder_prepare (TdStateDb *db, TdMaildir *maildir, const char *account,
-                                        const char *name, char **components, GError **error);
+                                        const char *name, char **components, gboolean scan,
+                                        GError **error);
+GPtrArray *td_local_folder_plan_flags (TdLocalFolder *local, const TdFolderChanges *changes,
+                                       gboolean push);
 void td_local_folder_free (TdLocalFolder *local);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdLocalFolder, td_local_folder_free)
 

@@ -126,6 +126,14 @@ work_finish (GAsyncResult *result, GError **error)
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
+/* Whether local changes go to the server for this account. */
+static gboolean
+pushes (TdSyncRunner *self)
+{
+  return self->account->sync != TD_DIRECTION_PULL
+         && (td_backend_get_caps (self->backend) & TD_BACKEND_CAP_STORE);
+}
+
 /* Folder run bookkeeping */
 
 static void
@@ -324,6 +332,66 @@ applied (GObject *source, GAsyncResult *result, gpointer data)
   start_fetch (self);
 }
 
+/* Flags go to the server before the disk and the DB take them: a crash in between leaves a
+ * state the next run's merge brings to the same result, never one that undoes a change. */
+static void
+stored (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = data;
+  TdFolderChanges *changes = g_object_steal_data (source, "td-changes");
+  GError *error = NULL;
+
+  if (!td_backend_store_flags_finish (TD_BACKEND (source), result, &error))
+    {
+      td_folder_changes_free (changes);
+      end_folder (self, error);
+      return;
+    }
+  run_work (self, apply_work, changes, applied);
+}
+
+typedef struct
+{
+  TdFolderChanges *changes;
+  GPtrArray *stores;
+} PlanArg;
+
+static gboolean
+plan_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  PlanArg *p = arg;
+  p->stores = td_local_folder_plan_flags (self->run->local, p->changes, pushes (self));
+  return TRUE;
+}
+
+static void
+planned (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  PlanArg *p = data;
+  g_autoptr (GPtrArray) stores = p->stores;
+  TdFolderChanges *changes = p->changes;
+
+  g_free (p);
+  work_finish (result, NULL);
+  if (stores->len == 0)
+    {
+      run_work (self, apply_work, changes, applied);
+      return;
+    }
+  for (guint i = 0; i < stores->len; i++)
+    {
+      TdBackendFlagStore *s = g_ptr_array_index (stores, i);
+      for (guint k = 0; k < s->uids->len; k++)
+        {
+          TdUidRange *r = &g_array_index (s->uids, TdUidRange, k);
+          self->run->report->flags_pushed += r->last - r->first + 1;
+        }
+    }
+  g_object_set_data (G_OBJECT (self->backend), "td-changes", changes);
+  td_backend_store_flags_async (self->backend, stores, self->cancellable, stored, self);
+}
+
 static void
 changes_listed (GObject *source, GAsyncResult *result, gpointer data)
 {
@@ -336,7 +404,9 @@ changes_listed (GObject *source, GAsyncResult *result, gpointer data)
       end_folder (self, error);
       return;
     }
-  run_work (self, apply_work, changes, applied);
+  PlanArg *p = g_new0 (PlanArg, 1);
+  p->changes = changes;
+  run_work (self, plan_work, p, planned);
 }
 
 /* UIDVALIDITY changed */
@@ -412,10 +482,11 @@ folder_opened (GObject *source, GAsyncResult *result, gpointer data)
     }
   if (run->point.uidvalidity == run->state.uidvalidity && run->state.highestmodseq != 0
       && run->state.highestmodseq == run->point.highestmodseq
-      && run->state.uidnext == run->point.uidnext && run->state.exists == run->point.known_count)
+      && run->state.uidnext == run->point.uidnext && run->state.exists == run->point.known_count
+      && (run->local->local_flags == NULL || run->local->local_flags->len == 0))
     {
       run->report->unchanged = TRUE;
-      end_folder (self, NULL);
+      run_work (self, save_work, NULL, saved);
       return;
     }
   td_backend_list_changes_async (self->backend, &run->point, self->cancellable, changes_listed,
@@ -433,7 +504,8 @@ prepare_work (TdSyncRunner *self, gpointer arg, GError **error)
 {
   PrepareArg *p = arg;
   p->local = td_local_folder_prepare (self->db, self->maildir, self->account->name,
-                                      self->run->report->name, p->components, error);
+                                      self->run->report->name, p->components, pushes (self),
+                                      error);
   return p->local != NULL;
 }
 
@@ -453,8 +525,8 @@ prepared (GObject *source, GAsyncResult *result, gpointer data)
       return;
     }
   td_local_folder_sync_point (self->run->local, &self->run->point);
-  td_backend_open_folder_async (self->backend, self->run->info->name, TRUE, &self->run->point,
-                                self->cancellable, folder_opened, self);
+  td_backend_open_folder_async (self->backend, self->run->info->name, !pushes (self),
+                                &self->run->point, self->cancellable, folder_opened, self);
 }
 
 /* Whether the folder's STATUS from the listing shows nothing changed since the last sync,
@@ -468,6 +540,33 @@ unchanged_on_server (TdSyncRunner *self, const TdFolderInfo *info)
   return info->has_status && f != NULL && f->pending == 0 && s->highestmodseq != 0
          && f->record.highestmodseq == s->highestmodseq && f->record.uidvalidity == s->uidvalidity
          && f->record.uidnext == s->uidnext && f->count == s->exists;
+}
+
+/* Whether the mail reader can have changed nothing since the last scan: cur/ and new/ have
+ * the times they had then, and the scan came well after their last change, since a rename
+ * within the same clock tick as the scan can leave a directory's time unchanged. The margin
+ * is a second where the file system keeps whole seconds, else 50 ms (ext4 and friends keep
+ * nanoseconds but advance them with the kernel's clock tick, at most 10 ms). */
+static gint64
+mtime_margin (gint64 cur, gint64 new)
+{
+  const gint64 second = G_GINT64_CONSTANT (1000000000);
+  return cur % second == 0 && new % second == 0 ? second : second / 20;
+}
+
+static gboolean
+unchanged_locally (TdSyncRunner *self, const TdFolderInfo *info, char **components)
+{
+  const TdStateFolderSummary *f = g_hash_table_lookup (self->synced, info->name);
+  gint64 cur = 0, new = 0;
+
+  if (!pushes (self))
+    return TRUE;
+  if (f == NULL || f->record.scanned_at == 0
+      || !td_maildir_dir_mtimes (self->maildir, components, &cur, &new))
+    return FALSE;
+  return cur == f->record.cur_mtime && new == f->record.new_mtime
+         && f->record.scanned_at - MAX (cur, new) >= mtime_margin (cur, new);
 }
 
 static void
@@ -488,12 +587,6 @@ next_folder (TdSyncRunner *self)
   run->to_fetch = g_array_new (FALSE, FALSE, sizeof (TdUidRange));
   g_ptr_array_add (self->report->folders, run->report);
   self->run = run;
-  if (unchanged_on_server (self, run->info))
-    {
-      run->report->unchanged = TRUE;
-      end_folder (self, NULL);
-      return;
-    }
 
   char **components = td_folder_map_components (run->info->name, run->info->delimiter,
                                                 self->account->layout, &error);
@@ -502,6 +595,13 @@ next_folder (TdSyncRunner *self)
       GError *e = g_error_new (TD_ERROR, TD_ERROR_FOLDER, "%s", error->message);
       g_error_free (error);
       end_folder (self, e);
+      return;
+    }
+  if (unchanged_on_server (self, run->info) && unchanged_locally (self, run->info, components))
+    {
+      g_strfreev (components);
+      run->report->unchanged = TRUE;
+      end_folder (self, NULL);
       return;
     }
   PrepareArg *p = g_new0 (PrepareArg, 1);

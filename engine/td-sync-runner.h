@@ -17,6 +17,7 @@ typedef struct
   char *name;
   guint added;
   guint flags_changed;
+  guint flags_pushed;   /* messages whose flags were changed on the server */
   guint removed;
   guint matched;        /* re-matched after a UIDVALIDITY change */
   guint64 bytes;

@@ -349,6 +349,55 @@ td_maildir_folder_sync_dirs (TdMaildirFolder *folder, GError **error)
   return TRUE;
 }
 
+static gint64
+mtime_ns (const struct stat *st)
+{
+  return (gint64) st->st_mtim.tv_sec * G_GINT64_CONSTANT (1000000000) + st->st_mtim.tv_nsec;
+}
+
+/**
+ * td_maildir_folder_dir_mtimes:
+ * @folder: a folder
+ * @cur_ns: (out): cur/'s modification time in nanoseconds, 0 if unknown
+ * @new_ns: (out): new/'s
+ *
+ * A mail reader's rename or delivery changes these, so unchanged times mean nothing to scan.
+ */
+void
+td_maildir_folder_dir_mtimes (TdMaildirFolder *folder, gint64 *cur_ns, gint64 *new_ns)
+{
+  struct stat st;
+  *cur_ns = fstat (folder->cur_fd, &st) == 0 ? mtime_ns (&st) : 0;
+  *new_ns = fstat (folder->new_fd, &st) == 0 ? mtime_ns (&st) : 0;
+}
+
+/**
+ * td_maildir_dir_mtimes:
+ * @maildir: the account's Maildir
+ * @components: a folder's directories
+ * @cur_ns: (out): cur/'s modification time in nanoseconds
+ * @new_ns: (out): new/'s
+ *
+ * The same without opening the folder: for deciding whether to open it at all.
+ *
+ * Returns: %FALSE when the folder's directories cannot be looked at
+ */
+gboolean
+td_maildir_dir_mtimes (TdMaildir *maildir, char **components, gint64 *cur_ns, gint64 *new_ns)
+{
+  g_autofree char *rel = g_strjoinv ("/", components);
+  g_autofree char *cur = g_build_filename (*rel ? rel : ".", "cur", NULL);
+  g_autofree char *new = g_build_filename (*rel ? rel : ".", "new", NULL);
+  struct stat a, b;
+
+  if (fstatat (maildir->fd, cur, &a, AT_SYMLINK_NOFOLLOW) != 0
+      || fstatat (maildir->fd, new, &b, AT_SYMLINK_NOFOLLOW) != 0)
+    return FALSE;
+  *cur_ns = mtime_ns (&a);
+  *new_ns = mtime_ns (&b);
+  return TRUE;
+}
+
 /* The header block is looked at up to this size for the Message-ID. */
 #define IDENTITY_HEADER_MAX (256 * 1024)
 

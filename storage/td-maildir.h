@@ -46,6 +46,9 @@ gboolean td_maildir_folder_set_flags (TdMaildirFolder *folder, const char *base,
 gboolean td_maildir_folder_remove (TdMaildirFolder *folder, const TdMaildirEntry *entry,
                                    GError **error);
 gboolean td_maildir_folder_sync_dirs (TdMaildirFolder *folder, GError **error);
+void td_maildir_folder_dir_mtimes (TdMaildirFolder *folder, gint64 *cur_ns, gint64 *new_ns);
+gboolean td_maildir_dir_mtimes (TdMaildir *maildir, char **components, gint64 *cur_ns,
+                                gint64 *new_ns);
 gboolean td_maildir_folder_read_identity (TdMaildirFolder *folder, const TdMaildirEntry *entry,
                                           char **message_id, guint64 *wire_size,
                                           GError **error);

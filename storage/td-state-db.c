@@ -248,8 +248,9 @@ td_state_db_get_folder (TdStateDb *db, const char *account, const char *name,
   sqlite3_bind_text (ins, 2, name, -1, SQLITE_STATIC);
   if (!step_done (db, ins, error))
     return FALSE;
-  sqlite3_stmt *sel = statement (db, "SELECT id, uidvalidity, uidnext, highestmodseq FROM folders "
-                                     "WHERE account = ? AND name = ?", error);
+  sqlite3_stmt *sel = statement (db, "SELECT id, uidvalidity, uidnext, highestmodseq, cur_mtime, "
+                                     "new_mtime, scanned_at FROM folders WHERE account = ? AND "
+                                     "name = ?", error);
   if (sel == NULL)
     return FALSE;
   sqlite3_bind_text (sel, 1, account, -1, SQLITE_STATIC);
@@ -263,6 +264,9 @@ td_state_db_get_folder (TdStateDb *db, const char *account, const char *name,
   folder->uidvalidity = (guint32) sqlite3_column_int64 (sel, 1);
   folder->uidnext = (guint32) sqlite3_column_int64 (sel, 2);
   folder->highestmodseq = (guint64) sqlite3_column_int64 (sel, 3);
+  folder->cur_mtime = sqlite3_column_int64 (sel, 4);
+  folder->new_mtime = sqlite3_column_int64 (sel, 5);
+  folder->scanned_at = sqlite3_column_int64 (sel, 6);
   sqlite3_reset (sel);
   return TRUE;
 }
@@ -271,13 +275,17 @@ gboolean
 td_state_db_update_folder (TdStateDb *db, const TdStateFolder *folder, GError **error)
 {
   sqlite3_stmt *stmt = statement (db, "UPDATE folders SET uidvalidity = ?, uidnext = ?, "
-                                      "highestmodseq = ? WHERE id = ?", error);
+                                      "highestmodseq = ?, cur_mtime = ?, new_mtime = ?, "
+                                      "scanned_at = ? WHERE id = ?", error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, folder->uidvalidity);
   sqlite3_bind_int64 (stmt, 2, folder->uidnext);
   sqlite3_bind_int64 (stmt, 3, (sqlite3_int64) folder->highestmodseq);
-  sqlite3_bind_int64 (stmt, 4, folder->id);
+  sqlite3_bind_int64 (stmt, 4, folder->cur_mtime);
+  sqlite3_bind_int64 (stmt, 5, folder->new_mtime);
+  sqlite3_bind_int64 (stmt, 6, folder->scanned_at);
+  sqlite3_bind_int64 (stmt, 7, folder->id);
   return step_done (db, stmt, error);
 }
 
@@ -410,9 +418,10 @@ td_state_db_list_folders (TdStateDb *db, const char *account, GError **error)
 {
   sqlite3_stmt *stmt = statement (db, "SELECT f.name, f.id, f.uidvalidity, f.uidnext, "
                                       "f.highestmodseq, COUNT(m.uid), COALESCE(MAX(m.uid), 0), "
-                                      "COALESCE(SUM(m.pending), 0) FROM folders f LEFT JOIN "
-                                      "messages m ON m.folder_id = f.id WHERE f.account = ? "
-                                      "GROUP BY f.id", error);
+                                      "COALESCE(SUM(m.pending), 0), f.cur_mtime, f.new_mtime, "
+                                      "f.scanned_at FROM folders f LEFT JOIN messages m ON "
+                                      "m.folder_id = f.id WHERE f.account = ? GROUP BY f.id",
+                                  error);
   g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) td_state_folder_summary_free);
   int rc;
 
@@ -430,6 +439,9 @@ td_state_db_list_folders (TdStateDb *db, const char *account, GError **error)
       f->count = (guint32) sqlite3_column_int64 (stmt, 5);
       f->last_uid = (guint32) sqlite3_column_int64 (stmt, 6);
       f->pending = (guint32) sqlite3_column_int64 (stmt, 7);
+      f->record.cur_mtime = sqlite3_column_int64 (stmt, 8);
+      f->record.new_mtime = sqlite3_column_int64 (stmt, 9);
+      f->record.scanned_at = sqlite3_column_int64 (stmt, 10);
       g_ptr_array_add (out, f);
     }
   sqlite3_reset (stmt);

@@ -21,6 +21,9 @@ typedef struct
   guint32 uidvalidity;
   guint32 uidnext;
   guint64 highestmodseq;
+  gint64 cur_mtime;   /* ns; cur/ and new/ as last scanned (version 2) */
+  gint64 new_mtime;
+  gint64 scanned_at;  /* ns since the epoch */
 } TdStateFolder;
 
 typedef struct

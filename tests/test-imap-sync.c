@@ -221,13 +221,22 @@ test_full_pull (Fixture *f, gconstpointer data)
   assert_folder_matches (f, "Lists/gnome/devel");
 
   /* Nothing changed: nothing is downloaded, and no folder is even opened. */
-  TdTestRun r = td_test_tidings (cfg, "sync", "--json", "--verbose", NULL);
+  /* Nothing changed: nothing is downloaded. The folders Tidings itself just wrote to are
+   * looked at once more (their directory times moved); after that none is even opened. */
+  g_usleep (200 * 1000); /* well past the 50 ms same-tick margin of the directory times */
+  TdTestRun r = td_test_tidings (cfg, "sync", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_true (g_regex_match_simple ("\"(added|removed|flags_changed|flags_pushed)\":[1-9]",
+                                       r.out, 0, 0) == FALSE);
+  td_test_run_clear (&r);
+  r = td_test_tidings (cfg, "sync", "--json", "--verbose", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_null (strstr (r.out, "\"unchanged\":false"));
   g_assert_nonnull (strstr (r.out, "\"folder\":\"Entwürfe\""));
   g_assert_true (g_regex_match_simple ("\"bytes\":[1-9]", r.out, 0, 0) == FALSE);
   g_assert_nonnull (strstr (r.err, "RETURN (STATUS"));
   g_assert_null (strstr (r.err, "EXAMINE"));
+  g_assert_null (strstr (r.err, "SELECT"));
   td_test_run_clear (&r);
   assert_folder_matches (f, "INBOX");
 }
@@ -486,14 +495,17 @@ test_status_fallback (Fixture *f, gconstpointer data)
   seed (f, "INBOX", 3, 100);
   seed (f, "Archive", 3, 100);
   sync_ok (cfg);
+  g_usleep (200 * 1000); /* past the same-tick margin: the folders count as scanned */
+  sync_ok (cfg);
   td_test_dovecot_doveadm (f->dovecot, "flags", "add", "-u", TD_TEST_USER, "\\Flagged", "mailbox",
                            "Archive", "uid", "1", NULL);
   TdTestRun r = td_test_tidings (cfg, "sync", "--verbose", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.err, "STATUS \"INBOX\""));
   g_assert_null (strstr (r.err, "RETURN (STATUS"));
+  g_assert_null (strstr (r.err, "SELECT \"INBOX\""));
   g_assert_null (strstr (r.err, "EXAMINE \"INBOX\""));
-  g_assert_nonnull (strstr (r.err, "EXAMINE \"Archive\""));
+  g_assert_nonnull (strstr (r.err, "SELECT \"Archive\""));
   td_test_run_clear (&r);
   g_autoptr (GHashTable) local = read_local (f, "Archive");
   g_assert_true (has_flag (local, 4, 'F'));
@@ -530,6 +542,122 @@ test_lost_state_db (Fixture *f, gconstpointer data)
   sync_ok (cfg);
   g_autoptr (GHashTable) local = read_local (f, "INBOX");
   g_assert_true (has_flag (local, 2, 'F') && has_flag (local, 2, 'S'));
+}
+
+/* The server's flags of message @uid in @folder, as doveadm reports them. */
+static char *
+server_flags (Fixture *f, const char *folder, const char *uid)
+{
+  g_autofree char *out = td_test_dovecot_doveadm_output (f->dovecot, "fetch", "-u", TD_TEST_USER,
+                                                         "flags", "mailbox", folder, "uid", uid,
+                                                         NULL);
+  char *flags = strstr (out, "flags:");
+  g_assert_nonnull (flags);
+  /* \Recent is a session flag, not one Tidings stores or sends. */
+  g_autoptr (GString) kept = g_string_new (NULL);
+  g_auto (GStrv) words = g_strsplit (g_strstrip (flags + strlen ("flags:")), " ", -1);
+  for (guint i = 0; words[i] != NULL; i++)
+    if (*words[i] != '\0' && g_strcmp0 (words[i], "\\Recent") != 0)
+      g_string_append_printf (kept, "%s%s", kept->len ? " " : "", words[i]);
+  return g_string_free (g_steal_pointer (&kept), FALSE);
+}
+
+/* Renames message @id's file as a mail reader would, to carry exactly @letters. */
+static void
+reader_sets_flags (Fixture *f, const char *folder, guint id, const char *letters)
+{
+  g_autoptr (GHashTable) local = read_local (f, folder);
+  const char *v = local_name (local, id);
+  g_autofree char *name = g_strndup (v, strchr (v, '\n') - v);
+  g_autofree char *base = g_strndup (name, strcspn (name, ":"));
+  g_autofree char *cur = g_build_filename (f->maildir, folder, "cur", name, NULL);
+  g_autofree char *new = g_build_filename (f->maildir, folder, "new", name, NULL);
+  g_autofree char *target_name = g_strdup_printf ("%s:2,%s", base, letters);
+  g_autofree char *target = g_build_filename (f->maildir, folder, "cur", target_name, NULL);
+  g_assert_cmpint (g_rename (g_file_test (cur, G_FILE_TEST_EXISTS) ? cur : new, target), ==, 0);
+}
+
+/* Flags changed in the mail reader reach the server. */
+static void
+test_push_flags (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, NULL);
+
+  seed (f, "INBOX", 4, 100);
+  td_test_dovecot_doveadm (f->dovecot, "flags", "add", "-u", TD_TEST_USER, "\\Seen", "mailbox",
+                           "INBOX", "uid", "1:2", NULL);
+  sync_ok (cfg);
+  /* A no-op run well after the first records the folder as scanned and unchanged, so the
+   * reader's renames below must be found through the directory times, not by chance. */
+  g_usleep (200 * 1000);
+  sync_ok (cfg);
+  g_usleep (200 * 1000);
+  reader_sets_flags (f, "INBOX", 1, "FS");  /* flagged */
+  reader_sets_flags (f, "INBOX", 2, "");    /* marked unread */
+  reader_sets_flags (f, "INBOX", 3, "RS");  /* read and replied to, moved out of new/ */
+  TdTestRun r = td_test_tidings (cfg, "sync", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "\"flags_pushed\":3"));
+  td_test_run_clear (&r);
+  g_autofree char *f1 = server_flags (f, "INBOX", "1");
+  g_autofree char *f2 = server_flags (f, "INBOX", "2");
+  g_autofree char *f3 = server_flags (f, "INBOX", "3");
+  g_autofree char *f4 = server_flags (f, "INBOX", "4");
+  g_assert_cmpstr (f1, ==, "\\Flagged \\Seen");
+  g_assert_cmpstr (f2, ==, "");
+  g_assert_cmpstr (f3, ==, "\\Answered \\Seen");
+  g_assert_cmpstr (f4, ==, "");
+  /* Nothing is left to do: a second run pushes nothing. */
+  r = td_test_tidings (cfg, "sync", "--json", NULL);
+  g_assert_null (strstr (r.out, "\"flags_pushed\":1"));
+  g_assert_null (strstr (r.out, "\"flags_pushed\":3"));
+  td_test_run_clear (&r);
+}
+
+/* Both sides changed flags of the same messages: the changes merge, on both sides. */
+static void
+test_merge_flags (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, NULL);
+
+  seed (f, "INBOX", 2, 100);
+  td_test_dovecot_doveadm (f->dovecot, "flags", "add", "-u", TD_TEST_USER, "\\Seen", "mailbox",
+                           "INBOX", "uid", "1:2", NULL);
+  sync_ok (cfg);
+  td_test_dovecot_doveadm (f->dovecot, "flags", "add", "-u", TD_TEST_USER, "\\Answered",
+                           "mailbox", "INBOX", "uid", "1", NULL);
+  td_test_dovecot_doveadm (f->dovecot, "flags", "remove", "-u", TD_TEST_USER, "\\Seen",
+                           "mailbox", "INBOX", "uid", "2", NULL);
+  reader_sets_flags (f, "INBOX", 1, "FS");
+  reader_sets_flags (f, "INBOX", 2, "FS");
+  sync_ok (cfg);
+  g_autofree char *f1 = server_flags (f, "INBOX", "1");
+  g_autofree char *f2 = server_flags (f, "INBOX", "2");
+  g_assert_cmpstr (f1, ==, "\\Answered \\Flagged \\Seen");
+  g_assert_cmpstr (f2, ==, "\\Flagged");
+  g_autoptr (GHashTable) local = read_local (f, "INBOX");
+  g_assert_true (has_flag (local, 1, 'F') && has_flag (local, 1, 'R') && has_flag (local, 1, 'S'));
+  g_assert_true (has_flag (local, 2, 'F') && !has_flag (local, 2, 'S'));
+}
+
+/* sync = pull: what the reader changes stays local, and the server keeps its flags. */
+static void
+test_pull_does_not_push (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, "sync = pull\n");
+
+  seed (f, "INBOX", 2, 100);
+  sync_ok (cfg);
+  reader_sets_flags (f, "INBOX", 1, "FS");
+  TdTestRun r = td_test_tidings (cfg, "sync", "--verbose", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_null (strstr (r.err, "STORE"));
+  g_assert_null (strstr (r.err, "C: t4 SELECT"));
+  td_test_run_clear (&r);
+  g_autofree char *f1 = server_flags (f, "INBOX", "1");
+  g_assert_cmpstr (f1, ==, "");
+  g_autoptr (GHashTable) local = read_local (f, "INBOX");
+  g_assert_true (has_flag (local, 1, 'F'));
 }
 
 /* kill -9 at random instants of a download, then a full run: nothing lost, nothing twice,
@@ -618,6 +746,9 @@ main (int argc, char **argv)
   ADD ("/integration/imap/status-fallback", test_status_fallback,
        "imap_capability = IMAP4rev1 LITERAL+ CONDSTORE ESEARCH");
   ADD ("/integration/imap/lost-state-db", test_lost_state_db, NULL);
+  ADD ("/integration/imap/push-flags", test_push_flags, NULL);
+  ADD ("/integration/imap/merge-flags", test_merge_flags, NULL);
+  ADD ("/integration/imap/pull-does-not-push", test_pull_does_not_push, NULL);
   ADD ("/integration/imap/kill-and-rerun", test_kill_and_rerun, NULL);
   ADD ("/integration/cli/lock", test_lock, NULL);
   ADD ("/integration/cli/config-errors", test_config_errors, NULL);

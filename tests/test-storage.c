@@ -12,6 +12,12 @@
 #include "storage/td-state-db.h"
 #include "storage/td-storage-error.h"
 
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(char *const *) a, *(char *const *) b);
+}
+
 static void
 test_mutf7_round_trip (void)
 {
@@ -257,6 +263,54 @@ test_state_db_migrations (void)
   g_assert_error (error, TD_STORAGE_ERROR, TD_STORAGE_ERROR_DB);
 }
 
+/* A database of every earlier version, made from the migration files themselves and holding
+ * data, upgrades to the latest and keeps its data. */
+static void
+test_state_db_upgrades (void)
+{
+  int latest = td_state_db_latest_version ();
+
+  for (int version = 1; version < latest; version++)
+    {
+      g_autofree char *base = g_dir_make_tmp ("tidings-storage-XXXXXX", NULL);
+      g_autofree char *path = g_build_filename (base, "state.db", NULL);
+      g_autoptr (GDir) dir = g_dir_open (TD_MIGRATIONS_DIR, 0, NULL);
+      g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+      const char *name;
+      sqlite3 *raw;
+
+      while ((name = g_dir_read_name (dir)) != NULL)
+        g_ptr_array_add (files, g_strdup (name));
+      g_ptr_array_sort (files, compare_names);
+      g_assert_cmpint (sqlite3_open (path, &raw), ==, SQLITE_OK);
+      for (int v = 0; v < version; v++)
+        {
+          g_autofree char *file = g_build_filename (TD_MIGRATIONS_DIR, files->pdata[v], NULL);
+          g_autofree char *sql = NULL;
+          g_assert_true (g_file_get_contents (file, &sql, NULL, NULL));
+          g_assert_cmpint (sqlite3_exec (raw, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+        }
+      g_autofree char *pragma = g_strdup_printf (
+        "PRAGMA user_version = %d; INSERT INTO folders (account, name, uidvalidity, uidnext) "
+        "VALUES ('a', 'INBOX', 7, 3); INSERT INTO messages (folder_id, uid, base, flags) VALUES "
+        "(1, 2, 'b2', 1);", version);
+      g_assert_cmpint (sqlite3_exec (raw, pragma, NULL, NULL, NULL), ==, SQLITE_OK);
+      sqlite3_close (raw);
+
+      g_autoptr (GError) error = NULL;
+      g_autoptr (TdStateDb) db = td_state_db_open (path, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (td_state_db_get_version (db), ==, latest);
+      TdStateFolder folder;
+      g_assert_true (td_state_db_get_folder (db, "a", "INBOX", &folder, &error));
+      g_assert_cmpuint (folder.uidvalidity, ==, 7);
+      g_assert_cmpuint (folder.uidnext, ==, 3);
+      g_autoptr (GArray) rows = td_state_db_load_messages (db, folder.id, &error);
+      g_assert_cmpuint (rows->len, ==, 1);
+      g_assert_cmpstr (g_array_index (rows, TdStateMessage, 0).base, ==, "b2");
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -270,5 +324,6 @@ main (int argc, char **argv)
   g_test_add_func ("/storage/maildir/flags-and-tmp", test_flags_and_tmp);
   g_test_add_func ("/storage/maildir/symlink", test_symlink_not_followed);
   g_test_add_func ("/storage/state-db/migrations", test_state_db_migrations);
+  g_test_add_func ("/storage/state-db/upgrades", test_state_db_upgrades);
   return g_test_run ();
 }

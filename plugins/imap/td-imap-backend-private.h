@@ -38,5 +38,10 @@ void td_imap_backend_fetch_messages_async (TdBackend *backend, GArray *uids, TdM
                                            GAsyncReadyCallback callback, gpointer user_data);
 gboolean td_imap_backend_fetch_messages_finish (TdBackend *backend, GAsyncResult *result,
                                                 GError **error);
+void td_imap_backend_store_flags_async (TdBackend *backend, GPtrArray *stores,
+                                        GCancellable *cancellable, GAsyncReadyCallback callback,
+                                        gpointer user_data);
+gboolean td_imap_backend_store_flags_finish (TdBackend *backend, GAsyncResult *result,
+                                             GError **error);
 
 G_END_DECLS

@@ -431,3 +431,82 @@ td_imap_backend_fetch_messages_finish (TdBackend *backend, GAsyncResult *result,
   g_return_val_if_fail (g_task_is_valid (result, backend), FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
 }
+
+/* Storing flags */
+
+typedef struct
+{
+  guint pending;
+  GError *error;
+} StoreData;
+
+static void
+store_data_free (StoreData *data)
+{
+  g_clear_error (&data->error);
+  g_free (data);
+}
+
+static void
+store_answered (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  StoreData *data = g_task_get_task_data (task);
+  GError *error = NULL;
+  g_autoptr (TdImapResponse) r = td_imap_session_command_finish (TD_IMAP_SESSION (source),
+                                                                 result, &error);
+  if (r == NULL && data->error == NULL)
+    data->error = error;
+  else
+    g_clear_error (&error);
+  if (--data->pending > 0)
+    return;
+  if (data->error != NULL)
+    g_task_return_error (task, g_steal_pointer (&data->error));
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+queue_store (TdImapBackend *self, GTask *task, GArray *uids, char sign, TdFlags flags)
+{
+  StoreData *data = g_task_get_task_data (task);
+  g_autofree char *set = td_uid_set_to_string (uids);
+  g_autofree char *list = td_imap_flags_format (flags);
+
+  data->pending++;
+  td_imap_session_run_async (self->session, NULL, g_task_get_cancellable (task), store_answered,
+                             g_object_ref (task), "UID STORE %s %cFLAGS.SILENT (%s)", set, sign,
+                             list);
+}
+
+void
+td_imap_backend_store_flags_async (TdBackend *backend, GPtrArray *stores,
+                                   GCancellable *cancellable, GAsyncReadyCallback callback,
+                                   gpointer user_data)
+{
+  TdImapBackend *self = TD_IMAP_BACKEND (backend);
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+  StoreData *data = g_new0 (StoreData, 1);
+
+  g_task_set_source_tag (task, td_imap_backend_store_flags_async);
+  g_task_set_task_data (task, data, (GDestroyNotify) store_data_free);
+  data->pending = 1; /* held while queueing */
+  for (guint i = 0; i < stores->len; i++)
+    {
+      const TdBackendFlagStore *s = g_ptr_array_index (stores, i);
+      if (s->add != 0)
+        queue_store (self, task, s->uids, '+', s->add);
+      if (s->remove != 0)
+        queue_store (self, task, s->uids, '-', s->remove);
+    }
+  if (--data->pending == 0)
+    g_task_return_boolean (task, TRUE);
+}
+
+gboolean
+td_imap_backend_store_flags_finish (TdBackend *backend, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, backend), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}

@@ -19,7 +19,7 @@ static TdBackendCaps
 imap_get_caps (TdBackend *backend)
 {
   TdImapBackend *self = TD_IMAP_BACKEND (backend);
-  TdBackendCaps caps = TD_BACKEND_CAP_FOLDERS | TD_BACKEND_CAP_FLAGS;
+  TdBackendCaps caps = TD_BACKEND_CAP_FOLDERS | TD_BACKEND_CAP_FLAGS | TD_BACKEND_CAP_STORE;
 
   if (self->session != NULL && td_imap_session_get_caps (self->session)->condstore)
     caps |= TD_BACKEND_CAP_CHANGES_SINCE;
@@ -546,6 +546,8 @@ td_imap_backend_class_init (TdImapBackendClass *klass)
   backend_class->list_messages_finish = td_imap_backend_list_messages_finish;
   backend_class->fetch_messages_async = td_imap_backend_fetch_messages_async;
   backend_class->fetch_messages_finish = td_imap_backend_fetch_messages_finish;
+  backend_class->store_flags_async = td_imap_backend_store_flags_async;
+  backend_class->store_flags_finish = td_imap_backend_store_flags_finish;
   backend_class->disconnect_async = imap_disconnect_async;
   backend_class->disconnect_finish = task_finish_boolean;
 }
