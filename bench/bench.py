@@ -280,7 +280,8 @@ def main():
         rss = large_message_rss(ws, server, 50)
         print(f"\npeak RSS of tidings: one small folder {rss['Drafts']:.1f} MB; "
               f"one 50 MB message {rss['Huge']:.1f} MB")
-        print("not yet measured: local flag changes and deletions (Tidings does not push yet)")
+        print("not yet measured: local flag changes and deletions (waits for the rest of "
+              "two-way sync)")
         report["large_message_rss_mb"] = rss
         os.makedirs(args.out, exist_ok=True)
         path = os.path.join(args.out, f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json")
