@@ -15,6 +15,21 @@ struct _TdImapBackend
   TdFolderChanges *resync_changes; /* what a QRESYNC SELECT reported, for list_changes */
 };
 
+/* Commands one backend operation waits for together: how many are still out (plus any
+ * holds taken while queueing), and the first failure among them. */
+typedef struct
+{
+  guint pending;
+  GError *error;
+} TdImapGroup;
+
+void td_imap_group_run (TdImapGroup *group, TdImapSession *session, const TdImapHandlers *handlers,
+                        GTask *task, GAsyncReadyCallback callback, const char *command);
+void td_imap_group_keep_error (TdImapGroup *group, GError *error);
+gboolean td_imap_group_release (TdImapGroup *group);
+gboolean td_imap_group_return_error (TdImapGroup *group, GTask *task);
+void td_imap_group_clear (TdImapGroup *group);
+
 TdFolderChanges *td_imap_backend_take_resync_changes (TdImapBackend *self);
 gboolean td_imap_vanished_parse (const TdImapResponse *response, GArray *ranges);
 

@@ -22,8 +22,7 @@ typedef struct
 {
   TdFolderChanges *changes;
   TdSyncPoint since;
-  guint pending;
-  GError *error;
+  TdImapGroup group;
   guint64 old_count; /* from ESEARCH COUNT, or G_MAXUINT64 when not asked */
   gboolean listing_present;
   gboolean plain;
@@ -33,7 +32,7 @@ static void
 changes_data_free (ChangesData *data)
 {
   td_folder_changes_free (data->changes);
-  g_clear_error (&data->error);
+  td_imap_group_clear (&data->group);
   g_free (data);
 }
 
@@ -72,9 +71,7 @@ run_changes_command (GTask *task, const char *command)
   ChangesData *data = g_task_get_task_data (task);
   TdImapHandlers handlers = { .on_untagged = on_changes_fetch, .user_data = data };
 
-  data->pending++;
-  td_imap_session_run_async (self->session, &handlers, g_task_get_cancellable (task),
-                             changes_step_done, g_object_ref (task), "%s", command);
+  td_imap_group_run (&data->group, self->session, &handlers, task, changes_step_done, command);
 }
 
 static void
@@ -93,9 +90,7 @@ finish_changes (GTask *task)
 {
   ChangesData *data = g_task_get_task_data (task);
 
-  if (data->error != NULL)
-    g_task_return_error (task, g_steal_pointer (&data->error));
-  else
+  if (!td_imap_group_return_error (&data->group, task))
     g_task_return_pointer (task, g_steal_pointer (&data->changes),
                            (GDestroyNotify) td_folder_changes_free);
 }
@@ -108,14 +103,12 @@ changes_step_done (GObject *source, GAsyncResult *result, gpointer user_data)
   GError *error = NULL;
   g_autoptr (TdImapResponse) r = td_imap_session_command_finish (TD_IMAP_SESSION (source),
                                                                  result, &error);
-  if (r == NULL && data->error == NULL)
-    data->error = error;
-  else if (r == NULL)
-    g_error_free (error);
-  if (--data->pending > 0)
+  if (r == NULL)
+    td_imap_group_keep_error (&data->group, error);
+  if (!td_imap_group_release (&data->group))
     return;
   /* The count of old messages differs from ours: list which are left. */
-  if (data->error == NULL && !data->listing_present && data->old_count != G_MAXUINT64
+  if (data->group.error == NULL && !data->listing_present && data->old_count != G_MAXUINT64
       && data->old_count != data->since.known_count)
     {
       list_present (task);
@@ -254,8 +247,7 @@ typedef struct
   TdMessageSink *sink;
   GArray *wanted; /* TdUidRange */
   gboolean body_open;
-  guint pending;
-  GError *error;
+  TdImapGroup group;
 } FetchData;
 
 static void
@@ -265,7 +257,7 @@ fetch_data_free (FetchData *data)
     td_message_sink_abort (data->sink);
   g_object_unref (data->sink);
   g_array_unref (data->wanted);
-  g_clear_error (&data->error);
+  td_imap_group_clear (&data->group);
   g_free (data);
 }
 
@@ -286,10 +278,7 @@ is_wanted (GArray *wanted, guint32 uid)
 static void
 fetch_fail (FetchData *data, GError *error)
 {
-  if (data->error == NULL)
-    data->error = error;
-  else
-    g_error_free (error);
+  td_imap_group_keep_error (&data->group, error);
   if (data->body_open)
     td_message_sink_abort (data->sink);
   data->body_open = FALSE;
@@ -301,7 +290,7 @@ on_fetch_chunk (TdImapSession *session, const TdImapResponse *partial, const TdI
 {
   FetchData *data = user_data;
 
-  if (!g_str_equal (chunk->key, "BODY[]") || data->error != NULL)
+  if (!g_str_equal (chunk->key, "BODY[]") || data->group.error != NULL)
     return TRUE;
   if (chunk->offset == 0)
     {
@@ -354,11 +343,7 @@ fetch_answered (GObject *source, GAsyncResult *result, gpointer user_data)
                                                                  result, &error);
   if (r == NULL)
     fetch_fail (data, error);
-  if (--data->pending > 0)
-    return;
-  if (data->error != NULL)
-    g_task_return_error (task, g_steal_pointer (&data->error));
-  else
+  if (td_imap_group_release (&data->group) && !td_imap_group_return_error (&data->group, task))
     g_task_return_boolean (task, TRUE);
 }
 
@@ -419,9 +404,8 @@ td_imap_backend_fetch_messages_async (TdBackend *backend, GArray *uids, TdMessag
   for (guint i = 0; i < batches->len; i++)
     {
       g_autofree char *set = td_uid_set_to_string (g_ptr_array_index (batches, i));
-      data->pending++;
-      td_imap_session_run_async (self->session, &handlers, cancellable, fetch_answered,
-                                 g_object_ref (task), "UID FETCH %s " FETCH_ITEMS, set);
+      g_autofree char *command = g_strdup_printf ("UID FETCH %s " FETCH_ITEMS, set);
+      td_imap_group_run (&data->group, self->session, &handlers, task, fetch_answered, command);
     }
 }
 
@@ -434,50 +418,36 @@ td_imap_backend_fetch_messages_finish (TdBackend *backend, GAsyncResult *result,
 
 /* Storing flags */
 
-typedef struct
-{
-  guint pending;
-  GError *error;
-} StoreData;
-
 static void
-store_data_free (StoreData *data)
+store_data_free (TdImapGroup *group)
 {
-  g_clear_error (&data->error);
-  g_free (data);
+  td_imap_group_clear (group);
+  g_free (group);
 }
 
 static void
 store_answered (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
-  StoreData *data = g_task_get_task_data (task);
+  TdImapGroup *group = g_task_get_task_data (task);
   GError *error = NULL;
   g_autoptr (TdImapResponse) r = td_imap_session_command_finish (TD_IMAP_SESSION (source),
                                                                  result, &error);
-  if (r == NULL && data->error == NULL)
-    data->error = error;
-  else
-    g_clear_error (&error);
-  if (--data->pending > 0)
-    return;
-  if (data->error != NULL)
-    g_task_return_error (task, g_steal_pointer (&data->error));
-  else
+  if (r == NULL)
+    td_imap_group_keep_error (group, error);
+  if (td_imap_group_release (group) && !td_imap_group_return_error (group, task))
     g_task_return_boolean (task, TRUE);
 }
 
 static void
 queue_store (TdImapBackend *self, GTask *task, GArray *uids, char sign, TdFlags flags)
 {
-  StoreData *data = g_task_get_task_data (task);
   g_autofree char *set = td_uid_set_to_string (uids);
   g_autofree char *list = td_imap_flags_format (flags);
+  g_autofree char *command = g_strdup_printf ("UID STORE %s %cFLAGS.SILENT (%s)", set, sign, list);
 
-  data->pending++;
-  td_imap_session_run_async (self->session, NULL, g_task_get_cancellable (task), store_answered,
-                             g_object_ref (task), "UID STORE %s %cFLAGS.SILENT (%s)", set, sign,
-                             list);
+  td_imap_group_run (g_task_get_task_data (task), self->session, NULL, task, store_answered,
+                     command);
 }
 
 void
@@ -487,11 +457,11 @@ td_imap_backend_store_flags_async (TdBackend *backend, GPtrArray *stores,
 {
   TdImapBackend *self = TD_IMAP_BACKEND (backend);
   g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
-  StoreData *data = g_new0 (StoreData, 1);
+  TdImapGroup *group = g_new0 (TdImapGroup, 1);
 
   g_task_set_source_tag (task, td_imap_backend_store_flags_async);
-  g_task_set_task_data (task, data, (GDestroyNotify) store_data_free);
-  data->pending = 1; /* held while queueing */
+  g_task_set_task_data (task, group, (GDestroyNotify) store_data_free);
+  group->pending = 1; /* held while queueing */
   for (guint i = 0; i < stores->len; i++)
     {
       const TdBackendFlagStore *s = g_ptr_array_index (stores, i);
@@ -500,7 +470,7 @@ td_imap_backend_store_flags_async (TdBackend *backend, GPtrArray *stores,
       if (s->remove != 0)
         queue_store (self, task, s->uids, '-', s->remove);
     }
-  if (--data->pending == 0)
+  if (td_imap_group_release (group))
     g_task_return_boolean (task, TRUE);
 }
 

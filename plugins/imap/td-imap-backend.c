@@ -104,8 +104,7 @@ typedef struct
   GPtrArray *folders;     /* TdFolderInfo */
   GHashTable *by_raw;     /* the server's name -> TdFolderInfo (borrowed) */
   gboolean listed;        /* the LIST is done; what follows are STATUS commands */
-  guint pending;
-  GError *error;
+  TdImapGroup group;
 } ListData;
 
 static void
@@ -113,7 +112,7 @@ list_data_free (ListData *data)
 {
   g_ptr_array_unref (data->folders);
   g_hash_table_unref (data->by_raw);
-  g_clear_error (&data->error);
+  td_imap_group_clear (&data->group);
   g_free (data);
 }
 
@@ -200,11 +199,7 @@ list_release (GTask *task)
 {
   ListData *data = g_task_get_task_data (task);
 
-  if (--data->pending > 0)
-    return;
-  if (data->error != NULL)
-    g_task_return_error (task, g_steal_pointer (&data->error));
-  else
+  if (td_imap_group_release (&data->group) && !td_imap_group_return_error (&data->group, task))
     g_task_return_pointer (task, g_ptr_array_ref (data->folders),
                            (GDestroyNotify) g_ptr_array_unref);
 }
@@ -221,8 +216,8 @@ list_step_done (GObject *source, GAsyncResult *result, gpointer user_data)
    * goes without, and is opened to find out; the LIST itself must work. */
   gboolean refused = g_error_matches (error, TD_ERROR, TD_ERROR_FOLDER)
                      || g_error_matches (error, TD_ERROR, TD_ERROR_PROTOCOL);
-  if (r == NULL && data->error == NULL && (!data->listed || !refused))
-    data->error = error;
+  if (r == NULL && (!data->listed || !refused))
+    td_imap_group_keep_error (&data->group, error);
   else
     g_clear_error (&error);
   list_release (task);
@@ -235,9 +230,7 @@ run_list_command (GTask *task, const char *command)
   ListData *data = g_task_get_task_data (task);
   TdImapHandlers handlers = { .on_untagged = on_list, .user_data = data };
 
-  data->pending++;
-  td_imap_session_run_async (self->session, &handlers, g_task_get_cancellable (task),
-                             list_step_done, g_object_ref (task), "%s", command);
+  td_imap_group_run (&data->group, self->session, &handlers, task, list_step_done, command);
 }
 
 /* Without LIST-STATUS: one STATUS per selectable folder, all sent at once. */
@@ -260,7 +253,7 @@ list_answered (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   data->listed = TRUE;
-  data->pending = 1; /* held while the STATUS commands are queued */
+  data->group.pending = 1; /* held while the STATUS commands are queued */
   g_hash_table_iter_init (&it, data->by_raw);
   while (g_hash_table_iter_next (&it, &raw, &info))
     {
