@@ -90,7 +90,6 @@ resolve_pending (TdLocalFolder *local, GError **error)
         {
           ok = td_state_db_mark_published (local->db, local->record.id, m->uid, &e);
           m->pending = FALSE;
-          local->recovered++;
         }
       else
         {

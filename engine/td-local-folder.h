@@ -22,7 +22,6 @@ typedef struct
   TdMaildirFolder *folder;
   TdStateFolder record;   /* the sync point after the last good sync */
   GArray *messages;       /* TdStateMessage, by ascending UID */
-  guint recovered;        /* interrupted downloads found complete on disk */
   gboolean untracked;     /* never synced, yet the Maildir already holds messages */
   GHashTable *disk;       /* base -> TdMaildirEntry, when the folder was scanned */
   GArray *local_flags;    /* TdLocalFlags: messages whose flags the reader changed */

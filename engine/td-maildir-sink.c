@@ -10,7 +10,6 @@ struct _TdMaildirSink
   TdMaildirDelivery *current;
   GPtrArray *batch; /* TdPendingMessage */
   guint64 batch_bytes;
-  guint64 bytes_received;
   GError *failure;
   TdBatchReadyFunc ready;
   gpointer ready_data;
@@ -60,7 +59,6 @@ sink_write (TdMessageSink *sink, const guint8 *data, gsize len, GError **error)
   GError *local = NULL;
 
   g_return_val_if_fail (self->current != NULL, FALSE);
-  self->bytes_received += len;
   return td_maildir_delivery_write (self->current, data, len, &local)
          || as_local_error (error, local);
 }
@@ -177,10 +175,4 @@ td_maildir_sink_fail (TdMaildirSink *self, const GError *error)
 {
   if (self->failure == NULL)
     self->failure = g_error_copy (error);
-}
-
-guint64
-td_maildir_sink_get_bytes_received (TdMaildirSink *self)
-{
-  return self->bytes_received;
 }

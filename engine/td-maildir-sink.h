@@ -32,6 +32,5 @@ TdMaildirSink *td_maildir_sink_new (TdMaildirFolder *folder, TdBatchReadyFunc re
 GPtrArray *td_maildir_sink_take_batch (TdMaildirSink *self);
 gboolean td_maildir_sink_batch_is_full (TdMaildirSink *self);
 void td_maildir_sink_fail (TdMaildirSink *self, const GError *error);
-guint64 td_maildir_sink_get_bytes_received (TdMaildirSink *self);
 
 G_END_DECLS

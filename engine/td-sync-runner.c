@@ -303,11 +303,6 @@ add_new_range (FolderRun *run)
 
 /* Changes */
 
-typedef struct
-{
-  TdFolderChanges *changes;
-} ApplyArg;
-
 static gboolean
 apply_work (TdSyncRunner *self, gpointer arg, GError **error)
 {
