@@ -448,6 +448,60 @@ td_maildir_folder_read_identity (TdMaildirFolder *folder, const TdMaildirEntry *
   return TRUE;
 }
 
+static int
+open_entry (TdMaildirFolder *folder, const TdMaildirEntry *entry)
+{
+  return openat (entry->in_cur ? folder->cur_fd : folder->new_fd, entry->filename,
+                 O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/**
+ * td_maildir_folder_open_message:
+ * @folder: a folder
+ * @base: the message's base name
+ * @entry: (inout): the message as scanned; updated when a mail reader renamed it since
+ * @mtime: (out): the file's modification time in seconds (its date on the server)
+ * @error: return location for an error: %TD_STORAGE_ERROR_GONE when no file has @base now
+ *
+ * Opens a message for reading, following a rename the mail reader made after the scan.
+ *
+ * Returns: a file descriptor the caller closes, or -1
+ */
+int
+td_maildir_folder_open_message (TdMaildirFolder *folder, const char *base, TdMaildirEntry *entry,
+                                gint64 *mtime, GError **error)
+{
+  int fd = open_entry (folder, entry);
+  struct stat st;
+
+  if (fd < 0 && errno == ENOENT)
+    {
+      g_autoptr (GHashTable) now = td_maildir_folder_scan (folder, NULL);
+      TdMaildirEntry *moved = g_hash_table_lookup (now, base);
+      if (moved == NULL)
+        {
+          g_set_error (error, TD_STORAGE_ERROR, TD_STORAGE_ERROR_GONE,
+                       "a message in %s was removed while Tidings read it", folder->path);
+          return -1;
+        }
+      g_free (entry->filename);
+      entry->filename = g_strdup (moved->filename);
+      entry->in_cur = moved->in_cur;
+      entry->flags = moved->flags;
+      fd = open_entry (folder, entry);
+    }
+  if (fd < 0)
+    return io_error (error, "read a message in", folder->path, errno), -1;
+  if (fstat (fd, &st) != 0)
+    {
+      int errsv = errno;
+      close (fd);
+      return io_error (error, "read a message in", folder->path, errsv), -1;
+    }
+  *mtime = st.st_mtim.tv_sec;
+  return fd;
+}
+
 /* Delivery */
 
 static char *

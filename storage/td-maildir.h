@@ -53,6 +53,8 @@ gboolean td_maildir_folder_read_identity (TdMaildirFolder *folder, const TdMaild
                                           char **message_id, guint64 *wire_size,
                                           GError **error);
 
+int td_maildir_folder_open_message (TdMaildirFolder *folder, const char *base,
+                                    TdMaildirEntry *entry, gint64 *mtime, GError **error);
 TdMaildirDelivery *td_maildir_delivery_begin (TdMaildirFolder *folder, GError **error);
 gboolean td_maildir_delivery_write (TdMaildirDelivery *delivery, const guint8 *data, gsize len,
                                     GError **error);

@@ -418,7 +418,8 @@ td_state_db_list_folders (TdStateDb *db, const char *account, GError **error)
 {
   sqlite3_stmt *stmt = statement (db, "SELECT f.name, f.id, f.uidvalidity, f.uidnext, "
                                       "f.highestmodseq, COUNT(m.uid), COALESCE(MAX(m.uid), 0), "
-                                      "COALESCE(SUM(m.pending), 0), f.cur_mtime, f.new_mtime, "
+                                      "COALESCE(SUM(m.pending), 0) + (SELECT COUNT(*) FROM uploads u "
+                                      "WHERE u.folder_id = f.id), f.cur_mtime, f.new_mtime, "
                                       "f.scanned_at FROM folders f LEFT JOIN messages m ON "
                                       "m.folder_id = f.id WHERE f.account = ? GROUP BY f.id",
                                   error);
@@ -448,4 +449,168 @@ td_state_db_list_folders (TdStateDb *db, const char *account, GError **error)
   if (rc != SQLITE_DONE)
     return db_error (db, error, "list folders"), NULL;
   return g_steal_pointer (&out);
+}
+
+void
+td_state_upload_clear (TdStateUpload *upload)
+{
+  g_clear_pointer (&upload->base, g_free);
+  g_clear_pointer (&upload->token, g_free);
+  g_clear_pointer (&upload->message_id, g_free);
+}
+
+/**
+ * td_state_db_load_uploads:
+ * @db: a database
+ * @folder_id: the folder
+ * @error: return location for an error
+ *
+ * Returns: (transfer full) (element-type TdStateUpload): uploads an earlier run started and
+ *   did not see through
+ */
+GArray *
+td_state_db_load_uploads (TdStateDb *db, gint64 folder_id, GError **error)
+{
+  sqlite3_stmt *stmt = statement (db, "SELECT base, token, message_id, size, flags, uidvalidity, "
+                                      "min_uid, appended FROM uploads WHERE folder_id = ? "
+                                      "ORDER BY base", error);
+  g_autoptr (GArray) out = g_array_new (FALSE, TRUE, sizeof (TdStateUpload));
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  g_array_set_clear_func (out, (GDestroyNotify) td_state_upload_clear);
+  sqlite3_bind_int64 (stmt, 1, folder_id);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      TdStateUpload u = { 0 };
+      u.base = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+      u.token = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
+      u.message_id = g_strdup ((const char *) sqlite3_column_text (stmt, 2));
+      u.size = (guint64) sqlite3_column_int64 (stmt, 3);
+      u.flags = (TdFlags) sqlite3_column_int (stmt, 4) & TD_FLAGS_ALL;
+      u.uidvalidity = (guint32) sqlite3_column_int64 (stmt, 5);
+      u.min_uid = (guint32) sqlite3_column_int64 (stmt, 6);
+      u.appended = sqlite3_column_int (stmt, 7) != 0;
+      g_array_append_val (out, u);
+    }
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    return db_error (db, error, "read uploads"), NULL;
+  return g_steal_pointer (&out);
+}
+
+gboolean
+td_state_db_put_upload (TdStateDb *db, gint64 folder_id, const TdStateUpload *u, GError **error)
+{
+  sqlite3_stmt *stmt = statement (db, "INSERT OR REPLACE INTO uploads (folder_id, base, token, "
+                                      "message_id, size, flags, uidvalidity, min_uid, appended) "
+                                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, folder_id);
+  sqlite3_bind_text (stmt, 2, u->base, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 3, u->token, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 4, u->message_id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 5, (sqlite3_int64) u->size);
+  sqlite3_bind_int (stmt, 6, (int) u->flags);
+  sqlite3_bind_int64 (stmt, 7, u->uidvalidity);
+  sqlite3_bind_int64 (stmt, 8, u->min_uid);
+  sqlite3_bind_int (stmt, 9, u->appended ? 1 : 0);
+  return step_done (db, stmt, error);
+}
+
+static gboolean
+delete_by_base (TdStateDb *db, const char *sql, gint64 folder_id, const char *base,
+                GError **error)
+{
+  sqlite3_stmt *stmt = statement (db, sql, error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, folder_id);
+  sqlite3_bind_text (stmt, 2, base, -1, SQLITE_STATIC);
+  return step_done (db, stmt, error);
+}
+
+gboolean
+td_state_db_remove_upload (TdStateDb *db, gint64 folder_id, const char *base, GError **error)
+{
+  return delete_by_base (db, "DELETE FROM uploads WHERE folder_id = ? AND base = ?", folder_id,
+                         base, error);
+}
+
+/**
+ * td_state_db_load_local_only:
+ * @db: a database
+ * @folder_id: the folder
+ * @error: return location for an error
+ *
+ * Returns: (transfer full) (element-type utf8 utf8): the base names of files kept here after
+ *   the server dropped them, as a set
+ */
+GHashTable *
+td_state_db_load_local_only (TdStateDb *db, gint64 folder_id, GError **error)
+{
+  sqlite3_stmt *stmt = statement (db, "SELECT base FROM local_only WHERE folder_id = ?", error);
+  g_autoptr (GHashTable) out = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, folder_id);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_hash_table_add (out, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    return db_error (db, error, "read local-only messages"), NULL;
+  return g_steal_pointer (&out);
+}
+
+gboolean
+td_state_db_put_local_only (TdStateDb *db, gint64 folder_id, const char *base, GError **error)
+{
+  sqlite3_stmt *stmt = statement (db, "INSERT OR IGNORE INTO local_only (folder_id, base) "
+                                      "VALUES (?, ?)", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, folder_id);
+  sqlite3_bind_text (stmt, 2, base, -1, SQLITE_STATIC);
+  return step_done (db, stmt, error);
+}
+
+gboolean
+td_state_db_remove_local_only (TdStateDb *db, gint64 folder_id, const char *base, GError **error)
+{
+  return delete_by_base (db, "DELETE FROM local_only WHERE folder_id = ? AND base = ?",
+                         folder_id, base, error);
+}
+
+/**
+ * td_state_db_remove_folder:
+ * @db: a database
+ * @folder_id: the folder
+ * @error: return location for an error
+ *
+ * Forgets a folder and everything recorded for it.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+td_state_db_remove_folder (TdStateDb *db, gint64 folder_id, GError **error)
+{
+  static const char *const sql[] = {
+    "DELETE FROM messages WHERE folder_id = ?", "DELETE FROM uploads WHERE folder_id = ?",
+    "DELETE FROM local_only WHERE folder_id = ?", "DELETE FROM folders WHERE id = ?",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (sql); i++)
+    {
+      sqlite3_stmt *stmt = statement (db, sql[i], error);
+      if (stmt == NULL)
+        return FALSE;
+      sqlite3_bind_int64 (stmt, 1, folder_id);
+      if (!step_done (db, stmt, error))
+        return FALSE;
+    }
+  return TRUE;
 }

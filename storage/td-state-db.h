@@ -56,7 +56,7 @@ typedef struct
   TdStateFolder record;
   guint32 count;
   guint32 last_uid;
-  guint32 pending;
+  guint32 pending;    /* downloads and uploads an earlier run left unfinished */
 } TdStateFolderSummary;
 
 void td_state_folder_summary_free (TdStateFolderSummary *summary);
@@ -73,5 +73,31 @@ gboolean td_state_db_mark_published (TdStateDb *db, gint64 folder_id, guint32 ui
                                      GError **error);
 
 void td_state_message_clear (TdStateMessage *message);
+
+/* A local message on its way to the server (version 3): see 0003-two-way.sql. */
+typedef struct
+{
+  char *base;
+  char *token;
+  char *message_id;
+  guint64 size;       /* the size the server gets, header added and bare LF as CRLF */
+  TdFlags flags;
+  guint32 uidvalidity;
+  guint32 min_uid;    /* the folder's UIDNEXT before the upload */
+  gboolean appended;  /* the server accepted it; only its UID is unknown */
+} TdStateUpload;
+
+void td_state_upload_clear (TdStateUpload *upload);
+GArray *td_state_db_load_uploads (TdStateDb *db, gint64 folder_id, GError **error);
+gboolean td_state_db_put_upload (TdStateDb *db, gint64 folder_id, const TdStateUpload *upload,
+                                 GError **error);
+gboolean td_state_db_remove_upload (TdStateDb *db, gint64 folder_id, const char *base,
+                                    GError **error);
+GHashTable *td_state_db_load_local_only (TdStateDb *db, gint64 folder_id, GError **error);
+gboolean td_state_db_put_local_only (TdStateDb *db, gint64 folder_id, const char *base,
+                                     GError **error);
+gboolean td_state_db_remove_local_only (TdStateDb *db, gint64 folder_id, const char *base,
+                                        GError **error);
+gboolean td_state_db_remove_folder (TdStateDb *db, gint64 folder_id, GError **error);
 
 G_END_DECLS

@@ -12,12 +12,14 @@ G_BEGIN_DECLS
  * @TD_STORAGE_ERROR_IO: reading or writing the Maildir failed (disk full, permissions)
  * @TD_STORAGE_ERROR_BAD_NAME: a folder name cannot be mapped to a safe local path
  * @TD_STORAGE_ERROR_DB: the state database failed or is corrupt
+ * @TD_STORAGE_ERROR_GONE: a message file is no longer there (a mail reader removed it)
  */
 typedef enum
 {
   TD_STORAGE_ERROR_IO,
   TD_STORAGE_ERROR_BAD_NAME,
   TD_STORAGE_ERROR_DB,
+  TD_STORAGE_ERROR_GONE,
 } TdStorageErrorCode;
 
 GQuark td_storage_error_quark (void);
