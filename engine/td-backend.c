@@ -92,9 +92,58 @@ td_backend_real_store_flags_async (TdBackend *self, GPtrArray *stores, GCancella
 }
 
 static gboolean
-td_backend_real_store_flags_finish (TdBackend *self, GAsyncResult *result, GError **error)
+td_backend_real_boolean_finish (TdBackend *self, GAsyncResult *result, GError **error)
 {
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+not_supported (TdBackend *self, GAsyncReadyCallback callback, gpointer user_data, gpointer tag,
+               const char *what)
+{
+  g_task_report_new_error (self, callback, user_data, tag, TD_ERROR, TD_ERROR_NOT_SUPPORTED,
+                           "this protocol cannot %s", what);
+}
+
+static void
+td_backend_real_append_async (TdBackend *self, const char *name, GPtrArray *uploads,
+                              GCancellable *cancellable, GAsyncReadyCallback callback,
+                              gpointer user_data)
+{
+  not_supported (self, callback, user_data, td_backend_real_append_async,
+                 "upload messages to the server");
+}
+
+static void
+td_backend_real_search_async (TdBackend *self, GPtrArray *searches, GCancellable *cancellable,
+                              GAsyncReadyCallback callback, gpointer user_data)
+{
+  not_supported (self, callback, user_data, td_backend_real_search_async,
+                 "search the server");
+}
+
+static void
+td_backend_real_expunge_async (TdBackend *self, GArray *uids, GCancellable *cancellable,
+                               GAsyncReadyCallback callback, gpointer user_data)
+{
+  not_supported (self, callback, user_data, td_backend_real_expunge_async,
+                 "delete messages on the server");
+}
+
+static gboolean
+td_backend_real_expunge_finish (TdBackend *self, GAsyncResult *result, gboolean *expunged,
+                                GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+td_backend_real_create_folder_async (TdBackend *self, const char *name, gboolean create,
+                                     GCancellable *cancellable, GAsyncReadyCallback callback,
+                                     gpointer user_data)
+{
+  not_supported (self, callback, user_data, td_backend_real_create_folder_async,
+                 "create or delete folders on the server");
 }
 
 static void
@@ -132,7 +181,15 @@ td_backend_class_init (TdBackendClass *klass)
   object_class->finalize = td_backend_finalize;
   klass->get_caps = td_backend_real_get_caps;
   klass->store_flags_async = td_backend_real_store_flags_async;
-  klass->store_flags_finish = td_backend_real_store_flags_finish;
+  klass->store_flags_finish = td_backend_real_boolean_finish;
+  klass->append_async = td_backend_real_append_async;
+  klass->append_finish = td_backend_real_boolean_finish;
+  klass->search_async = td_backend_real_search_async;
+  klass->search_finish = td_backend_real_boolean_finish;
+  klass->expunge_async = td_backend_real_expunge_async;
+  klass->expunge_finish = td_backend_real_expunge_finish;
+  klass->create_folder_async = td_backend_real_create_folder_async;
+  klass->create_folder_finish = td_backend_real_boolean_finish;
 
   /**
    * TdBackend:account:
@@ -408,6 +465,140 @@ td_backend_store_flags_finish (TdBackend *self, GAsyncResult *result, GError **e
   if (call_was_refused (result, td_backend_store_flags_async, error))
     return FALSE;
   return TD_BACKEND_GET_CLASS (self)->store_flags_finish (self, result, error);
+}
+
+/**
+ * td_backend_append_async:
+ * @self: a backend
+ * @name: the folder to upload into (decoded)
+ * @uploads: (element-type TdBackendUpload): the messages; their streams are read to the end
+ * @cancellable: (nullable): a cancellable
+ * @callback: called when the server has every message
+ * @user_data: data for @callback
+ *
+ * Uploads messages (optional: %TD_BACKEND_CAP_APPEND), filling in each one's UID where the
+ * server tells it.
+ */
+void
+td_backend_append_async (TdBackend *self, const char *name, GPtrArray *uploads,
+                         GCancellable *cancellable, GAsyncReadyCallback callback,
+                         gpointer user_data)
+{
+  g_return_if_fail (TD_IS_BACKEND (self));
+  g_return_if_fail (name != NULL && uploads != NULL);
+  CallClosure *c = call_begin (self, callback, user_data, td_backend_append_async);
+  if (c != NULL)
+    TD_BACKEND_GET_CLASS (self)->append_async (self, name, uploads, cancellable, call_done, c);
+}
+
+gboolean
+td_backend_append_finish (TdBackend *self, GAsyncResult *result, GError **error)
+{
+  if (call_was_refused (result, td_backend_append_async, error))
+    return FALSE;
+  return TD_BACKEND_GET_CLASS (self)->append_finish (self, result, error);
+}
+
+/**
+ * td_backend_search_async:
+ * @self: a backend with a folder open
+ * @searches: (element-type TdBackendSearch): what to look for; each gets its results
+ * @cancellable: (nullable): a cancellable
+ * @callback: called when every search is answered
+ * @user_data: data for @callback
+ *
+ * Finds messages by a header (optional: %TD_BACKEND_CAP_APPEND).
+ */
+void
+td_backend_search_async (TdBackend *self, GPtrArray *searches, GCancellable *cancellable,
+                         GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_return_if_fail (TD_IS_BACKEND (self));
+  g_return_if_fail (searches != NULL);
+  CallClosure *c = call_begin (self, callback, user_data, td_backend_search_async);
+  if (c != NULL)
+    TD_BACKEND_GET_CLASS (self)->search_async (self, searches, cancellable, call_done, c);
+}
+
+gboolean
+td_backend_search_finish (TdBackend *self, GAsyncResult *result, GError **error)
+{
+  if (call_was_refused (result, td_backend_search_async, error))
+    return FALSE;
+  return TD_BACKEND_GET_CLASS (self)->search_finish (self, result, error);
+}
+
+/**
+ * td_backend_expunge_async:
+ * @self: a backend with a folder opened for writing
+ * @uids: (element-type TdUidRange): the messages to delete
+ * @cancellable: (nullable): a cancellable
+ * @callback: called when done
+ * @user_data: data for @callback
+ *
+ * Deletes messages (optional: %TD_BACKEND_CAP_EXPUNGE). Where the protocol cannot remove
+ * just these without removing others marked for deletion, they stay marked.
+ */
+void
+td_backend_expunge_async (TdBackend *self, GArray *uids, GCancellable *cancellable,
+                          GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_return_if_fail (TD_IS_BACKEND (self));
+  g_return_if_fail (uids != NULL);
+  CallClosure *c = call_begin (self, callback, user_data, td_backend_expunge_async);
+  if (c != NULL)
+    TD_BACKEND_GET_CLASS (self)->expunge_async (self, uids, cancellable, call_done, c);
+}
+
+/**
+ * td_backend_expunge_finish:
+ * @self: a backend
+ * @result: the result
+ * @expunged: (out): whether the messages are gone, rather than only marked deleted
+ * @error: return location for an error
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+td_backend_expunge_finish (TdBackend *self, GAsyncResult *result, gboolean *expunged,
+                           GError **error)
+{
+  *expunged = FALSE;
+  if (call_was_refused (result, td_backend_expunge_async, error))
+    return FALSE;
+  return TD_BACKEND_GET_CLASS (self)->expunge_finish (self, result, expunged, error);
+}
+
+/**
+ * td_backend_create_folder_async:
+ * @self: a backend
+ * @name: the folder (decoded)
+ * @create: %TRUE to create and subscribe it, %FALSE to delete it
+ * @cancellable: (nullable): a cancellable
+ * @callback: called when done
+ * @user_data: data for @callback
+ *
+ * Creates or deletes a folder on the server (optional: %TD_BACKEND_CAP_CREATE_FOLDER).
+ */
+void
+td_backend_create_folder_async (TdBackend *self, const char *name, gboolean create,
+                                GCancellable *cancellable, GAsyncReadyCallback callback,
+                                gpointer user_data)
+{
+  g_return_if_fail (TD_IS_BACKEND (self));
+  g_return_if_fail (name != NULL);
+  CallClosure *c = call_begin (self, callback, user_data, td_backend_create_folder_async);
+  if (c != NULL)
+    TD_BACKEND_GET_CLASS (self)->create_folder_async (self, name, create, cancellable, call_done,
+                                                      c);
+}
+
+gboolean
+td_backend_create_folder_finish (TdBackend *self, GAsyncResult *result, GError **error)
+{
+  if (call_was_refused (result, td_backend_create_folder_async, error))
+    return FALSE;
+  return TD_BACKEND_GET_CLASS (self)->create_folder_finish (self, result, error);
 }
 
 /**

@@ -74,8 +74,52 @@ struct _TdBackendClass
                              GAsyncReadyCallback callback, gpointer user_data);
   gboolean (*store_flags_finish) (TdBackend *self, GAsyncResult *result, GError **error);
 
-  gpointer padding[14];
+  /* Optional (TD_BACKEND_CAP_APPEND): upload messages into folder @name, and find messages
+   * again by a header (an upload whose UID the server did not tell). */
+  void (*append_async) (TdBackend *self, const char *name, GPtrArray *uploads,
+                        GCancellable *cancellable, GAsyncReadyCallback callback,
+                        gpointer user_data);
+  gboolean (*append_finish) (TdBackend *self, GAsyncResult *result, GError **error);
+  void (*search_async) (TdBackend *self, GPtrArray *searches, GCancellable *cancellable,
+                        GAsyncReadyCallback callback, gpointer user_data);
+  gboolean (*search_finish) (TdBackend *self, GAsyncResult *result, GError **error);
+
+  /* Optional (TD_BACKEND_CAP_EXPUNGE): delete messages of the open folder. */
+  void (*expunge_async) (TdBackend *self, GArray *uids, GCancellable *cancellable,
+                         GAsyncReadyCallback callback, gpointer user_data);
+  gboolean (*expunge_finish) (TdBackend *self, GAsyncResult *result, gboolean *expunged,
+                              GError **error);
+
+  /* Optional (TD_BACKEND_CAP_CREATE_FOLDER): create (and subscribe) or delete a folder. */
+  void (*create_folder_async) (TdBackend *self, const char *name, gboolean create,
+                               GCancellable *cancellable, GAsyncReadyCallback callback,
+                               gpointer user_data);
+  gboolean (*create_folder_finish) (TdBackend *self, GAsyncResult *result, GError **error);
+
+  gpointer padding[6];
 };
+
+/* A local message to upload: its bytes as the server gets them (CRLF), their exact count,
+ * its flags and date. The backend fills in @uid when the server tells it (UIDPLUS). */
+typedef struct
+{
+  GInputStream *stream;
+  guint64 size;
+  TdFlags flags;
+  gint64 date; /* seconds since the epoch */
+  guint32 uid; /* out: 0 when unknown */
+} TdBackendUpload;
+
+/* Messages of the open folder whose @header holds @value, at or above @min_uid, and of
+ * @size bytes when @size is not 0. The backend fills @uids (guint32, ascending). */
+typedef struct
+{
+  const char *header;
+  const char *value;
+  guint32 min_uid;
+  guint64 size;
+  GArray *uids;
+} TdBackendSearch;
 
 /* One flag change for a set of messages: they get @add and lose @remove. */
 typedef struct
@@ -122,6 +166,23 @@ gboolean td_backend_fetch_messages_finish (TdBackend *self, GAsyncResult *result
 void td_backend_store_flags_async (TdBackend *self, GPtrArray *stores, GCancellable *cancellable,
                                    GAsyncReadyCallback callback, gpointer user_data);
 gboolean td_backend_store_flags_finish (TdBackend *self, GAsyncResult *result, GError **error);
+
+void td_backend_append_async (TdBackend *self, const char *name, GPtrArray *uploads,
+                              GCancellable *cancellable, GAsyncReadyCallback callback,
+                              gpointer user_data);
+gboolean td_backend_append_finish (TdBackend *self, GAsyncResult *result, GError **error);
+void td_backend_search_async (TdBackend *self, GPtrArray *searches, GCancellable *cancellable,
+                              GAsyncReadyCallback callback, gpointer user_data);
+gboolean td_backend_search_finish (TdBackend *self, GAsyncResult *result, GError **error);
+void td_backend_expunge_async (TdBackend *self, GArray *uids, GCancellable *cancellable,
+                               GAsyncReadyCallback callback, gpointer user_data);
+gboolean td_backend_expunge_finish (TdBackend *self, GAsyncResult *result, gboolean *expunged,
+                                    GError **error);
+void td_backend_create_folder_async (TdBackend *self, const char *name, gboolean create,
+                                     GCancellable *cancellable, GAsyncReadyCallback callback,
+                                     gpointer user_data);
+gboolean td_backend_create_folder_finish (TdBackend *self, GAsyncResult *result,
+                                          GError **error);
 
 void td_backend_disconnect_async (TdBackend *self, GCancellable *cancellable,
                                   GAsyncReadyCallback callback, gpointer user_data);
