@@ -29,6 +29,8 @@ void td_imap_group_keep_error (TdImapGroup *group, GError *error);
 gboolean td_imap_group_release (TdImapGroup *group);
 gboolean td_imap_group_return_error (TdImapGroup *group, GTask *task);
 void td_imap_group_clear (TdImapGroup *group);
+void td_imap_group_free (TdImapGroup *group);
+void td_imap_group_command_done (GObject *source, GAsyncResult *result, gpointer user_data);
 
 TdFolderChanges *td_imap_backend_take_resync_changes (TdImapBackend *self);
 gboolean td_imap_vanished_parse (const TdImapResponse *response, GArray *ranges);
@@ -58,5 +60,7 @@ void td_imap_backend_store_flags_async (TdBackend *backend, GPtrArray *stores,
                                         gpointer user_data);
 gboolean td_imap_backend_store_flags_finish (TdBackend *backend, GAsyncResult *result,
                                              GError **error);
+
+void td_imap_backend_push_class_init (TdBackendClass *backend_class);
 
 G_END_DECLS

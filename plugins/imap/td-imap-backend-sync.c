@@ -419,34 +419,14 @@ td_imap_backend_fetch_messages_finish (TdBackend *backend, GAsyncResult *result,
 /* Storing flags */
 
 static void
-store_data_free (TdImapGroup *group)
-{
-  td_imap_group_clear (group);
-  g_free (group);
-}
-
-static void
-store_answered (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (GTask) task = user_data;
-  TdImapGroup *group = g_task_get_task_data (task);
-  GError *error = NULL;
-  g_autoptr (TdImapResponse) r = td_imap_session_command_finish (TD_IMAP_SESSION (source),
-                                                                 result, &error);
-  if (r == NULL)
-    td_imap_group_keep_error (group, error);
-  if (td_imap_group_release (group) && !td_imap_group_return_error (group, task))
-    g_task_return_boolean (task, TRUE);
-}
-
-static void
 queue_store (TdImapBackend *self, GTask *task, GArray *uids, char sign, TdFlags flags)
 {
   g_autofree char *set = td_uid_set_to_string (uids);
   g_autofree char *list = td_imap_flags_format (flags);
   g_autofree char *command = g_strdup_printf ("UID STORE %s %cFLAGS.SILENT (%s)", set, sign, list);
 
-  td_imap_group_run (g_task_get_task_data (task), self->session, NULL, task, store_answered,
+  td_imap_group_run (g_task_get_task_data (task), self->session, NULL, task,
+                     td_imap_group_command_done,
                      command);
 }
 
@@ -460,7 +440,7 @@ td_imap_backend_store_flags_async (TdBackend *backend, GPtrArray *stores,
   TdImapGroup *group = g_new0 (TdImapGroup, 1);
 
   g_task_set_source_tag (task, td_imap_backend_store_flags_async);
-  g_task_set_task_data (task, group, (GDestroyNotify) store_data_free);
+  g_task_set_task_data (task, group, (GDestroyNotify) td_imap_group_free);
   group->pending = 1; /* held while queueing */
   for (guint i = 0; i < stores->len; i++)
     {

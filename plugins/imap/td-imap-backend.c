@@ -19,7 +19,9 @@ static TdBackendCaps
 imap_get_caps (TdBackend *backend)
 {
   TdImapBackend *self = TD_IMAP_BACKEND (backend);
-  TdBackendCaps caps = TD_BACKEND_CAP_FOLDERS | TD_BACKEND_CAP_FLAGS | TD_BACKEND_CAP_STORE;
+  TdBackendCaps caps = TD_BACKEND_CAP_FOLDERS | TD_BACKEND_CAP_FLAGS | TD_BACKEND_CAP_STORE
+                       | TD_BACKEND_CAP_APPEND | TD_BACKEND_CAP_EXPUNGE
+                       | TD_BACKEND_CAP_CREATE_FOLDER;
 
   if (self->session != NULL && td_imap_session_get_caps (self->session)->condstore)
     caps |= TD_BACKEND_CAP_CHANGES_SINCE;
@@ -543,6 +545,7 @@ td_imap_backend_class_init (TdImapBackendClass *klass)
   backend_class->store_flags_finish = td_imap_backend_store_flags_finish;
   backend_class->disconnect_async = imap_disconnect_async;
   backend_class->disconnect_finish = task_finish_boolean;
+  td_imap_backend_push_class_init (backend_class);
 }
 
 static void

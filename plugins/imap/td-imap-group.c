@@ -73,3 +73,33 @@ td_imap_group_clear (TdImapGroup *group)
 {
   g_clear_error (&group->error);
 }
+
+void
+td_imap_group_free (TdImapGroup *group)
+{
+  td_imap_group_clear (group);
+  g_free (group);
+}
+
+/**
+ * td_imap_group_command_done:
+ * @source: the session
+ * @result: a command's result
+ * @user_data: (transfer full): the operation's task, whose task data is its #TdImapGroup
+ *
+ * The completion of a command whose only answer that matters is OK: keeps a failure, and
+ * completes the operation when it was the group's last command.
+ */
+void
+td_imap_group_command_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  TdImapGroup *group = g_task_get_task_data (task);
+  GError *error = NULL;
+  g_autoptr (TdImapResponse) r = td_imap_session_command_finish (TD_IMAP_SESSION (source),
+                                                                 result, &error);
+  if (r == NULL)
+    td_imap_group_keep_error (group, error);
+  if (td_imap_group_release (group) && !td_imap_group_return_error (group, task))
+    g_task_return_boolean (task, TRUE);
+}

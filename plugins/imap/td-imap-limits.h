@@ -23,5 +23,9 @@
 #define TD_IMAP_READ_CHUNK (64 * 1024)
 /* Commands sent before waiting for their completion (STATUS of every folder, FETCH batches). */
 #define TD_IMAP_PIPELINE_DEPTH 16
+/* Bytes of a message read and written at a time while uploading it (APPEND). */
+#define TD_IMAP_UPLOAD_CHUNK (64 * 1024)
+/* Messages uploaded per pipelined group of APPENDs (each holds an open file). */
+#define TD_IMAP_APPEND_BATCH 32
 /* UIDs per pipelined FETCH command when downloading new messages. */
 #define TD_IMAP_FETCH_BATCH 250

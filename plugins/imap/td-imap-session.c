@@ -19,6 +19,7 @@ typedef enum
 {
   COMMAND_QUEUED,
   COMMAND_AWAITING_CONTINUATION,
+  COMMAND_SENDING, /* partly written; the next part goes without waiting */
   COMMAND_SENT,
 } CommandState;
 
@@ -32,6 +33,10 @@ typedef struct
   gboolean continuation_ready;
   TdImapHandlers handlers;
   GTask *task; /* borrowed: the task owns the command */
+  gboolean nonsync;      /* LITERAL+: no part waits for "+" */
+  GInputStream *stream;  /* a literal read from a stream, standing in for one part */
+  guint stream_part;
+  guint64 stream_size, stream_sent;
 } Command;
 
 struct _TdImapSession
@@ -72,6 +77,7 @@ command_free (Command *command)
 {
   g_free (command->verb);
   g_ptr_array_unref (command->parts);
+  g_clear_object (&command->stream);
   g_free (command);
 }
 
@@ -240,7 +246,7 @@ oldest_sent (TdImapSession *self)
   for (GList *l = self->commands.head; l != NULL; l = l->next)
     {
       Command *c = l->data;
-      if (c->state == COMMAND_SENT || c->state == COMMAND_AWAITING_CONTINUATION)
+      if (c->state != COMMAND_QUEUED)
         return c;
     }
   return NULL;
@@ -468,9 +474,129 @@ write_done (GObject *source, GAsyncResult *result, gpointer data)
   try_send (self);
 }
 
+/* What a command waits for once a part is written: a literal's announcement waits for "+"
+ * unless LITERAL+ lets it go on; the part after a streamed literal never waits. */
+static CommandState
+state_after_part (const Command *c)
+{
+  if (c->next_part >= c->parts->len)
+    return COMMAND_SENT;
+  if (c->nonsync || (c->stream != NULL && c->next_part > c->stream_part))
+    return COMMAND_SENDING;
+  return COMMAND_AWAITING_CONTINUATION;
+}
+
+/* The command whose streamed literal is being written: at most one at a time. */
+static Command *
+streaming_command (TdImapSession *self)
+{
+  for (GList *l = self->commands.head; l != NULL; l = l->next)
+    {
+      Command *c = l->data;
+      if (c->stream != NULL && c->state == COMMAND_SENDING && c->next_part == c->stream_part)
+        return c;
+    }
+  return NULL;
+}
+
+typedef struct
+{
+  TdImapSession *self;
+  GBytes *bytes; /* kept until written */
+} StreamChunk;
+
+static void
+stream_written (GObject *source, GAsyncResult *result, gpointer data)
+{
+  StreamChunk *chunk = data;
+  g_autoptr (TdImapSession) self = chunk->self;
+  g_autoptr (GError) error = NULL;
+  gsize written = 0;
+
+  g_bytes_unref (chunk->bytes);
+  g_free (chunk);
+  self->writing = FALSE;
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, &written, &error))
+    {
+      if (self->failure == NULL)
+        fail_with (self, TD_ERROR_NETWORK, "cannot send to the server: %s", error->message);
+      return;
+    }
+  self->last_activity = g_get_monotonic_time ();
+  Command *c = streaming_command (self);
+  if (c != NULL)
+    c->stream_sent += written;
+  try_send (self);
+}
+
+static void
+stream_read (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (TdImapSession) self = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result,
+                                                               &error);
+  Command *c = streaming_command (self);
+
+  self->writing = FALSE;
+  if (self->failure != NULL || c == NULL)
+    return;
+  if (bytes == NULL)
+    {
+      fail_with (self, TD_ERROR_LOCAL_IO, "cannot read a message to upload: %s", error->message);
+      return;
+    }
+  gsize len = g_bytes_get_size (bytes);
+  if (c->stream_sent == c->stream_size)
+    {
+      /* The literal is complete and the file must end with it. Dropping the connection
+       * before the command's CRLF makes the server discard the APPEND. */
+      if (len != 0)
+        {
+          fail_with (self, TD_ERROR_LOCAL_IO, "a message grew while it was uploaded; it is "
+                     "sent again on the next run");
+          return;
+        }
+      c->next_part++;
+      c->state = state_after_part (c);
+      try_send (self);
+      return;
+    }
+  if (len == 0)
+    {
+      fail_with (self, TD_ERROR_LOCAL_IO, "a message shrank while it was uploaded; it is "
+                 "sent again on the next run");
+      return;
+    }
+  StreamChunk *chunk = g_new0 (StreamChunk, 1);
+  chunk->self = g_object_ref (self);
+  chunk->bytes = g_steal_pointer (&bytes);
+  self->writing = TRUE;
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (self->stream),
+                                   g_bytes_get_data (chunk->bytes, NULL), len, G_PRIORITY_DEFAULT,
+                                   self->io_cancellable, stream_written, chunk);
+}
+
+/* Sends the next chunk of a streamed literal, or checks its end. */
+static void
+send_stream (TdImapSession *self, Command *c)
+{
+  gsize want = (gsize) MIN (c->stream_size - c->stream_sent, (guint64) TD_IMAP_UPLOAD_CHUNK);
+
+  c->state = COMMAND_SENDING;
+  self->writing = TRUE;
+  g_input_stream_read_bytes_async (c->stream, MAX (want, 1), G_PRIORITY_DEFAULT,
+                                   self->io_cancellable, stream_read, g_object_ref (self));
+}
+
 static void
 send_part (TdImapSession *self, Command *c)
 {
+  if (c->stream != NULL && c->next_part == c->stream_part)
+    {
+      send_stream (self, c);
+      return;
+    }
   GBytes *part = g_ptr_array_index (c->parts, c->next_part);
   gsize len = 0;
   const guint8 *data = g_bytes_get_data (part, &len);
@@ -484,7 +610,7 @@ send_part (TdImapSession *self, Command *c)
     }
   c->next_part++;
   c->continuation_ready = FALSE;
-  c->state = c->next_part < c->parts->len ? COMMAND_AWAITING_CONTINUATION : COMMAND_SENT;
+  c->state = state_after_part (c);
   self->writing = TRUE;
   g_output_stream_write_all_async (g_io_stream_get_output_stream (self->stream), data, len,
                                    G_PRIORITY_DEFAULT, self->io_cancellable, write_done,
@@ -506,6 +632,11 @@ try_send (TdImapSession *self)
           awaiting++;
           continue;
         }
+      if (c->state == COMMAND_SENDING)
+        {
+          send_part (self, c);
+          return;
+        }
       if (c->state == COMMAND_AWAITING_CONTINUATION)
         {
           if (c->continuation_ready)
@@ -520,23 +651,10 @@ try_send (TdImapSession *self)
 
 /* Commands */
 
-/**
- * td_imap_session_command_async:
- * @self: a connected session
- * @handlers: (nullable): receivers for the untagged data and body chunks this command causes
- * @parts: (transfer full) (element-type GBytes): the command without its tag, CRLF included;
- *   every part after the first is sent when the server asks for it with "+"
- * @cancellable: (nullable): a cancellable; cancelling drops the connection, since IMAP
- *   cannot withdraw a command
- * @callback: called with the tagged response
- * @user_data: data for @callback
- *
- * Queues a command.
- */
-void
-td_imap_session_command_async (TdImapSession *self, const TdImapHandlers *handlers,
-                               GPtrArray *parts, GCancellable *cancellable,
-                               GAsyncReadyCallback callback, gpointer user_data)
+/* Queues a command without starting to send it; NULL when the session already failed. */
+static Command *
+queue_command (TdImapSession *self, const TdImapHandlers *handlers, GPtrArray *parts,
+               GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
   Command *c = g_new0 (Command, 1);
@@ -556,7 +674,7 @@ td_imap_session_command_async (TdImapSession *self, const TdImapHandlers *handle
   if (self->failure != NULL)
     {
       g_task_return_error (task, g_error_copy (self->failure));
-      return;
+      return NULL;
     }
   g_snprintf (c->tag, sizeof c->tag, "t%u", ++self->tag_counter);
   /* The tag goes in front of the first part. */
@@ -571,7 +689,29 @@ td_imap_session_command_async (TdImapSession *self, const TdImapHandlers *handle
   g_queue_push_tail (&self->commands, c);
   if (self->commands.length == 1)
     self->last_activity = g_get_monotonic_time ();
-  try_send (self);
+  return c;
+}
+
+/**
+ * td_imap_session_command_async:
+ * @self: a connected session
+ * @handlers: (nullable): receivers for the untagged data and body chunks this command causes
+ * @parts: (transfer full) (element-type GBytes): the command without its tag, CRLF included;
+ *   every part after the first is sent when the server asks for it with "+"
+ * @cancellable: (nullable): a cancellable; cancelling drops the connection, since IMAP
+ *   cannot withdraw a command
+ * @callback: called with the tagged response
+ * @user_data: data for @callback
+ *
+ * Queues a command.
+ */
+void
+td_imap_session_command_async (TdImapSession *self, const TdImapHandlers *handlers,
+                               GPtrArray *parts, GCancellable *cancellable,
+                               GAsyncReadyCallback callback, gpointer user_data)
+{
+  if (queue_command (self, handlers, parts, cancellable, callback, user_data) != NULL)
+    try_send (self);
 }
 
 /**
@@ -600,6 +740,42 @@ td_imap_session_run_async (TdImapSession *self, const TdImapHandlers *handlers,
   va_end (args);
   g_ptr_array_add (parts, g_bytes_new_take (g_strconcat (line, "\r\n", NULL), strlen (line) + 2));
   td_imap_session_command_async (self, handlers, parts, cancellable, callback, user_data);
+}
+
+/**
+ * td_imap_session_append_async:
+ * @self: a connected session
+ * @head: the command up to its literal ("APPEND mailbox (flags) date"), checked and quoted
+ * @stream: the literal's bytes, read to the end while the command is sent
+ * @size: how many bytes @stream yields; any other count fails the session
+ * @cancellable: (nullable): a cancellable
+ * @callback: called with the tagged response
+ * @user_data: data for @callback
+ *
+ * Queues a command ending in a literal that is streamed, never held whole in memory. With
+ * LITERAL+ it does not wait for the server's "+", so uploads pipeline.
+ */
+void
+td_imap_session_append_async (TdImapSession *self, const char *head, GInputStream *stream,
+                              guint64 size, GCancellable *cancellable,
+                              GAsyncReadyCallback callback, gpointer user_data)
+{
+  GPtrArray *parts = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  gboolean nonsync = self->caps.literal_plus;
+  char *first = g_strdup_printf ("%s {%" G_GUINT64_FORMAT "%s}\r\n", head, size,
+                                 nonsync ? "+" : "");
+
+  g_ptr_array_add (parts, g_bytes_new_take (first, strlen (first)));
+  g_ptr_array_add (parts, g_bytes_new_static ("", 0)); /* stands for the stream */
+  g_ptr_array_add (parts, g_bytes_new_static ("\r\n", 2));
+  Command *c = queue_command (self, NULL, parts, cancellable, callback, user_data);
+  if (c == NULL)
+    return;
+  c->nonsync = nonsync;
+  c->stream = g_object_ref (stream);
+  c->stream_part = 1;
+  c->stream_size = size;
+  try_send (self);
 }
 
 /**

@@ -87,6 +87,9 @@ void td_imap_session_run_async (TdImapSession *self, const TdImapHandlers *handl
                                 GCancellable *cancellable, GAsyncReadyCallback callback,
                                 gpointer user_data, const char *format, ...)
   G_GNUC_PRINTF (6, 7);
+void td_imap_session_append_async (TdImapSession *self, const char *head, GInputStream *stream,
+                                   guint64 size, GCancellable *cancellable,
+                                   GAsyncReadyCallback callback, gpointer user_data);
 TdImapResponse *td_imap_session_command_finish (TdImapSession *self, GAsyncResult *result,
                                                 GError **error);
 

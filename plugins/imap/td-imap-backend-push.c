@@ -1,0 +1,403 @@
+/* td-imap-backend-push.c: the IMAP backend's writing side: APPEND, finding uploads again
+ * with UID SEARCH, deleting with \Deleted and (UID) EXPUNGE, CREATE/SUBSCRIBE and DELETE.
+ *
+ * Commands of one operation are pipelined through a TdImapGroup; uploads stream from their
+ * files (LITERAL+ where the server has it). Main loop thread only.
+ */
+#include "td-imap-backend-private.h"
+
+#include <string.h>
+
+#include "engine/td-error.h"
+#include "engine/td-mutf7.h"
+#include "td-imap-fetch.h"
+
+/* The quoted server name of a decoded folder name, or NULL when it cannot be sent. */
+static char *
+quoted_name (TdImapBackend *self, const char *name)
+{
+  const char *raw = g_hash_table_lookup (self->raw_names, name);
+  g_autofree char *encoded = raw ? NULL : td_mutf7_encode (name);
+  return td_imap_quote (raw ? raw : encoded);
+}
+
+static gboolean
+finish_boolean (TdBackend *backend, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, backend), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Uploading */
+
+typedef struct
+{
+  TdImapGroup group;
+  GPtrArray *uploads; /* TdBackendUpload, borrowed from the caller */
+} AppendData;
+
+static void
+append_data_free (AppendData *data)
+{
+  td_imap_group_clear (&data->group);
+  g_free (data);
+}
+
+/* RFC 3501 date-time, in UTC: "21-Nov-2026 09:30:00 +0000". */
+static char *
+format_date (gint64 seconds)
+{
+  static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+  g_autoptr (GDateTime) t = g_date_time_new_from_unix_utc (MAX (seconds, 0));
+
+  if (t == NULL)
+    return NULL;
+  return g_strdup_printf ("\"%02d-%s-%04d %02d:%02d:%02d +0000\"", g_date_time_get_day_of_month (t),
+                          months[g_date_time_get_month (t) - 1], g_date_time_get_year (t),
+                          g_date_time_get_hour (t), g_date_time_get_minute (t),
+                          g_date_time_get_second (t));
+}
+
+/* The UID in "OK [APPENDUID uidvalidity uid]", or 0. */
+static guint32
+appended_uid (const TdImapResponse *r)
+{
+  const char *code = td_imap_response_code_name (r);
+  guint64 uid = 0;
+
+  if (code == NULL || g_ascii_strcasecmp (code, "APPENDUID") != 0 || r->code->items->len < 3
+      || !td_imap_value_get_number (g_ptr_array_index (r->code->items, 2), &uid)
+      || uid == 0 || uid > G_MAXUINT32)
+    return 0;
+  return (guint32) uid;
+}
+
+typedef struct
+{
+  GTask *task;
+  TdBackendUpload *upload;
+} AppendCall;
+
+static void
+append_answered (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  AppendCall *call = user_data;
+  g_autoptr (GTask) task = call->task;
+  AppendData *data = g_task_get_task_data (task);
+  GError *error = NULL;
+  g_autoptr (TdImapResponse) r = td_imap_session_command_finish (TD_IMAP_SESSION (source),
+                                                                 result, &error);
+  /* APPENDUID is trusted only where UIDPLUS is announced; otherwise the upload is found
+   * again by a search, as on any server without it. */
+  if (r == NULL)
+    td_imap_group_keep_error (&data->group, error);
+  else if (td_imap_session_get_caps (TD_IMAP_SESSION (source))->uidplus)
+    call->upload->uid = appended_uid (r);
+  g_free (call);
+  if (td_imap_group_release (&data->group) && !td_imap_group_return_error (&data->group, task))
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+imap_append_async (TdBackend *backend, const char *name, GPtrArray *uploads,
+                   GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+{
+  TdImapBackend *self = TD_IMAP_BACKEND (backend);
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+  g_autofree char *mailbox = quoted_name (self, name);
+  AppendData *data = g_new0 (AppendData, 1);
+
+  g_task_set_source_tag (task, imap_append_async);
+  g_task_set_task_data (task, data, (GDestroyNotify) append_data_free);
+  if (mailbox == NULL)
+    {
+      g_task_return_new_error (task, TD_ERROR, TD_ERROR_FOLDER, "the folder name cannot be sent "
+                               "to the server");
+      return;
+    }
+  data->group.pending = 1; /* held while queueing */
+  for (guint i = 0; i < uploads->len; i++)
+    {
+      TdBackendUpload *u = g_ptr_array_index (uploads, i);
+      g_autofree char *flags = td_imap_flags_format (u->flags & ~TD_FLAG_DELETED);
+      g_autofree char *date = format_date (u->date);
+      g_autofree char *head = g_strdup_printf ("APPEND %s (%s)%s%s", mailbox, flags,
+                                               date ? " " : "", date ? date : "");
+      AppendCall *call = g_new0 (AppendCall, 1);
+      call->task = g_object_ref (task);
+      call->upload = u;
+      u->uid = 0;
+      data->group.pending++;
+      td_imap_session_append_async (self->session, head, u->stream, u->size, cancellable,
+                                    append_answered, call);
+    }
+  if (td_imap_group_release (&data->group) && !td_imap_group_return_error (&data->group, task))
+    g_task_return_boolean (task, TRUE);
+}
+
+/* Searching. Plain SEARCH answers carry no tag, and a server may run pipelined searches in
+ * parallel, so their answers could not be told apart: the searches go one at a time. They
+ * are only needed after an interrupted run or on a server without UIDPLUS. */
+
+typedef struct
+{
+  GPtrArray *searches; /* TdBackendSearch, borrowed from the caller */
+  guint next;
+} SearchData;
+
+static void
+on_search (TdImapSession *session, const TdImapResponse *r, gpointer user_data)
+{
+  TdBackendSearch *search = user_data;
+
+  if (g_strcmp0 (r->name, "SEARCH") != 0 || r->args == NULL)
+    return;
+  for (guint i = 0; i < r->args->items->len; i++)
+    {
+      guint64 uid = 0;
+      if (td_imap_value_get_number (g_ptr_array_index (r->args->items, i), &uid)
+          && uid >= search->min_uid && uid <= G_MAXUINT32 && search->uids->len < 1000)
+        g_array_append_val (search->uids, (guint32) { uid });
+    }
+}
+
+static int
+compare_uids (gconstpointer a, gconstpointer b)
+{
+  guint32 x = *(const guint32 *) a, y = *(const guint32 *) b;
+  return x < y ? -1 : x > y;
+}
+
+static void search_next (GTask *task);
+
+static void
+search_answered (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  SearchData *data = g_task_get_task_data (task);
+  GError *error = NULL;
+  g_autoptr (TdImapResponse) r = td_imap_session_command_finish (TD_IMAP_SESSION (source),
+                                                                 result, &error);
+  if (r == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  TdBackendSearch *s = g_ptr_array_index (data->searches, data->next - 1);
+  g_array_sort (s->uids, compare_uids);
+  search_next (g_steal_pointer (&task));
+}
+
+static void
+search_next (GTask *task)
+{
+  TdImapBackend *self = g_task_get_source_object (task);
+  SearchData *data = g_task_get_task_data (task);
+
+  while (data->next < data->searches->len)
+    {
+      TdBackendSearch *s = g_ptr_array_index (data->searches, data->next++);
+      g_autofree char *header = td_imap_quote (s->header);
+      g_autofree char *value = g_str_is_ascii (s->value) ? td_imap_quote (s->value) : NULL;
+      g_autofree char *size = s->size ? g_strdup_printf (" LARGER %" G_GUINT64_FORMAT " SMALLER %"
+                                                         G_GUINT64_FORMAT, s->size - 1,
+                                                         s->size + 1)
+                                      : g_strdup ("");
+      if (s->uids == NULL)
+        s->uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+      g_array_set_size (s->uids, 0);
+      if (header == NULL || value == NULL)
+        continue; /* cannot be asked for: counts as not found */
+      TdImapHandlers handlers = { .on_untagged = on_search, .user_data = s };
+      td_imap_session_run_async (self->session, &handlers, g_task_get_cancellable (task),
+                                 search_answered, task, "UID SEARCH UID %u:* HEADER %s %s%s",
+                                 MAX (s->min_uid, 1), header, value, size);
+      return;
+    }
+  g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+}
+
+static void
+imap_search_async (TdBackend *backend, GPtrArray *searches, GCancellable *cancellable,
+                   GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task = g_task_new (backend, cancellable, callback, user_data);
+  SearchData *data = g_new0 (SearchData, 1);
+
+  g_task_set_source_tag (task, imap_search_async);
+  data->searches = searches;
+  g_task_set_task_data (task, data, g_free);
+  search_next (task);
+}
+
+/* Deleting */
+
+typedef struct
+{
+  TdImapGroup group;
+  GArray *uids;     /* TdUidRange, ours */
+  GArray *deleted;  /* guint32: every message marked \Deleted (no UIDPLUS) */
+  gboolean expunged;
+  gboolean searched;
+} ExpungeData;
+
+static void
+expunge_data_free (ExpungeData *data)
+{
+  td_imap_group_clear (&data->group);
+  g_array_unref (data->uids);
+  g_clear_pointer (&data->deleted, g_array_unref);
+  g_free (data);
+}
+
+static void
+on_deleted (TdImapSession *session, const TdImapResponse *r, gpointer user_data)
+{
+  ExpungeData *data = user_data;
+
+  if (g_strcmp0 (r->name, "SEARCH") != 0 || r->args == NULL)
+    return;
+  for (guint i = 0; i < r->args->items->len; i++)
+    {
+      guint64 uid = 0;
+      if (td_imap_value_get_number (g_ptr_array_index (r->args->items, i), &uid)
+          && uid <= G_MAXUINT32)
+        g_array_append_val (data->deleted, (guint32) { uid });
+    }
+}
+
+static void expunge_step (GObject *source, GAsyncResult *result, gpointer user_data);
+
+/* Without UIDPLUS only a plain EXPUNGE exists, which removes every message marked \Deleted:
+ * it is sent only when all of those are ours. */
+static void
+expunge_if_only_ours (TdImapBackend *self, GTask *task, ExpungeData *data)
+{
+  g_autoptr (GArray) ours = g_array_copy (data->uids);
+
+  td_uid_set_normalize (ours);
+  for (guint i = 0; i < data->deleted->len; i++)
+    if (!td_uid_set_contains (ours, g_array_index (data->deleted, guint32, i)))
+      {
+        g_debug ("%s: other messages are marked deleted; ours stay marked, not expunged",
+                 td_imap_session_describe (self->session));
+        g_task_return_boolean (task, TRUE);
+        return;
+      }
+  data->expunged = TRUE;
+  data->group.pending = 1;
+  td_imap_session_run_async (self->session, NULL, g_task_get_cancellable (task), expunge_step,
+                             g_object_ref (task), "EXPUNGE");
+}
+
+static void
+expunge_step (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  ExpungeData *data = g_task_get_task_data (task);
+  TdImapBackend *self = g_task_get_source_object (task);
+  GError *error = NULL;
+  g_autoptr (TdImapResponse) r = td_imap_session_command_finish (TD_IMAP_SESSION (source),
+                                                                 result, &error);
+  if (r == NULL)
+    td_imap_group_keep_error (&data->group, error);
+  if (!td_imap_group_release (&data->group) || td_imap_group_return_error (&data->group, task))
+    return;
+  if (data->deleted == NULL)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  if (!data->searched)
+    {
+      /* Only once the STORE is done: a search run beside it could miss our own marks. */
+      data->searched = TRUE;
+      TdImapHandlers handlers = { .on_untagged = on_deleted, .user_data = data };
+      td_imap_group_run (&data->group, self->session, &handlers, task, expunge_step,
+                         "UID SEARCH DELETED");
+      return;
+    }
+  if (!data->expunged)
+    {
+      expunge_if_only_ours (self, task, data);
+      return;
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+imap_expunge_async (TdBackend *backend, GArray *uids, GCancellable *cancellable,
+                    GAsyncReadyCallback callback, gpointer user_data)
+{
+  TdImapBackend *self = TD_IMAP_BACKEND (backend);
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+  ExpungeData *data = g_new0 (ExpungeData, 1);
+  g_autofree char *set = td_uid_set_to_string (uids);
+
+  g_task_set_source_tag (task, imap_expunge_async);
+  g_task_set_task_data (task, data, (GDestroyNotify) expunge_data_free);
+  g_autofree char *store = g_strdup_printf ("UID STORE %s +FLAGS.SILENT (\\Deleted)", set);
+  data->uids = g_array_copy (uids);
+  td_imap_group_run (&data->group, self->session, NULL, task, expunge_step, store);
+  if (td_imap_session_get_caps (self->session)->uidplus)
+    {
+      data->expunged = TRUE;
+      g_autofree char *command = g_strdup_printf ("UID EXPUNGE %s", set);
+      td_imap_group_run (&data->group, self->session, NULL, task, expunge_step, command);
+      return;
+    }
+  data->deleted = g_array_new (FALSE, FALSE, sizeof (guint32));
+}
+
+static gboolean
+imap_expunge_finish (TdBackend *backend, GAsyncResult *result, gboolean *expunged,
+                     GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, backend), FALSE);
+  ExpungeData *data = g_task_get_task_data (G_TASK (result));
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return FALSE;
+  *expunged = data->expunged;
+  return TRUE;
+}
+
+/* Folders */
+
+static void
+imap_create_folder_async (TdBackend *backend, const char *name, gboolean create,
+                          GCancellable *cancellable, GAsyncReadyCallback callback,
+                          gpointer user_data)
+{
+  TdImapBackend *self = TD_IMAP_BACKEND (backend);
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+  g_autofree char *mailbox = quoted_name (self, name);
+  TdImapGroup *group = g_new0 (TdImapGroup, 1);
+
+  g_task_set_source_tag (task, imap_create_folder_async);
+  g_task_set_task_data (task, group, (GDestroyNotify) td_imap_group_free);
+  if (mailbox == NULL)
+    {
+      g_task_return_new_error (task, TD_ERROR, TD_ERROR_FOLDER, "the folder name cannot be sent "
+                               "to the server");
+      return;
+    }
+  g_autofree char *first = g_strdup_printf (create ? "CREATE %s" : "UNSUBSCRIBE %s", mailbox);
+  g_autofree char *second = g_strdup_printf (create ? "SUBSCRIBE %s" : "DELETE %s", mailbox);
+  td_imap_group_run (group, self->session, NULL, task, td_imap_group_command_done, first);
+  td_imap_group_run (group, self->session, NULL, task, td_imap_group_command_done, second);
+}
+
+void
+td_imap_backend_push_class_init (TdBackendClass *backend_class)
+{
+  backend_class->append_async = imap_append_async;
+  backend_class->append_finish = finish_boolean;
+  backend_class->search_async = imap_search_async;
+  backend_class->search_finish = finish_boolean;
+  backend_class->expunge_async = imap_expunge_async;
+  backend_class->expunge_finish = imap_expunge_finish;
+  backend_class->create_folder_async = imap_create_folder_async;
+  backend_class->create_folder_finish = finish_boolean;
+}
