@@ -62,7 +62,7 @@ report_exit_code (TdAccountReport *r)
 static void
 print_text (TdAccountReport *r, gboolean verbose)
 {
-  guint added = 0, changed = 0, removed = 0, unchanged = 0, failed = 0;
+  guint added = 0, changed = 0, removed = 0, unchanged = 0, failed = 0, up = 0, pushed = 0;
   guint64 bytes = 0;
 
   for (guint i = 0; i < r->folders->len; i++)
@@ -71,6 +71,8 @@ print_text (TdAccountReport *r, gboolean verbose)
       added += f->added;
       changed += f->flags_changed;
       removed += f->removed;
+      up += f->uploaded;
+      pushed += f->flags_pushed + f->deleted_remote;
       bytes += f->bytes;
       unchanged += f->unchanged;
       if (f->error != NULL)
@@ -80,14 +82,17 @@ print_text (TdAccountReport *r, gboolean verbose)
                    f->error->message);
         }
       else if (verbose)
-        printf ("  %s: %u new, %u flag changes, %u removed%s\n", f->name, f->added,
-                f->flags_changed, f->removed, f->unchanged ? " (unchanged)" : "");
+        printf ("  %s: %u new, %u flag changes, %u removed; to the server: %u uploaded, "
+                "%u flag changes, %u deleted%s\n", f->name, f->added, f->flags_changed,
+                f->removed, f->uploaded, f->flags_pushed, f->deleted_remote,
+                f->unchanged ? " (unchanged)" : "");
     }
   if (r->error != NULL)
     fprintf (stderr, "tidings: %s\n", r->error->message);
   g_autofree char *size = td_cli_format_size (bytes);
-  printf ("%s: %u new (%s), %u flag changes, %u removed in %u folders (%u unchanged)%s\n",
-          r->account, added, size, changed, removed, r->folders->len, unchanged,
+  printf ("%s: %u new (%s), %u flag changes, %u removed; %u uploaded, %u changes sent; "
+          "in %u folders (%u unchanged)%s\n", r->account, added, size, changed, removed, up,
+          pushed, r->folders->len, unchanged,
           r->error ? ", FAILED" : failed ? ", some folders failed" : "");
 }
 
@@ -110,10 +115,12 @@ print_json (GPtrArray *reports)
           g_autofree char *ferr = td_cli_json_string (f->error ? f->error->message : NULL);
           g_string_append_printf (out, "%s{\"folder\":%s,\"added\":%u,\"flags_changed\":%u,"
                                   "\"removed\":%u,\"rematched\":%u,\"flags_pushed\":%u,"
+                                  "\"uploaded\":%u,\"deleted_remote\":%u,\"kept\":%u,"
                                   "\"bytes\":%" G_GUINT64_FORMAT ",\"unchanged\":%s,"
                                   "\"error\":%s}", k ? "," : "", fname, f->added,
                                   f->flags_changed, f->removed, f->matched, f->flags_pushed,
-                                  f->bytes, f->unchanged ? "true" : "false", ferr);
+                                  f->uploaded, f->deleted_remote, f->kept, f->bytes,
+                                  f->unchanged ? "true" : "false", ferr);
         }
       g_string_append (out, "]}");
     }

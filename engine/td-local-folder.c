@@ -11,6 +11,8 @@
  */
 #include "td-local-folder.h"
 
+#include <string.h>
+
 #include "storage/td-storage-error.h"
 #include "td-error.h"
 #include "td-maildir-sink.h"
@@ -37,6 +39,10 @@ td_local_folder_free (TdLocalFolder *local)
   g_clear_pointer (&local->disk, g_hash_table_unref);
   g_clear_pointer (&local->local_flags, g_array_unref);
   g_clear_pointer (&local->plan, g_array_unref);
+  g_clear_pointer (&local->local_only, g_hash_table_unref);
+  g_clear_pointer (&local->uploads, g_array_unref);
+  g_clear_pointer (&local->new_files, g_ptr_array_unref);
+  g_clear_pointer (&local->deleted, g_array_unref);
   g_free (local);
 }
 
@@ -107,7 +113,13 @@ resolve_pending (TdLocalFolder *local, GError **error)
   return TRUE;
 }
 
-/* Looks at the disk for what the mail reader changed. The directory times are taken before
+static int
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* Looks at the disk for what the mail reader changed: flags, deleted and new files. The directory times are taken before
  * the scan, so a change during the scan shows as a change next time. */
 static void
 scan_local_changes (TdLocalFolder *local)
@@ -117,16 +129,31 @@ scan_local_changes (TdLocalFolder *local)
   local->record.scanned_at = g_get_real_time () * 1000;
   local->disk = td_maildir_folder_scan (local->folder, NULL);
   local->local_flags = g_array_new (FALSE, FALSE, sizeof (TdLocalFlags));
+  local->deleted = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_autoptr (GHashTable) known = g_hash_table_new (g_str_hash, g_str_equal);
   for (guint i = 0; i < local->messages->len; i++)
     {
       TdStateMessage *m = &g_array_index (local->messages, TdStateMessage, i);
       TdMaildirEntry *e = g_hash_table_lookup (local->disk, m->base);
+      g_hash_table_add (known, m->base);
       if (e != NULL && e->flags != m->flags)
         {
           TdLocalFlags l = { m->uid, e->flags };
           g_array_append_val (local->local_flags, l);
         }
+      else if (e == NULL && !(m->flags & TD_FLAG_DELETED))
+        g_array_append_val (local->deleted, m->uid);
     }
+  for (guint i = 0; i < local->uploads->len; i++)
+    g_hash_table_add (known, g_array_index (local->uploads, TdStateUpload, i).base);
+  GHashTableIter it;
+  gpointer base;
+  g_hash_table_iter_init (&it, local->disk);
+  while (g_hash_table_iter_next (&it, &base, NULL))
+    if (!g_hash_table_contains (known, base) && !g_hash_table_contains (local->local_only, base))
+      g_ptr_array_add (local->new_files, g_strdup (base));
+  g_ptr_array_sort (local->new_files, compare_strings);
+  local->wiped = local->messages->len > 0 && g_hash_table_size (local->disk) == 0;
 }
 
 /**
@@ -163,6 +190,10 @@ td_local_folder_prepare (TdStateDb *db, TdMaildir *maildir, const char *account,
     return local_error (error, e, name), NULL;
   if (!resolve_pending (local, error))
     return NULL;
+  local->new_files = g_ptr_array_new_with_free_func (g_free);
+  if ((local->uploads = td_state_db_load_uploads (db, local->record.id, &e)) == NULL
+      || (local->local_only = td_state_db_load_local_only (db, local->record.id, &e)) == NULL)
+    return local_error (error, e, name), NULL;
   if (local->record.uidvalidity == 0 && local->messages->len == 0)
     {
       g_autoptr (GHashTable) disk = td_maildir_folder_scan (local->folder, NULL);
@@ -350,13 +381,36 @@ guard_deletions (TdLocalFolder *local, guint removals, GError **error)
   return FALSE;
 }
 
+/* A message the server dropped that the deletes policy keeps here: its row goes, and its
+ * file is remembered as local-only so it is never taken for a new message to upload. */
 static gboolean
-apply_removals (TdLocalFolder *local, GArray *indexes, GHashTable **disk, guint *removed,
-                GError **error)
+keep_message (TdLocalFolder *local, guint index, GError **error)
+{
+  TdStateMessage *m = &g_array_index (local->messages, TdStateMessage, index);
+  GError *e = NULL;
+
+  if (!td_state_db_remove_message (local->db, local->record.id, m->uid, &e)
+      || !td_state_db_put_local_only (local->db, local->record.id, m->base, &e))
+    return local_error (error, e, local->name);
+  g_hash_table_add (local->local_only, g_strdup (m->base));
+  g_array_remove_index (local->messages, index);
+  return TRUE;
+}
+
+static gboolean
+apply_removals (TdLocalFolder *local, GArray *indexes, gboolean delete_here, GHashTable **disk,
+                guint *removed, GError **error)
 {
   for (guint k = 0; k < indexes->len; k++)
     {
-      if (!remove_message (local, disk, g_array_index (indexes, guint, k), error))
+      guint index = g_array_index (indexes, guint, k);
+      if (!delete_here)
+        {
+          if (!keep_message (local, index, error))
+            return FALSE;
+          continue;
+        }
+      if (!remove_message (local, disk, index, error))
         return FALSE;
       (*removed)++;
     }
@@ -381,6 +435,7 @@ find_missing (TdLocalFolder *local, const TdFolderChanges *changes, GArray *miss
  * @local: a prepared folder
  * @changes: what the server reports since the sync point
  * @force: let the deletion guard through
+ * @delete_here: remove what the server removed; otherwise keep the files, local-only
  * @missing: (element-type TdUidRange): receives server messages at or below the highest
  *   known UID that are not stored locally
  * @flags_changed: (out): messages whose flags changed
@@ -395,15 +450,15 @@ find_missing (TdLocalFolder *local, const TdFolderChanges *changes, GArray *miss
  */
 gboolean
 td_local_folder_apply_changes (TdLocalFolder *local, const TdFolderChanges *changes,
-                               gboolean force, GArray *missing, guint *flags_changed,
-                               guint *removed, GError **error)
+                               gboolean force, gboolean delete_here, GArray *missing,
+                               guint *flags_changed, guint *removed, GError **error)
 {
   g_autoptr (GHashTable) disk = NULL;
   g_autoptr (GArray) removals = find_removals (local, changes);
   GError *e = NULL;
 
   *flags_changed = *removed = 0;
-  if (!force && !guard_deletions (local, removals->len, error))
+  if (!force && delete_here && !guard_deletions (local, removals->len, error))
     return FALSE;
   if (local->plan == NULL)
     g_ptr_array_unref (td_local_folder_plan_flags (local, changes, FALSE));
@@ -416,7 +471,7 @@ td_local_folder_apply_changes (TdLocalFolder *local, const TdFolderChanges *chan
         goto fail;
       (*flags_changed)++;
     }
-  if (!apply_removals (local, removals, &disk, removed, error))
+  if (!apply_removals (local, removals, delete_here, &disk, removed, error))
     goto fail;
   find_missing (local, changes, missing);
   if (!td_state_db_commit (local->db, &e))
@@ -623,7 +678,7 @@ assign_in_transaction (TdLocalFolder *local, GArray *candidates, GArray *server,
  * @error: return location for an error
  *
  * Maps local messages to the server's new UIDs by Message-ID and size. Local files are never
- * removed here; a local message with no match keeps its file and loses its row.
+ * removed here; a local message with no match keeps its file, local-only.
  *
  * Returns: %TRUE on success
  */
@@ -636,14 +691,42 @@ td_local_folder_rematch (TdLocalFolder *local, GArray *server, guint32 uidvalidi
 
   local->messages = g_array_new (FALSE, TRUE, sizeof (TdStateMessage));
   g_array_set_clear_func (local->messages, (GDestroyNotify) td_state_message_clear);
+  g_autoptr (GHashTable) kept = g_hash_table_new (g_str_hash, g_str_equal);
+  GError *e = NULL;
+
   for (guint i = 0; i < old->len; i++)
     {
       TdStateMessage *m = &g_array_index (old, TdStateMessage, i);
       Candidate c = { m->base, m->message_id, m->size, m->flags };
       g_array_append_val (candidates, c);
     }
-  return assign_in_transaction (local, candidates, server, uidvalidity, TRUE, to_fetch, matched,
-                                error);
+  /* Deletions found by the scan were of the old UIDs; they mean nothing now. */
+  if (local->deleted != NULL)
+    g_array_set_size (local->deleted, 0);
+  if (!assign_in_transaction (local, candidates, server, uidvalidity, TRUE, to_fetch, matched,
+                              error))
+    return FALSE;
+  /* A local message the renumbered server no longer has is kept here, never uploaded: the
+   * server's reset, not the user, removed it. */
+  for (guint i = 0; i < local->messages->len; i++)
+    g_hash_table_add (kept, g_array_index (local->messages, TdStateMessage, i).base);
+  if (!td_state_db_begin (local->db, &e))
+    return local_error (error, e, local->name);
+  for (guint i = 0; i < old->len; i++)
+    {
+      const char *base = g_array_index (old, TdStateMessage, i).base;
+      if (g_hash_table_contains (kept, base))
+        continue;
+      if (!td_state_db_put_local_only (local->db, local->record.id, base, &e))
+        {
+          td_state_db_rollback (local->db);
+          return local_error (error, e, local->name);
+        }
+      g_hash_table_add (local->local_only, g_strdup (base));
+    }
+  if (!td_state_db_commit (local->db, &e))
+    return local_error (error, e, local->name);
+  return TRUE;
 }
 
 /**

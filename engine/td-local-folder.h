@@ -26,6 +26,11 @@ typedef struct
   GHashTable *disk;       /* base -> TdMaildirEntry, when the folder was scanned */
   GArray *local_flags;    /* TdLocalFlags: messages whose flags the reader changed */
   GArray *plan;           /* TdFlagPlan: the merged flags, once planned */
+  GHashTable *local_only; /* base set: kept here after the server dropped them */
+  GArray *uploads;        /* TdStateUpload: on their way to the server */
+  GPtrArray *new_files;   /* base names of files the server has never had */
+  GArray *deleted;        /* guint32: UIDs whose files the mail reader deleted */
+  gboolean wiped;         /* no file left, though the folder held messages */
 } TdLocalFolder;
 
 /* A message whose flags on disk differ from the last common state. */
@@ -60,8 +65,8 @@ void td_local_folder_sync_point (TdLocalFolder *local, TdSyncPoint *point);
 #define TD_DELETION_GUARD_MIN_MESSAGES 20
 
 gboolean td_local_folder_apply_changes (TdLocalFolder *local, const TdFolderChanges *changes,
-                                        gboolean force, GArray *missing, guint *flags_changed,
-                                        guint *removed, GError **error);
+                                        gboolean force, gboolean delete_here, GArray *missing,
+                                        guint *flags_changed, guint *removed, GError **error);
 gboolean td_local_folder_commit_batch (TdLocalFolder *local, TdMaildir *maildir,
                                        GPtrArray *batch, GError **error);
 gboolean td_local_folder_rematch (TdLocalFolder *local, GArray *server, guint32 uidvalidity,
@@ -70,5 +75,32 @@ gboolean td_local_folder_adopt (TdLocalFolder *local, GArray *server, guint32 ui
                                 GArray *to_fetch, guint *matched, GError **error);
 gboolean td_local_folder_save (TdLocalFolder *local, const TdFolderState *state,
                                GError **error);
+
+/* Local changes going to the server (td-local-push.c). */
+gboolean td_local_folder_guard_local_deletions (TdLocalFolder *local, gboolean force,
+                                                GError **error);
+GArray *td_local_folder_dup_deleted (TdLocalFolder *local);
+gboolean td_local_folder_forget_deleted (TdLocalFolder *local, GArray *uids, gboolean expunged,
+                                         GError **error);
+GPtrArray *td_local_folder_plan_searches (TdLocalFolder *local);
+gboolean td_local_folder_resolve_uploads (TdLocalFolder *local, GPtrArray *searches,
+                                          guint *found, guint *lost, GError **error);
+gboolean td_local_folder_begin_uploads (TdLocalFolder *local, const TdFolderState *state,
+                                        GError **error);
+GPtrArray *td_local_folder_open_uploads (TdLocalFolder *local, guint first, guint count,
+                                         GError **error);
+gboolean td_local_folder_finish_uploads (TdLocalFolder *local, GPtrArray *sent, GError **error);
+
+/* One upload under way: the DB row it belongs to and what the backend sends. */
+typedef struct
+{
+  TdBackendUpload upload;
+  guint row;           /* its index in local->uploads */
+} TdLocalUpload;
+
+void td_local_upload_free (TdLocalUpload *upload);
+
+/* The header that makes an upload without a Message-ID findable again. */
+#define TD_UPLOAD_HEADER "X-Tidings-Upload"
 
 G_END_DECLS

@@ -24,6 +24,8 @@
 #include "td-maildir-sink.h"
 
 #define LOCK_RETRY_MS 100
+/* Uploads per pipelined group of APPENDs; each holds an open file while it goes. */
+#define TD_UPLOAD_BATCH 32
 #define PASSWORD_COMMAND_TIMEOUT_S 30
 
 typedef struct
@@ -38,6 +40,11 @@ typedef struct
   gboolean commit_in_flight;
   gboolean fetch_done;
   GError *error;
+  GArray *deleting;        /* TdUidRange: local deletions being sent */
+  GPtrArray *sending;      /* TdLocalUpload: the batch of uploads under way */
+  guint upload_next;       /* index in local->uploads of the next batch */
+  GPtrArray *searches;     /* TdBackendSearch: uploads being looked for */
+  void (*after_settle) (TdSyncRunner *self);
 } FolderRun;
 
 struct _TdSyncRunner
@@ -65,6 +72,7 @@ G_DEFINE_FINAL_TYPE (TdSyncRunner, td_sync_runner, G_TYPE_OBJECT)
 
 static void next_folder (TdSyncRunner *self);
 static void finish_account (TdSyncRunner *self, GError *error);
+static void push_deletions (TdSyncRunner *self);
 
 /* Reports */
 
@@ -134,6 +142,36 @@ pushes (TdSyncRunner *self)
          && (td_backend_get_caps (self->backend) & TD_BACKEND_CAP_STORE);
 }
 
+/* Whether the server's changes come here. */
+static gboolean
+pulls (TdSyncRunner *self)
+{
+  return self->account->sync != TD_DIRECTION_PUSH;
+}
+
+/* Whether messages the server deleted are deleted here. */
+static gboolean
+deletes_here (TdSyncRunner *self)
+{
+  TdDirection d = self->account->deletes;
+  return pulls (self) && (d == TD_DIRECTION_BOTH || d == TD_DIRECTION_PULL);
+}
+
+/* Whether messages the mail reader deleted are deleted on the server. */
+static gboolean
+deletes_there (TdSyncRunner *self)
+{
+  TdDirection d = self->account->deletes;
+  return pushes (self) && (d == TD_DIRECTION_BOTH || d == TD_DIRECTION_PUSH)
+         && (td_backend_get_caps (self->backend) & TD_BACKEND_CAP_EXPUNGE);
+}
+
+static gboolean
+uploads (TdSyncRunner *self)
+{
+  return pushes (self) && (td_backend_get_caps (self->backend) & TD_BACKEND_CAP_APPEND);
+}
+
 /* Folder run bookkeeping */
 
 static void
@@ -145,6 +183,9 @@ folder_run_free (FolderRun *run)
   g_clear_pointer (&run->to_fetch, g_array_unref);
   g_clear_object (&run->sink);
   g_clear_error (&run->error);
+  g_clear_pointer (&run->deleting, g_array_unref);
+  g_clear_pointer (&run->sending, g_ptr_array_unref);
+  g_clear_pointer (&run->searches, g_ptr_array_unref);
   g_free (run);
 }
 
@@ -167,6 +208,15 @@ end_folder (TdSyncRunner *self, GError *error)
   next_folder (self);
 }
 
+static guint
+count_uids (GArray *ranges)
+{
+  guint n = 0;
+  for (guint i = 0; i < ranges->len; i++)
+    n += g_array_index (ranges, TdUidRange, i).last - g_array_index (ranges, TdUidRange, i).first + 1;
+  return n;
+}
+
 /* Saving the sync point */
 
 static gboolean
@@ -183,6 +233,256 @@ saved (GObject *source, GAsyncResult *result, gpointer data)
 
   work_finish (result, &error);
   end_folder (self, error);
+}
+
+static void
+save_folder (TdSyncRunner *self)
+{
+  run_work (self, save_work, NULL, saved);
+}
+
+/* Uploads whose UID is not known: found by a search, then recorded */
+
+static gboolean
+resolve_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  FolderRun *run = self->run;
+  guint found = 0, lost = 0;
+  gboolean ok = td_local_folder_resolve_uploads (run->local, run->searches, &found, &lost, error);
+  run->report->uploaded += found;
+  return ok;
+}
+
+static void
+resolved (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  GError *error = NULL;
+
+  g_clear_pointer (&self->run->searches, g_ptr_array_unref);
+  if (!work_finish (result, &error))
+    {
+      end_folder (self, error);
+      return;
+    }
+  self->run->after_settle (self);
+}
+
+static void
+searched (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = data;
+  GError *error = NULL;
+
+  if (!td_backend_search_finish (TD_BACKEND (source), result, &error))
+    {
+      end_folder (self, error);
+      return;
+    }
+  run_work (self, resolve_work, NULL, resolved);
+}
+
+/* Settles every upload in local->uploads, then goes on with run->after_settle. */
+static void
+settle_uploads (TdSyncRunner *self)
+{
+  FolderRun *run = self->run;
+
+  run->searches = td_local_folder_plan_searches (run->local);
+  if (run->searches->len == 0)
+    {
+      g_clear_pointer (&run->searches, g_ptr_array_unref);
+      run->after_settle (self);
+      return;
+    }
+  td_backend_search_async (self->backend, run->searches, self->cancellable, searched, self);
+}
+
+/* Uploading new local messages, a batch at a time */
+
+static void send_upload_batch (TdSyncRunner *self);
+
+static gboolean
+record_uploads_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  return td_local_folder_finish_uploads (self->run->local, self->run->sending, error);
+}
+
+static void
+uploads_recorded (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  FolderRun *run = self->run;
+  GError *error = NULL;
+
+  if (!work_finish (result, &error))
+    {
+      end_folder (self, error);
+      return;
+    }
+  for (guint i = 0; i < run->sending->len; i++)
+    if (((TdLocalUpload *) g_ptr_array_index (run->sending, i))->upload.uid != 0)
+      run->report->uploaded++;
+  g_clear_pointer (&run->sending, g_ptr_array_unref);
+  send_upload_batch (self);
+}
+
+static void
+appended (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = data;
+  GError *error = NULL;
+
+  if (!td_backend_append_finish (TD_BACKEND (source), result, &error))
+    {
+      end_folder (self, error);
+      return;
+    }
+  run_work (self, record_uploads_work, NULL, uploads_recorded);
+}
+
+static gboolean
+open_uploads_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  FolderRun *run = self->run;
+  run->sending = td_local_folder_open_uploads (run->local, run->upload_next, TD_UPLOAD_BATCH,
+                                               error);
+  run->upload_next += TD_UPLOAD_BATCH;
+  return run->sending != NULL;
+}
+
+static void
+uploads_opened (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  FolderRun *run = self->run;
+  GError *error = NULL;
+
+  if (!work_finish (result, &error))
+    {
+      end_folder (self, error);
+      return;
+    }
+  if (run->sending->len == 0)
+    {
+      g_clear_pointer (&run->sending, g_ptr_array_unref);
+      send_upload_batch (self);
+      return;
+    }
+  g_autoptr (GPtrArray) list = g_ptr_array_new ();
+  for (guint i = 0; i < run->sending->len; i++)
+    g_ptr_array_add (list, &((TdLocalUpload *) g_ptr_array_index (run->sending, i))->upload);
+  td_backend_append_async (self->backend, run->info->name, list, self->cancellable, appended,
+                           self);
+}
+
+static void
+send_upload_batch (TdSyncRunner *self)
+{
+  FolderRun *run = self->run;
+
+  if (run->upload_next >= run->local->uploads->len)
+    {
+      run->after_settle = save_folder;
+      settle_uploads (self);
+      return;
+    }
+  run_work (self, open_uploads_work, NULL, uploads_opened);
+}
+
+static gboolean
+begin_uploads_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  return td_local_folder_begin_uploads (self->run->local, &self->run->state, error);
+}
+
+static void
+uploads_begun (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  GError *error = NULL;
+
+  if (!work_finish (result, &error))
+    {
+      end_folder (self, error);
+      return;
+    }
+  self->run->upload_next = 0;
+  send_upload_batch (self);
+}
+
+static void
+push_uploads (TdSyncRunner *self)
+{
+  FolderRun *run = self->run;
+
+  if (!uploads (self) || run->local->new_files == NULL || run->local->new_files->len == 0)
+    {
+      save_folder (self);
+      return;
+    }
+  run_work (self, begin_uploads_work, NULL, uploads_begun);
+}
+
+/* Deleting on the server what the mail reader deleted */
+
+static gboolean
+forget_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  FolderRun *run = self->run;
+  return td_local_folder_forget_deleted (run->local, run->deleting, GPOINTER_TO_INT (arg), error);
+}
+
+static void
+forgotten (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  FolderRun *run = self->run;
+  GError *error = NULL;
+
+  if (!work_finish (result, &error))
+    {
+      end_folder (self, error);
+      return;
+    }
+  run->report->deleted_remote += count_uids (run->deleting);
+  g_clear_pointer (&run->deleting, g_array_unref);
+  push_uploads (self);
+}
+
+static void
+expunged (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = data;
+  GError *error = NULL;
+  gboolean gone = FALSE;
+
+  if (!td_backend_expunge_finish (TD_BACKEND (source), result, &gone, &error))
+    {
+      end_folder (self, error);
+      return;
+    }
+  run_work (self, forget_work, GINT_TO_POINTER (gone), forgotten);
+}
+
+static void
+push_deletions (TdSyncRunner *self)
+{
+  FolderRun *run = self->run;
+  g_autoptr (GArray) uids = td_local_folder_dup_deleted (run->local);
+
+  if (uids->len == 0)
+    {
+      push_uploads (self);
+      return;
+    }
+  if (!deletes_there (self))
+    {
+      push_uploads (self);
+      return;
+    }
+  run->deleting = g_steal_pointer (&uids);
+  td_backend_expunge_async (self->backend, run->deleting, self->cancellable, expunged, self);
 }
 
 /* Downloading */
@@ -248,7 +548,7 @@ maybe_commit (TdSyncRunner *self)
   if (run->error != NULL)
     end_folder (self, g_steal_pointer (&run->error));
   else
-    run_work (self, save_work, NULL, saved);
+    push_deletions (self);
 }
 
 static void
@@ -277,9 +577,11 @@ start_fetch (TdSyncRunner *self)
 {
   FolderRun *run = self->run;
 
+  if (!pulls (self))
+    g_array_set_size (run->to_fetch, 0);
   if (run->to_fetch->len == 0)
     {
-      run_work (self, save_work, NULL, saved);
+      push_deletions (self);
       return;
     }
   run->sink = td_maildir_sink_new (run->local->folder, on_batch_ready, self);
@@ -287,17 +589,35 @@ start_fetch (TdSyncRunner *self)
                                    self->cancellable, fetched, self);
 }
 
-/* New messages: everything above what we have, unless the server says there is nothing. */
+/* New messages: everything from the old UIDNEXT on (or above what we have), less what we
+ * already hold there (our own uploads, or downloads of a run cut short before it saved its
+ * sync point), unless the server says there is nothing. */
 static void
 add_new_range (FolderRun *run)
 {
   guint32 first = run->point.last_uid + 1;
+  GArray *messages = run->local->messages;
 
-  if (run->point.uidvalidity == run->state.uidvalidity)
-    first = MAX (first, run->point.uidnext);
+  if (run->point.uidvalidity == run->state.uidvalidity && run->point.uidnext != 0)
+    first = run->point.uidnext;
+  first = MAX (first, 1);
   if (run->state.exists == 0 || (run->state.uidnext != 0 && run->state.uidnext <= first))
     return;
-  TdUidRange range = { MAX (first, 1), G_MAXUINT32 };
+  for (guint i = 0; i < messages->len; i++)
+    {
+      guint32 uid = g_array_index (messages, TdStateMessage, i).uid;
+      if (uid < first)
+        continue;
+      if (uid > first)
+        {
+          TdUidRange gap = { first, uid - 1 };
+          g_array_append_val (run->to_fetch, gap);
+        }
+      if (uid == G_MAXUINT32)
+        return;
+      first = uid + 1;
+    }
+  TdUidRange range = { first, G_MAXUINT32 };
   g_array_append_val (run->to_fetch, range);
 }
 
@@ -307,7 +627,8 @@ static gboolean
 apply_work (TdSyncRunner *self, gpointer arg, GError **error)
 {
   FolderRun *run = self->run;
-  return td_local_folder_apply_changes (run->local, arg, self->options.force, run->to_fetch,
+  return td_local_folder_apply_changes (run->local, arg, self->options.force,
+                                        deletes_here (self), run->to_fetch,
                                         &run->report->flags_changed, &run->report->removed, error);
 }
 
@@ -355,6 +676,8 @@ static gboolean
 plan_work (TdSyncRunner *self, gpointer arg, GError **error)
 {
   PlanArg *p = arg;
+  if (!pulls (self))
+    g_array_set_size (p->changes->changed, 0); /* push only: the server's flags stay there */
   p->stores = td_local_folder_plan_flags (self->run->local, p->changes, pushes (self));
   return TRUE;
 }
@@ -457,6 +780,20 @@ server_listed (GObject *source, GAsyncResult *result, gpointer data)
 
 /* Opening */
 
+/* Whether the disk holds anything for the server: new files, deletions, unsettled uploads. */
+static gboolean
+local_work (TdSyncRunner *self)
+{
+  TdLocalFolder *local = self->run->local;
+  g_autoptr (GArray) deleted = td_local_folder_dup_deleted (local);
+
+  return (local->local_flags != NULL && local->local_flags->len > 0)
+         || (uploads (self) && local->new_files->len > 0)
+         || (deletes_there (self) && deleted->len > 0) || local->uploads->len > 0;
+}
+
+static void after_open (TdSyncRunner *self);
+
 static void
 folder_opened (GObject *source, GAsyncResult *result, gpointer data)
 {
@@ -469,6 +806,29 @@ folder_opened (GObject *source, GAsyncResult *result, gpointer data)
       end_folder (self, error);
       return;
     }
+  if (deletes_there (self)
+      && !td_local_folder_guard_local_deletions (run->local, self->options.force, &error))
+    {
+      end_folder (self, error);
+      return;
+    }
+  /* Uploads an earlier run could not see through are settled first, so nothing new is
+   * taken for them and none is sent twice. */
+  run->after_settle = after_open;
+  settle_uploads (self);
+}
+
+static void
+after_open (TdSyncRunner *self)
+{
+  FolderRun *run = self->run;
+
+  if (!deletes_there (self))
+    {
+      g_autoptr (GArray) kept = td_local_folder_dup_deleted (run->local);
+      run->report->kept = count_uids (kept);
+    }
+
   if (run->local->untracked
       || (run->point.uidvalidity != 0 && run->point.uidvalidity != run->state.uidvalidity))
     {
@@ -478,7 +838,7 @@ folder_opened (GObject *source, GAsyncResult *result, gpointer data)
   if (run->point.uidvalidity == run->state.uidvalidity && run->state.highestmodseq != 0
       && run->state.highestmodseq == run->point.highestmodseq
       && run->state.uidnext == run->point.uidnext && run->state.exists == run->point.known_count
-      && (run->local->local_flags == NULL || run->local->local_flags->len == 0))
+      && !local_work (self))
     {
       run->report->unchanged = TRUE;
       run_work (self, save_work, NULL, saved);

@@ -20,6 +20,9 @@ typedef struct
   guint flags_pushed;   /* messages whose flags were changed on the server */
   guint removed;
   guint matched;        /* re-matched after a UIDVALIDITY change */
+  guint uploaded;       /* local messages the server now has */
+  guint deleted_remote; /* messages deleted on the server because the reader deleted them */
+  guint kept;           /* local deletions not sent, or server ones not applied (policy) */
   guint64 bytes;
   gboolean unchanged;   /* skipped: nothing changed since the last sync */
   GError *error;
