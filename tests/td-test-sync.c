@@ -1,0 +1,189 @@
+/* td-test-sync.c: what the integration tests of tidings sync share: a Dovecot with an
+ * account "t", configs for it, seeded messages, and reading the Maildir back as a user
+ * would (files by Message-ID, duplicates failing the test). */
+#include "td-test-sync.h"
+
+#include <string.h>
+
+void
+td_sync_fixture_setup (Fixture *f, gconstpointer extra_conf)
+{
+  g_autoptr (GError) error = NULL;
+  f->dovecot = td_test_dovecot_start (extra_conf);
+  f->home = g_dir_make_tmp ("tidings-home-XXXXXX", &error);
+  g_assert_no_error (error);
+  f->maildir = g_build_filename (f->home, "Mail", NULL);
+  f->state = g_build_filename (f->home, "state", NULL);
+  f->expected = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+}
+
+void
+td_sync_fixture_teardown (Fixture *f, gconstpointer data)
+{
+  td_test_dovecot_stop (f->dovecot);
+  td_test_remove_tree (f->home);
+  g_free (f->home);
+  g_free (f->maildir);
+  g_free (f->state);
+  g_hash_table_unref (f->expected);
+}
+
+/* Writes a config for the account "t" that trusts nothing but the system's CAs; @extra
+ * lines override or add keys. */
+char *
+config_without_ca (Fixture *f, const char *extra)
+{
+  g_autofree char *body = g_strdup_printf (
+    "[general]\nstate-dir = %s\n\n[account t]\nprotocol = imap\nhost = localhost\n"
+    "port = %u\nuser = " TD_TEST_USER "\npassword = " TD_TEST_PASSWORD "\n"
+    "maildir = %s\ntimeout = 20\n%s",
+    f->state, f->dovecot->imaps_port, f->maildir, extra ? extra : "");
+  return td_test_write_config (f->home, body);
+}
+
+/* The same, trusting the test server's certificate. */
+char *
+config (Fixture *f, const char *extra)
+{
+  g_autofree char *ca = g_strdup_printf ("tls-ca-file = %s\n%s", f->dovecot->cert,
+                                         extra ? extra : "");
+  return config_without_ca (f, ca);
+}
+
+/* A message with 8-bit headers and, when @body_size is large, an attachment. */
+char *
+make_message (guint id, gsize body_size, gsize *len)
+{
+  GString *m = g_string_new (NULL);
+  g_string_append_printf (m, "From: Zoë <zoe@example.org>\r\nTo: alice@example.org\r\n"
+                          "Subject: Grüße Nummer %u\r\nMessage-ID: <msg%u@tidings.test>\r\n"
+                          "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n",
+                          id, id);
+  g_string_append_printf (m, "Hello %u,\r\n\r\nA line with trailing space \r\n", id);
+  for (gsize i = 0; m->len < body_size; i++)
+    g_string_append_printf (m, "%06" G_GSIZE_FORMAT " abcdefghijklmnopqrstuvwxyz ÄÖÜ 0123456789\r\n", i);
+  g_string_append (m, ".\r\n..dots\r\nend\r\n");
+  *len = m->len;
+  return g_string_free (m, FALSE);
+}
+
+void
+seed (Fixture *f, const char *folder, guint count, gsize body_size)
+{
+  for (guint i = 0; i < count; i++)
+    {
+      gsize len, lf_len;
+      guint id = ++f->next_id;
+      g_autofree char *m = make_message (id, body_size, &len);
+      td_test_dovecot_save (f->dovecot, folder, m, len);
+      char *lf = td_test_crlf_to_lf (m, len, &lf_len);
+      g_hash_table_insert (f->expected, g_strdup_printf ("%s\n<msg%u@tidings.test>", folder, id), lf);
+    }
+}
+
+/* Runs `tidings sync` and requires it to succeed. */
+void
+sync_ok (const char *cfg)
+{
+  TdTestRun r = td_test_tidings (cfg, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  td_test_run_clear (&r);
+}
+
+char *
+message_id_of (const char *data)
+{
+  const char *h = strstr (data, "\nMessage-ID: ");
+  if (h == NULL)
+    return NULL;
+  h += strlen ("\nMessage-ID: ");
+  return g_strndup (h, strcspn (h, "\n"));
+}
+
+/* Every file in the local directory @folder's cur/ and new/, by Message-ID; a duplicate
+ * fails the test. */
+GHashTable *
+read_local (Fixture *f, const char *folder)
+{
+  GHashTable *files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  const char *subs[] = { "cur", "new" };
+
+  for (guint s = 0; s < 2; s++)
+    {
+      g_autofree char *dir = g_build_filename (f->maildir, folder, subs[s], NULL);
+      g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+      const char *name;
+      while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+        {
+          g_autofree char *path = g_build_filename (dir, name, NULL);
+          char *data = NULL;
+          g_assert_true (g_file_get_contents (path, &data, NULL, NULL));
+          char *id = message_id_of (data);
+          g_assert_nonnull (id);
+          if (g_hash_table_contains (files, id))
+            g_error ("message %s is stored twice in %s", id, folder);
+          g_hash_table_insert (files, id, g_strconcat (name, "\n", data, NULL));
+          g_free (data);
+        }
+    }
+  return files;
+}
+
+guint
+count_tmp (Fixture *f, const char *folder)
+{
+  g_autofree char *dir = g_build_filename (f->maildir, folder, "tmp", NULL);
+  return td_test_count_entries (dir);
+}
+
+/* The local directory @local_dir holds exactly the messages expected in the server's
+ * @folder, byte for byte. */
+void
+assert_local_matches (Fixture *f, const char *folder, const char *local_dir)
+{
+  g_autoptr (GHashTable) local = read_local (f, local_dir);
+  GHashTableIter it;
+  gpointer key, value;
+  guint expected = 0;
+
+  g_hash_table_iter_init (&it, f->expected);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    {
+      const char *k = key;
+      gsize flen = strlen (folder);
+      if (strncmp (k, folder, flen) != 0 || k[flen] != '\n')
+        continue;
+      expected++;
+      const char *stored = g_hash_table_lookup (local, k + flen + 1);
+      if (stored == NULL)
+        g_error ("%s is missing from %s", k + flen + 1, folder);
+      g_assert_cmpstr (strchr (stored, '\n') + 1, ==, value);
+    }
+  g_assert_cmpuint (g_hash_table_size (local), ==, expected);
+  g_assert_cmpuint (count_tmp (f, local_dir), ==, 0);
+}
+
+void
+assert_folder_matches (Fixture *f, const char *folder)
+{
+  assert_local_matches (f, folder, folder);
+}
+
+const char *
+local_name (GHashTable *local, guint id)
+{
+  g_autofree char *key = g_strdup_printf ("<msg%u@tidings.test>", id);
+  const char *v = g_hash_table_lookup (local, key);
+  return v;
+}
+
+gboolean
+has_flag (GHashTable *local, guint id, char flag)
+{
+  const char *v = local_name (local, id);
+  g_assert_nonnull (v);
+  const char *info = strstr (v, ":2,");
+  const char *nl = strchr (v, '\n');
+  return info != NULL && info < nl && memchr (info + 3, flag, nl - info - 3) != NULL;
+}
+

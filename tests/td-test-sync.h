@@ -1,0 +1,33 @@
+/* td-test-sync.h: shared fixture and checks for the tidings sync integration tests. */
+#pragma once
+
+#include "td-test-dovecot.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  TdTestDovecot *dovecot;
+  char *home;
+  char *maildir;
+  char *state;
+  GHashTable *expected; /* "folder\nMessage-ID" -> LF content */
+  guint next_id;
+} Fixture;
+
+void td_sync_fixture_setup (Fixture *f, gconstpointer extra_conf);
+void td_sync_fixture_teardown (Fixture *f, gconstpointer data);
+char *config_without_ca (Fixture *f, const char *extra);
+char *config (Fixture *f, const char *extra);
+char *make_message (guint id, gsize body_size, gsize *len);
+void seed (Fixture *f, const char *folder, guint count, gsize body_size);
+void sync_ok (const char *cfg);
+char *message_id_of (const char *data);
+GHashTable *read_local (Fixture *f, const char *folder);
+guint count_tmp (Fixture *f, const char *folder);
+void assert_local_matches (Fixture *f, const char *folder, const char *local_dir);
+void assert_folder_matches (Fixture *f, const char *folder);
+const char *local_name (GHashTable *local, guint id);
+gboolean has_flag (GHashTable *local, guint id, char flag);
+
+G_END_DECLS

@@ -1,0 +1,563 @@
+/* test-imap-two-way.c: local changes reaching a real Dovecot: uploads of new local messages,
+ * local deletions under each policy, their guards, and a mail reader busy during a sync.
+ *
+ * The server's side is checked the way a user with a second machine would: a second
+ * account ("device B", its own Maildir and state) syncs the same mailbox and must see every
+ * message exactly once, byte for byte. Message counts come from doveadm.
+ */
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <string.h>
+#include <utime.h>
+
+#include "td-test-sync.h"
+
+/* A config for a second machine syncing the same account. */
+static char *
+device_b (Fixture *f, const char *extra)
+{
+  g_autofree char *home = f->home, *maildir = f->maildir, *state = f->state;
+
+  f->home = g_build_filename (home, "b", NULL);
+  f->maildir = g_build_filename (home, "b", "Mail", NULL);
+  f->state = g_build_filename (home, "b", "state", NULL);
+  g_mkdir_with_parents (f->home, 0700);
+  char *cfg = config (f, extra);
+  g_free (f->home);
+  g_free (f->maildir);
+  g_free (f->state);
+  f->home = g_steal_pointer (&home);
+  f->maildir = g_steal_pointer (&maildir);
+  f->state = g_steal_pointer (&state);
+  return cfg;
+}
+
+/* Points the fixture's Maildir at device B's (on = TRUE) or back at A's. */
+static void
+use_device_b (Fixture *f, gboolean on)
+{
+  static char *a_home, *a_maildir;
+
+  if (on)
+    {
+      a_home = f->home;
+      a_maildir = f->maildir;
+      f->home = g_build_filename (a_home, "b", NULL);
+      f->maildir = g_build_filename (a_home, "b", "Mail", NULL);
+      return;
+    }
+  g_free (f->home);
+  g_free (f->maildir);
+  f->home = a_home;
+  f->maildir = a_maildir;
+}
+
+static char *
+device_b_dir (Fixture *f, const char *folder, const char *sub)
+{
+  return g_build_filename (f->home, "b", "Mail", folder, sub, NULL);
+}
+
+static guint
+server_count (Fixture *f, const char *folder)
+{
+  g_autofree char *out = td_test_dovecot_doveadm_output (f->dovecot, "-f", "flow", "mailbox",
+                                                          "status", "-u", TD_TEST_USER,
+                                                          "messages", folder, NULL);
+  const char *m = strstr (out, "messages=");
+  g_assert_nonnull (m);
+  return (guint) g_ascii_strtoull (m + strlen ("messages="), NULL, 10);
+}
+
+/* Writes a message as a mail reader would: LF line ends, into tmp/ and renamed. */
+static char *
+write_local (Fixture *f, const char *folder, const char *sub, const char *name,
+             const char *content, gint64 mtime)
+{
+  g_autofree char *tmp = g_build_filename (f->maildir, folder, "tmp", name, NULL);
+  char *path = g_build_filename (f->maildir, folder, sub, name, NULL);
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (g_file_set_contents (tmp, content, -1, &error));
+  if (mtime > 0)
+    {
+      struct utimbuf t = { mtime, mtime };
+      g_assert_cmpint (utime (tmp, &t), ==, 0);
+    }
+  g_assert_cmpint (g_rename (tmp, path), ==, 0);
+  return path;
+}
+
+/* A new local message with the given Message-ID (LF line ends), remembered as expected. */
+static char *
+new_local_message (Fixture *f, const char *folder, const char *id)
+{
+  char *m = g_strdup_printf ("From: Ada <ada@example.org>\nTo: alice@example.org\n"
+                             "Subject: Entwurf über %s\nMessage-ID: <%s@tidings.test>\n"
+                             "Date: Tue, 2 Jan 2024 10:00:00 +0000\n\nWritten locally.\n"
+                             "A CRLF line stays as it is\r\n.\n", id, id);
+  g_hash_table_insert (f->expected, g_strdup_printf ("%s\n<%s@tidings.test>", folder, id),
+                       g_strdup (m));
+  return m;
+}
+
+/* What another machine sees: a CRLF a local file held comes down as LF like every line. */
+static void
+expect_lf (Fixture *f)
+{
+  GHashTableIter it;
+  gpointer value;
+
+  g_hash_table_iter_init (&it, f->expected);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    {
+      gsize len;
+      char *lf = td_test_crlf_to_lf (value, strlen (value), &len);
+      g_hash_table_iter_replace (&it, lf);
+    }
+}
+
+static TdTestRun
+sync_json (const char *cfg, const char *extra)
+{
+  return td_test_tidings (cfg, "sync", "--json", extra, NULL);
+}
+
+static void
+assert_json (const TdTestRun *r, const char *fragment)
+{
+  if (strstr (r->out, fragment) == NULL)
+    g_error ("expected %s in: %s\nstderr: %s", fragment, r->out, r->err);
+}
+
+static void
+remove_local (Fixture *f, const char *folder, guint id)
+{
+  g_autoptr (GHashTable) local = read_local (f, folder);
+  const char *v = local_name (local, id);
+  g_assert_nonnull (v);
+  g_autofree char *name = g_strndup (v, strchr (v, '\n') - v);
+  g_autofree char *cur = g_build_filename (f->maildir, folder, "cur", name, NULL);
+  g_autofree char *new = g_build_filename (f->maildir, folder, "new", name, NULL);
+  g_assert_true (g_unlink (cur) == 0 || g_unlink (new) == 0);
+  g_autofree char *key = g_strdup_printf ("%s\n<msg%u@tidings.test>", folder, id);
+  g_hash_table_remove (f->expected, key);
+}
+
+/* New local messages go up once, flags and date kept, identical on another machine; the
+ * next runs neither upload nor download them again. */
+static void
+test_upload (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, NULL);
+  g_autofree char *cfg_b = device_b (f, NULL);
+  const gint64 date = 1704189600; /* 2024-01-02 10:00:00 UTC */
+
+  td_test_dovecot_doveadm (f->dovecot, "mailbox", "create", "-u", TD_TEST_USER, "Notes", NULL);
+  seed (f, "INBOX", 3, 300);
+  sync_ok (cfg);
+  g_autofree char *m1 = new_local_message (f, "INBOX", "up1");
+  g_free (write_local (f, "INBOX", "new", "1700000000.local1.host", m1, date));
+  g_autofree char *m2 = new_local_message (f, "INBOX", "up2");
+  g_free (write_local (f, "INBOX", "cur", "1700000000.local2.host:2,FS", m2, date));
+  const char *note = "Subject: no Message-ID here\n\njust a note\n";
+  g_free (write_local (f, "Notes", "cur", "1700000000.note.host:2,S", note, date));
+
+  TdTestRun r = sync_json (cfg, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_json (&r, "\"folder\":\"INBOX\",\"added\":0");
+  assert_json (&r, "\"uploaded\":2");
+  assert_json (&r, "\"uploaded\":1");
+  td_test_run_clear (&r);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 5);
+  g_assert_cmpuint (server_count (f, "Notes"), ==, 1);
+
+  /* Nothing comes back down, nothing goes up twice. */
+  for (guint i = 0; i < 2; i++)
+    {
+      g_usleep (100 * 1000);
+      r = sync_json (cfg, NULL);
+      g_assert_cmpint (r.status, ==, 0);
+      g_assert_false (g_regex_match_simple ("\"(added|uploaded)\":[1-9]", r.out, 0, 0));
+      td_test_run_clear (&r);
+    }
+  assert_folder_matches (f, "INBOX");
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 5);
+
+  /* Another machine gets them byte for byte, with their flags and dates. */
+  sync_ok (cfg_b);
+  expect_lf (f);
+  use_device_b (f, TRUE);
+  assert_folder_matches (f, "INBOX");
+  g_autoptr (GHashTable) b = read_local (f, "INBOX");
+  const char *b2 = g_hash_table_lookup (b, "<up2@tidings.test>");
+  g_assert_true (g_regex_match_simple ("^[^\n]*:2,FS\n", b2, 0, 0));
+  use_device_b (f, FALSE);
+
+  g_autofree char *notes = device_b_dir (f, "Notes", "cur");
+  g_autoptr (GDir) d = g_dir_open (notes, 0, NULL);
+  const char *name = g_dir_read_name (d);
+  g_assert_nonnull (name);
+  g_assert_null (g_dir_read_name (d));
+  g_autofree char *path = g_build_filename (notes, name, NULL);
+  g_autofree char *got = NULL;
+  g_assert_true (g_file_get_contents (path, &got, NULL, NULL));
+  /* The token header that makes it findable again, then the note unchanged. */
+  g_assert_true (g_str_has_prefix (got, "X-Tidings-Upload: "));
+  g_assert_cmpstr (strchr (got, '\n') + 1, ==, note);
+  g_assert_true (g_str_has_suffix (name, ":2,S"));
+  GStatBuf st;
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_assert_cmpint (st.st_mtime, ==, date);
+}
+
+static void
+sql (Fixture *f, const char *statement)
+{
+  g_autofree char *path = g_build_filename (f->state, "state.db", NULL);
+  sqlite3 *db = NULL;
+  char *msg = NULL;
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  if (sqlite3_exec (db, statement, NULL, NULL, &msg) != SQLITE_OK)
+    g_error ("%s: %s", statement, msg);
+  sqlite3_close (db);
+}
+
+/* A run killed between an APPEND and the state write (rebuilt exactly: the message's row
+ * turned back into its upload intent) finds the message on the server instead of sending
+ * it again; an intent whose APPEND never happened is sent once. Then random kills during a
+ * big upload: every message ends up on the server exactly once. */
+static void
+test_upload_crash (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, NULL);
+  g_autofree char *cfg_b = device_b (f, NULL);
+  const char *bin = g_getenv ("TIDINGS_BIN");
+  g_autoptr (GRand) rand = g_rand_new_with_seed (20261121);
+
+  seed (f, "INBOX", 2, 300);
+  sync_ok (cfg);
+  g_autofree char *m1 = new_local_message (f, "INBOX", "crash1");
+  g_free (write_local (f, "INBOX", "new", "1700000001.c1.host", m1, 0));
+  sync_ok (cfg);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 3);
+
+  sql (f, "INSERT INTO uploads SELECT m.folder_id, m.base, 'tok', m.message_id, m.size, m.flags, "
+          "f.uidvalidity, m.uid, 0 FROM messages m JOIN folders f ON f.id = m.folder_id "
+          "WHERE m.message_id = '<crash1@tidings.test>';"
+          "DELETE FROM messages WHERE message_id = '<crash1@tidings.test>';");
+  g_autofree char *m2 = new_local_message (f, "INBOX", "crash2");
+  g_free (write_local (f, "INBOX", "new", "1700000002.c2.host", m2, 0));
+  sql (f, "INSERT INTO uploads SELECT id, '1700000002.c2.host', 'tok2', '<crash2@tidings.test>', "
+          "0, 0, uidvalidity, uidnext, 0 FROM folders WHERE name = 'INBOX';");
+  TdTestRun r = sync_json (cfg, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_json (&r, "\"uploaded\":2");
+  td_test_run_clear (&r);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 4);
+
+  for (guint i = 0; i < 80; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("bulk%u", i);
+      g_autofree char *m = new_local_message (f, "INBOX", id);
+      g_autofree char *name = g_strdup_printf ("1700000100.b%u.host", i);
+      g_free (write_local (f, "INBOX", "cur", name, m, 0));
+    }
+  for (guint round = 0; round < 6; round++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GSubprocess) p = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE
+                                                      | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+                                                    &error, bin, "--config", cfg, "sync", NULL);
+      g_assert_no_error (error);
+      g_usleep (g_rand_int_range (rand, 20, 300) * 1000);
+      g_subprocess_send_signal (p, SIGKILL);
+      g_subprocess_wait (p, NULL, NULL);
+      g_test_message ("round %u: %u on the server", round, server_count (f, "INBOX"));
+    }
+  sync_ok (cfg);
+  sync_ok (cfg);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 84);
+  assert_folder_matches (f, "INBOX");
+  sync_ok (cfg_b); /* device B's read_local fails on any message stored twice */
+  expect_lf (f);
+  use_device_b (f, TRUE);
+  assert_folder_matches (f, "INBOX");
+  use_device_b (f, FALSE);
+}
+
+/* deletes = both (the default): a message deleted locally is expunged on the server. */
+static void
+test_delete_local (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, NULL);
+
+  seed (f, "INBOX", 10, 200);
+  sync_ok (cfg);
+  remove_local (f, "INBOX", 3);
+  remove_local (f, "INBOX", 7);
+  TdTestRun r = td_test_tidings (cfg, "sync", "--json", "--verbose", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_json (&r, "\"deleted_remote\":2");
+  g_assert_nonnull (strstr (r.err, "UID EXPUNGE"));
+  td_test_run_clear (&r);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 8);
+  sync_ok (cfg);
+  assert_folder_matches (f, "INBOX");
+}
+
+/* deletes = pull: local deletions stay local (and are not downloaded again), the server's
+ * come here. deletes = push: the other way round, and a file the server dropped is kept
+ * without being uploaded again. */
+static void
+test_delete_policies (Fixture *f, gconstpointer data)
+{
+  g_autofree char *pull = config (f, "deletes = pull\n");
+
+  seed (f, "INBOX", 10, 200);
+  sync_ok (pull);
+  remove_local (f, "INBOX", 2);
+  TdTestRun r = sync_json (pull, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_json (&r, "\"added\":0");
+  assert_json (&r, "\"deleted_remote\":0,\"kept\":1");
+  td_test_run_clear (&r);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 10);
+  td_test_dovecot_doveadm (f->dovecot, "expunge", "-u", TD_TEST_USER, "mailbox", "INBOX", "uid",
+                           "5", NULL);
+  g_hash_table_remove (f->expected, "INBOX\n<msg5@tidings.test>");
+  sync_ok (pull);
+  assert_folder_matches (f, "INBOX"); /* 8: msg2 gone here only, msg5 gone both sides */
+
+  g_autofree char *push = config (f, "deletes = push\n");
+  td_test_dovecot_doveadm (f->dovecot, "expunge", "-u", TD_TEST_USER, "mailbox", "INBOX", "uid",
+                           "6", NULL);
+  r = sync_json (push, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_json (&r, "\"removed\":0");
+  td_test_run_clear (&r);
+  assert_folder_matches (f, "INBOX"); /* msg6 is still here */
+  for (guint i = 0; i < 2; i++)
+    {
+      g_usleep (100 * 1000);
+      r = sync_json (push, NULL);
+      g_assert_cmpint (r.status, ==, 0);
+      assert_json (&r, "\"uploaded\":0");
+      td_test_run_clear (&r);
+    }
+  /* msg2's deletion, held back under deletes = pull, goes now. */
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 7);
+  remove_local (f, "INBOX", 9);
+  sync_ok (push);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 6);
+
+  g_autofree char *none = config (f, "deletes = none\n");
+  remove_local (f, "INBOX", 10);
+  td_test_dovecot_doveadm (f->dovecot, "expunge", "-u", TD_TEST_USER, "mailbox", "INBOX", "uid",
+                           "1", NULL);
+  sync_ok (none);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 5);
+  g_autoptr (GHashTable) local = read_local (f, "INBOX");
+  g_assert_nonnull (local_name (local, 1));
+  g_assert_null (local_name (local, 10));
+}
+
+/* Many local files missing, or all of them, is not taken for the user's wish. */
+static void
+test_local_deletion_guard (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, NULL);
+
+  seed (f, "INBOX", 20, 100);
+  sync_ok (cfg);
+  for (guint id = 1; id <= 11; id++)
+    remove_local (f, "INBOX", id);
+  TdTestRun r = td_test_tidings (cfg, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 7);
+  g_assert_nonnull (strstr (r.err, "11 of the 20 messages"));
+  g_assert_nonnull (strstr (r.err, "--force"));
+  td_test_run_clear (&r);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 20);
+
+  /* An emptied folder directory (or an unmounted disk) is never a deletion. */
+  for (guint id = 12; id <= 20; id++)
+    remove_local (f, "INBOX", id);
+  r = td_test_tidings (cfg, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 7);
+  g_assert_nonnull (strstr (r.err, "looks emptied or unmounted"));
+  td_test_run_clear (&r);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 20);
+
+  r = td_test_tidings (cfg, "sync", "--force", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  td_test_run_clear (&r);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 0);
+}
+
+/* Without UIDPLUS: an upload's UID is found by a search, and a deletion uses a plain
+ * EXPUNGE only while no other message is marked deleted. */
+static void
+test_plain_server_two_way (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, NULL);
+  g_autofree char *caps = td_test_dovecot_doveadm_output (f->dovecot, "config", "-h",
+                                                           "imap_capability", NULL);
+  g_assert_cmpstr (g_strstrip (caps), ==, "IMAP4rev1 LITERAL+");
+
+  seed (f, "INBOX", 6, 200);
+  sync_ok (cfg);
+  g_autofree char *m1 = new_local_message (f, "INBOX", "plain1");
+  g_free (write_local (f, "INBOX", "new", "1700000003.p1.host", m1, 0));
+  TdTestRun r = td_test_tidings (cfg, "sync", "--json", "--verbose", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_json (&r, "\"uploaded\":1");
+  g_assert_nonnull (strstr (r.err, "UID SEARCH UID"));
+  td_test_run_clear (&r);
+  g_usleep (100 * 1000);
+  r = sync_json (cfg, NULL);
+  assert_json (&r, "\"added\":0");
+  td_test_run_clear (&r);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 7);
+
+  remove_local (f, "INBOX", 2);
+  sync_ok (cfg);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 6);
+
+  /* Another client marked message 4 deleted: a plain EXPUNGE would take it too. */
+  td_test_dovecot_doveadm (f->dovecot, "flags", "add", "-u", TD_TEST_USER, "\\Deleted",
+                           "mailbox", "INBOX", "uid", "4", NULL);
+  remove_local (f, "INBOX", 5);
+  r = td_test_tidings (cfg, "sync", "--verbose", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.err, "UID SEARCH DELETED"));
+  g_assert_false (g_regex_match_simple ("C: t[0-9]+ EXPUNGE", r.err, 0, 0));
+  td_test_run_clear (&r);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 6);
+  sync_ok (cfg);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 6);
+}
+
+typedef struct
+{
+  Fixture *f;
+  gint stop;
+  guint renames, moves;
+} Reader;
+
+/* A mail reader at work: marks messages seen and moves some to Archive, as mutt does. */
+static gpointer
+reader_thread (gpointer data)
+{
+  Reader *r = data;
+  g_autofree char *cur = g_build_filename (r->f->maildir, "INBOX", "cur", NULL);
+  g_autofree char *archive = g_build_filename (r->f->maildir, "Archive", "cur", NULL);
+
+  for (guint round = 0; round < 200 && !g_atomic_int_get (&r->stop); round++)
+    {
+      g_autoptr (GDir) d = g_dir_open (cur, 0, NULL);
+      const char *name;
+      guint n = 0;
+      while (d != NULL && (name = g_dir_read_name (d)) != NULL && n++ < 20)
+        {
+          g_autofree char *from = g_build_filename (cur, name, NULL);
+          g_autofree char *base = g_strndup (name, strcspn (name, ":"));
+          if (r->moves < 20 && n % 7 == 0)
+            {
+              g_autofree char *to = g_build_filename (archive, name, NULL);
+              if (g_rename (from, to) == 0)
+                r->moves++;
+              continue;
+            }
+          g_autofree char *to = g_strdup_printf ("%s/%s:2,%s", cur, base,
+                                                 strstr (name, ":2,S") ? "" : "S");
+          if (g_rename (from, to) == 0)
+            r->renames++;
+        }
+      g_usleep (5 * 1000);
+    }
+  return NULL;
+}
+
+static void
+count_ids (GHashTable *seen, GHashTable *local)
+{
+  GHashTableIter it;
+  gpointer id;
+  g_hash_table_iter_init (&it, local);
+  while (g_hash_table_iter_next (&it, &id, NULL))
+    {
+      if (g_hash_table_contains (seen, id))
+        g_error ("%s is stored twice", (char *) id);
+      g_hash_table_add (seen, g_strdup (id));
+    }
+}
+
+/* Renames and moves by a reader during syncs neither fail a run nor lose or double a
+ * message, here or on the server. */
+static void
+test_reader_activity (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, NULL);
+  g_autofree char *cfg_b = device_b (f, NULL);
+  Reader reader = { f, 0, 0, 0 };
+
+  td_test_dovecot_doveadm (f->dovecot, "mailbox", "create", "-u", TD_TEST_USER, "Archive", NULL);
+  seed (f, "INBOX", 150, 2000);
+  sync_ok (cfg);
+  td_test_dovecot_doveadm (f->dovecot, "flags", "add", "-u", TD_TEST_USER, "\\Flagged",
+                           "mailbox", "INBOX", "uid", "1:80", NULL);
+  seed (f, "INBOX", 30, 2000);
+  GThread *t = g_thread_new ("reader", reader_thread, &reader);
+  for (guint i = 0; i < 3; i++)
+    {
+      TdTestRun r = td_test_tidings (cfg, "sync", NULL);
+      if (r.status != 0)
+        g_error ("sync %u during reader activity exited %d: %s", i, r.status, r.err);
+      td_test_run_clear (&r);
+    }
+  g_atomic_int_set (&reader.stop, 1);
+  g_thread_join (t);
+  g_test_message ("the reader renamed %u files and moved %u", reader.renames, reader.moves);
+  g_assert_cmpuint (reader.moves, >, 0);
+  g_usleep (100 * 1000);
+  sync_ok (cfg);
+  sync_ok (cfg);
+
+  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GHashTable) inbox = read_local (f, "INBOX");
+  g_autoptr (GHashTable) archive = read_local (f, "Archive");
+  count_ids (seen, inbox);
+  count_ids (seen, archive);
+  g_assert_cmpuint (g_hash_table_size (seen), ==, 180);
+  g_assert_cmpuint (server_count (f, "INBOX") + server_count (f, "Archive"), ==, 180);
+  g_assert_cmpuint (server_count (f, "Archive"), ==, reader.moves);
+
+  sync_ok (cfg_b);
+  g_autoptr (GHashTable) seen_b = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  use_device_b (f, TRUE);
+  g_autoptr (GHashTable) inbox_b = read_local (f, "INBOX");
+  g_autoptr (GHashTable) archive_b = read_local (f, "Archive");
+  use_device_b (f, FALSE);
+  count_ids (seen_b, inbox_b);
+  count_ids (seen_b, archive_b);
+  g_assert_cmpuint (g_hash_table_size (seen_b), ==, 180);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+#define ADD(path, fn, conf) g_test_add (path, Fixture, conf, td_sync_fixture_setup, fn, td_sync_fixture_teardown)
+  ADD ("/integration/imap/two-way/upload", test_upload, NULL);
+  ADD ("/integration/imap/two-way/upload-crash", test_upload_crash, NULL);
+  ADD ("/integration/imap/two-way/delete-local", test_delete_local, NULL);
+  ADD ("/integration/imap/two-way/delete-policies", test_delete_policies, NULL);
+  ADD ("/integration/imap/two-way/local-deletion-guard", test_local_deletion_guard, NULL);
+  ADD ("/integration/imap/two-way/plain-imap4rev1", test_plain_server_two_way,
+       "imap_capability = IMAP4rev1 LITERAL+");
+  ADD ("/integration/imap/two-way/reader-activity", test_reader_activity, NULL);
+  return g_test_run ();
+}
