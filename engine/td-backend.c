@@ -115,14 +115,6 @@ td_backend_real_append_async (TdBackend *self, const char *name, GPtrArray *uplo
 }
 
 static void
-td_backend_real_search_async (TdBackend *self, GPtrArray *searches, GCancellable *cancellable,
-                              GAsyncReadyCallback callback, gpointer user_data)
-{
-  not_supported (self, callback, user_data, td_backend_real_search_async,
-                 "search the server");
-}
-
-static void
 td_backend_real_expunge_async (TdBackend *self, GArray *uids, GCancellable *cancellable,
                                GAsyncReadyCallback callback, gpointer user_data)
 {
@@ -184,8 +176,6 @@ td_backend_class_init (TdBackendClass *klass)
   klass->store_flags_finish = td_backend_real_boolean_finish;
   klass->append_async = td_backend_real_append_async;
   klass->append_finish = td_backend_real_boolean_finish;
-  klass->search_async = td_backend_real_search_async;
-  klass->search_finish = td_backend_real_boolean_finish;
   klass->expunge_async = td_backend_real_expunge_async;
   klass->expunge_finish = td_backend_real_expunge_finish;
   klass->create_folder_async = td_backend_real_create_folder_async;
@@ -373,20 +363,23 @@ td_backend_list_changes_finish (TdBackend *self, GAsyncResult *result, GError **
 /**
  * td_backend_list_messages_async:
  * @self: a backend with a folder open
+ * @first_uid: the lowest UID wanted; 1 for the whole folder
  * @cancellable: (nullable): a cancellable
- * @callback: called with every message's UID, size and Message-ID
+ * @callback: called with each message's UID, size, Message-ID and upload token
  * @user_data: data for @callback
  *
- * Lists the whole open folder, for matching messages after a UIDVALIDITY change.
+ * Lists the open folder from @first_uid on, in one request: for matching messages after a
+ * UIDVALIDITY change, and for finding uploads whose UID the server did not tell.
  */
 void
-td_backend_list_messages_async (TdBackend *self, GCancellable *cancellable,
+td_backend_list_messages_async (TdBackend *self, guint32 first_uid, GCancellable *cancellable,
                                 GAsyncReadyCallback callback, gpointer user_data)
 {
   g_return_if_fail (TD_IS_BACKEND (self));
   CallClosure *c = call_begin (self, callback, user_data, td_backend_list_messages_async);
   if (c != NULL)
-    TD_BACKEND_GET_CLASS (self)->list_messages_async (self, cancellable, call_done, c);
+    TD_BACKEND_GET_CLASS (self)->list_messages_async (self, MAX (first_uid, 1), cancellable,
+                                                      call_done, c);
 }
 
 /**
@@ -497,35 +490,6 @@ td_backend_append_finish (TdBackend *self, GAsyncResult *result, GError **error)
   if (call_was_refused (result, td_backend_append_async, error))
     return FALSE;
   return TD_BACKEND_GET_CLASS (self)->append_finish (self, result, error);
-}
-
-/**
- * td_backend_search_async:
- * @self: a backend with a folder open
- * @searches: (element-type TdBackendSearch): what to look for; each gets its results
- * @cancellable: (nullable): a cancellable
- * @callback: called when every search is answered
- * @user_data: data for @callback
- *
- * Finds messages by a header (optional: %TD_BACKEND_CAP_APPEND).
- */
-void
-td_backend_search_async (TdBackend *self, GPtrArray *searches, GCancellable *cancellable,
-                         GAsyncReadyCallback callback, gpointer user_data)
-{
-  g_return_if_fail (TD_IS_BACKEND (self));
-  g_return_if_fail (searches != NULL);
-  CallClosure *c = call_begin (self, callback, user_data, td_backend_search_async);
-  if (c != NULL)
-    TD_BACKEND_GET_CLASS (self)->search_async (self, searches, cancellable, call_done, c);
-}
-
-gboolean
-td_backend_search_finish (TdBackend *self, GAsyncResult *result, GError **error)
-{
-  if (call_was_refused (result, td_backend_search_async, error))
-    return FALSE;
-  return TD_BACKEND_GET_CLASS (self)->search_finish (self, result, error);
 }
 
 /**

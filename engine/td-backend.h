@@ -55,7 +55,7 @@ struct _TdBackendClass
   TdFolderChanges *(*list_changes_finish) (TdBackend *self, GAsyncResult *result,
                                            GError **error);
 
-  void (*list_messages_async) (TdBackend *self, GCancellable *cancellable,
+  void (*list_messages_async) (TdBackend *self, guint32 first_uid, GCancellable *cancellable,
                                GAsyncReadyCallback callback, gpointer user_data);
   GArray *(*list_messages_finish) (TdBackend *self, GAsyncResult *result, GError **error);
 
@@ -74,15 +74,11 @@ struct _TdBackendClass
                              GAsyncReadyCallback callback, gpointer user_data);
   gboolean (*store_flags_finish) (TdBackend *self, GAsyncResult *result, GError **error);
 
-  /* Optional (TD_BACKEND_CAP_APPEND): upload messages into folder @name, and find messages
-   * again by a header (an upload whose UID the server did not tell). */
+  /* Optional (TD_BACKEND_CAP_APPEND): upload messages into folder @name. */
   void (*append_async) (TdBackend *self, const char *name, GPtrArray *uploads,
                         GCancellable *cancellable, GAsyncReadyCallback callback,
                         gpointer user_data);
   gboolean (*append_finish) (TdBackend *self, GAsyncResult *result, GError **error);
-  void (*search_async) (TdBackend *self, GPtrArray *searches, GCancellable *cancellable,
-                        GAsyncReadyCallback callback, gpointer user_data);
-  gboolean (*search_finish) (TdBackend *self, GAsyncResult *result, GError **error);
 
   /* Optional (TD_BACKEND_CAP_EXPUNGE): delete messages of the open folder. */
   void (*expunge_async) (TdBackend *self, GArray *uids, GCancellable *cancellable,
@@ -96,7 +92,7 @@ struct _TdBackendClass
                                gpointer user_data);
   gboolean (*create_folder_finish) (TdBackend *self, GAsyncResult *result, GError **error);
 
-  gpointer padding[6];
+  gpointer padding[8];
 };
 
 /* A local message to upload: its bytes as the server gets them (CRLF), their exact count,
@@ -110,16 +106,6 @@ typedef struct
   guint32 uid; /* out: 0 when unknown */
 } TdBackendUpload;
 
-/* Messages of the open folder whose @header holds @value, at or above @min_uid, and of
- * @size bytes when @size is not 0. The backend fills @uids (guint32, ascending). */
-typedef struct
-{
-  const char *header;
-  const char *value;
-  guint32 min_uid;
-  guint64 size;
-  GArray *uids;
-} TdBackendSearch;
 
 /* One flag change for a set of messages: they get @add and lose @remove. */
 typedef struct
@@ -153,7 +139,8 @@ void td_backend_list_changes_async (TdBackend *self, const TdSyncPoint *since,
 TdFolderChanges *td_backend_list_changes_finish (TdBackend *self, GAsyncResult *result,
                                                  GError **error);
 
-void td_backend_list_messages_async (TdBackend *self, GCancellable *cancellable,
+void td_backend_list_messages_async (TdBackend *self, guint32 first_uid,
+                                     GCancellable *cancellable,
                                      GAsyncReadyCallback callback, gpointer user_data);
 GArray *td_backend_list_messages_finish (TdBackend *self, GAsyncResult *result, GError **error);
 
@@ -171,9 +158,6 @@ void td_backend_append_async (TdBackend *self, const char *name, GPtrArray *uplo
                               GCancellable *cancellable, GAsyncReadyCallback callback,
                               gpointer user_data);
 gboolean td_backend_append_finish (TdBackend *self, GAsyncResult *result, GError **error);
-void td_backend_search_async (TdBackend *self, GPtrArray *searches, GCancellable *cancellable,
-                              GAsyncReadyCallback callback, gpointer user_data);
-gboolean td_backend_search_finish (TdBackend *self, GAsyncResult *result, GError **error);
 void td_backend_expunge_async (TdBackend *self, GArray *uids, GCancellable *cancellable,
                                GAsyncReadyCallback callback, gpointer user_data);
 gboolean td_backend_expunge_finish (TdBackend *self, GAsyncResult *result, gboolean *expunged,

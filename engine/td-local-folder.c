@@ -9,7 +9,7 @@
  * file did not is dropped (the message is downloaded again), and Tidings' files left in tmp/
  * are removed. So no message is lost, none is stored twice, and tmp/ holds nothing stale.
  */
-#include "td-local-folder.h"
+#include "td-local-folder-private.h"
 
 #include <string.h>
 
@@ -17,8 +17,9 @@
 #include "td-error.h"
 #include "td-maildir-sink.h"
 
-static gboolean
-local_error (GError **error, GError *local, const char *folder)
+/* Reports a storage error as the folder's: a bad name fails the folder, the rest is I/O. */
+gboolean
+td_local_folder_fail (GError **error, GError *local, const char *folder)
 {
   int code = g_error_matches (local, TD_STORAGE_ERROR, TD_STORAGE_ERROR_BAD_NAME) ? TD_ERROR_FOLDER
                                                                                   : TD_ERROR_LOCAL_IO;
@@ -53,8 +54,9 @@ td_flag_store_free (TdBackendFlagStore *store)
   g_free (store);
 }
 
-static TdStateMessage *
-find_message (TdLocalFolder *local, guint32 uid)
+/* The row of @uid, by binary search, and its @index (nullable) in local->messages. */
+TdStateMessage *
+td_local_folder_find (TdLocalFolder *local, guint32 uid, guint *index)
 {
   guint lo = 0, hi = local->messages->len;
   while (lo < hi)
@@ -62,13 +64,27 @@ find_message (TdLocalFolder *local, guint32 uid)
       guint mid = lo + (hi - lo) / 2;
       TdStateMessage *m = &g_array_index (local->messages, TdStateMessage, mid);
       if (m->uid == uid)
-        return m;
+        {
+          if (index != NULL)
+            *index = mid;
+          return m;
+        }
       if (m->uid < uid)
         lo = mid + 1;
       else
         hi = mid;
     }
   return NULL;
+}
+
+/* Adds a row to local->messages in UID order, taking its strings. */
+void
+td_local_folder_insert (TdLocalFolder *local, TdStateMessage *message)
+{
+  guint at = local->messages->len;
+  while (at > 0 && g_array_index (local->messages, TdStateMessage, at - 1).uid > message->uid)
+    at--;
+  g_array_insert_val (local->messages, at, *message);
 }
 
 /* Completes or drops downloads an earlier run left pending (see the top of this file). */
@@ -85,7 +101,7 @@ resolve_pending (TdLocalFolder *local, GError **error)
     return TRUE;
   disk = td_maildir_folder_scan (local->folder, NULL);
   if (!td_state_db_begin (local->db, &e))
-    return local_error (error, e, local->name);
+    return td_local_folder_fail (error, e, local->name);
   for (guint i = local->messages->len; i-- > 0;)
     {
       TdStateMessage *m = &g_array_index (local->messages, TdStateMessage, i);
@@ -105,11 +121,11 @@ resolve_pending (TdLocalFolder *local, GError **error)
       if (!ok)
         {
           td_state_db_rollback (local->db);
-          return local_error (error, e, local->name);
+          return td_local_folder_fail (error, e, local->name);
         }
     }
   if (!td_state_db_commit (local->db, &e))
-    return local_error (error, e, local->name);
+    return td_local_folder_fail (error, e, local->name);
   return TRUE;
 }
 
@@ -183,17 +199,17 @@ td_local_folder_prepare (TdStateDb *db, TdMaildir *maildir, const char *account,
   local->name = g_strdup (name);
   local->folder = td_maildir_open_folder (maildir, components, &e);
   if (local->folder == NULL)
-    return local_error (error, e, name), NULL;
+    return td_local_folder_fail (error, e, name), NULL;
   td_maildir_folder_clean_tmp (local->folder);
   if (!td_state_db_get_folder (db, account, name, &local->record, &e)
       || (local->messages = td_state_db_load_messages (db, local->record.id, &e)) == NULL)
-    return local_error (error, e, name), NULL;
+    return td_local_folder_fail (error, e, name), NULL;
   if (!resolve_pending (local, error))
     return NULL;
   local->new_files = g_ptr_array_new_with_free_func (g_free);
   if ((local->uploads = td_state_db_load_uploads (db, local->record.id, &e)) == NULL
       || (local->local_only = td_state_db_load_local_only (db, local->record.id, &e)) == NULL)
-    return local_error (error, e, name), NULL;
+    return td_local_folder_fail (error, e, name), NULL;
   if (local->record.uidvalidity == 0 && local->messages->len == 0)
     {
       g_autoptr (GHashTable) disk = td_maildir_folder_scan (local->folder, NULL);
@@ -299,7 +315,7 @@ td_local_folder_plan_flags (TdLocalFolder *local, const TdFolderChanges *changes
 static gboolean
 apply_flags (TdLocalFolder *local, GHashTable **disk, const TdFlagPlan *p, GError **error)
 {
-  TdStateMessage *m = find_message (local, p->uid);
+  TdStateMessage *m = td_local_folder_find (local, p->uid, NULL);
   GError *e = NULL;
 
   if (m == NULL)
@@ -312,10 +328,10 @@ apply_flags (TdLocalFolder *local, GHashTable **disk, const TdFlagPlan *p, GErro
     {
       TdFlags file = p->pushed ? p->merged : (entry->flags | p->server_added) & ~p->server_removed;
       if (!td_maildir_folder_set_flags (local->folder, m->base, entry, file, &e))
-        return local_error (error, e, local->name);
+        return td_local_folder_fail (error, e, local->name);
     }
   if (!td_state_db_set_flags (local->db, local->record.id, m->uid, row, &e))
-    return local_error (error, e, local->name);
+    return td_local_folder_fail (error, e, local->name);
   m->flags = row;
   return TRUE;
 }
@@ -331,7 +347,7 @@ remove_message (TdLocalFolder *local, GHashTable **disk, guint index, GError **e
   TdMaildirEntry *entry = g_hash_table_lookup (*disk, m->base);
   if ((entry != NULL && !td_maildir_folder_remove (local->folder, entry, &e))
       || !td_state_db_remove_message (local->db, local->record.id, m->uid, &e))
-    return local_error (error, e, local->name);
+    return td_local_folder_fail (error, e, local->name);
   g_array_remove_index (local->messages, index);
   return TRUE;
 }
@@ -391,7 +407,7 @@ keep_message (TdLocalFolder *local, guint index, GError **error)
 
   if (!td_state_db_remove_message (local->db, local->record.id, m->uid, &e)
       || !td_state_db_put_local_only (local->db, local->record.id, m->base, &e))
-    return local_error (error, e, local->name);
+    return td_local_folder_fail (error, e, local->name);
   g_hash_table_add (local->local_only, g_strdup (m->base));
   g_array_remove_index (local->messages, index);
   return TRUE;
@@ -425,7 +441,7 @@ find_missing (TdLocalFolder *local, const TdFolderChanges *changes, GArray *miss
   for (guint i = 0; changes->present != NULL && i < changes->present->len; i++)
     {
       guint32 uid = g_array_index (changes->present, guint32, i);
-      if (find_message (local, uid) == NULL)
+      if (td_local_folder_find (local, uid, NULL) == NULL)
         td_uid_set_add (missing, uid);
     }
 }
@@ -464,7 +480,7 @@ td_local_folder_apply_changes (TdLocalFolder *local, const TdFolderChanges *chan
     g_ptr_array_unref (td_local_folder_plan_flags (local, changes, FALSE));
   disk = local->disk ? g_hash_table_ref (local->disk) : NULL;
   if (!td_state_db_begin (local->db, &e))
-    return local_error (error, e, local->name);
+    return td_local_folder_fail (error, e, local->name);
   for (guint i = 0; i < local->plan->len; i++)
     {
       if (!apply_flags (local, &disk, &g_array_index (local->plan, TdFlagPlan, i), error))
@@ -475,7 +491,7 @@ td_local_folder_apply_changes (TdLocalFolder *local, const TdFolderChanges *chan
     goto fail;
   find_missing (local, changes, missing);
   if (!td_state_db_commit (local->db, &e))
-    return local_error (error, e, local->name);
+    return td_local_folder_fail (error, e, local->name);
   return TRUE;
 
 fail:
@@ -489,7 +505,7 @@ insert_rows (TdLocalFolder *local, GPtrArray *batch, gboolean pending, GError **
   GError *e = NULL;
 
   if (!td_state_db_begin (local->db, &e))
-    return local_error (error, e, local->name);
+    return td_local_folder_fail (error, e, local->name);
   for (guint i = 0; i < batch->len; i++)
     {
       TdPendingMessage *p = g_ptr_array_index (batch, i);
@@ -498,11 +514,11 @@ insert_rows (TdLocalFolder *local, GPtrArray *batch, gboolean pending, GError **
       if (!td_state_db_put_message (local->db, local->record.id, &m, &e))
         {
           td_state_db_rollback (local->db);
-          return local_error (error, e, local->name);
+          return td_local_folder_fail (error, e, local->name);
         }
     }
   if (!td_state_db_commit (local->db, &e))
-    return local_error (error, e, local->name);
+    return td_local_folder_fail (error, e, local->name);
   return TRUE;
 }
 
@@ -512,14 +528,11 @@ remember_rows (TdLocalFolder *local, GPtrArray *batch)
   for (guint i = 0; i < batch->len; i++)
     {
       TdPendingMessage *p = g_ptr_array_index (batch, i);
-      if (find_message (local, p->info.uid) != NULL)
+      if (td_local_folder_find (local, p->info.uid, NULL) != NULL)
         continue;
       TdStateMessage m = { p->info.uid, g_strdup (td_maildir_delivery_get_base (p->delivery)),
                            p->info.flags, p->info.size, g_strdup (p->info.message_id), FALSE };
-      guint at = local->messages->len;
-      while (at > 0 && g_array_index (local->messages, TdStateMessage, at - 1).uid > m.uid)
-        at--;
-      g_array_insert_val (local->messages, at, m);
+      td_local_folder_insert (local, &m);
     }
 }
 
@@ -544,17 +557,17 @@ td_local_folder_commit_batch (TdLocalFolder *local, TdMaildir *maildir, GPtrArra
   if (batch->len == 0)
     return TRUE;
   if (!td_maildir_sync_filesystem (maildir, &e))
-    return local_error (error, e, local->name);
+    return td_local_folder_fail (error, e, local->name);
   if (!insert_rows (local, batch, TRUE, error))
     return FALSE;
   for (guint i = 0; i < batch->len; i++)
     {
       TdPendingMessage *p = g_ptr_array_index (batch, i);
       if (!td_maildir_delivery_publish (p->delivery, p->info.flags, &e))
-        return local_error (error, e, local->name);
+        return td_local_folder_fail (error, e, local->name);
     }
   if (!td_maildir_folder_sync_dirs (local->folder, &e))
-    return local_error (error, e, local->name);
+    return td_local_folder_fail (error, e, local->name);
   if (!insert_rows (local, batch, FALSE, error))
     return FALSE;
   remember_rows (local, batch);
@@ -623,7 +636,7 @@ assign (TdLocalFolder *local, GArray *candidates, GArray *server, guint32 uidval
       if (!td_state_db_put_message (local->db, local->record.id, &m, &e))
         {
           td_state_message_clear (&m);
-          return local_error (error, e, local->name);
+          return td_local_folder_fail (error, e, local->name);
         }
       g_array_append_val (local->messages, m);
       (*matched)++;
@@ -633,7 +646,7 @@ assign (TdLocalFolder *local, GArray *candidates, GArray *server, guint32 uidval
   local->record.uidnext = 0;
   local->record.highestmodseq = 0;
   if (!td_state_db_update_folder (local->db, &local->record, &e))
-    return local_error (error, e, local->name);
+    return td_local_folder_fail (error, e, local->name);
   for (guint i = 0; i < server->len; i++)
     {
       guint32 uid = g_array_index (server, TdMessageInfo, i).uid;
@@ -652,11 +665,11 @@ assign_in_transaction (TdLocalFolder *local, GArray *candidates, GArray *server,
   GError *e = NULL;
 
   if (!td_state_db_begin (local->db, &e))
-    return local_error (error, e, local->name);
+    return td_local_folder_fail (error, e, local->name);
   if (clear_first && !td_state_db_clear_messages (local->db, local->record.id, &e))
     {
       td_state_db_rollback (local->db);
-      return local_error (error, e, local->name);
+      return td_local_folder_fail (error, e, local->name);
     }
   if (!assign (local, candidates, server, uidvalidity, to_fetch, matched, error))
     {
@@ -664,7 +677,7 @@ assign_in_transaction (TdLocalFolder *local, GArray *candidates, GArray *server,
       return FALSE;
     }
   if (!td_state_db_commit (local->db, &e))
-    return local_error (error, e, local->name);
+    return td_local_folder_fail (error, e, local->name);
   return TRUE;
 }
 
@@ -711,7 +724,7 @@ td_local_folder_rematch (TdLocalFolder *local, GArray *server, guint32 uidvalidi
   for (guint i = 0; i < local->messages->len; i++)
     g_hash_table_add (kept, g_array_index (local->messages, TdStateMessage, i).base);
   if (!td_state_db_begin (local->db, &e))
-    return local_error (error, e, local->name);
+    return td_local_folder_fail (error, e, local->name);
   for (guint i = 0; i < old->len; i++)
     {
       const char *base = g_array_index (old, TdStateMessage, i).base;
@@ -720,12 +733,12 @@ td_local_folder_rematch (TdLocalFolder *local, GArray *server, guint32 uidvalidi
       if (!td_state_db_put_local_only (local->db, local->record.id, base, &e))
         {
           td_state_db_rollback (local->db);
-          return local_error (error, e, local->name);
+          return td_local_folder_fail (error, e, local->name);
         }
       g_hash_table_add (local->local_only, g_strdup (base));
     }
   if (!td_state_db_commit (local->db, &e))
-    return local_error (error, e, local->name);
+    return td_local_folder_fail (error, e, local->name);
   return TRUE;
 }
 
@@ -761,7 +774,7 @@ td_local_folder_adopt (TdLocalFolder *local, GArray *server, guint32 uidvalidity
       char *id = NULL;
       guint64 size = 0;
       if (!td_maildir_folder_read_identity (local->folder, entry, &id, &size, &e))
-        return local_error (error, e, local->name);
+        return td_local_folder_fail (error, e, local->name);
       g_ptr_array_add (ids, id);
       Candidate c = { base, id, size, entry->flags };
       g_array_append_val (candidates, c);
@@ -793,7 +806,7 @@ td_local_folder_save (TdLocalFolder *local, const TdFolderState *state, GError *
       && r.uidnext == local->record.uidnext && r.highestmodseq == local->record.highestmodseq)
     return TRUE;
   if (!td_state_db_update_folder (local->db, &r, &e))
-    return local_error (error, e, local->name);
+    return td_local_folder_fail (error, e, local->name);
   local->record = r;
   return TRUE;
 }

@@ -82,9 +82,9 @@ gboolean td_local_folder_guard_local_deletions (TdLocalFolder *local, gboolean f
 GArray *td_local_folder_dup_deleted (TdLocalFolder *local);
 gboolean td_local_folder_forget_deleted (TdLocalFolder *local, GArray *uids, gboolean expunged,
                                          GError **error);
-GPtrArray *td_local_folder_plan_searches (TdLocalFolder *local);
-gboolean td_local_folder_resolve_uploads (TdLocalFolder *local, GPtrArray *searches,
-                                          guint *found, guint *lost, GError **error);
+guint32 td_local_folder_unsettled_from (TdLocalFolder *local);
+gboolean td_local_folder_resolve_uploads (TdLocalFolder *local, GArray *server, guint *found,
+                                          GError **error);
 gboolean td_local_folder_begin_uploads (TdLocalFolder *local, const TdFolderState *state,
                                         GError **error);
 GPtrArray *td_local_folder_open_uploads (TdLocalFolder *local, guint first, guint count,
@@ -99,8 +99,5 @@ typedef struct
 } TdLocalUpload;
 
 void td_local_upload_free (TdLocalUpload *upload);
-
-/* The header that makes an upload without a Message-ID findable again. */
-#define TD_UPLOAD_HEADER "X-Tidings-Upload"
 
 G_END_DECLS

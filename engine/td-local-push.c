@@ -8,7 +8,7 @@
  * message is never uploaded twice. Plain blocking code for a worker thread, like
  * td-local-folder.c.
  */
-#include "td-local-folder.h"
+#include "td-local-folder-private.h"
 
 #include <gio/gunixinputstream.h>
 #include <string.h>
@@ -17,14 +17,6 @@
 #include "storage/td-storage-error.h"
 #include "td-crlf-converter.h"
 #include "td-error.h"
-
-static gboolean
-push_error (GError **error, GError *local, const char *folder)
-{
-  g_set_error (error, TD_ERROR, TD_ERROR_LOCAL_IO, "folder %s: %s", folder, local->message);
-  g_error_free (local);
-  return FALSE;
-}
 
 void
 td_local_upload_free (TdLocalUpload *upload)
@@ -71,28 +63,6 @@ td_local_folder_guard_local_deletions (TdLocalFolder *local, gboolean force, GEr
   return FALSE;
 }
 
-static TdStateMessage *
-lookup (TdLocalFolder *local, guint32 uid, guint *index)
-{
-  guint lo = 0, hi = local->messages->len;
-  while (lo < hi)
-    {
-      guint mid = lo + (hi - lo) / 2;
-      TdStateMessage *m = &g_array_index (local->messages, TdStateMessage, mid);
-      if (m->uid == uid)
-        {
-          if (index != NULL)
-            *index = mid;
-          return m;
-        }
-      if (m->uid < uid)
-        lo = mid + 1;
-      else
-        hi = mid;
-    }
-  return NULL;
-}
-
 /**
  * td_local_folder_dup_deleted:
  * @local: a scanned folder
@@ -108,7 +78,7 @@ td_local_folder_dup_deleted (TdLocalFolder *local)
   for (guint i = 0; local->deleted != NULL && i < local->deleted->len; i++)
     {
       guint32 uid = g_array_index (local->deleted, guint32, i);
-      if (lookup (local, uid, NULL) != NULL)
+      if (td_local_folder_find (local, uid, NULL) != NULL)
         td_uid_set_add (set, uid);
     }
   return set;
@@ -133,14 +103,14 @@ td_local_folder_forget_deleted (TdLocalFolder *local, GArray *uids, gboolean exp
   GError *e = NULL;
 
   if (!td_state_db_begin (local->db, &e))
-    return push_error (error, e, local->name);
+    return td_local_folder_fail (error, e, local->name);
   for (guint r = 0; r < uids->len; r++)
     {
       const TdUidRange *range = &g_array_index (uids, TdUidRange, r);
       for (guint32 uid = range->first; uid >= range->first && uid <= range->last; uid++)
         {
           guint index;
-          TdStateMessage *m = lookup (local, uid, &index);
+          TdStateMessage *m = td_local_folder_find (local, uid, &index);
           gboolean ok;
           if (m == NULL)
             continue;
@@ -152,7 +122,7 @@ td_local_folder_forget_deleted (TdLocalFolder *local, GArray *uids, gboolean exp
           if (!ok)
             {
               td_state_db_rollback (local->db);
-              return push_error (error, e, local->name);
+              return td_local_folder_fail (error, e, local->name);
             }
           if (expunged)
             g_array_remove_index (local->messages, index);
@@ -161,62 +131,88 @@ td_local_folder_forget_deleted (TdLocalFolder *local, GArray *uids, gboolean exp
         }
     }
   if (!td_state_db_commit (local->db, &e))
-    return push_error (error, e, local->name);
+    return td_local_folder_fail (error, e, local->name);
   return TRUE;
 }
 
-static void
-search_free (TdBackendSearch *search)
+/* The lowest UID an unsettled upload can have: the folder's UIDNEXT before it was sent, or 1
+ * after the server renumbered the folder. */
+static guint32
+first_possible_uid (TdLocalFolder *local, const TdStateUpload *u)
 {
-  g_clear_pointer (&search->uids, g_array_unref);
-  g_free (search);
+  return u->uidvalidity == local->record.uidvalidity ? MAX (u->min_uid, 1) : 1;
 }
 
 /**
- * td_local_folder_plan_searches:
+ * td_local_folder_unsettled_from:
  * @local: a prepared folder
  *
  * Drops the uploads already recorded, then
  *
- * Returns: (transfer full) (element-type TdBackendSearch): one search per upload whose UID is
- *   not known (an earlier run was cut short, or the server has no UIDPLUS), in the order of
- *   local->uploads; the strings are borrowed from it
+ * Returns: the lowest UID an upload whose UID is not known (an earlier run was cut short, or
+ *   the server has no UIDPLUS) can have on the server, or 0 when there is none
  */
-GPtrArray *
-td_local_folder_plan_searches (TdLocalFolder *local)
+guint32
+td_local_folder_unsettled_from (TdLocalFolder *local)
 {
-  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) search_free);
+  guint32 first = 0;
 
   for (guint i = local->uploads->len; i-- > 0;)
-    if (g_array_index (local->uploads, TdStateUpload, i).token == NULL)
-      g_array_remove_index (local->uploads, i);
-  for (guint i = 0; i < local->uploads->len; i++)
     {
       const TdStateUpload *u = &g_array_index (local->uploads, TdStateUpload, i);
-      TdBackendSearch *s = g_new0 (TdBackendSearch, 1);
-      gboolean same = u->uidvalidity == local->record.uidvalidity;
-      s->header = u->message_id ? "Message-ID" : TD_UPLOAD_HEADER;
-      s->value = u->message_id ? u->message_id : u->token;
-      s->min_uid = same ? MAX (u->min_uid, 1) : 1;
-      s->size = u->size;
-      g_ptr_array_add (out, s);
+      if (u->token == NULL)
+        g_array_remove_index (local->uploads, i);
+      else if (first == 0 || first_possible_uid (local, u) < first)
+        first = first_possible_uid (local, u);
     }
-  return out;
+  return first;
+}
+
+/* What identifies an upload on the server: its Message-ID and size, or the token header
+ * Tidings added to a message without one. */
+static char *
+upload_key (const char *message_id, const char *token, guint64 size)
+{
+  if (message_id != NULL)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT " %s", size, message_id);
+  return token ? g_strconcat ("token ", token, NULL) : NULL;
+}
+
+/* The listed server messages by upload_key(), each key's UIDs ascending. */
+static GHashTable *
+index_listing (GArray *server)
+{
+  GHashTable *by_key = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                              (GDestroyNotify) g_array_unref);
+
+  for (guint i = 0; i < server->len; i++)
+    {
+      const TdMessageInfo *s = &g_array_index (server, TdMessageInfo, i);
+      char *keys[] = { upload_key (s->message_id, NULL, s->size),
+                       upload_key (NULL, s->upload_token, 0) };
+      for (guint k = 0; k < G_N_ELEMENTS (keys); k++)
+        {
+          if (keys[k] == NULL)
+            continue;
+          GArray *uids = g_hash_table_lookup (by_key, keys[k]);
+          if (uids == NULL)
+            {
+              uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+              g_hash_table_insert (by_key, keys[k], uids);
+            }
+          else
+            g_free (keys[k]);
+          g_array_append_val (uids, s->uid);
+        }
+    }
+  return by_key;
 }
 
 static gboolean
 uid_taken (TdLocalFolder *local, GHashTable *taken, guint32 uid)
 {
-  return lookup (local, uid, NULL) != NULL || g_hash_table_contains (taken, GUINT_TO_POINTER (uid));
-}
-
-static void
-insert_message (TdLocalFolder *local, TdStateMessage *m)
-{
-  guint at = local->messages->len;
-  while (at > 0 && g_array_index (local->messages, TdStateMessage, at - 1).uid > m->uid)
-    at--;
-  g_array_insert_val (local->messages, at, *m);
+  return td_local_folder_find (local, uid, NULL) != NULL
+         || g_hash_table_contains (taken, GUINT_TO_POINTER (uid));
 }
 
 /* Records an upload the server has under @uid as an ordinary message. */
@@ -230,20 +226,19 @@ record_upload (TdLocalFolder *local, const TdStateUpload *u, guint32 uid, GError
     return FALSE;
   m.base = g_strdup (u->base);
   m.message_id = g_strdup (u->message_id);
-  insert_message (local, &m);
+  td_local_folder_insert (local, &m);
   return TRUE;
 }
 
 /* An upload that was never found on the server: it goes again, unless the server accepted
  * it once already, in which case it is kept here only rather than risk a second copy. */
 static gboolean
-drop_upload (TdLocalFolder *local, const TdStateUpload *u, guint *lost, GError **error)
+drop_upload (TdLocalFolder *local, const TdStateUpload *u, GError **error)
 {
   if (!td_state_db_remove_upload (local->db, local->record.id, u->base, error))
     return FALSE;
   if (u->appended)
     {
-      (*lost)++;
       g_warning ("account %s, folder %s: an uploaded message cannot be found on the server "
                  "again; it is kept locally and not uploaded a second time", local->account,
                  local->name);
@@ -258,9 +253,9 @@ drop_upload (TdLocalFolder *local, const TdStateUpload *u, guint *lost, GError *
 /**
  * td_local_folder_resolve_uploads:
  * @local: a prepared folder
- * @searches: (element-type TdBackendSearch): td_local_folder_plan_searches(), answered
+ * @server: (element-type TdMessageInfo): the server's messages from
+ *   td_local_folder_unsettled_from() on
  * @found: (out): uploads found on the server and recorded
- * @lost: (out): uploads the server accepted but that cannot be found
  * @error: return location for an error
  *
  * Settles every upload in local->uploads: found ones become messages, the rest are sent
@@ -269,23 +264,28 @@ drop_upload (TdLocalFolder *local, const TdStateUpload *u, guint *lost, GError *
  * Returns: %TRUE on success
  */
 gboolean
-td_local_folder_resolve_uploads (TdLocalFolder *local, GPtrArray *searches, guint *found,
-                                 guint *lost, GError **error)
+td_local_folder_resolve_uploads (TdLocalFolder *local, GArray *server, guint *found,
+                                 GError **error)
 {
+  g_autoptr (GHashTable) by_key = index_listing (server);
   g_autoptr (GHashTable) taken = g_hash_table_new (g_direct_hash, g_direct_equal);
   GError *e = NULL;
 
-  *found = *lost = 0;
+  *found = 0;
   if (!td_state_db_begin (local->db, &e))
-    return push_error (error, e, local->name);
+    return td_local_folder_fail (error, e, local->name);
   for (guint i = 0; i < local->uploads->len; i++)
     {
       const TdStateUpload *u = &g_array_index (local->uploads, TdStateUpload, i);
-      const TdBackendSearch *s = g_ptr_array_index (searches, i);
+      g_autofree char *key = upload_key (u->message_id, u->token, u->size);
+      GArray *uids = g_hash_table_lookup (by_key, key);
       guint32 uid = 0;
-      for (guint k = 0; s->uids != NULL && k < s->uids->len && uid == 0; k++)
-        if (!uid_taken (local, taken, g_array_index (s->uids, guint32, k)))
-          uid = g_array_index (s->uids, guint32, k);
+      for (guint k = 0; uids != NULL && k < uids->len && uid == 0; k++)
+        {
+          guint32 candidate = g_array_index (uids, guint32, k);
+          if (candidate >= first_possible_uid (local, u) && !uid_taken (local, taken, candidate))
+            uid = candidate;
+        }
       gboolean ok;
       if (uid != 0)
         {
@@ -294,15 +294,15 @@ td_local_folder_resolve_uploads (TdLocalFolder *local, GPtrArray *searches, guin
           (*found)++;
         }
       else
-        ok = drop_upload (local, u, lost, &e);
+        ok = drop_upload (local, u, &e);
       if (!ok)
         {
           td_state_db_rollback (local->db);
-          return push_error (error, e, local->name);
+          return td_local_folder_fail (error, e, local->name);
         }
     }
   if (!td_state_db_commit (local->db, &e))
-    return push_error (error, e, local->name);
+    return td_local_folder_fail (error, e, local->name);
   g_array_set_size (local->uploads, 0);
   return TRUE;
 }
@@ -321,9 +321,10 @@ plan_upload (TdLocalFolder *local, const char *base, const TdFolderState *state,
   if (!td_maildir_folder_read_identity (local->folder, entry, &message_id, &size, error))
     return FALSE;
   if (message_id != NULL && !g_str_is_ascii (message_id))
-    g_clear_pointer (&message_id, g_free); /* cannot be searched for: the token is used */
+    g_clear_pointer (&message_id, g_free); /* not a usable identifier: the token is used */
+  g_autofree char *uuid = g_uuid_string_random ();
   u->base = g_strdup (base);
-  u->token = g_uuid_string_random ();
+  u->token = g_strdup_printf ("<%s@tidings.invalid>", uuid);
   u->message_id = message_id;
   u->size = size;
   if (message_id == NULL)
@@ -356,7 +357,7 @@ td_local_folder_begin_uploads (TdLocalFolder *local, const TdFolderState *state,
   for (guint i = 0; i < local->messages->len; i++)
     g_hash_table_add (known, g_array_index (local->messages, TdStateMessage, i).base);
   if (!td_state_db_begin (local->db, &e))
-    return push_error (error, e, local->name);
+    return td_local_folder_fail (error, e, local->name);
   for (guint i = 0; i < local->new_files->len; i++)
     {
       TdStateUpload u = { 0 };
@@ -368,18 +369,18 @@ td_local_folder_begin_uploads (TdLocalFolder *local, const TdFolderState *state,
           if (e == NULL)
             continue;
           td_state_db_rollback (local->db);
-          return push_error (error, e, local->name);
+          return td_local_folder_fail (error, e, local->name);
         }
       if (!td_state_db_put_upload (local->db, local->record.id, &u, &e))
         {
           td_state_upload_clear (&u);
           td_state_db_rollback (local->db);
-          return push_error (error, e, local->name);
+          return td_local_folder_fail (error, e, local->name);
         }
       g_array_append_val (local->uploads, u);
     }
   if (!td_state_db_commit (local->db, &e))
-    return push_error (error, e, local->name);
+    return td_local_folder_fail (error, e, local->name);
   g_ptr_array_set_size (local->new_files, 0);
   return TRUE;
 }
@@ -392,7 +393,7 @@ td_local_folder_begin_uploads (TdLocalFolder *local, const TdFolderState *state,
  * @error: return location for an error
  *
  * Opens the files of a run of uploads as CRLF streams. A file the reader removed since the
- * scan is left out (its intent row is settled by the next run's search).
+ * scan is left out (its intent row is settled by the next run).
  *
  * Returns: (transfer full) (element-type TdLocalUpload): the uploads to send
  */
@@ -416,7 +417,7 @@ td_local_folder_open_uploads (TdLocalFolder *local, guint first, guint count, GE
               g_clear_error (&e);
               continue;
             }
-          return push_error (error, e, local->name), NULL;
+          return td_local_folder_fail (error, e, local->name), NULL;
         }
       g_autofree char *prefix = u->message_id ? NULL
                                               : g_strdup_printf (TD_UPLOAD_HEADER ": %s\r\n",
@@ -451,7 +452,7 @@ td_local_folder_finish_uploads (TdLocalFolder *local, GPtrArray *sent, GError **
   GError *e = NULL;
 
   if (!td_state_db_begin (local->db, &e))
-    return push_error (error, e, local->name);
+    return td_local_folder_fail (error, e, local->name);
   for (guint i = 0; i < sent->len; i++)
     {
       const TdLocalUpload *up = g_ptr_array_index (sent, i);
@@ -461,17 +462,17 @@ td_local_folder_finish_uploads (TdLocalFolder *local, GPtrArray *sent, GError **
       if (up->upload.uid != 0)
         {
           ok = record_upload (local, u, up->upload.uid, &e);
-          g_clear_pointer (&u->token, g_free); /* settled: see td_local_folder_plan_searches() */
+          g_clear_pointer (&u->token, g_free); /* settled: see td_local_folder_unsettled_from() */
         }
       else
         ok = td_state_db_put_upload (local->db, local->record.id, u, &e);
       if (!ok)
         {
           td_state_db_rollback (local->db);
-          return push_error (error, e, local->name);
+          return td_local_folder_fail (error, e, local->name);
         }
     }
   if (!td_state_db_commit (local->db, &e))
-    return push_error (error, e, local->name);
+    return td_local_folder_fail (error, e, local->name);
   return TRUE;
 }

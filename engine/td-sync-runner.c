@@ -43,7 +43,6 @@ typedef struct
   GArray *deleting;        /* TdUidRange: local deletions being sent */
   GPtrArray *sending;      /* TdLocalUpload: the batch of uploads under way */
   guint upload_next;       /* index in local->uploads of the next batch */
-  GPtrArray *searches;     /* TdBackendSearch: uploads being looked for */
   void (*after_settle) (TdSyncRunner *self);
 } FolderRun;
 
@@ -185,7 +184,6 @@ folder_run_free (FolderRun *run)
   g_clear_error (&run->error);
   g_clear_pointer (&run->deleting, g_array_unref);
   g_clear_pointer (&run->sending, g_ptr_array_unref);
-  g_clear_pointer (&run->searches, g_ptr_array_unref);
   g_free (run);
 }
 
@@ -241,14 +239,15 @@ save_folder (TdSyncRunner *self)
   run_work (self, save_work, NULL, saved);
 }
 
-/* Uploads whose UID is not known: found by a search, then recorded */
+/* Uploads whose UID is not known: found in a listing of the folder from the lowest UID
+ * they can have, in one request, then recorded */
 
 static gboolean
 resolve_work (TdSyncRunner *self, gpointer arg, GError **error)
 {
   FolderRun *run = self->run;
-  guint found = 0, lost = 0;
-  gboolean ok = td_local_folder_resolve_uploads (run->local, run->searches, &found, &lost, error);
+  guint found = 0;
+  gboolean ok = td_local_folder_resolve_uploads (run->local, arg, &found, error);
   run->report->uploaded += found;
   return ok;
 }
@@ -257,9 +256,9 @@ static void
 resolved (GObject *source, GAsyncResult *result, gpointer data)
 {
   TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  g_autoptr (GArray) server = data;
   GError *error = NULL;
 
-  g_clear_pointer (&self->run->searches, g_ptr_array_unref);
   if (!work_finish (result, &error))
     {
       end_folder (self, error);
@@ -269,33 +268,32 @@ resolved (GObject *source, GAsyncResult *result, gpointer data)
 }
 
 static void
-searched (GObject *source, GAsyncResult *result, gpointer data)
+uploads_listed (GObject *source, GAsyncResult *result, gpointer data)
 {
   TdSyncRunner *self = data;
   GError *error = NULL;
+  GArray *server = td_backend_list_messages_finish (TD_BACKEND (source), result, &error);
 
-  if (!td_backend_search_finish (TD_BACKEND (source), result, &error))
+  if (server == NULL)
     {
       end_folder (self, error);
       return;
     }
-  run_work (self, resolve_work, NULL, resolved);
+  run_work (self, resolve_work, server, resolved);
 }
 
 /* Settles every upload in local->uploads, then goes on with run->after_settle. */
 static void
 settle_uploads (TdSyncRunner *self)
 {
-  FolderRun *run = self->run;
+  guint32 first = td_local_folder_unsettled_from (self->run->local);
 
-  run->searches = td_local_folder_plan_searches (run->local);
-  if (run->searches->len == 0)
+  if (first == 0)
     {
-      g_clear_pointer (&run->searches, g_ptr_array_unref);
-      run->after_settle (self);
+      self->run->after_settle (self);
       return;
     }
-  td_backend_search_async (self->backend, run->searches, self->cancellable, searched, self);
+  td_backend_list_messages_async (self->backend, first, self->cancellable, uploads_listed, self);
 }
 
 /* Uploading new local messages, a batch at a time */
@@ -469,14 +467,9 @@ static void
 push_deletions (TdSyncRunner *self)
 {
   FolderRun *run = self->run;
-  g_autoptr (GArray) uids = td_local_folder_dup_deleted (run->local);
+  g_autoptr (GArray) uids = deletes_there (self) ? td_local_folder_dup_deleted (run->local) : NULL;
 
-  if (uids->len == 0)
-    {
-      push_uploads (self);
-      return;
-    }
-  if (!deletes_there (self))
+  if (uids == NULL || uids->len == 0)
     {
       push_uploads (self);
       return;
@@ -698,14 +691,7 @@ planned (GObject *source, GAsyncResult *result, gpointer data)
       return;
     }
   for (guint i = 0; i < stores->len; i++)
-    {
-      TdBackendFlagStore *s = g_ptr_array_index (stores, i);
-      for (guint k = 0; k < s->uids->len; k++)
-        {
-          TdUidRange *r = &g_array_index (s->uids, TdUidRange, k);
-          self->run->report->flags_pushed += r->last - r->first + 1;
-        }
-    }
+    self->run->report->flags_pushed += count_uids (((TdBackendFlagStore *) stores->pdata[i])->uids);
   g_object_set_data (G_OBJECT (self->backend), "td-changes", changes);
   td_backend_store_flags_async (self->backend, stores, self->cancellable, stored, self);
 }
@@ -785,11 +771,14 @@ static gboolean
 local_work (TdSyncRunner *self)
 {
   TdLocalFolder *local = self->run->local;
-  g_autoptr (GArray) deleted = td_local_folder_dup_deleted (local);
 
-  return (local->local_flags != NULL && local->local_flags->len > 0)
-         || (uploads (self) && local->new_files->len > 0)
-         || (deletes_there (self) && deleted->len > 0) || local->uploads->len > 0;
+  if ((local->local_flags != NULL && local->local_flags->len > 0)
+      || (uploads (self) && local->new_files->len > 0) || local->uploads->len > 0)
+    return TRUE;
+  if (!deletes_there (self))
+    return FALSE;
+  g_autoptr (GArray) deleted = td_local_folder_dup_deleted (local);
+  return deleted->len > 0;
 }
 
 static void after_open (TdSyncRunner *self);
@@ -832,7 +821,7 @@ after_open (TdSyncRunner *self)
   if (run->local->untracked
       || (run->point.uidvalidity != 0 && run->point.uidvalidity != run->state.uidvalidity))
     {
-      td_backend_list_messages_async (self->backend, self->cancellable, server_listed, self);
+      td_backend_list_messages_async (self->backend, 1, self->cancellable, server_listed, self);
       return;
     }
   if (run->point.uidvalidity == run->state.uidvalidity && run->state.highestmodseq != 0

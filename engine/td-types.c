@@ -26,6 +26,7 @@ void
 td_message_info_clear (TdMessageInfo *info)
 {
   g_clear_pointer (&info->message_id, g_free);
+  g_clear_pointer (&info->upload_token, g_free);
 }
 
 /**
@@ -294,7 +295,7 @@ td_printable (const char *untrusted)
   return g_string_free (out, FALSE);
 }
 
-/* The value of the Message-ID field that starts at @p, unfolded, up to the header's end. */
+/* The identifier in the field value that starts at @p, unfolded, up to the header's end. */
 static char *
 field_value (const char *p, const char *end)
 {
@@ -323,30 +324,46 @@ field_value (const char *p, const char *end)
 }
 
 /**
- * td_message_id_parse:
+ * td_header_id_parse:
  * @headers: (array length=len): a message's header block, or the start of a message
  * @len: length of @headers
+ * @field: the field's name, such as "Message-ID"
  *
- * Finds the Message-ID field, at the start of any line before the first empty line.
+ * Finds the field, at the start of any line before the first empty line, and takes the
+ * identifier in angle brackets it holds.
  *
- * Returns: (transfer full) (nullable): the Message-ID with its angle brackets, unfolded
+ * Returns: (transfer full) (nullable): the identifier with its angle brackets, unfolded
  */
 char *
-td_message_id_parse (const char *headers, gsize len)
+td_header_id_parse (const char *headers, gsize len, const char *field)
 {
   const char *end = headers + len;
   const char *line = headers;
+  gsize n = strlen (field);
 
   while (line < end)
     {
       if (*line == '\n' || (*line == '\r' && line + 1 < end && line[1] == '\n'))
         return NULL; /* the header block ended */
-      if ((gsize) (end - line) > 11 && g_ascii_strncasecmp (line, "Message-ID:", 11) == 0)
-        return field_value (line + 11, end);
+      if ((gsize) (end - line) > n && g_ascii_strncasecmp (line, field, n) == 0 && line[n] == ':')
+        return field_value (line + n + 1, end);
       const char *nl = memchr (line, '\n', end - line);
       if (nl == NULL)
         return NULL;
       line = nl + 1;
     }
   return NULL;
+}
+
+/**
+ * td_message_id_parse:
+ * @headers: (array length=len): a message's header block, or the start of a message
+ * @len: length of @headers
+ *
+ * Returns: (transfer full) (nullable): the Message-ID with its angle brackets, unfolded
+ */
+char *
+td_message_id_parse (const char *headers, gsize len)
+{
+  return td_header_id_parse (headers, len, "Message-ID");
 }

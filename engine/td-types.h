@@ -65,7 +65,12 @@ typedef struct
   guint64 size;          /* the server's size (RFC822.SIZE), 0 when unknown */
   gint64 internal_date;  /* seconds since the epoch, -1 when unknown */
   char *message_id;      /* nullable */
+  char *upload_token;    /* nullable: the TD_UPLOAD_HEADER Tidings added to an upload */
 } TdMessageInfo;
+
+/* The header that makes an upload without a Message-ID findable again; its value is an
+ * identifier in angle brackets, like a Message-ID. */
+#define TD_UPLOAD_HEADER "X-Tidings-Upload"
 
 void td_message_info_clear (TdMessageInfo *info);
 
@@ -97,6 +102,7 @@ gboolean td_uid_set_contains (GArray *normalized, guint32 uid);
 
 char *td_printable (const char *untrusted);
 char *td_message_id_parse (const char *headers, gsize len);
+char *td_header_id_parse (const char *headers, gsize len, const char *field);
 
 /* Bytes of a Message-ID kept; a longer one is treated as absent (RFC 5322 line limit). */
 #define TD_MAX_MESSAGE_ID 998

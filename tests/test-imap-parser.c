@@ -276,6 +276,18 @@ test_fetch_info (void)
   g_assert_cmpuint (info.size, ==, 51);
   g_assert_cmpint (info.internal_date, ==, 1795291046);
   g_assert_cmpstr (info.message_id, ==, "<abc@example.org>");
+  g_assert_null (info.upload_token);
+  td_message_info_clear (&info);
+  parsed_clear (&p);
+
+  /* An upload without a Message-ID, listed with the token header Tidings added. */
+  in = "* 4 FETCH (UID 43 RFC822.SIZE 90 BODY[HEADER.FIELDS (MESSAGE-ID X-TIDINGS-UPLOAD)] "
+       "{42}\r\nX-Tidings-Upload: <t1@tidings.invalid>\r\n\r\n)\r\n";
+  p = parse_all (in, strlen (in), G_MAXSIZE);
+  g_assert_no_error (p.error);
+  g_assert_true (td_imap_fetch_info (g_ptr_array_index (p.responses, 0), &info));
+  g_assert_null (info.message_id);
+  g_assert_cmpstr (info.upload_token, ==, "<t1@tidings.invalid>");
   td_message_info_clear (&info);
   parsed_clear (&p);
 }

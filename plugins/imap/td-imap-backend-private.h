@@ -33,6 +33,7 @@ void td_imap_group_free (TdImapGroup *group);
 void td_imap_group_command_done (GObject *source, GAsyncResult *result, gpointer user_data);
 
 TdFolderChanges *td_imap_backend_take_resync_changes (TdImapBackend *self);
+char *td_imap_backend_quote_name (TdImapBackend *self, const char *name);
 gboolean td_imap_vanished_parse (const TdImapResponse *response, GArray *ranges);
 
 void td_imap_backend_login_async (TdImapBackend *self, const char *secret,
@@ -46,7 +47,8 @@ void td_imap_backend_list_changes_async (TdBackend *backend, const TdSyncPoint *
                                          gpointer user_data);
 TdFolderChanges *td_imap_backend_list_changes_finish (TdBackend *backend, GAsyncResult *result,
                                                       GError **error);
-void td_imap_backend_list_messages_async (TdBackend *backend, GCancellable *cancellable,
+void td_imap_backend_list_messages_async (TdBackend *backend, guint32 first_uid,
+                                          GCancellable *cancellable,
                                           GAsyncReadyCallback callback, gpointer user_data);
 GArray *td_imap_backend_list_messages_finish (TdBackend *backend, GAsyncResult *result,
                                               GError **error);

@@ -1,5 +1,6 @@
-/* td-imap-backend-push.c: the IMAP backend's writing side: APPEND, finding uploads again
- * with UID SEARCH, deleting with \Deleted and (UID) EXPUNGE, CREATE/SUBSCRIBE and DELETE.
+/* td-imap-backend-push.c: the IMAP backend's writing side: APPEND (streamed from the file),
+ * deleting with \Deleted and (UID) EXPUNGE, CREATE/SUBSCRIBE and DELETE. Uploads whose UID
+ * the server did not tell are found again with the folder listing (td-imap-backend-sync.c).
  *
  * Commands of one operation are pipelined through a TdImapGroup; uploads stream from their
  * files (LITERAL+ where the server has it). Main loop thread only.
@@ -9,17 +10,7 @@
 #include <string.h>
 
 #include "engine/td-error.h"
-#include "engine/td-mutf7.h"
 #include "td-imap-fetch.h"
-
-/* The quoted server name of a decoded folder name, or NULL when it cannot be sent. */
-static char *
-quoted_name (TdImapBackend *self, const char *name)
-{
-  const char *raw = g_hash_table_lookup (self->raw_names, name);
-  g_autofree char *encoded = raw ? NULL : td_mutf7_encode (name);
-  return td_imap_quote (raw ? raw : encoded);
-}
 
 static gboolean
 finish_boolean (TdBackend *backend, GAsyncResult *result, GError **error)
@@ -105,7 +96,7 @@ imap_append_async (TdBackend *backend, const char *name, GPtrArray *uploads,
 {
   TdImapBackend *self = TD_IMAP_BACKEND (backend);
   g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
-  g_autofree char *mailbox = quoted_name (self, name);
+  g_autofree char *mailbox = td_imap_backend_quote_name (self, name);
   AppendData *data = g_new0 (AppendData, 1);
 
   g_task_set_source_tag (task, imap_append_async);
@@ -134,102 +125,6 @@ imap_append_async (TdBackend *backend, const char *name, GPtrArray *uploads,
     }
   if (td_imap_group_release (&data->group) && !td_imap_group_return_error (&data->group, task))
     g_task_return_boolean (task, TRUE);
-}
-
-/* Searching. Plain SEARCH answers carry no tag, and a server may run pipelined searches in
- * parallel, so their answers could not be told apart: the searches go one at a time. They
- * are only needed after an interrupted run or on a server without UIDPLUS. */
-
-typedef struct
-{
-  GPtrArray *searches; /* TdBackendSearch, borrowed from the caller */
-  guint next;
-} SearchData;
-
-static void
-on_search (TdImapSession *session, const TdImapResponse *r, gpointer user_data)
-{
-  TdBackendSearch *search = user_data;
-
-  if (g_strcmp0 (r->name, "SEARCH") != 0 || r->args == NULL)
-    return;
-  for (guint i = 0; i < r->args->items->len; i++)
-    {
-      guint64 uid = 0;
-      if (td_imap_value_get_number (g_ptr_array_index (r->args->items, i), &uid)
-          && uid >= search->min_uid && uid <= G_MAXUINT32 && search->uids->len < 1000)
-        g_array_append_val (search->uids, (guint32) { uid });
-    }
-}
-
-static int
-compare_uids (gconstpointer a, gconstpointer b)
-{
-  guint32 x = *(const guint32 *) a, y = *(const guint32 *) b;
-  return x < y ? -1 : x > y;
-}
-
-static void search_next (GTask *task);
-
-static void
-search_answered (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (GTask) task = user_data;
-  SearchData *data = g_task_get_task_data (task);
-  GError *error = NULL;
-  g_autoptr (TdImapResponse) r = td_imap_session_command_finish (TD_IMAP_SESSION (source),
-                                                                 result, &error);
-  if (r == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  TdBackendSearch *s = g_ptr_array_index (data->searches, data->next - 1);
-  g_array_sort (s->uids, compare_uids);
-  search_next (g_steal_pointer (&task));
-}
-
-static void
-search_next (GTask *task)
-{
-  TdImapBackend *self = g_task_get_source_object (task);
-  SearchData *data = g_task_get_task_data (task);
-
-  while (data->next < data->searches->len)
-    {
-      TdBackendSearch *s = g_ptr_array_index (data->searches, data->next++);
-      g_autofree char *header = td_imap_quote (s->header);
-      g_autofree char *value = g_str_is_ascii (s->value) ? td_imap_quote (s->value) : NULL;
-      g_autofree char *size = s->size ? g_strdup_printf (" LARGER %" G_GUINT64_FORMAT " SMALLER %"
-                                                         G_GUINT64_FORMAT, s->size - 1,
-                                                         s->size + 1)
-                                      : g_strdup ("");
-      if (s->uids == NULL)
-        s->uids = g_array_new (FALSE, FALSE, sizeof (guint32));
-      g_array_set_size (s->uids, 0);
-      if (header == NULL || value == NULL)
-        continue; /* cannot be asked for: counts as not found */
-      TdImapHandlers handlers = { .on_untagged = on_search, .user_data = s };
-      td_imap_session_run_async (self->session, &handlers, g_task_get_cancellable (task),
-                                 search_answered, task, "UID SEARCH UID %u:* HEADER %s %s%s",
-                                 MAX (s->min_uid, 1), header, value, size);
-      return;
-    }
-  g_task_return_boolean (task, TRUE);
-  g_object_unref (task);
-}
-
-static void
-imap_search_async (TdBackend *backend, GPtrArray *searches, GCancellable *cancellable,
-                   GAsyncReadyCallback callback, gpointer user_data)
-{
-  GTask *task = g_task_new (backend, cancellable, callback, user_data);
-  SearchData *data = g_new0 (SearchData, 1);
-
-  g_task_set_source_tag (task, imap_search_async);
-  data->searches = searches;
-  g_task_set_task_data (task, data, g_free);
-  search_next (task);
 }
 
 /* Deleting */
@@ -372,7 +267,7 @@ imap_create_folder_async (TdBackend *backend, const char *name, gboolean create,
 {
   TdImapBackend *self = TD_IMAP_BACKEND (backend);
   g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
-  g_autofree char *mailbox = quoted_name (self, name);
+  g_autofree char *mailbox = td_imap_backend_quote_name (self, name);
   TdImapGroup *group = g_new0 (TdImapGroup, 1);
 
   g_task_set_source_tag (task, imap_create_folder_async);
@@ -394,8 +289,6 @@ td_imap_backend_push_class_init (TdBackendClass *backend_class)
 {
   backend_class->append_async = imap_append_async;
   backend_class->append_finish = finish_boolean;
-  backend_class->search_async = imap_search_async;
-  backend_class->search_finish = finish_boolean;
   backend_class->expunge_async = imap_expunge_async;
   backend_class->expunge_finish = imap_expunge_finish;
   backend_class->create_folder_async = imap_create_folder_async;

@@ -181,7 +181,7 @@ td_imap_backend_list_changes_finish (TdBackend *backend, GAsyncResult *result, G
   g_return_val_if_fail (g_task_is_valid (result, backend), NULL);
   return g_task_propagate_pointer (G_TASK (result), error);
 }
-/* Listing every message (for matching after a UIDVALIDITY change) */
+/* Listing messages (for matching after a UIDVALIDITY change, and finding uploads) */
 
 static void
 on_list_message (TdImapSession *session, const TdImapResponse *r, gpointer user_data)
@@ -212,8 +212,9 @@ list_messages_answered (GObject *source, GAsyncResult *result, gpointer user_dat
 }
 
 void
-td_imap_backend_list_messages_async (TdBackend *backend, GCancellable *cancellable,
-                                     GAsyncReadyCallback callback, gpointer user_data)
+td_imap_backend_list_messages_async (TdBackend *backend, guint32 first_uid,
+                                     GCancellable *cancellable, GAsyncReadyCallback callback,
+                                     gpointer user_data)
 {
   TdImapBackend *self = TD_IMAP_BACKEND (backend);
   GTask *task = g_task_new (self, cancellable, callback, user_data);
@@ -221,7 +222,8 @@ td_imap_backend_list_messages_async (TdBackend *backend, GCancellable *cancellab
 
   g_task_set_source_tag (task, td_imap_backend_list_messages_async);
   g_task_set_task_data (task, messages, (GDestroyNotify) g_array_unref);
-  if (td_imap_session_get_mailbox (self->session)->exists == 0)
+  /* EXISTS may not count our own APPENDs yet, so only a whole-folder listing trusts it. */
+  if (first_uid <= 1 && td_imap_session_get_mailbox (self->session)->exists == 0)
     {
       g_task_return_pointer (task, g_array_ref (messages), (GDestroyNotify) g_array_unref);
       g_object_unref (task);
@@ -229,7 +231,8 @@ td_imap_backend_list_messages_async (TdBackend *backend, GCancellable *cancellab
     }
   TdImapHandlers handlers = { .on_untagged = on_list_message, .user_data = messages };
   td_imap_session_run_async (self->session, &handlers, cancellable, list_messages_answered, task,
-                             "UID FETCH 1:* (UID FLAGS RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])");
+                             "UID FETCH %u:* (UID FLAGS RFC822.SIZE BODY.PEEK[HEADER.FIELDS "
+                             "(MESSAGE-ID " TD_UPLOAD_HEADER ")])", first_uid);
 }
 
 GArray *

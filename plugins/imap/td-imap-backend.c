@@ -407,6 +407,22 @@ select_arguments (TdImapBackend *self, const TdSyncPoint *since)
   return g_strdup (td_imap_session_get_caps (self->session)->condstore ? " (CONDSTORE)" : "");
 }
 
+/**
+ * td_imap_backend_quote_name:
+ * @self: a backend
+ * @name: a decoded folder name
+ *
+ * Returns: (transfer full) (nullable): the server's name for it (as listed, or encoded in
+ *   modified UTF-7), quoted for a command; %NULL when it cannot be sent
+ */
+char *
+td_imap_backend_quote_name (TdImapBackend *self, const char *name)
+{
+  const char *raw = g_hash_table_lookup (self->raw_names, name);
+  g_autofree char *encoded = raw ? NULL : td_mutf7_encode (name);
+  return td_imap_quote (raw ? raw : encoded);
+}
+
 static void
 imap_open_folder_async (TdBackend *backend, const char *name, gboolean read_only,
                         const TdSyncPoint *since, GCancellable *cancellable,
@@ -414,9 +430,7 @@ imap_open_folder_async (TdBackend *backend, const char *name, gboolean read_only
 {
   TdImapBackend *self = TD_IMAP_BACKEND (backend);
   GTask *task = g_task_new (self, cancellable, callback, user_data);
-  const char *raw = g_hash_table_lookup (self->raw_names, name);
-  g_autofree char *encoded = raw ? NULL : td_mutf7_encode (name);
-  g_autofree char *quoted = td_imap_quote (raw ? raw : encoded);
+  g_autofree char *quoted = td_imap_backend_quote_name (self, name);
   g_autofree char *args = select_arguments (self, since);
   TdImapMailbox *mb = td_imap_session_get_mailbox (self->session);
   SelectData *data = g_new0 (SelectData, 1);

@@ -96,11 +96,26 @@ td_imap_date_parse (const char *text, gint64 *out)
   return TRUE;
 }
 
+/* The string after a BODY[HEADER.FIELDS (...)] item, whatever fields were asked for. */
+static const TdImapValue *
+header_fields (const TdImapValue *list)
+{
+  for (guint i = 0; i + 1 < list->items->len; i += 2)
+    {
+      const TdImapValue *key = g_ptr_array_index (list->items, i);
+      const TdImapValue *value = g_ptr_array_index (list->items, i + 1);
+      if (key->type == TD_IMAP_VALUE_ATOM && g_str_has_prefix (key->str, "BODY[HEADER.FIELDS ")
+          && value->type == TD_IMAP_VALUE_STRING)
+        return value;
+    }
+  return NULL;
+}
+
 /**
  * td_imap_fetch_info:
  * @response: an untagged FETCH response
- * @info: (out caller-allocates): filled with UID, FLAGS, RFC822.SIZE, INTERNALDATE and
- *   Message-ID as far as the response has them
+ * @info: (out caller-allocates): filled with UID, FLAGS, RFC822.SIZE, INTERNALDATE,
+ *   Message-ID and upload token as far as the response has them
  *
  * Returns: %TRUE when the response is a FETCH with a valid UID
  */
@@ -108,7 +123,6 @@ gboolean
 td_imap_fetch_info (const TdImapResponse *response, TdMessageInfo *info)
 {
   guint64 n = 0;
-  TdImapValue *v;
   TdImapValue *list;
 
   memset (info, 0, sizeof *info);
@@ -126,8 +140,11 @@ td_imap_fetch_info (const TdImapResponse *response, TdMessageInfo *info)
     info->size = n;
   td_imap_date_parse (td_imap_value_get_string (td_imap_value_lookup (list, "INTERNALDATE")),
                       &info->internal_date);
-  v = td_imap_value_lookup (list, "BODY[HEADER.FIELDS (MESSAGE-ID)]");
-  if (v != NULL && v->type == TD_IMAP_VALUE_STRING)
-    info->message_id = td_message_id_parse (v->str, v->len);
+  const TdImapValue *fields = header_fields (list);
+  if (fields != NULL)
+    {
+      info->message_id = td_message_id_parse (fields->str, fields->len);
+      info->upload_token = td_header_id_parse (fields->str, fields->len, TD_UPLOAD_HEADER);
+    }
   return TRUE;
 }

@@ -1,0 +1,13 @@
+/* td-local-folder-private.h: what td-local-folder.c and td-local-push.c share about a
+ * TdLocalFolder's rows in memory, and how its storage errors are reported. Never installed. */
+#pragma once
+
+#include "td-local-folder.h"
+
+G_BEGIN_DECLS
+
+gboolean td_local_folder_fail (GError **error, GError *local, const char *folder);
+TdStateMessage *td_local_folder_find (TdLocalFolder *local, guint32 uid, guint *index);
+void td_local_folder_insert (TdLocalFolder *local, TdStateMessage *message);
+
+G_END_DECLS
