@@ -105,6 +105,69 @@ td_folder_map_components (const char *name, char delimiter, TdLayout layout, GEr
   return g_strv_builder_end (out);
 }
 
+/* The decoded parts of a maildir++ directory name ".A.B", or NULL. */
+static char **
+maildirpp_parts (const char *dir)
+{
+  g_auto (GStrv) parts = NULL;
+
+  if (dir[0] != '.' || dir[1] == '\0')
+    return NULL;
+  parts = g_strsplit (dir + 1, ".", TD_FOLDER_MAX_DEPTH + 1);
+  for (guint i = 0; parts[i] != NULL; i++)
+    {
+      char *decoded = td_mutf7_decode (parts[i], NULL);
+      if (decoded == NULL)
+        return NULL;
+      g_free (parts[i]);
+      parts[i] = decoded;
+    }
+  return g_steal_pointer (&parts);
+}
+
+/**
+ * td_folder_map_name:
+ * @components: a local folder's directories below the account's Maildir
+ * @delimiter: the server's hierarchy delimiter, or '\0' for none
+ * @layout: the account's Maildir layout
+ * @error: return location for a %TD_STORAGE_ERROR_BAD_NAME error
+ *
+ * The reverse of td_folder_map_components(): the server name a local folder stands for. Only
+ * a name that maps back to exactly @components is returned, so a directory the forward
+ * mapping could never have made (a part holding the delimiter, "Inbox" for INBOX, a nested
+ * folder on a server without hierarchy) is refused rather than guessed at.
+ *
+ * Returns: (transfer full) (nullable): the decoded UTF-8 name, with @delimiter
+ */
+char *
+td_folder_map_name (char **components, char delimiter, TdLayout layout, GError **error)
+{
+  g_auto (GStrv) parts = NULL;
+  g_autofree char *joined = g_strjoinv ("/", components);
+  char sep[2] = { delimiter, '\0' };
+
+  if (layout == TD_LAYOUT_MAILDIRPP && components[0] == NULL)
+    return g_strdup ("INBOX");
+  if (layout == TD_LAYOUT_MAILDIRPP)
+    parts = components[1] == NULL ? maildirpp_parts (components[0]) : NULL;
+  else
+    parts = g_strdupv (components);
+  if (parts == NULL || parts[0] == NULL)
+    return refuse (error, joined, "it is not a folder name of this layout"), NULL;
+  if (delimiter == '\0' && parts[1] != NULL)
+    return refuse (error, joined, "the server has no folder hierarchy"), NULL;
+  for (guint i = 0; delimiter != '\0' && parts[i] != NULL; i++)
+    if (strchr (parts[i], delimiter) != NULL)
+      return refuse (error, joined, "a part holds the server's hierarchy delimiter"), NULL;
+  g_autofree char *name = g_strjoinv (sep, parts);
+  g_auto (GStrv) back = td_folder_map_components (name, delimiter, layout, error);
+  if (back == NULL)
+    return NULL;
+  if (!g_strv_equal ((const char *const *) back, (const char *const *) components))
+    return refuse (error, joined, "it does not map back to the same directory"), NULL;
+  return g_steal_pointer (&name);
+}
+
 /**
  * td_folder_map_display:
  * @name: a decoded folder name

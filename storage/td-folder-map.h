@@ -16,6 +16,7 @@ G_BEGIN_DECLS
 
 char **td_folder_map_components (const char *name, char delimiter, TdLayout layout,
                                  GError **error);
+char *td_folder_map_name (char **components, char delimiter, TdLayout layout, GError **error);
 char *td_folder_map_display (const char *name, char delimiter);
 
 G_END_DECLS

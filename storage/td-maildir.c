@@ -398,6 +398,185 @@ td_maildir_dir_mtimes (TdMaildir *maildir, char **components, gint64 *cur_ns, gi
   return TRUE;
 }
 
+/* Whether @name below @dirfd is a directory, not following a symlink. */
+static gboolean
+is_dir_at (int dirfd, const char *name, unsigned char type)
+{
+  struct stat st;
+
+  if (type != DT_UNKNOWN)
+    return type == DT_DIR;
+  return fstatat (dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR (st.st_mode);
+}
+
+static gboolean
+holds_maildir (int fd)
+{
+  struct stat a, b;
+  return fstatat (fd, "cur", &a, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR (a.st_mode)
+         && fstatat (fd, "new", &b, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR (b.st_mode);
+}
+
+typedef struct
+{
+  GPtrArray *found;  /* GStrv */
+  GPtrArray *path;   /* the components down to the directory being walked */
+  gboolean nested;
+  guint visited;
+} Walk;
+
+/* Adds the folders at and below @fd (which it closes) to walk->found. */
+static gboolean
+walk_dir (Walk *w, int fd, GError **error)
+{
+  DIR *dir = fdopendir (fd);
+  struct dirent *de;
+  g_autoptr (GPtrArray) subdirs = g_ptr_array_new_with_free_func (g_free);
+
+  if (dir == NULL)
+    return close (fd), TRUE;
+  while ((de = readdir (dir)) != NULL)
+    {
+      const char *n = de->d_name;
+      if (g_str_equal (n, ".") || g_str_equal (n, "..") || g_str_equal (n, "cur")
+          || g_str_equal (n, "new") || g_str_equal (n, "tmp"))
+        continue;
+      /* verbatim: a leading dot is a hidden directory (.notmuch); maildir++: a folder. */
+      if ((n[0] == '.') == w->nested || !is_dir_at (dirfd (dir), n, de->d_type))
+        continue;
+      g_ptr_array_add (subdirs, g_strdup (n));
+    }
+  for (guint i = 0; i < subdirs->len; i++)
+    {
+      const char *n = g_ptr_array_index (subdirs, i);
+      int sub = openat (dirfd (dir), n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub < 0)
+        continue;
+      if (++w->visited > TD_MAILDIR_MAX_WALK)
+        {
+          close (sub);
+          closedir (dir);
+          g_set_error (error, TD_STORAGE_ERROR, TD_STORAGE_ERROR_IO, "more than %d "
+                       "directories below the Maildir; is maildir set to the right place?",
+                       TD_MAILDIR_MAX_WALK);
+          return FALSE;
+        }
+      g_ptr_array_add (w->path, g_strdup (n));
+      g_ptr_array_add (w->path, NULL);
+      if (holds_maildir (sub))
+        g_ptr_array_add (w->found, g_strdupv ((char **) w->path->pdata));
+      g_ptr_array_remove_index (w->path, w->path->len - 1);
+      gboolean ok = TRUE;
+      if (w->nested && w->path->len < TD_MAILDIR_MAX_WALK_DEPTH)
+        ok = walk_dir (w, sub, error);
+      else
+        close (sub);
+      g_ptr_array_remove_index (w->path, w->path->len - 1);
+      if (!ok)
+        {
+          closedir (dir);
+          return FALSE;
+        }
+    }
+  closedir (dir);
+  return TRUE;
+}
+
+/**
+ * td_maildir_list_folders:
+ * @maildir: the account's Maildir
+ * @nested: folders are nested directories (verbatim), else dot-named ones at the top
+ *   (maildir++, where the Maildir itself is INBOX)
+ * @error: return location for an error
+ *
+ * Finds every folder (a directory holding cur/ and new/) without following symlinks and
+ * without looking into cur/, new/ or tmp/, so it costs one directory read per folder.
+ *
+ * Returns: (transfer full) (element-type GStrv): each folder's directories below @maildir
+ */
+GPtrArray *
+td_maildir_list_folders (TdMaildir *maildir, gboolean nested, GError **error)
+{
+  Walk w = { g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev),
+             g_ptr_array_new_with_free_func (g_free), nested, 0 };
+  int fd = dup (maildir->fd);
+
+  if (!nested && holds_maildir (maildir->fd))
+    g_ptr_array_add (w.found, g_new0 (char *, 1));
+  if (fd < 0 || !walk_dir (&w, fd, error))
+    {
+      if (fd < 0)
+        io_error (error, "read", maildir->path, errno);
+      g_ptr_array_unref (w.path);
+      g_ptr_array_unref (w.found);
+      return NULL;
+    }
+  g_ptr_array_unref (w.path);
+  return w.found;
+}
+
+/**
+ * td_maildir_remove_folder:
+ * @maildir: the account's Maildir
+ * @components: the folder's directories
+ * @known: (element-type utf8): the base names of every message the folder may hold
+ * @error: return location for an error; %TD_STORAGE_ERROR_UNSAFE when it holds other files
+ *
+ * Removes a folder's messages, then cur/, new/ and tmp/, then its directory when nothing
+ * else (a subfolder) is left in it. Refuses, removing nothing, when a message file is not in
+ * @known: it was never on the server and would be lost.
+ *
+ * Returns: %TRUE when the folder's mail is gone
+ */
+gboolean
+td_maildir_remove_folder (TdMaildir *maildir, char **components, GHashTable *known,
+                          GError **error)
+{
+  g_autoptr (TdMaildirFolder) f = NULL;
+  g_autoptr (GHashTable) disk = NULL;
+  guint unknown = 0;
+  GHashTableIter it;
+  gpointer base, value;
+
+  /* Opening would create a missing folder: look first. */
+  gint64 a, b;
+  if (!td_maildir_dir_mtimes (maildir, components, &a, &b))
+    return TRUE;
+  if ((f = td_maildir_open_folder (maildir, components, error)) == NULL
+      || (disk = td_maildir_folder_scan (f, error)) == NULL)
+    return FALSE;
+  g_hash_table_iter_init (&it, disk);
+  while (g_hash_table_iter_next (&it, &base, NULL))
+    unknown += !g_hash_table_contains (known, base);
+  if (unknown > 0)
+    {
+      g_set_error (error, TD_STORAGE_ERROR, TD_STORAGE_ERROR_UNSAFE, "%s holds %u messages that "
+                   "were never on the server; move them to another folder first", f->path,
+                   unknown);
+      return FALSE;
+    }
+  g_hash_table_iter_init (&it, disk);
+  while (g_hash_table_iter_next (&it, &base, &value))
+    if (!td_maildir_folder_remove (f, value, error))
+      return FALSE;
+  g_autoptr (GPtrArray) tmp = list_dir (f->tmp_fd);
+  for (guint i = 0; i < tmp->len; i++)
+    unlinkat (f->tmp_fd, g_ptr_array_index (tmp, i), 0);
+  const char *subs[] = { "cur", "new", "tmp" };
+  for (guint i = 0; i < G_N_ELEMENTS (subs); i++)
+    if (unlinkat (f->fd, subs[i], AT_REMOVEDIR) != 0 && errno != ENOENT)
+      return io_error (error, "remove", f->path, errno);
+  if (components[0] != NULL)
+    {
+      g_autofree char *rel = g_strjoinv ("/", components);
+      if (unlinkat (maildir->fd, rel, AT_REMOVEDIR) != 0 && errno != ENOTEMPTY
+          && errno != EEXIST)
+        return io_error (error, "remove", f->path, errno);
+    }
+  /* Not flushed: should the removal be undone by a crash, the next --prune-folders redoes it. */
+  return TRUE;
+}
+
 /* The header block is looked at up to this size for the Message-ID. */
 #define IDENTITY_HEADER_MAX (256 * 1024)
 

@@ -28,12 +28,19 @@ typedef struct
 /* The prefix of Tidings' own files in tmp/, so only they are ever cleaned up. */
 #define TD_MAILDIR_TMP_PREFIX "tidings-"
 
+/* Bounds on the folder walk: a Maildir set to $HOME by mistake must not take all day. */
+#define TD_MAILDIR_MAX_WALK 20000
+#define TD_MAILDIR_MAX_WALK_DEPTH 32
+
 TdMaildir *td_maildir_open (const char *root, GError **error);
 void td_maildir_free (TdMaildir *maildir);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdMaildir, td_maildir_free)
 const char *td_maildir_get_path (TdMaildir *maildir);
 gboolean td_maildir_sync_filesystem (TdMaildir *maildir, GError **error);
 
+GPtrArray *td_maildir_list_folders (TdMaildir *maildir, gboolean nested, GError **error);
+gboolean td_maildir_remove_folder (TdMaildir *maildir, char **components, GHashTable *known,
+                                   GError **error);
 TdMaildirFolder *td_maildir_open_folder (TdMaildir *maildir, char **components, GError **error);
 TdMaildirFolder *td_maildir_folder_ref (TdMaildirFolder *folder);
 void td_maildir_folder_unref (TdMaildirFolder *folder);

@@ -13,6 +13,7 @@ G_BEGIN_DECLS
  * @TD_STORAGE_ERROR_BAD_NAME: a folder name cannot be mapped to a safe local path
  * @TD_STORAGE_ERROR_DB: the state database failed or is corrupt
  * @TD_STORAGE_ERROR_GONE: a message file is no longer there (a mail reader removed it)
+ * @TD_STORAGE_ERROR_UNSAFE: refused, since mail found nowhere else would be lost
  */
 typedef enum
 {
@@ -20,6 +21,7 @@ typedef enum
   TD_STORAGE_ERROR_BAD_NAME,
   TD_STORAGE_ERROR_DB,
   TD_STORAGE_ERROR_GONE,
+  TD_STORAGE_ERROR_UNSAFE,
 } TdStorageErrorCode;
 
 GQuark td_storage_error_quark (void);
