@@ -260,6 +260,28 @@ imap_expunge_finish (TdBackend *backend, GAsyncResult *result, gboolean *expunge
 
 /* Folders */
 
+/* The completion of the group's bookkeeping command (SUBSCRIBE after CREATE, UNSUBSCRIBE
+ * after DELETE): a NO there leaves the folder made or gone all the same, so only a broken
+ * connection counts. */
+static void
+subscription_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  TdImapGroup *group = g_task_get_task_data (task);
+  GError *error = NULL;
+  g_autoptr (TdImapResponse) r = td_imap_session_command_finish (TD_IMAP_SESSION (source),
+                                                                 result, &error);
+  if (r == NULL && g_error_matches (error, TD_ERROR, TD_ERROR_FOLDER))
+    {
+      g_debug ("%s", error->message);
+      g_clear_error (&error);
+    }
+  if (r == NULL)
+    td_imap_group_keep_error (group, error);
+  if (td_imap_group_release (group) && !td_imap_group_return_error (group, task))
+    g_task_return_boolean (task, TRUE);
+}
+
 static void
 imap_create_folder_async (TdBackend *backend, const char *name, gboolean create,
                           GCancellable *cancellable, GAsyncReadyCallback callback,
@@ -278,10 +300,11 @@ imap_create_folder_async (TdBackend *backend, const char *name, gboolean create,
                                "to the server");
       return;
     }
-  g_autofree char *first = g_strdup_printf (create ? "CREATE %s" : "UNSUBSCRIBE %s", mailbox);
-  g_autofree char *second = g_strdup_printf (create ? "SUBSCRIBE %s" : "DELETE %s", mailbox);
+  g_autofree char *first = g_strdup_printf (create ? "CREATE %s" : "DELETE %s", mailbox);
+  g_autofree char *second = g_strdup_printf (create ? "SUBSCRIBE %s" : "UNSUBSCRIBE %s",
+                                             mailbox);
   td_imap_group_run (group, self->session, NULL, task, td_imap_group_command_done, first);
-  td_imap_group_run (group, self->session, NULL, task, td_imap_group_command_done, second);
+  td_imap_group_run (group, self->session, NULL, task, subscription_done, second);
 }
 
 void
