@@ -59,6 +59,43 @@ report_exit_code (TdAccountReport *r)
   return TD_EXIT_OK;
 }
 
+/* What happened to a folder itself, and what the user can do about it. */
+static void
+print_event (const TdAccountReport *r, const TdFolderReport *f)
+{
+  const char *a = r->account, *n = f->name;
+
+  switch (f->event)
+    {
+    case TD_FOLDER_EVENT_CREATED_THERE:
+      printf ("  %s: made here, created on the server\n", n);
+      break;
+    case TD_FOLDER_EVENT_GONE_HERE:
+      printf ("  %s: deleted here but still on the server, so no longer synced. To delete it "
+              "on the server too, run `tidings sync --prune-folders %s`; to download it again, "
+              "`tidings sync --force --folder '%s' %s`\n", n, a, n, a);
+      break;
+    case TD_FOLDER_EVENT_GONE_THERE:
+      printf ("  %s: deleted on the server; the local copy is kept but no longer synced. To "
+              "delete it here too, run `tidings sync --prune-folders %s`\n", n, a);
+      break;
+    case TD_FOLDER_EVENT_PRUNED_THERE:
+      if (f->error == NULL)
+        printf ("  %s: deleted on the server too, as it was here\n", n);
+      break;
+    case TD_FOLDER_EVENT_PRUNED_HERE:
+      if (f->error == NULL)
+        printf ("  %s: deleted here too, as it was on the server\n", n);
+      break;
+    case TD_FOLDER_EVENT_RESTORED:
+      printf ("  %s: deleted here; downloaded again from the server\n", n);
+      break;
+    case TD_FOLDER_EVENT_NONE:
+    default:
+      break;
+    }
+}
+
 static void
 print_text (TdAccountReport *r, gboolean verbose)
 {
@@ -75,6 +112,7 @@ print_text (TdAccountReport *r, gboolean verbose)
       pushed += f->flags_pushed + f->deleted_remote;
       bytes += f->bytes;
       unchanged += f->unchanged;
+      print_event (r, f);
       if (f->error != NULL)
         {
           failed++;
@@ -117,10 +155,12 @@ print_json (GPtrArray *reports)
                                   "\"removed\":%u,\"rematched\":%u,\"flags_pushed\":%u,"
                                   "\"uploaded\":%u,\"deleted_remote\":%u,\"kept\":%u,"
                                   "\"bytes\":%" G_GUINT64_FORMAT ",\"unchanged\":%s,"
-                                  "\"error\":%s}", k ? "," : "", fname, f->added,
+                                  "\"event\":\"%s\",\"error\":%s}", k ? "," : "", fname,
+                                  f->added,
                                   f->flags_changed, f->removed, f->matched, f->flags_pushed,
                                   f->uploaded, f->deleted_remote, f->kept, f->bytes,
-                                  f->unchanged ? "true" : "false", ferr);
+                                  f->unchanged ? "true" : "false",
+                                  td_folder_event_to_string (f->event), ferr);
         }
       g_string_append (out, "]}");
     }
@@ -158,13 +198,15 @@ int
 td_cli_sync (const TdCliGlobals *globals, int argc, char **argv)
 {
   g_auto (GStrv) folders = NULL, names = NULL;
-  gboolean quiet = FALSE, verbose = FALSE, json = FALSE, force = FALSE;
+  gboolean quiet = FALSE, verbose = FALSE, json = FALSE, force = FALSE, prune = FALSE;
+  gboolean dry_run = FALSE;
   GOptionEntry entries[] = {
     { "folder", 'f', 0, G_OPTION_ARG_STRING_ARRAY, &folders, "Sync only folders matching PATTERN (repeatable)", "PATTERN" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print only errors", NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Print every folder and the protocol exchange (credentials are never shown)", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the summary as JSON", NULL },
-    { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Delete even when more than half of a folder would go", NULL },
+    { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Delete even when more than half of a folder would go; download folders deleted here again", NULL },
+    { "prune-folders", 0, 0, G_OPTION_ARG_NONE, &prune, "Delete folders deleted on one side on the other side too", NULL },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &names, NULL, "ACCOUNT…" },
     { NULL }
   };
@@ -191,7 +233,15 @@ td_cli_sync (const TdCliGlobals *globals, int argc, char **argv)
   g_autoptr (TdPluginRegistry) registry = td_plugin_registry_new_default ();
   SyncState state = { g_main_loop_new (NULL, FALSE), 0, g_ptr_array_new (), FALSE, verbose };
   state.progress = !quiet && !json && isatty (STDERR_FILENO);
-  TdSyncOptions options = { folders, state.progress ? on_progress : NULL, &state, 2000, force };
+  TdSyncOptions options = {
+    .folder_patterns = folders,
+    .progress = state.progress && !dry_run ? on_progress : NULL,
+    .progress_data = &state,
+    .lock_wait_ms = 2000,
+    .force = force,
+    .prune_folders = prune,
+    .dry_run = dry_run,
+  };
   for (guint i = 0; i < accounts->len; i++)
     {
       TdSyncRunner *runner = td_sync_runner_new (config, g_ptr_array_index (accounts, i),

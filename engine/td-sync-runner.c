@@ -8,7 +8,7 @@
  * worker thread while the next batch downloads. The sync point is saved only after every
  * change up to it is stored, so an interrupted run simply resumes.
  */
-#include "td-sync-runner.h"
+#include "td-sync-runner-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,52 +28,21 @@
 #define TD_UPLOAD_BATCH 32
 #define PASSWORD_COMMAND_TIMEOUT_S 30
 
-typedef struct
-{
-  TdFolderInfo *info;      /* borrowed from the runner's folder list */
-  TdFolderReport *report;  /* borrowed from the account report */
-  TdLocalFolder *local;
-  TdFolderState state;
-  TdSyncPoint point;
-  GArray *to_fetch;        /* TdUidRange */
-  TdMaildirSink *sink;
-  gboolean commit_in_flight;
-  gboolean fetch_done;
-  GError *error;
-  GArray *deleting;        /* TdUidRange: local deletions being sent */
-  GPtrArray *sending;      /* TdLocalUpload: the batch of uploads under way */
-  guint upload_next;       /* index in local->uploads of the next batch */
-  void (*after_settle) (TdSyncRunner *self);
-} FolderRun;
-
-struct _TdSyncRunner
-{
-  GObject parent_instance;
-  TdConfig *config;
-  TdAccountConfig *account;
-  TdPluginRegistry *registry;
-  TdSyncOptions options;
-  GCancellable *cancellable;
-  GTask *task;
-  TdAccountReport *report;
-  int lock_fd;
-  gint64 lock_deadline;
-  TdStateDb *db;
-  TdMaildir *maildir;
-  TdBackend *backend;
-  GPtrArray *folders; /* TdFolderInfo */
-  GHashTable *synced; /* folder name -> TdStateFolderSummary, as of the last sync */
-  guint next_folder;
-  FolderRun *run;
-};
-
 G_DEFINE_FINAL_TYPE (TdSyncRunner, td_sync_runner, G_TYPE_OBJECT)
 
-static void next_folder (TdSyncRunner *self);
-static void finish_account (TdSyncRunner *self, GError *error);
 static void push_deletions (TdSyncRunner *self);
 
 /* Reports */
+
+const char *
+td_folder_event_to_string (TdFolderEvent event)
+{
+  static const char *const names[] = { "none", "created_on_server", "deleted_locally",
+                                       "deleted_on_server", "pruned_on_server",
+                                       "pruned_locally", "restored" };
+  g_return_val_if_fail ((guint) event < G_N_ELEMENTS (names), "none");
+  return names[event];
+}
 
 static void
 folder_report_free (TdFolderReport *report)
@@ -96,7 +65,6 @@ td_account_report_free (TdAccountReport *report)
 
 /* Work in a thread */
 
-typedef gboolean (*WorkFunc) (TdSyncRunner *self, gpointer arg, GError **error);
 typedef struct
 {
   WorkFunc fn;
@@ -115,8 +83,8 @@ work_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancella
     g_task_return_error (task, error);
 }
 
-static void
-run_work (TdSyncRunner *self, WorkFunc fn, gpointer arg, GAsyncReadyCallback callback)
+void
+td_sync_runner_work (TdSyncRunner *self, WorkFunc fn, gpointer arg, GAsyncReadyCallback callback)
 {
   g_autoptr (GTask) task = g_task_new (self, NULL, callback, arg);
   Work *w = g_new0 (Work, 1);
@@ -127,23 +95,23 @@ run_work (TdSyncRunner *self, WorkFunc fn, gpointer arg, GAsyncReadyCallback cal
   g_task_run_in_thread (task, work_thread);
 }
 
-static gboolean
-work_finish (GAsyncResult *result, GError **error)
+gboolean
+td_sync_runner_work_finish (GAsyncResult *result, GError **error)
 {
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /* Whether local changes go to the server for this account. */
-static gboolean
-pushes (TdSyncRunner *self)
+gboolean
+td_sync_runner_pushes (TdSyncRunner *self)
 {
   return self->account->sync != TD_DIRECTION_PULL
          && (td_backend_get_caps (self->backend) & TD_BACKEND_CAP_STORE);
 }
 
 /* Whether the server's changes come here. */
-static gboolean
-pulls (TdSyncRunner *self)
+gboolean
+td_sync_runner_pulls (TdSyncRunner *self)
 {
   return self->account->sync != TD_DIRECTION_PUSH;
 }
@@ -153,7 +121,7 @@ static gboolean
 deletes_here (TdSyncRunner *self)
 {
   TdDirection d = self->account->deletes;
-  return pulls (self) && (d == TD_DIRECTION_BOTH || d == TD_DIRECTION_PULL);
+  return td_sync_runner_pulls (self) && (d == TD_DIRECTION_BOTH || d == TD_DIRECTION_PULL);
 }
 
 /* Whether messages the mail reader deleted are deleted on the server. */
@@ -161,14 +129,14 @@ static gboolean
 deletes_there (TdSyncRunner *self)
 {
   TdDirection d = self->account->deletes;
-  return pushes (self) && (d == TD_DIRECTION_BOTH || d == TD_DIRECTION_PUSH)
+  return td_sync_runner_pushes (self) && (d == TD_DIRECTION_BOTH || d == TD_DIRECTION_PUSH)
          && (td_backend_get_caps (self->backend) & TD_BACKEND_CAP_EXPUNGE);
 }
 
 static gboolean
 uploads (TdSyncRunner *self)
 {
-  return pushes (self) && (td_backend_get_caps (self->backend) & TD_BACKEND_CAP_APPEND);
+  return td_sync_runner_pushes (self) && (td_backend_get_caps (self->backend) & TD_BACKEND_CAP_APPEND);
 }
 
 /* Folder run bookkeeping */
@@ -197,13 +165,13 @@ end_folder (TdSyncRunner *self, GError *error)
   if (error != NULL && td_error_is_account_wide (error))
     {
       folder_run_free (run);
-      finish_account (self, error);
+      td_sync_runner_finish_account (self, error);
       return;
     }
   if (error != NULL)
     run->report->error = error;
   folder_run_free (run);
-  next_folder (self);
+  td_sync_runner_next_folder (self);
 }
 
 static guint
@@ -229,14 +197,14 @@ saved (GObject *source, GAsyncResult *result, gpointer data)
   TdSyncRunner *self = TD_SYNC_RUNNER (source);
   GError *error = NULL;
 
-  work_finish (result, &error);
+  td_sync_runner_work_finish (result, &error);
   end_folder (self, error);
 }
 
 static void
 save_folder (TdSyncRunner *self)
 {
-  run_work (self, save_work, NULL, saved);
+  td_sync_runner_work (self, save_work, NULL, saved);
 }
 
 /* Uploads whose UID is not known: found in a listing of the folder from the lowest UID
@@ -259,7 +227,7 @@ resolved (GObject *source, GAsyncResult *result, gpointer data)
   g_autoptr (GArray) server = data;
   GError *error = NULL;
 
-  if (!work_finish (result, &error))
+  if (!td_sync_runner_work_finish (result, &error))
     {
       end_folder (self, error);
       return;
@@ -279,7 +247,7 @@ uploads_listed (GObject *source, GAsyncResult *result, gpointer data)
       end_folder (self, error);
       return;
     }
-  run_work (self, resolve_work, server, resolved);
+  td_sync_runner_work (self, resolve_work, server, resolved);
 }
 
 /* Settles every upload in local->uploads, then goes on with run->after_settle. */
@@ -313,7 +281,7 @@ uploads_recorded (GObject *source, GAsyncResult *result, gpointer data)
   FolderRun *run = self->run;
   GError *error = NULL;
 
-  if (!work_finish (result, &error))
+  if (!td_sync_runner_work_finish (result, &error))
     {
       end_folder (self, error);
       return;
@@ -336,7 +304,7 @@ appended (GObject *source, GAsyncResult *result, gpointer data)
       end_folder (self, error);
       return;
     }
-  run_work (self, record_uploads_work, NULL, uploads_recorded);
+  td_sync_runner_work (self, record_uploads_work, NULL, uploads_recorded);
 }
 
 static gboolean
@@ -356,7 +324,7 @@ uploads_opened (GObject *source, GAsyncResult *result, gpointer data)
   FolderRun *run = self->run;
   GError *error = NULL;
 
-  if (!work_finish (result, &error))
+  if (!td_sync_runner_work_finish (result, &error))
     {
       end_folder (self, error);
       return;
@@ -385,7 +353,7 @@ send_upload_batch (TdSyncRunner *self)
       settle_uploads (self);
       return;
     }
-  run_work (self, open_uploads_work, NULL, uploads_opened);
+  td_sync_runner_work (self, open_uploads_work, NULL, uploads_opened);
 }
 
 static gboolean
@@ -400,7 +368,7 @@ uploads_begun (GObject *source, GAsyncResult *result, gpointer data)
   TdSyncRunner *self = TD_SYNC_RUNNER (source);
   GError *error = NULL;
 
-  if (!work_finish (result, &error))
+  if (!td_sync_runner_work_finish (result, &error))
     {
       end_folder (self, error);
       return;
@@ -419,7 +387,7 @@ push_uploads (TdSyncRunner *self)
       save_folder (self);
       return;
     }
-  run_work (self, begin_uploads_work, NULL, uploads_begun);
+  td_sync_runner_work (self, begin_uploads_work, NULL, uploads_begun);
 }
 
 /* Deleting on the server what the mail reader deleted */
@@ -438,7 +406,7 @@ forgotten (GObject *source, GAsyncResult *result, gpointer data)
   FolderRun *run = self->run;
   GError *error = NULL;
 
-  if (!work_finish (result, &error))
+  if (!td_sync_runner_work_finish (result, &error))
     {
       end_folder (self, error);
       return;
@@ -460,7 +428,7 @@ expunged (GObject *source, GAsyncResult *result, gpointer data)
       end_folder (self, error);
       return;
     }
-  run_work (self, forget_work, GINT_TO_POINTER (gone), forgotten);
+  td_sync_runner_work (self, forget_work, GINT_TO_POINTER (gone), forgotten);
 }
 
 static void
@@ -497,7 +465,7 @@ committed (GObject *source, GAsyncResult *result, gpointer data)
   GError *error = NULL;
 
   run->commit_in_flight = FALSE;
-  if (!work_finish (result, &error))
+  if (!td_sync_runner_work_finish (result, &error))
     {
       td_maildir_sink_fail (run->sink, error);
       if (run->error == NULL)
@@ -531,7 +499,7 @@ maybe_commit (TdSyncRunner *self)
       if (batch->len > 0)
         {
           run->commit_in_flight = TRUE;
-          run_work (self, commit_work, batch, committed);
+          td_sync_runner_work (self, commit_work, batch, committed);
           return;
         }
       g_ptr_array_unref (batch);
@@ -570,7 +538,7 @@ start_fetch (TdSyncRunner *self)
 {
   FolderRun *run = self->run;
 
-  if (!pulls (self))
+  if (!td_sync_runner_pulls (self))
     g_array_set_size (run->to_fetch, 0);
   if (run->to_fetch->len == 0)
     {
@@ -632,7 +600,7 @@ applied (GObject *source, GAsyncResult *result, gpointer data)
   g_autoptr (TdFolderChanges) changes = data;
   GError *error = NULL;
 
-  if (!work_finish (result, &error))
+  if (!td_sync_runner_work_finish (result, &error))
     {
       end_folder (self, error);
       return;
@@ -656,7 +624,7 @@ stored (GObject *source, GAsyncResult *result, gpointer data)
       end_folder (self, error);
       return;
     }
-  run_work (self, apply_work, changes, applied);
+  td_sync_runner_work (self, apply_work, changes, applied);
 }
 
 typedef struct
@@ -669,9 +637,9 @@ static gboolean
 plan_work (TdSyncRunner *self, gpointer arg, GError **error)
 {
   PlanArg *p = arg;
-  if (!pulls (self))
+  if (!td_sync_runner_pulls (self))
     g_array_set_size (p->changes->changed, 0); /* push only: the server's flags stay there */
-  p->stores = td_local_folder_plan_flags (self->run->local, p->changes, pushes (self));
+  p->stores = td_local_folder_plan_flags (self->run->local, p->changes, td_sync_runner_pushes (self));
   return TRUE;
 }
 
@@ -684,10 +652,10 @@ planned (GObject *source, GAsyncResult *result, gpointer data)
   TdFolderChanges *changes = p->changes;
 
   g_free (p);
-  work_finish (result, NULL);
+  td_sync_runner_work_finish (result, NULL);
   if (stores->len == 0)
     {
-      run_work (self, apply_work, changes, applied);
+      td_sync_runner_work (self, apply_work, changes, applied);
       return;
     }
   for (guint i = 0; i < stores->len; i++)
@@ -710,7 +678,7 @@ changes_listed (GObject *source, GAsyncResult *result, gpointer data)
     }
   PlanArg *p = g_new0 (PlanArg, 1);
   p->changes = changes;
-  run_work (self, plan_work, p, planned);
+  td_sync_runner_work (self, plan_work, p, planned);
 }
 
 /* UIDVALIDITY changed */
@@ -733,7 +701,7 @@ rematched (GObject *source, GAsyncResult *result, gpointer data)
   g_autoptr (GArray) server = data;
   GError *error = NULL;
 
-  if (!work_finish (result, &error))
+  if (!td_sync_runner_work_finish (result, &error))
     {
       end_folder (self, error);
       return;
@@ -761,7 +729,7 @@ server_listed (GObject *source, GAsyncResult *result, gpointer data)
       end_folder (self, error);
       return;
     }
-  run_work (self, rematch_work, server, rematched);
+  td_sync_runner_work (self, rematch_work, server, rematched);
 }
 
 /* Opening */
@@ -830,7 +798,7 @@ after_open (TdSyncRunner *self)
       && !local_work (self))
     {
       run->report->unchanged = TRUE;
-      run_work (self, save_work, NULL, saved);
+      td_sync_runner_work (self, save_work, NULL, saved);
       return;
     }
   td_backend_list_changes_async (self->backend, &run->point, self->cancellable, changes_listed,
@@ -848,7 +816,7 @@ prepare_work (TdSyncRunner *self, gpointer arg, GError **error)
 {
   PrepareArg *p = arg;
   p->local = td_local_folder_prepare (self->db, self->maildir, self->account->name,
-                                      self->run->report->name, p->components, pushes (self),
+                                      self->run->report->name, p->components, td_sync_runner_pushes (self),
                                       error);
   return p->local != NULL;
 }
@@ -863,13 +831,13 @@ prepared (GObject *source, GAsyncResult *result, gpointer data)
   g_strfreev (p->components);
   self->run->local = p->local;
   g_free (p);
-  if (!work_finish (result, &error))
+  if (!td_sync_runner_work_finish (result, &error))
     {
       end_folder (self, error);
       return;
     }
   td_local_folder_sync_point (self->run->local, &self->run->point);
-  td_backend_open_folder_async (self->backend, self->run->info->name, !pushes (self),
+  td_backend_open_folder_async (self->backend, self->run->info->name, !td_sync_runner_pushes (self),
                                 &self->run->point, self->cancellable, folder_opened, self);
 }
 
@@ -904,7 +872,7 @@ unchanged_locally (TdSyncRunner *self, const TdFolderInfo *info, char **componen
   const TdStateFolderSummary *f = g_hash_table_lookup (self->synced, info->name);
   gint64 cur = 0, new = 0;
 
-  if (!pushes (self))
+  if (!td_sync_runner_pushes (self))
     return TRUE;
   if (f == NULL || f->record.scanned_at == 0
       || !td_maildir_dir_mtimes (self->maildir, components, &cur, &new))
@@ -913,24 +881,47 @@ unchanged_locally (TdSyncRunner *self, const TdFolderInfo *info, char **componen
          && f->record.scanned_at - MAX (cur, new) >= mtime_margin (cur, new);
 }
 
-static void
-next_folder (TdSyncRunner *self)
+/**
+ * td_sync_runner_add_report:
+ * @self: a runner
+ * @name: a folder's decoded name
+ * @delimiter: its delimiter
+ *
+ * Returns: (transfer none): a new folder report, in the account's report
+ */
+TdFolderReport *
+td_sync_runner_add_report (TdSyncRunner *self, const char *name, char delimiter)
+{
+  TdFolderReport *report = g_new0 (TdFolderReport, 1);
+  g_autofree char *display = td_folder_map_display (name, delimiter);
+
+  report->name = td_printable (display);
+  g_ptr_array_add (self->report->folders, report);
+  return report;
+}
+
+void
+td_sync_runner_next_folder (TdSyncRunner *self)
 {
   GError *error = NULL;
 
   if (self->next_folder >= self->folders->len)
     {
-      finish_account (self, NULL);
+      td_sync_runner_finish_account (self, NULL);
       return;
     }
   FolderRun *run = g_new0 (FolderRun, 1);
   run->info = g_ptr_array_index (self->folders, self->next_folder++);
-  run->report = g_new0 (TdFolderReport, 1);
-  g_autofree char *display = td_folder_map_display (run->info->name, run->info->delimiter);
-  run->report->name = td_printable (display);
+  run->report = td_sync_runner_add_report (self, run->info->name, run->info->delimiter);
   run->to_fetch = g_array_new (FALSE, FALSE, sizeof (TdUidRange));
-  g_ptr_array_add (self->report->folders, run->report);
   self->run = run;
+  /* A folder just created on the server, or about to be downloaded again. */
+  for (guint i = 0; self->changes != NULL && i < self->changes->len; i++)
+    {
+      TdFolderChange *c = g_ptr_array_index (self->changes, i);
+      if (g_str_equal (c->name, run->info->name))
+        run->report->event = c->event;
+    }
 
   char **components = td_folder_map_components (run->info->name, run->info->delimiter,
                                                 self->account->layout, &error);
@@ -950,7 +941,7 @@ next_folder (TdSyncRunner *self)
     }
   PrepareArg *p = g_new0 (PrepareArg, 1);
   p->components = components;
-  run_work (self, prepare_work, p, prepared);
+  td_sync_runner_work (self, prepare_work, p, prepared);
 }
 
 /* Storage */
@@ -990,23 +981,23 @@ storage_opened (GObject *source, GAsyncResult *result, gpointer data)
   TdSyncRunner *self = TD_SYNC_RUNNER (source);
   GError *error = NULL;
 
-  if (!work_finish (result, &error))
+  if (!td_sync_runner_work_finish (result, &error))
     {
-      finish_account (self, error);
+      td_sync_runner_finish_account (self, error);
       return;
     }
-  next_folder (self);
+  td_sync_runner_reconcile_folders (self);
 }
 
 /* Folders */
 
-static gboolean
-folder_wanted (TdSyncRunner *self, const TdFolderInfo *info)
+/* Whether the account's folder patterns and the run's --folder patterns take in @display. */
+gboolean
+td_sync_runner_wants (TdSyncRunner *self, const char *display)
 {
-  g_autofree char *display = td_folder_map_display (info->name, info->delimiter);
   char **patterns = self->options.folder_patterns;
 
-  if (!info->selectable || !td_account_config_wants_folder (self->account, display))
+  if (!td_account_config_wants_folder (self->account, display))
     return FALSE;
   if (patterns == NULL || patterns[0] == NULL)
     return TRUE;
@@ -1016,8 +1007,8 @@ folder_wanted (TdSyncRunner *self, const TdFolderInfo *info)
   return FALSE;
 }
 
-static int
-compare_folders (gconstpointer a, gconstpointer b)
+int
+td_sync_runner_compare_folders (gconstpointer a, gconstpointer b)
 {
   const TdFolderInfo *x = *(TdFolderInfo *const *) a, *y = *(TdFolderInfo *const *) b;
   gboolean xi = g_str_equal (x->name, "INBOX"), yi = g_str_equal (y->name, "INBOX");
@@ -1031,20 +1022,24 @@ folders_listed (GObject *source, GAsyncResult *result, gpointer data)
 {
   TdSyncRunner *self = data;
   GError *error = NULL;
-  g_autoptr (GPtrArray) all = td_backend_list_folders_finish (TD_BACKEND (source), result, &error);
+  GPtrArray *all = td_backend_list_folders_finish (TD_BACKEND (source), result, &error);
 
   if (all == NULL)
     {
-      finish_account (self, error);
+      td_sync_runner_finish_account (self, error);
       return;
     }
-  self->folders = g_ptr_array_new_with_free_func ((GDestroyNotify) td_folder_info_free);
+  self->listing = all;
+  self->folders = g_ptr_array_new ();
   for (guint i = 0; i < all->len; i++)
-    if (folder_wanted (self, g_ptr_array_index (all, i)))
-      g_ptr_array_add (self->folders, g_ptr_array_steal_index_fast (all, i--));
-  g_ptr_array_sort (self->folders, compare_folders);
+    {
+      TdFolderInfo *info = g_ptr_array_index (all, i);
+      g_autofree char *display = td_folder_map_display (info->name, info->delimiter);
+      if (info->selectable && td_sync_runner_wants (self, display))
+        g_ptr_array_add (self->folders, info);
+    }
   /* The disk is touched only once the server has let us in. */
-  run_work (self, open_storage_work, NULL, storage_opened);
+  td_sync_runner_work (self, open_storage_work, NULL, storage_opened);
 }
 
 static void
@@ -1055,7 +1050,7 @@ connected (GObject *source, GAsyncResult *result, gpointer data)
 
   if (!td_backend_connect_finish (TD_BACKEND (source), result, &error))
     {
-      finish_account (self, error);
+      td_sync_runner_finish_account (self, error);
       return;
     }
   td_backend_list_folders_async (self->backend, self->cancellable, folders_listed, self);
@@ -1094,7 +1089,7 @@ command_answered (GObject *source, GAsyncResult *result, gpointer data)
   if (!g_subprocess_communicate_finish (proc, result, &out, NULL, &error)
       || !g_subprocess_get_if_exited (proc) || g_subprocess_get_exit_status (proc) != 0)
     {
-      finish_account (self, g_error_new (TD_ERROR, TD_ERROR_AUTH, "account %s: password-command "
+      td_sync_runner_finish_account (self, g_error_new (TD_ERROR, TD_ERROR_AUTH, "account %s: password-command "
                                          "(%s) failed%s%s%s; run it by hand to see why",
                                          self->account->name, self->account->password_command[0],
                                          g_subprocess_get_if_signaled (proc) ? ": killed after "
@@ -1130,7 +1125,7 @@ get_secret (TdSyncRunner *self)
                                            | G_SUBPROCESS_FLAGS_STDIN_INHERIT, &error);
   if (proc == NULL)
     {
-      finish_account (self, g_error_new (TD_ERROR, TD_ERROR_AUTH, "account %s: cannot run "
+      td_sync_runner_finish_account (self, g_error_new (TD_ERROR, TD_ERROR_AUTH, "account %s: cannot run "
                                          "password-command: %s", self->account->name,
                                          error->message));
       return;
@@ -1157,7 +1152,7 @@ try_lock (gpointer data)
     }
   if (g_get_monotonic_time () < self->lock_deadline)
     return G_SOURCE_CONTINUE;
-  finish_account (self, g_error_new (TD_ERROR, TD_ERROR_LOCKED, "account %s is being synced by "
+  td_sync_runner_finish_account (self, g_error_new (TD_ERROR, TD_ERROR_LOCKED, "account %s is being synced by "
                                      "another Tidings process; try again when it has finished",
                                      self->account->name));
   return G_SOURCE_REMOVE;
@@ -1172,7 +1167,7 @@ take_lock (TdSyncRunner *self)
   if (g_mkdir_with_parents (self->config->state_dir, 0700) != 0
       || (self->lock_fd = g_open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
     {
-      finish_account (self, g_error_new (TD_ERROR, TD_ERROR_LOCAL_IO, "account %s: cannot open "
+      td_sync_runner_finish_account (self, g_error_new (TD_ERROR, TD_ERROR_LOCAL_IO, "account %s: cannot open "
                                          "the lock file %s: %s", self->account->name, path,
                                          g_strerror (errno)));
       return;
@@ -1206,8 +1201,8 @@ disconnected (GObject *source, GAsyncResult *result, gpointer data)
   complete (data);
 }
 
-static void
-finish_account (TdSyncRunner *self, GError *error)
+void
+td_sync_runner_finish_account (TdSyncRunner *self, GError *error)
 {
   if (error != NULL)
     self->report->error = error;
@@ -1242,7 +1237,7 @@ td_sync_runner_run_async (TdSyncRunner *self, GCancellable *cancellable,
   self->backend = td_plugin_registry_create_backend (self->registry, self->account, &error);
   if (self->backend == NULL)
     {
-      finish_account (self, error);
+      td_sync_runner_finish_account (self, error);
       return;
     }
   take_lock (self);
@@ -1271,6 +1266,8 @@ td_sync_runner_finalize (GObject *object)
   g_clear_object (&self->registry);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->folders, g_ptr_array_unref);
+  g_clear_pointer (&self->listing, g_ptr_array_unref);
+  g_clear_pointer (&self->changes, g_ptr_array_unref);
   g_clear_pointer (&self->synced, g_hash_table_unref);
   g_clear_pointer (&self->account, td_account_config_unref);
   g_strfreev (self->options.folder_patterns);

@@ -12,9 +12,33 @@
 
 G_BEGIN_DECLS
 
+/**
+ * TdFolderEvent:
+ * @TD_FOLDER_EVENT_NONE: nothing happened to the folder itself
+ * @TD_FOLDER_EVENT_CREATED_THERE: made in the Maildir, created on the server
+ * @TD_FOLDER_EVENT_GONE_HERE: deleted in the Maildir, kept on the server and not synced
+ * @TD_FOLDER_EVENT_GONE_THERE: deleted on the server, kept in the Maildir
+ * @TD_FOLDER_EVENT_PRUNED_THERE: deleted in the Maildir, then on the server (--prune-folders)
+ * @TD_FOLDER_EVENT_PRUNED_HERE: deleted on the server, then in the Maildir (--prune-folders)
+ * @TD_FOLDER_EVENT_RESTORED: deleted in the Maildir, downloaded again (--force)
+ */
+typedef enum
+{
+  TD_FOLDER_EVENT_NONE,
+  TD_FOLDER_EVENT_CREATED_THERE,
+  TD_FOLDER_EVENT_GONE_HERE,
+  TD_FOLDER_EVENT_GONE_THERE,
+  TD_FOLDER_EVENT_PRUNED_THERE,
+  TD_FOLDER_EVENT_PRUNED_HERE,
+  TD_FOLDER_EVENT_RESTORED,
+} TdFolderEvent;
+
+const char *td_folder_event_to_string (TdFolderEvent event);
+
 typedef struct
 {
   char *name;
+  TdFolderEvent event;  /* what happened to the folder itself */
   guint added;
   guint flags_changed;
   guint flags_pushed;   /* messages whose flags were changed on the server */
@@ -48,7 +72,9 @@ typedef struct
   TdProgressFunc progress;
   gpointer progress_data;
   guint lock_wait_ms;      /* how long to wait for another run's lock */
-  gboolean force;          /* let the deletion guard through */
+  gboolean force;          /* let the deletion guards through; download deleted folders again */
+  gboolean prune_folders;  /* delete a folder deleted on one side on the other side too */
+  gboolean dry_run;        /* change nothing anywhere: report what a sync would do */
 } TdSyncOptions;
 
 #define TD_TYPE_SYNC_RUNNER (td_sync_runner_get_type ())

@@ -1,0 +1,76 @@
+/* td-sync-runner-private.h: the sync runner's state, shared by the files of its phases
+ * (td-sync-runner.c: the account and each folder; td-sync-folders.c: folders on one side
+ * only). Main loop thread; never installed.
+ */
+#pragma once
+
+#include "storage/td-maildir.h"
+#include "storage/td-state-db.h"
+#include "td-backend.h"
+#include "td-folder-reconcile.h"
+#include "td-local-folder.h"
+#include "td-maildir-sink.h"
+#include "td-sync-runner.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  TdFolderInfo *info;      /* borrowed from the runner's folder list */
+  TdFolderReport *report;  /* borrowed from the account report */
+  TdLocalFolder *local;
+  TdFolderState state;
+  TdSyncPoint point;
+  GArray *to_fetch;        /* TdUidRange */
+  TdMaildirSink *sink;
+  gboolean commit_in_flight;
+  gboolean fetch_done;
+  GError *error;
+  GArray *deleting;        /* TdUidRange: local deletions being sent */
+  GPtrArray *sending;      /* TdLocalUpload: the batch of uploads under way */
+  guint upload_next;       /* index in local->uploads of the next batch */
+  void (*after_settle) (TdSyncRunner *self);
+} FolderRun;
+
+struct _TdSyncRunner
+{
+  GObject parent_instance;
+  TdConfig *config;
+  TdAccountConfig *account;
+  TdPluginRegistry *registry;
+  TdSyncOptions options;
+  GCancellable *cancellable;
+  GTask *task;
+  TdAccountReport *report;
+  int lock_fd;
+  gint64 lock_deadline;
+  TdStateDb *db;
+  TdMaildir *maildir;
+  TdBackend *backend;
+  GPtrArray *listing; /* TdFolderInfo: everything the server listed */
+  GPtrArray *folders; /* borrowed TdFolderInfo: the ones to sync, in order */
+  GPtrArray *changes; /* TdFolderChange: folders on one side only */
+  guint next_change;
+  char delimiter;     /* the server's hierarchy delimiter */
+  GHashTable *synced; /* folder name -> TdStateFolderSummary, as of the last sync */
+  guint next_folder;
+  FolderRun *run;
+};
+
+typedef gboolean (*WorkFunc) (TdSyncRunner *self, gpointer arg, GError **error);
+
+void td_sync_runner_work (TdSyncRunner *self, WorkFunc fn, gpointer arg,
+                          GAsyncReadyCallback callback);
+gboolean td_sync_runner_work_finish (GAsyncResult *result, GError **error);
+gboolean td_sync_runner_pushes (TdSyncRunner *self);
+gboolean td_sync_runner_pulls (TdSyncRunner *self);
+gboolean td_sync_runner_wants (TdSyncRunner *self, const char *display);
+int td_sync_runner_compare_folders (gconstpointer a, gconstpointer b);
+void td_sync_runner_next_folder (TdSyncRunner *self);
+void td_sync_runner_finish_account (TdSyncRunner *self, GError *error);
+TdFolderReport *td_sync_runner_add_report (TdSyncRunner *self, const char *name, char delimiter);
+
+/* td-sync-folders.c */
+void td_sync_runner_reconcile_folders (TdSyncRunner *self);
+
+G_END_DECLS
