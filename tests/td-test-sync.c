@@ -3,7 +3,9 @@
  * would (files by Message-ID, duplicates failing the test). */
 #include "td-test-sync.h"
 
+#include <glib/gstdio.h>
 #include <string.h>
+#include <utime.h>
 
 void
 td_sync_fixture_setup (Fixture *f, gconstpointer extra_conf)
@@ -187,3 +189,120 @@ has_flag (GHashTable *local, guint id, char flag)
   return info != NULL && info < nl && memchr (info + 3, flag, nl - info - 3) != NULL;
 }
 
+/* A config for a second machine syncing the same account. */
+char *
+device_b (Fixture *f, const char *extra)
+{
+  g_autofree char *home = f->home, *maildir = f->maildir, *state = f->state;
+
+  f->home = g_build_filename (home, "b", NULL);
+  f->maildir = g_build_filename (home, "b", "Mail", NULL);
+  f->state = g_build_filename (home, "b", "state", NULL);
+  g_mkdir_with_parents (f->home, 0700);
+  char *cfg = config (f, extra);
+  g_free (f->home);
+  g_free (f->maildir);
+  g_free (f->state);
+  f->home = g_steal_pointer (&home);
+  f->maildir = g_steal_pointer (&maildir);
+  f->state = g_steal_pointer (&state);
+  return cfg;
+}
+
+/* Points the fixture's Maildir at device B's (on = TRUE) or back at A's. */
+void
+use_device_b (Fixture *f, gboolean on)
+{
+  static char *a_home, *a_maildir; /* device A's, while B's are in use */
+
+  if (on)
+    {
+      a_home = f->home;
+      a_maildir = f->maildir;
+      f->home = g_build_filename (a_home, "b", NULL);
+      f->maildir = g_build_filename (a_home, "b", "Mail", NULL);
+      return;
+    }
+  g_free (f->home);
+  g_free (f->maildir);
+  f->home = a_home;
+  f->maildir = a_maildir;
+}
+
+char *
+device_b_dir (Fixture *f, const char *folder, const char *sub)
+{
+  return g_build_filename (f->home, "b", "Mail", folder, sub, NULL);
+}
+
+guint
+server_count (Fixture *f, const char *folder)
+{
+  g_autofree char *out = td_test_dovecot_doveadm_output (f->dovecot, "-f", "flow", "mailbox",
+                                                          "status", "-u", TD_TEST_USER,
+                                                          "messages", folder, NULL);
+  const char *m = strstr (out, "messages=");
+  g_assert_nonnull (m);
+  return (guint) g_ascii_strtoull (m + strlen ("messages="), NULL, 10);
+}
+
+/* Writes a message as a mail reader would: LF line ends, into tmp/ and renamed. */
+char *
+write_local (Fixture *f, const char *folder, const char *sub, const char *name,
+             const char *content, gint64 mtime)
+{
+  g_autofree char *tmp = g_build_filename (f->maildir, folder, "tmp", name, NULL);
+  char *path = g_build_filename (f->maildir, folder, sub, name, NULL);
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (g_file_set_contents (tmp, content, -1, &error));
+  if (mtime > 0)
+    {
+      struct utimbuf t = { mtime, mtime };
+      g_assert_cmpint (utime (tmp, &t), ==, 0);
+    }
+  g_assert_cmpint (g_rename (tmp, path), ==, 0);
+  return path;
+}
+
+/* A new local message with the given Message-ID (LF line ends), remembered as expected. */
+char *
+new_local_message (Fixture *f, const char *folder, const char *id)
+{
+  char *m = g_strdup_printf ("From: Ada <ada@example.org>\nTo: alice@example.org\n"
+                             "Subject: Entwurf über %s\nMessage-ID: <%s@tidings.test>\n"
+                             "Date: Tue, 2 Jan 2024 10:00:00 +0000\n\nWritten locally.\n"
+                             "A CRLF line stays as it is\r\n.\n", id, id);
+  g_hash_table_insert (f->expected, g_strdup_printf ("%s\n<%s@tidings.test>", folder, id),
+                       g_strdup (m));
+  return m;
+}
+
+TdTestRun
+sync_json (const char *cfg, const char *extra)
+{
+  return td_test_tidings (cfg, "sync", "--json", extra, NULL);
+}
+
+void
+assert_json (const TdTestRun *r, const char *fragment)
+{
+  if (strstr (r->out, fragment) == NULL)
+    g_error ("expected %s in: %s\nstderr: %s", fragment, r->out, r->err);
+}
+
+/* What another machine sees: a CRLF a local file held comes down as LF like every line. */
+void
+expect_lf (Fixture *f)
+{
+  GHashTableIter it;
+  gpointer value;
+
+  g_hash_table_iter_init (&it, f->expected);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    {
+      gsize len;
+      char *lf = td_test_crlf_to_lf (value, strlen (value), &len);
+      g_hash_table_iter_replace (&it, lf);
+    }
+}

@@ -30,4 +30,16 @@ void assert_folder_matches (Fixture *f, const char *folder);
 const char *local_name (GHashTable *local, guint id);
 gboolean has_flag (GHashTable *local, guint id, char flag);
 
+/* Two machines syncing one account: "device B" has its own Maildir and state. */
+char *device_b (Fixture *f, const char *extra);
+void use_device_b (Fixture *f, gboolean on);
+char *device_b_dir (Fixture *f, const char *folder, const char *sub);
+guint server_count (Fixture *f, const char *folder);
+char *write_local (Fixture *f, const char *folder, const char *sub, const char *name,
+                   const char *content, gint64 mtime);
+char *new_local_message (Fixture *f, const char *folder, const char *id);
+void expect_lf (Fixture *f);
+TdTestRun sync_json (const char *cfg, const char *extra);
+void assert_json (const TdTestRun *r, const char *fragment);
+
 G_END_DECLS

@@ -1,0 +1,297 @@
+/* test-imap-folders.c: folders that exist on one side only, against a real Dovecot.
+ *
+ * A folder made in the Maildir appears on the server (subscribed) with its mail, in both
+ * layouts; one made on the server appears here. A folder deleted on one side is reported
+ * and left alone until --prune-folders, which never deletes mail that exists nowhere else;
+ * --force downloads a folder deleted here again. A Maildir that looks unmounted stops the
+ * run before anything is taken as deleted.
+ */
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "td-test-sync.h"
+
+static void
+make_local_folder (Fixture *f, const char *dir)
+{
+  const char *subs[] = { "cur", "new", "tmp" };
+  for (guint i = 0; i < G_N_ELEMENTS (subs); i++)
+    {
+      g_autofree char *path = g_build_filename (f->maildir, dir, subs[i], NULL);
+      g_assert_cmpint (g_mkdir_with_parents (path, 0700), ==, 0);
+    }
+}
+
+/* The server's folder names, one per line, sorted; only the subscribed ones if asked. */
+static char *
+server_folders (Fixture *f, gboolean subscribed)
+{
+  g_autofree char *out = td_test_dovecot_doveadm_output (f->dovecot, "mailbox", "list", "-u",
+                                                          TD_TEST_USER, subscribed ? "-s" : NULL,
+                                                          NULL);
+  g_auto (GStrv) lines = g_strsplit (g_strstrip (out), "\n", -1);
+  qsort (lines, g_strv_length (lines), sizeof (char *), (GCompareFunc) g_strcmp0);
+  GString *s = g_string_new (NULL);
+  for (guint i = 0; lines[i] != NULL; i++)
+    g_string_append_printf (s, "%s\n", lines[i]);
+  return g_string_free (s, FALSE);
+}
+
+static gboolean
+server_has (Fixture *f, const char *folder, gboolean subscribed)
+{
+  g_autofree char *all = server_folders (f, subscribed);
+  g_autofree char *line = g_strdup_printf ("\n%s\n", folder);
+  g_autofree char *padded = g_strdup_printf ("\n%s", all);
+  return strstr (padded, line) != NULL;
+}
+
+static gboolean
+local_exists (Fixture *f, const char *dir)
+{
+  g_autofree char *path = g_build_filename (f->maildir, dir, NULL);
+  return g_file_test (path, G_FILE_TEST_EXISTS);
+}
+
+static guint
+local_count (Fixture *f, const char *folder)
+{
+  g_autoptr (GHashTable) local = read_local (f, folder);
+  return g_hash_table_size (local);
+}
+
+static void
+assert_no_event (const TdTestRun *r)
+{
+  if (strstr (r->out, "\"event\":\"none\"") == NULL || strstr (r->out, "\"event\":\"d") != NULL
+      || strstr (r->out, "\"event\":\"p") != NULL || strstr (r->out, "\"event\":\"c") != NULL
+      || strstr (r->out, "\"event\":\"r") != NULL)
+    g_error ("expected no folder events in: %s", r->out);
+}
+
+/* Folders made in the Maildir (nested, non-ASCII, empty) are created on the server and
+ * subscribed, their messages uploaded once; another machine gets them. A hidden directory
+ * and one with a name that cannot go back to the server are left alone. */
+static void
+test_create_local (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, NULL);
+  g_autofree char *cfg_b = device_b (f, NULL);
+
+  seed (f, "INBOX", 2, 200);
+  sync_ok (cfg);
+  make_local_folder (f, "Projects/Tidings");
+  make_local_folder (f, "Entwürfe");
+  make_local_folder (f, "Empty");
+  make_local_folder (f, ".notmuch-like");
+  g_autofree char *m1 = new_local_message (f, "Projects/Tidings", "p1");
+  g_free (write_local (f, "Projects/Tidings", "cur", "1700000000.p1.host:2,S", m1, 0));
+  g_autofree char *m2 = new_local_message (f, "Entwürfe", "e1");
+  g_free (write_local (f, "Entwürfe", "new", "1700000000.e1.host", m2, 0));
+
+  TdTestRun r = sync_json (cfg, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_json (&r, "\"folder\":\"Projects/Tidings\"");
+  assert_json (&r, "\"uploaded\":1,\"deleted_remote\":0,\"kept\":0,\"bytes\":0,"
+                   "\"unchanged\":false,\"event\":\"created_on_server\"");
+  td_test_run_clear (&r);
+  g_assert_true (server_has (f, "Projects/Tidings", TRUE));
+  g_assert_true (server_has (f, "Entwürfe", TRUE));
+  g_assert_true (server_has (f, "Empty", TRUE));
+  g_assert_false (server_has (f, ".notmuch-like", FALSE));
+  g_assert_cmpuint (server_count (f, "Projects/Tidings"), ==, 1);
+  g_assert_cmpuint (server_count (f, "Entwürfe"), ==, 1);
+  g_assert_cmpuint (server_count (f, "Empty"), ==, 0);
+
+  /* Settled: the next run creates and uploads nothing. */
+  r = sync_json (cfg, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_no_event (&r);
+  g_assert_false (g_regex_match_simple ("\"(added|uploaded)\":[1-9]", r.out, 0, 0));
+  td_test_run_clear (&r);
+  g_assert_cmpuint (server_count (f, "Projects/Tidings"), ==, 1);
+
+  sync_ok (cfg_b);
+  expect_lf (f);
+  use_device_b (f, TRUE);
+  assert_folder_matches (f, "Projects/Tidings");
+  assert_folder_matches (f, "Entwürfe");
+  g_assert_true (local_exists (f, "Empty/cur"));
+  use_device_b (f, FALSE);
+}
+
+/* The same in the maildir++ layout, where folders are dot-named directories in modified
+ * UTF-7 and the Maildir itself is INBOX. */
+static void
+test_create_local_maildirpp (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, "layout = maildir++\n");
+
+  seed (f, "INBOX", 1, 200);
+  sync_ok (cfg);
+  make_local_folder (f, ".Projects.Tidings");
+  make_local_folder (f, ".Entw&APw-rfe");
+  g_autofree char *m = new_local_message (f, "Projects/Tidings", "pp1");
+  g_free (write_local (f, ".Projects.Tidings", "cur", "1700000000.pp1.host:2,", m, 0));
+
+  TdTestRun r = sync_json (cfg, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_json (&r, "\"event\":\"created_on_server\"");
+  td_test_run_clear (&r);
+  g_assert_true (server_has (f, "Projects/Tidings", TRUE));
+  g_assert_true (server_has (f, "Entwürfe", TRUE));
+  g_assert_cmpuint (server_count (f, "Projects/Tidings"), ==, 1);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 1);
+}
+
+/* A folder made on the server after the first sync comes here with its mail. */
+static void
+test_create_server (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, NULL);
+
+  seed (f, "INBOX", 1, 200);
+  sync_ok (cfg);
+  td_test_dovecot_doveadm (f->dovecot, "mailbox", "create", "-u", TD_TEST_USER, "Lists/New",
+                           NULL);
+  seed (f, "Lists/New", 2, 200);
+  sync_ok (cfg);
+  assert_folder_matches (f, "Lists/New");
+  g_assert_cmpuint (server_count (f, "Lists/New"), ==, 2);
+}
+
+/* A folder deleted here stays on the server and is not downloaded again, run after run;
+ * --force brings it back, --prune-folders deletes it on the server. */
+static void
+test_delete_local (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, NULL);
+  g_autofree char *old = g_build_filename (f->maildir, "Old", NULL);
+
+  td_test_dovecot_doveadm (f->dovecot, "mailbox", "create", "-u", TD_TEST_USER, "Old", NULL);
+  seed (f, "INBOX", 2, 200);
+  seed (f, "Old", 3, 200);
+  sync_ok (cfg);
+  td_test_remove_tree (old);
+  for (guint i = 0; i < 2; i++)
+    {
+      TdTestRun r = td_test_tidings (cfg, "sync", NULL);
+      g_assert_cmpint (r.status, ==, 0);
+      g_assert_nonnull (strstr (r.out, "Old: deleted here but still on the server"));
+      g_assert_nonnull (strstr (r.out, "--prune-folders t"));
+      td_test_run_clear (&r);
+      g_assert_false (local_exists (f, "Old"));
+      g_assert_cmpuint (server_count (f, "Old"), ==, 3);
+    }
+  /* --force brings it back. */
+  TdTestRun r = td_test_tidings (cfg, "sync", "--json", "--force", "--folder", "Old", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_json (&r, "\"event\":\"restored\"");
+  td_test_run_clear (&r);
+  assert_folder_matches (f, "Old");
+
+  td_test_remove_tree (old);
+  r = sync_json (cfg, "--prune-folders");
+  g_assert_cmpint (r.status, ==, 0);
+  assert_json (&r, "\"folder\":\"Old\"");
+  assert_json (&r, "\"event\":\"pruned_on_server\"");
+  td_test_run_clear (&r);
+  g_assert_false (server_has (f, "Old", FALSE));
+  g_assert_false (local_exists (f, "Old"));
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 2);
+
+  r = sync_json (cfg, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_no_event (&r);
+  g_assert_null (strstr (r.out, "\"Old\""));
+  td_test_run_clear (&r);
+}
+
+/* A folder deleted on the server is kept here; --prune-folders deletes it here too, but
+ * never while it holds a message that was never on the server. */
+static void
+test_delete_server (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, NULL);
+
+  td_test_dovecot_doveadm (f->dovecot, "mailbox", "create", "-u", TD_TEST_USER, "Gone", NULL);
+  seed (f, "INBOX", 1, 200);
+  seed (f, "Gone", 3, 200);
+  sync_ok (cfg);
+  td_test_dovecot_doveadm (f->dovecot, "mailbox", "delete", "-u", TD_TEST_USER, "Gone", NULL);
+  for (guint i = 0; i < 2; i++)
+    {
+      TdTestRun r = td_test_tidings (cfg, "sync", NULL);
+      g_assert_cmpint (r.status, ==, 0);
+      g_assert_nonnull (strstr (r.out, "Gone: deleted on the server; the local copy is kept"));
+      td_test_run_clear (&r);
+      g_assert_cmpuint (local_count (f, "Gone"), ==, 3);
+      g_assert_false (server_has (f, "Gone", FALSE));
+    }
+
+  /* A message written here after the server lost the folder exists nowhere else. */
+  g_autofree char *m = new_local_message (f, "Gone", "only-here");
+  g_autofree char *path = write_local (f, "Gone", "cur", "1700000000.only.host:2,S", m, 0);
+  TdTestRun r = sync_json (cfg, "--prune-folders");
+  g_assert_cmpint (r.status, ==, 7);
+  assert_json (&r, "never on the server");
+  td_test_run_clear (&r);
+  g_assert_cmpuint (local_count (f, "Gone"), ==, 4);
+
+  g_assert_cmpint (g_unlink (path), ==, 0);
+  r = sync_json (cfg, "--prune-folders");
+  g_assert_cmpint (r.status, ==, 0);
+  assert_json (&r, "\"event\":\"pruned_locally\"");
+  td_test_run_clear (&r);
+  g_assert_false (local_exists (f, "Gone"));
+  g_assert_false (server_has (f, "Gone", FALSE));
+
+  r = sync_json (cfg, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_null (strstr (r.out, "\"Gone\""));
+  td_test_run_clear (&r);
+}
+
+/* Every folder gone from the Maildir at once looks like a disk that is not mounted: the run
+ * stops, changing nothing on the server, and --force downloads it all again. */
+static void
+test_unmounted_root (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, "deletes = both\n");
+  g_autofree char *away = g_strconcat (f->maildir, ".away", NULL);
+
+  td_test_dovecot_doveadm (f->dovecot, "mailbox", "create", "-u", TD_TEST_USER, "A", NULL);
+  seed (f, "INBOX", 3, 200);
+  seed (f, "A", 2, 200);
+  sync_ok (cfg);
+  g_assert_cmpint (g_rename (f->maildir, away), ==, 0);
+
+  TdTestRun r = td_test_tidings (cfg, "sync", "--prune-folders", NULL);
+  g_assert_cmpint (r.status, ==, 7);
+  g_assert_nonnull (strstr (r.err, "looks unmounted or wiped"));
+  td_test_run_clear (&r);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 3);
+  g_assert_cmpuint (server_count (f, "A"), ==, 2);
+  g_assert_false (local_exists (f, "INBOX"));
+
+  r = sync_json (cfg, "--force");
+  g_assert_cmpint (r.status, ==, 0);
+  td_test_run_clear (&r);
+  assert_folder_matches (f, "INBOX");
+  assert_folder_matches (f, "A");
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 3);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+#define ADD(path, fn, conf) g_test_add (path, Fixture, conf, td_sync_fixture_setup, fn, td_sync_fixture_teardown)
+  ADD ("/integration/imap/folders/create-local", test_create_local, NULL);
+  ADD ("/integration/imap/folders/create-local-maildir++", test_create_local_maildirpp, NULL);
+  ADD ("/integration/imap/folders/create-server", test_create_server, NULL);
+  ADD ("/integration/imap/folders/delete-local", test_delete_local, NULL);
+  ADD ("/integration/imap/folders/delete-server", test_delete_server, NULL);
+  ADD ("/integration/imap/folders/unmounted-root", test_unmounted_root, NULL);
+  return g_test_run ();
+}
