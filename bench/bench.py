@@ -137,7 +137,7 @@ class Mbsync(Tool):
                     "PipelineDepth 50\n\nIMAPStore remote\nAccount bench\n\n"
                     f"MaildirStore local\nPath {self.maildir}/\nInbox {self.maildir}/INBOX\n"
                     "SubFolders Verbatim\n\nChannel bench\nFar :remote:\nNear :local:\n"
-                    "Patterns * !Huge\nCreate Near\nExpunge Near\nSync Pull\nSyncState *\n")
+                    "Patterns * !Huge\nCreate Both\nExpunge Both\nSync All\nSyncState *\n")
 
     def command(self):
         return ["mbsync", "-q", "-c", self.config, "-a"]
@@ -148,10 +148,10 @@ class OfflineImap(Tool):
         with open(self.config, "w") as f:
             f.write(f"[general]\naccounts = bench\nmetadata = {self.home}/state\n\n"
                     "[Account bench]\nlocalrepository = local\nremoterepository = remote\n\n"
-                    f"[Repository local]\ntype = Maildir\nlocalfolders = {self.maildir}\n\n"
+                    f"[Repository local]\ntype = Maildir\nlocalfolders = {self.maildir}\nsep = /\n\n"
                     "[Repository remote]\ntype = IMAP\nremotehost = localhost\n"
                     f"remoteport = {self.port}\nremoteuser = alice\nremotepass = {PASSWORD}\n"
-                    f"ssl = yes\nsslcacertfile = {self.server.ca}\nreadonly = True\n"
+                    f"ssl = yes\nsslcacertfile = {self.server.ca}\n"
                     "folderfilter = lambda f: f != 'Huge'\n")
 
     def command(self):
@@ -183,6 +183,35 @@ def server_changes(server, rng, seq):
     server.adm("force-resync", "-u", "alice", "*")
 
 
+def local_changes(tool, rng):
+    """200 flag changes and 20 deletions in the tool's own Maildir, as a mail reader makes
+    them: a rename that adds or drops \\Flagged, and an unlink."""
+    files = []
+    for folder in CHANGE_FOLDERS:
+        cur = os.path.join(tool.maildir, folder, "cur")
+        files += [os.path.join(cur, f) for f in sorted(os.listdir(cur)) if ":2," in f]
+    picked = rng.sample(files, min(220, len(files)))
+    for path in picked[:200]:
+        head, flags = path.rsplit(":2,", 1)
+        flags = flags.replace("F", "") if "F" in flags else "".join(sorted(flags + "F"))
+        os.rename(path, f"{head}:2,{flags}")
+    for path in picked[200:]:
+        os.unlink(path)
+
+
+def local_scenario(tools, runs, rng):
+    """Each tool pushes only its own changes: before its timed run it catches up, untimed,
+    with what the other tools sent to the shared account."""
+    results = {}
+    for r in range(runs):
+        for tool in tools:
+            tool.measure()
+            local_changes(tool, rng)
+            results.setdefault(tool.name, []).append(tool.measure())
+    return {tool: {k: statistics.median(x[k] for x in rs) for k in rs[0]} | {"runs": rs}
+            for tool, rs in results.items()}
+
+
 def fix_owner(server):
     if os.geteuid() == 0:
         run(["chown", "-R", "dovecot:dovecot", server.maildir])
@@ -203,7 +232,7 @@ def scenario(name, tools, runs, before_each=None, reset=False):
 
 def print_table(title, table):
     print(f"\n{title}")
-    print(f"  {'scenario':<22}{'tool':<13}{'wall s':>9}{'cpu s':>8}{'rss MB':>8}{'wire MB':>9}"
+    print(f"  {'scenario':<26}{'tool':<13}{'wall s':>9}{'cpu s':>8}{'rss MB':>8}{'wire MB':>9}"
           f"{'wall ×':>8}{'spread s':>16}")
     for scen, by_tool in table.items():
         base = by_tool["tidings"]["wall"]
@@ -211,7 +240,7 @@ def print_table(title, table):
             walls = [x["wall"] for x in m["runs"]]
             spread = f"{min(walls):.2f}–{max(walls):.2f}" if len(walls) > 1 else ""
             ratio = "1" if tool == "tidings" else f"{m['wall'] / base:.1f}"
-            print(f"  {scen if tool == 'tidings' else '':<22}{tool:<13}{m['wall']:>9.2f}{m['cpu']:>8.2f}"
+            print(f"  {scen if tool == 'tidings' else '':<26}{tool:<13}{m['wall']:>9.2f}{m['cpu']:>8.2f}"
                   f"{m['rss_mb']:>8.1f}{m['wire_mb']:>9.2f}{ratio:>8}{spread:>16}")
 
 
@@ -275,13 +304,12 @@ def main():
                 seq[0] += 1
                 server_changes(server, rng, seq[0] + (1000 if delay else 0))
             table["200 flags + 50 new"] = scenario("server", tools, args.runs, before_each=change)
+            table["local: 200 flags, 20 del"] = local_scenario(tools, args.runs, rng)
             print_table(title, table)
             report["modes"][title] = table
         rss = large_message_rss(ws, server, 50)
         print(f"\npeak RSS of tidings: one small folder {rss['Drafts']:.1f} MB; "
               f"one 50 MB message {rss['Huge']:.1f} MB")
-        print("not yet measured: local flag changes and deletions (waits for the rest of "
-              "two-way sync)")
         report["large_message_rss_mb"] = rss
         os.makedirs(args.out, exist_ok=True)
         path = os.path.join(args.out, f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json")
