@@ -105,16 +105,18 @@ td_maildir_sync_filesystem (TdMaildir *maildir, GError **error)
   return TRUE;
 }
 
-/* Opens (creating if needed) a directory below @dirfd without following a symlink. */
+/* Opens a directory below @dirfd without following a symlink, creating it if asked. */
 static int
-open_subdir (int dirfd, const char *name, const char *path, GError **error)
+open_subdir (int dirfd, const char *name, const char *path, gboolean create, GError **error)
 {
   int fd;
 
-  if (mkdirat (dirfd, name, 0700) != 0 && errno != EEXIST)
+  if (create && mkdirat (dirfd, name, 0700) != 0 && errno != EEXIST)
     return io_error (error, "create", path, errno), -1;
   fd = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
+  if (fd < 0 && errno == ENOENT && !create)
+    g_set_error (error, TD_STORAGE_ERROR, TD_STORAGE_ERROR_GONE, "%s does not exist", path);
+  else if (fd < 0)
     return io_error (error, errno == ELOOP || errno == ENOTDIR ? "use (not a plain directory)"
                                                                : "open", path, errno), -1;
   return fd;
@@ -130,6 +132,34 @@ folder_clear (TdMaildirFolder *f)
   g_free (f->path);
 }
 
+static TdMaildirFolder *
+open_folder (TdMaildir *maildir, char **components, gboolean create, GError **error)
+{
+  g_autoptr (TdMaildirFolder) f = g_atomic_rc_box_new0 (TdMaildirFolder);
+  GString *path = g_string_new (maildir->path);
+
+  f->cur_fd = f->new_fd = f->tmp_fd = -1;
+  f->fd = dup (maildir->fd);
+  for (guint i = 0; components[i] != NULL && f->fd >= 0; i++)
+    {
+      g_string_append_printf (path, "/%s", components[i]);
+      int next = open_subdir (f->fd, components[i], path->str, create, error);
+      close (f->fd);
+      f->fd = next;
+    }
+  f->path = g_string_free (path, FALSE);
+  if (f->fd < 0)
+    return NULL;
+  g_autofree char *cur = g_build_filename (f->path, "cur", NULL);
+  g_autofree char *new = g_build_filename (f->path, "new", NULL);
+  g_autofree char *tmp = g_build_filename (f->path, "tmp", NULL);
+  if ((f->cur_fd = open_subdir (f->fd, "cur", cur, create, error)) < 0
+      || (f->new_fd = open_subdir (f->fd, "new", new, create, error)) < 0
+      || (f->tmp_fd = open_subdir (f->fd, "tmp", tmp, create, error)) < 0)
+    return NULL;
+  return g_steal_pointer (&f);
+}
+
 /**
  * td_maildir_open_folder:
  * @maildir: the account's Maildir
@@ -141,29 +171,23 @@ folder_clear (TdMaildirFolder *f)
 TdMaildirFolder *
 td_maildir_open_folder (TdMaildir *maildir, char **components, GError **error)
 {
-  g_autoptr (TdMaildirFolder) f = g_atomic_rc_box_new0 (TdMaildirFolder);
-  GString *path = g_string_new (maildir->path);
+  return open_folder (maildir, components, TRUE, error);
+}
 
-  f->cur_fd = f->new_fd = f->tmp_fd = -1;
-  f->fd = dup (maildir->fd);
-  for (guint i = 0; components[i] != NULL && f->fd >= 0; i++)
-    {
-      g_string_append_printf (path, "/%s", components[i]);
-      int next = open_subdir (f->fd, components[i], path->str, error);
-      close (f->fd);
-      f->fd = next;
-    }
-  f->path = g_string_free (path, FALSE);
-  if (f->fd < 0)
-    return NULL;
-  g_autofree char *cur = g_build_filename (f->path, "cur", NULL);
-  g_autofree char *new = g_build_filename (f->path, "new", NULL);
-  g_autofree char *tmp = g_build_filename (f->path, "tmp", NULL);
-  if ((f->cur_fd = open_subdir (f->fd, "cur", cur, error)) < 0
-      || (f->new_fd = open_subdir (f->fd, "new", new, error)) < 0
-      || (f->tmp_fd = open_subdir (f->fd, "tmp", tmp, error)) < 0)
-    return NULL;
-  return g_steal_pointer (&f);
+/**
+ * td_maildir_find_folder:
+ * @maildir: the account's Maildir
+ * @components: the folder's directories
+ * @error: return location for an error; %TD_STORAGE_ERROR_GONE when it does not exist
+ *
+ * The same, creating nothing (for a dry run).
+ *
+ * Returns: (transfer full) (nullable): the folder
+ */
+TdMaildirFolder *
+td_maildir_find_folder (TdMaildir *maildir, char **components, GError **error)
+{
+  return open_folder (maildir, components, FALSE, error);
 }
 
 TdMaildirFolder *

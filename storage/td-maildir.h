@@ -42,6 +42,7 @@ GPtrArray *td_maildir_list_folders (TdMaildir *maildir, gboolean nested, GError 
 gboolean td_maildir_remove_folder (TdMaildir *maildir, char **components, GHashTable *known,
                                    GError **error);
 TdMaildirFolder *td_maildir_open_folder (TdMaildir *maildir, char **components, GError **error);
+TdMaildirFolder *td_maildir_find_folder (TdMaildir *maildir, char **components, GError **error);
 TdMaildirFolder *td_maildir_folder_ref (TdMaildirFolder *folder);
 void td_maildir_folder_unref (TdMaildirFolder *folder);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdMaildirFolder, td_maildir_folder_unref)

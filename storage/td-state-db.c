@@ -227,12 +227,57 @@ step_done (TdStateDb *db, sqlite3_stmt *stmt, GError **error)
 }
 
 /**
+ * td_state_db_find_folder:
+ * @db: a database
+ * @account: the account name
+ * @name: the folder's decoded name
+ * @folder: (out): the folder's record; all zero (id too) when there is none
+ * @error: return location for an error
+ *
+ * Looks a folder up without recording it.
+ *
+ * Returns: %TRUE on success, found or not
+ */
+gboolean
+td_state_db_find_folder (TdStateDb *db, const char *account, const char *name,
+                         TdStateFolder *folder, GError **error)
+{
+  sqlite3_stmt *sel = statement (db, "SELECT id, uidvalidity, uidnext, highestmodseq, cur_mtime, "
+                                     "new_mtime, scanned_at FROM folders WHERE account = ? AND "
+                                     "name = ?", error);
+  int rc;
+
+  memset (folder, 0, sizeof *folder);
+  if (sel == NULL)
+    return FALSE;
+  sqlite3_bind_text (sel, 1, account, -1, SQLITE_STATIC);
+  sqlite3_bind_text (sel, 2, name, -1, SQLITE_STATIC);
+  rc = sqlite3_step (sel);
+  if (rc == SQLITE_ROW)
+    {
+      folder->id = sqlite3_column_int64 (sel, 0);
+      folder->uidvalidity = (guint32) sqlite3_column_int64 (sel, 1);
+      folder->uidnext = (guint32) sqlite3_column_int64 (sel, 2);
+      folder->highestmodseq = (guint64) sqlite3_column_int64 (sel, 3);
+      folder->cur_mtime = sqlite3_column_int64 (sel, 4);
+      folder->new_mtime = sqlite3_column_int64 (sel, 5);
+      folder->scanned_at = sqlite3_column_int64 (sel, 6);
+    }
+  sqlite3_reset (sel);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return db_error (db, error, "read a folder");
+  return TRUE;
+}
+
+/**
  * td_state_db_get_folder:
  * @db: a database
  * @account: the account name
  * @name: the folder's decoded name
  * @folder: (out): the folder's record; all zero but the id for a folder never synced
  * @error: return location for an error
+ *
+ * Looks a folder up, recording it first when it is new.
  *
  * Returns: %TRUE on success
  */
@@ -246,28 +291,10 @@ td_state_db_get_folder (TdStateDb *db, const char *account, const char *name,
     return FALSE;
   sqlite3_bind_text (ins, 1, account, -1, SQLITE_STATIC);
   sqlite3_bind_text (ins, 2, name, -1, SQLITE_STATIC);
-  if (!step_done (db, ins, error))
+  if (!step_done (db, ins, error) || !td_state_db_find_folder (db, account, name, folder, error))
     return FALSE;
-  sqlite3_stmt *sel = statement (db, "SELECT id, uidvalidity, uidnext, highestmodseq, cur_mtime, "
-                                     "new_mtime, scanned_at FROM folders WHERE account = ? AND "
-                                     "name = ?", error);
-  if (sel == NULL)
-    return FALSE;
-  sqlite3_bind_text (sel, 1, account, -1, SQLITE_STATIC);
-  sqlite3_bind_text (sel, 2, name, -1, SQLITE_STATIC);
-  if (sqlite3_step (sel) != SQLITE_ROW)
-    {
-      sqlite3_reset (sel);
-      return db_error (db, error, "read a folder");
-    }
-  folder->id = sqlite3_column_int64 (sel, 0);
-  folder->uidvalidity = (guint32) sqlite3_column_int64 (sel, 1);
-  folder->uidnext = (guint32) sqlite3_column_int64 (sel, 2);
-  folder->highestmodseq = (guint64) sqlite3_column_int64 (sel, 3);
-  folder->cur_mtime = sqlite3_column_int64 (sel, 4);
-  folder->new_mtime = sqlite3_column_int64 (sel, 5);
-  folder->scanned_at = sqlite3_column_int64 (sel, 6);
-  sqlite3_reset (sel);
+  if (folder->id == 0)
+    return db_error (db, error, "read a folder");
   return TRUE;
 }
 

@@ -46,6 +46,8 @@ gboolean td_state_db_begin (TdStateDb *db, GError **error);
 gboolean td_state_db_commit (TdStateDb *db, GError **error);
 void td_state_db_rollback (TdStateDb *db);
 
+gboolean td_state_db_find_folder (TdStateDb *db, const char *account, const char *name,
+                                  TdStateFolder *folder, GError **error);
 gboolean td_state_db_get_folder (TdStateDb *db, const char *account, const char *name,
                                  TdStateFolder *folder, GError **error);
 gboolean td_state_db_update_folder (TdStateDb *db, const TdStateFolder *folder, GError **error);
