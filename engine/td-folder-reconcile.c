@@ -54,10 +54,19 @@ server_delimiter (GPtrArray *listing)
 }
 
 static gboolean
-is_wanted (TdFolderReconcile *r, const char *name)
+is_wanted (TdFolderReconcile *r, const char *display)
 {
-  g_autofree char *display = td_folder_map_display (name, r->delimiter);
   return r->wanted (display, r->wanted_data);
+}
+
+/* The server's name for a display name (the state DB's key). */
+static char *
+server_name (TdFolderReconcile *r, const char *display)
+{
+  char *name = g_strdup (display);
+  if (r->delimiter != '\0' && r->delimiter != '/')
+    g_strdelimit (name, "/", r->delimiter);
+  return name;
 }
 
 static gboolean
@@ -125,26 +134,25 @@ find_deleted (TdFolderReconcile *r, GHashTable *listed, guint *recorded, GError 
     {
       const TdStateFolderSummary *f = value;
       gboolean synced_before = f->record.uidvalidity != 0 || f->count > 0;
-      g_autofree char *display = td_folder_map_display (f->name, r->delimiter);
-      if (!synced_before || !td_account_config_wants_folder (r->account, display))
+      if (!synced_before || !td_account_config_wants_folder (r->account, f->name))
         continue;
-      gboolean present = present_here (r, f->name);
+      g_autofree char *name = server_name (r, f->name);
+      gboolean present = present_here (r, name);
+      gboolean is_listed = g_hash_table_contains (listed, f->name);
       /* Counted over the account's folders, not only those this run picked (--folder). */
-      if (g_hash_table_contains (listed, f->name))
+      if (is_listed)
         {
           (*recorded)++;
           here += present;
         }
       if (!is_wanted (r, f->name))
         continue;
-      if (g_hash_table_contains (listed, f->name))
-        {
-          if (!present)
-            add_change (r, f->name, TD_FOLDER_EVENT_GONE_HERE, f->record.id);
-        }
-      else if (present)
-        add_change (r, f->name, TD_FOLDER_EVENT_GONE_THERE, f->record.id);
-      else if (!r->dry_run && !td_folder_reconcile_forget (r->db, f->record.id, error))
+      if (is_listed && !present)
+        add_change (r, name, TD_FOLDER_EVENT_GONE_HERE, f->record.id);
+      else if (!is_listed && present)
+        add_change (r, name, TD_FOLDER_EVENT_GONE_THERE, f->record.id);
+      else if (!is_listed && !r->dry_run && !td_folder_reconcile_forget (r->db, f->record.id,
+                                                                        error))
         return 0; /* gone on both sides: nothing left to keep in step */
     }
   return here;
@@ -164,15 +172,16 @@ find_created (TdFolderReconcile *r, GHashTable *listed, GError **error)
       g_autoptr (GError) e = NULL;
       g_autofree char *name = td_folder_map_name (g_ptr_array_index (local, i), r->delimiter,
                                                   r->account->layout, &e);
-      const TdStateFolderSummary *f = name ? g_hash_table_lookup (r->synced, name) : NULL;
       if (name == NULL)
         {
           g_debug ("account %s: a local directory is not a folder: %s", r->account->name,
                    e->message);
           continue;
         }
-      if (g_hash_table_contains (listed, name) || (f != NULL && f->record.uidvalidity != 0)
-          || !is_wanted (r, name))
+      g_autofree char *display = td_folder_map_display (name, r->delimiter);
+      const TdStateFolderSummary *f = g_hash_table_lookup (r->synced, display);
+      if (g_hash_table_contains (listed, display) || (f != NULL && f->record.uidvalidity != 0)
+          || !is_wanted (r, display))
         continue;
       add_change (r, name, TD_FOLDER_EVENT_CREATED_THERE, 0)->pending = TRUE;
     }
@@ -194,15 +203,18 @@ find_created (TdFolderReconcile *r, GHashTable *listed, GError **error)
 gboolean
 td_folder_reconcile_run (TdFolderReconcile *r, GError **error)
 {
-  g_autoptr (GHashTable) listed = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GHashTable) listed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   guint recorded = 0, here;
   GError *e = NULL;
 
   r->changes = g_ptr_array_new_with_free_func ((GDestroyNotify) td_folder_change_free);
   r->delimiter = server_delimiter (r->listing);
   for (guint i = 0; i < r->listing->len; i++)
-    g_hash_table_add (listed, ((TdFolderInfo *) g_ptr_array_index (r->listing, i))->name);
-  g_hash_table_add (listed, "INBOX");
+    {
+      const TdFolderInfo *info = g_ptr_array_index (r->listing, i);
+      g_hash_table_add (listed, td_folder_map_display (info->name, info->delimiter));
+    }
+  g_hash_table_add (listed, g_strdup ("INBOX"));
   here = find_deleted (r, listed, &recorded, &e);
   if (e == NULL && recorded > 0 && here == 0)
     {

@@ -37,7 +37,8 @@ typedef struct
   TdStateDb *db;
   TdMaildir *maildir;
   const TdAccountConfig *account;
-  GHashTable *synced;        /* name -> TdStateFolderSummary */
+  GHashTable *synced;        /* display name ('/' between levels), the DB's key ->
+                              TdStateFolderSummary */
   GPtrArray *listing;        /* TdFolderInfo: every folder the server listed */
   TdFolderWantedFunc wanted;
   gpointer wanted_data;

@@ -140,10 +140,13 @@ compare_strings (gconstpointer a, gconstpointer b)
 static void
 scan_local_changes (TdLocalFolder *local)
 {
-  td_maildir_folder_dir_mtimes (local->folder, &local->record.cur_mtime,
-                                &local->record.new_mtime);
+  if (local->folder != NULL)
+    td_maildir_folder_dir_mtimes (local->folder, &local->record.cur_mtime,
+                                  &local->record.new_mtime);
   local->record.scanned_at = g_get_real_time () * 1000;
-  local->disk = td_maildir_folder_scan (local->folder, NULL);
+  local->disk = local->folder != NULL
+                  ? td_maildir_folder_scan (local->folder, NULL)
+                  : g_hash_table_new (g_str_hash, g_str_equal);
   local->local_flags = g_array_new (FALSE, FALSE, sizeof (TdLocalFlags));
   local->deleted = g_array_new (FALSE, FALSE, sizeof (guint32));
   g_autoptr (GHashTable) known = g_hash_table_new (g_str_hash, g_str_equal);
@@ -180,6 +183,8 @@ scan_local_changes (TdLocalFolder *local)
  * @name: the folder's decoded name
  * @components: its directories below @maildir
  * @scan: look for changes a mail reader made (flags renamed), for pushing them
+ * @dry_run: change nothing: neither create the folder nor record it, clean tmp/ or resolve
+ *   interrupted downloads (the folder's local side is then only good for looking at)
  * @error: return location for an error
  *
  * Opens (creating) the folder's directory, removes what an interrupted run left in tmp/,
@@ -189,7 +194,8 @@ scan_local_changes (TdLocalFolder *local)
  */
 TdLocalFolder *
 td_local_folder_prepare (TdStateDb *db, TdMaildir *maildir, const char *account,
-                         const char *name, char **components, gboolean scan, GError **error)
+                         const char *name, char **components, gboolean scan, gboolean dry_run,
+                         GError **error)
 {
   g_autoptr (TdLocalFolder) local = g_new0 (TdLocalFolder, 1);
   GError *e = NULL;
@@ -197,20 +203,24 @@ td_local_folder_prepare (TdStateDb *db, TdMaildir *maildir, const char *account,
   local->db = db;
   local->account = g_strdup (account);
   local->name = g_strdup (name);
-  local->folder = td_maildir_open_folder (maildir, components, &e);
-  if (local->folder == NULL)
+  local->folder = dry_run ? td_maildir_find_folder (maildir, components, &e)
+                          : td_maildir_open_folder (maildir, components, &e);
+  if (local->folder == NULL && !g_error_matches (e, TD_STORAGE_ERROR, TD_STORAGE_ERROR_GONE))
     return td_local_folder_fail (error, e, name), NULL;
-  td_maildir_folder_clean_tmp (local->folder);
-  if (!td_state_db_get_folder (db, account, name, &local->record, &e)
+  g_clear_error (&e);
+  if (!dry_run)
+    td_maildir_folder_clean_tmp (local->folder);
+  if (!(dry_run ? td_state_db_find_folder (db, account, name, &local->record, &e)
+                : td_state_db_get_folder (db, account, name, &local->record, &e))
       || (local->messages = td_state_db_load_messages (db, local->record.id, &e)) == NULL)
     return td_local_folder_fail (error, e, name), NULL;
-  if (!resolve_pending (local, error))
+  if (!dry_run && !resolve_pending (local, error))
     return NULL;
   local->new_files = g_ptr_array_new_with_free_func (g_free);
   if ((local->uploads = td_state_db_load_uploads (db, local->record.id, &e)) == NULL
       || (local->local_only = td_state_db_load_local_only (db, local->record.id, &e)) == NULL)
     return td_local_folder_fail (error, e, name), NULL;
-  if (local->record.uidvalidity == 0 && local->messages->len == 0)
+  if (local->record.uidvalidity == 0 && local->messages->len == 0 && local->folder != NULL)
     {
       g_autoptr (GHashTable) disk = td_maildir_folder_scan (local->folder, NULL);
       local->untracked = g_hash_table_size (disk) > 0;
@@ -313,7 +323,8 @@ td_local_folder_plan_flags (TdLocalFolder *local, const TdFolderChanges *changes
 /* Brings one message's file and row to the plan. Without local changes taking part (a pull)
  * the server's change is applied over whatever the reader did to the file. */
 static gboolean
-apply_flags (TdLocalFolder *local, GHashTable **disk, const TdFlagPlan *p, GError **error)
+apply_flags (TdLocalFolder *local, GHashTable **disk, const TdFlagPlan *p, guint *changed,
+             GError **error)
 {
   TdStateMessage *m = td_local_folder_find (local, p->uid, NULL);
   GError *e = NULL;
@@ -327,6 +338,7 @@ apply_flags (TdLocalFolder *local, GHashTable **disk, const TdFlagPlan *p, GErro
   if (entry != NULL)
     {
       TdFlags file = p->pushed ? p->merged : (entry->flags | p->server_added) & ~p->server_removed;
+      *changed += file != entry->flags;
       if (!td_maildir_folder_set_flags (local->folder, m->base, entry, file, &e))
         return td_local_folder_fail (error, e, local->name);
     }
@@ -454,7 +466,7 @@ find_missing (TdLocalFolder *local, const TdFolderChanges *changes, GArray *miss
  * @delete_here: remove what the server removed; otherwise keep the files, local-only
  * @missing: (element-type TdUidRange): receives server messages at or below the highest
  *   known UID that are not stored locally
- * @flags_changed: (out): messages whose flags changed
+ * @flags_changed: (out): messages whose files took a flag change
  * @removed: (out): messages removed because the server no longer has them
  * @error: return location for an error
  *
@@ -483,9 +495,9 @@ td_local_folder_apply_changes (TdLocalFolder *local, const TdFolderChanges *chan
     return td_local_folder_fail (error, e, local->name);
   for (guint i = 0; i < local->plan->len; i++)
     {
-      if (!apply_flags (local, &disk, &g_array_index (local->plan, TdFlagPlan, i), error))
+      if (!apply_flags (local, &disk, &g_array_index (local->plan, TdFlagPlan, i), flags_changed,
+                        error))
         goto fail;
-      (*flags_changed)++;
     }
   if (!apply_removals (local, removals, delete_here, &disk, removed, error))
     goto fail;
@@ -808,5 +820,48 @@ td_local_folder_save (TdLocalFolder *local, const TdFolderState *state, GError *
   if (!td_state_db_update_folder (local->db, &r, &e))
     return td_local_folder_fail (error, e, local->name);
   local->record = r;
+  return TRUE;
+}
+
+/**
+ * td_local_folder_preview_changes:
+ * @local: a prepared, scanned folder whose flags are planned (td_local_folder_plan_flags())
+ * @changes: what the server reports since the sync point
+ * @force: let the deletion guard through
+ * @delete_here: remove what the server removed
+ * @missing: (element-type TdUidRange): receives the messages to download at or below the
+ *   highest known UID
+ * @flags_here: (out): messages whose flags would change here
+ * @removals: (out): messages the server no longer has
+ * @error: return location for the deletion guard's refusal
+ *
+ * What td_local_folder_apply_changes() would do, doing nothing (a dry run).
+ *
+ * Returns: %FALSE when the deletion guard would stop the folder
+ */
+gboolean
+td_local_folder_preview_changes (TdLocalFolder *local, const TdFolderChanges *changes,
+                                 gboolean force, gboolean delete_here, GArray *missing,
+                                 guint *flags_here, guint *removals, GError **error)
+{
+  g_autoptr (GArray) gone = find_removals (local, changes);
+
+  *flags_here = 0;
+  *removals = gone->len;
+  if (local->disk == NULL && local->folder != NULL)
+    local->disk = td_maildir_folder_scan (local->folder, NULL);
+  if (!force && delete_here && !guard_deletions (local, gone->len, error))
+    return FALSE;
+  for (guint i = 0; local->plan != NULL && i < local->plan->len; i++)
+    {
+      const TdFlagPlan *p = &g_array_index (local->plan, TdFlagPlan, i);
+      const TdStateMessage *m = td_local_folder_find (local, p->uid, NULL);
+      const TdMaildirEntry *e = m && local->disk ? g_hash_table_lookup (local->disk, m->base) : NULL;
+      if (e == NULL)
+        continue;
+      TdFlags after = p->pushed ? p->merged : (e->flags | p->server_added) & ~p->server_removed;
+      *flags_here += after != e->flags;
+    }
+  find_missing (local, changes, missing);
   return TRUE;
 }

@@ -53,7 +53,7 @@ void td_flag_store_free (TdBackendFlagStore *store);
 
 TdLocalFolder *td_local_folder_prepare (TdStateDb *db, TdMaildir *maildir, const char *account,
                                         const char *name, char **components, gboolean scan,
-                                        GError **error);
+                                        gboolean dry_run, GError **error);
 GPtrArray *td_local_folder_plan_flags (TdLocalFolder *local, const TdFolderChanges *changes,
                                        gboolean push);
 void td_local_folder_free (TdLocalFolder *local);
@@ -67,6 +67,9 @@ void td_local_folder_sync_point (TdLocalFolder *local, TdSyncPoint *point);
 gboolean td_local_folder_apply_changes (TdLocalFolder *local, const TdFolderChanges *changes,
                                         gboolean force, gboolean delete_here, GArray *missing,
                                         guint *flags_changed, guint *removed, GError **error);
+gboolean td_local_folder_preview_changes (TdLocalFolder *local, const TdFolderChanges *changes,
+                                          gboolean force, gboolean delete_here, GArray *missing,
+                                          guint *flags_here, guint *removals, GError **error);
 gboolean td_local_folder_commit_batch (TdLocalFolder *local, TdMaildir *maildir,
                                        GPtrArray *batch, GError **error);
 gboolean td_local_folder_rematch (TdLocalFolder *local, GArray *server, guint32 uidvalidity,

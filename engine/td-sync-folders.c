@@ -71,9 +71,10 @@ begin_folders (TdSyncRunner *self)
           g_ptr_array_add (self->folders, info);
           continue;
         }
-      if (c->error == NULL && c->event == TD_FOLDER_EVENT_RESTORED)
+      if (c->error == NULL && c->event == TD_FOLDER_EVENT_RESTORED && !self->options.dry_run)
         {
-          g_hash_table_remove (self->synced, c->name);
+          g_autofree char *key = td_folder_map_display (c->name, delimiter);
+          g_hash_table_remove (self->synced, key);
           continue;
         }
       remove_from_sync (self, c->name);

@@ -52,7 +52,7 @@ struct _TdSyncRunner
   GPtrArray *changes; /* TdFolderChange: folders on one side only */
   guint next_change;
   char delimiter;     /* the server's hierarchy delimiter */
-  GHashTable *synced; /* folder name -> TdStateFolderSummary, as of the last sync */
+  GHashTable *synced; /* display name (the DB's key) -> TdStateFolderSummary */
   guint next_folder;
   FolderRun *run;
 };
@@ -64,13 +64,25 @@ void td_sync_runner_work (TdSyncRunner *self, WorkFunc fn, gpointer arg,
 gboolean td_sync_runner_work_finish (GAsyncResult *result, GError **error);
 gboolean td_sync_runner_pushes (TdSyncRunner *self);
 gboolean td_sync_runner_pulls (TdSyncRunner *self);
+gboolean td_sync_runner_deletes_here (TdSyncRunner *self);
+gboolean td_sync_runner_deletes_there (TdSyncRunner *self);
+gboolean td_sync_runner_uploads (TdSyncRunner *self);
 gboolean td_sync_runner_wants (TdSyncRunner *self, const char *display);
 int td_sync_runner_compare_folders (gconstpointer a, gconstpointer b);
 void td_sync_runner_next_folder (TdSyncRunner *self);
 void td_sync_runner_finish_account (TdSyncRunner *self, GError *error);
+void td_sync_runner_end_folder (TdSyncRunner *self, GError *error);
+guint td_sync_runner_count_uids (GArray *ranges);
+guint32 td_sync_runner_new_from (FolderRun *run);
+gboolean td_sync_runner_folder_unchanged (TdSyncRunner *self);
+void td_sync_runner_changes_listed (GObject *source, GAsyncResult *result, gpointer data);
 TdFolderReport *td_sync_runner_add_report (TdSyncRunner *self, const char *name, char delimiter);
 
 /* td-sync-folders.c */
 void td_sync_runner_reconcile_folders (TdSyncRunner *self);
+
+/* td-sync-dry-run.c */
+void td_sync_runner_dry_run_folder (TdSyncRunner *self);
+void td_sync_runner_dry_run_plan (TdSyncRunner *self, TdFolderChanges *changes);
 
 G_END_DECLS

@@ -117,24 +117,24 @@ td_sync_runner_pulls (TdSyncRunner *self)
 }
 
 /* Whether messages the server deleted are deleted here. */
-static gboolean
-deletes_here (TdSyncRunner *self)
+gboolean
+td_sync_runner_deletes_here (TdSyncRunner *self)
 {
   TdDirection d = self->account->deletes;
   return td_sync_runner_pulls (self) && (d == TD_DIRECTION_BOTH || d == TD_DIRECTION_PULL);
 }
 
 /* Whether messages the mail reader deleted are deleted on the server. */
-static gboolean
-deletes_there (TdSyncRunner *self)
+gboolean
+td_sync_runner_deletes_there (TdSyncRunner *self)
 {
   TdDirection d = self->account->deletes;
   return td_sync_runner_pushes (self) && (d == TD_DIRECTION_BOTH || d == TD_DIRECTION_PUSH)
          && (td_backend_get_caps (self->backend) & TD_BACKEND_CAP_EXPUNGE);
 }
 
-static gboolean
-uploads (TdSyncRunner *self)
+gboolean
+td_sync_runner_uploads (TdSyncRunner *self)
 {
   return td_sync_runner_pushes (self) && (td_backend_get_caps (self->backend) & TD_BACKEND_CAP_APPEND);
 }
@@ -157,8 +157,8 @@ folder_run_free (FolderRun *run)
 
 /* Ends the current folder: a folder-level error is recorded and the next folder starts;
  * an account-wide one ends the account. */
-static void
-end_folder (TdSyncRunner *self, GError *error)
+void
+td_sync_runner_end_folder (TdSyncRunner *self, GError *error)
 {
   FolderRun *run = g_steal_pointer (&self->run);
 
@@ -174,8 +174,8 @@ end_folder (TdSyncRunner *self, GError *error)
   td_sync_runner_next_folder (self);
 }
 
-static guint
-count_uids (GArray *ranges)
+guint
+td_sync_runner_count_uids (GArray *ranges)
 {
   guint n = 0;
   for (guint i = 0; i < ranges->len; i++)
@@ -198,7 +198,7 @@ saved (GObject *source, GAsyncResult *result, gpointer data)
   GError *error = NULL;
 
   td_sync_runner_work_finish (result, &error);
-  end_folder (self, error);
+  td_sync_runner_end_folder (self, error);
 }
 
 static void
@@ -229,7 +229,7 @@ resolved (GObject *source, GAsyncResult *result, gpointer data)
 
   if (!td_sync_runner_work_finish (result, &error))
     {
-      end_folder (self, error);
+      td_sync_runner_end_folder (self, error);
       return;
     }
   self->run->after_settle (self);
@@ -244,7 +244,7 @@ uploads_listed (GObject *source, GAsyncResult *result, gpointer data)
 
   if (server == NULL)
     {
-      end_folder (self, error);
+      td_sync_runner_end_folder (self, error);
       return;
     }
   td_sync_runner_work (self, resolve_work, server, resolved);
@@ -283,7 +283,7 @@ uploads_recorded (GObject *source, GAsyncResult *result, gpointer data)
 
   if (!td_sync_runner_work_finish (result, &error))
     {
-      end_folder (self, error);
+      td_sync_runner_end_folder (self, error);
       return;
     }
   for (guint i = 0; i < run->sending->len; i++)
@@ -301,7 +301,7 @@ appended (GObject *source, GAsyncResult *result, gpointer data)
 
   if (!td_backend_append_finish (TD_BACKEND (source), result, &error))
     {
-      end_folder (self, error);
+      td_sync_runner_end_folder (self, error);
       return;
     }
   td_sync_runner_work (self, record_uploads_work, NULL, uploads_recorded);
@@ -326,7 +326,7 @@ uploads_opened (GObject *source, GAsyncResult *result, gpointer data)
 
   if (!td_sync_runner_work_finish (result, &error))
     {
-      end_folder (self, error);
+      td_sync_runner_end_folder (self, error);
       return;
     }
   if (run->sending->len == 0)
@@ -370,7 +370,7 @@ uploads_begun (GObject *source, GAsyncResult *result, gpointer data)
 
   if (!td_sync_runner_work_finish (result, &error))
     {
-      end_folder (self, error);
+      td_sync_runner_end_folder (self, error);
       return;
     }
   self->run->upload_next = 0;
@@ -382,7 +382,7 @@ push_uploads (TdSyncRunner *self)
 {
   FolderRun *run = self->run;
 
-  if (!uploads (self) || run->local->new_files == NULL || run->local->new_files->len == 0)
+  if (!td_sync_runner_uploads (self) || run->local->new_files == NULL || run->local->new_files->len == 0)
     {
       save_folder (self);
       return;
@@ -408,10 +408,10 @@ forgotten (GObject *source, GAsyncResult *result, gpointer data)
 
   if (!td_sync_runner_work_finish (result, &error))
     {
-      end_folder (self, error);
+      td_sync_runner_end_folder (self, error);
       return;
     }
-  run->report->deleted_remote += count_uids (run->deleting);
+  run->report->deleted_remote += td_sync_runner_count_uids (run->deleting);
   g_clear_pointer (&run->deleting, g_array_unref);
   push_uploads (self);
 }
@@ -425,7 +425,7 @@ expunged (GObject *source, GAsyncResult *result, gpointer data)
 
   if (!td_backend_expunge_finish (TD_BACKEND (source), result, &gone, &error))
     {
-      end_folder (self, error);
+      td_sync_runner_end_folder (self, error);
       return;
     }
   td_sync_runner_work (self, forget_work, GINT_TO_POINTER (gone), forgotten);
@@ -435,7 +435,7 @@ static void
 push_deletions (TdSyncRunner *self)
 {
   FolderRun *run = self->run;
-  g_autoptr (GArray) uids = deletes_there (self) ? td_local_folder_dup_deleted (run->local) : NULL;
+  g_autoptr (GArray) uids = td_sync_runner_deletes_there (self) ? td_local_folder_dup_deleted (run->local) : NULL;
 
   if (uids == NULL || uids->len == 0)
     {
@@ -507,7 +507,7 @@ maybe_commit (TdSyncRunner *self)
   if (!run->fetch_done)
     return;
   if (run->error != NULL)
-    end_folder (self, g_steal_pointer (&run->error));
+    td_sync_runner_end_folder (self, g_steal_pointer (&run->error));
   else
     push_deletions (self);
 }
@@ -553,16 +553,27 @@ start_fetch (TdSyncRunner *self)
 /* New messages: everything from the old UIDNEXT on (or above what we have), less what we
  * already hold there (our own uploads, or downloads of a run cut short before it saved its
  * sync point), unless the server says there is nothing. */
-static void
-add_new_range (FolderRun *run)
+/* The first UID that can be new since the sync point, or 0 when the server says nothing is. */
+guint32
+td_sync_runner_new_from (FolderRun *run)
 {
   guint32 first = run->point.last_uid + 1;
-  GArray *messages = run->local->messages;
 
   if (run->point.uidvalidity == run->state.uidvalidity && run->point.uidnext != 0)
     first = run->point.uidnext;
   first = MAX (first, 1);
   if (run->state.exists == 0 || (run->state.uidnext != 0 && run->state.uidnext <= first))
+    return 0;
+  return first;
+}
+
+static void
+add_new_range (FolderRun *run)
+{
+  guint32 first = td_sync_runner_new_from (run);
+  GArray *messages = run->local->messages;
+
+  if (first == 0)
     return;
   for (guint i = 0; i < messages->len; i++)
     {
@@ -589,7 +600,7 @@ apply_work (TdSyncRunner *self, gpointer arg, GError **error)
 {
   FolderRun *run = self->run;
   return td_local_folder_apply_changes (run->local, arg, self->options.force,
-                                        deletes_here (self), run->to_fetch,
+                                        td_sync_runner_deletes_here (self), run->to_fetch,
                                         &run->report->flags_changed, &run->report->removed, error);
 }
 
@@ -602,7 +613,7 @@ applied (GObject *source, GAsyncResult *result, gpointer data)
 
   if (!td_sync_runner_work_finish (result, &error))
     {
-      end_folder (self, error);
+      td_sync_runner_end_folder (self, error);
       return;
     }
   add_new_range (self->run);
@@ -621,7 +632,7 @@ stored (GObject *source, GAsyncResult *result, gpointer data)
   if (!td_backend_store_flags_finish (TD_BACKEND (source), result, &error))
     {
       td_folder_changes_free (changes);
-      end_folder (self, error);
+      td_sync_runner_end_folder (self, error);
       return;
     }
   td_sync_runner_work (self, apply_work, changes, applied);
@@ -659,13 +670,13 @@ planned (GObject *source, GAsyncResult *result, gpointer data)
       return;
     }
   for (guint i = 0; i < stores->len; i++)
-    self->run->report->flags_pushed += count_uids (((TdBackendFlagStore *) stores->pdata[i])->uids);
+    self->run->report->flags_pushed += td_sync_runner_count_uids (((TdBackendFlagStore *) stores->pdata[i])->uids);
   g_object_set_data (G_OBJECT (self->backend), "td-changes", changes);
   td_backend_store_flags_async (self->backend, stores, self->cancellable, stored, self);
 }
 
-static void
-changes_listed (GObject *source, GAsyncResult *result, gpointer data)
+void
+td_sync_runner_changes_listed (GObject *source, GAsyncResult *result, gpointer data)
 {
   TdSyncRunner *self = data;
   GError *error = NULL;
@@ -673,7 +684,12 @@ changes_listed (GObject *source, GAsyncResult *result, gpointer data)
 
   if (changes == NULL)
     {
-      end_folder (self, error);
+      td_sync_runner_end_folder (self, error);
+      return;
+    }
+  if (self->options.dry_run)
+    {
+      td_sync_runner_dry_run_plan (self, changes);
       return;
     }
   PlanArg *p = g_new0 (PlanArg, 1);
@@ -703,7 +719,7 @@ rematched (GObject *source, GAsyncResult *result, gpointer data)
 
   if (!td_sync_runner_work_finish (result, &error))
     {
-      end_folder (self, error);
+      td_sync_runner_end_folder (self, error);
       return;
     }
   if (self->run->local->untracked)
@@ -726,7 +742,7 @@ server_listed (GObject *source, GAsyncResult *result, gpointer data)
 
   if (server == NULL)
     {
-      end_folder (self, error);
+      td_sync_runner_end_folder (self, error);
       return;
     }
   td_sync_runner_work (self, rematch_work, server, rematched);
@@ -741,12 +757,24 @@ local_work (TdSyncRunner *self)
   TdLocalFolder *local = self->run->local;
 
   if ((local->local_flags != NULL && local->local_flags->len > 0)
-      || (uploads (self) && local->new_files->len > 0) || local->uploads->len > 0)
+      || (td_sync_runner_uploads (self) && local->new_files->len > 0) || local->uploads->len > 0)
     return TRUE;
-  if (!deletes_there (self))
+  if (!td_sync_runner_deletes_there (self))
     return FALSE;
   g_autoptr (GArray) deleted = td_local_folder_dup_deleted (local);
   return deleted->len > 0;
+}
+
+/* Whether neither side changed since the sync point, as far as the open folder tells. */
+gboolean
+td_sync_runner_folder_unchanged (TdSyncRunner *self)
+{
+  FolderRun *run = self->run;
+
+  return run->point.uidvalidity == run->state.uidvalidity && run->state.highestmodseq != 0
+         && run->state.highestmodseq == run->point.highestmodseq
+         && run->state.uidnext == run->point.uidnext
+         && run->state.exists == run->point.known_count && !local_work (self);
 }
 
 static void after_open (TdSyncRunner *self);
@@ -760,18 +788,23 @@ folder_opened (GObject *source, GAsyncResult *result, gpointer data)
 
   if (!td_backend_open_folder_finish (TD_BACKEND (source), result, &run->state, &error))
     {
-      end_folder (self, error);
+      td_sync_runner_end_folder (self, error);
       return;
     }
-  if (deletes_there (self)
+  if (td_sync_runner_deletes_there (self)
       && !td_local_folder_guard_local_deletions (run->local, self->options.force, &error))
     {
-      end_folder (self, error);
+      td_sync_runner_end_folder (self, error);
       return;
     }
   /* Uploads an earlier run could not see through are settled first, so nothing new is
-   * taken for them and none is sent twice. */
+   * taken for them and none is sent twice. A dry run only counts them. */
   run->after_settle = after_open;
+  if (self->options.dry_run)
+    {
+      after_open (self);
+      return;
+    }
   settle_uploads (self);
 }
 
@@ -780,28 +813,29 @@ after_open (TdSyncRunner *self)
 {
   FolderRun *run = self->run;
 
-  if (!deletes_there (self))
+  if (!td_sync_runner_deletes_there (self))
     {
       g_autoptr (GArray) kept = td_local_folder_dup_deleted (run->local);
-      run->report->kept = count_uids (kept);
+      run->report->kept = td_sync_runner_count_uids (kept);
     }
-
+  if (self->options.dry_run)
+    {
+      td_sync_runner_dry_run_folder (self);
+      return;
+    }
   if (run->local->untracked
       || (run->point.uidvalidity != 0 && run->point.uidvalidity != run->state.uidvalidity))
     {
       td_backend_list_messages_async (self->backend, 1, self->cancellable, server_listed, self);
       return;
     }
-  if (run->point.uidvalidity == run->state.uidvalidity && run->state.highestmodseq != 0
-      && run->state.highestmodseq == run->point.highestmodseq
-      && run->state.uidnext == run->point.uidnext && run->state.exists == run->point.known_count
-      && !local_work (self))
+  if (td_sync_runner_folder_unchanged (self))
     {
       run->report->unchanged = TRUE;
       td_sync_runner_work (self, save_work, NULL, saved);
       return;
     }
-  td_backend_list_changes_async (self->backend, &run->point, self->cancellable, changes_listed,
+  td_backend_list_changes_async (self->backend, &run->point, self->cancellable, td_sync_runner_changes_listed,
                                  self);
 }
 
@@ -816,8 +850,8 @@ prepare_work (TdSyncRunner *self, gpointer arg, GError **error)
 {
   PrepareArg *p = arg;
   p->local = td_local_folder_prepare (self->db, self->maildir, self->account->name,
-                                      self->run->report->name, p->components, td_sync_runner_pushes (self),
-                                      error);
+                                      self->run->report->name, p->components,
+                                      td_sync_runner_pushes (self), self->options.dry_run, error);
   return p->local != NULL;
 }
 
@@ -833,11 +867,12 @@ prepared (GObject *source, GAsyncResult *result, gpointer data)
   g_free (p);
   if (!td_sync_runner_work_finish (result, &error))
     {
-      end_folder (self, error);
+      td_sync_runner_end_folder (self, error);
       return;
     }
   td_local_folder_sync_point (self->run->local, &self->run->point);
-  td_backend_open_folder_async (self->backend, self->run->info->name, !td_sync_runner_pushes (self),
+  td_backend_open_folder_async (self->backend, self->run->info->name,
+                                !td_sync_runner_pushes (self) || self->options.dry_run,
                                 &self->run->point, self->cancellable, folder_opened, self);
 }
 
@@ -846,7 +881,8 @@ prepared (GObject *source, GAsyncResult *result, gpointer data)
 static gboolean
 unchanged_on_server (TdSyncRunner *self, const TdFolderInfo *info)
 {
-  const TdStateFolderSummary *f = g_hash_table_lookup (self->synced, info->name);
+  g_autofree char *key = td_folder_map_display (info->name, info->delimiter);
+  const TdStateFolderSummary *f = g_hash_table_lookup (self->synced, key);
   const TdFolderState *s = &info->status;
 
   return info->has_status && f != NULL && f->pending == 0 && s->highestmodseq != 0
@@ -869,7 +905,8 @@ mtime_margin (gint64 cur, gint64 new)
 static gboolean
 unchanged_locally (TdSyncRunner *self, const TdFolderInfo *info, char **components)
 {
-  const TdStateFolderSummary *f = g_hash_table_lookup (self->synced, info->name);
+  g_autofree char *key = td_folder_map_display (info->name, info->delimiter);
+  const TdStateFolderSummary *f = g_hash_table_lookup (self->synced, key);
   gint64 cur = 0, new = 0;
 
   if (!td_sync_runner_pushes (self))
@@ -929,14 +966,14 @@ td_sync_runner_next_folder (TdSyncRunner *self)
     {
       GError *e = g_error_new (TD_ERROR, TD_ERROR_FOLDER, "%s", error->message);
       g_error_free (error);
-      end_folder (self, e);
+      td_sync_runner_end_folder (self, e);
       return;
     }
   if (unchanged_on_server (self, run->info) && unchanged_locally (self, run->info, components))
     {
       g_strfreev (components);
       run->report->unchanged = TRUE;
-      end_folder (self, NULL);
+      td_sync_runner_end_folder (self, NULL);
       return;
     }
   PrepareArg *p = g_new0 (PrepareArg, 1);

@@ -49,6 +49,7 @@ typedef struct
   guint kept;           /* local deletions not sent, or server ones not applied (policy) */
   guint64 bytes;
   gboolean unchanged;   /* skipped: nothing changed since the last sync */
+  gboolean estimate;    /* dry run: the counts are at most (a re-match by Message-ID decides) */
   GError *error;
 } TdFolderReport;
 
