@@ -59,16 +59,18 @@ report_exit_code (TdAccountReport *r)
   return TD_EXIT_OK;
 }
 
-/* What happened to a folder itself, and what the user can do about it. */
+/* What happened to a folder itself (or would, in a dry run), and what the user can do. */
 static void
-print_event (const TdAccountReport *r, const TdFolderReport *f)
+print_event (const TdAccountReport *r, const TdFolderReport *f, gboolean dry_run)
 {
   const char *a = r->account, *n = f->name;
 
+  if (f->error != NULL)
+    return;
   switch (f->event)
     {
     case TD_FOLDER_EVENT_CREATED_THERE:
-      printf ("  %s: made here, created on the server\n", n);
+      printf ("  %s: made here, %s on the server\n", n, dry_run ? "would be created" : "created");
       break;
     case TD_FOLDER_EVENT_GONE_HERE:
       printf ("  %s: deleted here but still on the server, so no longer synced. To delete it "
@@ -80,15 +82,14 @@ print_event (const TdAccountReport *r, const TdFolderReport *f)
               "delete it here too, run `tidings sync --prune-folders %s`\n", n, a);
       break;
     case TD_FOLDER_EVENT_PRUNED_THERE:
-      if (f->error == NULL)
-        printf ("  %s: deleted on the server too, as it was here\n", n);
+      printf ("  %s: deleted here, %s on the server too\n", n, dry_run ? "would be deleted" : "deleted");
       break;
     case TD_FOLDER_EVENT_PRUNED_HERE:
-      if (f->error == NULL)
-        printf ("  %s: deleted here too, as it was on the server\n", n);
+      printf ("  %s: deleted on the server, %s here too\n", n, dry_run ? "would be deleted" : "deleted");
       break;
     case TD_FOLDER_EVENT_RESTORED:
-      printf ("  %s: deleted here; downloaded again from the server\n", n);
+      printf ("  %s: deleted here; %s again from the server\n", n,
+              dry_run ? "would be downloaded" : "downloaded");
       break;
     case TD_FOLDER_EVENT_NONE:
     default:
@@ -96,10 +97,28 @@ print_event (const TdAccountReport *r, const TdFolderReport *f)
     }
 }
 
+/* One folder's plan in a dry run, when it has one. */
 static void
-print_text (TdAccountReport *r, gboolean verbose)
+print_plan (const TdFolderReport *f)
+{
+  if (f->error != NULL || (f->added | f->uploaded | f->flags_changed | f->flags_pushed
+                           | f->removed | f->deleted_remote | f->kept) == 0)
+    return;
+  g_autofree char *size = td_cli_format_size (f->bytes);
+  printf ("  %s: would download %u (%s), upload %u; change flags of %u here and %u on the "
+          "server; delete %u here and %u on the server", f->name, f->added, size, f->uploaded,
+          f->flags_changed, f->flags_pushed, f->removed, f->deleted_remote);
+  if (f->kept > 0)
+    printf ("; keep %u deletions on one side (deletes policy)", f->kept);
+  printf ("%s\n", f->estimate ? " (at most: the server renumbered the folder or the state "
+                                 "is new, so messages are matched by Message-ID first)" : "");
+}
+
+static void
+print_text (TdAccountReport *r, gboolean verbose, gboolean dry_run)
 {
   guint added = 0, changed = 0, removed = 0, unchanged = 0, failed = 0, up = 0, pushed = 0;
+  guint deleted = 0;
   guint64 bytes = 0;
 
   for (guint i = 0; i < r->folders->len; i++)
@@ -109,16 +128,19 @@ print_text (TdAccountReport *r, gboolean verbose)
       changed += f->flags_changed;
       removed += f->removed;
       up += f->uploaded;
-      pushed += f->flags_pushed + f->deleted_remote;
+      pushed += f->flags_pushed;
+      deleted += f->deleted_remote;
       bytes += f->bytes;
       unchanged += f->unchanged;
-      print_event (r, f);
+      print_event (r, f, dry_run);
       if (f->error != NULL)
         {
           failed++;
           fprintf (stderr, "tidings: account %s, folder %s: %s\n", r->account, f->name,
                    f->error->message);
         }
+      else if (dry_run)
+        print_plan (f);
       else if (verbose)
         printf ("  %s: %u new, %u flag changes, %u removed; to the server: %u uploaded, "
                 "%u flag changes, %u deleted%s\n", f->name, f->added, f->flags_changed,
@@ -128,14 +150,20 @@ print_text (TdAccountReport *r, gboolean verbose)
   if (r->error != NULL)
     fprintf (stderr, "tidings: %s\n", r->error->message);
   g_autofree char *size = td_cli_format_size (bytes);
-  printf ("%s: %u new (%s), %u flag changes, %u removed; %u uploaded, %u changes sent; "
-          "in %u folders (%u unchanged)%s\n", r->account, added, size, changed, removed, up,
-          pushed, r->folders->len, unchanged,
-          r->error ? ", FAILED" : failed ? ", some folders failed" : "");
+  const char *end = r->error ? ", FAILED" : failed ? ", some folders failed" : "";
+  if (dry_run)
+    printf ("%s: dry run, nothing changed. A sync would download %u (%s) and upload %u; "
+            "change flags of %u here and %u on the server; delete %u here and %u on the "
+            "server; in %u folders (%u unchanged)%s\n", r->account, added, size, up, changed,
+            pushed, removed, deleted, r->folders->len, unchanged, end);
+  else
+    printf ("%s: %u new (%s), %u flag changes, %u removed; %u uploaded, %u changes sent; "
+            "in %u folders (%u unchanged)%s\n", r->account, added, size, changed, removed, up,
+            pushed + deleted, r->folders->len, unchanged, end);
 }
 
 static void
-print_json (GPtrArray *reports)
+print_json (GPtrArray *reports, gboolean dry_run)
 {
   GString *out = g_string_new ("{\"accounts\":[");
 
@@ -144,8 +172,9 @@ print_json (GPtrArray *reports)
       TdAccountReport *r = g_ptr_array_index (reports, i);
       g_autofree char *name = td_cli_json_string (r->account);
       g_autofree char *err = td_cli_json_string (r->error ? r->error->message : NULL);
-      g_string_append_printf (out, "%s{\"account\":%s,\"exit_code\":%d,\"error\":%s,\"folders\":[",
-                              i ? "," : "", name, report_exit_code (r), err);
+      g_string_append_printf (out, "%s{\"account\":%s,\"dry_run\":%s,\"exit_code\":%d,"
+                              "\"error\":%s,\"folders\":[", i ? "," : "", name,
+                              dry_run ? "true" : "false", report_exit_code (r), err);
       for (guint k = 0; k < r->folders->len; k++)
         {
           TdFolderReport *f = g_ptr_array_index (r->folders, k);
@@ -155,11 +184,12 @@ print_json (GPtrArray *reports)
                                   "\"removed\":%u,\"rematched\":%u,\"flags_pushed\":%u,"
                                   "\"uploaded\":%u,\"deleted_remote\":%u,\"kept\":%u,"
                                   "\"bytes\":%" G_GUINT64_FORMAT ",\"unchanged\":%s,"
-                                  "\"event\":\"%s\",\"error\":%s}", k ? "," : "", fname,
+                                  "\"estimate\":%s,\"event\":\"%s\",\"error\":%s}", k ? "," : "", fname,
                                   f->added,
                                   f->flags_changed, f->removed, f->matched, f->flags_pushed,
                                   f->uploaded, f->deleted_remote, f->kept, f->bytes,
                                   f->unchanged ? "true" : "false",
+                                  f->estimate ? "true" : "false",
                                   td_folder_event_to_string (f->event), ferr);
         }
       g_string_append (out, "]}");
@@ -207,6 +237,7 @@ td_cli_sync (const TdCliGlobals *globals, int argc, char **argv)
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the summary as JSON", NULL },
     { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Delete even when more than half of a folder would go; download folders deleted here again", NULL },
     { "prune-folders", 0, 0, G_OPTION_ARG_NONE, &prune, "Delete folders deleted on one side on the other side too", NULL },
+    { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Print what a sync would do and change nothing", NULL },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &names, NULL, "ACCOUNT…" },
     { NULL }
   };
@@ -258,12 +289,12 @@ td_cli_sync (const TdCliGlobals *globals, int argc, char **argv)
     {
       TdAccountReport *r = g_ptr_array_index (state.reports, i);
       if (!json && (!quiet || report_exit_code (r) != 0))
-        print_text (r, verbose);
+        print_text (r, verbose, dry_run);
       if (code == TD_EXIT_OK)
         code = report_exit_code (r);
     }
   if (json)
-    print_json (state.reports);
+    print_json (state.reports, dry_run);
   g_ptr_array_set_free_func (state.reports, (GDestroyNotify) td_account_report_free);
   g_ptr_array_unref (state.reports);
   g_main_loop_unref (state.loop);
