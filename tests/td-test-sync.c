@@ -306,3 +306,18 @@ expect_lf (Fixture *f)
       g_hash_table_iter_replace (&it, lf);
     }
 }
+
+/* Renames message @id's file as a mail reader would, to carry exactly @letters. */
+void
+reader_sets_flags (Fixture *f, const char *folder, guint id, const char *letters)
+{
+  g_autoptr (GHashTable) local = read_local (f, folder);
+  const char *v = local_name (local, id);
+  g_autofree char *name = g_strndup (v, strchr (v, '\n') - v);
+  g_autofree char *base = g_strndup (name, strcspn (name, ":"));
+  g_autofree char *cur = g_build_filename (f->maildir, folder, "cur", name, NULL);
+  g_autofree char *new = g_build_filename (f->maildir, folder, "new", name, NULL);
+  g_autofree char *target_name = g_strdup_printf ("%s:2,%s", base, letters);
+  g_autofree char *target = g_build_filename (f->maildir, folder, "cur", target_name, NULL);
+  g_assert_cmpint (g_rename (g_file_test (cur, G_FILE_TEST_EXISTS) ? cur : new, target), ==, 0);
+}

@@ -29,6 +29,7 @@ void assert_local_matches (Fixture *f, const char *folder, const char *local_dir
 void assert_folder_matches (Fixture *f, const char *folder);
 const char *local_name (GHashTable *local, guint id);
 gboolean has_flag (GHashTable *local, guint id, char flag);
+void reader_sets_flags (Fixture *f, const char *folder, guint id, const char *letters);
 
 /* Two machines syncing one account: "device B" has its own Maildir and state. */
 char *device_b (Fixture *f, const char *extra);

@@ -93,7 +93,7 @@ test_create_local (Fixture *f, gconstpointer data)
   g_assert_cmpint (r.status, ==, 0);
   assert_json (&r, "\"folder\":\"Projects/Tidings\"");
   assert_json (&r, "\"uploaded\":1,\"deleted_remote\":0,\"kept\":0,\"bytes\":0,"
-                   "\"unchanged\":false,\"event\":\"created_on_server\"");
+                   "\"unchanged\":false,\"estimate\":false,\"event\":\"created_on_server\"");
   td_test_run_clear (&r);
   g_assert_true (server_has (f, "Projects/Tidings", TRUE));
   g_assert_true (server_has (f, "Entwürfe", TRUE));
@@ -191,6 +191,14 @@ test_delete_local (Fixture *f, gconstpointer data)
   assert_folder_matches (f, "Old");
 
   td_test_remove_tree (old);
+  /* A dry run says what pruning would do and does none of it. */
+  r = td_test_tidings (cfg, "sync", "--json", "--dry-run", "--prune-folders", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_json (&r, "\"event\":\"pruned_on_server\"");
+  td_test_run_clear (&r);
+  g_assert_true (server_has (f, "Old", FALSE));
+  g_assert_cmpuint (server_count (f, "Old"), ==, 3);
+
   r = sync_json (cfg, "--prune-folders");
   g_assert_cmpint (r.status, ==, 0);
   assert_json (&r, "\"folder\":\"Old\"");

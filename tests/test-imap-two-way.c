@@ -431,6 +431,133 @@ test_reader_activity (Fixture *f, gconstpointer data)
   g_assert_cmpuint (g_hash_table_size (seen_b), ==, 180);
 }
 
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* Every file below @dir with its size and time, and every directory, one per line. */
+static void
+snapshot_tree (GString *out, const char *dir)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, compare_names);
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *path = g_build_filename (dir, names->pdata[i], NULL);
+      GStatBuf st;
+      g_assert_cmpint (g_lstat (path, &st), ==, 0);
+      g_string_append_printf (out, "%s %ld %ld\n", path, (long) st.st_size, (long) st.st_mtime);
+      if (S_ISDIR (st.st_mode))
+        snapshot_tree (out, path);
+    }
+}
+
+static int
+dump_row (void *data, int n, char **values, char **columns)
+{
+  for (int i = 0; i < n; i++)
+    g_string_append_printf (data, "%s|", values[i] ? values[i] : "NULL");
+  g_string_append_c (data, '\n');
+  return 0;
+}
+
+/* What a user can see of both sides and what Tidings remembers. */
+static char *
+snapshot (Fixture *f)
+{
+  GString *s = g_string_new (NULL);
+  g_autofree char *path = g_build_filename (f->state, "state.db", NULL);
+  const char *tables[] = { "folders", "messages", "uploads", "local_only" };
+  sqlite3 *db = NULL;
+
+  snapshot_tree (s, f->maildir);
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  for (guint i = 0; i < G_N_ELEMENTS (tables); i++)
+    {
+      g_autofree char *q = g_strdup_printf ("SELECT * FROM %s ORDER BY 1, 2", tables[i]);
+      g_assert_cmpint (sqlite3_exec (db, q, dump_row, s, NULL), ==, SQLITE_OK);
+    }
+  sqlite3_close (db);
+  const char *folders[] = { "INBOX", "Notes" };
+  for (guint i = 0; i < G_N_ELEMENTS (folders); i++)
+    {
+      g_autofree char *out = td_test_dovecot_doveadm_output (
+        f->dovecot, "-f", "flow", "fetch", "-u", TD_TEST_USER, "uid flags", "mailbox",
+        folders[i], "all", NULL);
+      g_string_append (s, out);
+    }
+  g_autofree char *list = td_test_dovecot_doveadm_output (f->dovecot, "mailbox", "list", "-u",
+                                                           TD_TEST_USER, NULL);
+  g_string_append (s, list);
+  return g_string_free (s, FALSE);
+}
+
+/* --dry-run counts every kind of change, each way, and changes nothing anywhere: not the
+ * Maildir, not the server (flags, \\Recent, folders), not the state DB. The sync that
+ * follows does exactly what it said. */
+static void
+test_dry_run (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, NULL);
+
+  td_test_dovecot_doveadm (f->dovecot, "mailbox", "create", "-u", TD_TEST_USER, "Notes", NULL);
+  seed (f, "INBOX", 20, 200);
+  seed (f, "Notes", 1, 200);
+  sync_ok (cfg);
+  /* The server: 3 flagged, 1 expunged, 2 new. */
+  td_test_dovecot_doveadm (f->dovecot, "flags", "add", "-u", TD_TEST_USER, "\\Flagged",
+                           "mailbox", "INBOX", "uid", "1:3", NULL);
+  td_test_dovecot_doveadm (f->dovecot, "expunge", "-u", TD_TEST_USER, "mailbox", "INBOX", "uid",
+                           "20", NULL);
+  seed (f, "INBOX", 2, 200);
+  /* Here: 2 flag changes, 1 deletion, 1 new message, 1 new folder. */
+  reader_sets_flags (f, "INBOX", 10, "S");
+  reader_sets_flags (f, "INBOX", 11, "RS");
+  remove_local (f, "INBOX", 12);
+  g_autofree char *m = new_local_message (f, "INBOX", "dry1");
+  g_free (write_local (f, "INBOX", "new", "1700000000.dry1.host", m, 0));
+  g_autofree char *made = g_build_filename (f->maildir, "Made", "cur", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (made, 0700), ==, 0);
+  g_autofree char *made_new = g_build_filename (f->maildir, "Made", "new", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (made_new, 0700), ==, 0);
+
+  const char *plan = "\"folder\":\"INBOX\",\"added\":2,\"flags_changed\":3,\"removed\":1,"
+                     "\"rematched\":0,\"flags_pushed\":2,\"uploaded\":1,\"deleted_remote\":1";
+  g_autofree char *before = snapshot (f);
+  TdTestRun r = sync_json (cfg, "--dry-run");
+  g_assert_cmpint (r.status, ==, 0);
+  assert_json (&r, "\"dry_run\":true");
+  assert_json (&r, plan);
+  assert_json (&r, "\"folder\":\"Made\"");
+  assert_json (&r, "\"event\":\"created_on_server\"");
+  assert_json (&r, "\"folder\":\"Notes\",\"added\":0,\"flags_changed\":0,\"removed\":0");
+  td_test_run_clear (&r);
+  r = td_test_tidings (cfg, "sync", "--dry-run", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "INBOX: would download 2"));
+  g_assert_nonnull (strstr (r.out, "Made: made here, would be created on the server"));
+  g_assert_nonnull (strstr (r.out, "dry run, nothing changed"));
+  td_test_run_clear (&r);
+  g_autofree char *after = snapshot (f);
+  g_assert_cmpstr (after, ==, before);
+
+  /* The real sync does what the plan said. */
+  r = sync_json (cfg, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_json (&r, "\"dry_run\":false");
+  assert_json (&r, plan);
+  td_test_run_clear (&r);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 21); /* 20 - 1 + 2 - 1 + 1 */
+  g_assert_cmpuint (server_count (f, "Made"), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -444,5 +571,6 @@ main (int argc, char **argv)
   ADD ("/integration/imap/two-way/plain-imap4rev1", test_plain_server_two_way,
        "imap_capability = IMAP4rev1 LITERAL+");
   ADD ("/integration/imap/two-way/reader-activity", test_reader_activity, NULL);
+  ADD ("/integration/imap/two-way/dry-run", test_dry_run, NULL);
   return g_test_run ();
 }
