@@ -185,18 +185,34 @@ def server_changes(server, rng, seq):
 
 def local_changes(tool, rng):
     """200 flag changes and 20 deletions in the tool's own Maildir, as a mail reader makes
-    them: a rename that adds or drops \\Flagged, and an unlink."""
+    them: a rename that adds or drops \\Flagged, and an unlink. Returns what they should do
+    to the server: the change in its flagged and in its total message count."""
     files = []
     for folder in CHANGE_FOLDERS:
         cur = os.path.join(tool.maildir, folder, "cur")
         files += [os.path.join(cur, f) for f in sorted(os.listdir(cur)) if ":2," in f]
     picked = rng.sample(files, min(220, len(files)))
+    flagged = 0
     for path in picked[:200]:
         head, flags = path.rsplit(":2,", 1)
+        flagged += -1 if "F" in flags else 1
         flags = flags.replace("F", "") if "F" in flags else "".join(sorted(flags + "F"))
         os.rename(path, f"{head}:2,{flags}")
     for path in picked[200:]:
+        flagged -= "F" in path.rsplit(":2,", 1)[1]
         os.unlink(path)
+    return flagged, -len(picked[200:])
+
+
+def server_counts(server):
+    """Flagged and total messages in the folders the local scenario changes."""
+    flagged = total = 0
+    for folder in CHANGE_FOLDERS:
+        for key, query in (("f", ["FLAGGED"]), ("t", ["ALL"])):
+            out = server.adm("search", "-u", "alice", "mailbox", folder, *query).decode().split()
+            n = len(out) // 2
+            flagged, total = (flagged + n, total) if key == "f" else (flagged, total + n)
+    return flagged, total
 
 
 def local_scenario(tools, runs, rng):
@@ -206,8 +222,14 @@ def local_scenario(tools, runs, rng):
     for r in range(runs):
         for tool in tools:
             tool.measure()
-            local_changes(tool, rng)
+            before = server_counts(tool.server)
+            expected = local_changes(tool, rng)
             results.setdefault(tool.name, []).append(tool.measure())
+            after = server_counts(tool.server)
+            got = (after[0] - before[0], after[1] - before[1])
+            if got != expected:
+                print(f"  check: {tool.name} changed the server by {got} (flagged, messages), "
+                      f"expected {expected}")
     return {tool: {k: statistics.median(x[k] for x in rs) for k in rs[0]} | {"runs": rs}
             for tool, rs in results.items()}
 
