@@ -288,6 +288,12 @@ def main():
     ap.add_argument("--runs", type=int, default=3, help="runs per scenario; medians are shown")
     ap.add_argument("--delay-ms", type=int, default=25, help="proxy delay each way")
     ap.add_argument("--no-proxy", action="store_true", help="only the direct measurements")
+    ap.add_argument("--folders", type=int, default=10,
+                    help="folders in the corpus (at least 10; 20 for the issue's target account)")
+    ap.add_argument("--tools", default="tidings,mbsync,offlineimap",
+                    help="comma-separated subset of the tools to time")
+    ap.add_argument("--scenarios", default="initial,noop,server,local",
+                    help="comma-separated subset of the scenarios (initial always runs)")
     ap.add_argument("--seed", type=int, default=20261121)
     ap.add_argument("--out", default=os.path.join(TOP, "bench", "out"))
     args = ap.parse_args()
@@ -296,10 +302,11 @@ def main():
     server = None
     try:
         server = Server(ws.root)
-        for f in corpus.FOLDERS[1:] + ["Huge"]:
+        folders = corpus.FOLDERS + [f"Projects/p{i:02d}" for i in range(args.folders - 10)]
+        for f in folders[1:] + ["Huge"]:
             server.adm("mailbox", "create", "-u", "alice", f)
         t0 = time.monotonic()
-        counts = corpus.write(server.maildir, args.messages, seed=args.seed)
+        counts = corpus.write(server.maildir, args.messages, seed=args.seed, folders=folders)
         fix_owner(server)
         server.adm("force-resync", "-u", "alice", "*")
         server.adm("index", "-u", "alice", "*")
@@ -316,17 +323,23 @@ def main():
         for title, port, delay in modes:
             proxy = DelayProxy(server.port, delay / 1000) if delay else None
             p = proxy.port if proxy else port
-            tools = [cls(name, ws.root, server, p) for name, cls in TOOLS]
+            wanted = args.tools.split(",")
+            tools = [cls(name, ws.root, server, p) for name, cls in TOOLS if name in wanted]
+            scenarios = args.scenarios.split(",")
             table = {}
             table["initial sync"] = scenario("initial", tools, args.runs, reset=True)
-            table["resync, no changes"] = scenario("noop", tools, args.runs)
+            if "noop" in scenarios:
+                table["resync, no changes"] = scenario("noop", tools, args.runs)
             seq = [0]
 
             def change(r):
                 seq[0] += 1
                 server_changes(server, rng, seq[0] + (1000 if delay else 0))
-            table["200 flags + 50 new"] = scenario("server", tools, args.runs, before_each=change)
-            table["local: 200 flags, 20 del"] = local_scenario(tools, args.runs, rng)
+            if "server" in scenarios:
+                table["200 flags + 50 new"] = scenario("server", tools, args.runs,
+                                                       before_each=change)
+            if "local" in scenarios:
+                table["local: 200 flags, 20 del"] = local_scenario(tools, args.runs, rng)
             print_table(title, table)
             report["modes"][title] = table
         rss = large_message_rss(ws, server, 50)
