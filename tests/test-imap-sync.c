@@ -334,11 +334,21 @@ test_lost_state_db (Fixture *f, gconstpointer data)
   sync_ok (cfg);
   td_test_remove_tree (f->state);
   seed (f, "INBOX", 1, 300);
+  /* Without the state a missing file is not a deletion: it comes back down. */
+  g_autoptr (GHashTable) before = read_local (f, "INBOX");
+  const char *v = local_name (before, 5);
+  g_autofree char *name = g_strndup (v, strchr (v, '\n') - v);
+  g_autofree char *cur = g_build_filename (f->maildir, "INBOX", "cur", name, NULL);
+  g_autofree char *new = g_build_filename (f->maildir, "INBOX", "new", name, NULL);
+  g_assert_true (g_unlink (cur) == 0 || g_unlink (new) == 0);
 
   TdTestRun r = td_test_tidings (cfg, "sync", "--json", NULL);
   g_assert_cmpint (r.status, ==, 0);
-  g_assert_nonnull (strstr (r.out, "\"folder\":\"INBOX\",\"added\":1,"));
-  g_assert_nonnull (strstr (r.out, "\"rematched\":10"));
+  g_assert_nonnull (strstr (r.out, "\"folder\":\"INBOX\",\"added\":2,"));
+  g_assert_nonnull (strstr (r.out, "\"rematched\":9"));
+  g_assert_null (strstr (r.out, "\"deleted_remote\":1"));
+  g_assert_null (strstr (r.out, "\"uploaded\":1"));
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 11);
   g_assert_nonnull (strstr (r.out, "\"rematched\":3"));
   td_test_run_clear (&r);
   assert_folder_matches (f, "INBOX");
