@@ -284,7 +284,8 @@ def large_message_rss(ws, server, size_mb):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--messages", type=int, default=1500, help="corpus size (20000 for the full table)")
+    ap.add_argument("--messages", type=int, default=500,
+                    help="corpus size (500 runs in minutes; 1500 for the README table; 20000 for the full one)")
     ap.add_argument("--runs", type=int, default=3, help="runs per scenario; medians are shown")
     ap.add_argument("--delay-ms", type=int, default=25, help="proxy delay each way")
     ap.add_argument("--no-proxy", action="store_true", help="only the direct measurements")

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Benchmark Tidings against mbsync and offlineimap (Debian packages) on one corpus.
-#   bench/run.sh                      a small corpus (a few minutes here)
-#   bench/run.sh --messages 20000     the full table
+#   bench/run.sh                      500 messages (under 6 minutes here)
+#   bench/run.sh --messages 1500      the README's table
+#   bench/run.sh --messages 20000     the full table (hours: offlineimap through the proxy)
 # Needs root for the ext4 loop mount it measures on; see bench/bench.py --help.
 set -eu
 cd "$(dirname "$0")/.."
