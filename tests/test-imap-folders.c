@@ -297,6 +297,8 @@ main (int argc, char **argv)
 #define ADD(path, fn, conf) g_test_add (path, Fixture, conf, td_sync_fixture_setup, fn, td_sync_fixture_teardown)
   ADD ("/integration/imap/folders/create-local", test_create_local, NULL);
   ADD ("/integration/imap/folders/create-local-maildir++", test_create_local_maildirpp, NULL);
+  ADD ("/integration/imap/folders/create-local-plain-imap4rev1", test_create_local,
+       "imap_capability = IMAP4rev1 LITERAL+");
   ADD ("/integration/imap/folders/create-server", test_create_server, NULL);
   ADD ("/integration/imap/folders/delete-local", test_delete_local, NULL);
   ADD ("/integration/imap/folders/delete-server", test_delete_server, NULL);

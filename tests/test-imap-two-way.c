@@ -572,5 +572,7 @@ main (int argc, char **argv)
        "imap_capability = IMAP4rev1 LITERAL+");
   ADD ("/integration/imap/two-way/reader-activity", test_reader_activity, NULL);
   ADD ("/integration/imap/two-way/dry-run", test_dry_run, NULL);
+  ADD ("/integration/imap/two-way/dry-run-plain-imap4rev1", test_dry_run,
+       "imap_capability = IMAP4rev1 LITERAL+");
   return g_test_run ();
 }
