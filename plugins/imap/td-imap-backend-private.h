@@ -28,12 +28,13 @@ void td_imap_group_run (TdImapGroup *group, TdImapSession *session, const TdImap
 void td_imap_group_keep_error (TdImapGroup *group, GError *error);
 gboolean td_imap_group_release (TdImapGroup *group);
 gboolean td_imap_group_return_error (TdImapGroup *group, GTask *task);
+void td_imap_group_complete (TdImapGroup *group, GTask *task);
 void td_imap_group_clear (TdImapGroup *group);
 void td_imap_group_free (TdImapGroup *group);
 void td_imap_group_command_done (GObject *source, GAsyncResult *result, gpointer user_data);
 
 TdFolderChanges *td_imap_backend_take_resync_changes (TdImapBackend *self);
-char *td_imap_backend_quote_name (TdImapBackend *self, const char *name);
+char *td_imap_backend_quote_name (TdImapBackend *self, const char *name, GError **error);
 gboolean td_imap_vanished_parse (const TdImapResponse *response, GArray *ranges);
 
 void td_imap_backend_login_async (TdImapBackend *self, const char *secret,

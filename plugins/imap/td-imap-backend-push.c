@@ -86,8 +86,7 @@ append_answered (GObject *source, GAsyncResult *result, gpointer user_data)
   else if (td_imap_session_get_caps (TD_IMAP_SESSION (source))->uidplus)
     call->upload->uid = appended_uid (r);
   g_free (call);
-  if (td_imap_group_release (&data->group) && !td_imap_group_return_error (&data->group, task))
-    g_task_return_boolean (task, TRUE);
+  td_imap_group_complete (&data->group, task);
 }
 
 static void
@@ -96,15 +95,15 @@ imap_append_async (TdBackend *backend, const char *name, GPtrArray *uploads,
 {
   TdImapBackend *self = TD_IMAP_BACKEND (backend);
   g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
-  g_autofree char *mailbox = td_imap_backend_quote_name (self, name);
+  GError *error = NULL;
+  g_autofree char *mailbox = td_imap_backend_quote_name (self, name, &error);
   AppendData *data = g_new0 (AppendData, 1);
 
   g_task_set_source_tag (task, imap_append_async);
   g_task_set_task_data (task, data, (GDestroyNotify) append_data_free);
   if (mailbox == NULL)
     {
-      g_task_return_new_error (task, TD_ERROR, TD_ERROR_FOLDER, "the folder name cannot be sent "
-                               "to the server");
+      g_task_return_error (task, error);
       return;
     }
   data->group.pending = 1; /* held while queueing */
@@ -123,8 +122,7 @@ imap_append_async (TdBackend *backend, const char *name, GPtrArray *uploads,
       td_imap_session_append_async (self->session, head, u->stream, u->size, cancellable,
                                     append_answered, call);
     }
-  if (td_imap_group_release (&data->group) && !td_imap_group_return_error (&data->group, task))
-    g_task_return_boolean (task, TRUE);
+  td_imap_group_complete (&data->group, task);
 }
 
 /* Deleting */
@@ -278,8 +276,7 @@ subscription_done (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   if (r == NULL)
     td_imap_group_keep_error (group, error);
-  if (td_imap_group_release (group) && !td_imap_group_return_error (group, task))
-    g_task_return_boolean (task, TRUE);
+  td_imap_group_complete (group, task);
 }
 
 static void
@@ -289,15 +286,15 @@ imap_create_folder_async (TdBackend *backend, const char *name, gboolean create,
 {
   TdImapBackend *self = TD_IMAP_BACKEND (backend);
   g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
-  g_autofree char *mailbox = td_imap_backend_quote_name (self, name);
+  GError *error = NULL;
+  g_autofree char *mailbox = td_imap_backend_quote_name (self, name, &error);
   TdImapGroup *group = g_new0 (TdImapGroup, 1);
 
   g_task_set_source_tag (task, imap_create_folder_async);
   g_task_set_task_data (task, group, (GDestroyNotify) td_imap_group_free);
   if (mailbox == NULL)
     {
-      g_task_return_new_error (task, TD_ERROR, TD_ERROR_FOLDER, "the folder name cannot be sent "
-                               "to the server");
+      g_task_return_error (task, error);
       return;
     }
   g_autofree char *first = g_strdup_printf (create ? "CREATE %s" : "DELETE %s", mailbox);

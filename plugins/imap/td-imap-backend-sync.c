@@ -346,8 +346,7 @@ fetch_answered (GObject *source, GAsyncResult *result, gpointer user_data)
                                                                  result, &error);
   if (r == NULL)
     fetch_fail (data, error);
-  if (td_imap_group_release (&data->group) && !td_imap_group_return_error (&data->group, task))
-    g_task_return_boolean (task, TRUE);
+  td_imap_group_complete (&data->group, task);
 }
 
 /* Splits @uids into commands of at most TD_IMAP_FETCH_BATCH messages each. */

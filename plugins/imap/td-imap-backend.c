@@ -411,16 +411,22 @@ select_arguments (TdImapBackend *self, const TdSyncPoint *since)
  * td_imap_backend_quote_name:
  * @self: a backend
  * @name: a decoded folder name
+ * @error: return location for a %TD_ERROR_FOLDER error
  *
  * Returns: (transfer full) (nullable): the server's name for it (as listed, or encoded in
  *   modified UTF-7), quoted for a command; %NULL when it cannot be sent
  */
 char *
-td_imap_backend_quote_name (TdImapBackend *self, const char *name)
+td_imap_backend_quote_name (TdImapBackend *self, const char *name, GError **error)
 {
   const char *raw = g_hash_table_lookup (self->raw_names, name);
   g_autofree char *encoded = raw ? NULL : td_mutf7_encode (name);
-  return td_imap_quote (raw ? raw : encoded);
+  char *quoted = td_imap_quote (raw ? raw : encoded);
+
+  if (quoted == NULL)
+    g_set_error (error, TD_ERROR, TD_ERROR_FOLDER, "the folder name cannot be sent to the "
+                 "server");
+  return quoted;
 }
 
 static void
@@ -430,7 +436,8 @@ imap_open_folder_async (TdBackend *backend, const char *name, gboolean read_only
 {
   TdImapBackend *self = TD_IMAP_BACKEND (backend);
   GTask *task = g_task_new (self, cancellable, callback, user_data);
-  g_autofree char *quoted = td_imap_backend_quote_name (self, name);
+  GError *error = NULL;
+  g_autofree char *quoted = td_imap_backend_quote_name (self, name, &error);
   g_autofree char *args = select_arguments (self, since);
   TdImapMailbox *mb = td_imap_session_get_mailbox (self->session);
   SelectData *data = g_new0 (SelectData, 1);
@@ -440,8 +447,7 @@ imap_open_folder_async (TdBackend *backend, const char *name, gboolean read_only
   g_clear_pointer (&self->resync_changes, td_folder_changes_free);
   if (quoted == NULL)
     {
-      g_task_return_new_error (task, TD_ERROR, TD_ERROR_FOLDER, "the folder name cannot be sent "
-                               "to the server");
+      g_task_return_error (task, error);
       g_object_unref (task);
       return;
     }

@@ -68,6 +68,21 @@ td_imap_group_return_error (TdImapGroup *group, GTask *task)
   return TRUE;
 }
 
+/**
+ * td_imap_group_complete:
+ * @group: a group
+ * @task: the operation, returning a boolean
+ *
+ * Counts one command as done; after the last, completes @task with the group's first
+ * failure, or with %TRUE.
+ */
+void
+td_imap_group_complete (TdImapGroup *group, GTask *task)
+{
+  if (td_imap_group_release (group) && !td_imap_group_return_error (group, task))
+    g_task_return_boolean (task, TRUE);
+}
+
 void
 td_imap_group_clear (TdImapGroup *group)
 {
@@ -100,6 +115,5 @@ td_imap_group_command_done (GObject *source, GAsyncResult *result, gpointer user
                                                                  result, &error);
   if (r == NULL)
     td_imap_group_keep_error (group, error);
-  if (td_imap_group_release (group) && !td_imap_group_return_error (group, task))
-    g_task_return_boolean (task, TRUE);
+  td_imap_group_complete (group, task);
 }
