@@ -399,7 +399,7 @@ guard_deletions (TdLocalFolder *local, guint removals, GError **error)
 {
   guint total = local->messages->len;
 
-  if (total < TD_DELETION_GUARD_MIN_MESSAGES || removals * 2 <= total)
+  if (td_deletion_guard_allows (total, removals))
     return TRUE;
   g_set_error (error, TD_ERROR, TD_ERROR_NEEDS_USER, "account %s, folder %s: the server no "
                "longer has %u of the %u messages synced before, so they would be deleted "

@@ -53,7 +53,7 @@ td_local_folder_guard_local_deletions (TdLocalFolder *local, gboolean force, GEr
                    local->account);
       return FALSE;
     }
-  if (total < TD_DELETION_GUARD_MIN_MESSAGES || n * 2 <= total)
+  if (td_deletion_guard_allows (total, n))
     return TRUE;
   g_set_error (error, TD_ERROR, TD_ERROR_NEEDS_USER, "account %s, folder %s: %u of the %u "
                "messages synced before are gone from the local folder, so they would be deleted "

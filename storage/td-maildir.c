@@ -562,12 +562,16 @@ td_maildir_remove_folder (TdMaildir *maildir, char **components, GHashTable *kno
   GHashTableIter it;
   gpointer base, value;
 
-  /* Opening would create a missing folder: look first. */
-  gint64 a, b;
-  if (!td_maildir_dir_mtimes (maildir, components, &a, &b))
-    return TRUE;
-  if ((f = td_maildir_open_folder (maildir, components, error)) == NULL
-      || (disk = td_maildir_folder_scan (f, error)) == NULL)
+  GError *e = NULL;
+
+  if ((f = td_maildir_find_folder (maildir, components, &e)) == NULL)
+    {
+      if (g_error_matches (e, TD_STORAGE_ERROR, TD_STORAGE_ERROR_GONE))
+        return g_error_free (e), TRUE; /* gone already */
+      g_propagate_error (error, e);
+      return FALSE;
+    }
+  if ((disk = td_maildir_folder_scan (f, error)) == NULL)
     return FALSE;
   g_hash_table_iter_init (&it, disk);
   while (g_hash_table_iter_next (&it, &base, NULL))
