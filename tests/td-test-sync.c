@@ -321,3 +321,17 @@ reader_sets_flags (Fixture *f, const char *folder, guint id, const char *letters
   g_autofree char *target = g_build_filename (f->maildir, folder, "cur", target_name, NULL);
   g_assert_cmpint (g_rename (g_file_test (cur, G_FILE_TEST_EXISTS) ? cur : new, target), ==, 0);
 }
+
+/* With a fixture narrowed by "imap_capability = ...", checks the server really announces
+ * just that, or a test meant for a plain server would prove nothing. */
+void
+assert_capabilities_narrowed (Fixture *f, gconstpointer extra_conf)
+{
+  const char *prefix = "imap_capability = ";
+
+  if (extra_conf == NULL || !g_str_has_prefix (extra_conf, prefix))
+    return;
+  g_autofree char *caps = td_test_dovecot_doveadm_output (f->dovecot, "config", "-h",
+                                                           "imap_capability", NULL);
+  g_assert_cmpstr (g_strstrip (caps), ==, (const char *) extra_conf + strlen (prefix));
+}
