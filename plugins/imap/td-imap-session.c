@@ -8,11 +8,10 @@
  */
 #include "td-imap-session.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <string.h>
 
 #include "engine/td-error.h"
+#include "engine/td-net.h"
 #include "td-imap-limits.h"
 
 typedef enum
@@ -62,7 +61,6 @@ struct _TdImapSession
   char *bye_text;
   GTask *greeting_task;
   gboolean handshaking;
-  GTlsCertificateFlags tls_errors;
   guint timer_id;
   gint64 last_activity;
 };
@@ -820,89 +818,26 @@ td_imap_quote (const char *string)
 
 /* TLS */
 
-static gboolean
-fingerprint_matches (TdImapSession *self, GTlsCertificate *cert)
-{
-  g_autoptr (GByteArray) der = NULL;
-  guint8 digest[32];
-  gsize digest_len = sizeof digest;
-
-  if (self->account->tls_fingerprint == NULL || cert == NULL)
-    return FALSE;
-  g_object_get (cert, "certificate", &der, NULL);
-  if (der == NULL)
-    return FALSE;
-  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
-  g_checksum_update (sum, der->data, der->len);
-  g_checksum_get_digest (sum, digest, &digest_len);
-  gsize pin_len = 0;
-  const guint8 *pin = g_bytes_get_data (self->account->tls_fingerprint, &pin_len);
-  return pin_len == digest_len && memcmp (pin, digest, digest_len) == 0;
-}
-
-static gboolean
-on_accept_certificate (GTlsConnection *conn, GTlsCertificate *cert, GTlsCertificateFlags errors,
-                       gpointer data)
-{
-  TdImapSession *self = data;
-  self->tls_errors = errors;
-  return fingerprint_matches (self, cert);
-}
-
-static char *
-describe_tls_errors (GTlsCertificateFlags errors)
-{
-  GString *out = g_string_new (NULL);
-  if (errors & G_TLS_CERTIFICATE_UNKNOWN_CA)
-    g_string_append (out, "it is not signed by a trusted authority; ");
-  if (errors & G_TLS_CERTIFICATE_BAD_IDENTITY)
-    g_string_append (out, "it is for another host name; ");
-  if (errors & (G_TLS_CERTIFICATE_EXPIRED | G_TLS_CERTIFICATE_NOT_ACTIVATED))
-    g_string_append (out, "it is expired or not yet valid; ");
-  if (errors & G_TLS_CERTIFICATE_REVOKED)
-    g_string_append (out, "it is revoked; ");
-  if (out->len == 0)
-    g_string_append (out, "it failed validation; ");
-  g_string_append (out, "set tls-ca-file to trust a private CA, or tls-fingerprint to pin this "
-                        "certificate");
-  return g_string_free (out, FALSE);
-}
-
 static void
-handshake_done (GObject *source, GAsyncResult *result, gpointer data)
+tls_done (GObject *source, GAsyncResult *result, gpointer data)
 {
   g_autoptr (GTask) task = data;
   TdImapSession *self = g_task_get_source_object (task);
-  g_autoptr (GError) error = NULL;
+  GError *error = NULL;
+  g_autoptr (GIOStream) tls = td_net_tls_finish (result, &error);
 
   self->handshaking = FALSE;
-  if (!g_tls_connection_handshake_finish (G_TLS_CONNECTION (source), result, &error))
+  if (tls == NULL)
     {
       if (self->failure != NULL)
-        g_task_return_error (task, g_error_copy (self->failure));
-      else if (self->tls_errors != 0)
         {
-          g_autofree char *why = describe_tls_errors (self->tls_errors);
-          g_task_return_new_error (task, TD_ERROR, TD_ERROR_TLS, "account %s (%s): the server's "
-                                   "certificate is refused: %s", self->account->name,
-                                   self->description, why);
+          g_clear_error (&error);
+          error = g_error_copy (self->failure);
         }
-      else
-        g_task_return_new_error (task, TD_ERROR, TD_ERROR_TLS, "account %s (%s): TLS handshake "
-                                 "failed: %s", self->account->name, self->description,
-                                 error->message);
+      g_task_return_error (task, error);
       return;
     }
-  if (self->account->tls_fingerprint != NULL
-      && !fingerprint_matches (self, g_tls_connection_get_peer_certificate (G_TLS_CONNECTION (source))))
-    {
-      g_task_return_new_error (task, TD_ERROR, TD_ERROR_TLS, "account %s (%s): the server's "
-                               "certificate does not match tls-fingerprint; if the server's "
-                               "certificate was renewed, update the pin", self->account->name,
-                               self->description);
-      return;
-    }
-  g_set_object (&self->stream, G_IO_STREAM (source));
+  g_set_object (&self->stream, tls);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -910,38 +845,12 @@ static void
 wrap_tls_async (TdImapSession *self, GCancellable *cancellable, GAsyncReadyCallback callback,
                 gpointer user_data)
 {
-  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
-  g_autoptr (GSocketConnectable) identity = g_network_address_new (self->account->host,
-                                                                   self->account->port);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GIOStream) tls = g_tls_client_connection_new (G_IO_STREAM (self->socket_conn),
-                                                           identity, &error);
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
 
-  if (tls == NULL)
-    {
-      g_task_return_new_error (task, TD_ERROR, TD_ERROR_TLS, "account %s: TLS is not available "
-                               "(is glib-networking installed?): %s", self->account->name,
-                               error->message);
-      return;
-    }
-  if (self->account->tls_ca_file != NULL)
-    {
-      g_autoptr (GTlsDatabase) db = g_tls_file_database_new (self->account->tls_ca_file, &error);
-      if (db == NULL)
-        {
-          g_task_return_new_error (task, TD_ERROR, TD_ERROR_CONFIG, "account %s: cannot use "
-                                   "tls-ca-file %s: %s", self->account->name,
-                                   self->account->tls_ca_file, error->message);
-          return;
-        }
-      g_tls_connection_set_database (G_TLS_CONNECTION (tls), db);
-    }
-  g_signal_connect_object (tls, "accept-certificate", G_CALLBACK (on_accept_certificate), self, 0);
   self->handshaking = TRUE;
-  self->tls_errors = 0;
   self->last_activity = g_get_monotonic_time ();
-  g_tls_connection_handshake_async (G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT,
-                                    self->io_cancellable, handshake_done, g_steal_pointer (&task));
+  td_net_tls_async (self->account, G_IO_STREAM (self->socket_conn), self->io_cancellable,
+                    tls_done, task);
 }
 
 /* Connecting */
@@ -974,20 +883,15 @@ connected (GObject *source, GAsyncResult *result, gpointer data)
 {
   GTask *task = data;
   TdImapSession *self = g_task_get_source_object (task);
-  g_autoptr (GError) error = NULL;
-  GSocketConnection *conn = g_socket_client_connect_to_host_finish (G_SOCKET_CLIENT (source),
-                                                                    result, &error);
+  GError *error = NULL;
+  GSocketConnection *conn = td_net_connect_finish (result, &error);
 
   if (conn == NULL)
     {
-      g_task_return_new_error (task, TD_ERROR, TD_ERROR_NETWORK, "account %s: cannot connect to "
-                               "%s: %s", self->account->name, self->description, error->message);
+      g_task_return_error (task, error);
       g_object_unref (task);
       return;
     }
-  GSocket *socket = g_socket_connection_get_socket (conn);
-  g_socket_set_timeout (socket, 0); /* silence is watched by our own timer */
-  g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
   self->socket_conn = conn;
   self->stream = G_IO_STREAM (g_object_ref (conn));
   self->timer_id = g_timeout_add_seconds (1, on_timer, self);
@@ -1012,14 +916,9 @@ td_imap_session_connect_async (TdImapSession *self, GCancellable *cancellable,
                                GAsyncReadyCallback callback, gpointer user_data)
 {
   GTask *task = g_task_new (self, cancellable, callback, user_data);
-  g_autoptr (GSocketClient) client = g_socket_client_new ();
 
   g_task_set_source_tag (task, td_imap_session_connect_async);
-  g_socket_client_set_timeout (client, self->account->timeout_seconds);
-  /* Mail servers are reached directly; GIO's HTTP-proxy machinery does not apply to IMAP. */
-  g_socket_client_set_enable_proxy (client, FALSE);
-  g_socket_client_connect_to_host_async (client, self->account->host, self->account->port,
-                                         cancellable, connected, task);
+  td_net_connect_async (self->account, cancellable, connected, task);
 }
 
 /**
@@ -1205,6 +1104,6 @@ td_imap_session_new (TdAccountConfig *account)
 {
   TdImapSession *self = g_object_new (TD_TYPE_IMAP_SESSION, NULL);
   self->account = td_account_config_ref (account);
-  self->description = g_strdup_printf ("%s:%u", account->host, account->port);
+  self->description = td_net_describe (account);
   return self;
 }
