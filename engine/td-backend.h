@@ -24,6 +24,10 @@ typedef enum
   TD_BACKEND_CAP_EXPUNGE = 1 << 5,
   TD_BACKEND_CAP_CREATE_FOLDER = 1 << 6,
   TD_BACKEND_CAP_WATCH = 1 << 7,
+  /* Messages are known by TdMessageInfo.unique_id (POP3 UIDL), not by UID: the mailbox is
+   * download-only, its "UIDs" are numbers for one session, and expunge commits (or not) as
+   * the session ends. */
+  TD_BACKEND_CAP_UNIQUE_IDS = 1 << 8,
 } TdBackendCaps;
 
 #define TD_TYPE_BACKEND (td_backend_get_type ())

@@ -77,8 +77,7 @@ sink_commit (TdMessageSink *sink, const TdMessageInfo *info, GError **error)
     }
   TdPendingMessage *m = g_new0 (TdPendingMessage, 1);
   m->delivery = g_steal_pointer (&self->current);
-  m->info = *info;
-  m->info.message_id = g_strdup (info->message_id);
+  td_message_info_copy (&m->info, info);
   self->batch_bytes += td_maildir_delivery_get_size (m->delivery);
   g_ptr_array_add (self->batch, m);
   if (td_maildir_sink_batch_is_full (self) && self->ready != NULL)

@@ -27,6 +27,113 @@ td_message_info_clear (TdMessageInfo *info)
 {
   g_clear_pointer (&info->message_id, g_free);
   g_clear_pointer (&info->upload_token, g_free);
+  g_clear_pointer (&info->unique_id, g_free);
+  g_clear_pointer (&info->header_hash, g_free);
+}
+
+/**
+ * td_message_info_copy:
+ * @dest: (out caller-allocates): where the copy goes; its old contents are not freed
+ * @src: the info to copy
+ *
+ * Copies @src, strings included.
+ */
+void
+td_message_info_copy (TdMessageInfo *dest, const TdMessageInfo *src)
+{
+  *dest = *src;
+  dest->message_id = g_strdup (src->message_id);
+  dest->upload_token = g_strdup (src->upload_token);
+  dest->unique_id = g_strdup (src->unique_id);
+  dest->header_hash = g_strdup (src->header_hash);
+}
+
+/* Header hashing */
+
+struct _TdHeaderHash
+{
+  GChecksum *sum;
+  gsize seen;
+  gboolean at_line_start;
+  gboolean pending_cr;
+  gboolean done;
+};
+
+TdHeaderHash *
+td_header_hash_new (void)
+{
+  TdHeaderHash *h = g_new0 (TdHeaderHash, 1);
+  h->sum = g_checksum_new (G_CHECKSUM_SHA256);
+  h->at_line_start = TRUE;
+  return h;
+}
+
+void
+td_header_hash_free (TdHeaderHash *hash)
+{
+  if (hash == NULL)
+    return;
+  g_checksum_free (hash->sum);
+  g_free (hash);
+}
+
+/**
+ * td_header_hash_update:
+ * @hash: a hash
+ * @data: the next bytes of the message
+ * @len: their length
+ *
+ * CR is left out before LF, so CRLF and LF messages hash alike; the empty line that ends the
+ * header, and everything after it, are not hashed.
+ */
+void
+td_header_hash_update (TdHeaderHash *hash, const guint8 *data, gsize len)
+{
+  for (gsize i = 0; i < len && !hash->done; i++)
+    {
+      guint8 c = data[i];
+      if (hash->pending_cr)
+        {
+          hash->pending_cr = FALSE;
+          if (c != '\n')
+            {
+              g_checksum_update (hash->sum, (const guint8 *) "\r", 1);
+              hash->at_line_start = FALSE;
+            }
+        }
+      if (c == '\r')
+        {
+          hash->pending_cr = TRUE;
+          continue;
+        }
+      if (c == '\n' && hash->at_line_start)
+        {
+          hash->done = TRUE;
+          break;
+        }
+      g_checksum_update (hash->sum, &c, 1);
+      hash->at_line_start = c == '\n';
+      if (++hash->seen >= TD_HEADER_HASH_MAX)
+        hash->done = TRUE;
+    }
+}
+
+gboolean
+td_header_hash_is_done (TdHeaderHash *hash)
+{
+  return hash->done;
+}
+
+/**
+ * td_header_hash_finish:
+ * @hash: a hash
+ *
+ * Returns: (transfer full): "sha256:" and the hex digest of what was hashed
+ */
+char *
+td_header_hash_finish (TdHeaderHash *hash)
+{
+  return g_strconcat ("sha256:", g_checksum_get_string (hash->sum), NULL);
 }
 
 /**

@@ -66,6 +66,9 @@ typedef struct
   gint64 internal_date;  /* seconds since the epoch, -1 when unknown */
   char *message_id;      /* nullable */
   char *upload_token;    /* nullable: the TD_UPLOAD_HEADER Tidings added to an upload */
+  char *unique_id;       /* nullable: the server's unique id where UIDs are not stable (POP3
+                            UIDL); @uid is then a number valid for this session only */
+  char *header_hash;     /* nullable: td_header_hash of the message's header, where known */
 } TdMessageInfo;
 
 /* The header that makes an upload without a Message-ID findable again; its value is an
@@ -73,6 +76,19 @@ typedef struct
 #define TD_UPLOAD_HEADER "X-Tidings-Upload"
 
 void td_message_info_clear (TdMessageInfo *info);
+void td_message_info_copy (TdMessageInfo *dest, const TdMessageInfo *src);
+
+/* A hash of a message's header block, the same whether the lines end in CRLF or LF: it
+ * recognises a message whose server-side id changed. Fed the message as it streams; only
+ * the header (up to the first empty line, at most TD_HEADER_HASH_MAX bytes) counts. */
+#define TD_HEADER_HASH_MAX (256 * 1024)
+typedef struct _TdHeaderHash TdHeaderHash;
+TdHeaderHash *td_header_hash_new (void);
+void td_header_hash_update (TdHeaderHash *hash, const guint8 *data, gsize len);
+gboolean td_header_hash_is_done (TdHeaderHash *hash);
+char *td_header_hash_finish (TdHeaderHash *hash);
+void td_header_hash_free (TdHeaderHash *hash);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdHeaderHash, td_header_hash_free)
 
 /* What changed in an open folder since a sync point. */
 typedef struct

@@ -69,6 +69,40 @@ test_printable (void)
   g_assert_cmpstr (b, ==, "a\\x0ab\\x1b[2J\\xff");
 }
 
+static char *
+hash_of (const char *message, gsize piece)
+{
+  g_autoptr (TdHeaderHash) h = td_header_hash_new ();
+  gsize len = strlen (message);
+  for (gsize at = 0; at < len; at += piece)
+    td_header_hash_update (h, (const guint8 *) message + at, MIN (piece, len - at));
+  return td_header_hash_finish (h);
+}
+
+/* The header hash recognises a message whatever its line ends and however it is cut into
+ * reads, ignores the body, and tells different headers apart. */
+static void
+test_header_hash (void)
+{
+  const char *crlf = "From: a@example.org\r\nSubject: x\r\n\r\nbody one\r\n";
+  const char *lf = "From: a@example.org\nSubject: x\n\nanother body\n";
+  const char *other = "From: a@example.org\nSubject: y\n\nbody one\n";
+  g_autofree char *a = hash_of (crlf, 1000);
+  g_autofree char *b = hash_of (crlf, 1);
+  g_autofree char *c = hash_of (lf, 3);
+  g_autofree char *d = hash_of (other, 1000);
+
+  g_assert_true (g_str_has_prefix (a, "sha256:"));
+  g_assert_cmpstr (a, ==, b);
+  g_assert_cmpstr (a, ==, c);
+  g_assert_cmpstr (a, !=, d);
+
+  /* A lone CR inside a header line is part of it. */
+  g_autofree char *e = hash_of ("Subject: x\ry\n\n", 1);
+  g_autofree char *f = hash_of ("Subject: xy\n\n", 1);
+  g_assert_cmpstr (e, !=, f);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -78,6 +112,7 @@ main (int argc, char **argv)
   g_test_add_func ("/types/uid-set/malformed", test_uid_set_malformed);
   g_test_add_func ("/types/maildir-flags", test_maildir_flags);
   g_test_add_func ("/types/message-id", test_message_id);
+  g_test_add_func ("/types/header-hash", test_header_hash);
   g_test_add_func ("/types/printable", test_printable);
   return g_test_run ();
 }
