@@ -627,7 +627,8 @@ td_state_db_remove_folder (TdStateDb *db, gint64 folder_id, GError **error)
 {
   static const char *const sql[] = {
     "DELETE FROM messages WHERE folder_id = ?", "DELETE FROM uploads WHERE folder_id = ?",
-    "DELETE FROM local_only WHERE folder_id = ?", "DELETE FROM folders WHERE id = ?",
+    "DELETE FROM local_only WHERE folder_id = ?", "DELETE FROM downloads WHERE folder_id = ?",
+    "DELETE FROM folders WHERE id = ?",
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (sql); i++)
@@ -640,4 +641,85 @@ td_state_db_remove_folder (TdStateDb *db, gint64 folder_id, GError **error)
         return FALSE;
     }
   return TRUE;
+}
+
+/* Download-only mailboxes (version 4) */
+
+void
+td_state_download_clear (TdStateDownload *download)
+{
+  g_clear_pointer (&download->unique_id, g_free);
+  g_clear_pointer (&download->base, g_free);
+  g_clear_pointer (&download->header_hash, g_free);
+}
+
+/**
+ * td_state_db_load_downloads:
+ * @db: a database
+ * @folder_id: the folder
+ * @error: return location for an error
+ *
+ * Returns: (transfer full) (element-type TdStateDownload): what was downloaded from the
+ *   folder and is still recorded, pending intents included
+ */
+GArray *
+td_state_db_load_downloads (TdStateDb *db, gint64 folder_id, GError **error)
+{
+  sqlite3_stmt *stmt = statement (db, "SELECT unique_id, base, size, header_hash, downloaded, "
+                                      "pending FROM downloads WHERE folder_id = ?", error);
+  g_autoptr (GArray) out = g_array_new (FALSE, TRUE, sizeof (TdStateDownload));
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  g_array_set_clear_func (out, (GDestroyNotify) td_state_download_clear);
+  sqlite3_bind_int64 (stmt, 1, folder_id);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      TdStateDownload d = { 0 };
+      d.unique_id = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+      d.base = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
+      d.size = (guint64) sqlite3_column_int64 (stmt, 2);
+      d.header_hash = g_strdup ((const char *) sqlite3_column_text (stmt, 3));
+      d.downloaded = sqlite3_column_int64 (stmt, 4);
+      d.pending = sqlite3_column_int (stmt, 5) != 0;
+      g_array_append_val (out, d);
+    }
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    return db_error (db, error, "read downloads"), NULL;
+  return g_steal_pointer (&out);
+}
+
+gboolean
+td_state_db_put_download (TdStateDb *db, gint64 folder_id, const TdStateDownload *d,
+                          GError **error)
+{
+  sqlite3_stmt *stmt = statement (db, "INSERT OR REPLACE INTO downloads (folder_id, unique_id, "
+                                      "base, size, header_hash, downloaded, pending) "
+                                      "VALUES (?, ?, ?, ?, ?, ?, ?)", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, folder_id);
+  sqlite3_bind_text (stmt, 2, d->unique_id, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 3, d->base, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 4, (sqlite3_int64) d->size);
+  sqlite3_bind_text (stmt, 5, d->header_hash, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 6, d->downloaded);
+  sqlite3_bind_int (stmt, 7, d->pending ? 1 : 0);
+  return step_done (db, stmt, error);
+}
+
+gboolean
+td_state_db_remove_download (TdStateDb *db, gint64 folder_id, const char *unique_id,
+                             const char *base, GError **error)
+{
+  sqlite3_stmt *stmt = statement (db, "DELETE FROM downloads WHERE folder_id = ? AND "
+                                      "unique_id = ? AND base = ?", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, folder_id);
+  sqlite3_bind_text (stmt, 2, unique_id, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 3, base, -1, SQLITE_STATIC);
+  return step_done (db, stmt, error);
 }

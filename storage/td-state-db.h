@@ -102,4 +102,22 @@ gboolean td_state_db_remove_local_only (TdStateDb *db, gint64 folder_id, const c
                                         GError **error);
 gboolean td_state_db_remove_folder (TdStateDb *db, gint64 folder_id, GError **error);
 
+/* A message of a download-only mailbox (version 4): see 0004-downloads.sql. */
+typedef struct
+{
+  char *unique_id;
+  char *base;
+  guint64 size;       /* the server's size */
+  char *header_hash;  /* td_header_hash_finish(), nullable */
+  gint64 downloaded;  /* seconds since the epoch */
+  gboolean pending;
+} TdStateDownload;
+
+void td_state_download_clear (TdStateDownload *download);
+GArray *td_state_db_load_downloads (TdStateDb *db, gint64 folder_id, GError **error);
+gboolean td_state_db_put_download (TdStateDb *db, gint64 folder_id, const TdStateDownload *d,
+                                   GError **error);
+gboolean td_state_db_remove_download (TdStateDb *db, gint64 folder_id, const char *unique_id,
+                                      const char *base, GError **error);
+
 G_END_DECLS
