@@ -101,7 +101,8 @@ class Tool:
     def measure(self):
         """Wall, CPU and peak RSS from GNU time, which waits for the tool itself: a wait4()
         from Python would count the forked interpreter's pages before exec as the tool's."""
-        env = dict(os.environ, HOME=self.home, TIDINGS_PLUGIN_DIR=os.path.join(TOP, "build-bench", "plugins", "imap"))
+        env = dict(os.environ, HOME=self.home, TIDINGS_PLUGIN_DIR=os.pathsep.join(
+            os.path.join(TOP, "build-bench", "plugins", p) for p in ("imap", "pop3")))
         stats = os.path.join(self.home, "time.out")
         before = self.server.wire_bytes()
         proc = subprocess.run(["/usr/bin/time", "-o", stats, "-f", "%e %U %S %M", *self.command()],

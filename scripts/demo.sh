@@ -41,7 +41,7 @@ tls-ca-file = $CA_FILE
 maildir = $work/Mail
 CONF
 chmod 600 "$work/config"
-run() { TIDINGS_PLUGIN_DIR="$top/build/plugins/imap" "$top/build/cli/tidings" --config "$work/config" "$@"; }
+run() { TIDINGS_PLUGIN_DIR="$top/build/plugins/imap:$top/build/plugins/pop3" "$top/build/cli/tidings" --config "$work/config" "$@"; }
 
 echo; echo "== tidings sync (first run)"
 run sync --verbose 2>/dev/null

@@ -514,10 +514,10 @@ test_config_errors (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (r.err, "tidings.conf:13: [account t] port:"));
   td_test_run_clear (&r);
 
-  g_autofree char *pop = config (f, "protocol = pop3\n");
-  r = td_test_tidings (pop, "sync", NULL);
+  g_autofree char *jmap = config (f, "protocol = jmap\n");
+  r = td_test_tidings (jmap, "sync", NULL);
   g_assert_cmpint (r.status, ==, 2);
-  g_assert_nonnull (strstr (r.err, "no plugin serves protocol “pop3”"));
+  g_assert_nonnull (strstr (r.err, "no plugin serves protocol “jmap”"));
   td_test_run_clear (&r);
   g_assert_false (g_file_test (f->maildir, G_FILE_TEST_EXISTS));
 

@@ -89,6 +89,23 @@ td_pop3_parser_expect (TdPop3Parser *parser, TdPop3Expect expect)
   g_queue_push_tail (&parser->expects, GINT_TO_POINTER (expect + 1));
 }
 
+/**
+ * td_pop3_parser_reset:
+ * @parser: a parser
+ *
+ * Forgets everything, partial input and expected answers alike, as after a TLS handshake;
+ * unlike a new parser, it then expects no greeting.
+ */
+void
+td_pop3_parser_reset (TdPop3Parser *parser)
+{
+  g_queue_clear (&parser->expects);
+  g_string_truncate (parser->line, 0);
+  parser->mode = MODE_STATUS;
+  parser->line_reported = FALSE;
+  parser->failed = FALSE;
+}
+
 /* Answers still to come. */
 guint
 td_pop3_parser_get_pending (TdPop3Parser *parser)

@@ -78,6 +78,7 @@ void td_pop3_parser_free (TdPop3Parser *parser);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdPop3Parser, td_pop3_parser_free)
 
 void td_pop3_parser_expect (TdPop3Parser *parser, TdPop3Expect expect);
+void td_pop3_parser_reset (TdPop3Parser *parser);
 guint td_pop3_parser_get_pending (TdPop3Parser *parser);
 TdPop3FeedResult td_pop3_parser_feed (TdPop3Parser *parser, const guint8 *data, gsize len,
                                       gsize *consumed, GError **error);

@@ -1,0 +1,336 @@
+/* td-pop3-login.c: securing and authenticating a POP3 connection.
+ *
+ * Order: greeting, CAPA, STLS when configured (a server that does not offer it, or refuses
+ * it, stops the run before anything else is sent) and CAPA again over TLS, then AUTH PLAIN
+ * when offered, else USER and PASS; APOP only when the account asks for it. Credentials
+ * travel only in commands marked sensitive, which are never logged, and every buffer that
+ * held them is cleared when freed.
+ */
+#include "td-pop3-backend-private.h"
+
+#include <string.h>
+
+#include "engine/td-error.h"
+
+typedef struct
+{
+  char *secret;
+  gboolean tls_up; /* STLS done: the next CAPA is the one to trust */
+} LoginData;
+
+static void
+wipe_string (char *s)
+{
+  if (s != NULL)
+    {
+      explicit_bzero (s, strlen (s));
+      g_free (s);
+    }
+}
+
+static void
+login_data_free (LoginData *data)
+{
+  wipe_string (data->secret);
+  g_free (data);
+}
+
+static TdPop3Session *
+session_of (GTask *task)
+{
+  return TD_POP3_BACKEND (g_task_get_source_object (task))->session;
+}
+
+static TdAccountConfig *
+account_of (GTask *task)
+{
+  return td_backend_get_account (TD_BACKEND (g_task_get_source_object (task)));
+}
+
+/* Completes @task with the connection's error, or the server's refusal of the login. */
+static gboolean
+login_failed (GTask *task, TdPop3Reply *reply, GError *error)
+{
+  if (reply != NULL && reply->ok)
+    return FALSE;
+  if (reply == NULL)
+    {
+      g_task_return_error (task, error);
+      return TRUE;
+    }
+  g_autofree char *what = g_strdup_printf ("the login of user %s", account_of (task)->user);
+  g_task_return_error (task, td_pop3_session_reply_error (session_of (task), reply,
+                                                          TD_ERROR_AUTH, what));
+  return TRUE;
+}
+
+static void
+logged_in (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (GTask) task = data;
+  GError *error = NULL;
+  g_autoptr (TdPop3Reply) reply = td_pop3_session_command_finish (TD_POP3_SESSION (source),
+                                                                  result, &error);
+
+  if (!login_failed (task, reply, error))
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+send_sensitive (GTask *task, TdPop3Expect expect, TdPop3CommandFlags flags, char *line,
+                GAsyncReadyCallback callback)
+{
+  TdPop3Handlers handlers = { .expect = expect, .flags = flags | TD_POP3_COMMAND_SENSITIVE };
+
+  td_pop3_session_command_async (session_of (task), &handlers, line,
+                                 g_task_get_cancellable (task), callback, task);
+  wipe_string (line);
+}
+
+static void
+plain_challenged (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GTask *task = data;
+  TdAccountConfig *a = account_of (task);
+  LoginData *login = g_task_get_task_data (task);
+  GError *error = NULL;
+  g_autoptr (TdPop3Reply) reply = td_pop3_session_command_finish (TD_POP3_SESSION (source),
+                                                                  result, &error);
+
+  if (login_failed (task, reply, error))
+    {
+      g_object_unref (task);
+      return;
+    }
+  if (!reply->challenge)
+    {
+      g_task_return_new_error (task, TD_ERROR, TD_ERROR_PROTOCOL, "account %s (%s): the server "
+                               "accepted AUTH PLAIN without the credentials; refusing to go on",
+                               a->name, td_pop3_session_describe (session_of (task)));
+      g_object_unref (task);
+      return;
+    }
+  gsize ulen = strlen (a->user), slen = strlen (login->secret);
+  guint8 *raw = g_malloc (ulen + slen + 2);
+  raw[0] = '\0';
+  memcpy (raw + 1, a->user, ulen);
+  raw[1 + ulen] = '\0';
+  memcpy (raw + 2 + ulen, login->secret, slen);
+  char *b64 = g_base64_encode (raw, ulen + slen + 2);
+  explicit_bzero (raw, ulen + slen + 2);
+  g_free (raw);
+  g_clear_pointer (&login->secret, wipe_string);
+  send_sensitive (task, TD_POP3_EXPECT_SASL, TD_POP3_COMMAND_CONTINUES, b64, logged_in);
+}
+
+static void
+user_accepted (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GTask *task = data;
+  LoginData *login = g_task_get_task_data (task);
+  GError *error = NULL;
+  g_autoptr (TdPop3Reply) reply = td_pop3_session_command_finish (TD_POP3_SESSION (source),
+                                                                  result, &error);
+
+  if (login_failed (task, reply, error))
+    {
+      g_object_unref (task);
+      return;
+    }
+  char *line = g_strconcat ("PASS ", login->secret, NULL);
+  g_clear_pointer (&login->secret, wipe_string);
+  send_sensitive (task, TD_POP3_EXPECT_STATUS, 0, line, logged_in);
+}
+
+/* APOP (RFC 1939 section 7): MD5 of the greeting's timestamp and the secret. */
+static char *
+apop_line (const char *user, const char *timestamp, const char *secret)
+{
+  g_autoptr (GChecksum) md5 = g_checksum_new (G_CHECKSUM_MD5);
+  g_checksum_update (md5, (const guint8 *) timestamp, strlen (timestamp));
+  g_checksum_update (md5, (const guint8 *) secret, strlen (secret));
+  return g_strdup_printf ("APOP %s %s", user, g_checksum_get_string (md5));
+}
+
+static void
+send_login (GTask *task)
+{
+  TdAccountConfig *a = account_of (task);
+  LoginData *login = g_task_get_task_data (task);
+  const TdPop3Caps *caps = td_pop3_session_get_caps (session_of (task));
+  TdPop3Handlers handlers = { .expect = TD_POP3_EXPECT_STATUS };
+
+  switch (a->auth)
+    {
+    case TD_AUTH_APOP:
+      if (caps->apop_timestamp == NULL)
+        {
+          g_task_return_new_error (task, TD_ERROR, TD_ERROR_AUTH, "account %s: auth = apop, but "
+                                   "the server does not offer APOP (no timestamp in its "
+                                   "greeting); use auth = auto", a->name);
+          g_object_unref (task);
+          return;
+        }
+      send_sensitive (task, TD_POP3_EXPECT_STATUS, 0,
+                      apop_line (a->user, caps->apop_timestamp, login->secret), logged_in);
+      g_clear_pointer (&login->secret, wipe_string);
+      return;
+    case TD_AUTH_AUTO:
+    case TD_AUTH_PLAIN:
+      if (caps->sasl_plain || a->auth == TD_AUTH_PLAIN)
+        {
+          handlers.expect = TD_POP3_EXPECT_SASL;
+          td_pop3_session_command_async (session_of (task), &handlers, "AUTH PLAIN",
+                                         g_task_get_cancellable (task), plain_challenged, task);
+          return;
+        }
+      G_GNUC_FALLTHROUGH;
+    case TD_AUTH_LOGIN:
+      {
+        g_autofree char *line = g_strconcat ("USER ", a->user, NULL);
+        td_pop3_session_command_async (session_of (task), &handlers, line,
+                                       g_task_get_cancellable (task), user_accepted, task);
+        return;
+      }
+    default:
+      g_task_return_new_error (task, TD_ERROR, TD_ERROR_CONFIG, "account %s: this version of "
+                               "Tidings cannot yet log in to POP3 with that `auth` method; use "
+                               "auto, plain, login (USER/PASS) or apop", a->name);
+      g_object_unref (task);
+      return;
+    }
+}
+
+static void
+capa_line (TdPop3Session *session, const char *line, gpointer data)
+{
+  td_pop3_session_parse_capa (session, line);
+}
+
+static void stls_done (GObject *source, GAsyncResult *result, gpointer data);
+
+static void
+capa_answered (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GTask *task = data;
+  TdAccountConfig *a = account_of (task);
+  TdPop3Session *session = TD_POP3_SESSION (source);
+  GError *error = NULL;
+  g_autoptr (TdPop3Reply) reply = td_pop3_session_command_finish (session, result, &error);
+
+  if (reply == NULL)
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  /* A -ERR is an old server without CAPA (RFC 1939 only): no STLS, PIPELINING or SASL. */
+  if (a->security != TD_SECURITY_STARTTLS
+      || ((LoginData *) g_task_get_task_data (task))->tls_up)
+    {
+      send_login (task);
+      return;
+    }
+  if (!td_pop3_session_get_caps (session)->stls)
+    {
+      g_task_return_new_error (task, TD_ERROR, TD_ERROR_TLS, "account %s: the server does not "
+                               "offer STLS, and security = starttls requires it; nothing was "
+                               "sent. Use security = tls if the server has POP3S (port 995)",
+                               a->name);
+      g_object_unref (task);
+      return;
+    }
+  td_pop3_session_stls_async (session, g_task_get_cancellable (task), stls_done, task);
+}
+
+static void
+ask_capa (GTask *task)
+{
+  TdPop3Handlers handlers = { .expect = TD_POP3_EXPECT_LINES, .on_line = capa_line };
+
+  td_pop3_session_reset_caps (session_of (task));
+  td_pop3_session_command_async (session_of (task), &handlers, "CAPA",
+                                 g_task_get_cancellable (task), capa_answered, task);
+}
+
+static void
+stls_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GTask *task = data;
+  GError *error = NULL;
+
+  if (!td_pop3_session_stls_finish (TD_POP3_SESSION (source), result, &error))
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  ((LoginData *) g_task_get_task_data (task))->tls_up = TRUE;
+  ask_capa (task); /* what the server offered before TLS is not to be trusted */
+}
+
+static void
+greeted (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GTask *task = data;
+  GError *error = NULL;
+
+  if (!td_pop3_session_connect_finish (TD_POP3_SESSION (source), result, &error))
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  ask_capa (task);
+}
+
+/* A user name or secret that could end the command line early, or smuggle in another. */
+static gboolean
+unsendable (const char *s)
+{
+  return strpbrk (s, "\r\n") != NULL;
+}
+
+/**
+ * td_pop3_backend_login_async:
+ * @self: a backend with a new session
+ * @secret: (nullable): the password
+ * @cancellable: (nullable): a cancellable
+ * @callback: called when logged in
+ * @user_data: data for @callback
+ *
+ * Connects the session, secures it as the account says and logs in. A user name or secret
+ * holding CR or LF is refused before the connection is opened.
+ */
+void
+td_pop3_backend_login_async (TdPop3Backend *self, const char *secret, GCancellable *cancellable,
+                             GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  TdAccountConfig *a = td_backend_get_account (TD_BACKEND (self));
+  LoginData *data = g_new0 (LoginData, 1);
+
+  g_task_set_source_tag (task, td_pop3_backend_login_async);
+  data->secret = g_strdup (secret);
+  g_task_set_task_data (task, data, (GDestroyNotify) login_data_free);
+  if (secret == NULL)
+    g_task_return_new_error (task, TD_ERROR, TD_ERROR_AUTH, "account %s: no password is "
+                             "configured; set password-command or password", a->name);
+  else if (unsendable (a->user) || unsendable (secret))
+    g_task_return_new_error (task, TD_ERROR, TD_ERROR_AUTH, "account %s: the user name or "
+                             "password holds a line break, which POP3 cannot send; nothing "
+                             "was sent. Check what password-command prints", a->name);
+  else
+    {
+      td_pop3_session_connect_async (self->session, cancellable, greeted, task);
+      return;
+    }
+  g_object_unref (task);
+}
+
+gboolean
+td_pop3_backend_login_finish (TdPop3Backend *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}

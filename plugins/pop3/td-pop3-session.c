@@ -1,0 +1,838 @@
+/* td-pop3-session.c: the POP3 connection: socket, TLS, command queue and response routing.
+ *
+ * POP3 answers carry no tag, so they are matched to commands by order alone: each command
+ * tells the parser, as it is written, what its answer looks like. Lines written together go
+ * out in one write. A session that failed stays failed: every later call gets the same error.
+ */
+#include "td-pop3-session.h"
+
+#include <string.h>
+
+#include "engine/td-error.h"
+#include "engine/td-net.h"
+#include "engine/td-types.h"
+#include "td-pop3-limits.h"
+
+typedef struct
+{
+  char *line;   /* without CRLF */
+  TdPop3Handlers handlers;
+  gboolean sent;
+  TdPop3Reply *reply; /* the +OK before a listing or message, kept until its end */
+  GTask *task;  /* borrowed: the task owns the command */
+} Command;
+
+struct _TdPop3Session
+{
+  GObject parent_instance;
+
+  TdAccountConfig *account;
+  char *description;
+  GSocketConnection *socket_conn;
+  GIOStream *stream;
+  GCancellable *io_cancellable;
+  TdPop3Parser *parser;
+  guint8 *read_buf;
+  gboolean reading;
+  gboolean read_paused;
+  gboolean writing;
+  GBytes *out;     /* the bytes being written */
+  GQueue commands; /* Command*, oldest first */
+  TdPop3Caps caps;
+  GError *failure;
+  gboolean closing; /* we are closing it: the end is not a failure */
+  GTask *greeting_task;
+  gboolean handshaking;
+  guint timer_id;
+  gint64 last_activity;
+};
+
+G_DEFINE_FINAL_TYPE (TdPop3Session, td_pop3_session, G_TYPE_OBJECT)
+
+static void start_read (TdPop3Session *self);
+static void try_send (TdPop3Session *self);
+
+void
+td_pop3_reply_free (TdPop3Reply *reply)
+{
+  if (reply == NULL)
+    return;
+  g_free (reply->code);
+  g_free (reply->text);
+  g_free (reply);
+}
+
+static void
+command_free (Command *command)
+{
+  if (command->line != NULL)
+    memset (command->line, 0, strlen (command->line)); /* it may hold a credential */
+  g_free (command->line);
+  td_pop3_reply_free (command->reply);
+  g_free (command);
+}
+
+/* A command as the debug log may show it: a credential's line shows its verb alone. */
+static char *
+loggable (const Command *c)
+{
+  if (!(c->handlers.flags & TD_POP3_COMMAND_SENSITIVE))
+    return g_strdup (c->line);
+  if (c->handlers.flags & TD_POP3_COMMAND_CONTINUES)
+    return g_strdup ("(SASL response, not shown)");
+  return g_strdup_printf ("%.*s (credentials not shown)", (int) strcspn (c->line, " "), c->line);
+}
+
+/* Failure */
+
+static void
+fail_session (TdPop3Session *self, GError *error)
+{
+  GQueue doomed;
+
+  if (self->failure != NULL)
+    {
+      g_error_free (error);
+      return;
+    }
+  if (self->closing)
+    g_debug ("%s: connection closed", self->description);
+  else
+    g_debug ("%s: connection failed: %s", self->description, error->message);
+  self->failure = error;
+  g_cancellable_cancel (self->io_cancellable);
+  g_clear_handle_id (&self->timer_id, g_source_remove);
+  doomed = self->commands;
+  g_queue_init (&self->commands);
+  g_object_ref (self);
+  for (GList *l = doomed.head; l != NULL; l = l->next)
+    {
+      GTask *task = ((Command *) l->data)->task;
+      g_task_return_error (task, g_error_copy (self->failure));
+      g_object_unref (task);
+    }
+  g_queue_clear (&doomed);
+  if (self->greeting_task != NULL)
+    {
+      GTask *task = g_steal_pointer (&self->greeting_task);
+      g_task_return_error (task, g_error_copy (self->failure));
+      g_object_unref (task);
+    }
+  if (self->stream != NULL)
+    g_io_stream_close_async (self->stream, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+  g_object_unref (self);
+}
+
+G_GNUC_PRINTF (3, 4) static void
+fail_with (TdPop3Session *self, TdErrorCode code, const char *format, ...)
+{
+  va_list args;
+  va_start (args, format);
+  g_autofree char *text = g_strdup_vprintf (format, args);
+  va_end (args);
+  fail_session (self, g_error_new (TD_ERROR, code, "account %s (%s): %s", self->account->name,
+                                   self->description, text));
+}
+
+/* Watches for silence while something is awaited; ticks once a second while connected. */
+static gboolean
+on_timer (gpointer data)
+{
+  TdPop3Session *self = data;
+  gint64 now = g_get_monotonic_time ();
+  gboolean waiting = self->commands.length > 0 || self->greeting_task || self->handshaking;
+
+  if (!waiting)
+    self->last_activity = now;
+  else if (now - self->last_activity > (gint64) self->account->timeout_seconds * G_USEC_PER_SEC)
+    {
+      self->timer_id = 0;
+      fail_with (self, TD_ERROR_NETWORK, "no answer from the server for %u seconds; check the "
+                 "connection or raise `timeout`", self->account->timeout_seconds);
+      return G_SOURCE_REMOVE;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+/* Dispatch */
+
+static Command *
+oldest_sent (TdPop3Session *self)
+{
+  Command *c = g_queue_peek_head (&self->commands);
+  return c != NULL && c->sent ? c : NULL;
+}
+
+static TdPop3Reply *
+reply_from_status (const TdPop3Status *status, gboolean challenge)
+{
+  TdPop3Reply *reply = g_new0 (TdPop3Reply, 1);
+  reply->ok = status->ok;
+  reply->challenge = challenge;
+  reply->code = g_strdup (status->code);
+  reply->text = g_strdup (status->text);
+  return reply;
+}
+
+static void
+handle_greeting (TdPop3Session *self, const TdPop3Status *status)
+{
+  GTask *task = g_steal_pointer (&self->greeting_task);
+
+  if (!status->ok)
+    {
+      g_autofree char *text = td_printable (status->text);
+      g_task_return_error (task, g_error_new (TD_ERROR, TD_ERROR_NETWORK, "account %s (%s): the "
+                                              "server refused the connection: %s",
+                                              self->account->name, self->description, text));
+      g_object_unref (task);
+      return;
+    }
+  /* APOP's timestamp (RFC 1939 section 7): "<" printable, no spaces ">" in the greeting. */
+  const char *lt = strchr (status->text, '<');
+  const char *gt = lt ? strchr (lt, '>') : NULL;
+  g_clear_pointer (&self->caps.apop_timestamp, g_free);
+  if (gt != NULL && memchr (lt, ' ', gt - lt) == NULL && memchr (lt, '@', gt - lt) != NULL)
+    self->caps.apop_timestamp = g_strndup (lt, gt - lt + 1);
+  g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+}
+
+static void
+complete (TdPop3Session *self, TdPop3Reply *reply)
+{
+  Command *c = g_queue_pop_head (&self->commands);
+  GTask *task = c->task;
+
+  if ((c->handlers.flags & TD_POP3_COMMAND_STLS) && reply->ok)
+    self->read_paused = TRUE; /* what follows must come through TLS; the rest is dropped */
+  if (c->handlers.flags & TD_POP3_COMMAND_QUIT)
+    self->closing = TRUE;
+  g_autofree char *shown = loggable (c);
+  g_debug ("%s: S: %s to %s", self->description,
+           reply->challenge ? "+ (challenge)" : reply->ok ? "+OK" : "-ERR", shown);
+  g_task_return_pointer (task, reply, (GDestroyNotify) td_pop3_reply_free);
+  g_object_unref (task);
+  try_send (self);
+}
+
+static void
+dispatch_status (TdPop3Session *self, gboolean challenge)
+{
+  const TdPop3Status *status = td_pop3_parser_get_status (self->parser);
+  Command *c = oldest_sent (self);
+
+  if (self->greeting_task != NULL)
+    {
+      handle_greeting (self, status);
+      return;
+    }
+  if (c == NULL)
+    {
+      fail_with (self, TD_ERROR_PROTOCOL, "the server answered a command that was never sent");
+      return;
+    }
+  TdPop3Reply *reply = reply_from_status (status, challenge);
+  if (reply->ok && !challenge
+      && (c->handlers.expect == TD_POP3_EXPECT_LINES || c->handlers.expect == TD_POP3_EXPECT_MESSAGE))
+    {
+      c->reply = reply; /* the listing or message follows */
+      return;
+    }
+  complete (self, reply);
+}
+
+static void
+dispatch_chunk (TdPop3Session *self)
+{
+  const TdPop3Chunk *chunk = td_pop3_parser_get_chunk (self->parser);
+  Command *c = oldest_sent (self);
+  GError *error = NULL;
+
+  if (c == NULL || c->handlers.on_chunk == NULL)
+    return;
+  if (!c->handlers.on_chunk (self, chunk->data, chunk->len, c->handlers.user_data, &error))
+    fail_session (self, error);
+}
+
+static void
+dispatch_end (TdPop3Session *self)
+{
+  Command *c = oldest_sent (self);
+  GError *error = NULL;
+
+  if (c == NULL || c->reply == NULL)
+    {
+      fail_with (self, TD_ERROR_PROTOCOL, "the server ended a listing nobody asked for");
+      return;
+    }
+  if (c->handlers.on_end != NULL && !c->handlers.on_end (self, c->handlers.user_data, &error))
+    {
+      fail_session (self, error);
+      return;
+    }
+  complete (self, g_steal_pointer (&c->reply));
+}
+
+/* Reading */
+
+static void
+process (TdPop3Session *self, gsize n)
+{
+  gsize off = 0;
+
+  while (off < n && self->failure == NULL && !self->read_paused)
+    {
+      GError *error = NULL;
+      gsize used = 0;
+      TdPop3FeedResult r = td_pop3_parser_feed (self->parser, self->read_buf + off, n - off,
+                                                &used, &error);
+      off += used;
+      switch (r)
+        {
+        case TD_POP3_FEED_STATUS:
+        case TD_POP3_FEED_CHALLENGE:
+          dispatch_status (self, r == TD_POP3_FEED_CHALLENGE);
+          break;
+        case TD_POP3_FEED_LINE:
+          {
+            Command *c = oldest_sent (self);
+            if (c != NULL && c->handlers.on_line != NULL)
+              c->handlers.on_line (self, td_pop3_parser_get_line (self->parser),
+                                   c->handlers.user_data);
+            break;
+          }
+        case TD_POP3_FEED_CHUNK:
+          dispatch_chunk (self);
+          break;
+        case TD_POP3_FEED_END:
+          dispatch_end (self);
+          break;
+        case TD_POP3_FEED_ERROR:
+          fail_with (self, TD_ERROR_PROTOCOL, "the server's answer %s", error->message);
+          g_error_free (error);
+          break;
+        case TD_POP3_FEED_NEED_MORE:
+        default:
+          break;
+        }
+    }
+  if (self->read_paused && off < n)
+    g_debug ("%s: dropped %" G_GSIZE_FORMAT " bytes received before the TLS handshake",
+             self->description, n - off);
+}
+
+static void
+read_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (TdPop3Session) self = data;
+  g_autoptr (GError) error = NULL;
+  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
+
+  self->reading = FALSE;
+  if (self->failure != NULL)
+    return;
+  if (n < 0)
+    fail_with (self, TD_ERROR_NETWORK, "the connection broke: %s", error->message);
+  else if (n == 0)
+    fail_with (self, TD_ERROR_NETWORK, "the server closed the connection");
+  else
+    {
+      self->last_activity = g_get_monotonic_time ();
+      process (self, (gsize) n);
+      start_read (self);
+    }
+}
+
+static void
+start_read (TdPop3Session *self)
+{
+  if (self->reading || self->read_paused || self->failure != NULL || self->stream == NULL)
+    return;
+  self->reading = TRUE;
+  g_input_stream_read_async (g_io_stream_get_input_stream (self->stream), self->read_buf,
+                             TD_POP3_READ_CHUNK, G_PRIORITY_DEFAULT, self->io_cancellable,
+                             read_done, g_object_ref (self));
+}
+
+/* Writing */
+
+static void
+write_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (TdPop3Session) self = data;
+  g_autoptr (GError) error = NULL;
+
+  self->writing = FALSE;
+  g_clear_pointer (&self->out, g_bytes_unref);
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &error))
+    {
+      if (self->failure == NULL)
+        fail_with (self, TD_ERROR_NETWORK, "cannot send to the server: %s", error->message);
+      return;
+    }
+  self->last_activity = g_get_monotonic_time ();
+  try_send (self);
+}
+
+/* How many commands may await answers at once. A command that changes the connection's
+ * state (STLS, AUTH and its continuations, QUIT) is only sent alone. */
+static guint
+window (TdPop3Session *self, const Command *next)
+{
+  if (!self->caps.pipelining || next->handlers.expect == TD_POP3_EXPECT_SASL
+      || (next->handlers.flags & (TD_POP3_COMMAND_STLS | TD_POP3_COMMAND_QUIT)))
+    return 1;
+  return TD_POP3_PIPELINE_DEPTH;
+}
+
+static void
+try_send (TdPop3Session *self)
+{
+  guint awaiting = 0;
+  GString *out = NULL;
+  Command *last_sent = NULL;
+
+  if (self->writing || self->failure != NULL || self->stream == NULL || self->read_paused)
+    return;
+  for (GList *l = self->commands.head; l != NULL; l = l->next)
+    {
+      Command *c = l->data;
+      if (c->sent)
+        {
+          awaiting++;
+          last_sent = c;
+          continue;
+        }
+      guint limit = window (self, c);
+      if (awaiting >= limit || (last_sent != NULL && window (self, last_sent) == 1))
+        break;
+      if (out == NULL)
+        out = g_string_new (NULL);
+      g_string_append (out, c->line);
+      g_string_append (out, "\r\n");
+      if (!(c->handlers.flags & TD_POP3_COMMAND_CONTINUES))
+        td_pop3_parser_expect (self->parser, c->handlers.expect);
+      g_autofree char *shown = loggable (c);
+      g_debug ("%s: C: %s", self->description, shown);
+      c->sent = TRUE;
+      awaiting++;
+      last_sent = c;
+    }
+  if (out == NULL)
+    return;
+  self->writing = TRUE;
+  self->last_activity = g_get_monotonic_time ();
+  GBytes *bytes = g_string_free_to_bytes (out);
+  gsize len = 0;
+  const guint8 *data = g_bytes_get_data (bytes, &len);
+  self->out = bytes; /* kept until the write completes */
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (self->stream), data, len,
+                                   G_PRIORITY_DEFAULT, self->io_cancellable, write_done,
+                                   g_object_ref (self));
+}
+
+/**
+ * td_pop3_session_command_async:
+ * @self: a greeted session
+ * @handlers: what the answer looks like and who gets its lines or message
+ * @line: the command, without CRLF; it must hold no CR, LF or NUL
+ * @cancellable: (nullable): a cancellable, checked when the answer is returned; the backend
+ *   closes the session to stop what is on the wire (POP3 cannot stop one command)
+ * @callback: called with the answer
+ * @user_data: data for @callback
+ */
+void
+td_pop3_session_command_async (TdPop3Session *self, const TdPop3Handlers *handlers,
+                               const char *line, GCancellable *cancellable,
+                               GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, td_pop3_session_command_async);
+  g_return_if_fail (strpbrk (line, "\r\n") == NULL);
+  if (self->failure != NULL)
+    {
+      g_task_return_error (task, g_error_copy (self->failure));
+      g_object_unref (task);
+      return;
+    }
+  Command *c = g_new0 (Command, 1);
+  c->line = g_strdup (line);
+  c->handlers = *handlers;
+  c->task = task;
+  g_task_set_task_data (task, c, (GDestroyNotify) command_free);
+  g_queue_push_tail (&self->commands, c);
+  try_send (self);
+}
+
+/**
+ * td_pop3_session_command_finish:
+ * @self: a session
+ * @result: the result
+ * @error: return location for an error: the connection failed
+ *
+ * Returns: (transfer full) (nullable): the server's answer, +OK or -ERR
+ */
+TdPop3Reply *
+td_pop3_session_command_finish (TdPop3Session *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * td_pop3_session_reply_error:
+ * @self: a session
+ * @reply: a -ERR answer
+ * @default_code: the TdErrorCode when the answer has no response code that says more
+ * @what: what was refused ("the password", "RETR 4")
+ *
+ * Returns: (transfer full): an error that says what the server meant and what to do; the
+ *   RFC 2449 and RFC 3206 codes decide its TdErrorCode
+ */
+GError *
+td_pop3_session_reply_error (TdPop3Session *self, const TdPop3Reply *reply, int default_code,
+                             const char *what)
+{
+  g_autofree char *text = td_printable (reply->text);
+  const char *code = reply->code ? reply->code : "";
+  int error_code = default_code;
+  const char *advice = "";
+
+  if (g_str_equal (code, "AUTH"))
+    error_code = TD_ERROR_AUTH, advice = "; check the user name and password";
+  else if (g_str_equal (code, "IN-USE"))
+    error_code = TD_ERROR_NETWORK,
+    advice = "; another POP3 client holds the mailbox (close other mail programs fetching "
+             "it), then try again";
+  else if (g_str_equal (code, "LOGIN-DELAY"))
+    error_code = TD_ERROR_NETWORK,
+    advice = "; the server limits how often you may log in: wait, and poll less often";
+  else if (g_str_equal (code, "SYS/TEMP"))
+    error_code = TD_ERROR_NETWORK, advice = "; a temporary problem on the server: try again later";
+  else if (g_str_equal (code, "SYS/PERM"))
+    error_code = TD_ERROR_PROTOCOL,
+    advice = "; a lasting problem on the server: ask its administrator";
+  else if (error_code == TD_ERROR_AUTH)
+    advice = "; check the user name and password";
+  return g_error_new (TD_ERROR, error_code, "account %s (%s): the server refused %s: %s%s",
+                      self->account->name, self->description, what, text, advice);
+}
+
+/* Capabilities */
+
+void
+td_pop3_session_reset_caps (TdPop3Session *self)
+{
+  char *timestamp = g_steal_pointer (&self->caps.apop_timestamp);
+  memset (&self->caps, 0, sizeof self->caps);
+  self->caps.apop_timestamp = timestamp;
+}
+
+/**
+ * td_pop3_session_parse_capa:
+ * @self: a session
+ * @line: one line of a CAPA listing
+ */
+void
+td_pop3_session_parse_capa (TdPop3Session *self, const char *line)
+{
+  g_auto (GStrv) words = g_strsplit (line, " ", 0);
+  const char *name = words[0];
+
+  self->caps.capa = TRUE;
+  if (g_ascii_strcasecmp (name, "STLS") == 0)
+    self->caps.stls = TRUE;
+  else if (g_ascii_strcasecmp (name, "USER") == 0)
+    self->caps.user = TRUE;
+  else if (g_ascii_strcasecmp (name, "PIPELINING") == 0)
+    self->caps.pipelining = TRUE;
+  else if (g_ascii_strcasecmp (name, "UIDL") == 0)
+    self->caps.uidl = TRUE;
+  else if (g_ascii_strcasecmp (name, "TOP") == 0)
+    self->caps.top = TRUE;
+  else if (g_ascii_strcasecmp (name, "RESP-CODES") == 0)
+    self->caps.resp_codes = TRUE;
+  else if (g_ascii_strcasecmp (name, "SASL") == 0)
+    for (guint i = 1; words[i] != NULL; i++)
+      if (g_ascii_strcasecmp (words[i], "PLAIN") == 0)
+        self->caps.sasl_plain = TRUE;
+}
+
+TdPop3Caps *
+td_pop3_session_get_caps (TdPop3Session *self)
+{
+  return &self->caps;
+}
+
+const char *
+td_pop3_session_describe (TdPop3Session *self)
+{
+  return self->description;
+}
+
+TdAccountConfig *
+td_pop3_session_get_account (TdPop3Session *self)
+{
+  return self->account;
+}
+
+/* TLS */
+
+static void
+tls_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (GTask) task = data;
+  TdPop3Session *self = g_task_get_source_object (task);
+  GError *error = NULL;
+  g_autoptr (GIOStream) tls = td_net_tls_finish (result, &error);
+
+  self->handshaking = FALSE;
+  if (tls == NULL)
+    {
+      if (self->failure != NULL)
+        {
+          g_clear_error (&error);
+          error = g_error_copy (self->failure);
+        }
+      g_task_return_error (task, error);
+      return;
+    }
+  g_set_object (&self->stream, tls);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+wrap_tls_async (TdPop3Session *self, GCancellable *cancellable, GAsyncReadyCallback callback,
+                gpointer user_data)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+
+  self->handshaking = TRUE;
+  self->last_activity = g_get_monotonic_time ();
+  td_net_tls_async (self->account, G_IO_STREAM (self->socket_conn), self->io_cancellable,
+                    tls_done, task);
+}
+
+/* Connecting */
+
+static void
+begin_greeting (TdPop3Session *self, GTask *task)
+{
+  self->greeting_task = task;
+  self->last_activity = g_get_monotonic_time ();
+  start_read (self);
+}
+
+static void
+tls_for_greeting_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GTask *task = data;
+  GError *error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  begin_greeting (TD_POP3_SESSION (source), task);
+}
+
+static void
+connected (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GTask *task = data;
+  TdPop3Session *self = g_task_get_source_object (task);
+  GError *error = NULL;
+  GSocketConnection *conn = td_net_connect_finish (result, &error);
+
+  if (conn == NULL)
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  self->socket_conn = conn;
+  self->stream = G_IO_STREAM (g_object_ref (conn));
+  self->timer_id = g_timeout_add_seconds (1, on_timer, self);
+  if (self->account->security == TD_SECURITY_TLS)
+    wrap_tls_async (self, g_task_get_cancellable (task), tls_for_greeting_done, task);
+  else
+    begin_greeting (self, task);
+}
+
+/**
+ * td_pop3_session_connect_async:
+ * @self: a new session
+ * @cancellable: (nullable): a cancellable
+ * @callback: called once the greeting arrived (over TLS for implicit TLS)
+ * @user_data: data for @callback
+ */
+void
+td_pop3_session_connect_async (TdPop3Session *self, GCancellable *cancellable,
+                               GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, td_pop3_session_connect_async);
+  td_net_connect_async (self->account, cancellable, connected, task);
+}
+
+gboolean
+td_pop3_session_connect_finish (TdPop3Session *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+stls_wrapped (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (GTask) task = data;
+  TdPop3Session *self = TD_POP3_SESSION (source);
+  GError *error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  /* Whatever the server said before TLS is forgotten, capabilities included. */
+  td_pop3_session_reset_caps (self);
+  g_clear_pointer (&self->caps.apop_timestamp, g_free);
+  td_pop3_parser_reset (self->parser); /* no greeting comes after the handshake */
+  self->read_paused = FALSE;
+  start_read (self);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+stls_answered (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (GTask) task = data;
+  TdPop3Session *self = TD_POP3_SESSION (source);
+  GError *error = NULL;
+  g_autoptr (TdPop3Reply) reply = td_pop3_session_command_finish (self, result, &error);
+
+  if (reply == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (!reply->ok)
+    {
+      g_autofree char *text = td_printable (reply->text);
+      g_task_return_new_error (task, TD_ERROR, TD_ERROR_TLS, "account %s (%s): the server "
+                               "refused STLS, so the connection cannot be secured: %s",
+                               self->account->name, self->description, text);
+      return;
+    }
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  wrap_tls_async (self, cancellable, stls_wrapped, g_steal_pointer (&task));
+}
+
+/**
+ * td_pop3_session_stls_async:
+ * @self: a greeted session on a plain connection
+ * @cancellable: (nullable): a cancellable
+ * @callback: called once TLS is up; capabilities are then empty until CAPA is asked again
+ * @user_data: data for @callback
+ *
+ * Upgrades the connection with STLS (RFC 2595 section 4). Bytes the server sent after its
+ * +OK and before the handshake are dropped.
+ */
+void
+td_pop3_session_stls_async (TdPop3Session *self, GCancellable *cancellable,
+                            GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  TdPop3Handlers handlers = { .expect = TD_POP3_EXPECT_STATUS, .flags = TD_POP3_COMMAND_STLS };
+
+  g_task_set_source_tag (task, td_pop3_session_stls_async);
+  td_pop3_session_command_async (self, &handlers, "STLS", cancellable, stls_answered, task);
+}
+
+gboolean
+td_pop3_session_stls_finish (TdPop3Session *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Object */
+
+/**
+ * td_pop3_session_close:
+ * @self: a session
+ *
+ * Drops the connection; commands still waiting fail.
+ */
+void
+td_pop3_session_close (TdPop3Session *self)
+{
+  self->closing = TRUE;
+  if (self->failure == NULL)
+    fail_session (self, g_error_new (TD_ERROR, TD_ERROR_NETWORK, "account %s (%s): connection "
+                                     "closed", self->account->name, self->description));
+}
+
+static void
+td_pop3_session_dispose (GObject *object)
+{
+  TdPop3Session *self = TD_POP3_SESSION (object);
+
+  td_pop3_session_close (self);
+  g_clear_object (&self->stream);
+  g_clear_object (&self->socket_conn);
+  G_OBJECT_CLASS (td_pop3_session_parent_class)->dispose (object);
+}
+
+static void
+td_pop3_session_finalize (GObject *object)
+{
+  TdPop3Session *self = TD_POP3_SESSION (object);
+
+  g_clear_error (&self->failure);
+  g_clear_object (&self->io_cancellable);
+  g_clear_pointer (&self->parser, td_pop3_parser_free);
+  g_free (self->read_buf);
+  g_clear_pointer (&self->out, g_bytes_unref);
+  g_free (self->caps.apop_timestamp);
+  g_free (self->description);
+  g_clear_pointer (&self->account, td_account_config_unref);
+  G_OBJECT_CLASS (td_pop3_session_parent_class)->finalize (object);
+}
+
+static void
+td_pop3_session_class_init (TdPop3SessionClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  object_class->dispose = td_pop3_session_dispose;
+  object_class->finalize = td_pop3_session_finalize;
+}
+
+static void
+td_pop3_session_init (TdPop3Session *self)
+{
+  self->parser = td_pop3_parser_new ();
+  self->read_buf = g_malloc (TD_POP3_READ_CHUNK);
+  self->io_cancellable = g_cancellable_new ();
+  g_queue_init (&self->commands);
+}
+
+/**
+ * td_pop3_session_new:
+ * @account: the account to connect for
+ *
+ * Returns: (transfer full): an unconnected session
+ */
+TdPop3Session *
+td_pop3_session_new (TdAccountConfig *account)
+{
+  TdPop3Session *self = g_object_new (TD_TYPE_POP3_SESSION, NULL);
+  self->account = td_account_config_ref (account);
+  self->description = td_net_describe (account);
+  return self;
+}
