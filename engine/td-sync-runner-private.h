@@ -14,6 +14,8 @@
 
 G_BEGIN_DECLS
 
+typedef struct _TdDownloadRun TdDownloadRun;
+
 typedef struct
 {
   TdFolderInfo *info;      /* borrowed from the runner's folder list */
@@ -55,6 +57,7 @@ struct _TdSyncRunner
   GHashTable *synced; /* display name (the DB's key) -> TdStateFolderSummary */
   guint next_folder;
   FolderRun *run;
+  TdDownloadRun *download; /* the one mailbox of a download-only backend */
 };
 
 typedef gboolean (*WorkFunc) (TdSyncRunner *self, gpointer arg, GError **error);
@@ -80,6 +83,10 @@ TdFolderReport *td_sync_runner_add_report (TdSyncRunner *self, const char *name,
 
 /* td-sync-folders.c */
 void td_sync_runner_reconcile_folders (TdSyncRunner *self);
+
+/* td-sync-downloads.c */
+void td_sync_runner_download_mailbox (TdSyncRunner *self);
+void td_download_run_free (TdDownloadRun *run);
 
 /* td-sync-dry-run.c */
 void td_sync_runner_dry_run_folder (TdSyncRunner *self);

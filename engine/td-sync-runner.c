@@ -1023,7 +1023,10 @@ storage_opened (GObject *source, GAsyncResult *result, gpointer data)
       td_sync_runner_finish_account (self, error);
       return;
     }
-  td_sync_runner_reconcile_folders (self);
+  if (td_backend_get_caps (self->backend) & TD_BACKEND_CAP_UNIQUE_IDS)
+    td_sync_runner_download_mailbox (self);
+  else
+    td_sync_runner_reconcile_folders (self);
 }
 
 /* Folders */
@@ -1306,6 +1309,7 @@ td_sync_runner_finalize (GObject *object)
   g_clear_pointer (&self->listing, g_ptr_array_unref);
   g_clear_pointer (&self->changes, g_ptr_array_unref);
   g_clear_pointer (&self->synced, g_hash_table_unref);
+  g_clear_pointer (&self->download, td_download_run_free);
   g_clear_pointer (&self->account, td_account_config_unref);
   g_strfreev (self->options.folder_patterns);
   G_OBJECT_CLASS (td_sync_runner_parent_class)->finalize (object);

@@ -1,0 +1,382 @@
+/* td-download-folder.c: the durable, crash-safe steps of a download-only mailbox (POP3).
+ *
+ * The mailbox is one Maildir: the account's `maildir` itself (cur/, new/ and tmp/ directly
+ * in it), as fetchmail, getmail and mpop users keep theirs. Its state DB record is the
+ * folder "INBOX". Downloads follow the same order as IMAP's (td-local-folder.c): files
+ * flushed in tmp/, rows committed as pending, files renamed into new/, directories flushed,
+ * rows committed as done. A unique id is recorded as downloaded only once its file is
+ * durable in new/; a pending row whose file never got there is dropped on the next start,
+ * so that message is downloaded again. Nothing here ever deletes a local file.
+ */
+#include "td-download-folder.h"
+
+#include <string.h>
+
+#include "storage/td-storage-error.h"
+#include "td-error.h"
+#include "td-maildir-sink.h"
+
+#define SECONDS_PER_DAY (24 * 60 * 60)
+
+static gboolean
+fail (GError **error, GError *local, const char *account)
+{
+  g_set_error (error, TD_ERROR, TD_ERROR_LOCAL_IO, "account %s: %s", account, local->message);
+  g_error_free (local);
+  return FALSE;
+}
+
+void
+td_download_folder_free (TdDownloadFolder *local)
+{
+  if (local == NULL)
+    return;
+  g_free (local->account);
+  g_clear_pointer (&local->folder, td_maildir_folder_unref);
+  g_clear_pointer (&local->downloads, g_array_unref);
+  g_free (local);
+}
+
+void
+td_download_plan_clear (TdDownloadPlan *plan)
+{
+  g_clear_pointer (&plan->to_fetch, g_array_unref);
+  g_clear_pointer (&plan->to_delete, g_array_unref);
+  g_clear_pointer (&plan->fetching, g_hash_table_unref);
+}
+
+/* Keeps a pending row whose file reached new/ or cur/, drops the others. */
+static gboolean
+resolve_pending (TdDownloadFolder *local, GError **error)
+{
+  g_autoptr (GHashTable) disk = NULL;
+  GError *e = NULL;
+  gboolean any = FALSE;
+
+  for (guint i = 0; i < local->downloads->len && !any; i++)
+    any = g_array_index (local->downloads, TdStateDownload, i).pending;
+  if (!any)
+    return TRUE;
+  disk = td_maildir_folder_scan (local->folder, NULL);
+  if (!td_state_db_begin (local->db, &e))
+    return fail (error, e, local->account);
+  for (guint i = local->downloads->len; i-- > 0;)
+    {
+      TdStateDownload *d = &g_array_index (local->downloads, TdStateDownload, i);
+      gboolean ok = TRUE;
+      if (!d->pending)
+        continue;
+      if (disk != NULL && g_hash_table_contains (disk, d->base))
+        {
+          d->pending = FALSE;
+          ok = td_state_db_put_download (local->db, local->record.id, d, &e);
+        }
+      else
+        {
+          ok = td_state_db_remove_download (local->db, local->record.id, d->unique_id, d->base,
+                                            &e);
+          g_array_remove_index (local->downloads, i);
+        }
+      if (!ok)
+        {
+          td_state_db_rollback (local->db);
+          return fail (error, e, local->account);
+        }
+    }
+  if (!td_state_db_commit (local->db, &e))
+    return fail (error, e, local->account);
+  return TRUE;
+}
+
+/**
+ * td_download_folder_prepare:
+ * @db: the state database
+ * @maildir: the account's Maildir, which is the mailbox
+ * @account: the account name
+ * @dry_run: change nothing: neither create the Maildir nor record it, clean tmp/ or resolve
+ *   interrupted downloads
+ * @error: return location for an error
+ *
+ * Opens (creating) the Maildir, removes what an interrupted run left in tmp/, loads what
+ * was downloaded and resolves interrupted downloads.
+ *
+ * Returns: (transfer full) (nullable): the mailbox's local side
+ */
+TdDownloadFolder *
+td_download_folder_prepare (TdStateDb *db, TdMaildir *maildir, const char *account,
+                            gboolean dry_run, GError **error)
+{
+  g_autoptr (TdDownloadFolder) local = g_new0 (TdDownloadFolder, 1);
+  char *root[] = { NULL };
+  GError *e = NULL;
+
+  local->db = db;
+  local->account = g_strdup (account);
+  local->dry_run = dry_run;
+  local->folder = dry_run ? td_maildir_find_folder (maildir, root, &e)
+                          : td_maildir_open_folder (maildir, root, &e);
+  if (local->folder == NULL && !g_error_matches (e, TD_STORAGE_ERROR, TD_STORAGE_ERROR_GONE))
+    return fail (error, e, account), NULL;
+  g_clear_error (&e);
+  if (!dry_run)
+    td_maildir_folder_clean_tmp (local->folder);
+  if (!(dry_run ? td_state_db_find_folder (db, account, "INBOX", &local->record, &e)
+                : td_state_db_get_folder (db, account, "INBOX", &local->record, &e))
+      || (local->downloads = td_state_db_load_downloads (db, local->record.id, &e)) == NULL)
+    return fail (error, e, account), NULL;
+  if (!dry_run && !resolve_pending (local, error))
+    return NULL;
+  return g_steal_pointer (&local);
+}
+
+/* Planning */
+
+static void
+add_number (GArray *ranges, guint32 number)
+{
+  TdUidRange *last = ranges->len ? &g_array_index (ranges, TdUidRange, ranges->len - 1) : NULL;
+  if (last != NULL && last->last + 1 == number)
+    last->last = number;
+  else
+    g_array_append_val (ranges, ((TdUidRange) { number, number }));
+}
+
+/* The newest download recorded under each unique id, and how many there are. */
+typedef struct
+{
+  guint count;
+  gint64 oldest;
+} Known;
+
+static GHashTable *
+index_downloads (GArray *downloads)
+{
+  GHashTable *known = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+
+  for (guint i = 0; i < downloads->len; i++)
+    {
+      const TdStateDownload *d = &g_array_index (downloads, TdStateDownload, i);
+      Known *k = g_hash_table_lookup (known, d->unique_id);
+      if (k == NULL)
+        {
+          k = g_new0 (Known, 1);
+          k->oldest = d->downloaded;
+          g_hash_table_insert (known, d->unique_id, k);
+        }
+      k->count++;
+      k->oldest = MIN (k->oldest, d->downloaded);
+    }
+  return known;
+}
+
+/* Forgets downloads whose unique id the server no longer lists (deleted there, by us or by
+ * another client). Runs inside the caller's transaction. */
+static gboolean
+forget_gone (TdDownloadFolder *local, GHashTable *listed, guint *forgotten, GError **error)
+{
+  GError *e = NULL;
+
+  for (guint i = local->downloads->len; i-- > 0;)
+    {
+      TdStateDownload *d = &g_array_index (local->downloads, TdStateDownload, i);
+      if (g_hash_table_contains (listed, d->unique_id))
+        continue;
+      if (!td_state_db_remove_download (local->db, local->record.id, d->unique_id, d->base, &e))
+        return fail (error, e, local->account);
+      g_array_remove_index (local->downloads, i);
+      (*forgotten)++;
+    }
+  return TRUE;
+}
+
+static gboolean
+forget_in_transaction (TdDownloadFolder *local, GHashTable *listed, guint *forgotten,
+                       GError **error)
+{
+  GError *e = NULL;
+
+  if (!td_state_db_begin (local->db, &e))
+    return fail (error, e, local->account);
+  if (!forget_gone (local, listed, forgotten, error))
+    {
+      td_state_db_rollback (local->db);
+      return FALSE;
+    }
+  if (!td_state_db_commit (local->db, &e))
+    return fail (error, e, local->account);
+  return TRUE;
+}
+
+/**
+ * td_download_folder_plan:
+ * @local: a prepared mailbox
+ * @listing: (element-type TdMessageInfo): the server's messages (number, size, unique id)
+ * @keep_on_server: whether downloaded messages stay on the server
+ * @delete_after_days: with @keep_on_server, delete what was downloaded this many days ago
+ *   (0: never)
+ * @force: download again even when most unique ids changed at once
+ * @now: seconds since the epoch
+ * @plan: (out caller-allocates): what to fetch and what to delete
+ * @error: return location for an error
+ *
+ * A unique id listed more often than it was downloaded gets its last occurrences
+ * downloaded: servers append new mail, so those are the new ones. When most of a mailbox's
+ * known messages vanish and as many new ones appear, the server probably changed every
+ * unique id (a migration): rather than download the whole mailbox again, the run stops
+ * with TD_ERROR_NEEDS_USER unless @force.
+ *
+ * Returns: %TRUE with @plan filled in
+ */
+gboolean
+td_download_folder_plan (TdDownloadFolder *local, GArray *listing, gboolean keep_on_server,
+                         guint delete_after_days, gboolean force, gint64 now,
+                         TdDownloadPlan *plan, GError **error)
+{
+  g_autoptr (GHashTable) known = index_downloads (local->downloads);
+  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal); /* id -> count */
+  g_autoptr (GHashTable) listed_count = g_hash_table_new (g_str_hash, g_str_equal);
+  guint without_id = 0, unknown = 0, vanished = 0;
+
+  memset (plan, 0, sizeof *plan);
+  plan->to_fetch = g_array_new (FALSE, FALSE, sizeof (TdUidRange));
+  plan->to_delete = g_array_new (FALSE, FALSE, sizeof (guint32));
+  plan->fetching = g_hash_table_new (g_direct_hash, g_direct_equal);
+  for (guint i = 0; i < listing->len; i++)
+    {
+      const TdMessageInfo *m = &g_array_index (listing, TdMessageInfo, i);
+      if (m->unique_id == NULL)
+        without_id++;
+      else
+        g_hash_table_insert (listed_count, m->unique_id,
+                             GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (listed_count, m->unique_id)) + 1));
+    }
+  if (without_id > 0 && keep_on_server)
+    {
+      g_set_error (error, TD_ERROR, TD_ERROR_NEEDS_USER, "account %s: the server gives no "
+                   "unique id (UIDL) for %u of its %u messages, so Tidings cannot tell which "
+                   "ones it already has and downloads nothing. Set keep-on-server = false to "
+                   "download every message and delete it from the server", local->account,
+                   without_id, listing->len);
+      return FALSE;
+    }
+  for (guint i = 0; i < listing->len; i++)
+    {
+      const TdMessageInfo *m = &g_array_index (listing, TdMessageInfo, i);
+      Known *k = m->unique_id ? g_hash_table_lookup (known, m->unique_id) : NULL;
+      guint occurrence = 0, total = 0;
+      if (m->unique_id != NULL)
+        {
+          occurrence = GPOINTER_TO_UINT (g_hash_table_lookup (seen, m->unique_id));
+          g_hash_table_insert (seen, m->unique_id, GUINT_TO_POINTER (occurrence + 1));
+          total = GPOINTER_TO_UINT (g_hash_table_lookup (listed_count, m->unique_id));
+        }
+      /* Of @total occurrences, the first total - (total - known) are the downloaded ones. */
+      guint have = k ? k->count : 0;
+      if (k != NULL && occurrence < MIN (have, total))
+        {
+          plan->known++;
+          gboolean old = delete_after_days > 0
+                         && k->oldest <= now - (gint64) delete_after_days * SECONDS_PER_DAY;
+          if (!keep_on_server || old)
+            g_array_append_val (plan->to_delete, m->uid);
+          continue;
+        }
+      unknown++;
+      add_number (plan->to_fetch, m->uid);
+      g_hash_table_insert (plan->fetching, GUINT_TO_POINTER (m->uid), (gpointer) m);
+    }
+  for (guint i = 0; i < local->downloads->len; i++)
+    if (!g_hash_table_contains (listed_count,
+                                g_array_index (local->downloads, TdStateDownload, i).unique_id))
+      vanished++;
+  if (!force && local->downloads->len >= TD_MIGRATION_MIN_MESSAGES
+      && vanished * 2 > local->downloads->len && unknown * 2 > local->downloads->len)
+    {
+      g_set_error (error, TD_ERROR, TD_ERROR_NEEDS_USER, "account %s: %u of the %u messages "
+                   "Tidings downloaded are no longer listed and %u messages it has not seen "
+                   "are, which looks like the server changed every message's unique id (a "
+                   "server move). Nothing was downloaded, so as not to store the mailbox twice. "
+                   "If the server really has that much new mail, run again with --force",
+                   local->account, vanished, local->downloads->len, unknown);
+      return FALSE;
+    }
+  if (local->dry_run)
+    return TRUE;
+  return forget_in_transaction (local, listed_count, &plan->forgotten, error);
+}
+
+/* Committing */
+
+static gboolean
+insert_rows (TdDownloadFolder *local, GPtrArray *batch, gboolean pending, gint64 now,
+             GError **error)
+{
+  GError *e = NULL;
+
+  if (!td_state_db_begin (local->db, &e))
+    return fail (error, e, local->account);
+  for (guint i = 0; i < batch->len; i++)
+    {
+      TdPendingMessage *p = g_ptr_array_index (batch, i);
+      if (p->info.unique_id == NULL)
+        continue; /* no unique id: downloaded to be deleted, nothing to remember */
+      TdStateDownload d = { p->info.unique_id, (char *) td_maildir_delivery_get_base (p->delivery),
+                            p->info.size, p->info.header_hash, now, pending };
+      if (!td_state_db_put_download (local->db, local->record.id, &d, &e))
+        {
+          td_state_db_rollback (local->db);
+          return fail (error, e, local->account);
+        }
+    }
+  if (!td_state_db_commit (local->db, &e))
+    return fail (error, e, local->account);
+  return TRUE;
+}
+
+/**
+ * td_download_folder_commit_batch:
+ * @local: a prepared mailbox
+ * @maildir: the account's Maildir
+ * @batch: (element-type TdPendingMessage): downloads closed in tmp/
+ * @now: seconds since the epoch: when they were downloaded
+ * @error: return location for an error
+ *
+ * Makes a batch durable and visible in new/, in the crash-safe order at the top of this
+ * file, and records each message's unique id.
+ *
+ * Returns: %TRUE when every message of @batch is stored
+ */
+gboolean
+td_download_folder_commit_batch (TdDownloadFolder *local, TdMaildir *maildir, GPtrArray *batch,
+                                 gint64 now, GError **error)
+{
+  GError *e = NULL;
+
+  if (batch->len == 0)
+    return TRUE;
+  if (!td_maildir_sync_filesystem (maildir, &e))
+    return fail (error, e, local->account);
+  if (!insert_rows (local, batch, TRUE, now, error))
+    return FALSE;
+  for (guint i = 0; i < batch->len; i++)
+    {
+      TdPendingMessage *p = g_ptr_array_index (batch, i);
+      if (!td_maildir_delivery_publish (p->delivery, 0, &e))
+        return fail (error, e, local->account);
+    }
+  if (!td_maildir_folder_sync_dirs (local->folder, &e))
+    return fail (error, e, local->account);
+  if (!insert_rows (local, batch, FALSE, now, error))
+    return FALSE;
+  for (guint i = 0; i < batch->len; i++)
+    {
+      TdPendingMessage *p = g_ptr_array_index (batch, i);
+      if (p->info.unique_id == NULL)
+        continue;
+      TdStateDownload d = { g_strdup (p->info.unique_id),
+                            g_strdup (td_maildir_delivery_get_base (p->delivery)), p->info.size,
+                            g_strdup (p->info.header_hash), now, FALSE };
+      g_array_append_val (local->downloads, d);
+    }
+  return TRUE;
+}

@@ -1,0 +1,298 @@
+/* td-sync-downloads.c: the sync runner's phase for download-only mailboxes (POP3, or any
+ * backend with TD_BACKEND_CAP_UNIQUE_IDS). Main loop thread; disk work on the runner's
+ * worker thread.
+ *
+ * List (UIDL and LIST), plan against the state DB, download into new/ in durable batches,
+ * then delete on the server what the account's keep-on-server and delete-after-days say:
+ * only messages whose local copy and record are durable, and all of them in the one QUIT
+ * that ends the session. A run that stops anywhere before that QUIT deletes nothing.
+ */
+#include "td-sync-runner-private.h"
+
+#include "td-download-folder.h"
+#include "td-error.h"
+
+struct _TdDownloadRun
+{
+  TdDownloadFolder *local;
+  TdDownloadPlan plan;
+  GArray *listing;         /* TdMessageInfo, the server's */
+  TdFolderReport *report;  /* borrowed from the account report */
+  TdMaildirSink *sink;
+  gboolean commit_in_flight;
+  gboolean fetch_done;
+  GArray *stored;          /* guint32: message numbers downloaded and durable this run */
+  GArray *deleting;        /* TdUidRange: what goes to DELE */
+  GError *error;
+};
+
+void
+td_download_run_free (TdDownloadRun *run)
+{
+  if (run == NULL)
+    return;
+  g_clear_pointer (&run->local, td_download_folder_free);
+  td_download_plan_clear (&run->plan);
+  g_clear_pointer (&run->listing, g_array_unref);
+  g_clear_object (&run->sink);
+  g_clear_pointer (&run->stored, g_array_unref);
+  g_clear_pointer (&run->deleting, g_array_unref);
+  g_clear_error (&run->error);
+  g_free (run);
+}
+
+static void
+end_mailbox (TdSyncRunner *self, GError *error)
+{
+  TdDownloadRun *run = self->download;
+
+  if (error != NULL && !td_error_is_account_wide (error))
+    {
+      run->report->error = error;
+      error = NULL;
+    }
+  td_sync_runner_finish_account (self, error);
+}
+
+/* Deleting on the server */
+
+static void
+expunged (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = data;
+  TdDownloadRun *run = self->download;
+  GError *error = NULL;
+  gboolean gone = FALSE;
+
+  if (!td_backend_expunge_finish (TD_BACKEND (source), result, &gone, &error))
+    {
+      end_mailbox (self, error);
+      return;
+    }
+  /* The records of deleted messages go on the next run, when the server no longer lists
+   * them: if QUIT's answer was lost, they are still there and nothing is downloaded twice. */
+  if (gone)
+    run->report->deleted_remote = td_sync_runner_count_uids (run->deleting);
+  end_mailbox (self, NULL);
+}
+
+static void
+delete_on_server (TdSyncRunner *self)
+{
+  TdDownloadRun *run = self->download;
+  g_autoptr (GArray) numbers = g_array_copy (run->plan.to_delete);
+
+  if (!self->account->keep_on_server)
+    g_array_append_vals (numbers, run->stored->data, run->stored->len);
+  if (numbers->len == 0 || self->options.dry_run)
+    {
+      run->report->deleted_remote = self->options.dry_run ? numbers->len : 0;
+      end_mailbox (self, NULL);
+      return;
+    }
+  run->deleting = g_array_new (FALSE, FALSE, sizeof (TdUidRange));
+  for (guint i = 0; i < numbers->len; i++)
+    td_uid_set_add (run->deleting, g_array_index (numbers, guint32, i));
+  td_uid_set_normalize (run->deleting);
+  td_backend_expunge_async (self->backend, run->deleting, self->cancellable, expunged, self);
+}
+
+/* Downloading */
+
+static gboolean
+commit_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  return td_download_folder_commit_batch (self->download->local, self->maildir, arg,
+                                          g_get_real_time () / G_USEC_PER_SEC, error);
+}
+
+static void maybe_commit (TdSyncRunner *self);
+
+static void
+committed (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  g_autoptr (GPtrArray) batch = data;
+  TdDownloadRun *run = self->download;
+  GError *error = NULL;
+
+  run->commit_in_flight = FALSE;
+  if (!td_sync_runner_work_finish (result, &error))
+    {
+      td_maildir_sink_fail (run->sink, error);
+      if (run->error == NULL)
+        run->error = error;
+      else
+        g_error_free (error);
+    }
+  else
+    {
+      for (guint i = 0; i < batch->len; i++)
+        {
+          TdPendingMessage *p = g_ptr_array_index (batch, i);
+          run->report->bytes += td_maildir_delivery_get_size (p->delivery);
+          g_array_append_val (run->stored, p->info.uid);
+        }
+      run->report->added += batch->len;
+      if (self->options.progress != NULL)
+        self->options.progress (self->account->name, run->report->name, run->report->added,
+                                run->report->bytes, self->options.progress_data);
+    }
+  maybe_commit (self);
+}
+
+/* Starts the next durable batch when one is due; deletes once everything is stored. */
+static void
+maybe_commit (TdSyncRunner *self)
+{
+  TdDownloadRun *run = self->download;
+
+  if (run->commit_in_flight)
+    return;
+  if (run->error == NULL && (run->fetch_done || td_maildir_sink_batch_is_full (run->sink)))
+    {
+      GPtrArray *batch = td_maildir_sink_take_batch (run->sink);
+      if (batch->len > 0)
+        {
+          run->commit_in_flight = TRUE;
+          td_sync_runner_work (self, commit_work, batch, committed);
+          return;
+        }
+      g_ptr_array_unref (batch);
+    }
+  if (!run->fetch_done)
+    return;
+  if (run->error != NULL)
+    end_mailbox (self, g_steal_pointer (&run->error));
+  else
+    delete_on_server (self);
+}
+
+static void
+on_batch_ready (TdMaildirSink *sink, gpointer data)
+{
+  maybe_commit (data);
+}
+
+static void
+fetched (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = data;
+  TdDownloadRun *run = self->download;
+  GError *error = NULL;
+
+  if (!td_backend_fetch_messages_finish (TD_BACKEND (source), result, &error)
+      && run->error == NULL)
+    run->error = error;
+  else
+    g_clear_error (&error);
+  run->fetch_done = TRUE;
+  maybe_commit (self);
+}
+
+/* Planning */
+
+static gboolean
+plan_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  TdDownloadRun *run = self->download;
+  return td_download_folder_plan (run->local, run->listing, self->account->keep_on_server,
+                                  self->account->delete_after_days, self->options.force,
+                                  g_get_real_time () / G_USEC_PER_SEC, &run->plan, error);
+}
+
+static void
+planned (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  TdDownloadRun *run = self->download;
+  GError *error = NULL;
+
+  if (!td_sync_runner_work_finish (result, &error))
+    {
+      end_mailbox (self, error);
+      return;
+    }
+  if (run->plan.to_fetch->len == 0 || self->options.dry_run)
+    {
+      if (self->options.dry_run)
+        {
+          run->report->added = td_sync_runner_count_uids (run->plan.to_fetch);
+          GHashTableIter it;
+          gpointer value;
+          g_hash_table_iter_init (&it, run->plan.fetching);
+          while (g_hash_table_iter_next (&it, NULL, &value))
+            run->report->bytes += ((TdMessageInfo *) value)->size;
+          if (!self->account->keep_on_server)
+            for (guint i = 0; i < run->plan.to_fetch->len; i++)
+              {
+                const TdUidRange *r = &g_array_index (run->plan.to_fetch, TdUidRange, i);
+                for (guint64 n = r->first; n <= r->last; n++)
+                  {
+                    guint32 number = (guint32) n;
+                    g_array_append_val (run->stored, number);
+                  }
+              }
+        }
+      delete_on_server (self);
+      return;
+    }
+  run->sink = td_maildir_sink_new (run->local->folder, on_batch_ready, self);
+  td_backend_fetch_messages_async (self->backend, run->plan.to_fetch, TD_MESSAGE_SINK (run->sink),
+                                   self->cancellable, fetched, self);
+}
+
+static void
+listed (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = data;
+  GError *error = NULL;
+
+  self->download->listing = td_backend_list_messages_finish (TD_BACKEND (source), result, &error);
+  if (self->download->listing == NULL)
+    {
+      end_mailbox (self, error);
+      return;
+    }
+  td_sync_runner_work (self, plan_work, NULL, planned);
+}
+
+static gboolean
+prepare_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  self->download->local = td_download_folder_prepare (self->db, self->maildir,
+                                                      self->account->name,
+                                                      self->options.dry_run, error);
+  return self->download->local != NULL;
+}
+
+static void
+prepared (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  GError *error = NULL;
+
+  if (!td_sync_runner_work_finish (result, &error))
+    {
+      end_mailbox (self, error);
+      return;
+    }
+  td_backend_list_messages_async (self->backend, 1, self->cancellable, listed, self);
+}
+
+/**
+ * td_sync_runner_download_mailbox:
+ * @self: a runner whose backend has TD_BACKEND_CAP_UNIQUE_IDS, connected, storage open
+ *
+ * Syncs the account's one mailbox and finishes the account.
+ */
+void
+td_sync_runner_download_mailbox (TdSyncRunner *self)
+{
+  TdDownloadRun *run = g_new0 (TdDownloadRun, 1);
+
+  run->report = td_sync_runner_add_report (self, "INBOX", '\0');
+  run->stored = g_array_new (FALSE, FALSE, sizeof (guint32));
+  self->download = run;
+  td_sync_runner_work (self, prepare_work, NULL, prepared);
+}
