@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #define START_TIMEOUT_S 15
+#define START_ATTEMPTS 3
 
 static guint16
 free_port (void)
@@ -113,6 +114,27 @@ port_open (guint16 port)
   return conn != NULL;
 }
 
+/* Starts the master and waits for every listener; FALSE when they did not all come up. */
+static gboolean
+start_master (TdTestDovecot *d)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  d->master = g_subprocess_launcher_spawn (launcher, &error, "dovecot", "-F", "-c", d->conf, NULL);
+  g_assert_no_error (error);
+  gint64 deadline = g_get_monotonic_time () + START_TIMEOUT_S * G_USEC_PER_SEC;
+  while (!port_open (d->imaps_port) || !port_open (d->imap_port) || !port_open (d->pop3s_port)
+         || !port_open (d->pop3_port))
+    {
+      if (g_get_monotonic_time () > deadline)
+        return FALSE;
+      g_usleep (50 * 1000);
+    }
+  return TRUE;
+}
+
 /**
  * td_test_dovecot_start:
  * @extra_conf: (nullable): configuration lines appended to the generated file
@@ -132,27 +154,28 @@ td_test_dovecot_start (const char *extra_conf)
   d->log = g_build_filename (d->dir, "dovecot.log", NULL);
   g_autofree char *mail = g_build_filename (d->dir, "mail", NULL);
   g_mkdir (mail, 0755);
-  d->imap_port = free_port ();
-  d->imaps_port = free_port ();
-  d->pop3_port = free_port ();
-  d->pop3s_port = free_port ();
   g_autofree char *key = NULL;
   td_test_make_certificate (d->dir, &d->cert, &key);
-  write_config (d, extra_conf);
-  struct passwd *pw = getpwnam (d->mail_user);
-  g_assert_nonnull (pw);
-  g_assert_cmpint (chown (mail, pw->pw_uid, pw->pw_gid), ==, 0);
-
-  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
-  d->master = g_subprocess_launcher_spawn (launcher, &error, "dovecot", "-F", "-c", d->conf, NULL);
-  g_assert_no_error (error);
-  gint64 deadline = g_get_monotonic_time () + START_TIMEOUT_S * G_USEC_PER_SEC;
-  while (!port_open (d->imaps_port) || !port_open (d->imap_port))
+  /* A free port can be taken by another test between our probe and Dovecot's bind: then
+   * Dovecot exits, and the start is tried again on other ports (a bounded number of times). */
+  for (guint attempt = 1;; attempt++)
     {
-      if (g_get_monotonic_time () > deadline)
-        g_error ("Dovecot did not start within %d s; see %s", START_TIMEOUT_S, d->log);
-      g_usleep (50 * 1000);
+      d->imap_port = free_port ();
+      d->imaps_port = free_port ();
+      d->pop3_port = free_port ();
+      d->pop3s_port = free_port ();
+      write_config (d, extra_conf);
+      struct passwd *pw = getpwnam (d->mail_user);
+      g_assert_nonnull (pw);
+      g_assert_cmpint (chown (mail, pw->pw_uid, pw->pw_gid), ==, 0);
+      if (start_master (d))
+        break;
+      if (attempt == START_ATTEMPTS)
+        g_error ("Dovecot did not start within %d s, %u times; see %s", START_TIMEOUT_S,
+                 START_ATTEMPTS, d->log);
+      g_subprocess_force_exit (d->master);
+      g_subprocess_wait (d->master, NULL, NULL);
+      g_clear_object (&d->master);
     }
   return d;
 }

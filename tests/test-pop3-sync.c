@@ -1,0 +1,209 @@
+/* test-pop3-sync.c: `tidings sync` of a POP3 account against Dovecot's POP3 (UIDL format
+ * set, PIPELINING offered), checked as a user would: the files in the Maildir byte for byte
+ * (CRLF -> LF being the only change), what stays on the server, exit codes and messages. */
+#include <sqlite3.h>
+#include <string.h>
+
+#include "td-test-sync.h"
+
+/* The mailbox is the account's Maildir itself: cur/, new/ and tmp/ directly in it. */
+#define ROOT ""
+
+/* A POP3 account "t"; POP3S unless @extra says otherwise. */
+static char *
+pop3_config (Fixture *f, gboolean trust, guint16 port, const char *extra)
+{
+  g_autofree char *ca = trust ? g_strdup_printf ("tls-ca-file = %s\n", f->dovecot->cert)
+                              : g_strdup ("");
+  g_autofree char *body = g_strdup_printf (
+    "[general]\nstate-dir = %s\n\n[account t]\nprotocol = pop3\nhost = localhost\n"
+    "port = %u\nuser = " TD_TEST_USER "\npassword = " TD_TEST_PASSWORD "\n"
+    "maildir = %s\ntimeout = 20\n%s%s",
+    f->state, port ? port : f->dovecot->pop3s_port, f->maildir, ca, extra ? extra : "");
+  return td_test_write_config (f->home, body);
+}
+
+static TdTestRun
+sync_run (const char *cfg)
+{
+  return td_test_tidings (cfg, "sync", "--json", "--verbose", NULL);
+}
+
+static guint
+count_retr (const char *log)
+{
+  guint n = 0;
+  for (const char *p = log; (p = strstr (p, "C: RETR ")) != NULL; p++)
+    n++;
+  return n;
+}
+
+static guint
+count_files (Fixture *f, const char *sub)
+{
+  g_autofree char *dir = g_build_filename (f->maildir, sub, NULL);
+  return td_test_count_entries (dir);
+}
+
+/* A few hundred messages arrive byte for byte in new/, unflagged; the server keeps them;
+ * the next run downloads nothing, and the one after that only what is new. */
+static void
+test_download (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = pop3_config (f, TRUE, 0, NULL);
+
+  seed (f, "INBOX", 300, 400);
+  seed (f, "INBOX", 1, 300 * 1024);
+  TdTestRun r = sync_run (cfg);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_json (&r, "\"added\":301");
+  /* PIPELINING: RETRs go out before the answers to earlier ones are in. */
+  g_assert_cmpuint (count_retr (r.err), ==, 301);
+  const char *second = strstr (r.err, "C: RETR 2\n");
+  const char *first_done = strstr (r.err, "S: +OK to RETR 1\n");
+  g_assert_nonnull (second);
+  g_assert_nonnull (first_done);
+  g_assert_true (second < first_done);
+  td_test_run_clear (&r);
+  assert_local_matches (f, "INBOX", ROOT);
+  g_assert_cmpuint (count_files (f, "new"), ==, 301);
+  g_assert_cmpuint (count_files (f, "cur"), ==, 0);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 301);
+
+  r = sync_run (cfg);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_json (&r, "\"added\":0");
+  g_assert_cmpuint (count_retr (r.err), ==, 0);
+  td_test_run_clear (&r);
+
+  seed (f, "INBOX", 2, 100);
+  r = sync_run (cfg);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_json (&r, "\"added\":2");
+  g_assert_cmpuint (count_retr (r.err), ==, 2);
+  td_test_run_clear (&r);
+  assert_local_matches (f, "INBOX", ROOT);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 303);
+}
+
+/* keep-on-server = false: everything downloaded is deleted on the server, and only that. */
+static void
+test_delete (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = pop3_config (f, TRUE, 0, "keep-on-server = false\n");
+
+  seed (f, "INBOX", 12, 200);
+  TdTestRun r = sync_run (cfg);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_json (&r, "\"added\":12");
+  assert_json (&r, "\"deleted_remote\":12");
+  td_test_run_clear (&r);
+  assert_local_matches (f, "INBOX", ROOT);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 0);
+
+  seed (f, "INBOX", 3, 200);
+  r = sync_run (cfg);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_json (&r, "\"added\":3");
+  td_test_run_clear (&r);
+  assert_local_matches (f, "INBOX", ROOT);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 0);
+}
+
+/* Moves every download's date back by @days in the state DB. */
+static void
+age_downloads (Fixture *f, guint days)
+{
+  g_autofree char *path = g_build_filename (f->state, "state.db", NULL);
+  g_autofree char *sql = g_strdup_printf ("UPDATE downloads SET downloaded = downloaded - %u",
+                                          days * 24 * 3600);
+  sqlite3 *db = NULL;
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_changes (db), >, 0);
+  sqlite3_close (db);
+}
+
+/* delete-after-days = 3: mail stays on the server until it was downloaded 3 days ago. */
+static void
+test_delete_after_days (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = pop3_config (f, TRUE, 0, "delete-after-days = 3\n");
+
+  seed (f, "INBOX", 5, 200);
+  sync_ok (cfg);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 5);
+  age_downloads (f, 2);
+  seed (f, "INBOX", 1, 200);
+  sync_ok (cfg);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 6);
+  age_downloads (f, 2); /* the first five are now 4 days old, the sixth 2 */
+  TdTestRun r = sync_run (cfg);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_json (&r, "\"added\":0");
+  assert_json (&r, "\"deleted_remote\":5");
+  td_test_run_clear (&r);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 1);
+  assert_local_matches (f, "INBOX", ROOT);
+}
+
+/* STLS on the plain port: the session is secured before the login. */
+static void
+test_stls (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = pop3_config (f, TRUE, f->dovecot->pop3_port, "security = starttls\n");
+
+  seed (f, "INBOX", 4, 200);
+  TdTestRun r = sync_run (cfg);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.err, "C: STLS"));
+  g_assert_true (strstr (r.err, "C: STLS") < strstr (r.err, "C: AUTH"));
+  td_test_run_clear (&r);
+  assert_local_matches (f, "INBOX", ROOT);
+}
+
+static void
+test_wrong_password (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = pop3_config (f, TRUE, 0, "password = not the password\n");
+
+  seed (f, "INBOX", 1, 100);
+  TdTestRun r = td_test_tidings (cfg, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 3);
+  g_assert_nonnull (strstr (r.err, "account t"));
+  g_assert_nonnull (strstr (r.err, "user " TD_TEST_USER));
+  g_assert_null (strstr (r.err, "not the password"));
+  td_test_run_clear (&r);
+  g_assert_cmpuint (count_files (f, "new"), ==, 0);
+}
+
+/* A certificate no CA vouches for: exit 4, and the server never saw a login. */
+static void
+test_untrusted_certificate (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = pop3_config (f, FALSE, 0, NULL);
+
+  TdTestRun r = td_test_tidings (cfg, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 4);
+  g_assert_nonnull (strstr (r.err, "certificate"));
+  td_test_run_clear (&r);
+  g_autofree char *log = td_test_dovecot_read_log (f->dovecot);
+  g_assert_null (strstr (log, "user=<" TD_TEST_USER ">"));
+  g_assert_null (strstr (log, "auth failed"));
+}
+
+#define ADD(path, fn, extra) \
+  g_test_add (path, Fixture, extra, td_sync_fixture_setup, fn, td_sync_fixture_teardown)
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  ADD ("/integration/pop3/download", test_download, NULL);
+  ADD ("/integration/pop3/delete", test_delete, NULL);
+  ADD ("/integration/pop3/delete-after-days", test_delete_after_days, NULL);
+  ADD ("/integration/pop3/stls", test_stls, NULL);
+  ADD ("/integration/pop3/wrong-password", test_wrong_password, NULL);
+  ADD ("/integration/pop3/untrusted-certificate", test_untrusted_certificate, NULL);
+  return g_test_run ();
+}
