@@ -286,18 +286,23 @@ td_download_folder_plan (TdDownloadFolder *local, GArray *listing, gboolean keep
       g_hash_table_insert (plan->fetching, GUINT_TO_POINTER (m->uid), (gpointer) m);
     }
   for (guint i = 0; i < local->downloads->len; i++)
-    if (!g_hash_table_contains (listed_count,
-                                g_array_index (local->downloads, TdStateDownload, i).unique_id))
-      vanished++;
-  if (!force && local->downloads->len >= TD_MIGRATION_MIN_MESSAGES
-      && vanished * 2 > local->downloads->len && unknown * 2 > local->downloads->len)
+    {
+      const TdStateDownload *d = &g_array_index (local->downloads, TdStateDownload, i);
+      if (!d->deleting && !g_hash_table_contains (listed_count, d->unique_id))
+        vanished++;
+    }
+  guint expected = 0; /* records of messages that should still be on the server */
+  for (guint i = 0; i < local->downloads->len; i++)
+    expected += !g_array_index (local->downloads, TdStateDownload, i).deleting;
+  if (!force && expected >= TD_MIGRATION_MIN_MESSAGES && vanished * 2 > expected
+      && unknown * 2 > expected)
     {
       g_set_error (error, TD_ERROR, TD_ERROR_NEEDS_USER, "account %s: %u of the %u messages "
                    "Tidings downloaded are no longer listed and %u messages it has not seen "
                    "are, which looks like the server changed every message's unique id (a "
                    "server move). Nothing was downloaded, so as not to store the mailbox twice. "
                    "If the server really has that much new mail, run again with --force",
-                   local->account, vanished, local->downloads->len, unknown);
+                   local->account, vanished, expected, unknown);
       return FALSE;
     }
   if (local->dry_run)
@@ -378,5 +383,43 @@ td_download_folder_commit_batch (TdDownloadFolder *local, TdMaildir *maildir, GP
                             g_strdup (p->info.header_hash), now, FALSE };
       g_array_append_val (local->downloads, d);
     }
+  return TRUE;
+}
+
+/**
+ * td_download_folder_mark_deleting:
+ * @local: a prepared mailbox
+ * @unique_ids: (element-type utf8): the ids of the messages about to be deleted on the server
+ * @error: return location for an error
+ *
+ * Records, before any DELE goes out, that these messages are meant to vanish from the
+ * server, so that their going is not taken for a change of every unique id.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+td_download_folder_mark_deleting (TdDownloadFolder *local, GPtrArray *unique_ids, GError **error)
+{
+  g_autoptr (GHashTable) set = g_hash_table_new (g_str_hash, g_str_equal);
+  GError *e = NULL;
+
+  for (guint i = 0; i < unique_ids->len; i++)
+    g_hash_table_add (set, g_ptr_array_index (unique_ids, i));
+  if (!td_state_db_begin (local->db, &e))
+    return fail (error, e, local->account);
+  for (guint i = 0; i < local->downloads->len; i++)
+    {
+      TdStateDownload *d = &g_array_index (local->downloads, TdStateDownload, i);
+      if (d->deleting || !g_hash_table_contains (set, d->unique_id))
+        continue;
+      d->deleting = TRUE;
+      if (!td_state_db_put_download (local->db, local->record.id, d, &e))
+        {
+          td_state_db_rollback (local->db);
+          return fail (error, e, local->account);
+        }
+    }
+  if (!td_state_db_commit (local->db, &e))
+    return fail (error, e, local->account);
   return TRUE;
 }

@@ -47,6 +47,8 @@ gboolean td_download_folder_plan (TdDownloadFolder *local, GArray *listing,
                                   gboolean keep_on_server, guint delete_after_days,
                                   gboolean force, gint64 now, TdDownloadPlan *plan,
                                   GError **error);
+gboolean td_download_folder_mark_deleting (TdDownloadFolder *local, GPtrArray *unique_ids,
+                                           GError **error);
 gboolean td_download_folder_commit_batch (TdDownloadFolder *local, TdMaildir *maildir,
                                           GPtrArray *batch, gint64 now, GError **error);
 

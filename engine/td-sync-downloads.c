@@ -77,6 +77,46 @@ expunged (GObject *source, GAsyncResult *result, gpointer data)
 }
 
 static void
+marked (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  g_autoptr (GPtrArray) ids = data;
+  GError *error = NULL;
+
+  if (!td_sync_runner_work_finish (result, &error))
+    {
+      end_mailbox (self, error);
+      return;
+    }
+  td_backend_expunge_async (self->backend, self->download->deleting, self->cancellable,
+                            expunged, self);
+}
+
+static gboolean
+mark_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  return td_download_folder_mark_deleting (self->download->local, arg, error);
+}
+
+/* The unique ids of the listed messages numbered in @numbers. */
+static GPtrArray *
+unique_ids_of (TdDownloadRun *run, GArray *numbers)
+{
+  g_autoptr (GHashTable) wanted = g_hash_table_new (g_direct_hash, g_direct_equal);
+  GPtrArray *ids = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < numbers->len; i++)
+    g_hash_table_add (wanted, GUINT_TO_POINTER (g_array_index (numbers, guint32, i)));
+  for (guint i = 0; i < run->listing->len; i++)
+    {
+      const TdMessageInfo *m = &g_array_index (run->listing, TdMessageInfo, i);
+      if (m->unique_id != NULL && g_hash_table_contains (wanted, GUINT_TO_POINTER (m->uid)))
+        g_ptr_array_add (ids, g_strdup (m->unique_id));
+    }
+  return ids;
+}
+
+static void
 delete_on_server (TdSyncRunner *self)
 {
   TdDownloadRun *run = self->download;
@@ -94,7 +134,7 @@ delete_on_server (TdSyncRunner *self)
   for (guint i = 0; i < numbers->len; i++)
     td_uid_set_add (run->deleting, g_array_index (numbers, guint32, i));
   td_uid_set_normalize (run->deleting);
-  td_backend_expunge_async (self->backend, run->deleting, self->cancellable, expunged, self);
+  td_sync_runner_work (self, mark_work, unique_ids_of (run, numbers), marked);
 }
 
 /* Downloading */

@@ -666,7 +666,8 @@ GArray *
 td_state_db_load_downloads (TdStateDb *db, gint64 folder_id, GError **error)
 {
   sqlite3_stmt *stmt = statement (db, "SELECT unique_id, base, size, header_hash, downloaded, "
-                                      "pending FROM downloads WHERE folder_id = ?", error);
+                                      "pending, deleting FROM downloads WHERE folder_id = ?",
+                                  error);
   g_autoptr (GArray) out = g_array_new (FALSE, TRUE, sizeof (TdStateDownload));
   int rc;
 
@@ -683,6 +684,7 @@ td_state_db_load_downloads (TdStateDb *db, gint64 folder_id, GError **error)
       d.header_hash = g_strdup ((const char *) sqlite3_column_text (stmt, 3));
       d.downloaded = sqlite3_column_int64 (stmt, 4);
       d.pending = sqlite3_column_int (stmt, 5) != 0;
+      d.deleting = sqlite3_column_int (stmt, 6) != 0;
       g_array_append_val (out, d);
     }
   sqlite3_reset (stmt);
@@ -696,8 +698,8 @@ td_state_db_put_download (TdStateDb *db, gint64 folder_id, const TdStateDownload
                           GError **error)
 {
   sqlite3_stmt *stmt = statement (db, "INSERT OR REPLACE INTO downloads (folder_id, unique_id, "
-                                      "base, size, header_hash, downloaded, pending) "
-                                      "VALUES (?, ?, ?, ?, ?, ?, ?)", error);
+                                      "base, size, header_hash, downloaded, pending, deleting) "
+                                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, folder_id);
@@ -707,6 +709,7 @@ td_state_db_put_download (TdStateDb *db, gint64 folder_id, const TdStateDownload
   sqlite3_bind_text (stmt, 5, d->header_hash, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (stmt, 6, d->downloaded);
   sqlite3_bind_int (stmt, 7, d->pending ? 1 : 0);
+  sqlite3_bind_int (stmt, 8, d->deleting ? 1 : 0);
   return step_done (db, stmt, error);
 }
 

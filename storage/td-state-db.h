@@ -111,6 +111,7 @@ typedef struct
   char *header_hash;  /* td_header_hash_finish(), nullable */
   gint64 downloaded;  /* seconds since the epoch */
   gboolean pending;
+  gboolean deleting;  /* a DELE for it went out (or was about to) */
 } TdStateDownload;
 
 void td_state_download_clear (TdStateDownload *download);

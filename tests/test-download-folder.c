@@ -175,10 +175,41 @@ test_migration (Fixture *f, gconstpointer data)
   g_autoptr (TdDownloadFolder) again = prepare (f);
   g_assert_cmpuint (again->downloads->len, ==, 12);
 
-  g_assert_true (td_download_folder_plan (again, server, TRUE, 0, TRUE, NOW, &plan, &error));
+  /* The same records, marked as deleted by us: their going is expected, not a move. */
+  g_autoptr (GPtrArray) ours = g_ptr_array_new ();
+  for (guint i = 0; i < again->downloads->len; i++)
+    g_ptr_array_add (ours, g_array_index (again->downloads, TdStateDownload, i).unique_id);
+  g_assert_true (td_download_folder_mark_deleting (again, ours, &error));
+  g_assert_no_error (error);
+  g_autoptr (TdDownloadFolder) marked = prepare (f);
+  g_assert_true (td_download_folder_plan (marked, server, TRUE, 0, FALSE, NOW, &plan, &error));
+  g_assert_no_error (error);
   g_autofree char *fetch = fetch_string (&plan);
   g_assert_cmpstr (fetch, ==, "1:12");
   g_assert_cmpuint (plan.forgotten, ==, 12);
+  td_download_plan_clear (&plan);
+}
+
+/* --force downloads when the ids look moved. */
+static void
+test_migration_forced (Fixture *f, gconstpointer data)
+{
+  const char *ids[] = { "n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8", "n9", "n10", "n11", "n12",
+                        NULL };
+  g_autoptr (GArray) server = listing (ids);
+  g_autoptr (GError) error = NULL;
+  TdDownloadPlan plan;
+
+  for (guint i = 1; i <= 12; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("old%u", i);
+      g_autofree char *base = g_strdup_printf ("base%u", i);
+      record (f, id, base, NOW, FALSE);
+    }
+  g_autoptr (TdDownloadFolder) local = prepare (f);
+  g_assert_true (td_download_folder_plan (local, server, TRUE, 0, TRUE, NOW, &plan, &error));
+  g_autofree char *fetch = fetch_string (&plan);
+  g_assert_cmpstr (fetch, ==, "1:12");
   td_download_plan_clear (&plan);
 }
 
@@ -240,6 +271,7 @@ main (int argc, char **argv)
   ADD ("/download-folder/duplicate-ids", test_duplicate_ids);
   ADD ("/download-folder/no-unique-ids", test_no_unique_ids);
   ADD ("/download-folder/migration", test_migration);
+  ADD ("/download-folder/migration-forced", test_migration_forced);
   ADD ("/download-folder/delete-and-forget", test_delete_and_forget);
   ADD ("/download-folder/pending-resolved", test_pending_resolved);
   return g_test_run ();

@@ -1,6 +1,7 @@
 /* test-pop3-sync.c: `tidings sync` of a POP3 account against Dovecot's POP3 (UIDL format
  * set, PIPELINING offered), checked as a user would: the files in the Maildir byte for byte
  * (CRLF -> LF being the only change), what stays on the server, exit codes and messages. */
+#include <signal.h>
 #include <sqlite3.h>
 #include <string.h>
 
@@ -192,6 +193,53 @@ test_untrusted_certificate (Fixture *f, gconstpointer data)
   g_assert_null (strstr (log, "auth failed"));
 }
 
+/* Runs a sync and kills it (-9) once a line of its debug log ends in @trigger, or when it
+ * ends. */
+static void
+kill_at (const char *cfg, const char *trigger)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) p = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE
+                                                  | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                                                &error, g_getenv ("TIDINGS_BIN"), "--config", cfg,
+                                                "sync", "--verbose", NULL);
+  g_assert_no_error (error);
+  g_autoptr (GDataInputStream) err = g_data_input_stream_new (g_subprocess_get_stderr_pipe (p));
+  char *line;
+  gboolean hit = FALSE;
+  while (!hit && (line = g_data_input_stream_read_line (err, NULL, NULL, NULL)) != NULL)
+    {
+      hit = g_str_has_suffix (line, trigger);
+      g_free (line);
+    }
+  g_subprocess_send_signal (p, SIGKILL);
+  g_subprocess_wait (p, NULL, NULL);
+  g_test_message ("killed at %s: %s", trigger, hit ? "yes" : "no, the run ended first");
+}
+
+/* kill -9 at each step of a run that deletes on the server (after some downloads, as the
+ * DELEs go out, as QUIT goes out), then a full run: every message is in the Maildir
+ * exactly once, and the server is empty. */
+static void
+test_kill_and_rerun (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = pop3_config (f, TRUE, 0, "keep-on-server = false\n");
+  /* Downloads are made durable 200 at a time: the second round dies after the first batch. */
+  const char *triggers[] = { "C: RETR 40", "S: +OK to RETR 240", "C: DELE 1", "C: QUIT" };
+
+  for (guint round = 0; round < G_N_ELEMENTS (triggers); round++)
+    {
+      seed (f, "INBOX", 130, 1000);
+      kill_at (cfg, triggers[round]);
+      g_autoptr (GHashTable) partial = read_local (f, ROOT); /* fails on a duplicate */
+      g_test_message ("round %u: %u messages on disk, %u on the server", round,
+                      g_hash_table_size (partial), server_count (f, "INBOX"));
+    }
+  sync_ok (cfg);
+  assert_local_matches (f, "INBOX", ROOT);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 0);
+}
+
 #define ADD(path, fn, extra) \
   g_test_add (path, Fixture, extra, td_sync_fixture_setup, fn, td_sync_fixture_teardown)
 
@@ -205,5 +253,6 @@ main (int argc, char **argv)
   ADD ("/integration/pop3/stls", test_stls, NULL);
   ADD ("/integration/pop3/wrong-password", test_wrong_password, NULL);
   ADD ("/integration/pop3/untrusted-certificate", test_untrusted_certificate, NULL);
+  ADD ("/integration/pop3/kill-and-rerun", test_kill_and_rerun, NULL);
   return g_test_run ();
 }

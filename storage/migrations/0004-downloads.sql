@@ -5,8 +5,10 @@
 -- pending = 1 is the intent written before the file is renamed out of tmp/; start-up keeps
 -- it if the file reached new/ or cur/ and drops it otherwise. size and header_hash
 -- recognise a message whose unique id the server changed; downloaded (seconds since the
--- epoch) is what delete-after-days counts from. One unique id may have more than one row:
--- a server can list two messages under one id.
+-- epoch) is what delete-after-days counts from. deleting = 1 is written before the DELE
+-- goes out: such a message vanishing from the server is expected, not a sign that the
+-- server changed its unique ids. One unique id may have more than one row: a server can
+-- list two messages under one id.
 CREATE TABLE downloads (
   folder_id INTEGER NOT NULL REFERENCES folders (id) ON DELETE CASCADE,
   unique_id TEXT NOT NULL,
@@ -15,5 +17,6 @@ CREATE TABLE downloads (
   header_hash TEXT,
   downloaded INTEGER NOT NULL,
   pending INTEGER NOT NULL DEFAULT 0,
+  deleting INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (folder_id, unique_id, base)
 ) WITHOUT ROWID;
