@@ -139,6 +139,20 @@ td_backend_real_create_folder_async (TdBackend *self, const char *name, gboolean
 }
 
 static void
+td_backend_real_hash_headers_async (TdBackend *self, GArray *uids, GCancellable *cancellable,
+                                    GAsyncReadyCallback callback, gpointer user_data)
+{
+  not_supported (self, callback, user_data, td_backend_real_hash_headers_async,
+                 "read message headers alone");
+}
+
+static GArray *
+td_backend_real_hash_headers_finish (TdBackend *self, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
 td_backend_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   TdBackendPrivate *priv = td_backend_get_instance_private (TD_BACKEND (object));
@@ -180,6 +194,8 @@ td_backend_class_init (TdBackendClass *klass)
   klass->expunge_finish = td_backend_real_expunge_finish;
   klass->create_folder_async = td_backend_real_create_folder_async;
   klass->create_folder_finish = td_backend_real_boolean_finish;
+  klass->hash_headers_async = td_backend_real_hash_headers_async;
+  klass->hash_headers_finish = td_backend_real_hash_headers_finish;
 
   /**
    * TdBackend:account:
@@ -563,6 +579,45 @@ td_backend_create_folder_finish (TdBackend *self, GAsyncResult *result, GError *
   if (call_was_refused (result, td_backend_create_folder_async, error))
     return FALSE;
   return TD_BACKEND_GET_CLASS (self)->create_folder_finish (self, result, error);
+}
+
+/**
+ * td_backend_hash_headers_async:
+ * @self: a backend
+ * @uids: (element-type TdUidRange): the messages
+ * @cancellable: (nullable): a cancellable
+ * @callback: called with the hashes
+ * @user_data: data for @callback
+ *
+ * Hashes each message's header without downloading its body (optional; the default says
+ * TD_ERROR_NOT_SUPPORTED).
+ */
+void
+td_backend_hash_headers_async (TdBackend *self, GArray *uids, GCancellable *cancellable,
+                               GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_return_if_fail (TD_IS_BACKEND (self));
+  g_return_if_fail (uids != NULL);
+  CallClosure *c = call_begin (self, callback, user_data, td_backend_hash_headers_async);
+  if (c != NULL)
+    TD_BACKEND_GET_CLASS (self)->hash_headers_async (self, uids, cancellable, call_done, c);
+}
+
+/**
+ * td_backend_hash_headers_finish:
+ * @self: a backend
+ * @result: the result
+ * @error: return location for an error
+ *
+ * Returns: (transfer full) (nullable) (element-type TdMessageInfo): uid, size and header_hash
+ *   of each message
+ */
+GArray *
+td_backend_hash_headers_finish (TdBackend *self, GAsyncResult *result, GError **error)
+{
+  if (call_was_refused (result, td_backend_hash_headers_async, error))
+    return NULL;
+  return TD_BACKEND_GET_CLASS (self)->hash_headers_finish (self, result, error);
 }
 
 /**

@@ -96,7 +96,14 @@ struct _TdBackendClass
                                gpointer user_data);
   gboolean (*create_folder_finish) (TdBackend *self, GAsyncResult *result, GError **error);
 
-  gpointer padding[8];
+  /* Optional: td_header_hash of each message in @uids, without downloading the bodies (a
+   * download-only backend's way to recognise messages whose unique id changed). Returns
+   * TdMessageInfo with uid, size and header_hash. */
+  void (*hash_headers_async) (TdBackend *self, GArray *uids, GCancellable *cancellable,
+                              GAsyncReadyCallback callback, gpointer user_data);
+  GArray *(*hash_headers_finish) (TdBackend *self, GAsyncResult *result, GError **error);
+
+  gpointer padding[6];
 };
 
 /* A local message to upload: its bytes as the server gets them (CRLF), their exact count,
@@ -171,6 +178,10 @@ void td_backend_create_folder_async (TdBackend *self, const char *name, gboolean
                                      gpointer user_data);
 gboolean td_backend_create_folder_finish (TdBackend *self, GAsyncResult *result,
                                           GError **error);
+
+void td_backend_hash_headers_async (TdBackend *self, GArray *uids, GCancellable *cancellable,
+                                    GAsyncReadyCallback callback, gpointer user_data);
+GArray *td_backend_hash_headers_finish (TdBackend *self, GAsyncResult *result, GError **error);
 
 void td_backend_disconnect_async (TdBackend *self, GCancellable *cancellable,
                                   GAsyncReadyCallback callback, gpointer user_data);

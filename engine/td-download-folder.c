@@ -43,6 +43,7 @@ td_download_plan_clear (TdDownloadPlan *plan)
   g_clear_pointer (&plan->to_fetch, g_array_unref);
   g_clear_pointer (&plan->to_delete, g_array_unref);
   g_clear_pointer (&plan->fetching, g_hash_table_unref);
+  g_clear_pointer (&plan->candidates, g_array_unref);
 }
 
 /* Keeps a pending row whose file reached new/ or cur/, drops the others. */
@@ -169,6 +170,32 @@ index_downloads (GArray *downloads)
   return known;
 }
 
+/* The unknown messages as big as a record that vanished: what may be the same message
+ * under a new unique id. */
+static GArray *
+move_candidates (TdDownloadFolder *local, GArray *listing, const TdDownloadPlan *plan,
+                 GHashTable *listed)
+{
+  g_autoptr (GHashTable) sizes = g_hash_table_new (g_int64_hash, g_int64_equal);
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (TdUidRange));
+
+  for (guint i = 0; i < local->downloads->len; i++)
+    {
+      TdStateDownload *d = &g_array_index (local->downloads, TdStateDownload, i);
+      if (!d->deleting && d->header_hash != NULL && !g_hash_table_contains (listed, d->unique_id))
+        g_hash_table_add (sizes, &d->size);
+    }
+  for (guint i = 0; i < listing->len; i++)
+    {
+      const TdMessageInfo *m = &g_array_index (listing, TdMessageInfo, i);
+      gint64 size = (gint64) m->size;
+      if (g_hash_table_contains (plan->fetching, GUINT_TO_POINTER (m->uid))
+          && g_hash_table_contains (sizes, &size))
+        add_number (out, m->uid);
+    }
+  return out;
+}
+
 /* Forgets downloads whose unique id the server no longer lists (deleted there, by us or by
  * another client). Runs inside the caller's transaction. */
 static gboolean
@@ -222,8 +249,8 @@ forget_in_transaction (TdDownloadFolder *local, GHashTable *listed, guint *forgo
  * A unique id listed more often than it was downloaded gets its last occurrences
  * downloaded: servers append new mail, so those are the new ones. When most of a mailbox's
  * known messages vanish and as many new ones appear, the server probably changed every
- * unique id (a migration): rather than download the whole mailbox again, the run stops
- * with TD_ERROR_NEEDS_USER unless @force.
+ * unique id (a migration): unless @force, nothing is planned then but plan->moved and the
+ * candidates for td_download_folder_rematch().
  *
  * Returns: %TRUE with @plan filled in
  */
@@ -294,16 +321,16 @@ td_download_folder_plan (TdDownloadFolder *local, GArray *listing, gboolean keep
   guint expected = 0; /* records of messages that should still be on the server */
   for (guint i = 0; i < local->downloads->len; i++)
     expected += !g_array_index (local->downloads, TdStateDownload, i).deleting;
+  plan->vanished = vanished, plan->expected = expected, plan->unknown = unknown;
   if (!force && expected >= TD_MIGRATION_MIN_MESSAGES && vanished * 2 > expected
       && unknown * 2 > expected)
     {
-      g_set_error (error, TD_ERROR, TD_ERROR_NEEDS_USER, "account %s: %u of the %u messages "
-                   "Tidings downloaded are no longer listed and %u messages it has not seen "
-                   "are, which looks like the server changed every message's unique id (a "
-                   "server move). Nothing was downloaded, so as not to store the mailbox twice. "
-                   "If the server really has that much new mail, run again with --force",
-                   local->account, vanished, expected, unknown);
-      return FALSE;
+      plan->moved = TRUE;
+      plan->candidates = move_candidates (local, listing, plan, listed_count);
+      g_array_set_size (plan->to_fetch, 0);
+      g_array_set_size (plan->to_delete, 0);
+      g_hash_table_remove_all (plan->fetching);
+      return TRUE;
     }
   if (local->dry_run)
     return TRUE;
@@ -418,6 +445,112 @@ td_download_folder_mark_deleting (TdDownloadFolder *local, GPtrArray *unique_ids
           td_state_db_rollback (local->db);
           return fail (error, e, local->account);
         }
+    }
+  if (!td_state_db_commit (local->db, &e))
+    return fail (error, e, local->account);
+  return TRUE;
+}
+
+/**
+ * td_download_folder_move_error:
+ * @local: a mailbox
+ * @plan: a plan with @moved set
+ * @matched: messages recognised under a new unique id
+ *
+ * Returns: (transfer full): why the run stops, and what to do
+ */
+GError *
+td_download_folder_move_error (TdDownloadFolder *local, const TdDownloadPlan *plan,
+                               guint matched)
+{
+  return g_error_new (TD_ERROR, TD_ERROR_NEEDS_USER, "account %s: %u of the %u messages "
+                      "Tidings downloaded are no longer listed and %u messages it has not "
+                      "seen are, which looks like the server changed every message's unique "
+                      "id (a server move); %u could be recognised by size and header. Nothing "
+                      "was downloaded, so as not to store the mailbox twice. If the server "
+                      "really has that much new mail, run again with --force",
+                      local->account, plan->vanished, plan->expected, plan->unknown, matched);
+}
+
+static char *
+match_key (guint64 size, const char *header_hash)
+{
+  return g_strdup_printf ("%" G_GUINT64_FORMAT " %s", size, header_hash);
+}
+
+/**
+ * td_download_folder_rematch:
+ * @local: a prepared mailbox
+ * @listing: (element-type TdMessageInfo): the server's messages, with their new unique ids
+ * @hashed: (element-type TdMessageInfo): number, size and header hash of the candidates
+ * @matched: (out): records moved to a new unique id
+ * @error: return location for an error
+ *
+ * Gives a record that vanished the new unique id of the one listed message with the same
+ * size and header hash. A key shared by two records or two messages is left alone: a
+ * wrong match would lose a message, a missed one only downloads it again.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+td_download_folder_rematch (TdDownloadFolder *local, GArray *listing, GArray *hashed,
+                            guint *matched, GError **error)
+{
+  g_autoptr (GHashTable) ids = g_hash_table_new (g_direct_hash, g_direct_equal);
+  g_autoptr (GHashTable) by_key = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GHashTable) listed = g_hash_table_new (g_str_hash, g_str_equal);
+  GError *e = NULL;
+
+  *matched = 0;
+  for (guint i = 0; i < listing->len; i++)
+    {
+      const TdMessageInfo *m = &g_array_index (listing, TdMessageInfo, i);
+      g_hash_table_insert (ids, GUINT_TO_POINTER (m->uid), m->unique_id);
+      if (m->unique_id != NULL)
+        g_hash_table_add (listed, m->unique_id);
+    }
+  /* Message key -> its new unique id, or "" when two messages share the key. */
+  for (guint i = 0; i < hashed->len; i++)
+    {
+      const TdMessageInfo *m = &g_array_index (hashed, TdMessageInfo, i);
+      const char *id = g_hash_table_lookup (ids, GUINT_TO_POINTER (m->uid));
+      if (id == NULL || m->header_hash == NULL)
+        continue;
+      char *key = match_key (m->size, m->header_hash);
+      g_hash_table_replace (by_key, key, g_hash_table_contains (by_key, key) ? (gpointer) "" : (gpointer) id);
+    }
+  g_autoptr (GHashTable) records = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint i = 0; i < local->downloads->len; i++)
+    {
+      TdStateDownload *d = &g_array_index (local->downloads, TdStateDownload, i);
+      if (d->deleting || d->header_hash == NULL || g_hash_table_contains (listed, d->unique_id))
+        continue;
+      char *key = match_key (d->size, d->header_hash);
+      g_hash_table_replace (records, key, g_hash_table_contains (records, key) ? NULL : d);
+    }
+  if (!td_state_db_begin (local->db, &e))
+    return fail (error, e, local->account);
+  GHashTableIter it;
+  gpointer key, value;
+  g_hash_table_iter_init (&it, records);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    {
+      TdStateDownload *d = value;
+      const char *id = g_hash_table_lookup (by_key, key);
+      if (d == NULL || id == NULL || *id == '\0')
+        continue;
+      if (!td_state_db_remove_download (local->db, local->record.id, d->unique_id, d->base, &e))
+        break;
+      g_free (d->unique_id);
+      d->unique_id = g_strdup (id);
+      if (!td_state_db_put_download (local->db, local->record.id, d, &e))
+        break;
+      (*matched)++;
+    }
+  if (e != NULL)
+    {
+      td_state_db_rollback (local->db);
+      return fail (error, e, local->account);
     }
   if (!td_state_db_commit (local->db, &e))
     return fail (error, e, local->account);

@@ -33,6 +33,9 @@ typedef struct
   GHashTable *fetching;     /* message number -> TdMessageInfo* borrowed from the listing */
   guint known;              /* listed messages already downloaded */
   guint forgotten;          /* records dropped: the server no longer has those messages */
+  gboolean moved;           /* most unique ids look changed: nothing planned but @candidates */
+  GArray *candidates;       /* TdUidRange: unknown messages the size of a vanished record */
+  guint vanished, expected, unknown;
 } TdDownloadPlan;
 
 void td_download_plan_clear (TdDownloadPlan *plan);
@@ -47,6 +50,10 @@ gboolean td_download_folder_plan (TdDownloadFolder *local, GArray *listing,
                                   gboolean keep_on_server, guint delete_after_days,
                                   gboolean force, gint64 now, TdDownloadPlan *plan,
                                   GError **error);
+GError *td_download_folder_move_error (TdDownloadFolder *local, const TdDownloadPlan *plan,
+                                      guint matched);
+gboolean td_download_folder_rematch (TdDownloadFolder *local, GArray *listing, GArray *hashed,
+                                     guint *matched, GError **error);
 gboolean td_download_folder_mark_deleting (TdDownloadFolder *local, GPtrArray *unique_ids,
                                            GError **error);
 gboolean td_download_folder_commit_batch (TdDownloadFolder *local, TdMaildir *maildir,

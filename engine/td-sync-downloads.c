@@ -23,6 +23,8 @@ struct _TdDownloadRun
   gboolean fetch_done;
   GArray *stored;          /* guint32: message numbers downloaded and durable this run */
   GArray *deleting;        /* TdUidRange: what goes to DELE */
+  GArray *hashed;          /* TdMessageInfo: header hashes of possibly moved messages */
+  gboolean rematched;      /* the records were matched to new unique ids once already */
   GError *error;
 };
 
@@ -37,6 +39,7 @@ td_download_run_free (TdDownloadRun *run)
   g_clear_object (&run->sink);
   g_clear_pointer (&run->stored, g_array_unref);
   g_clear_pointer (&run->deleting, g_array_unref);
+  g_clear_pointer (&run->hashed, g_array_unref);
   g_clear_error (&run->error);
   g_free (run);
 }
@@ -232,6 +235,8 @@ fetched (GObject *source, GAsyncResult *result, gpointer data)
 
 /* Planning */
 
+static void rematch (TdSyncRunner *self);
+
 static gboolean
 plan_work (TdSyncRunner *self, gpointer arg, GError **error)
 {
@@ -251,6 +256,11 @@ planned (GObject *source, GAsyncResult *result, gpointer data)
   if (!td_sync_runner_work_finish (result, &error))
     {
       end_mailbox (self, error);
+      return;
+    }
+  if (run->plan.moved)
+    {
+      rematch (self);
       return;
     }
   if (run->plan.to_fetch->len == 0 || self->options.dry_run)
@@ -280,6 +290,56 @@ planned (GObject *source, GAsyncResult *result, gpointer data)
   run->sink = td_maildir_sink_new (run->local->folder, on_batch_ready, self);
   td_backend_fetch_messages_async (self->backend, run->plan.to_fetch, TD_MESSAGE_SINK (run->sink),
                                    self->cancellable, fetched, self);
+}
+
+/* A server move: records that vanished are matched by size and header hash to messages
+ * with new unique ids, then the mailbox is planned again. */
+static gboolean
+rematch_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  TdDownloadRun *run = self->download;
+  guint matched = 0;
+
+  if (!td_download_folder_rematch (run->local, run->listing, run->hashed, &matched, error))
+    return FALSE;
+  run->report->matched = matched;
+  run->rematched = TRUE;
+  td_download_plan_clear (&run->plan);
+  return plan_work (self, arg, error);
+}
+
+static void
+headers_hashed (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = data;
+  TdDownloadRun *run = self->download;
+  GError *error = NULL;
+
+  run->hashed = td_backend_hash_headers_finish (TD_BACKEND (source), result, &error);
+  if (run->hashed == NULL)
+    {
+      GError *why = td_download_folder_move_error (run->local, &run->plan, 0);
+      g_prefix_error (&why, "%s; ", error->message);
+      g_error_free (error);
+      end_mailbox (self, why);
+      return;
+    }
+  td_sync_runner_work (self, rematch_work, NULL, planned);
+}
+
+static void
+rematch (TdSyncRunner *self)
+{
+  TdDownloadRun *run = self->download;
+
+  if (run->rematched || run->plan.candidates->len == 0 || self->options.dry_run)
+    {
+      end_mailbox (self, td_download_folder_move_error (run->local, &run->plan,
+                                                        run->report->matched));
+      return;
+    }
+  td_backend_hash_headers_async (self->backend, run->plan.candidates, self->cancellable,
+                                 headers_hashed, self);
 }
 
 static void

@@ -226,6 +226,37 @@ td_test_dovecot_doveadm (TdTestDovecot *d, ...)
   spawn_checked ((char **) argv->pdata);
 }
 
+/**
+ * td_test_dovecot_reconfigure:
+ * @d: a running server
+ * @extra_conf: (nullable): configuration lines appended to the generated file, as at start
+ *
+ * Rewrites the configuration and has the running server reload it (same ports, same mail).
+ */
+void
+td_test_dovecot_reconfigure (TdTestDovecot *d, const char *extra_conf)
+{
+  write_config (d, extra_conf);
+  td_test_dovecot_doveadm (d, "reload", NULL);
+  gint64 deadline = g_get_monotonic_time () + START_TIMEOUT_S * G_USEC_PER_SEC;
+  for (;;)
+    {
+      g_autofree char *log = td_test_dovecot_read_log (d);
+      if (strstr (log, "reloading configuration") != NULL)
+        break;
+      if (g_get_monotonic_time () > deadline)
+        g_error ("Dovecot did not reload its configuration within %d s; see %s",
+                 START_TIMEOUT_S, d->log);
+      g_usleep (50 * 1000);
+    }
+  while (!port_open (d->pop3s_port) || !port_open (d->imaps_port))
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("Dovecot did not listen again after reloading; see %s", d->log);
+      g_usleep (50 * 1000);
+    }
+}
+
 char *
 td_test_dovecot_doveadm_output (TdTestDovecot *d, ...)
 {

@@ -65,13 +65,20 @@ prepare (Fixture *f)
 }
 
 static void
-record (Fixture *f, const char *id, const char *base, gint64 downloaded, gboolean pending)
+record_full (Fixture *f, const char *id, const char *base, guint64 size, const char *hash,
+             gint64 downloaded, gboolean pending)
 {
   g_autoptr (TdDownloadFolder) local = prepare (f);
   g_autoptr (GError) error = NULL;
-  TdStateDownload d = { (char *) id, (char *) base, 100, NULL, downloaded, pending };
+  TdStateDownload d = { (char *) id, (char *) base, size, (char *) hash, downloaded, pending };
   g_assert_true (td_state_db_put_download (f->db, local->record.id, &d, &error));
   g_assert_no_error (error);
+}
+
+static void
+record (Fixture *f, const char *id, const char *base, gint64 downloaded, gboolean pending)
+{
+  record_full (f, id, base, 100, NULL, downloaded, pending);
 }
 
 static char *
@@ -149,41 +156,90 @@ test_no_unique_ids (Fixture *f, gconstpointer data)
   td_download_plan_clear (&plan);
 }
 
-/* Every known id gone and as many unknown ones listed: a server move, not new mail. The
- * run stops (records kept) unless forced. */
-static void
-test_migration (Fixture *f, gconstpointer data)
-{
-  const char *ids[] = { "n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8", "n9", "n10", "n11", "n12",
-                        NULL };
-  g_autoptr (GArray) server = listing (ids);
-  g_autoptr (GError) error = NULL;
-  TdDownloadPlan plan;
+/* The ids a server lists after a move, and the records of before it. */
+static const char *const moved_ids[] = { "n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8", "n9",
+                                         "n10", "n11", "n12", NULL };
 
+static void
+record_old_ids (Fixture *f)
+{
   for (guint i = 1; i <= 12; i++)
     {
       g_autofree char *id = g_strdup_printf ("old%u", i);
       g_autofree char *base = g_strdup_printf ("base%u", i);
       record (f, id, base, NOW, FALSE);
     }
-  g_autoptr (TdDownloadFolder) local = prepare (f);
-  g_assert_false (td_download_folder_plan (local, server, TRUE, 0, FALSE, NOW, &plan, &error));
-  g_assert_error (error, TD_ERROR, TD_ERROR_NEEDS_USER);
-  g_assert_nonnull (strstr (error->message, "--force"));
-  td_download_plan_clear (&plan);
-  g_clear_error (&error);
-  g_autoptr (TdDownloadFolder) again = prepare (f);
-  g_assert_cmpuint (again->downloads->len, ==, 12);
+}
 
-  /* The same records, marked as deleted by us: their going is expected, not a move. */
+/* Every known id gone and as many unknown ones listed: a server move, not new mail.
+ * Nothing is planned but the candidates to recognise by size and header hash. */
+static void
+test_migration (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GArray) server = listing (moved_ids);
+  g_autoptr (GError) error = NULL;
+  TdDownloadPlan plan;
+
+  /* Records of the same twelve messages (sizes 100 + i), two without a header hash. */
+  for (guint i = 0; i < 12; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("old%u", i + 1);
+      g_autofree char *base = g_strdup_printf ("base%u", i + 1);
+      g_autofree char *hash = g_strdup_printf ("sha256:%u", i + 1);
+      record_full (f, id, base, 100 + i, i < 10 ? hash : NULL, NOW, FALSE);
+    }
+  g_autoptr (TdDownloadFolder) local = prepare (f);
+  g_assert_true (td_download_folder_plan (local, server, TRUE, 0, FALSE, NOW, &plan, &error));
+  g_assert_true (plan.moved);
+  g_assert_cmpuint (plan.to_fetch->len, ==, 0);
+  g_autofree char *candidates = td_uid_set_to_string (plan.candidates);
+  g_assert_cmpstr (candidates, ==, "1:10");
+  g_autoptr (GError) why = td_download_folder_move_error (local, &plan, 0);
+  g_assert_error (why, TD_ERROR, TD_ERROR_NEEDS_USER);
+  g_assert_nonnull (strstr (why->message, "--force"));
+
+  /* The server's headers: the first nine as recorded, the tenth changed. */
+  g_autoptr (GArray) hashed = td_message_info_array_new ();
+  for (guint i = 0; i < 10; i++)
+    {
+      TdMessageInfo m = { .uid = i + 1, .size = 100 + i };
+      m.header_hash = g_strdup_printf ("sha256:%u", i < 9 ? i + 1 : 99);
+      g_array_append_val (hashed, m);
+    }
+  guint matched = 0;
+  g_assert_true (td_download_folder_rematch (local, server, hashed, &matched, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (matched, ==, 9);
+  td_download_plan_clear (&plan);
+
+  /* Planned again (as a fresh run would be): only the unrecognised three are fetched. */
+  g_autoptr (TdDownloadFolder) again = prepare (f);
+  g_assert_true (td_download_folder_plan (again, server, TRUE, 0, FALSE, NOW, &plan, &error));
+  g_assert_false (plan.moved);
+  g_autofree char *fetch = fetch_string (&plan);
+  g_assert_cmpstr (fetch, ==, "10:12");
+  g_assert_cmpuint (plan.forgotten, ==, 3);
+  td_download_plan_clear (&plan);
+}
+
+/* Records marked as deleted by us vanish without looking like a move. */
+static void
+test_own_deletions (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GArray) server = listing (moved_ids);
+  g_autoptr (GError) error = NULL;
+  TdDownloadPlan plan;
+
+  record_old_ids (f);
+  g_autoptr (TdDownloadFolder) local = prepare (f);
   g_autoptr (GPtrArray) ours = g_ptr_array_new ();
-  for (guint i = 0; i < again->downloads->len; i++)
-    g_ptr_array_add (ours, g_array_index (again->downloads, TdStateDownload, i).unique_id);
-  g_assert_true (td_download_folder_mark_deleting (again, ours, &error));
+  for (guint i = 0; i < local->downloads->len; i++)
+    g_ptr_array_add (ours, g_array_index (local->downloads, TdStateDownload, i).unique_id);
+  g_assert_true (td_download_folder_mark_deleting (local, ours, &error));
   g_assert_no_error (error);
   g_autoptr (TdDownloadFolder) marked = prepare (f);
   g_assert_true (td_download_folder_plan (marked, server, TRUE, 0, FALSE, NOW, &plan, &error));
-  g_assert_no_error (error);
+  g_assert_false (plan.moved);
   g_autofree char *fetch = fetch_string (&plan);
   g_assert_cmpstr (fetch, ==, "1:12");
   g_assert_cmpuint (plan.forgotten, ==, 12);
@@ -194,18 +250,11 @@ test_migration (Fixture *f, gconstpointer data)
 static void
 test_migration_forced (Fixture *f, gconstpointer data)
 {
-  const char *ids[] = { "n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8", "n9", "n10", "n11", "n12",
-                        NULL };
-  g_autoptr (GArray) server = listing (ids);
+  g_autoptr (GArray) server = listing (moved_ids);
   g_autoptr (GError) error = NULL;
   TdDownloadPlan plan;
 
-  for (guint i = 1; i <= 12; i++)
-    {
-      g_autofree char *id = g_strdup_printf ("old%u", i);
-      g_autofree char *base = g_strdup_printf ("base%u", i);
-      record (f, id, base, NOW, FALSE);
-    }
+  record_old_ids (f);
   g_autoptr (TdDownloadFolder) local = prepare (f);
   g_assert_true (td_download_folder_plan (local, server, TRUE, 0, TRUE, NOW, &plan, &error));
   g_autofree char *fetch = fetch_string (&plan);
@@ -272,6 +321,7 @@ main (int argc, char **argv)
   ADD ("/download-folder/no-unique-ids", test_no_unique_ids);
   ADD ("/download-folder/migration", test_migration);
   ADD ("/download-folder/migration-forced", test_migration_forced);
+  ADD ("/download-folder/own-deletions", test_own_deletions);
   ADD ("/download-folder/delete-and-forget", test_delete_and_forget);
   ADD ("/download-folder/pending-resolved", test_pending_resolved);
   return g_test_run ();

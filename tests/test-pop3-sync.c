@@ -193,6 +193,35 @@ test_untrusted_certificate (Fixture *f, gconstpointer data)
   g_assert_null (strstr (log, "auth failed"));
 }
 
+/* The server starts giving every message another UIDL (as after a move to another
+ * server): nothing is downloaded again; the records follow the messages by size and
+ * header; new mail after that is still new. */
+static void
+test_uidl_change (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = pop3_config (f, TRUE, 0, NULL);
+
+  seed (f, "INBOX", 30, 500);
+  sync_ok (cfg);
+  td_test_dovecot_reconfigure (f->dovecot, "pop3_uidl_format = moved-%v.%u\n");
+  TdTestRun r = sync_run (cfg);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_json (&r, "\"added\":0");
+  assert_json (&r, "\"rematched\":30");
+  g_assert_nonnull (strstr (r.err, "C: TOP 1 0"));
+  g_assert_cmpuint (count_retr (r.err), ==, 0);
+  td_test_run_clear (&r);
+  assert_local_matches (f, "INBOX", ROOT);
+
+  seed (f, "INBOX", 2, 500);
+  r = sync_run (cfg);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_json (&r, "\"added\":2");
+  assert_json (&r, "\"rematched\":0");
+  td_test_run_clear (&r);
+  assert_local_matches (f, "INBOX", ROOT);
+}
+
 /* Runs a sync and kills it (-9) once a line of its debug log ends in @trigger, or when it
  * ends. */
 static void
@@ -254,5 +283,6 @@ main (int argc, char **argv)
   ADD ("/integration/pop3/wrong-password", test_wrong_password, NULL);
   ADD ("/integration/pop3/untrusted-certificate", test_untrusted_certificate, NULL);
   ADD ("/integration/pop3/kill-and-rerun", test_kill_and_rerun, NULL);
+  ADD ("/integration/pop3/uidl-change", test_uidl_change, NULL);
   return g_test_run ();
 }

@@ -294,11 +294,12 @@ pop3_list_messages_async (TdBackend *backend, guint32 first_uid, GCancellable *c
                                  task);
 }
 
-/* Downloading: RETR, a window of them on the wire at once */
+/* Downloading: RETR (or, for headers alone, TOP n 0), a window of them on the wire */
 
 typedef struct
 {
-  TdMessageSink *sink;
+  TdMessageSink *sink; /* NULL: headers only, hashed into @hashed */
+  GArray *hashed;      /* TdMessageInfo: uid, size and header_hash, headers only */
   GHashTable *infos;   /* message number -> TdMessageInfo*, borrowed from @listing */
   GArray *listing;     /* the backend's last listing, a reference */
   GArray *numbers;     /* guint32, in order */
@@ -318,7 +319,8 @@ typedef struct
 static void
 fetch_data_free (FetchData *f)
 {
-  g_object_unref (f->sink);
+  g_clear_object (&f->sink);
+  g_clear_pointer (&f->hashed, g_array_unref);
   g_hash_table_unref (f->infos);
   g_clear_pointer (&f->listing, g_array_unref);
   g_array_unref (f->numbers);
@@ -338,7 +340,7 @@ static gboolean
 retr_begin (Retr *r, GError **error)
 {
   FetchData *f = g_task_get_task_data (r->task);
-  if (r->begun)
+  if (r->begun || f->sink == NULL)
     return TRUE;
   r->begun = TRUE;
   return td_message_sink_begin (f->sink, error);
@@ -355,7 +357,7 @@ retr_chunk (TdPop3Session *session, const guint8 *data, gsize len, gpointer user
     return FALSE;
   if (!td_header_hash_is_done (r->hash))
     td_header_hash_update (r->hash, data, len);
-  return td_message_sink_write (f->sink, data, len, error);
+  return f->sink == NULL || td_message_sink_write (f->sink, data, len, error);
 }
 
 static gboolean
@@ -369,13 +371,17 @@ retr_end (TdPop3Session *session, gpointer user_data, GError **error)
   if (!retr_begin (r, error))
     return FALSE;
   if (listed != NULL)
+    info.size = listed->size;
+  info.header_hash = td_header_hash_finish (r->hash);
+  if (f->sink == NULL)
     {
-      info.size = listed->size;
-      info.unique_id = listed->unique_id;
+      g_array_append_val (f->hashed, info);
+      return TRUE;
     }
-  g_autofree char *hash = td_header_hash_finish (r->hash);
-  info.header_hash = hash;
-  return td_message_sink_commit (f->sink, &info, error);
+  info.unique_id = listed ? listed->unique_id : NULL;
+  gboolean ok = td_message_sink_commit (f->sink, &info, error);
+  g_free (info.header_hash);
+  return ok;
 }
 
 static void send_more (GTask *task);
@@ -394,8 +400,10 @@ retr_answered (GObject *source, GAsyncResult *result, gpointer data)
     f->error = g_steal_pointer (&error);
   else if (reply != NULL && !reply->ok && f->error == NULL)
     {
-      g_autofree char *what = g_strdup_printf ("RETR %u", r->number);
-      f->error = td_pop3_session_reply_error (session_of (task), reply, TD_ERROR_PROTOCOL, what);
+      g_autofree char *what = g_strdup_printf ("%s %u", f->sink ? "RETR" : "TOP", r->number);
+      f->error = td_pop3_session_reply_error (session_of (task), reply,
+                                              f->sink ? TD_ERROR_PROTOCOL : TD_ERROR_NOT_SUPPORTED,
+                                              what);
     }
   g_clear_error (&error);
   if (r->begun && (reply == NULL || !reply->ok))
@@ -419,7 +427,8 @@ send_more (GTask *task)
       r->hash = td_header_hash_new ();
       TdPop3Handlers handlers = { .expect = TD_POP3_EXPECT_MESSAGE, .on_chunk = retr_chunk,
                                   .on_end = retr_end, .user_data = r };
-      g_autofree char *line = g_strdup_printf ("RETR %u", r->number);
+      g_autofree char *line = f->sink ? g_strdup_printf ("RETR %u", r->number)
+                                      : g_strdup_printf ("TOP %u 0", r->number);
       f->outstanding++;
       td_pop3_session_command_async (session_of (task), &handlers, line,
                                      g_task_get_cancellable (task), retr_answered, r);
@@ -428,21 +437,20 @@ send_more (GTask *task)
     return;
   if (f->error != NULL)
     g_task_return_error (task, g_steal_pointer (&f->error));
+  else if (f->sink == NULL)
+    g_task_return_pointer (task, g_steal_pointer (&f->hashed), (GDestroyNotify) g_array_unref);
   else
     g_task_return_boolean (task, TRUE);
 }
 
+/* Starts RETR (with @sink) or TOP n 0 (without) for every message number in @uids. */
 static void
-pop3_fetch_messages_async (TdBackend *backend, GArray *uids, TdMessageSink *sink,
-                           GCancellable *cancellable, GAsyncReadyCallback callback,
-                           gpointer user_data)
+start_fetch (TdPop3Backend *self, GTask *task, GArray *uids, TdMessageSink *sink)
 {
-  TdPop3Backend *self = TD_POP3_BACKEND (backend);
-  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
   FetchData *f = g_new0 (FetchData, 1);
 
-  g_task_set_source_tag (task, pop3_fetch_messages_async);
-  f->sink = g_object_ref (sink);
+  f->sink = sink ? g_object_ref (sink) : NULL;
+  f->hashed = sink ? NULL : td_message_info_array_new ();
   f->infos = g_hash_table_new (g_direct_hash, g_direct_equal);
   f->numbers = g_array_new (FALSE, FALSE, sizeof (guint32));
   g_task_set_task_data (task, f, (GDestroyNotify) fetch_data_free);
@@ -467,10 +475,31 @@ pop3_fetch_messages_async (TdBackend *backend, GArray *uids, TdMessageSink *sink
   send_more (task);
 }
 
+static void
+pop3_fetch_messages_async (TdBackend *backend, GArray *uids, TdMessageSink *sink,
+                           GCancellable *cancellable, GAsyncReadyCallback callback,
+                           gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (backend, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, pop3_fetch_messages_async);
+  start_fetch (TD_POP3_BACKEND (backend), task, uids, sink);
+}
+
 static gboolean
 pop3_fetch_messages_finish (TdBackend *backend, GAsyncResult *result, GError **error)
 {
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+pop3_hash_headers_async (TdBackend *backend, GArray *uids, GCancellable *cancellable,
+                         GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (backend, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, pop3_hash_headers_async);
+  start_fetch (TD_POP3_BACKEND (backend), task, uids, NULL);
 }
 
 /* Deleting: DELE each, then QUIT, whose +OK is the server's word that they are gone */
@@ -646,6 +675,8 @@ td_pop3_backend_class_init (TdPop3BackendClass *klass)
   backend_class->list_messages_finish = finish_messages;
   backend_class->fetch_messages_async = pop3_fetch_messages_async;
   backend_class->fetch_messages_finish = pop3_fetch_messages_finish;
+  backend_class->hash_headers_async = pop3_hash_headers_async;
+  backend_class->hash_headers_finish = finish_messages;
   backend_class->expunge_async = pop3_expunge_async;
   backend_class->expunge_finish = pop3_expunge_finish;
   backend_class->disconnect_async = pop3_disconnect_async;
