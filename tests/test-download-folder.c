@@ -222,6 +222,36 @@ test_migration (Fixture *f, gconstpointer data)
   td_download_plan_clear (&plan);
 }
 
+/* Two records, or two messages, with one size and header hash: no guess is made. */
+static void
+test_rematch_ambiguous (Fixture *f, gconstpointer data)
+{
+  const char *ids[] = { "n1", "n2", "n3", NULL };
+  g_autoptr (GArray) server = listing (ids); /* sizes 100, 101, 102 */
+  g_autoptr (GArray) hashed = td_message_info_array_new ();
+  g_autoptr (GError) error = NULL;
+  guint matched = 0;
+
+  record_full (f, "oldA", "baseA", 100, "sha256:same", NOW, FALSE);
+  record_full (f, "oldB", "baseB", 100, "sha256:same", NOW, FALSE);
+  record_full (f, "oldC", "baseC", 102, "sha256:c", NOW, FALSE);
+  g_array_index (server, TdMessageInfo, 1).size = 102; /* n2 and n3 now share a key */
+  for (guint i = 0; i < 3; i++)
+    {
+      TdMessageInfo m = { .uid = i + 1, .size = g_array_index (server, TdMessageInfo, i).size };
+      m.header_hash = g_strdup (i == 0 ? "sha256:same" : "sha256:c");
+      g_array_append_val (hashed, m);
+    }
+  g_autoptr (TdDownloadFolder) local = prepare (f);
+  g_assert_true (td_download_folder_rematch (local, server, hashed, &matched, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (matched, ==, 0);
+  g_autoptr (TdDownloadFolder) again = prepare (f);
+  for (guint i = 0; i < again->downloads->len; i++)
+    g_assert_true (g_str_has_prefix (g_array_index (again->downloads, TdStateDownload, i).unique_id,
+                                     "old"));
+}
+
 /* Records marked as deleted by us vanish without looking like a move. */
 static void
 test_own_deletions (Fixture *f, gconstpointer data)
@@ -322,6 +352,7 @@ main (int argc, char **argv)
   ADD ("/download-folder/migration", test_migration);
   ADD ("/download-folder/migration-forced", test_migration_forced);
   ADD ("/download-folder/own-deletions", test_own_deletions);
+  ADD ("/download-folder/rematch-ambiguous", test_rematch_ambiguous);
   ADD ("/download-folder/delete-and-forget", test_delete_and_forget);
   ADD ("/download-folder/pending-resolved", test_pending_resolved);
   return g_test_run ();
