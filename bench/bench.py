@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Tidings benchmark: Tidings, mbsync and offlineimap on the same account in one run.
+"""Tidings benchmark: Tidings against mbsync and offlineimap (IMAP) and against fetchmail,
+getmail6 and mpop (POP3), on the same account in one run.
 
 Starts a sandbox Dovecot on loopback, fills it with a seeded corpus, and times each tool on
 the same scenarios, straight to Dovecot and through a proxy that delays every read by 25 ms
-each way. Everything lives on a fresh ext4 loop mount (when run as root), since this
+each way. The POP3 tools read the same account's INBOX over POP3S, keeping mail on the
+server and tracking it by UIDL. Everything lives on a fresh ext4 loop mount (when run as root), since this
 machine's root filesystem has erratic costs for many small files. Prints medians and the
 ratio of each peer to Tidings; writes the raw figures as JSON.
 """
@@ -63,6 +65,7 @@ class Server:
         run(["sh", os.path.join(TOP, "scripts", "dovecot-sandbox.sh"), "start", self.dir])
         env = dict(line.strip().split("=", 1) for line in open(os.path.join(self.dir, "env")))
         self.port = int(env["IMAPS_PORT"])
+        self.pop3_port = int(env["POP3S_PORT"])
         self.ca = env["CA_FILE"]
         self.conf = env["DOVECOT_CONF"]
         self.maildir = os.path.join(self.dir, "mail", "alice")
@@ -87,6 +90,9 @@ class Server:
 
 
 class Tool:
+    ok_codes = (0,)
+    counts_wire = True  # Dovecot logs IMAP bytes per session, not POP3 ones
+
     def __init__(self, name, root, server, port):
         self.name, self.server, self.port = name, server, port
         self.home = os.path.join(root, "clients", f"{name}-{port}")
@@ -107,13 +113,14 @@ class Tool:
         before = self.server.wire_bytes()
         proc = subprocess.run(["/usr/bin/time", "-o", stats, "-f", "%e %U %S %M", *self.command()],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        if proc.returncode != 0:
+        if proc.returncode not in self.ok_codes:
             err = proc.stderr.decode(errors="replace")
             raise RuntimeError(f"{self.name} exited {proc.returncode}: {err[-2000:]}")
         wall, user, sys_, rss_kb = open(stats).read().split()[-4:]
         time.sleep(0.05)  # let Dovecot log the logout
+        wire = (self.server.wire_bytes() - before) / 1e6 if self.counts_wire else None
         return {"wall": float(wall), "cpu": float(user) + float(sys_), "rss_mb": int(rss_kb) / 1024,
-                "wire_mb": (self.server.wire_bytes() - before) / 1e6}
+                "wire_mb": wire}
 
 
 class Tidings(Tool):
@@ -160,6 +167,88 @@ class OfflineImap(Tool):
 
 
 TOOLS = [("tidings", Tidings), ("mbsync", Mbsync), ("offlineimap", OfflineImap)]
+
+
+class Pop3Tool(Tool):
+    """A POP3 client delivering into a Maildir (cur/, new/, tmp/ in it), keeping mail on the
+    server and skipping what it has by UIDL."""
+    counts_wire = False
+
+    def reset(self):
+        super().reset()
+        for sub in ("cur", "new", "tmp"):
+            os.makedirs(os.path.join(self.maildir, sub), exist_ok=True)
+
+    def write_private(self, text):
+        with open(self.config, "w") as f:
+            f.write(text)
+        os.chmod(self.config, 0o600)
+
+
+class TidingsPop3(Pop3Tool):
+    def write_config(self):
+        self.write_private(f"[general]\nstate-dir = {self.home}/state\n[account bench]\n"
+                           f"protocol = pop3\nhost = localhost\nport = {self.port}\nuser = alice\n"
+                           f"password = {PASSWORD}\ntls-ca-file = {self.server.ca}\n"
+                           f"maildir = {self.maildir}\ntimeout = 600\n")
+
+    def command(self):
+        return [os.path.join(TOP, "build-bench", "cli", "tidings"), "--config", self.config, "sync",
+                "--quiet"]
+
+
+class Fetchmail(Pop3Tool):
+    """fetchmail has no Maildir delivery of its own: safecat, the usual MDA for that."""
+    ok_codes = (0, 1)  # 1: no new mail
+
+    def write_config(self):
+        self.write_private(
+            "set no bouncemail\n"
+            f"poll localhost protocol pop3 port {self.port} uidl\n"
+            f"  user alice password \"{PASSWORD}\" ssl sslcertck sslcertfile {self.server.ca}\n"
+            f"  keep mda \"safecat {self.maildir}/tmp {self.maildir}/new\"\n")
+
+    def command(self):
+        return ["fetchmail", "-f", self.config, "--idfile", os.path.join(self.home, "fetchids"),
+                "--nosyslog", "--silent", "--nodetach"]
+
+
+class Getmail(Pop3Tool):
+    """getmail will not deliver as root: as root, it delivers as nobody."""
+
+    def reset(self):
+        super().reset()
+        if os.geteuid() == 0:
+            run(["chown", "-R", "nobody", self.maildir])
+
+    def write_config(self):
+        os.makedirs(os.path.join(self.home, "getmail"), exist_ok=True)
+        user = "user = nobody\n" if os.geteuid() == 0 else ""
+        self.write_private(
+            f"[retriever]\ntype = SimplePOP3SSLRetriever\nserver = localhost\nport = {self.port}\n"
+            f"username = alice\npassword = {PASSWORD}\nca_certs = {self.server.ca}\n\n"
+            f"[destination]\ntype = Maildir\npath = {self.maildir}/\n{user}\n"
+            "[options]\nread_all = false\ndelete = false\nverbose = 0\n")
+
+    def command(self):
+        return ["getmail", "--getmaildir", os.path.join(self.home, "getmail"), "--rcfile",
+                self.config]
+
+
+class Mpop(Pop3Tool):
+    def write_config(self):
+        self.write_private(
+            f"defaults\ntls on\ntls_starttls off\ntls_trust_file {self.server.ca}\n\n"
+            f"account bench\nhost localhost\nport {self.port}\nuser alice\n"
+            f"password {PASSWORD}\ndelivery maildir {self.maildir}\nkeep on\n"
+            f"uidls_file {self.home}/uidls\n")
+
+    def command(self):
+        return ["mpop", "-C", self.config, "-q", "bench"]
+
+
+POP3_TOOLS = [("tidings", TidingsPop3), ("fetchmail", Fetchmail), ("getmail", Getmail),
+              ("mpop", Mpop)]
 
 
 CHANGE_FOLDERS = ["INBOX", "Archive/2024", "Lists/gnome-devel"]
@@ -231,8 +320,7 @@ def local_scenario(tools, runs, rng):
             if got != expected:
                 print(f"  check: {tool.name} changed the server by {got} (flagged, messages), "
                       f"expected {expected}")
-    return {tool: {k: statistics.median(x[k] for x in rs) for k in rs[0]} | {"runs": rs}
-            for tool, rs in results.items()}
+    return summarize(results)
 
 
 def fix_owner(server):
@@ -249,8 +337,15 @@ def scenario(name, tools, runs, before_each=None, reset=False):
             if reset:
                 tool.reset()
             results.setdefault(tool.name, []).append(tool.measure())
-    return {tool: {k: statistics.median(x[k] for x in rs) for k in rs[0]} | {"runs": rs}
-            for tool, rs in results.items()}
+    return summarize(results)
+
+
+def summarize(results):
+    """Medians per tool (None where a figure is not measured), with the runs kept."""
+    def median(rs, k):
+        values = [x[k] for x in rs if x[k] is not None]
+        return statistics.median(values) if values else None
+    return {tool: {k: median(rs, k) for k in rs[0]} | {"runs": rs} for tool, rs in results.items()}
 
 
 def print_table(title, table):
@@ -263,8 +358,41 @@ def print_table(title, table):
             walls = [x["wall"] for x in m["runs"]]
             spread = f"{min(walls):.2f}–{max(walls):.2f}" if len(walls) > 1 else ""
             ratio = "1" if tool == "tidings" else f"{m['wall'] / base:.1f}"
+            wire = "-" if m["wire_mb"] is None else f"{m['wire_mb']:.2f}"
             print(f"  {scen if tool == 'tidings' else '':<26}{tool:<13}{m['wall']:>9.2f}{m['cpu']:>8.2f}"
-                  f"{m['rss_mb']:>8.1f}{m['wire_mb']:>9.2f}{ratio:>8}{spread:>16}")
+                  f"{m['rss_mb']:>8.1f}{wire:>9}{ratio:>8}{spread:>16}")
+
+
+def pop3_section(ws, server, args, rng):
+    """Initial download, a rerun with nothing new, and 50 new messages, per POP3 tool."""
+    modes = [("POP3, direct to Dovecot", server.pop3_port, None)]
+    if not args.no_proxy:
+        modes.append((f"POP3, through a {args.delay_ms} ms proxy (each way)", None, args.delay_ms))
+    wanted = args.pop3_tools.split(",")
+    out = {}
+    seq = [0]
+
+    def new_mail(r):
+        seq[0] += 1
+        corpus.write(server.maildir, 50, seed=5000 + seq[0], start=20_000_000 + seq[0] * 100,
+                     folders=["INBOX"])
+        fix_owner(server)
+        server.adm("force-resync", "-u", "alice", "INBOX")
+    for title, port, delay in modes:
+        proxy = DelayProxy(server.pop3_port, delay / 1000) if delay else None
+        p = proxy.port if proxy else port
+        tools = [cls(name, ws.root, server, p) for name, cls in POP3_TOOLS if name in wanted]
+        table = {"initial download": scenario("initial", tools, args.runs, reset=True),
+                 "rerun, nothing new": scenario("noop", tools, args.runs),
+                 "50 new messages": scenario("new", tools, args.runs, before_each=new_mail)}
+        inbox = len(os.listdir(os.path.join(tools[0].maildir, "new")))
+        for tool in tools[1:]:
+            got = sum(len(os.listdir(os.path.join(tool.maildir, s))) for s in ("cur", "new"))
+            if got != inbox:
+                print(f"  check: {tool.name} holds {got} messages, tidings {inbox}")
+        print_table(f"{title} ({inbox} messages in INBOX at the end)", table)
+        out[title] = table
+    return out
 
 
 def large_message_rss(ws, server, size_mb):
@@ -296,6 +424,8 @@ def main():
                     help="comma-separated subset of the tools to time")
     ap.add_argument("--scenarios", default="initial,noop,server,local",
                     help="comma-separated subset of the scenarios (initial always runs)")
+    ap.add_argument("--pop3-tools", default="tidings,fetchmail,getmail,mpop",
+                    help="comma-separated subset of the POP3 tools to time; empty for none")
     ap.add_argument("--seed", type=int, default=20261121)
     ap.add_argument("--out", default=os.path.join(TOP, "bench", "out"))
     args = ap.parse_args()
@@ -344,6 +474,8 @@ def main():
                 table["local: 200 flags, 20 del"] = local_scenario(tools, args.runs, rng)
             print_table(title, table)
             report["modes"][title] = table
+        if args.pop3_tools:
+            report["pop3"] = pop3_section(ws, server, args, rng)
         rss = large_message_rss(ws, server, 50)
         print(f"\npeak RSS of tidings: one small folder {rss['Drafts']:.1f} MB; "
               f"one 50 MB message {rss['Huge']:.1f} MB")

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Benchmark Tidings against mbsync and offlineimap (Debian packages) on one corpus.
+# Benchmark Tidings against mbsync and offlineimap (IMAP) and fetchmail, getmail6 and mpop
+# (POP3), all Debian packages, on one corpus.
 #   bench/run.sh                      500 messages (under 6 minutes here)
 #   bench/run.sh --messages 1500      the README's table
 #   bench/run.sh --messages 20000     the full table (hours: offlineimap through the proxy)
@@ -7,7 +8,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/deps.sh
-for p in isync offlineimap3 e2fsprogs time; do
+for p in isync offlineimap3 fetchmail safecat getmail6 mpop e2fsprogs time; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="${missing:-} $p"
 done
 if [ -n "${missing:-}" ]; then
