@@ -163,6 +163,47 @@ test_stls (Fixture *f, gconstpointer data)
   assert_local_matches (f, "INBOX", ROOT);
 }
 
+/* USER and PASS when the account asks for them (auth = login), not AUTH. */
+static void
+test_user_pass (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = pop3_config (f, TRUE, 0, "auth = login\n");
+
+  seed (f, "INBOX", 2, 200);
+  TdTestRun r = sync_run (cfg);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.err, "C: USER " TD_TEST_USER));
+  g_assert_nonnull (strstr (r.err, "C: PASS (credentials not shown)"));
+  g_assert_null (strstr (r.err, "C: AUTH"));
+  g_assert_null (strstr (r.err, TD_TEST_PASSWORD));
+  td_test_run_clear (&r);
+  assert_local_matches (f, "INBOX", ROOT);
+}
+
+/* APOP only when asked for: the server offers it (a timestamp in its greeting), yet the
+ * default login is AUTH PLAIN; with auth = apop it is APOP. */
+static void
+test_apop (Fixture *f, gconstpointer data)
+{
+  g_autofree char *plain = pop3_config (f, TRUE, 0, NULL);
+
+  seed (f, "INBOX", 2, 200);
+  TdTestRun r = sync_run (plain);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_null (strstr (r.err, "C: APOP"));
+  g_assert_nonnull (strstr (r.err, "C: AUTH PLAIN"));
+  td_test_run_clear (&r);
+
+  g_autofree char *apop = pop3_config (f, TRUE, 0, "auth = apop\n");
+  seed (f, "INBOX", 1, 200);
+  r = sync_run (apop);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.err, "C: APOP (credentials not shown)"));
+  assert_json (&r, "\"added\":1");
+  td_test_run_clear (&r);
+  assert_local_matches (f, "INBOX", ROOT);
+}
+
 static void
 test_wrong_password (Fixture *f, gconstpointer data)
 {
@@ -191,6 +232,49 @@ test_untrusted_certificate (Fixture *f, gconstpointer data)
   g_autofree char *log = td_test_dovecot_read_log (f->dovecot);
   g_assert_null (strstr (log, "user=<" TD_TEST_USER ">"));
   g_assert_null (strstr (log, "auth failed"));
+}
+
+/* Logs in on the plain POP3 port and stays: with pop3_lock_session, the mailbox is then
+ * held by that session. */
+static GSocketConnection *
+hold_mailbox (Fixture *f)
+{
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_autoptr (GError) error = NULL;
+  g_socket_client_set_enable_proxy (client, FALSE);
+  GSocketConnection *conn = g_socket_client_connect_to_host (client, "127.0.0.1",
+                                                             f->dovecot->pop3_port, NULL, &error);
+  g_assert_no_error (error);
+  GDataInputStream *in = g_data_input_stream_new (g_io_stream_get_input_stream (G_IO_STREAM (conn)));
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (conn));
+  const char *lines[] = { NULL, "USER " TD_TEST_USER "\r\n", "PASS " TD_TEST_PASSWORD "\r\n" };
+  for (guint i = 0; i < G_N_ELEMENTS (lines); i++)
+    {
+      if (lines[i] != NULL)
+        g_assert_true (g_output_stream_write_all (out, lines[i], strlen (lines[i]), NULL, NULL,
+                                                  &error));
+      g_autofree char *answer = g_data_input_stream_read_line (in, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_true (g_str_has_prefix (answer, "+OK"));
+    }
+  g_object_unref (in);
+  return conn;
+}
+
+/* Another client holds the mailbox: exit 5, saying so, and nothing changes. */
+static void
+test_in_use (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = pop3_config (f, TRUE, 0, NULL);
+
+  seed (f, "INBOX", 2, 100);
+  g_autoptr (GSocketConnection) other = hold_mailbox (f);
+  TdTestRun r = td_test_tidings (cfg, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 5);
+  g_assert_nonnull (strstr (r.err, "another POP3 client"));
+  td_test_run_clear (&r);
+  g_assert_cmpuint (count_files (f, "new"), ==, 0);
+  g_io_stream_close (G_IO_STREAM (other), NULL, NULL);
 }
 
 /* The server starts giving every message another UIDL (as after a move to another
@@ -281,8 +365,11 @@ main (int argc, char **argv)
   ADD ("/integration/pop3/delete-after-days", test_delete_after_days, NULL);
   ADD ("/integration/pop3/stls", test_stls, NULL);
   ADD ("/integration/pop3/wrong-password", test_wrong_password, NULL);
+  ADD ("/integration/pop3/user-pass", test_user_pass, NULL);
+  ADD ("/integration/pop3/apop", test_apop, "auth_mechanisms = plain login apop\n");
   ADD ("/integration/pop3/untrusted-certificate", test_untrusted_certificate, NULL);
   ADD ("/integration/pop3/kill-and-rerun", test_kill_and_rerun, NULL);
   ADD ("/integration/pop3/uidl-change", test_uidl_change, NULL);
+  ADD ("/integration/pop3/in-use", test_in_use, "pop3_lock_session = yes\n");
   return g_test_run ();
 }
