@@ -65,6 +65,12 @@ test_download (Fixture *f, gconstpointer data)
   g_assert_nonnull (second);
   g_assert_nonnull (first_done);
   g_assert_true (second < first_done);
+  /* The credentials travel in AUTH PLAIN's initial response, which the log never shows. */
+  g_assert_nonnull (strstr (r.err, "C: AUTH PLAIN (credentials not shown)"));
+  const char plain[] = "\0" TD_TEST_USER "\0" TD_TEST_PASSWORD;
+  g_autofree char *b64 = g_base64_encode ((const guint8 *) plain, sizeof plain - 1);
+  g_assert_null (strstr (r.err, b64));
+  g_assert_null (strstr (r.err, TD_TEST_PASSWORD));
   td_test_run_clear (&r);
   assert_local_matches (f, "INBOX", ROOT);
   g_assert_cmpuint (count_files (f, "new"), ==, 301);

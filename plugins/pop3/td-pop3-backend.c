@@ -609,7 +609,8 @@ pop3_expunge_finish (TdBackend *backend, GAsyncResult *result, gboolean *expunge
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
-/* Disconnecting: QUIT when nothing was deleted is harmless, and polite */
+/* Disconnecting: QUIT when nothing was deleted is harmless, and polite; its answer says
+ * nothing worth a round trip, so the connection closes once it is written. */
 
 static void
 quit_then_close (GObject *source, GAsyncResult *result, gpointer data)
@@ -627,7 +628,8 @@ pop3_disconnect_async (TdBackend *backend, GCancellable *cancellable,
 {
   TdPop3Backend *self = TD_POP3_BACKEND (backend);
   GTask *task = g_task_new (self, cancellable, callback, user_data);
-  TdPop3Handlers quit = { .expect = TD_POP3_EXPECT_STATUS, .flags = TD_POP3_COMMAND_QUIT };
+  TdPop3Handlers quit = { .expect = TD_POP3_EXPECT_STATUS,
+                          .flags = TD_POP3_COMMAND_QUIT | TD_POP3_COMMAND_NO_REPLY };
 
   g_task_set_source_tag (task, pop3_disconnect_async);
   if (self->session == NULL || self->quit_sent)

@@ -72,7 +72,15 @@ logged_in (GObject *source, GAsyncResult *result, gpointer data)
   g_autoptr (TdPop3Reply) reply = td_pop3_session_command_finish (TD_POP3_SESSION (source),
                                                                   result, &error);
 
-  if (!login_failed (task, reply, error))
+  if (login_failed (task, reply, error))
+    return;
+  if (reply->challenge)
+    g_task_return_new_error (task, TD_ERROR, TD_ERROR_AUTH, "account %s (%s): the server asked "
+                             "for more after the credentials were sent; it may not accept "
+                             "PLAIN as Tidings sends it: try auth = login",
+                             account_of (task)->name,
+                             td_pop3_session_describe (session_of (task)));
+  else
     g_task_return_boolean (task, TRUE);
 }
 
@@ -85,6 +93,24 @@ send_sensitive (GTask *task, TdPop3Expect expect, TdPop3CommandFlags flags, char
   td_pop3_session_command_async (session_of (task), &handlers, line,
                                  g_task_get_cancellable (task), callback, task);
   wipe_string (line);
+}
+
+/* SASL PLAIN's message (RFC 4616), base64-encoded; the buffers that held the secret are
+ * cleared. */
+static char *
+plain_response (const char *user, const char *secret)
+{
+  gsize ulen = strlen (user), slen = strlen (secret);
+  guint8 *raw = g_malloc (ulen + slen + 2);
+
+  raw[0] = '\0';
+  memcpy (raw + 1, user, ulen);
+  raw[1 + ulen] = '\0';
+  memcpy (raw + 2 + ulen, secret, slen);
+  char *b64 = g_base64_encode (raw, ulen + slen + 2);
+  explicit_bzero (raw, ulen + slen + 2);
+  g_free (raw);
+  return b64;
 }
 
 static void
@@ -110,17 +136,33 @@ plain_challenged (GObject *source, GAsyncResult *result, gpointer data)
       g_object_unref (task);
       return;
     }
-  gsize ulen = strlen (a->user), slen = strlen (login->secret);
-  guint8 *raw = g_malloc (ulen + slen + 2);
-  raw[0] = '\0';
-  memcpy (raw + 1, a->user, ulen);
-  raw[1 + ulen] = '\0';
-  memcpy (raw + 2 + ulen, login->secret, slen);
-  char *b64 = g_base64_encode (raw, ulen + slen + 2);
-  explicit_bzero (raw, ulen + slen + 2);
-  g_free (raw);
+  char *b64 = plain_response (a->user, login->secret);
   g_clear_pointer (&login->secret, wipe_string);
   send_sensitive (task, TD_POP3_EXPECT_SASL, TD_POP3_COMMAND_CONTINUES, b64, logged_in);
+}
+
+/* AUTH PLAIN with the credentials in the command (RFC 5034's initial response), saving a
+ * round trip, when the line stays within the 255 octets the RFC allows; otherwise the
+ * credentials follow the server's empty challenge. */
+static void
+send_plain (GTask *task)
+{
+  TdAccountConfig *a = account_of (task);
+  LoginData *login = g_task_get_task_data (task);
+  TdPop3Handlers handlers = { .expect = TD_POP3_EXPECT_SASL };
+  char *b64 = plain_response (a->user, login->secret);
+
+  if (strlen ("AUTH PLAIN ") + strlen (b64) <= 255)
+    {
+      char *line = g_strconcat ("AUTH PLAIN ", b64, NULL);
+      wipe_string (b64);
+      g_clear_pointer (&login->secret, wipe_string);
+      send_sensitive (task, TD_POP3_EXPECT_SASL, 0, line, logged_in);
+      return;
+    }
+  wipe_string (b64);
+  td_pop3_session_command_async (session_of (task), &handlers, "AUTH PLAIN",
+                                 g_task_get_cancellable (task), plain_challenged, task);
 }
 
 static void
@@ -179,9 +221,7 @@ send_login (GTask *task)
     case TD_AUTH_PLAIN:
       if (caps->sasl_plain || a->auth == TD_AUTH_PLAIN)
         {
-          handlers.expect = TD_POP3_EXPECT_SASL;
-          td_pop3_session_command_async (session_of (task), &handlers, "AUTH PLAIN",
-                                         g_task_get_cancellable (task), plain_challenged, task);
+          send_plain (task);
           return;
         }
       G_GNUC_FALLTHROUGH;

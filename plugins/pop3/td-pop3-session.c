@@ -51,6 +51,7 @@ G_DEFINE_FINAL_TYPE (TdPop3Session, td_pop3_session, G_TYPE_OBJECT)
 
 static void start_read (TdPop3Session *self);
 static void try_send (TdPop3Session *self);
+static void complete_written (TdPop3Session *self);
 
 void
 td_pop3_reply_free (TdPop3Reply *reply)
@@ -80,7 +81,12 @@ loggable (const Command *c)
     return g_strdup (c->line);
   if (c->handlers.flags & TD_POP3_COMMAND_CONTINUES)
     return g_strdup ("(SASL response, not shown)");
-  return g_strdup_printf ("%.*s (credentials not shown)", (int) strcspn (c->line, " "), c->line);
+  /* The verb; for AUTH also the mechanism, which the credential follows. A password may
+   * hold spaces, so nothing else of the line is shown. */
+  gsize shown = strcspn (c->line, " ");
+  if (g_ascii_strncasecmp (c->line, "AUTH ", 5) == 0)
+    shown = 5 + strcspn (c->line + 5, " ");
+  return g_strdup_printf ("%.*s (credentials not shown)", (int) shown, c->line);
 }
 
 /* Failure */
@@ -206,8 +212,6 @@ complete (TdPop3Session *self, TdPop3Reply *reply)
 
   if ((c->handlers.flags & TD_POP3_COMMAND_STLS) && reply->ok)
     self->read_paused = TRUE; /* what follows must come through TLS; the rest is dropped */
-  if (c->handlers.flags & TD_POP3_COMMAND_QUIT)
-    self->closing = TRUE;
   g_autofree char *shown = loggable (c);
   g_debug ("%s: S: %s to %s", self->description,
            reply->challenge ? "+ (challenge)" : reply->ok ? "+OK" : "-ERR", shown);
@@ -372,7 +376,25 @@ write_done (GObject *source, GAsyncResult *result, gpointer data)
       return;
     }
   self->last_activity = g_get_monotonic_time ();
+  complete_written (self);
   try_send (self);
+}
+
+/* A command that needs no reply is done once written; its late answer is ignored. */
+static void
+complete_written (TdPop3Session *self)
+{
+  Command *c = g_queue_peek_tail (&self->commands);
+
+  if (c == NULL || !c->sent || !(c->handlers.flags & TD_POP3_COMMAND_NO_REPLY))
+    return;
+  g_queue_pop_tail (&self->commands);
+  TdPop3Reply *reply = g_new0 (TdPop3Reply, 1);
+  reply->ok = TRUE;
+  reply->text = g_strdup ("");
+  GTask *task = c->task;
+  g_task_return_pointer (task, reply, (GDestroyNotify) td_pop3_reply_free);
+  g_object_unref (task);
 }
 
 /* How many commands may await answers at once. A command that changes the connection's
@@ -413,6 +435,8 @@ try_send (TdPop3Session *self)
       g_string_append (out, "\r\n");
       if (!(c->handlers.flags & TD_POP3_COMMAND_CONTINUES))
         td_pop3_parser_expect (self->parser, c->handlers.expect);
+      if (c->handlers.flags & TD_POP3_COMMAND_QUIT)
+        self->closing = TRUE; /* the server hangs up after it: that is no failure */
       g_autofree char *shown = loggable (c);
       g_debug ("%s: C: %s", self->description, shown);
       c->sent = TRUE;

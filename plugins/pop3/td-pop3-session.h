@@ -56,6 +56,8 @@ typedef enum
   TD_POP3_COMMAND_STLS = 1 << 1,      /* stop reading once it is answered +OK */
   TD_POP3_COMMAND_CONTINUES = 1 << 2, /* answers a SASL challenge: no new expectation */
   TD_POP3_COMMAND_QUIT = 1 << 3,      /* the server closes after answering: not a failure */
+  TD_POP3_COMMAND_NO_REPLY = 1 << 4,  /* complete once written (a QUIT with nothing to
+                                         commit: its answer is not worth a round trip) */
 } TdPop3CommandFlags;
 
 typedef struct
