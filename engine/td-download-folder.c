@@ -279,11 +279,10 @@ td_download_folder_plan (TdDownloadFolder *local, GArray *listing, gboolean keep
     }
   if (without_id > 0 && keep_on_server)
     {
-      g_set_error (error, TD_ERROR, TD_ERROR_NEEDS_USER, "account %s: the server gives no "
-                   "unique id (UIDL) for %u of its %u messages, so Tidings cannot tell which "
-                   "ones it already has and downloads nothing. Set keep-on-server = false to "
-                   "download every message and delete it from the server", local->account,
-                   without_id, listing->len);
+      g_set_error (error, TD_ERROR, TD_ERROR_NEEDS_USER, "the server gives no unique id "
+                   "(UIDL) for %u of its %u messages, so Tidings cannot tell which ones it "
+                   "already has and downloads nothing. Set keep-on-server = false to download "
+                   "every message and delete it from the server", without_id, listing->len);
       return FALSE;
     }
   for (guint i = 0; i < listing->len; i++)
@@ -457,19 +456,20 @@ td_download_folder_mark_deleting (TdDownloadFolder *local, GPtrArray *unique_ids
  * @plan: a plan with @moved set
  * @matched: messages recognised under a new unique id
  *
- * Returns: (transfer full): why the run stops, and what to do
+ * Returns: (transfer full): why the run stops, and what to do (the folder report names the
+ *   account and the folder)
  */
 GError *
 td_download_folder_move_error (TdDownloadFolder *local, const TdDownloadPlan *plan,
                                guint matched)
 {
-  return g_error_new (TD_ERROR, TD_ERROR_NEEDS_USER, "account %s: %u of the %u messages "
-                      "Tidings downloaded are no longer listed and %u messages it has not "
-                      "seen are, which looks like the server changed every message's unique "
-                      "id (a server move); %u could be recognised by size and header. Nothing "
-                      "was downloaded, so as not to store the mailbox twice. If the server "
-                      "really has that much new mail, run again with --force",
-                      local->account, plan->vanished, plan->expected, plan->unknown, matched);
+  return g_error_new (TD_ERROR, TD_ERROR_NEEDS_USER, "%u of the %u messages Tidings "
+                      "downloaded are no longer listed and %u messages it has not seen are, "
+                      "which looks like the server changed every message's unique id (a "
+                      "server move); %u could be recognised by size and header. Nothing was "
+                      "downloaded, so as not to store the mailbox twice. If the server really "
+                      "has that much new mail, run again with --force",
+                      plan->vanished, plan->expected, plan->unknown, matched);
 }
 
 static char *

@@ -383,3 +383,21 @@ td_test_count_entries (const char *dir)
     n++;
   return n;
 }
+
+/**
+ * td_test_expect_timeout:
+ * @config: a configuration whose server accepts the connection and never answers
+ *
+ * Runs `tidings sync` and checks that it gives up with exit 5 and says why, well within a
+ * generous bound (no timing assertion: it must only not hang).
+ */
+void
+td_test_expect_timeout (const char *config)
+{
+  gint64 start = g_get_monotonic_time ();
+  TdTestRun r = td_test_tidings (config, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 5);
+  g_assert_nonnull (strstr (r.err, "no answer from the server"));
+  td_test_run_clear (&r);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 60 * G_USEC_PER_SEC);
+}

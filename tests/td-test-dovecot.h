@@ -45,6 +45,7 @@ TdTestRun td_test_tidings (const char *config, ...) G_GNUC_NULL_TERMINATED;
 char *td_test_write_config (const char *dir, const char *body);
 void td_test_remove_tree (const char *path);
 guint td_test_count_entries (const char *dir);
+void td_test_expect_timeout (const char *config);
 char *td_test_crlf_to_lf (const char *data, gsize len, gsize *out_len);
 
 G_END_DECLS

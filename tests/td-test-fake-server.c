@@ -1,11 +1,12 @@
-/* td-test-fake-imap.c: the scripted IMAP server. It answers by command name, with just
- * enough IMAP for tidings to get to the part under test. */
-#include "td-test-fake-imap.h"
+/* td-test-fake-server.c: the scripted IMAP and POP3 server. It answers by command name,
+ * with just enough of the protocol for tidings to get to the part under test. */
+#include "td-test-fake-server.h"
 
 #include <string.h>
 
-struct _TdFakeImap
+struct _TdFakeServer
 {
+  TdFakeProtocol protocol;
   TdFakeMode mode;
   char *escape_name;
   GSocket *listener;
@@ -13,6 +14,7 @@ struct _TdFakeImap
   GThread *thread;
   gint stop;
   gint saw_credentials;
+  gint deletions;      /* POP3: DELEs committed by a QUIT */
   GTlsCertificate *certificate;
 };
 
@@ -23,7 +25,7 @@ say (GOutputStream *out, const char *text)
 }
 
 static void
-answer_list (TdFakeImap *f, GOutputStream *out, const char *tag)
+answer_list (TdFakeServer *f, GOutputStream *out, const char *tag)
 {
   g_autofree char *abs = g_strdup_printf ("* LIST () \"/\" \"%s\"\r\n", f->escape_name);
   say (out, "* LIST () \"/\" \"../../escape\"\r\n"
@@ -42,7 +44,7 @@ answer_list (TdFakeImap *f, GOutputStream *out, const char *tag)
 static const char message[] = "Subject: fake\r\nMessage-ID: <fake@x>\r\n\r\nA body line.\r\n";
 
 static void
-answer_fetch (TdFakeImap *f, GOutputStream *out, const char *tag)
+answer_fetch (TdFakeServer *f, GOutputStream *out, const char *tag)
 {
   g_autofree char *head = g_strdup_printf (
     "* 1 FETCH (UID 1 FLAGS () INTERNALDATE \"21-Nov-2026 10:00:00 +0000\" RFC822.SIZE %zu "
@@ -60,7 +62,7 @@ answer_fetch (TdFakeImap *f, GOutputStream *out, const char *tag)
 
 /* Returns FALSE when the connection should end. */
 static gboolean
-answer (TdFakeImap *f, GOutputStream *out, char *line)
+answer_imap (TdFakeServer *f, GOutputStream *out, char *line)
 {
   g_auto (GStrv) words = g_strsplit (line, " ", 3);
   const char *tag = words[0];
@@ -96,13 +98,85 @@ answer (TdFakeImap *f, GOutputStream *out, char *line)
   return TRUE;
 }
 
+/* POP3 */
+
+static void
+answer_retr (TdFakeServer *f, GOutputStream *out)
+{
+  say (out, "+OK message follows\r\n");
+  if (f->mode == TD_FAKE_CUT_MID_FETCH)
+    {
+      g_output_stream_write_all (out, message, 20, NULL, NULL, NULL);
+      return; /* the caller closes the connection */
+    }
+  say (out, message);
+  say (out, ".\r\n");
+}
+
+static gboolean
+answer_pop3 (TdFakeServer *f, GOutputStream *out, char *line, guint *deleted)
+{
+  g_auto (GStrv) words = g_strsplit (line, " ", 2);
+  const char *cmd = words[0];
+
+  if (g_ascii_strcasecmp (cmd, "USER") == 0)
+    say (out, "+OK\r\n");
+  else if (g_ascii_strcasecmp (cmd, "PASS") == 0 || g_ascii_strcasecmp (cmd, "AUTH") == 0)
+    {
+      g_atomic_int_set (&f->saw_credentials, 1);
+      say (out, "+OK logged in\r\n");
+    }
+  else if (g_ascii_strcasecmp (cmd, "CAPA") == 0)
+    say (out, f->mode == TD_FAKE_STARTTLS_INJECT ? "+OK\r\nUSER\r\nUIDL\r\nSTLS\r\n.\r\n"
+                                                 : "+OK\r\nUSER\r\nUIDL\r\n.\r\n");
+  else if (g_ascii_strcasecmp (cmd, "STAT") == 0)
+    say (out, "+OK 1 100\r\n");
+  else if (g_ascii_strcasecmp (cmd, "LIST") == 0)
+    {
+      g_autofree char *list = g_strdup_printf ("+OK\r\n1 %zu\r\n.\r\n", strlen (message));
+      say (out, list);
+    }
+  else if (g_ascii_strcasecmp (cmd, "UIDL") == 0 && f->mode == TD_FAKE_NO_UIDL)
+    say (out, "-ERR command not supported\r\n");
+  else if (g_ascii_strcasecmp (cmd, "UIDL") == 0 && f->mode == TD_FAKE_LONG_UIDL)
+    {
+      g_autofree char *id = g_strnfill (5000, 'x');
+      g_autofree char *list = g_strdup_printf ("+OK\r\n1 %s\r\n.\r\n", id);
+      say (out, list);
+    }
+  else if (g_ascii_strcasecmp (cmd, "UIDL") == 0)
+    say (out, "+OK\r\n1 fake-1\r\n.\r\n");
+  else if (g_ascii_strcasecmp (cmd, "RETR") == 0)
+    {
+      answer_retr (f, out);
+      return f->mode != TD_FAKE_CUT_MID_FETCH;
+    }
+  else if (g_ascii_strcasecmp (cmd, "DELE") == 0)
+    {
+      (*deleted)++;
+      say (out, "+OK marked\r\n");
+    }
+  else if (g_ascii_strcasecmp (cmd, "QUIT") == 0)
+    {
+      g_atomic_int_add (&f->deletions, *deleted); /* the UPDATE state commits them */
+      say (out, "+OK bye\r\n");
+      return FALSE;
+    }
+  else
+    say (out, "-ERR unknown command\r\n");
+  return TRUE;
+}
+
 /* STARTTLS, with the forgery: a tagged OK for a command the client has not sent yet, in the
  * same write as our OK. A client that reads it as plain text loses track of its tags. */
 static GIOStream *
-start_tls (TdFakeImap *f, GIOStream *plain, const char *tag)
+start_tls (TdFakeServer *f, GIOStream *plain, const char *tag)
 {
-  g_autofree char *ok = g_strdup_printf ("%s OK begin TLS\r\n* CAPABILITY IMAP4rev1\r\n"
-                                         "t2 OK forged\r\n", tag);
+  /* POP3: a forged +OK that would answer the client's next command. */
+  g_autofree char *ok = f->protocol == TD_FAKE_POP3
+                          ? g_strdup ("+OK begin TLS\r\n+OK forged\r\n")
+                          : g_strdup_printf ("%s OK begin TLS\r\n* CAPABILITY IMAP4rev1\r\n"
+                                             "t2 OK forged\r\n", tag);
   g_autoptr (GError) error = NULL;
 
   say (g_io_stream_get_output_stream (plain), ok);
@@ -118,7 +192,7 @@ start_tls (TdFakeImap *f, GIOStream *plain, const char *tag)
 }
 
 static void
-serve (TdFakeImap *f, GSocket *client)
+serve (TdFakeServer *f, GSocket *client)
 {
   g_autoptr (GIOStream) stream = G_IO_STREAM (g_socket_connection_factory_create_connection (client));
   g_autoptr (GDataInputStream) in = NULL;
@@ -134,17 +208,21 @@ serve (TdFakeImap *f, GSocket *client)
       return;
     }
   say (g_io_stream_get_output_stream (stream),
-       f->mode == TD_FAKE_PREAUTH ? "* PREAUTH [CAPABILITY IMAP4rev1 STARTTLS] welcome\r\n"
+       f->protocol == TD_FAKE_POP3 ? "+OK fake POP3 server ready\r\n"
+       : f->mode == TD_FAKE_PREAUTH ? "* PREAUTH [CAPABILITY IMAP4rev1 STARTTLS] welcome\r\n"
        : f->mode == TD_FAKE_STARTTLS_INJECT ? "* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n"
                                             : "* OK fake server ready\r\n");
   in = g_data_input_stream_new (g_io_stream_get_input_stream (stream));
   g_data_input_stream_set_newline_type (in, G_DATA_STREAM_NEWLINE_TYPE_CR_LF);
+  guint deleted = 0;
   while ((line = g_data_input_stream_read_line (in, NULL, NULL, NULL)) != NULL)
     {
       g_auto (GStrv) words = g_strsplit (line, " ", 3);
       gboolean more;
-      if (f->mode == TD_FAKE_STARTTLS_INJECT && words[1] != NULL
-          && g_ascii_strcasecmp (words[1], "STARTTLS") == 0)
+      gboolean upgrade = f->protocol == TD_FAKE_POP3
+                           ? g_ascii_strcasecmp (line, "STLS") == 0
+                           : words[1] != NULL && g_ascii_strcasecmp (words[1], "STARTTLS") == 0;
+      if (f->mode == TD_FAKE_STARTTLS_INJECT && upgrade)
         {
           GIOStream *tls = start_tls (f, stream, words[0]);
           g_free (line);
@@ -159,7 +237,9 @@ serve (TdFakeImap *f, GSocket *client)
           g_data_input_stream_set_newline_type (in, G_DATA_STREAM_NEWLINE_TYPE_CR_LF);
           continue;
         }
-      more = answer (f, g_io_stream_get_output_stream (stream), line);
+      more = f->protocol == TD_FAKE_POP3
+               ? answer_pop3 (f, g_io_stream_get_output_stream (stream), line, &deleted)
+               : answer_imap (f, g_io_stream_get_output_stream (stream), line);
       g_free (line);
       if (!more)
         break;
@@ -170,7 +250,7 @@ serve (TdFakeImap *f, GSocket *client)
 static gpointer
 run (gpointer data)
 {
-  TdFakeImap *f = data;
+  TdFakeServer *f = data;
   while (!g_atomic_int_get (&f->stop))
     {
       g_autoptr (GSocket) client = g_socket_accept (f->listener, NULL, NULL);
@@ -183,14 +263,15 @@ run (gpointer data)
   return NULL;
 }
 
-TdFakeImap *
-td_fake_imap_start (TdFakeMode mode, const char *escape_name)
+TdFakeServer *
+td_fake_server_start (TdFakeProtocol protocol, TdFakeMode mode, const char *escape_name)
 {
-  TdFakeImap *f = g_new0 (TdFakeImap, 1);
+  TdFakeServer *f = g_new0 (TdFakeServer, 1);
   g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
   g_autoptr (GSocketAddress) addr = g_inet_socket_address_new (lo, 0);
   g_autoptr (GError) error = NULL;
 
+  f->protocol = protocol;
   f->mode = mode;
   f->escape_name = g_strdup (escape_name ? escape_name : "escape");
   f->listener = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
@@ -201,18 +282,25 @@ td_fake_imap_start (TdFakeMode mode, const char *escape_name)
   g_socket_set_timeout (f->listener, 1); /* accept wakes up to see the stop flag */
   g_autoptr (GSocketAddress) bound = g_socket_get_local_address (f->listener, &error);
   f->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-  f->thread = g_thread_new ("fake-imap", run, f);
+  f->thread = g_thread_new ("fake-server", run, f);
   return f;
 }
 
 gboolean
-td_fake_imap_saw_credentials (TdFakeImap *f)
+td_fake_server_saw_credentials (TdFakeServer *f)
 {
   return g_atomic_int_get (&f->saw_credentials);
 }
 
+/* DELEs a QUIT committed, over every connection so far. */
+guint
+td_fake_server_count_deletions (TdFakeServer *f)
+{
+  return g_atomic_int_get (&f->deletions);
+}
+
 void
-td_fake_imap_set_certificate (TdFakeImap *f, const char *cert, const char *key)
+td_fake_server_set_certificate (TdFakeServer *f, const char *cert, const char *key)
 {
   g_autoptr (GError) error = NULL;
   f->certificate = g_tls_certificate_new_from_files (cert, key, &error);
@@ -220,13 +308,13 @@ td_fake_imap_set_certificate (TdFakeImap *f, const char *cert, const char *key)
 }
 
 guint16
-td_fake_imap_get_port (TdFakeImap *f)
+td_fake_server_get_port (TdFakeServer *f)
 {
   return f->port;
 }
 
 void
-td_fake_imap_stop (TdFakeImap *f)
+td_fake_server_stop (TdFakeServer *f)
 {
   g_atomic_int_set (&f->stop, 1);
   g_thread_join (f->thread);
