@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "engine/td-connection.h"
 #include "engine/td-error.h"
 #include "engine/td-net.h"
 #include "engine/td-types.h"
@@ -28,28 +29,17 @@ struct _TdPop3Session
 
   TdAccountConfig *account;
   char *description;
-  GSocketConnection *socket_conn;
-  GIOStream *stream;
-  GCancellable *io_cancellable;
+  TdConnection *conn;
   TdPop3Parser *parser;
-  guint8 *read_buf;
-  gboolean reading;
-  gboolean read_paused;
   gboolean writing;
   GBytes *out;     /* the bytes being written */
   GQueue commands; /* Command*, oldest first */
   TdPop3Caps caps;
-  GError *failure;
-  gboolean closing; /* we are closing it: the end is not a failure */
   GTask *greeting_task;
-  gboolean handshaking;
-  guint timer_id;
-  gint64 last_activity;
 };
 
 G_DEFINE_FINAL_TYPE (TdPop3Session, td_pop3_session, G_TYPE_OBJECT)
 
-static void start_read (TdPop3Session *self);
 static void try_send (TdPop3Session *self);
 static void complete_written (TdPop3Session *self);
 
@@ -89,76 +79,39 @@ loggable (const Command *c)
   return g_strdup_printf ("%.*s (credentials not shown)", (int) shown, c->line);
 }
 
-/* Failure */
+/* Failure: the connection's failed hook fails every waiting command */
 
 static void
-fail_session (TdPop3Session *self, GError *error)
+on_failed (gpointer owner, const GError *failure)
 {
-  GQueue doomed;
+  TdPop3Session *self = owner;
+  GQueue doomed = self->commands;
 
-  if (self->failure != NULL)
-    {
-      g_error_free (error);
-      return;
-    }
-  if (self->closing)
-    g_debug ("%s: connection closed", self->description);
-  else
-    g_debug ("%s: connection failed: %s", self->description, error->message);
-  self->failure = error;
-  g_cancellable_cancel (self->io_cancellable);
-  g_clear_handle_id (&self->timer_id, g_source_remove);
-  doomed = self->commands;
   g_queue_init (&self->commands);
-  g_object_ref (self);
   for (GList *l = doomed.head; l != NULL; l = l->next)
     {
       GTask *task = ((Command *) l->data)->task;
-      g_task_return_error (task, g_error_copy (self->failure));
+      g_task_return_error (task, g_error_copy (failure));
       g_object_unref (task);
     }
   g_queue_clear (&doomed);
   if (self->greeting_task != NULL)
     {
       GTask *task = g_steal_pointer (&self->greeting_task);
-      g_task_return_error (task, g_error_copy (self->failure));
+      g_task_return_error (task, g_error_copy (failure));
       g_object_unref (task);
     }
-  if (self->stream != NULL)
-    g_io_stream_close_async (self->stream, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
-  g_object_unref (self);
 }
 
-G_GNUC_PRINTF (3, 4) static void
-fail_with (TdPop3Session *self, TdErrorCode code, const char *format, ...)
-{
-  va_list args;
-  va_start (args, format);
-  g_autofree char *text = g_strdup_vprintf (format, args);
-  va_end (args);
-  fail_session (self, g_error_new (TD_ERROR, code, "account %s (%s): %s", self->account->name,
-                                   self->description, text));
-}
-
-/* Watches for silence while something is awaited; ticks once a second while connected. */
 static gboolean
-on_timer (gpointer data)
+is_waiting (gpointer owner)
 {
-  TdPop3Session *self = data;
-  gint64 now = g_get_monotonic_time ();
-  gboolean waiting = self->commands.length > 0 || self->greeting_task || self->handshaking;
-
-  if (!waiting)
-    self->last_activity = now;
-  else if (now - self->last_activity > (gint64) self->account->timeout_seconds * G_USEC_PER_SEC)
-    {
-      self->timer_id = 0;
-      fail_with (self, TD_ERROR_NETWORK, "no answer from the server for %u seconds; check the "
-                 "connection or raise `timeout`", self->account->timeout_seconds);
-      return G_SOURCE_REMOVE;
-    }
-  return G_SOURCE_CONTINUE;
+  TdPop3Session *self = owner;
+  return self->commands.length > 0 || self->greeting_task != NULL;
 }
+
+#define fail_session(self, error) td_connection_fail ((self)->conn, (error))
+#define fail_with(self, ...) td_connection_fail_with ((self)->conn, __VA_ARGS__)
 
 /* Dispatch */
 
@@ -211,7 +164,7 @@ complete (TdPop3Session *self, TdPop3Reply *reply)
   GTask *task = c->task;
 
   if ((c->handlers.flags & TD_POP3_COMMAND_STLS) && reply->ok)
-    self->read_paused = TRUE; /* what follows must come through TLS; the rest is dropped */
+    td_connection_pause_reading (self->conn); /* what follows must come through TLS */
   g_autofree char *shown = loggable (c);
   g_debug ("%s: S: %s to %s", self->description,
            reply->challenge ? "+ (challenge)" : reply->ok ? "+OK" : "-ERR", shown);
@@ -281,16 +234,18 @@ dispatch_end (TdPop3Session *self)
 /* Reading */
 
 static void
-process (TdPop3Session *self, gsize n)
+process (gpointer owner, const guint8 *data, gsize n)
 {
+  TdPop3Session *self = owner;
   gsize off = 0;
 
-  while (off < n && self->failure == NULL && !self->read_paused)
+  while (off < n && td_connection_get_failure (self->conn) == NULL
+         && !td_connection_is_paused (self->conn))
     {
       GError *error = NULL;
       gsize used = 0;
-      TdPop3FeedResult r = td_pop3_parser_feed (self->parser, self->read_buf + off, n - off,
-                                                &used, &error);
+      TdPop3FeedResult r = td_pop3_parser_feed (self->parser, data + off, n - off, &used,
+                                                &error);
       off += used;
       switch (r)
         {
@@ -321,42 +276,9 @@ process (TdPop3Session *self, gsize n)
           break;
         }
     }
-  if (self->read_paused && off < n)
+  if (td_connection_is_paused (self->conn) && off < n)
     g_debug ("%s: dropped %" G_GSIZE_FORMAT " bytes received before the TLS handshake",
              self->description, n - off);
-}
-
-static void
-read_done (GObject *source, GAsyncResult *result, gpointer data)
-{
-  g_autoptr (TdPop3Session) self = data;
-  g_autoptr (GError) error = NULL;
-  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
-
-  self->reading = FALSE;
-  if (self->failure != NULL)
-    return;
-  if (n < 0)
-    fail_with (self, TD_ERROR_NETWORK, "the connection broke: %s", error->message);
-  else if (n == 0)
-    fail_with (self, TD_ERROR_NETWORK, "the server closed the connection");
-  else
-    {
-      self->last_activity = g_get_monotonic_time ();
-      process (self, (gsize) n);
-      start_read (self);
-    }
-}
-
-static void
-start_read (TdPop3Session *self)
-{
-  if (self->reading || self->read_paused || self->failure != NULL || self->stream == NULL)
-    return;
-  self->reading = TRUE;
-  g_input_stream_read_async (g_io_stream_get_input_stream (self->stream), self->read_buf,
-                             TD_POP3_READ_CHUNK, G_PRIORITY_DEFAULT, self->io_cancellable,
-                             read_done, g_object_ref (self));
 }
 
 /* Writing */
@@ -371,11 +293,11 @@ write_done (GObject *source, GAsyncResult *result, gpointer data)
   g_clear_pointer (&self->out, g_bytes_unref);
   if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &error))
     {
-      if (self->failure == NULL)
+      if (td_connection_get_failure (self->conn) == NULL)
         fail_with (self, TD_ERROR_NETWORK, "cannot send to the server: %s", error->message);
       return;
     }
-  self->last_activity = g_get_monotonic_time ();
+  td_connection_touch (self->conn);
   complete_written (self);
   try_send (self);
 }
@@ -415,7 +337,8 @@ try_send (TdPop3Session *self)
   GString *out = NULL;
   Command *last_sent = NULL;
 
-  if (self->writing || self->failure != NULL || self->stream == NULL || self->read_paused)
+  if (self->writing || td_connection_get_failure (self->conn) != NULL
+      || td_connection_get_output (self->conn) == NULL || td_connection_is_paused (self->conn))
     return;
   for (GList *l = self->commands.head; l != NULL; l = l->next)
     {
@@ -436,7 +359,7 @@ try_send (TdPop3Session *self)
       if (!(c->handlers.flags & TD_POP3_COMMAND_CONTINUES))
         td_pop3_parser_expect (self->parser, c->handlers.expect);
       if (c->handlers.flags & TD_POP3_COMMAND_QUIT)
-        self->closing = TRUE; /* the server hangs up after it: that is no failure */
+        td_connection_set_closing (self->conn); /* the server hangs up after it */
       g_autofree char *shown = loggable (c);
       g_debug ("%s: C: %s", self->description, shown);
       c->sent = TRUE;
@@ -446,14 +369,14 @@ try_send (TdPop3Session *self)
   if (out == NULL)
     return;
   self->writing = TRUE;
-  self->last_activity = g_get_monotonic_time ();
+  td_connection_touch (self->conn);
   GBytes *bytes = g_string_free_to_bytes (out);
   gsize len = 0;
   const guint8 *data = g_bytes_get_data (bytes, &len);
   self->out = bytes; /* kept until the write completes */
-  g_output_stream_write_all_async (g_io_stream_get_output_stream (self->stream), data, len,
-                                   G_PRIORITY_DEFAULT, self->io_cancellable, write_done,
-                                   g_object_ref (self));
+  g_output_stream_write_all_async (td_connection_get_output (self->conn), data, len,
+                                   G_PRIORITY_DEFAULT, td_connection_get_cancellable (self->conn),
+                                   write_done, g_object_ref (self));
 }
 
 /**
@@ -475,9 +398,9 @@ td_pop3_session_command_async (TdPop3Session *self, const TdPop3Handlers *handle
 
   g_task_set_source_tag (task, td_pop3_session_command_async);
   g_return_if_fail (strpbrk (line, "\r\n") == NULL);
-  if (self->failure != NULL)
+  if (td_connection_get_failure (self->conn) != NULL)
     {
-      g_task_return_error (task, g_error_copy (self->failure));
+      g_task_return_error (task, g_error_copy (td_connection_get_failure (self->conn)));
       g_object_unref (task);
       return;
     }
@@ -602,67 +525,7 @@ td_pop3_session_get_account (TdPop3Session *self)
   return self->account;
 }
 
-/* TLS */
-
-static void
-tls_done (GObject *source, GAsyncResult *result, gpointer data)
-{
-  g_autoptr (GTask) task = data;
-  TdPop3Session *self = g_task_get_source_object (task);
-  GError *error = NULL;
-  g_autoptr (GIOStream) tls = td_net_tls_finish (result, &error);
-
-  self->handshaking = FALSE;
-  if (tls == NULL)
-    {
-      if (self->failure != NULL)
-        {
-          g_clear_error (&error);
-          error = g_error_copy (self->failure);
-        }
-      g_task_return_error (task, error);
-      return;
-    }
-  g_set_object (&self->stream, tls);
-  g_task_return_boolean (task, TRUE);
-}
-
-static void
-wrap_tls_async (TdPop3Session *self, GCancellable *cancellable, GAsyncReadyCallback callback,
-                gpointer user_data)
-{
-  GTask *task = g_task_new (self, cancellable, callback, user_data);
-
-  self->handshaking = TRUE;
-  self->last_activity = g_get_monotonic_time ();
-  td_net_tls_async (self->account, G_IO_STREAM (self->socket_conn), self->io_cancellable,
-                    tls_done, task);
-}
-
 /* Connecting */
-
-static void
-begin_greeting (TdPop3Session *self, GTask *task)
-{
-  self->greeting_task = task;
-  self->last_activity = g_get_monotonic_time ();
-  start_read (self);
-}
-
-static void
-tls_for_greeting_done (GObject *source, GAsyncResult *result, gpointer data)
-{
-  GTask *task = data;
-  GError *error = NULL;
-
-  if (!g_task_propagate_boolean (G_TASK (result), &error))
-    {
-      g_task_return_error (task, error);
-      g_object_unref (task);
-      return;
-    }
-  begin_greeting (TD_POP3_SESSION (source), task);
-}
 
 static void
 connected (GObject *source, GAsyncResult *result, gpointer data)
@@ -670,21 +533,15 @@ connected (GObject *source, GAsyncResult *result, gpointer data)
   GTask *task = data;
   TdPop3Session *self = g_task_get_source_object (task);
   GError *error = NULL;
-  GSocketConnection *conn = td_net_connect_finish (result, &error);
 
-  if (conn == NULL)
+  if (!td_connection_connect_finish (TD_CONNECTION (source), result, &error))
     {
       g_task_return_error (task, error);
       g_object_unref (task);
       return;
     }
-  self->socket_conn = conn;
-  self->stream = G_IO_STREAM (g_object_ref (conn));
-  self->timer_id = g_timeout_add_seconds (1, on_timer, self);
-  if (self->account->security == TD_SECURITY_TLS)
-    wrap_tls_async (self, g_task_get_cancellable (task), tls_for_greeting_done, task);
-  else
-    begin_greeting (self, task);
+  self->greeting_task = task;
+  td_connection_start_reading (self->conn);
 }
 
 /**
@@ -701,7 +558,7 @@ td_pop3_session_connect_async (TdPop3Session *self, GCancellable *cancellable,
   GTask *task = g_task_new (self, cancellable, callback, user_data);
 
   g_task_set_source_tag (task, td_pop3_session_connect_async);
-  td_net_connect_async (self->account, cancellable, connected, task);
+  td_connection_connect_async (self->conn, cancellable, connected, task);
 }
 
 gboolean
@@ -715,20 +572,19 @@ static void
 stls_wrapped (GObject *source, GAsyncResult *result, gpointer data)
 {
   g_autoptr (GTask) task = data;
-  TdPop3Session *self = TD_POP3_SESSION (source);
+  TdPop3Session *self = g_task_get_source_object (task);
   GError *error = NULL;
 
-  if (!g_task_propagate_boolean (G_TASK (result), &error))
+  if (!td_connection_start_tls_finish (TD_CONNECTION (source), result, &error))
     {
       g_task_return_error (task, error);
       return;
     }
-  /* Whatever the server said before TLS is forgotten, capabilities included. */
+  /* Whatever the server said before TLS is forgotten, capabilities included; reading has
+   * resumed, but nothing is read before the main loop runs again. */
   td_pop3_session_reset_caps (self);
   g_clear_pointer (&self->caps.apop_timestamp, g_free);
   td_pop3_parser_reset (self->parser); /* no greeting comes after the handshake */
-  self->read_paused = FALSE;
-  start_read (self);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -754,7 +610,7 @@ stls_answered (GObject *source, GAsyncResult *result, gpointer data)
       return;
     }
   GCancellable *cancellable = g_task_get_cancellable (task);
-  wrap_tls_async (self, cancellable, stls_wrapped, g_steal_pointer (&task));
+  td_connection_start_tls_async (self->conn, cancellable, stls_wrapped, g_steal_pointer (&task));
 }
 
 /**
@@ -796,10 +652,7 @@ td_pop3_session_stls_finish (TdPop3Session *self, GAsyncResult *result, GError *
 void
 td_pop3_session_close (TdPop3Session *self)
 {
-  self->closing = TRUE;
-  if (self->failure == NULL)
-    fail_session (self, g_error_new (TD_ERROR, TD_ERROR_NETWORK, "account %s (%s): connection "
-                                     "closed", self->account->name, self->description));
+  td_connection_close (self->conn);
 }
 
 static void
@@ -807,9 +660,9 @@ td_pop3_session_dispose (GObject *object)
 {
   TdPop3Session *self = TD_POP3_SESSION (object);
 
-  td_pop3_session_close (self);
-  g_clear_object (&self->stream);
-  g_clear_object (&self->socket_conn);
+  if (self->conn != NULL)
+    td_pop3_session_close (self);
+  g_clear_object (&self->conn);
   G_OBJECT_CLASS (td_pop3_session_parent_class)->dispose (object);
 }
 
@@ -818,10 +671,7 @@ td_pop3_session_finalize (GObject *object)
 {
   TdPop3Session *self = TD_POP3_SESSION (object);
 
-  g_clear_error (&self->failure);
-  g_clear_object (&self->io_cancellable);
   g_clear_pointer (&self->parser, td_pop3_parser_free);
-  g_free (self->read_buf);
   g_clear_pointer (&self->out, g_bytes_unref);
   g_free (self->caps.apop_timestamp);
   g_free (self->description);
@@ -841,8 +691,6 @@ static void
 td_pop3_session_init (TdPop3Session *self)
 {
   self->parser = td_pop3_parser_new ();
-  self->read_buf = g_malloc (TD_POP3_READ_CHUNK);
-  self->io_cancellable = g_cancellable_new ();
   g_queue_init (&self->commands);
 }
 
@@ -855,8 +703,10 @@ td_pop3_session_init (TdPop3Session *self)
 TdPop3Session *
 td_pop3_session_new (TdAccountConfig *account)
 {
+  static const TdConnectionHooks hooks = { process, is_waiting, on_failed };
   TdPop3Session *self = g_object_new (TD_TYPE_POP3_SESSION, NULL);
   self->account = td_account_config_ref (account);
   self->description = td_net_describe (account);
+  self->conn = td_connection_new (account, TD_POP3_READ_CHUNK, &hooks, G_OBJECT (self));
   return self;
 }
