@@ -10,6 +10,7 @@
 
 #include <string.h>
 
+#include "engine/td-connection.h"
 #include "engine/td-error.h"
 #include "engine/td-net.h"
 #include "td-imap-limits.h"
@@ -44,30 +45,18 @@ struct _TdImapSession
 
   TdAccountConfig *account;
   char *description;
-  GSocketConnection *socket_conn;
-  GIOStream *stream;
-  GCancellable *io_cancellable;
+  TdConnection *conn;
   TdImapParser *parser;
-  guint8 *read_buf;
-  gboolean reading;
-  gboolean read_paused;
   gboolean writing;
   GQueue commands; /* Command*, oldest first */
   guint tag_counter;
   TdImapCaps caps;
   TdImapMailbox mailbox;
-  GError *failure;
-  gboolean closing; /* we are closing it: the end is not a failure */
-  char *bye_text;
   GTask *greeting_task;
-  gboolean handshaking;
-  guint timer_id;
-  gint64 last_activity;
 };
 
 G_DEFINE_FINAL_TYPE (TdImapSession, td_imap_session, G_TYPE_OBJECT)
 
-static void start_read (TdImapSession *self);
 static void try_send (TdImapSession *self);
 
 static void
@@ -79,77 +68,40 @@ command_free (Command *command)
   g_free (command);
 }
 
-/* Failure */
+/* Failure: the connection's failed hook fails every waiting command */
 
 static void
-fail_session (TdImapSession *self, GError *error)
+on_failed (gpointer owner, const GError *failure)
 {
-  GQueue doomed = G_QUEUE_INIT;
+  TdImapSession *self = owner;
+  GQueue doomed = self->commands;
 
-  if (self->failure != NULL)
-    {
-      g_error_free (error);
-      return;
-    }
-  if (g_error_matches (error, TD_ERROR, TD_ERROR_NETWORK) && self->closing)
-    g_debug ("%s: connection closed", self->description);
-  else
-    g_debug ("%s: connection failed: %s", self->description, error->message);
-  self->failure = error;
-  g_cancellable_cancel (self->io_cancellable);
-  g_clear_handle_id (&self->timer_id, g_source_remove);
-  doomed = self->commands;
   g_queue_init (&self->commands);
-  g_object_ref (self);
   for (GList *l = doomed.head; l != NULL; l = l->next)
     {
-      Command *c = l->data;
-      GTask *task = c->task;
-      g_task_return_error (task, g_error_copy (self->failure));
+      GTask *task = ((Command *) l->data)->task;
+      g_task_return_error (task, g_error_copy (failure));
       g_object_unref (task);
     }
   g_queue_clear (&doomed);
   if (self->greeting_task != NULL)
     {
       GTask *task = g_steal_pointer (&self->greeting_task);
-      g_task_return_error (task, g_error_copy (self->failure));
+      g_task_return_error (task, g_error_copy (failure));
       g_object_unref (task);
     }
-  if (self->stream != NULL)
-    g_io_stream_close_async (self->stream, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
-  g_object_unref (self);
 }
 
-G_GNUC_PRINTF (3, 4) static void
-fail_with (TdImapSession *self, TdErrorCode code, const char *format, ...)
-{
-  va_list args;
-  va_start (args, format);
-  g_autofree char *text = g_strdup_vprintf (format, args);
-  va_end (args);
-  fail_session (self, g_error_new (TD_ERROR, code, "account %s (%s): %s", self->account->name,
-                                   self->description, text));
-}
-
-/* Watches for silence while something is awaited; ticks once a second while connected. */
 static gboolean
-on_timer (gpointer data)
+is_waiting (gpointer owner)
 {
-  TdImapSession *self = data;
-  gint64 now = g_get_monotonic_time ();
-  gboolean waiting = self->commands.length > 0 || self->greeting_task || self->handshaking;
-
-  if (!waiting)
-    self->last_activity = now;
-  else if (now - self->last_activity > (gint64) self->account->timeout_seconds * G_USEC_PER_SEC)
-    {
-      self->timer_id = 0;
-      fail_with (self, TD_ERROR_NETWORK, "no answer from the server for %u seconds; check the "
-                 "connection or raise `timeout`", self->account->timeout_seconds);
-      return G_SOURCE_REMOVE;
-    }
-  return G_SOURCE_CONTINUE;
+  TdImapSession *self = owner;
+  return self->commands.length > 0 || self->greeting_task != NULL;
 }
+
+#define fail_session(self, error) td_connection_fail ((self)->conn, (error))
+#define fail_with(self, ...) td_connection_fail_with ((self)->conn, __VA_ARGS__)
+#define failed(self) (td_connection_get_failure ((self)->conn) != NULL)
 
 /* Capabilities and mailbox state */
 
@@ -224,10 +176,7 @@ track_untagged (TdImapSession *self, const TdImapResponse *r)
   if (r->code != NULL)
     apply_code (self, r);
   if (r->status == TD_IMAP_STATUS_BYE)
-    {
-      g_free (self->bye_text);
-      self->bye_text = g_strdup (r->text);
-    }
+    td_connection_set_close_reason (self->conn, r->text);
   else if (g_strcmp0 (r->name, "CAPABILITY") == 0)
     parse_caps (self, r->args->items, 0);
   else if (r->has_number && g_strcmp0 (r->name, "EXISTS") == 0)
@@ -281,7 +230,7 @@ complete_command (TdImapSession *self, TdImapResponse *r)
         g_queue_delete_link (&self->commands, l);
         break;
       }
-  if (c == NULL && self->closing)
+  if (c == NULL && td_connection_is_closing (self->conn))
     {
       td_imap_response_free (r); /* the answer to a LOGOUT we did not wait for */
       return;
@@ -296,7 +245,7 @@ complete_command (TdImapSession *self, TdImapResponse *r)
   if (r->code != NULL)
     apply_code (self, r);
   if (c->handlers.flags & TD_IMAP_COMMAND_STARTTLS && r->status == TD_IMAP_STATUS_OK)
-    self->read_paused = TRUE; /* what follows must come through TLS; the rest is dropped */
+    td_connection_pause_reading (self->conn); /* what follows must come through TLS */
   GTask *task = c->task;
   if (r->status == TD_IMAP_STATUS_OK)
     g_task_return_pointer (task, r, (GDestroyNotify) td_imap_response_free);
@@ -374,16 +323,17 @@ dispatch_chunk (TdImapSession *self)
 /* Reading */
 
 static void
-process (TdImapSession *self, gsize n)
+process (gpointer owner, const guint8 *data, gsize n)
 {
+  TdImapSession *self = owner;
   gsize off = 0;
 
-  while (off < n && self->failure == NULL && !self->read_paused)
+  while (off < n && !failed (self) && !td_connection_is_paused (self->conn))
     {
       GError *error = NULL;
       gsize used = 0;
-      TdImapFeedResult r = td_imap_parser_feed (self->parser, self->read_buf + off, n - off,
-                                                &used, &error);
+      TdImapFeedResult r = td_imap_parser_feed (self->parser, data + off, n - off, &used,
+                                                &error);
       off += used;
       if (r == TD_IMAP_FEED_RESPONSE)
         dispatch (self, td_imap_parser_steal_response (self->parser));
@@ -395,43 +345,9 @@ process (TdImapSession *self, gsize n)
           g_error_free (error);
         }
     }
-  if (self->read_paused && off < n)
+  if (td_connection_is_paused (self->conn) && off < n)
     g_debug ("%s: dropped %" G_GSIZE_FORMAT " bytes received before the TLS handshake",
              self->description, n - off);
-}
-
-static void
-read_done (GObject *source, GAsyncResult *result, gpointer data)
-{
-  g_autoptr (TdImapSession) self = data;
-  g_autoptr (GError) error = NULL;
-  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
-
-  self->reading = FALSE;
-  if (self->failure != NULL)
-    return;
-  if (n < 0)
-    fail_with (self, TD_ERROR_NETWORK, "the connection broke: %s", error->message);
-  else if (n == 0)
-    fail_with (self, TD_ERROR_NETWORK, "the server closed the connection%s%s",
-               self->bye_text ? ": " : "", self->bye_text ? self->bye_text : "");
-  else
-    {
-      self->last_activity = g_get_monotonic_time ();
-      process (self, (gsize) n);
-      start_read (self);
-    }
-}
-
-static void
-start_read (TdImapSession *self)
-{
-  if (self->reading || self->read_paused || self->failure != NULL || self->stream == NULL)
-    return;
-  self->reading = TRUE;
-  g_input_stream_read_async (g_io_stream_get_input_stream (self->stream), self->read_buf,
-                             TD_IMAP_READ_CHUNK, G_PRIORITY_DEFAULT, self->io_cancellable,
-                             read_done, g_object_ref (self));
 }
 
 /* Writing */
@@ -463,11 +379,11 @@ write_done (GObject *source, GAsyncResult *result, gpointer data)
   self->writing = FALSE;
   if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &error))
     {
-      if (self->failure == NULL)
+      if (!failed (self))
         fail_with (self, TD_ERROR_NETWORK, "cannot send to the server: %s", error->message);
       return;
     }
-  self->last_activity = g_get_monotonic_time ();
+  td_connection_touch (self->conn);
   complete_written (self);
   try_send (self);
 }
@@ -516,11 +432,11 @@ stream_written (GObject *source, GAsyncResult *result, gpointer data)
   self->writing = FALSE;
   if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, &written, &error))
     {
-      if (self->failure == NULL)
+      if (!failed (self))
         fail_with (self, TD_ERROR_NETWORK, "cannot send to the server: %s", error->message);
       return;
     }
-  self->last_activity = g_get_monotonic_time ();
+  td_connection_touch (self->conn);
   Command *c = streaming_command (self);
   if (c != NULL)
     c->stream_sent += written;
@@ -537,7 +453,7 @@ stream_read (GObject *source, GAsyncResult *result, gpointer data)
   Command *c = streaming_command (self);
 
   self->writing = FALSE;
-  if (self->failure != NULL || c == NULL)
+  if (failed (self) || c == NULL)
     return;
   if (bytes == NULL)
     {
@@ -570,9 +486,9 @@ stream_read (GObject *source, GAsyncResult *result, gpointer data)
   chunk->self = g_object_ref (self);
   chunk->bytes = g_steal_pointer (&bytes);
   self->writing = TRUE;
-  g_output_stream_write_all_async (g_io_stream_get_output_stream (self->stream),
+  g_output_stream_write_all_async (td_connection_get_output (self->conn),
                                    g_bytes_get_data (chunk->bytes, NULL), len, G_PRIORITY_DEFAULT,
-                                   self->io_cancellable, stream_written, chunk);
+                                   td_connection_get_cancellable (self->conn), stream_written, chunk);
 }
 
 /* Sends the next chunk of a streamed literal, or checks its end. */
@@ -584,7 +500,7 @@ send_stream (TdImapSession *self, Command *c)
   c->state = COMMAND_SENDING;
   self->writing = TRUE;
   g_input_stream_read_bytes_async (c->stream, MAX (want, 1), G_PRIORITY_DEFAULT,
-                                   self->io_cancellable, stream_read, g_object_ref (self));
+                                   td_connection_get_cancellable (self->conn), stream_read, g_object_ref (self));
 }
 
 static void
@@ -610,8 +526,8 @@ send_part (TdImapSession *self, Command *c)
   c->continuation_ready = FALSE;
   c->state = state_after_part (c);
   self->writing = TRUE;
-  g_output_stream_write_all_async (g_io_stream_get_output_stream (self->stream), data, len,
-                                   G_PRIORITY_DEFAULT, self->io_cancellable, write_done,
+  g_output_stream_write_all_async (td_connection_get_output (self->conn), data, len,
+                                   G_PRIORITY_DEFAULT, td_connection_get_cancellable (self->conn), write_done,
                                    g_object_ref (self));
 }
 
@@ -620,7 +536,8 @@ try_send (TdImapSession *self)
 {
   guint awaiting = 0;
 
-  if (self->writing || self->failure != NULL || self->stream == NULL || self->read_paused)
+  if (self->writing || failed (self) || td_connection_get_output (self->conn) == NULL
+      || td_connection_is_paused (self->conn))
     return;
   for (GList *l = self->commands.head; l != NULL; l = l->next)
     {
@@ -669,9 +586,9 @@ queue_command (TdImapSession *self, const TdImapHandlers *handlers, GPtrArray *p
     c->handlers = *handlers;
   c->task = task;
   g_task_set_task_data (task, c, (GDestroyNotify) command_free);
-  if (self->failure != NULL)
+  if (failed (self))
     {
-      g_task_return_error (task, g_error_copy (self->failure));
+      g_task_return_error (task, g_error_copy (td_connection_get_failure (self->conn)));
       return NULL;
     }
   g_snprintf (c->tag, sizeof c->tag, "t%u", ++self->tag_counter);
@@ -686,7 +603,7 @@ queue_command (TdImapSession *self, const TdImapHandlers *handlers, GPtrArray *p
   g_object_ref (task); /* dropped when the command completes or the session fails */
   g_queue_push_tail (&self->commands, c);
   if (self->commands.length == 1)
-    self->last_activity = g_get_monotonic_time ();
+    td_connection_touch (self->conn);
   return c;
 }
 
@@ -816,67 +733,7 @@ td_imap_quote (const char *string)
   return g_string_free (out, FALSE);
 }
 
-/* TLS */
-
-static void
-tls_done (GObject *source, GAsyncResult *result, gpointer data)
-{
-  g_autoptr (GTask) task = data;
-  TdImapSession *self = g_task_get_source_object (task);
-  GError *error = NULL;
-  g_autoptr (GIOStream) tls = td_net_tls_finish (result, &error);
-
-  self->handshaking = FALSE;
-  if (tls == NULL)
-    {
-      if (self->failure != NULL)
-        {
-          g_clear_error (&error);
-          error = g_error_copy (self->failure);
-        }
-      g_task_return_error (task, error);
-      return;
-    }
-  g_set_object (&self->stream, tls);
-  g_task_return_boolean (task, TRUE);
-}
-
-static void
-wrap_tls_async (TdImapSession *self, GCancellable *cancellable, GAsyncReadyCallback callback,
-                gpointer user_data)
-{
-  GTask *task = g_task_new (self, cancellable, callback, user_data);
-
-  self->handshaking = TRUE;
-  self->last_activity = g_get_monotonic_time ();
-  td_net_tls_async (self->account, G_IO_STREAM (self->socket_conn), self->io_cancellable,
-                    tls_done, task);
-}
-
 /* Connecting */
-
-static void
-begin_greeting (TdImapSession *self, GTask *task)
-{
-  self->greeting_task = task;
-  self->last_activity = g_get_monotonic_time ();
-  start_read (self);
-}
-
-static void
-tls_for_greeting_done (GObject *source, GAsyncResult *result, gpointer data)
-{
-  GTask *task = data;
-  GError *error = NULL;
-
-  if (!g_task_propagate_boolean (G_TASK (result), &error))
-    {
-      g_task_return_error (task, error);
-      g_object_unref (task);
-      return;
-    }
-  begin_greeting (TD_IMAP_SESSION (source), task);
-}
 
 static void
 connected (GObject *source, GAsyncResult *result, gpointer data)
@@ -884,21 +741,16 @@ connected (GObject *source, GAsyncResult *result, gpointer data)
   GTask *task = data;
   TdImapSession *self = g_task_get_source_object (task);
   GError *error = NULL;
-  GSocketConnection *conn = td_net_connect_finish (result, &error);
 
-  if (conn == NULL)
+  if (!td_connection_connect_finish (TD_CONNECTION (source), result, &error))
     {
       g_task_return_error (task, error);
       g_object_unref (task);
       return;
     }
-  self->socket_conn = conn;
-  self->stream = G_IO_STREAM (g_object_ref (conn));
-  self->timer_id = g_timeout_add_seconds (1, on_timer, self);
-  if (self->account->security == TD_SECURITY_TLS)
-    wrap_tls_async (self, g_task_get_cancellable (task), tls_for_greeting_done, task);
-  else
-    begin_greeting (self, task);
+  self->greeting_task = task;
+  td_connection_touch (self->conn);
+  td_connection_start_reading (self->conn);
 }
 
 /**
@@ -918,7 +770,7 @@ td_imap_session_connect_async (TdImapSession *self, GCancellable *cancellable,
   GTask *task = g_task_new (self, cancellable, callback, user_data);
 
   g_task_set_source_tag (task, td_imap_session_connect_async);
-  td_net_connect_async (self->account, cancellable, connected, task);
+  td_connection_connect_async (self->conn, cancellable, connected, task);
 }
 
 /**
@@ -946,19 +798,18 @@ static void
 starttls_wrapped (GObject *source, GAsyncResult *result, gpointer data)
 {
   g_autoptr (GTask) task = data;
-  TdImapSession *self = TD_IMAP_SESSION (source);
+  TdImapSession *self = g_task_get_source_object (task);
   GError *error = NULL;
 
-  if (!g_task_propagate_boolean (G_TASK (result), &error))
+  if (!td_connection_start_tls_finish (TD_CONNECTION (source), result, &error))
     {
       g_task_return_error (task, error);
       return;
     }
-  /* Whatever the server said before TLS is forgotten, capabilities included. */
+  /* Whatever the server said before TLS is forgotten, capabilities included; reading has
+   * resumed, but nothing is read before the main loop runs again. */
   memset (&self->caps, 0, sizeof self->caps);
   td_imap_parser_reset (self->parser);
-  self->read_paused = FALSE;
-  start_read (self);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -978,7 +829,8 @@ starttls_answered (GObject *source, GAsyncResult *result, gpointer data)
       return;
     }
   GCancellable *cancellable = g_task_get_cancellable (task);
-  wrap_tls_async (self, cancellable, starttls_wrapped, g_steal_pointer (&task));
+  td_connection_start_tls_async (self->conn, cancellable, starttls_wrapped,
+                                 g_steal_pointer (&task));
 }
 
 /**
@@ -1044,10 +896,7 @@ td_imap_session_describe (TdImapSession *self)
 void
 td_imap_session_close (TdImapSession *self)
 {
-  self->closing = TRUE;
-  if (self->failure == NULL)
-    fail_session (self, g_error_new (TD_ERROR, TD_ERROR_NETWORK, "account %s (%s): connection "
-                                     "closed", self->account->name, self->description));
+  td_connection_close (self->conn);
 }
 
 static void
@@ -1055,9 +904,9 @@ td_imap_session_dispose (GObject *object)
 {
   TdImapSession *self = TD_IMAP_SESSION (object);
 
-  td_imap_session_close (self);
-  g_clear_object (&self->stream);
-  g_clear_object (&self->socket_conn);
+  if (self->conn != NULL)
+    td_imap_session_close (self);
+  g_clear_object (&self->conn);
   G_OBJECT_CLASS (td_imap_session_parent_class)->dispose (object);
 }
 
@@ -1066,11 +915,7 @@ td_imap_session_finalize (GObject *object)
 {
   TdImapSession *self = TD_IMAP_SESSION (object);
 
-  g_clear_error (&self->failure);
-  g_clear_object (&self->io_cancellable);
   g_clear_pointer (&self->parser, td_imap_parser_free);
-  g_free (self->read_buf);
-  g_free (self->bye_text);
   g_free (self->description);
   g_clear_pointer (&self->account, td_account_config_unref);
   G_OBJECT_CLASS (td_imap_session_parent_class)->finalize (object);
@@ -1088,8 +933,6 @@ static void
 td_imap_session_init (TdImapSession *self)
 {
   self->parser = td_imap_parser_new ();
-  self->read_buf = g_malloc (TD_IMAP_READ_CHUNK);
-  self->io_cancellable = g_cancellable_new ();
   g_queue_init (&self->commands);
 }
 
@@ -1102,8 +945,10 @@ td_imap_session_init (TdImapSession *self)
 TdImapSession *
 td_imap_session_new (TdAccountConfig *account)
 {
+  static const TdConnectionHooks hooks = { process, is_waiting, on_failed };
   TdImapSession *self = g_object_new (TD_TYPE_IMAP_SESSION, NULL);
   self->account = td_account_config_ref (account);
   self->description = td_net_describe (account);
+  self->conn = td_connection_new (account, TD_IMAP_READ_CHUNK, &hooks, G_OBJECT (self));
   return self;
 }
