@@ -10,21 +10,12 @@
 #include <string.h>
 
 #include "engine/td-error.h"
+#include "engine/td-secret.h"
 
 typedef struct
 {
   char *secret;
 } LoginData;
-
-static void
-wipe_string (char *s)
-{
-  if (s != NULL)
-    {
-      explicit_bzero (s, strlen (s));
-      g_free (s);
-    }
-}
 
 static void
 wipe_bytes (gpointer data)
@@ -37,7 +28,7 @@ wipe_bytes (gpointer data)
 static void
 login_data_free (LoginData *data)
 {
-  wipe_string (data->secret);
+  td_secret_free (data->secret);
   g_free (data);
 }
 
@@ -120,8 +111,8 @@ build_login (const char *user, const char *secret)
       char *p = td_imap_quote (secret);
       char *line = g_strdup_printf ("LOGIN %s %s\r\n", u, p);
       g_ptr_array_add (parts, secret_part (line, strlen (line)));
-      wipe_string (p);
-      wipe_string (line);
+      td_secret_free (p);
+      td_secret_free (line);
       return parts;
     }
   char *first = g_strdup_printf ("LOGIN {%zu}\r\n", strlen (user));
@@ -131,8 +122,8 @@ build_login (const char *user, const char *secret)
   g_ptr_array_add (parts, secret_part (second, strlen (second)));
   g_ptr_array_add (parts, secret_part (third, strlen (third)));
   g_free (first);
-  wipe_string (second);
-  wipe_string (third);
+  td_secret_free (second);
+  td_secret_free (third);
   return parts;
 }
 
@@ -140,30 +131,22 @@ static GPtrArray *
 build_plain (const TdImapCaps *caps, const char *user, const char *secret)
 {
   GPtrArray *parts = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
-  gsize ulen = strlen (user), slen = strlen (secret);
-  guint8 *raw = g_malloc (ulen + slen + 2);
+  char *b64 = td_sasl_plain_encode (user, secret);
 
-  raw[0] = '\0';
-  memcpy (raw + 1, user, ulen);
-  raw[1 + ulen] = '\0';
-  memcpy (raw + 2 + ulen, secret, slen);
-  char *b64 = g_base64_encode (raw, ulen + slen + 2);
-  explicit_bzero (raw, ulen + slen + 2);
-  g_free (raw);
   if (caps->sasl_ir)
     {
       char *line = g_strdup_printf ("AUTHENTICATE PLAIN %s\r\n", b64);
       g_ptr_array_add (parts, secret_part (line, strlen (line)));
-      wipe_string (line);
+      td_secret_free (line);
     }
   else
     {
       char *line = g_strdup_printf ("%s\r\n", b64);
       g_ptr_array_add (parts, g_bytes_new_static ("AUTHENTICATE PLAIN\r\n", 20));
       g_ptr_array_add (parts, secret_part (line, strlen (line)));
-      wipe_string (line);
+      td_secret_free (line);
     }
-  wipe_string (b64);
+  td_secret_free (b64);
   return parts;
 }
 
@@ -211,7 +194,7 @@ send_login (TdImapBackend *self, GTask *task)
     }
   GPtrArray *parts = use_plain ? build_plain (caps, a->user, data->secret)
                                : build_login (a->user, data->secret);
-  g_clear_pointer (&data->secret, wipe_string);
+  g_clear_pointer (&data->secret, td_secret_free);
   td_imap_session_command_async (self->session, &handlers, parts, g_task_get_cancellable (task),
                                  login_answered, task);
 }

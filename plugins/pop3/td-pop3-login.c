@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "engine/td-error.h"
+#include "engine/td-secret.h"
 
 typedef struct
 {
@@ -19,19 +20,9 @@ typedef struct
 } LoginData;
 
 static void
-wipe_string (char *s)
-{
-  if (s != NULL)
-    {
-      explicit_bzero (s, strlen (s));
-      g_free (s);
-    }
-}
-
-static void
 login_data_free (LoginData *data)
 {
-  wipe_string (data->secret);
+  td_secret_free (data->secret);
   g_free (data);
 }
 
@@ -92,25 +83,7 @@ send_sensitive (GTask *task, TdPop3Expect expect, TdPop3CommandFlags flags, char
 
   td_pop3_session_command_async (session_of (task), &handlers, line,
                                  g_task_get_cancellable (task), callback, task);
-  wipe_string (line);
-}
-
-/* SASL PLAIN's message (RFC 4616), base64-encoded; the buffers that held the secret are
- * cleared. */
-static char *
-plain_response (const char *user, const char *secret)
-{
-  gsize ulen = strlen (user), slen = strlen (secret);
-  guint8 *raw = g_malloc (ulen + slen + 2);
-
-  raw[0] = '\0';
-  memcpy (raw + 1, user, ulen);
-  raw[1 + ulen] = '\0';
-  memcpy (raw + 2 + ulen, secret, slen);
-  char *b64 = g_base64_encode (raw, ulen + slen + 2);
-  explicit_bzero (raw, ulen + slen + 2);
-  g_free (raw);
-  return b64;
+  td_secret_free (line);
 }
 
 static void
@@ -136,8 +109,8 @@ plain_challenged (GObject *source, GAsyncResult *result, gpointer data)
       g_object_unref (task);
       return;
     }
-  char *b64 = plain_response (a->user, login->secret);
-  g_clear_pointer (&login->secret, wipe_string);
+  char *b64 = td_sasl_plain_encode (a->user, login->secret);
+  g_clear_pointer (&login->secret, td_secret_free);
   send_sensitive (task, TD_POP3_EXPECT_SASL, TD_POP3_COMMAND_CONTINUES, b64, logged_in);
 }
 
@@ -150,17 +123,17 @@ send_plain (GTask *task)
   TdAccountConfig *a = account_of (task);
   LoginData *login = g_task_get_task_data (task);
   TdPop3Handlers handlers = { .expect = TD_POP3_EXPECT_SASL };
-  char *b64 = plain_response (a->user, login->secret);
+  char *b64 = td_sasl_plain_encode (a->user, login->secret);
 
   if (strlen ("AUTH PLAIN ") + strlen (b64) <= 255)
     {
       char *line = g_strconcat ("AUTH PLAIN ", b64, NULL);
-      wipe_string (b64);
-      g_clear_pointer (&login->secret, wipe_string);
+      td_secret_free (b64);
+      g_clear_pointer (&login->secret, td_secret_free);
       send_sensitive (task, TD_POP3_EXPECT_SASL, 0, line, logged_in);
       return;
     }
-  wipe_string (b64);
+  td_secret_free (b64);
   td_pop3_session_command_async (session_of (task), &handlers, "AUTH PLAIN",
                                  g_task_get_cancellable (task), plain_challenged, task);
 }
@@ -180,7 +153,7 @@ user_accepted (GObject *source, GAsyncResult *result, gpointer data)
       return;
     }
   char *line = g_strconcat ("PASS ", login->secret, NULL);
-  g_clear_pointer (&login->secret, wipe_string);
+  g_clear_pointer (&login->secret, td_secret_free);
   send_sensitive (task, TD_POP3_EXPECT_STATUS, 0, line, logged_in);
 }
 
@@ -215,7 +188,7 @@ send_login (GTask *task)
         }
       send_sensitive (task, TD_POP3_EXPECT_STATUS, 0,
                       apop_line (a->user, caps->apop_timestamp, login->secret), logged_in);
-      g_clear_pointer (&login->secret, wipe_string);
+      g_clear_pointer (&login->secret, td_secret_free);
       return;
     case TD_AUTH_AUTO:
     case TD_AUTH_PLAIN:
