@@ -18,14 +18,11 @@ struct _TdDownloadRun
   TdDownloadPlan plan;
   GArray *listing;         /* TdMessageInfo, the server's */
   TdFolderReport *report;  /* borrowed from the account report */
-  TdMaildirSink *sink;
-  gboolean commit_in_flight;
-  gboolean fetch_done;
+  TdFetchPump pump;
   GArray *stored;          /* guint32: message numbers downloaded and durable this run */
   GArray *deleting;        /* TdUidRange: what goes to DELE */
   GArray *hashed;          /* TdMessageInfo: header hashes of possibly moved messages */
   gboolean rematched;      /* the records were matched to new unique ids once already */
-  GError *error;
 };
 
 void
@@ -36,11 +33,10 @@ td_download_run_free (TdDownloadRun *run)
   g_clear_pointer (&run->local, td_download_folder_free);
   td_download_plan_clear (&run->plan);
   g_clear_pointer (&run->listing, g_array_unref);
-  g_clear_object (&run->sink);
+  td_fetch_pump_clear (&run->pump);
   g_clear_pointer (&run->stored, g_array_unref);
   g_clear_pointer (&run->deleting, g_array_unref);
   g_clear_pointer (&run->hashed, g_array_unref);
-  g_clear_error (&run->error);
   g_free (run);
 }
 
@@ -149,88 +145,21 @@ commit_work (TdSyncRunner *self, gpointer arg, GError **error)
                                           g_get_real_time () / G_USEC_PER_SEC, error);
 }
 
-static void maybe_commit (TdSyncRunner *self);
-
 static void
-committed (GObject *source, GAsyncResult *result, gpointer data)
+stored (TdSyncRunner *self, GPtrArray *batch)
 {
-  TdSyncRunner *self = TD_SYNC_RUNNER (source);
-  g_autoptr (GPtrArray) batch = data;
-  TdDownloadRun *run = self->download;
-  GError *error = NULL;
-
-  run->commit_in_flight = FALSE;
-  if (!td_sync_runner_work_finish (result, &error))
-    {
-      td_maildir_sink_fail (run->sink, error);
-      if (run->error == NULL)
-        run->error = error;
-      else
-        g_error_free (error);
-    }
-  else
-    {
-      for (guint i = 0; i < batch->len; i++)
-        {
-          TdPendingMessage *p = g_ptr_array_index (batch, i);
-          run->report->bytes += td_maildir_delivery_get_size (p->delivery);
-          g_array_append_val (run->stored, p->info.uid);
-        }
-      run->report->added += batch->len;
-      if (self->options.progress != NULL)
-        self->options.progress (self->account->name, run->report->name, run->report->added,
-                                run->report->bytes, self->options.progress_data);
-    }
-  maybe_commit (self);
+  for (guint i = 0; i < batch->len; i++)
+    g_array_append_val (self->download->stored,
+                        ((TdPendingMessage *) g_ptr_array_index (batch, i))->info.uid);
 }
 
-/* Starts the next durable batch when one is due; deletes once everything is stored. */
 static void
-maybe_commit (TdSyncRunner *self)
+fetched (TdSyncRunner *self, GError *error)
 {
-  TdDownloadRun *run = self->download;
-
-  if (run->commit_in_flight)
-    return;
-  if (run->error == NULL && (run->fetch_done || td_maildir_sink_batch_is_full (run->sink)))
-    {
-      GPtrArray *batch = td_maildir_sink_take_batch (run->sink);
-      if (batch->len > 0)
-        {
-          run->commit_in_flight = TRUE;
-          td_sync_runner_work (self, commit_work, batch, committed);
-          return;
-        }
-      g_ptr_array_unref (batch);
-    }
-  if (!run->fetch_done)
-    return;
-  if (run->error != NULL)
-    end_mailbox (self, g_steal_pointer (&run->error));
+  if (error != NULL)
+    end_mailbox (self, error);
   else
     delete_on_server (self);
-}
-
-static void
-on_batch_ready (TdMaildirSink *sink, gpointer data)
-{
-  maybe_commit (data);
-}
-
-static void
-fetched (GObject *source, GAsyncResult *result, gpointer data)
-{
-  TdSyncRunner *self = data;
-  TdDownloadRun *run = self->download;
-  GError *error = NULL;
-
-  if (!td_backend_fetch_messages_finish (TD_BACKEND (source), result, &error)
-      && run->error == NULL)
-    run->error = error;
-  else
-    g_clear_error (&error);
-  run->fetch_done = TRUE;
-  maybe_commit (self);
 }
 
 /* Planning */
@@ -287,9 +216,11 @@ planned (GObject *source, GAsyncResult *result, gpointer data)
       delete_on_server (self);
       return;
     }
-  run->sink = td_maildir_sink_new (run->local->folder, on_batch_ready, self);
-  td_backend_fetch_messages_async (self->backend, run->plan.to_fetch, TD_MESSAGE_SINK (run->sink),
-                                   self->cancellable, fetched, self);
+  run->pump.report = run->report;
+  run->pump.commit = commit_work;
+  run->pump.stored = stored;
+  run->pump.done = fetched;
+  td_sync_runner_fetch (self, &run->pump, run->local->folder, run->plan.to_fetch);
 }
 
 /* A server move: records that vanished are matched by size and header hash to messages

@@ -16,6 +16,22 @@ G_BEGIN_DECLS
 
 typedef struct _TdDownloadRun TdDownloadRun;
 
+typedef gboolean (*WorkFunc) (TdSyncRunner *self, gpointer arg, GError **error);
+
+/* One download into a folder: messages stream into the sink, and full batches are made
+ * durable by @commit on the worker thread, one at a time, while the download goes on. */
+typedef struct
+{
+  TdMaildirSink *sink;
+  TdFolderReport *report;  /* borrowed: added and bytes are counted here */
+  WorkFunc commit;         /* makes one batch (TdPendingMessage) durable */
+  void (*stored) (TdSyncRunner *self, GPtrArray *batch); /* nullable: a batch is durable */
+  void (*done) (TdSyncRunner *self, GError *error);      /* all stored, or the first error */
+  gboolean commit_in_flight;
+  gboolean fetch_done;
+  GError *error;
+} TdFetchPump;
+
 typedef struct
 {
   TdFolderInfo *info;      /* borrowed from the runner's folder list */
@@ -24,10 +40,7 @@ typedef struct
   TdFolderState state;
   TdSyncPoint point;
   GArray *to_fetch;        /* TdUidRange */
-  TdMaildirSink *sink;
-  gboolean commit_in_flight;
-  gboolean fetch_done;
-  GError *error;
+  TdFetchPump pump;
   GArray *deleting;        /* TdUidRange: local deletions being sent */
   GPtrArray *sending;      /* TdLocalUpload: the batch of uploads under way */
   guint upload_next;       /* index in local->uploads of the next batch */
@@ -58,13 +71,15 @@ struct _TdSyncRunner
   guint next_folder;
   FolderRun *run;
   TdDownloadRun *download; /* the one mailbox of a download-only backend */
+  TdFetchPump *pump;       /* the download under way, if any */
 };
-
-typedef gboolean (*WorkFunc) (TdSyncRunner *self, gpointer arg, GError **error);
 
 void td_sync_runner_work (TdSyncRunner *self, WorkFunc fn, gpointer arg,
                           GAsyncReadyCallback callback);
 gboolean td_sync_runner_work_finish (GAsyncResult *result, GError **error);
+void td_sync_runner_fetch (TdSyncRunner *self, TdFetchPump *pump, TdMaildirFolder *folder,
+                           GArray *uids);
+void td_fetch_pump_clear (TdFetchPump *pump);
 gboolean td_sync_runner_pushes (TdSyncRunner *self);
 gboolean td_sync_runner_pulls (TdSyncRunner *self);
 gboolean td_sync_runner_deletes_here (TdSyncRunner *self);

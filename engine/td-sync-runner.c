@@ -148,8 +148,7 @@ folder_run_free (FolderRun *run)
     return;
   g_clear_pointer (&run->local, td_local_folder_free);
   g_clear_pointer (&run->to_fetch, g_array_unref);
-  g_clear_object (&run->sink);
-  g_clear_error (&run->error);
+  td_fetch_pump_clear (&run->pump);
   g_clear_pointer (&run->deleting, g_array_unref);
   g_clear_pointer (&run->sending, g_ptr_array_unref);
   g_free (run);
@@ -446,7 +445,114 @@ push_deletions (TdSyncRunner *self)
   td_backend_expunge_async (self->backend, run->deleting, self->cancellable, expunged, self);
 }
 
-/* Downloading */
+/* Downloading: the fetch pump both runners use */
+
+void
+td_fetch_pump_clear (TdFetchPump *pump)
+{
+  g_clear_object (&pump->sink);
+  g_clear_error (&pump->error);
+}
+
+static void pump_next (TdSyncRunner *self);
+
+static void
+pump_committed (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  g_autoptr (GPtrArray) batch = data;
+  TdFetchPump *pump = self->pump;
+  GError *error = NULL;
+
+  pump->commit_in_flight = FALSE;
+  if (!td_sync_runner_work_finish (result, &error))
+    {
+      td_maildir_sink_fail (pump->sink, error);
+      if (pump->error == NULL)
+        pump->error = error;
+      else
+        g_error_free (error);
+    }
+  else
+    {
+      for (guint i = 0; i < batch->len; i++)
+        pump->report->bytes += td_maildir_delivery_get_size (((TdPendingMessage *) batch->pdata[i])->delivery);
+      pump->report->added += batch->len;
+      if (pump->stored != NULL)
+        pump->stored (self, batch);
+      if (self->options.progress != NULL)
+        self->options.progress (self->account->name, pump->report->name, pump->report->added,
+                                pump->report->bytes, self->options.progress_data);
+    }
+  pump_next (self);
+}
+
+/* Starts the next durable batch when one is due; hands on once all is stored. */
+static void
+pump_next (TdSyncRunner *self)
+{
+  TdFetchPump *pump = self->pump;
+
+  if (pump->commit_in_flight)
+    return;
+  if (pump->error == NULL && (pump->fetch_done || td_maildir_sink_batch_is_full (pump->sink)))
+    {
+      GPtrArray *batch = td_maildir_sink_take_batch (pump->sink);
+      if (batch->len > 0)
+        {
+          pump->commit_in_flight = TRUE;
+          td_sync_runner_work (self, pump->commit, batch, pump_committed);
+          return;
+        }
+      g_ptr_array_unref (batch);
+    }
+  if (!pump->fetch_done)
+    return;
+  self->pump = NULL;
+  pump->done (self, g_steal_pointer (&pump->error));
+}
+
+static void
+on_batch_ready (TdMaildirSink *sink, gpointer data)
+{
+  pump_next (data);
+}
+
+static void
+pump_fetched (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = data;
+  GError *error = NULL;
+
+  if (!td_backend_fetch_messages_finish (TD_BACKEND (source), result, &error)
+      && self->pump->error == NULL)
+    self->pump->error = error;
+  else
+    g_clear_error (&error);
+  self->pump->fetch_done = TRUE;
+  pump_next (self);
+}
+
+/**
+ * td_sync_runner_fetch:
+ * @self: a runner
+ * @pump: the download's commit, stored and done steps and its report; stays the caller's
+ * @folder: where the messages go
+ * @uids: (element-type TdUidRange): what to download
+ *
+ * Downloads @uids into @folder's tmp/ and makes them durable batch by batch, then calls
+ * @pump's done step, with the first error if any.
+ */
+void
+td_sync_runner_fetch (TdSyncRunner *self, TdFetchPump *pump, TdMaildirFolder *folder,
+                      GArray *uids)
+{
+  g_return_if_fail (self->pump == NULL);
+  self->pump = pump;
+  pump->sink = td_maildir_sink_new (folder, on_batch_ready, self);
+  td_backend_fetch_messages_async (self->backend, uids, TD_MESSAGE_SINK (pump->sink),
+                                   self->cancellable, pump_fetched, self);
+}
 
 static gboolean
 commit_work (TdSyncRunner *self, gpointer arg, GError **error)
@@ -454,83 +560,13 @@ commit_work (TdSyncRunner *self, gpointer arg, GError **error)
   return td_local_folder_commit_batch (self->run->local, self->maildir, arg, error);
 }
 
-static void maybe_commit (TdSyncRunner *self);
-
 static void
-committed (GObject *source, GAsyncResult *result, gpointer data)
+folder_fetched (TdSyncRunner *self, GError *error)
 {
-  TdSyncRunner *self = TD_SYNC_RUNNER (source);
-  g_autoptr (GPtrArray) batch = data;
-  FolderRun *run = self->run;
-  GError *error = NULL;
-
-  run->commit_in_flight = FALSE;
-  if (!td_sync_runner_work_finish (result, &error))
-    {
-      td_maildir_sink_fail (run->sink, error);
-      if (run->error == NULL)
-        run->error = error;
-      else
-        g_error_free (error);
-    }
-  else
-    {
-      for (guint i = 0; i < batch->len; i++)
-        run->report->bytes += td_maildir_delivery_get_size (((TdPendingMessage *) batch->pdata[i])->delivery);
-      run->report->added += batch->len;
-      if (self->options.progress != NULL)
-        self->options.progress (self->account->name, run->report->name, run->report->added,
-                                run->report->bytes, self->options.progress_data);
-    }
-  maybe_commit (self);
-}
-
-/* Starts the next durable batch when one is due; ends the folder once all is stored. */
-static void
-maybe_commit (TdSyncRunner *self)
-{
-  FolderRun *run = self->run;
-
-  if (run->commit_in_flight)
-    return;
-  if (run->error == NULL && (run->fetch_done || td_maildir_sink_batch_is_full (run->sink)))
-    {
-      GPtrArray *batch = td_maildir_sink_take_batch (run->sink);
-      if (batch->len > 0)
-        {
-          run->commit_in_flight = TRUE;
-          td_sync_runner_work (self, commit_work, batch, committed);
-          return;
-        }
-      g_ptr_array_unref (batch);
-    }
-  if (!run->fetch_done)
-    return;
-  if (run->error != NULL)
-    td_sync_runner_end_folder (self, g_steal_pointer (&run->error));
+  if (error != NULL)
+    td_sync_runner_end_folder (self, error);
   else
     push_deletions (self);
-}
-
-static void
-on_batch_ready (TdMaildirSink *sink, gpointer data)
-{
-  maybe_commit (data);
-}
-
-static void
-fetched (GObject *source, GAsyncResult *result, gpointer data)
-{
-  TdSyncRunner *self = data;
-  GError *error = NULL;
-
-  if (!td_backend_fetch_messages_finish (TD_BACKEND (source), result, &error)
-      && self->run->error == NULL)
-    self->run->error = error;
-  else
-    g_clear_error (&error);
-  self->run->fetch_done = TRUE;
-  maybe_commit (self);
 }
 
 static void
@@ -545,9 +581,10 @@ start_fetch (TdSyncRunner *self)
       push_deletions (self);
       return;
     }
-  run->sink = td_maildir_sink_new (run->local->folder, on_batch_ready, self);
-  td_backend_fetch_messages_async (self->backend, run->to_fetch, TD_MESSAGE_SINK (run->sink),
-                                   self->cancellable, fetched, self);
+  run->pump.report = run->report;
+  run->pump.commit = commit_work;
+  run->pump.done = folder_fetched;
+  td_sync_runner_fetch (self, &run->pump, run->local->folder, run->to_fetch);
 }
 
 /* New messages: everything from the old UIDNEXT on (or above what we have), less what we
