@@ -180,6 +180,8 @@ tls_done (GObject *source, GAsyncResult *result, gpointer data)
           g_clear_error (&error);
           error = g_error_copy (conn->failure);
         }
+      else
+        td_connection_fail (conn, g_error_copy (error)); /* nothing more goes over it */
       g_task_return_error (task, error);
       return;
     }
@@ -236,6 +238,9 @@ connected (GObject *source, GAsyncResult *result, gpointer data)
 
   if (socket_conn == NULL)
     {
+      /* Later calls (a LOGOUT or QUIT on the way out) fail at once instead of waiting for a
+       * connection that will never come. */
+      td_connection_fail (conn, g_error_copy (error));
       g_task_return_error (task, error);
       g_object_unref (task);
       return;

@@ -401,3 +401,27 @@ td_test_expect_timeout (const char *config)
   td_test_run_clear (&r);
   g_assert_cmpint (g_get_monotonic_time () - start, <, 60 * G_USEC_PER_SEC);
 }
+
+/**
+ * td_test_expect_refused:
+ * @dir: a directory for the configuration and state
+ * @protocol: "imap" or "pop3"
+ *
+ * Syncs an account whose server port has nothing listening (a port just probed free):
+ * exit 5 saying it cannot connect, within a generous bound (it must not hang).
+ */
+void
+td_test_expect_refused (const char *dir, const char *protocol)
+{
+  g_autofree char *body = g_strdup_printf (
+    "[general]\nstate-dir = %1$s/state\n[account gone]\nprotocol = %2$s\nhost = 127.0.0.1\n"
+    "port = %3$u\nuser = u\npassword = p\nmaildir = %1$s/Mail\ntimeout = 5\n",
+    dir, protocol, free_port ());
+  g_autofree char *config = td_test_write_config (dir, body);
+  gint64 start = g_get_monotonic_time ();
+  TdTestRun r = td_test_tidings (config, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 5);
+  g_assert_nonnull (strstr (r.err, "cannot connect"));
+  td_test_run_clear (&r);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 60 * G_USEC_PER_SEC);
+}

@@ -163,6 +163,14 @@ test_starttls_injection (Fixture *f, gconstpointer mode)
   g_assert_true (td_fake_server_saw_credentials (f->fake));
 }
 
+/* Nothing listens on the port: exit 5 at once. (Tidings used to wait for ever here: its
+ * LOGOUT or QUIT on the way out queued on a connection that never came.) */
+static void
+test_refused (Fixture *f, gconstpointer mode)
+{
+  td_test_expect_refused (f->home, "imap");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -179,5 +187,6 @@ main (int argc, char **argv)
               test_preauth_refused, teardown);
   g_test_add ("/faults/imap/starttls-injection", Fixture,
               GINT_TO_POINTER (TD_FAKE_STARTTLS_INJECT), setup, test_starttls_injection, teardown);
+  g_test_add ("/faults/imap/refused", Fixture, GINT_TO_POINTER (TD_FAKE_SILENT), setup, test_refused, teardown);
   return g_test_run ();
 }

@@ -137,8 +137,36 @@ test_long_uidl (Fixture *f, gconstpointer mode)
   g_assert_cmpuint (count (f, "new"), ==, 0);
 }
 
+/* A password holding CR could end the command line early: refused before connecting. */
+static void
+test_line_break_in_password (Fixture *f, gconstpointer mode)
+{
+  write_config (f, "security = none\nallow-insecure-auth = true\n",
+                "password-command = printf 'ab\\rcd\\n'\n");
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (f->config, &text, NULL, NULL));
+  /* The generated file has both password keys; drop the inline one. */
+  g_autoptr (GString) cfg = g_string_new (text);
+  g_string_replace (cfg, "password = p\n", "", 1);
+  g_assert_true (g_file_set_contents (f->config, cfg->str, -1, NULL));
+
+  TdTestRun r = td_test_tidings (f->config, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 3);
+  g_assert_nonnull (strstr (r.err, "line break"));
+  td_test_run_clear (&r);
+  g_assert_false (td_fake_server_saw_credentials (f->fake));
+}
+
 #define ADD(path, mode, fn) \
   g_test_add (path, Fixture, GINT_TO_POINTER (mode), setup, fn, teardown)
+
+/* Nothing listens on the port: exit 5 at once. (Tidings used to wait for ever here: its
+ * LOGOUT or QUIT on the way out queued on a connection that never came.) */
+static void
+test_refused (Fixture *f, gconstpointer mode)
+{
+  td_test_expect_refused (f->home, "pop3");
+}
 
 int
 main (int argc, char **argv)
@@ -150,5 +178,7 @@ main (int argc, char **argv)
   ADD ("/faults/pop3/silent", TD_FAKE_SILENT, test_silent);
   ADD ("/faults/pop3/no-uidl", TD_FAKE_NO_UIDL, test_no_uidl);
   ADD ("/faults/pop3/long-uidl", TD_FAKE_LONG_UIDL, test_long_uidl);
+  ADD ("/faults/pop3/line-break-in-password", TD_FAKE_PLAIN, test_line_break_in_password);
+  g_test_add ("/faults/pop3/refused", Fixture, GINT_TO_POINTER (TD_FAKE_PLAIN), setup, test_refused, teardown);
   return g_test_run ();
 }

@@ -404,6 +404,14 @@ td_pop3_session_command_async (TdPop3Session *self, const TdPop3Handlers *handle
       g_object_unref (task);
       return;
     }
+  if (td_connection_get_output (self->conn) == NULL)
+    {
+      /* Never connected (the login stopped before it): nothing would ever send it. */
+      g_task_return_new_error (task, TD_ERROR, TD_ERROR_NETWORK, "account %s (%s): not "
+                               "connected", self->account->name, self->description);
+      g_object_unref (task);
+      return;
+    }
   Command *c = g_new0 (Command, 1);
   c->line = g_strdup (line);
   c->handlers = *handlers;
