@@ -165,6 +165,8 @@ test_stls (Fixture *f, gconstpointer data)
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.err, "C: STLS"));
   g_assert_true (strstr (r.err, "C: STLS") < strstr (r.err, "C: AUTH"));
+  /* CAPA is asked again over TLS: what came before cannot be trusted. */
+  g_assert_nonnull (strstr (strstr (r.err, "C: STLS"), "C: CAPA"));
   td_test_run_clear (&r);
   assert_local_matches (f, "INBOX", ROOT);
 }
@@ -208,6 +210,49 @@ test_apop (Fixture *f, gconstpointer data)
   assert_json (&r, "\"added\":1");
   td_test_run_clear (&r);
   assert_local_matches (f, "INBOX", ROOT);
+}
+
+static guint
+count_download_rows (Fixture *f)
+{
+  g_autofree char *path = g_build_filename (f->state, "state.db", NULL);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT count(*) FROM downloads", -1, &stmt, NULL), ==,
+                   SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  guint n = (guint) sqlite3_column_int (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return n;
+}
+
+/* --dry-run says what a sync would download and delete, and changes nothing: no file, no
+ * record, nothing deleted on the server. The real sync then does just that. */
+static void
+test_dry_run (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = pop3_config (f, TRUE, 0, "keep-on-server = false\n");
+
+  seed (f, "INBOX", 5, 300);
+  TdTestRun r = td_test_tidings (cfg, "sync", "--dry-run", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_json (&r, "\"dry_run\":true");
+  assert_json (&r, "\"added\":5");
+  assert_json (&r, "\"deleted_remote\":5");
+  td_test_run_clear (&r);
+  g_assert_cmpuint (count_files (f, "new"), ==, 0);
+  g_assert_cmpuint (count_download_rows (f), ==, 0);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 5);
+
+  r = sync_run (cfg);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_json (&r, "\"added\":5");
+  assert_json (&r, "\"deleted_remote\":5");
+  td_test_run_clear (&r);
+  assert_local_matches (f, "INBOX", ROOT);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 0);
 }
 
 static void
@@ -377,5 +422,6 @@ main (int argc, char **argv)
   ADD ("/integration/pop3/kill-and-rerun", test_kill_and_rerun, NULL);
   ADD ("/integration/pop3/uidl-change", test_uidl_change, NULL);
   ADD ("/integration/pop3/in-use", test_in_use, "pop3_lock_session = yes\n");
+  ADD ("/integration/pop3/dry-run", test_dry_run, NULL);
   return g_test_run ();
 }
