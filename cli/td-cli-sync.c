@@ -151,15 +151,20 @@ print_text (TdAccountReport *r, gboolean verbose, gboolean dry_run)
     fprintf (stderr, "tidings: %s\n", r->error->message);
   g_autofree char *size = td_cli_format_size (bytes);
   const char *end = r->error ? ", FAILED" : failed ? ", some folders failed" : "";
-  if (dry_run)
+  const char *folders = r->folders->len == 1 ? "folder" : "folders";
+  if (r->download_only)
+    printf ("%s: %s%u new (%s), %u deleted on the server%s\n", r->account,
+            dry_run ? "dry run, nothing changed. A sync would download " : "", added, size,
+            deleted, end);
+  else if (dry_run)
     printf ("%s: dry run, nothing changed. A sync would download %u (%s) and upload %u; "
             "change flags of %u here and %u on the server; delete %u here and %u on the "
-            "server; in %u folders (%u unchanged)%s\n", r->account, added, size, up, changed,
-            pushed, removed, deleted, r->folders->len, unchanged, end);
+            "server; in %u %s (%u unchanged)%s\n", r->account, added, size, up, changed,
+            pushed, removed, deleted, r->folders->len, folders, unchanged, end);
   else
     printf ("%s: %u new (%s), %u flag changes, %u removed; %u uploaded, %u changes sent; "
-            "in %u folders (%u unchanged)%s\n", r->account, added, size, changed, removed, up,
-            pushed + deleted, r->folders->len, unchanged, end);
+            "in %u %s (%u unchanged)%s\n", r->account, added, size, changed, removed, up,
+            pushed + deleted, r->folders->len, folders, unchanged, end);
 }
 
 static void

@@ -323,6 +323,7 @@ td_sync_runner_download_mailbox (TdSyncRunner *self)
   TdDownloadRun *run = g_new0 (TdDownloadRun, 1);
 
   run->report = td_sync_runner_add_report (self, "INBOX", '\0');
+  self->report->download_only = TRUE;
   run->stored = g_array_new (FALSE, FALSE, sizeof (guint32));
   self->download = run;
   td_sync_runner_work (self, prepare_work, NULL, prepared);

@@ -58,6 +58,7 @@ typedef struct
   char *account;
   GPtrArray *folders;   /* TdFolderReport */
   GError *error;        /* what stopped the account, if anything */
+  gboolean download_only; /* a mailbox that is only downloaded (POP3): one folder, no flags */
 } TdAccountReport;
 
 void td_account_report_free (TdAccountReport *report);
