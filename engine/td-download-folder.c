@@ -311,11 +311,14 @@ td_download_folder_plan (TdDownloadFolder *local, GArray *listing, gboolean keep
       add_number (plan->to_fetch, m->uid);
       g_hash_table_insert (plan->fetching, GUINT_TO_POINTER (m->uid), (gpointer) m);
     }
+  guint gone = 0; /* records of messages the server no longer lists, ours included */
   for (guint i = 0; i < local->downloads->len; i++)
     {
       const TdStateDownload *d = &g_array_index (local->downloads, TdStateDownload, i);
-      if (!d->deleting && !g_hash_table_contains (listed_count, d->unique_id))
-        vanished++;
+      if (g_hash_table_contains (listed_count, d->unique_id))
+        continue;
+      gone++;
+      vanished += !d->deleting;
     }
   guint expected = 0; /* records of messages that should still be on the server */
   for (guint i = 0; i < local->downloads->len; i++)
@@ -331,8 +334,8 @@ td_download_folder_plan (TdDownloadFolder *local, GArray *listing, gboolean keep
       g_hash_table_remove_all (plan->fetching);
       return TRUE;
     }
-  if (local->dry_run)
-    return TRUE;
+  if (local->dry_run || gone == 0)
+    return TRUE; /* nothing to write when nothing went */
   return forget_in_transaction (local, listed_count, &plan->forgotten, error);
 }
 

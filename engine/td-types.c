@@ -89,31 +89,42 @@ td_header_hash_free (TdHeaderHash *hash)
 void
 td_header_hash_update (TdHeaderHash *hash, const guint8 *data, gsize len)
 {
-  for (gsize i = 0; i < len && !hash->done; i++)
+  gsize i = 0;
+
+  while (i < len && !hash->done)
     {
-      guint8 c = data[i];
       if (hash->pending_cr)
         {
           hash->pending_cr = FALSE;
-          if (c != '\n')
+          if (data[i] != '\n')
             {
               g_checksum_update (hash->sum, (const guint8 *) "\r", 1);
               hash->at_line_start = FALSE;
             }
         }
-      if (c == '\r')
+      if (data[i] == '\r')
         {
           hash->pending_cr = TRUE;
+          i++;
           continue;
         }
-      if (c == '\n' && hash->at_line_start)
+      if (data[i] == '\n' && hash->at_line_start)
         {
           hash->done = TRUE;
           break;
         }
-      g_checksum_update (hash->sum, &c, 1);
-      hash->at_line_start = c == '\n';
-      if (++hash->seen >= TD_HEADER_HASH_MAX)
+      /* Hashed a run at a time: up to the next CR, or through the next LF. */
+      gsize end = i;
+      while (end < len && data[end] != '\r' && data[end] != '\n')
+        end++;
+      if (end < len && data[end] == '\n')
+        end++;
+      gsize n = MIN (end - i, TD_HEADER_HASH_MAX - hash->seen);
+      g_checksum_update (hash->sum, data + i, n);
+      hash->at_line_start = data[i + n - 1] == '\n';
+      hash->seen += n;
+      i += n;
+      if (hash->seen >= TD_HEADER_HASH_MAX)
         hash->done = TRUE;
     }
 }

@@ -11,6 +11,7 @@
 #include "engine/td-connection.h"
 #include "engine/td-error.h"
 #include "engine/td-net.h"
+#include "engine/td-secret.h"
 #include "engine/td-types.h"
 #include "td-pop3-limits.h"
 
@@ -56,9 +57,7 @@ td_pop3_reply_free (TdPop3Reply *reply)
 static void
 command_free (Command *command)
 {
-  if (command->line != NULL)
-    memset (command->line, 0, strlen (command->line)); /* it may hold a credential */
-  g_free (command->line);
+  td_secret_free (command->line); /* it may hold a credential */
   td_pop3_reply_free (command->reply);
   g_free (command);
 }
