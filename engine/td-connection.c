@@ -21,6 +21,7 @@ struct _TdConnection
   gboolean handshaking;
   gboolean closing;      /* the owner is closing it: the end is not a failure */
   char *close_reason;    /* what the server said before hanging up (IMAP's BYE) */
+  GTask *greeting;       /* the owner's connect task, until the owner has the greeting */
   GError *failure;
   guint timer_id;
   gint64 last_activity;
@@ -54,6 +55,12 @@ td_connection_fail (TdConnection *conn, GError *error)
   g_cancellable_cancel (conn->io_cancellable);
   g_clear_handle_id (&conn->timer_id, g_source_remove);
   g_object_ref (conn);
+  if (conn->greeting != NULL)
+    {
+      GTask *task = g_steal_pointer (&conn->greeting);
+      g_task_return_error (task, g_error_copy (conn->failure));
+      g_object_unref (task);
+    }
   if (conn->owner != NULL)
     {
       g_autoptr (GObject) owner = g_object_ref (conn->owner);
@@ -81,7 +88,8 @@ on_timer (gpointer data)
 {
   TdConnection *conn = data;
   gint64 now = g_get_monotonic_time ();
-  gboolean waiting = conn->handshaking || (conn->owner && conn->hooks.waiting (conn->owner));
+  gboolean waiting = conn->handshaking || conn->greeting != NULL
+                     || (conn->owner && conn->hooks.waiting (conn->owner));
 
   if (!waiting)
     conn->last_activity = now;
@@ -229,20 +237,25 @@ td_connection_start_tls_finish (TdConnection *conn, GAsyncResult *result, GError
 /* Connecting */
 
 static void
+implicit_tls_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  /* A failed handshake has failed the connection, and the greeting with it. */
+  if (g_task_propagate_boolean (G_TASK (result), NULL))
+    td_connection_start_reading (TD_CONNECTION (source));
+}
+
+static void
 connected (GObject *source, GAsyncResult *result, gpointer data)
 {
-  GTask *task = data;
-  TdConnection *conn = g_task_get_source_object (task);
+  g_autoptr (TdConnection) conn = data;
   GError *error = NULL;
   GSocketConnection *socket_conn = td_net_connect_finish (result, &error);
 
   if (socket_conn == NULL)
     {
-      /* Later calls (a LOGOUT or QUIT on the way out) fail at once instead of waiting for a
-       * connection that will never come. */
-      td_connection_fail (conn, g_error_copy (error));
-      g_task_return_error (task, error);
-      g_object_unref (task);
+      /* The greeting fails, and so do later calls (a LOGOUT or QUIT on the way out),
+       * instead of waiting for a connection that will never come. */
+      td_connection_fail (conn, error);
       return;
     }
   conn->socket_conn = socket_conn;
@@ -250,36 +263,47 @@ connected (GObject *source, GAsyncResult *result, gpointer data)
   conn->timer_id = g_timeout_add_seconds (1, on_timer, conn);
   conn->last_activity = g_get_monotonic_time ();
   if (conn->account->security == TD_SECURITY_TLS)
-    wrap_tls (conn, task);
+    wrap_tls (conn, g_task_new (conn, NULL, implicit_tls_done, NULL));
   else
-    {
-      g_task_return_boolean (task, TRUE);
-      g_object_unref (task);
-    }
+    td_connection_start_reading (conn);
 }
 
 /**
- * td_connection_connect_async:
+ * td_connection_open:
  * @conn: a new connection
- * @cancellable: (nullable): a cancellable
- * @callback: called once connected (over TLS for implicit TLS); reading has not started
- * @user_data: data for @callback
+ * @greeting: (transfer full): the owner's connect task
+ *
+ * Connects, does the implicit TLS handshake if the account says so, and starts reading.
+ * @greeting stays pending while the server's greeting is awaited (the silence timer runs):
+ * the owner completes it once it has parsed the greeting (td_connection_take_greeting()),
+ * and a failure on the way returns the failure on it.
  */
 void
-td_connection_connect_async (TdConnection *conn, GCancellable *cancellable,
-                             GAsyncReadyCallback callback, gpointer user_data)
+td_connection_open (TdConnection *conn, GTask *greeting)
 {
-  GTask *task = g_task_new (conn, cancellable, callback, user_data);
-
-  g_task_set_source_tag (task, td_connection_connect_async);
-  td_net_connect_async (conn->account, cancellable, connected, task);
+  g_return_if_fail (conn->greeting == NULL && conn->stream == NULL);
+  conn->greeting = greeting;
+  td_net_connect_async (conn->account, g_task_get_cancellable (greeting), connected,
+                        g_object_ref (conn));
 }
 
 gboolean
-td_connection_connect_finish (TdConnection *conn, GAsyncResult *result, GError **error)
+td_connection_awaits_greeting (TdConnection *conn)
 {
-  g_return_val_if_fail (g_task_is_valid (result, conn), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
+  return conn->greeting != NULL;
+}
+
+/**
+ * td_connection_take_greeting:
+ * @conn: a connection whose greeting arrived
+ *
+ * Returns: (transfer full): the task td_connection_open() was given, for the owner to
+ *   complete with what the greeting said
+ */
+GTask *
+td_connection_take_greeting (TdConnection *conn)
+{
+  return g_steal_pointer (&conn->greeting);
 }
 
 /* Accessors */

@@ -3,7 +3,8 @@
  *
  * The session that owns it gets every byte read through its process hook, says through its
  * waiting hook whether an answer is awaited (silence is then timed against the account's
- * `timeout`), and fails its own waiting commands in its failed hook. A connection that
+ * `timeout`, as it is while the greeting is awaited), and fails its own waiting commands
+ * in its failed hook. A connection that
  * failed stays failed. Main loop thread only.
  */
 #pragma once
@@ -28,10 +29,9 @@ G_DECLARE_FINAL_TYPE (TdConnection, td_connection, TD, CONNECTION, GObject)
 TdConnection *td_connection_new (TdAccountConfig *account, gsize read_chunk,
                                  const TdConnectionHooks *hooks, GObject *owner);
 
-void td_connection_connect_async (TdConnection *conn, GCancellable *cancellable,
-                                  GAsyncReadyCallback callback, gpointer user_data);
-gboolean td_connection_connect_finish (TdConnection *conn, GAsyncResult *result,
-                                       GError **error);
+void td_connection_open (TdConnection *conn, GTask *greeting);
+gboolean td_connection_awaits_greeting (TdConnection *conn);
+GTask *td_connection_take_greeting (TdConnection *conn);
 void td_connection_start_tls_async (TdConnection *conn, GCancellable *cancellable,
                                     GAsyncReadyCallback callback, gpointer user_data);
 gboolean td_connection_start_tls_finish (TdConnection *conn, GAsyncResult *result,

@@ -52,7 +52,6 @@ struct _TdImapSession
   guint tag_counter;
   TdImapCaps caps;
   TdImapMailbox mailbox;
-  GTask *greeting_task;
 };
 
 G_DEFINE_FINAL_TYPE (TdImapSession, td_imap_session, G_TYPE_OBJECT)
@@ -84,19 +83,13 @@ on_failed (gpointer owner, const GError *failure)
       g_object_unref (task);
     }
   g_queue_clear (&doomed);
-  if (self->greeting_task != NULL)
-    {
-      GTask *task = g_steal_pointer (&self->greeting_task);
-      g_task_return_error (task, g_error_copy (failure));
-      g_object_unref (task);
-    }
 }
 
 static gboolean
 is_waiting (gpointer owner)
 {
   TdImapSession *self = owner;
-  return self->commands.length > 0 || self->greeting_task != NULL;
+  return self->commands.length > 0;
 }
 
 #define fail_session(self, error) td_connection_fail ((self)->conn, (error))
@@ -202,7 +195,7 @@ oldest_sent (TdImapSession *self)
 static void
 handle_greeting (TdImapSession *self, TdImapResponse *r)
 {
-  GTask *task = g_steal_pointer (&self->greeting_task);
+  GTask *task = td_connection_take_greeting (self->conn);
 
   if (r->kind != TD_IMAP_RESPONSE_UNTAGGED
       || (r->status != TD_IMAP_STATUS_OK && r->status != TD_IMAP_STATUS_PREAUTH))
@@ -281,7 +274,7 @@ handle_continuation (TdImapSession *self, TdImapResponse *r)
 static void
 dispatch (TdImapSession *self, TdImapResponse *r)
 {
-  if (self->greeting_task != NULL)
+  if (td_connection_awaits_greeting (self->conn))
     {
       if (r->code != NULL)
         apply_code (self, r);
@@ -735,24 +728,6 @@ td_imap_quote (const char *string)
 
 /* Connecting */
 
-static void
-connected (GObject *source, GAsyncResult *result, gpointer data)
-{
-  GTask *task = data;
-  TdImapSession *self = g_task_get_source_object (task);
-  GError *error = NULL;
-
-  if (!td_connection_connect_finish (TD_CONNECTION (source), result, &error))
-    {
-      g_task_return_error (task, error);
-      g_object_unref (task);
-      return;
-    }
-  self->greeting_task = task;
-  td_connection_touch (self->conn);
-  td_connection_start_reading (self->conn);
-}
-
 /**
  * td_imap_session_connect_async:
  * @self: a new session
@@ -770,7 +745,7 @@ td_imap_session_connect_async (TdImapSession *self, GCancellable *cancellable,
   GTask *task = g_task_new (self, cancellable, callback, user_data);
 
   g_task_set_source_tag (task, td_imap_session_connect_async);
-  td_connection_connect_async (self->conn, cancellable, connected, task);
+  td_connection_open (self->conn, task);
 }
 
 /**

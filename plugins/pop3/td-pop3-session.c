@@ -36,7 +36,6 @@ struct _TdPop3Session
   GBytes *out;     /* the bytes being written */
   GQueue commands; /* Command*, oldest first */
   TdPop3Caps caps;
-  GTask *greeting_task;
 };
 
 G_DEFINE_FINAL_TYPE (TdPop3Session, td_pop3_session, G_TYPE_OBJECT)
@@ -94,19 +93,13 @@ on_failed (gpointer owner, const GError *failure)
       g_object_unref (task);
     }
   g_queue_clear (&doomed);
-  if (self->greeting_task != NULL)
-    {
-      GTask *task = g_steal_pointer (&self->greeting_task);
-      g_task_return_error (task, g_error_copy (failure));
-      g_object_unref (task);
-    }
 }
 
 static gboolean
 is_waiting (gpointer owner)
 {
   TdPop3Session *self = owner;
-  return self->commands.length > 0 || self->greeting_task != NULL;
+  return self->commands.length > 0;
 }
 
 #define fail_session(self, error) td_connection_fail ((self)->conn, (error))
@@ -135,7 +128,7 @@ reply_from_status (const TdPop3Status *status, gboolean challenge)
 static void
 handle_greeting (TdPop3Session *self, const TdPop3Status *status)
 {
-  GTask *task = g_steal_pointer (&self->greeting_task);
+  GTask *task = td_connection_take_greeting (self->conn);
 
   if (!status->ok)
     {
@@ -178,7 +171,7 @@ dispatch_status (TdPop3Session *self, gboolean challenge)
   const TdPop3Status *status = td_pop3_parser_get_status (self->parser);
   Command *c = oldest_sent (self);
 
-  if (self->greeting_task != NULL)
+  if (td_connection_awaits_greeting (self->conn))
     {
       handle_greeting (self, status);
       return;
@@ -534,23 +527,6 @@ td_pop3_session_get_account (TdPop3Session *self)
 
 /* Connecting */
 
-static void
-connected (GObject *source, GAsyncResult *result, gpointer data)
-{
-  GTask *task = data;
-  TdPop3Session *self = g_task_get_source_object (task);
-  GError *error = NULL;
-
-  if (!td_connection_connect_finish (TD_CONNECTION (source), result, &error))
-    {
-      g_task_return_error (task, error);
-      g_object_unref (task);
-      return;
-    }
-  self->greeting_task = task;
-  td_connection_start_reading (self->conn);
-}
-
 /**
  * td_pop3_session_connect_async:
  * @self: a new session
@@ -565,7 +541,7 @@ td_pop3_session_connect_async (TdPop3Session *self, GCancellable *cancellable,
   GTask *task = g_task_new (self, cancellable, callback, user_data);
 
   g_task_set_source_tag (task, td_pop3_session_connect_async);
-  td_connection_connect_async (self->conn, cancellable, connected, task);
+  td_connection_open (self->conn, task);
 }
 
 gboolean
