@@ -43,22 +43,6 @@ session_of (GTask *task)
   return TD_POP3_BACKEND (g_task_get_source_object (task))->session;
 }
 
-/* The server's -ERR for @what, as the task's error; TRUE when the task is complete. */
-static gboolean
-returned_failure (GTask *task, TdPop3Reply *reply, GError *error, const char *what)
-{
-  if (reply == NULL)
-    {
-      g_task_return_error (task, error);
-      return TRUE;
-    }
-  if (reply->ok)
-    return FALSE;
-  g_task_return_error (task, td_pop3_session_reply_error (session_of (task), reply,
-                                                          TD_ERROR_PROTOCOL, what));
-  return TRUE;
-}
-
 /* Connecting */
 
 static void
@@ -109,8 +93,13 @@ stat_answered (GObject *source, GAsyncResult *result, gpointer data)
   g_autoptr (TdPop3Reply) reply = td_pop3_session_command_finish (TD_POP3_SESSION (source),
                                                                   result, &error);
 
-  if (returned_failure (task, reply, error, "STAT"))
-    return;
+  GError *failure = td_pop3_session_check_reply (TD_POP3_SESSION (source), reply, error,
+                                                 TD_ERROR_PROTOCOL, "STAT");
+  if (failure != NULL)
+    {
+      g_task_return_error (task, failure);
+      return;
+    }
   TdFolderState *state = g_new0 (TdFolderState, 1);
   /* "+OK count size"; a server that says something else just has no count here. */
   state->exists = (guint32) MIN (g_ascii_strtoull (reply->text, NULL, 10), G_MAXUINT32);
@@ -265,11 +254,10 @@ list_answered (GObject *source, GAsyncResult *result, gpointer data)
   GError *error = NULL;
   g_autoptr (TdPop3Reply) reply = td_pop3_session_command_finish (TD_POP3_SESSION (source),
                                                                   result, &error);
-  if (reply == NULL)
-    keep_error (l, error);
-  else if (!reply->ok)
-    keep_error (l, td_pop3_session_reply_error (session_of (task), reply, TD_ERROR_PROTOCOL,
-                                                "LIST"));
+  GError *failure = td_pop3_session_check_reply (TD_POP3_SESSION (source), reply, error,
+                                                 TD_ERROR_PROTOCOL, "LIST");
+  if (failure != NULL)
+    keep_error (l, failure);
   listing_part_done (task);
 }
 

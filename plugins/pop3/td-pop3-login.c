@@ -44,13 +44,8 @@ login_failed (GTask *task, TdPop3Reply *reply, GError *error)
 {
   if (reply != NULL && reply->ok)
     return FALSE;
-  if (reply == NULL)
-    {
-      g_task_return_error (task, error);
-      return TRUE;
-    }
   g_autofree char *what = g_strdup_printf ("the login of user %s", account_of (task)->user);
-  g_task_return_error (task, td_pop3_session_reply_error (session_of (task), reply,
+  g_task_return_error (task, td_pop3_session_check_reply (session_of (task), reply, error,
                                                           TD_ERROR_AUTH, what));
   return TRUE;
 }

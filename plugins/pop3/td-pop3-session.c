@@ -467,6 +467,27 @@ td_pop3_session_reply_error (TdPop3Session *self, const TdPop3Reply *reply, int 
                       self->account->name, self->description, what, text, advice);
 }
 
+/**
+ * td_pop3_session_check_reply:
+ * @self: a session
+ * @reply: (nullable): the answer, or %NULL when the connection failed
+ * @error: (transfer full) (nullable): the connection's failure, when @reply is %NULL
+ * @default_code: as for td_pop3_session_reply_error()
+ * @what: as for td_pop3_session_reply_error()
+ *
+ * Returns: (transfer full) (nullable): %NULL for +OK; otherwise why the command failed:
+ *   the connection's @error, or the server's refusal of @what
+ */
+GError *
+td_pop3_session_check_reply (TdPop3Session *self, const TdPop3Reply *reply, GError *error,
+                             int default_code, const char *what)
+{
+  if (reply == NULL)
+    return error;
+  g_clear_error (&error);
+  return reply->ok ? NULL : td_pop3_session_reply_error (self, reply, default_code, what);
+}
+
 /* Capabilities */
 
 void

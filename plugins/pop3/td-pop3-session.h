@@ -90,6 +90,8 @@ TdPop3Reply *td_pop3_session_command_finish (TdPop3Session *self, GAsyncResult *
 
 GError *td_pop3_session_reply_error (TdPop3Session *self, const TdPop3Reply *reply,
                                      int default_code, const char *what);
+GError *td_pop3_session_check_reply (TdPop3Session *self, const TdPop3Reply *reply,
+                                     GError *error, int default_code, const char *what);
 
 void td_pop3_session_parse_capa (TdPop3Session *self, const char *line);
 void td_pop3_session_reset_caps (TdPop3Session *self);
