@@ -425,3 +425,23 @@ td_test_expect_refused (const char *dir, const char *protocol)
   td_test_run_clear (&r);
   g_assert_cmpint (g_get_monotonic_time () - start, <, 60 * G_USEC_PER_SEC);
 }
+
+/**
+ * td_test_expect_untrusted:
+ * @d: the server
+ * @config: a configuration that does not trust @d's certificate
+ *
+ * Syncs and checks that the certificate is refused (exit 4, saying so) and that the server
+ * never saw a login.
+ */
+void
+td_test_expect_untrusted (TdTestDovecot *d, const char *config)
+{
+  TdTestRun r = td_test_tidings (config, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 4);
+  g_assert_nonnull (strstr (r.err, "certificate"));
+  td_test_run_clear (&r);
+  g_autofree char *log = td_test_dovecot_read_log (d);
+  g_assert_null (strstr (log, "user=<" TD_TEST_USER ">"));
+  g_assert_null (strstr (log, "auth failed"));
+}

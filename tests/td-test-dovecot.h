@@ -47,6 +47,7 @@ void td_test_remove_tree (const char *path);
 guint td_test_count_entries (const char *dir);
 void td_test_expect_timeout (const char *config);
 void td_test_expect_refused (const char *dir, const char *protocol);
+void td_test_expect_untrusted (TdTestDovecot *d, const char *config);
 char *td_test_crlf_to_lf (const char *data, gsize len, gsize *out_len);
 
 G_END_DECLS

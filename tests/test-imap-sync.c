@@ -200,13 +200,7 @@ test_untrusted_certificate (Fixture *f, gconstpointer data)
 {
   g_autofree char *cfg = config_without_ca (f, NULL);
 
-  TdTestRun r = td_test_tidings (cfg, "sync", NULL);
-  g_assert_cmpint (r.status, ==, 4);
-  g_assert_nonnull (strstr (r.err, "certificate"));
-  td_test_run_clear (&r);
-  g_autofree char *log = td_test_dovecot_read_log (f->dovecot);
-  g_assert_null (strstr (log, "user=<" TD_TEST_USER ">"));
-  g_assert_null (strstr (log, "auth failed"));
+  td_test_expect_untrusted (f->dovecot, cfg);
 }
 
 static char *

@@ -39,6 +39,26 @@ count_retr (const char *log)
   return n;
 }
 
+/* The most RETRs sent and not yet answered at any point of the debug log: 1 without
+ * pipelining. (Which RETR goes out first alone depends on timing; the peak does not.) */
+static guint
+max_retr_in_flight (const char *log)
+{
+  g_auto (GStrv) lines = g_strsplit (log, "\n", -1);
+  guint out = 0, peak = 0;
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      if (strstr (lines[i], "C: RETR ") != NULL)
+        {
+          out++;
+          peak = MAX (peak, out);
+        }
+      else if (strstr (lines[i], " to RETR ") != NULL && out > 0)
+        out--;
+    }
+  return peak;
+}
+
 static guint
 count_files (Fixture *f, const char *sub)
 {
@@ -60,11 +80,7 @@ test_download (Fixture *f, gconstpointer data)
   assert_json (&r, "\"added\":301");
   /* PIPELINING: RETRs go out before the answers to earlier ones are in. */
   g_assert_cmpuint (count_retr (r.err), ==, 301);
-  const char *second = strstr (r.err, "C: RETR 2\n");
-  const char *first_done = strstr (r.err, "S: +OK to RETR 1\n");
-  g_assert_nonnull (second);
-  g_assert_nonnull (first_done);
-  g_assert_true (second < first_done);
+  g_assert_cmpuint (max_retr_in_flight (r.err), >, 1);
   /* The credentials travel in AUTH PLAIN's initial response, which the log never shows. */
   g_assert_nonnull (strstr (r.err, "C: AUTH PLAIN (credentials not shown)"));
   const char plain[] = "\0" TD_TEST_USER "\0" TD_TEST_PASSWORD;
@@ -278,13 +294,7 @@ test_untrusted_certificate (Fixture *f, gconstpointer data)
 {
   g_autofree char *cfg = pop3_config (f, FALSE, 0, NULL);
 
-  TdTestRun r = td_test_tidings (cfg, "sync", NULL);
-  g_assert_cmpint (r.status, ==, 4);
-  g_assert_nonnull (strstr (r.err, "certificate"));
-  td_test_run_clear (&r);
-  g_autofree char *log = td_test_dovecot_read_log (f->dovecot);
-  g_assert_null (strstr (log, "user=<" TD_TEST_USER ">"));
-  g_assert_null (strstr (log, "auth failed"));
+  td_test_expect_untrusted (f->dovecot, cfg);
 }
 
 /* Logs in on the plain POP3 port and stays: with pop3_lock_session, the mailbox is then
@@ -359,9 +369,9 @@ test_uidl_change (Fixture *f, gconstpointer data)
   assert_local_matches (f, "INBOX", ROOT);
 }
 
-/* Runs a sync and kills it (-9) once a line of its debug log ends in @trigger, or when it
- * ends. */
-static void
+/* Runs a sync and kills it (-9) once a line of its debug log ends in @trigger; FALSE when
+ * the run ended without reaching it. */
+static gboolean
 kill_at (const char *cfg, const char *trigger)
 {
   g_autoptr (GError) error = NULL;
@@ -381,6 +391,7 @@ kill_at (const char *cfg, const char *trigger)
   g_subprocess_send_signal (p, SIGKILL);
   g_subprocess_wait (p, NULL, NULL);
   g_test_message ("killed at %s: %s", trigger, hit ? "yes" : "no, the run ended first");
+  return hit;
 }
 
 /* kill -9 at each step of a run that deletes on the server (after some downloads, as the
@@ -396,7 +407,8 @@ test_kill_and_rerun (Fixture *f, gconstpointer data)
   for (guint round = 0; round < G_N_ELEMENTS (triggers); round++)
     {
       seed (f, "INBOX", 130, 1000);
-      kill_at (cfg, triggers[round]);
+      /* A round that never reached its step would test nothing there. */
+      g_assert_true (kill_at (cfg, triggers[round]));
       g_autoptr (GHashTable) partial = read_local (f, ROOT); /* fails on a duplicate */
       g_test_message ("round %u: %u messages on disk, %u on the server", round,
                       g_hash_table_size (partial), server_count (f, "INBOX"));
