@@ -12,7 +12,6 @@
 
 #include "engine/td-connection.h"
 #include "engine/td-error.h"
-#include "engine/td-net.h"
 #include "td-imap-limits.h"
 
 typedef enum
@@ -44,7 +43,6 @@ struct _TdImapSession
   GObject parent_instance;
 
   TdAccountConfig *account;
-  char *description;
   TdConnection *conn;
   TdImapParser *parser;
   gboolean writing;
@@ -55,6 +53,13 @@ struct _TdImapSession
 };
 
 G_DEFINE_FINAL_TYPE (TdImapSession, td_imap_session, G_TYPE_OBJECT)
+
+/* The server, as messages name it ("host:port"). */
+static const char *
+where (TdImapSession *self)
+{
+  return td_connection_describe (self->conn);
+}
 
 static void try_send (TdImapSession *self);
 
@@ -202,7 +207,7 @@ handle_greeting (TdImapSession *self, TdImapResponse *r)
     {
       g_task_return_new_error (task, TD_ERROR, TD_ERROR_NETWORK,
                                "account %s (%s): the server refused the connection: %s",
-                               self->account->name, self->description,
+                               self->account->name, where (self),
                                r->text ? r->text : "no greeting");
       g_object_unref (task);
       return;
@@ -340,7 +345,7 @@ process (gpointer owner, const guint8 *data, gsize n)
     }
   if (td_connection_is_paused (self->conn) && off < n)
     g_debug ("%s: dropped %" G_GSIZE_FORMAT " bytes received before the TLS handshake",
-             self->description, n - off);
+             where (self), n - off);
 }
 
 /* Writing */
@@ -511,9 +516,9 @@ send_part (TdImapSession *self, Command *c)
   if (c->next_part == 0)
     {
       if (c->handlers.flags & TD_IMAP_COMMAND_SENSITIVE)
-        g_debug ("%s: C: %s %s <credentials not shown>", self->description, c->tag, c->verb);
+        g_debug ("%s: C: %s %s <credentials not shown>", where (self), c->tag, c->verb);
       else
-        g_debug ("%s: C: %.*s", self->description, (int) MIN (len, 200) - 2, data);
+        g_debug ("%s: C: %.*s", where (self), (int) MIN (len, 200) - 2, data);
     }
   c->next_part++;
   c->continuation_ready = FALSE;
@@ -800,7 +805,7 @@ starttls_answered (GObject *source, GAsyncResult *result, gpointer data)
     {
       g_task_return_new_error (task, TD_ERROR, TD_ERROR_TLS, "account %s (%s): the server "
                                "refused STARTTLS, so the connection cannot be secured: %s",
-                               self->account->name, self->description, error->message);
+                               self->account->name, where (self), error->message);
       return;
     }
   GCancellable *cancellable = g_task_get_cancellable (task);
@@ -859,7 +864,7 @@ td_imap_session_get_mailbox (TdImapSession *self)
 const char *
 td_imap_session_describe (TdImapSession *self)
 {
-  return self->description;
+  return where (self);
 }
 
 /**
@@ -891,7 +896,6 @@ td_imap_session_finalize (GObject *object)
   TdImapSession *self = TD_IMAP_SESSION (object);
 
   g_clear_pointer (&self->parser, td_imap_parser_free);
-  g_free (self->description);
   g_clear_pointer (&self->account, td_account_config_unref);
   G_OBJECT_CLASS (td_imap_session_parent_class)->finalize (object);
 }
@@ -923,7 +927,6 @@ td_imap_session_new (TdAccountConfig *account)
   static const TdConnectionHooks hooks = { process, is_waiting, on_failed };
   TdImapSession *self = g_object_new (TD_TYPE_IMAP_SESSION, NULL);
   self->account = td_account_config_ref (account);
-  self->description = td_net_describe (account);
   self->conn = td_connection_new (account, TD_IMAP_READ_CHUNK, &hooks, G_OBJECT (self));
   return self;
 }

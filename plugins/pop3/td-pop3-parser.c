@@ -106,13 +106,6 @@ td_pop3_parser_reset (TdPop3Parser *parser)
   parser->failed = FALSE;
 }
 
-/* Answers still to come. */
-guint
-td_pop3_parser_get_pending (TdPop3Parser *parser)
-{
-  return g_queue_get_length (&parser->expects);
-}
-
 const TdPop3Status *
 td_pop3_parser_get_status (TdPop3Parser *parser)
 {

@@ -79,7 +79,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdPop3Parser, td_pop3_parser_free)
 
 void td_pop3_parser_expect (TdPop3Parser *parser, TdPop3Expect expect);
 void td_pop3_parser_reset (TdPop3Parser *parser);
-guint td_pop3_parser_get_pending (TdPop3Parser *parser);
 TdPop3FeedResult td_pop3_parser_feed (TdPop3Parser *parser, const guint8 *data, gsize len,
                                       gsize *consumed, GError **error);
 const TdPop3Status *td_pop3_parser_get_status (TdPop3Parser *parser);

@@ -10,7 +10,6 @@
 
 #include "engine/td-connection.h"
 #include "engine/td-error.h"
-#include "engine/td-net.h"
 #include "engine/td-secret.h"
 #include "engine/td-types.h"
 #include "td-pop3-limits.h"
@@ -29,7 +28,6 @@ struct _TdPop3Session
   GObject parent_instance;
 
   TdAccountConfig *account;
-  char *description;
   TdConnection *conn;
   TdPop3Parser *parser;
   gboolean writing;
@@ -39,6 +37,13 @@ struct _TdPop3Session
 };
 
 G_DEFINE_FINAL_TYPE (TdPop3Session, td_pop3_session, G_TYPE_OBJECT)
+
+/* The server, as messages name it ("host:port"). */
+static const char *
+where (TdPop3Session *self)
+{
+  return td_connection_describe (self->conn);
+}
 
 static void try_send (TdPop3Session *self);
 static void complete_written (TdPop3Session *self);
@@ -135,7 +140,7 @@ handle_greeting (TdPop3Session *self, const TdPop3Status *status)
       g_autofree char *text = td_printable (status->text);
       g_task_return_error (task, g_error_new (TD_ERROR, TD_ERROR_NETWORK, "account %s (%s): the "
                                               "server refused the connection: %s",
-                                              self->account->name, self->description, text));
+                                              self->account->name, where (self), text));
       g_object_unref (task);
       return;
     }
@@ -158,7 +163,7 @@ complete (TdPop3Session *self, TdPop3Reply *reply)
   if ((c->handlers.flags & TD_POP3_COMMAND_STLS) && reply->ok)
     td_connection_pause_reading (self->conn); /* what follows must come through TLS */
   g_autofree char *shown = loggable (c);
-  g_debug ("%s: S: %s to %s", self->description,
+  g_debug ("%s: S: %s to %s", where (self),
            reply->challenge ? "+ (challenge)" : reply->ok ? "+OK" : "-ERR", shown);
   g_task_return_pointer (task, reply, (GDestroyNotify) td_pop3_reply_free);
   g_object_unref (task);
@@ -270,7 +275,7 @@ process (gpointer owner, const guint8 *data, gsize n)
     }
   if (td_connection_is_paused (self->conn) && off < n)
     g_debug ("%s: dropped %" G_GSIZE_FORMAT " bytes received before the TLS handshake",
-             self->description, n - off);
+             where (self), n - off);
 }
 
 /* Writing */
@@ -353,7 +358,7 @@ try_send (TdPop3Session *self)
       if (c->handlers.flags & TD_POP3_COMMAND_QUIT)
         td_connection_set_closing (self->conn); /* the server hangs up after it */
       g_autofree char *shown = loggable (c);
-      g_debug ("%s: C: %s", self->description, shown);
+      g_debug ("%s: C: %s", where (self), shown);
       c->sent = TRUE;
       awaiting++;
       last_sent = c;
@@ -400,7 +405,7 @@ td_pop3_session_command_async (TdPop3Session *self, const TdPop3Handlers *handle
     {
       /* Never connected (the login stopped before it): nothing would ever send it. */
       g_task_return_new_error (task, TD_ERROR, TD_ERROR_NETWORK, "account %s (%s): not "
-                               "connected", self->account->name, self->description);
+                               "connected", self->account->name, where (self));
       g_object_unref (task);
       return;
     }
@@ -464,7 +469,7 @@ td_pop3_session_reply_error (TdPop3Session *self, const TdPop3Reply *reply, int 
   else if (error_code == TD_ERROR_AUTH)
     advice = "; check the user name and password";
   return g_error_new (TD_ERROR, error_code, "account %s (%s): the server refused %s: %s%s",
-                      self->account->name, self->description, what, text, advice);
+                      self->account->name, where (self), what, text, advice);
 }
 
 /**
@@ -537,13 +542,7 @@ td_pop3_session_get_caps (TdPop3Session *self)
 const char *
 td_pop3_session_describe (TdPop3Session *self)
 {
-  return self->description;
-}
-
-TdAccountConfig *
-td_pop3_session_get_account (TdPop3Session *self)
-{
-  return self->account;
+  return where (self);
 }
 
 /* Connecting */
@@ -610,7 +609,7 @@ stls_answered (GObject *source, GAsyncResult *result, gpointer data)
       g_autofree char *text = td_printable (reply->text);
       g_task_return_new_error (task, TD_ERROR, TD_ERROR_TLS, "account %s (%s): the server "
                                "refused STLS, so the connection cannot be secured: %s",
-                               self->account->name, self->description, text);
+                               self->account->name, where (self), text);
       return;
     }
   GCancellable *cancellable = g_task_get_cancellable (task);
@@ -678,7 +677,6 @@ td_pop3_session_finalize (GObject *object)
   g_clear_pointer (&self->parser, td_pop3_parser_free);
   g_clear_pointer (&self->out, g_bytes_unref);
   g_free (self->caps.apop_timestamp);
-  g_free (self->description);
   g_clear_pointer (&self->account, td_account_config_unref);
   G_OBJECT_CLASS (td_pop3_session_parent_class)->finalize (object);
 }
@@ -710,7 +708,6 @@ td_pop3_session_new (TdAccountConfig *account)
   static const TdConnectionHooks hooks = { process, is_waiting, on_failed };
   TdPop3Session *self = g_object_new (TD_TYPE_POP3_SESSION, NULL);
   self->account = td_account_config_ref (account);
-  self->description = td_net_describe (account);
   self->conn = td_connection_new (account, TD_POP3_READ_CHUNK, &hooks, G_OBJECT (self));
   return self;
 }

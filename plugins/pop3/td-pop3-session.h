@@ -97,7 +97,6 @@ void td_pop3_session_parse_capa (TdPop3Session *self, const char *line);
 void td_pop3_session_reset_caps (TdPop3Session *self);
 TdPop3Caps *td_pop3_session_get_caps (TdPop3Session *self);
 const char *td_pop3_session_describe (TdPop3Session *self);
-TdAccountConfig *td_pop3_session_get_account (TdPop3Session *self);
 void td_pop3_session_close (TdPop3Session *self);
 
 G_END_DECLS
