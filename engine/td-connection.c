@@ -332,6 +332,32 @@ td_connection_get_cancellable (TdConnection *conn)
   return conn->io_cancellable;
 }
 
+/**
+ * td_connection_check_usable:
+ * @conn: a connection
+ * @error: return location for why nothing can be sent
+ *
+ * Returns: %TRUE when a command queued now will be sent: the connection is up (or its
+ *   TLS upgrade under way) and has not failed. A connection never opened (the login
+ *   stopped before it) or one that failed refuses at once, so nothing waits for ever.
+ */
+gboolean
+td_connection_check_usable (TdConnection *conn, GError **error)
+{
+  if (conn->failure != NULL)
+    {
+      g_propagate_error (error, g_error_copy (conn->failure));
+      return FALSE;
+    }
+  if (conn->stream == NULL)
+    {
+      g_set_error (error, TD_ERROR, TD_ERROR_NETWORK, "account %s (%s): not connected",
+                   conn->account->name, conn->description);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 const GError *
 td_connection_get_failure (TdConnection *conn)
 {

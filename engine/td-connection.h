@@ -45,6 +45,7 @@ void td_connection_touch (TdConnection *conn);
 GOutputStream *td_connection_get_output (TdConnection *conn);
 GCancellable *td_connection_get_cancellable (TdConnection *conn);
 const GError *td_connection_get_failure (TdConnection *conn);
+gboolean td_connection_check_usable (TdConnection *conn, GError **error);
 const char *td_connection_describe (TdConnection *conn);
 void td_connection_set_closing (TdConnection *conn);
 gboolean td_connection_is_closing (TdConnection *conn);

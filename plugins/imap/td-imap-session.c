@@ -584,9 +584,10 @@ queue_command (TdImapSession *self, const TdImapHandlers *handlers, GPtrArray *p
     c->handlers = *handlers;
   c->task = task;
   g_task_set_task_data (task, c, (GDestroyNotify) command_free);
-  if (failed (self))
+  GError *error = NULL;
+  if (!td_connection_check_usable (self->conn, &error))
     {
-      g_task_return_error (task, g_error_copy (td_connection_get_failure (self->conn)));
+      g_task_return_error (task, error);
       return NULL;
     }
   g_snprintf (c->tag, sizeof c->tag, "t%u", ++self->tag_counter);

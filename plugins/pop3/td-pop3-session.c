@@ -395,17 +395,10 @@ td_pop3_session_command_async (TdPop3Session *self, const TdPop3Handlers *handle
 
   g_task_set_source_tag (task, td_pop3_session_command_async);
   g_return_if_fail (strpbrk (line, "\r\n") == NULL);
-  if (td_connection_get_failure (self->conn) != NULL)
+  GError *error = NULL;
+  if (!td_connection_check_usable (self->conn, &error))
     {
-      g_task_return_error (task, g_error_copy (td_connection_get_failure (self->conn)));
-      g_object_unref (task);
-      return;
-    }
-  if (td_connection_get_output (self->conn) == NULL)
-    {
-      /* Never connected (the login stopped before it): nothing would ever send it. */
-      g_task_return_new_error (task, TD_ERROR, TD_ERROR_NETWORK, "account %s (%s): not "
-                               "connected", self->account->name, where (self));
+      g_task_return_error (task, error);
       g_object_unref (task);
       return;
     }
