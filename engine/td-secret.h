@@ -1,5 +1,4 @@
-/* td-secret.h: handling a credential in memory: cleared when freed, and encoded for SASL
- * without leaving copies behind. Any thread. */
+/* td-secret.h: handling a credential in memory: cleared when freed. Any thread. */
 #pragma once
 
 #include <glib.h>
@@ -7,6 +6,5 @@
 G_BEGIN_DECLS
 
 void td_secret_free (char *secret);
-char *td_sasl_plain_encode (const char *user, const char *secret);
 
 G_END_DECLS

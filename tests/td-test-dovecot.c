@@ -76,7 +76,7 @@ write_config (TdTestDovecot *d, const char *extra)
     "ssl = yes\n"
     "ssl_cert = <%4$s\n"
     "ssl_key = <%1$s/key.pem\n"
-    "auth_mechanisms = plain login\n"
+    "auth_mechanisms = plain login scram-sha-256 scram-sha-1 cram-md5\n"
     "default_login_user = %5$s\n"
     "default_internal_user = %6$s\n"
     "default_internal_group = %6$s\n"

@@ -1,20 +1,24 @@
 /* td-imap-login.c: securing and authenticating an IMAP connection.
  *
  * Order: greeting, STARTTLS when configured (refused PREAUTH, missing STARTTLS or a refused
- * upgrade all stop here), CAPABILITY, then AUTHENTICATE PLAIN (with SASL-IR when offered) or
- * LOGIN. Credentials travel only in commands marked sensitive, which are never logged, and
- * the buffers that held them are cleared when freed.
+ * upgrade all stop here), CAPABILITY, then AUTHENTICATE with the mechanism td_sasl_choose()
+ * picks (its first message in the command when SASL-IR is offered), or LOGIN. Credentials
+ * and every SASL message travel only in commands marked sensitive, which are never logged,
+ * and the buffers that held them are cleared when freed.
  */
 #include "td-imap-backend-private.h"
 
 #include <string.h>
 
 #include "engine/td-error.h"
+#include "engine/td-sasl.h"
 #include "engine/td-secret.h"
 
 typedef struct
 {
   char *secret;
+  TdSasl *sasl;
+  GError *sasl_error; /* why this side ended the exchange */
 } LoginData;
 
 static void
@@ -29,6 +33,8 @@ static void
 login_data_free (LoginData *data)
 {
   td_secret_free (data->secret);
+  g_clear_pointer (&data->sasl, td_sasl_free);
+  g_clear_error (&data->sasl_error);
   g_free (data);
 }
 
@@ -65,11 +71,19 @@ login_answered (GObject *source, GAsyncResult *result, gpointer data)
 {
   g_autoptr (GTask) task = data;
   TdAccountConfig *a = account_of (task);
+  LoginData *login = g_task_get_task_data (task);
   g_autoptr (GError) error = NULL;
   g_autoptr (TdImapResponse) r = td_imap_session_command_finish (TD_IMAP_SESSION (source),
                                                                  result, &error);
 
-  if (r != NULL)
+  if (login->sasl_error != NULL || (r != NULL && login->sasl != NULL
+                                    && !td_sasl_check_success (login->sasl, &login->sasl_error)))
+    {
+      g_prefix_error (&login->sasl_error, "account %s (%s): ", a->name,
+                      td_imap_session_describe (TD_IMAP_SESSION (source)));
+      g_task_return_error (task, g_steal_pointer (&login->sasl_error));
+    }
+  else if (r != NULL)
     {
       /* Capabilities change at login; ask again unless the OK carried them. */
       const char *code = td_imap_response_code_name (r);
@@ -84,8 +98,12 @@ login_answered (GObject *source, GAsyncResult *result, gpointer data)
     }
   else if (g_error_matches (error, TD_ERROR, TD_ERROR_FOLDER))
     g_task_return_new_error (task, TD_ERROR, TD_ERROR_AUTH, "account %s: the server refused the "
-                             "login of user %s (%s); check the password or the user name",
-                             a->name, a->user, error->message + strlen ("the server refused "));
+                             "login of user %s with %s (%s); check the %s or the user name",
+                             a->name, a->user,
+                             login->sasl ? td_sasl_get_mechanism (login->sasl) : "LOGIN",
+                             error->message + strlen ("the server refused "),
+                             login->sasl && td_sasl_get_rejected (login->sasl) ? "token"
+                                                                               : "password");
   else
     g_task_return_error (task, g_steal_pointer (&error));
 }
@@ -127,27 +145,54 @@ build_login (const char *user, const char *secret)
   return parts;
 }
 
+/* The line answering one "+" of an AUTHENTICATE exchange; NULL (which cancels it with "*")
+ * when the server's message is wrong or the server failed to prove itself. */
+static GBytes *
+sasl_continue (TdImapSession *session, const char *text, gpointer data)
+{
+  LoginData *login = g_task_get_task_data (G_TASK (data));
+  char *answer = td_sasl_step (login->sasl, text, &login->sasl_error);
+
+  if (answer == NULL)
+    return NULL;
+  char *line = g_strconcat (answer, "\r\n", NULL);
+  GBytes *bytes = secret_part (line, strlen (line));
+  td_secret_free (answer);
+  td_secret_free (line);
+  return bytes;
+}
+
 static GPtrArray *
-build_plain (const TdImapCaps *caps, const char *user, const char *secret)
+build_authenticate (TdImapSession *session, LoginData *login, GError **error)
 {
   GPtrArray *parts = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
-  char *b64 = td_sasl_plain_encode (user, secret);
+  const char *mechanism = td_sasl_get_mechanism (login->sasl);
+  char *line;
 
-  if (caps->sasl_ir)
+  if (td_imap_session_get_caps (session)->sasl_ir && td_sasl_has_initial_response (login->sasl))
     {
-      char *line = g_strdup_printf ("AUTHENTICATE PLAIN %s\r\n", b64);
-      g_ptr_array_add (parts, secret_part (line, strlen (line)));
-      td_secret_free (line);
+      char *first = td_sasl_step (login->sasl, NULL, error);
+      if (first == NULL)
+        {
+          g_ptr_array_unref (parts);
+          return NULL;
+        }
+      /* RFC 4959: an empty initial response is sent as "=". */
+      line = g_strdup_printf ("AUTHENTICATE %s %s\r\n", mechanism, *first ? first : "=");
+      td_secret_free (first);
     }
   else
-    {
-      char *line = g_strdup_printf ("%s\r\n", b64);
-      g_ptr_array_add (parts, g_bytes_new_static ("AUTHENTICATE PLAIN\r\n", 20));
-      g_ptr_array_add (parts, secret_part (line, strlen (line)));
-      td_secret_free (line);
-    }
-  td_secret_free (b64);
+    line = g_strdup_printf ("AUTHENTICATE %s\r\n", mechanism);
+  g_ptr_array_add (parts, secret_part (line, strlen (line)));
+  td_secret_free (line);
   return parts;
+}
+
+static void
+fail_login (GTask *task, GError *error)
+{
+  g_task_return_error (task, error);
+  g_object_unref (task);
 }
 
 static void
@@ -156,44 +201,43 @@ send_login (TdImapBackend *self, GTask *task)
   TdAccountConfig *a = account_of (task);
   LoginData *data = g_task_get_task_data (task);
   const TdImapCaps *caps = td_imap_session_get_caps (self->session);
-  TdImapHandlers handlers = { .flags = TD_IMAP_COMMAND_SENSITIVE };
-  gboolean use_plain;
+  TdImapHandlers handlers = { .flags = TD_IMAP_COMMAND_SENSITIVE, .on_continue = sasl_continue,
+                              .user_data = task };
+  const char *mechanism = NULL;
+  GError *error = NULL;
+  GPtrArray *parts;
 
   if (data->secret == NULL)
     {
-      g_task_return_new_error (task, TD_ERROR, TD_ERROR_AUTH, "account %s: no password is "
-                               "configured; set password-command or password", a->name);
-      g_object_unref (task);
+      fail_login (task, g_error_new (TD_ERROR, TD_ERROR_AUTH, "account %s: no password is "
+                                     "configured; run `tidings password set %s`, or set "
+                                     "password-command", a->name, a->name));
       return;
     }
-  switch (a->auth)
+  if (!td_sasl_choose (a, &caps->sasl, &mechanism, &error))
     {
-    case TD_AUTH_AUTO:
-      use_plain = caps->auth_plain || caps->logindisabled;
-      break;
-    case TD_AUTH_PLAIN:
-      use_plain = TRUE;
-      break;
-    case TD_AUTH_LOGIN:
-      use_plain = FALSE;
-      break;
-    default:
-      g_task_return_new_error (task, TD_ERROR, TD_ERROR_CONFIG, "account %s: this version of "
-                               "Tidings cannot yet log in to IMAP with that `auth` method; use "
-                               "auto, plain or login", a->name);
-      g_object_unref (task);
+      fail_login (task, error);
       return;
     }
-  if (!use_plain && caps->logindisabled)
+  if (mechanism == NULL && caps->logindisabled)
     {
-      g_task_return_new_error (task, TD_ERROR, TD_ERROR_AUTH, "account %s: the server does not "
-                               "allow LOGIN on this connection (LOGINDISABLED); use auth = auto",
-                               a->name);
-      g_object_unref (task);
+      fail_login (task, g_error_new (TD_ERROR, TD_ERROR_AUTH, "account %s: the server does "
+                                     "not allow LOGIN on this connection (LOGINDISABLED) and "
+                                     "offers no mechanism Tidings would use instead; use "
+                                     "auth = plain", a->name));
       return;
     }
-  GPtrArray *parts = use_plain ? build_plain (caps, a->user, data->secret)
-                               : build_login (a->user, data->secret);
+  if (mechanism == NULL)
+    parts = build_login (a->user, data->secret);
+  else if ((data->sasl = td_sasl_new (mechanism, a->user, data->secret, a->host, a->port,
+                                      &error)) == NULL
+           || (parts = build_authenticate (self->session, data, &error)) == NULL)
+    {
+      g_prefix_error (&error, "account %s: ", a->name);
+      g_clear_pointer (&data->secret, td_secret_free);
+      fail_login (task, error);
+      return;
+    }
   g_clear_pointer (&data->secret, td_secret_free);
   td_imap_session_command_async (self->session, &handlers, parts, g_task_get_cancellable (task),
                                  login_answered, task);

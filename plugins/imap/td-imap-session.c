@@ -118,7 +118,6 @@ parse_caps (TdImapSession *self, GPtrArray *items, guint first)
       CAP ("IMAP4rev1", imap4rev1);
       CAP ("STARTTLS", starttls);
       CAP ("LOGINDISABLED", logindisabled);
-      CAP ("AUTH=PLAIN", auth_plain);
       CAP ("SASL-IR", sasl_ir);
       CAP ("LITERAL+", literal_plus);
       CAP ("CONDSTORE", condstore);
@@ -129,6 +128,8 @@ parse_caps (TdImapSession *self, GPtrArray *items, guint first)
       CAP ("IDLE", idle);
       CAP ("LIST-STATUS", list_status);
 #undef CAP
+      if (g_ascii_strncasecmp (cap, "AUTH=", 5) == 0)
+        td_sasl_offer_add (&c->sasl, cap + 5);
     }
   if (c->qresync)
     c->condstore = TRUE;
@@ -258,6 +259,22 @@ complete_command (TdImapSession *self, TdImapResponse *r)
   try_send (self);
 }
 
+/* A "+" for a command that has a handler for it: its answer becomes the command's next part. */
+static gboolean
+continue_exchange (TdImapSession *self, const TdImapResponse *r)
+{
+  Command *c = oldest_sent (self);
+
+  if (c == NULL || c->state != COMMAND_SENT || c->handlers.on_continue == NULL)
+    return FALSE;
+  GBytes *line = c->handlers.on_continue (self, r->text != NULL ? r->text : "",
+                                          c->handlers.user_data);
+  g_ptr_array_add (c->parts, line != NULL ? line : g_bytes_new_static ("*\r\n", 3));
+  c->state = COMMAND_SENDING;
+  try_send (self);
+  return TRUE;
+}
+
 static void
 handle_continuation (TdImapSession *self, TdImapResponse *r)
 {
@@ -272,7 +289,10 @@ handle_continuation (TdImapSession *self, TdImapResponse *r)
           return;
         }
     }
+  gboolean handled = continue_exchange (self, r);
   td_imap_response_free (r);
+  if (handled)
+    return;
   fail_with (self, TD_ERROR_PROTOCOL, "the server asked for more data that no command has");
 }
 

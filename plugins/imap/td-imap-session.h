@@ -10,6 +10,7 @@
 #include <gio/gio.h>
 
 #include "engine/td-config.h"
+#include "engine/td-sasl.h"
 #include "td-imap-parser.h"
 
 G_BEGIN_DECLS
@@ -23,7 +24,7 @@ typedef struct
   gboolean imap4rev1;
   gboolean starttls;
   gboolean logindisabled;
-  gboolean auth_plain;
+  TdSaslOffer sasl; /* the AUTH= capabilities */
   gboolean sasl_ir;
   gboolean literal_plus;
   gboolean condstore;
@@ -52,6 +53,12 @@ typedef gboolean (*TdImapChunkFunc) (TdImapSession *session, const TdImapRespons
                                      const TdImapChunk *chunk, gpointer user_data,
                                      GError **error);
 
+/* Answers a "+" the server sends a command that has no literal waiting (an AUTHENTICATE
+ * exchange): returns the next line to send, CRLF included, or NULL to end the exchange
+ * with "*". The line is never logged. */
+typedef GBytes *(*TdImapContinueFunc) (TdImapSession *session, const char *text,
+                                       gpointer user_data);
+
 typedef enum
 {
   TD_IMAP_COMMAND_PLAIN = 0,
@@ -64,6 +71,7 @@ typedef struct
 {
   TdImapUntaggedFunc on_untagged;
   TdImapChunkFunc on_chunk;
+  TdImapContinueFunc on_continue;
   gpointer user_data;
   TdImapCommandFlags flags;
 } TdImapHandlers;

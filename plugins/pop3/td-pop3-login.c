@@ -1,28 +1,35 @@
 /* td-pop3-login.c: securing and authenticating a POP3 connection.
  *
  * Order: greeting, CAPA, STLS when configured (a server that does not offer it, or refuses
- * it, stops the run before anything else is sent) and CAPA again over TLS, then AUTH PLAIN
- * when offered, else USER and PASS; APOP only when the account asks for it. Credentials
- * travel only in commands marked sensitive, which are never logged, and every buffer that
- * held them is cleared when freed.
+ * it, stops the run before anything else is sent) and CAPA again over TLS, then AUTH with
+ * the SASL mechanism td_sasl_choose() picks (RFC 5034), else USER and PASS; APOP only when
+ * the account asks for it. Credentials and SASL messages travel only in commands marked
+ * sensitive, which are never logged, and every buffer that held them is cleared when freed.
  */
 #include "td-pop3-backend-private.h"
 
 #include <string.h>
 
 #include "engine/td-error.h"
+#include "engine/td-sasl.h"
 #include "engine/td-secret.h"
 
 typedef struct
 {
   char *secret;
-  gboolean tls_up; /* STLS done: the next CAPA is the one to trust */
+  gboolean tls_up;    /* STLS done: the next CAPA is the one to trust */
+  TdSasl *sasl;
+  char *first;        /* an initial response too long for the AUTH line, sent after "+" */
+  GError *sasl_error; /* why this side ended the exchange */
 } LoginData;
 
 static void
 login_data_free (LoginData *data)
 {
   td_secret_free (data->secret);
+  td_secret_free (data->first);
+  g_clear_pointer (&data->sasl, td_sasl_free);
+  g_clear_error (&data->sasl_error);
   g_free (data);
 }
 
@@ -42,9 +49,21 @@ account_of (GTask *task)
 static gboolean
 login_failed (GTask *task, TdPop3Reply *reply, GError *error)
 {
+  LoginData *login = g_task_get_task_data (task);
+
+  if (login->sasl_error != NULL)
+    {
+      g_clear_error (&error);
+      g_prefix_error (&login->sasl_error, "account %s (%s): ", account_of (task)->name,
+                      td_pop3_session_describe (session_of (task)));
+      g_task_return_error (task, g_steal_pointer (&login->sasl_error));
+      return TRUE;
+    }
   if (reply != NULL && reply->ok)
     return FALSE;
-  g_autofree char *what = g_strdup_printf ("the login of user %s", account_of (task)->user);
+  g_autofree char *what = g_strdup_printf ("the %s login of user %s", login->sasl != NULL
+                                           ? td_sasl_get_mechanism (login->sasl) : "USER/PASS",
+                                           account_of (task)->user);
   g_task_return_error (task, td_pop3_session_check_reply (session_of (task), reply, error,
                                                           TD_ERROR_AUTH, what));
   return TRUE;
@@ -61,9 +80,8 @@ logged_in (GObject *source, GAsyncResult *result, gpointer data)
   if (login_failed (task, reply, error))
     return;
   if (reply->challenge)
-    g_task_return_new_error (task, TD_ERROR, TD_ERROR_AUTH, "account %s (%s): the server asked "
-                             "for more after the credentials were sent; it may not accept "
-                             "PLAIN as Tidings sends it: try auth = login",
+    g_task_return_new_error (task, TD_ERROR, TD_ERROR_PROTOCOL, "account %s (%s): the server "
+                             "sent a SASL challenge to a command that was not AUTH",
                              account_of (task)->name,
                              td_pop3_session_describe (session_of (task)));
   else
@@ -82,10 +100,9 @@ send_sensitive (GTask *task, TdPop3Expect expect, TdPop3CommandFlags flags, char
 }
 
 static void
-plain_challenged (GObject *source, GAsyncResult *result, gpointer data)
+sasl_answered (GObject *source, GAsyncResult *result, gpointer data)
 {
   GTask *task = data;
-  TdAccountConfig *a = account_of (task);
   LoginData *login = g_task_get_task_data (task);
   GError *error = NULL;
   g_autoptr (TdPop3Reply) reply = td_pop3_session_command_finish (TD_POP3_SESSION (source),
@@ -98,39 +115,51 @@ plain_challenged (GObject *source, GAsyncResult *result, gpointer data)
     }
   if (!reply->challenge)
     {
-      g_task_return_new_error (task, TD_ERROR, TD_ERROR_PROTOCOL, "account %s (%s): the server "
-                               "accepted AUTH PLAIN without the credentials; refusing to go on",
-                               a->name, td_pop3_session_describe (session_of (task)));
+      if (td_sasl_check_success (login->sasl, &login->sasl_error))
+        g_task_return_boolean (task, TRUE);
+      else
+        login_failed (task, NULL, NULL);
       g_object_unref (task);
       return;
     }
-  char *b64 = td_sasl_plain_encode (a->user, login->secret);
-  g_clear_pointer (&login->secret, td_secret_free);
-  send_sensitive (task, TD_POP3_EXPECT_SASL, TD_POP3_COMMAND_CONTINUES, b64, logged_in);
+  char *answer = login->first != NULL ? g_steal_pointer (&login->first)
+                                      : td_sasl_step (login->sasl, reply->text,
+                                                      &login->sasl_error);
+  /* "*" ends the exchange (RFC 5034 section 4); the server's -ERR then reports sasl_error. */
+  send_sensitive (task, TD_POP3_EXPECT_SASL, TD_POP3_COMMAND_CONTINUES,
+                  answer != NULL ? answer : g_strdup ("*"), sasl_answered);
 }
 
-/* AUTH PLAIN with the credentials in the command (RFC 5034's initial response), saving a
- * round trip, when the line stays within the 255 octets the RFC allows; otherwise the
- * credentials follow the server's empty challenge. */
+/* AUTH with the first message in the command (RFC 5034's initial response), saving a round
+ * trip, when the line stays within the 255 octets the RFC allows; otherwise the message
+ * follows the server's empty challenge. */
 static void
-send_plain (GTask *task)
+send_sasl (GTask *task, const char *mechanism)
 {
   TdAccountConfig *a = account_of (task);
   LoginData *login = g_task_get_task_data (task);
-  TdPop3Handlers handlers = { .expect = TD_POP3_EXPECT_SASL };
-  char *b64 = td_sasl_plain_encode (a->user, login->secret);
+  GError *error = NULL;
+  char *first = NULL;
 
-  if (strlen ("AUTH PLAIN ") + strlen (b64) <= 255)
+  login->sasl = td_sasl_new (mechanism, a->user, login->secret, a->host, a->port, &error);
+  g_clear_pointer (&login->secret, td_secret_free);
+  if (login->sasl == NULL || (td_sasl_has_initial_response (login->sasl)
+                              && (first = td_sasl_step (login->sasl, NULL, &error)) == NULL))
     {
-      char *line = g_strconcat ("AUTH PLAIN ", b64, NULL);
-      td_secret_free (b64);
-      g_clear_pointer (&login->secret, td_secret_free);
-      send_sensitive (task, TD_POP3_EXPECT_SASL, 0, line, logged_in);
+      g_prefix_error (&error, "account %s: ", a->name);
+      g_task_return_error (task, error);
+      g_object_unref (task);
       return;
     }
-  td_secret_free (b64);
-  td_pop3_session_command_async (session_of (task), &handlers, "AUTH PLAIN",
-                                 g_task_get_cancellable (task), plain_challenged, task);
+  gboolean inline_first = first != NULL
+                          && strlen ("AUTH  ") + strlen (mechanism) + strlen (first) <= 255;
+  char *line = inline_first ? g_strdup_printf ("AUTH %s %s", mechanism, *first ? first : "=")
+                            : g_strdup_printf ("AUTH %s", mechanism);
+  if (inline_first)
+    td_secret_free (first);
+  else
+    login->first = first;
+  send_sensitive (task, TD_POP3_EXPECT_SASL, 0, line, sasl_answered);
 }
 
 static void
@@ -185,28 +214,25 @@ send_login (GTask *task)
                       apop_line (a->user, caps->apop_timestamp, login->secret), logged_in);
       g_clear_pointer (&login->secret, td_secret_free);
       return;
-    case TD_AUTH_AUTO:
-    case TD_AUTH_PLAIN:
-      if (caps->sasl_plain || a->auth == TD_AUTH_PLAIN)
-        {
-          send_plain (task);
-          return;
-        }
-      G_GNUC_FALLTHROUGH;
-    case TD_AUTH_LOGIN:
-      {
-        g_autofree char *line = g_strconcat ("USER ", a->user, NULL);
-        td_pop3_session_command_async (session_of (task), &handlers, line,
-                                       g_task_get_cancellable (task), user_accepted, task);
-        return;
-      }
     default:
-      g_task_return_new_error (task, TD_ERROR, TD_ERROR_CONFIG, "account %s: this version of "
-                               "Tidings cannot yet log in to POP3 with that `auth` method; use "
-                               "auto, plain, login (USER/PASS) or apop", a->name);
+      break;
+    }
+  const char *mechanism = NULL;
+  GError *error = NULL;
+  if (!td_sasl_choose (a, &caps->sasl, &mechanism, &error))
+    {
+      g_task_return_error (task, error);
       g_object_unref (task);
       return;
     }
+  if (mechanism != NULL)
+    {
+      send_sasl (task, mechanism);
+      return;
+    }
+  g_autofree char *line = g_strconcat ("USER ", a->user, NULL);
+  td_pop3_session_command_async (session_of (task), &handlers, line,
+                                 g_task_get_cancellable (task), user_accepted, task);
 }
 
 static void
@@ -323,7 +349,8 @@ td_pop3_backend_login_async (TdPop3Backend *self, const char *secret, GCancellab
   g_task_set_task_data (task, data, (GDestroyNotify) login_data_free);
   if (secret == NULL)
     g_task_return_new_error (task, TD_ERROR, TD_ERROR_AUTH, "account %s: no password is "
-                             "configured; set password-command or password", a->name);
+                             "configured; run `tidings password set %s`, or set password-command",
+                             a->name, a->name);
   else if (unsendable (a->user) || unsendable (secret))
     g_task_return_new_error (task, TD_ERROR, TD_ERROR_AUTH, "account %s: the user name or "
                              "password holds a line break, which POP3 cannot send; nothing "

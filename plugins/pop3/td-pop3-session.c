@@ -522,8 +522,7 @@ td_pop3_session_parse_capa (TdPop3Session *self, const char *line)
     self->caps.resp_codes = TRUE;
   else if (g_ascii_strcasecmp (name, "SASL") == 0)
     for (guint i = 1; words[i] != NULL; i++)
-      if (g_ascii_strcasecmp (words[i], "PLAIN") == 0)
-        self->caps.sasl_plain = TRUE;
+      td_sasl_offer_add (&self->caps.sasl, words[i]);
 }
 
 TdPop3Caps *

@@ -11,6 +11,7 @@
 #include <gio/gio.h>
 
 #include "engine/td-config.h"
+#include "engine/td-sasl.h"
 #include "td-pop3-parser.h"
 
 G_BEGIN_DECLS
@@ -24,7 +25,7 @@ typedef struct
   gboolean capa;       /* it answered CAPA at all */
   gboolean stls;
   gboolean user;
-  gboolean sasl_plain;
+  TdSaslOffer sasl;
   gboolean pipelining;
   gboolean uidl;
   gboolean top;
