@@ -30,7 +30,7 @@ static const char *const account_keys[] = {
   "protocol", "host", "port", "security", "allow-insecure-auth", "user", "auth", "password",
   "password-command", "oauth2-token-command", "tls-ca-file", "tls-fingerprint", "maildir",
   "layout", "folders", "exclude", "sync", "deletes", "watch", "keep-on-server",
-  "delete-after-days", "timeout", NULL
+  "delete-after-days", "timeout", "command-timeout", NULL
 };
 
 /* The line on which @key takes effect inside @group, or the group's line. */
@@ -352,6 +352,9 @@ load_sync_policy (Loader *ld, TdConfig *cfg, TdAccountConfig *a)
   if (!get_uint (ld, "timeout", 5, 3600, 60, &n))
     return FALSE;
   a->timeout_seconds = (guint) n;
+  if (!get_uint (ld, "command-timeout", 1, 3600, 30, &n))
+    return FALSE;
+  a->command_timeout_seconds = (guint) n;
   return TRUE;
 }
 
@@ -363,6 +366,7 @@ load_account (Loader *ld, TdConfig *cfg, const char *name)
   a->name = g_strdup (name);
   a->config_file = g_strdup (ld->path);
   a->timeout_seconds = 60;
+  a->command_timeout_seconds = 30;
   if (!g_regex_match_simple ("^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$", name, 0, 0))
     {
       bad_key (ld, NULL, "“%s” is not a usable account name (letters, digits, . _ @ + -; "

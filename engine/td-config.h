@@ -68,6 +68,7 @@ typedef struct
   gboolean keep_on_server;
   guint delete_after_days;
   guint timeout_seconds;
+  guint command_timeout_seconds; /* password-command, oauth2-token-command */
 } TdAccountConfig;
 
 typedef struct

@@ -27,6 +27,8 @@ td_error_to_exit_code (const GError *error)
     case TD_ERROR_PLUGIN:
       return TD_EXIT_USAGE;
     case TD_ERROR_AUTH:
+    case TD_ERROR_NO_CREDENTIALS:
+    case TD_ERROR_KEYRING_LOCKED:
       return TD_EXIT_AUTH;
     case TD_ERROR_TLS:
       return TD_EXIT_TLS;

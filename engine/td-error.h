@@ -26,6 +26,10 @@ G_BEGIN_DECLS
  * @TD_ERROR_NEEDS_USER: a decision only the user can take (exit 7)
  * @TD_ERROR_LOCKED: another Tidings process holds the account (exit 8)
  * @TD_ERROR_NOT_SUPPORTED: the backend does not offer this operation
+ * @TD_ERROR_NO_CREDENTIALS: no secret could be had: none is configured or stored, or the
+ *   keyring cannot be reached (exit 3)
+ * @TD_ERROR_KEYRING_LOCKED: the secret is in a locked keyring; unlocking it will help
+ *   (exit 3)
  */
 typedef enum
 {
@@ -41,6 +45,8 @@ typedef enum
   TD_ERROR_NEEDS_USER,
   TD_ERROR_LOCKED,
   TD_ERROR_NOT_SUPPORTED,
+  TD_ERROR_NO_CREDENTIALS,
+  TD_ERROR_KEYRING_LOCKED,
 } TdErrorCode;
 
 /* Exit codes of the CLI, as documented in the README. */

@@ -19,6 +19,7 @@
 
 #include "storage/td-folder-map.h"
 #include "storage/td-state-db.h"
+#include "td-credentials.h"
 #include "td-error.h"
 #include "td-local-folder.h"
 #include "td-maildir-sink.h"
@@ -26,7 +27,6 @@
 #define LOCK_RETRY_MS 100
 /* Uploads per pipelined group of APPENDs; each holds an open file while it goes. */
 #define TD_UPLOAD_BATCH 32
-#define PASSWORD_COMMAND_TIMEOUT_S 30
 
 G_DEFINE_FINAL_TYPE (TdSyncRunner, td_sync_runner, G_TYPE_OBJECT)
 
@@ -1125,91 +1125,12 @@ connected (GObject *source, GAsyncResult *result, gpointer data)
   TdSyncRunner *self = data;
   GError *error = NULL;
 
-  if (!td_backend_connect_finish (TD_BACKEND (source), result, &error))
+  if (!td_credentials_log_in_finish (result, NULL, &error))
     {
       td_sync_runner_finish_account (self, error);
       return;
     }
   td_backend_list_folders_async (self->backend, self->cancellable, folders_listed, self);
-}
-
-static void
-connect_with (TdSyncRunner *self, char *secret)
-{
-  td_backend_connect_async (self->backend, secret, self->cancellable, connected, self);
-  if (secret != NULL)
-    {
-      explicit_bzero (secret, strlen (secret));
-      g_free (secret);
-    }
-}
-
-/* Credentials: the keyring arrives with issue 5; until then password-command, then password. */
-
-static gboolean
-kill_slow_command (gpointer data)
-{
-  g_subprocess_force_exit (data);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-command_answered (GObject *source, GAsyncResult *result, gpointer data)
-{
-  TdSyncRunner *self = data;
-  GSubprocess *proc = G_SUBPROCESS (source);
-  g_autoptr (GBytes) out = NULL;
-  g_autoptr (GError) error = NULL;
-  guint timer = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (proc), "timer"));
-
-  g_source_remove (timer);
-  if (!g_subprocess_communicate_finish (proc, result, &out, NULL, &error)
-      || !g_subprocess_get_if_exited (proc) || g_subprocess_get_exit_status (proc) != 0)
-    {
-      td_sync_runner_finish_account (self, g_error_new (TD_ERROR, TD_ERROR_AUTH, "account %s: password-command "
-                                         "(%s) failed%s%s%s; run it by hand to see why",
-                                         self->account->name, self->account->password_command[0],
-                                         g_subprocess_get_if_signaled (proc) ? ": killed after "
-                                         G_STRINGIFY (PASSWORD_COMMAND_TIMEOUT_S) " seconds" : "",
-                                         error ? ": " : "", error ? error->message : ""));
-      g_object_unref (proc);
-      return;
-    }
-  gsize len = 0;
-  const char *text = g_bytes_get_data (out, &len);
-  const char *nl = memchr (text, '\n', len);
-  gsize n = nl ? (gsize) (nl - text) : len;
-  if (n > 0 && text[n - 1] == '\r')
-    n--;
-  char *secret = g_strndup (text, n);
-  explicit_bzero ((char *) text, len);
-  g_object_unref (proc);
-  connect_with (self, secret);
-}
-
-static void
-get_secret (TdSyncRunner *self)
-{
-  g_autoptr (GError) error = NULL;
-
-  if (self->account->password_command == NULL)
-    {
-      connect_with (self, g_strdup (self->account->password));
-      return;
-    }
-  GSubprocess *proc = g_subprocess_newv ((const char *const *) self->account->password_command,
-                                         G_SUBPROCESS_FLAGS_STDOUT_PIPE
-                                           | G_SUBPROCESS_FLAGS_STDIN_INHERIT, &error);
-  if (proc == NULL)
-    {
-      td_sync_runner_finish_account (self, g_error_new (TD_ERROR, TD_ERROR_AUTH, "account %s: cannot run "
-                                         "password-command: %s", self->account->name,
-                                         error->message));
-      return;
-    }
-  guint timer = g_timeout_add_seconds (PASSWORD_COMMAND_TIMEOUT_S, kill_slow_command, proc);
-  g_object_set_data (G_OBJECT (proc), "timer", GUINT_TO_POINTER (timer));
-  g_subprocess_communicate_async (proc, NULL, self->cancellable, command_answered, self);
 }
 
 /* The lock */
@@ -1224,7 +1145,7 @@ try_lock (gpointer data)
       g_autofree char *pid = g_strdup_printf ("%d\n", (int) getpid ());
       if (ftruncate (self->lock_fd, 0) == 0 && write (self->lock_fd, pid, strlen (pid)) < 0)
         g_debug ("cannot note the pid in the lock file");
-      get_secret (self);
+      td_credentials_log_in_async (self->backend, self->cancellable, connected, self);
       return G_SOURCE_REMOVE;
     }
   if (g_get_monotonic_time () < self->lock_deadline)
