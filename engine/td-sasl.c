@@ -99,7 +99,8 @@ named_mechanism (TdAuthMethod auth)
  * @error: return location for a %TD_ERROR_AUTH or %TD_ERROR_CONFIG error
  *
  * `auth = auto` takes the strongest offered of SCRAM-SHA-256, SCRAM-SHA-1 and PLAIN, else
- * the plain-text login. CRAM-MD5 and the token mechanisms are used only when named, and only
+ * the plain-text login; `auth = login` the LOGIN mechanism when offered, else the plain-text
+ * login. CRAM-MD5 and the token mechanisms are used only when named, and only
  * when offered; PLAIN is sent when named even if not announced, as some servers accept it
  * without saying so.
  *
@@ -123,8 +124,13 @@ td_sasl_choose (const TdAccountConfig *account, const TdSaslOffer *offer,
           }
       return TRUE;
     }
+  /* "login": the LOGIN mechanism where offered, else the protocol's own login command. */
   if (account->auth == TD_AUTH_LOGIN)
-    return TRUE;
+    {
+      if (td_sasl_offer_has (offer, "LOGIN"))
+        *mechanism = "LOGIN";
+      return TRUE;
+    }
   if (named == NULL)
     {
       g_set_error (error, TD_ERROR, TD_ERROR_CONFIG, "account %s: auth = apop is for POP3 "
@@ -233,13 +239,14 @@ td_sasl_get_mechanism (TdSasl *self)
  * td_sasl_has_initial_response:
  * @self: an exchange
  *
- * Returns: %TRUE when the client speaks first (PLAIN, SCRAM, the token mechanisms), so the
+ * Returns: %TRUE when the client speaks first (PLAIN, SCRAM, the token mechanisms; not
+ *   CRAM-MD5 or LOGIN), so the
  *   first message can go with the command itself (IMAP SASL-IR, POP3 AUTH's argument)
  */
 gboolean
 td_sasl_has_initial_response (TdSasl *self)
 {
-  return !g_str_equal (self->mechanism, "CRAM-MD5");
+  return !g_str_equal (self->mechanism, "CRAM-MD5") && !g_str_equal (self->mechanism, "LOGIN");
 }
 
 static char *
@@ -337,6 +344,18 @@ td_sasl_check_success (TdSasl *self, GError **error)
                "proving that it knows the password, so it may not be the server it claims to "
                "be; refusing it", self->mechanism);
   return FALSE;
+}
+
+/**
+ * td_sasl_uses_token:
+ * @self: an exchange
+ *
+ * Returns: %TRUE for the mechanisms that send an OAuth2 access token instead of a password
+ */
+gboolean
+td_sasl_uses_token (TdSasl *self)
+{
+  return self->bearer != NULL;
 }
 
 /**

@@ -40,6 +40,7 @@ const char *td_sasl_get_mechanism (TdSasl *self);
 gboolean td_sasl_has_initial_response (TdSasl *self);
 char *td_sasl_step (TdSasl *self, const char *challenge, GError **error);
 gboolean td_sasl_check_success (TdSasl *self, GError **error);
+gboolean td_sasl_uses_token (TdSasl *self);
 gboolean td_sasl_get_rejected (TdSasl *self);
 void td_sasl_free (TdSasl *self);
 

@@ -306,6 +306,36 @@ td_test_run_clear (TdTestRun *run)
   g_clear_pointer (&run->err, g_free);
 }
 
+static TdTestRun
+run_tidings (const char *input, const char *config, va_list args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GSubprocess) proc = NULL;
+  TdTestRun run = { 0 };
+  g_autoptr (GError) error = NULL;
+  const char *bin = g_getenv ("TIDINGS_BIN");
+  const char *a;
+
+  g_assert_nonnull (bin);
+  g_ptr_array_add (argv, (char *) bin);
+  g_ptr_array_add (argv, "--config");
+  g_ptr_array_add (argv, (char *) config);
+  while ((a = va_arg (args, const char *)) != NULL)
+    g_ptr_array_add (argv, (char *) a);
+  g_ptr_array_add (argv, NULL);
+  proc = g_subprocess_newv ((const char *const *) argv->pdata,
+                            G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE
+                              | (input != NULL ? G_SUBPROCESS_FLAGS_STDIN_PIPE
+                                               : G_SUBPROCESS_FLAGS_NONE), &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (proc, input, NULL, &run.out, &run.err, &error);
+  g_assert_no_error (error);
+  run.status = g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc)
+                                                 : 128 + g_subprocess_get_term_sig (proc);
+  g_test_message ("tidings exit %d\nstdout: %s\nstderr: %s", run.status, run.out, run.err);
+  return run;
+}
+
 /**
  * td_test_tidings:
  * @config: the configuration file
@@ -318,28 +348,28 @@ td_test_run_clear (TdTestRun *run)
 TdTestRun
 td_test_tidings (const char *config, ...)
 {
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  TdTestRun run = { 0 };
-  g_autoptr (GError) error = NULL;
-  const char *bin = g_getenv ("TIDINGS_BIN");
   va_list args;
-  const char *a;
-  int status = 0;
-
-  g_assert_nonnull (bin);
-  g_ptr_array_add (argv, (char *) bin);
-  g_ptr_array_add (argv, "--config");
-  g_ptr_array_add (argv, (char *) config);
   va_start (args, config);
-  while ((a = va_arg (args, const char *)) != NULL)
-    g_ptr_array_add (argv, (char *) a);
+  TdTestRun run = run_tidings (NULL, config, args);
   va_end (args);
-  g_ptr_array_add (argv, NULL);
-  g_spawn_sync (NULL, (char **) argv->pdata, NULL, 0, NULL, NULL, &run.out, &run.err, &status,
-                &error);
-  g_assert_no_error (error);
-  run.status = WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
-  g_test_message ("tidings exit %d\nstdout: %s\nstderr: %s", run.status, run.out, run.err);
+  return run;
+}
+
+/**
+ * td_test_tidings_input:
+ * @input: what tidings reads on its standard input (a pipe, not a terminal)
+ * @config: the configuration file
+ * @...: the command and its arguments, %NULL-terminated
+ *
+ * Returns: the exit status and output
+ */
+TdTestRun
+td_test_tidings_input (const char *input, const char *config, ...)
+{
+  va_list args;
+  va_start (args, config);
+  TdTestRun run = run_tidings (input, config, args);
+  va_end (args);
   return run;
 }
 

@@ -42,6 +42,8 @@ typedef struct
 
 void td_test_run_clear (TdTestRun *run);
 TdTestRun td_test_tidings (const char *config, ...) G_GNUC_NULL_TERMINATED;
+TdTestRun td_test_tidings_input (const char *input, const char *config, ...)
+  G_GNUC_NULL_TERMINATED;
 char *td_test_write_config (const char *dir, const char *body);
 void td_test_remove_tree (const char *path);
 guint td_test_count_entries (const char *dir);

@@ -54,6 +54,7 @@ test_choose_named (void)
   g_assert_cmpstr (choose (TD_AUTH_CRAM_MD5, "PLAIN CRAM-MD5", NULL), ==, "CRAM-MD5");
   g_assert_cmpstr (choose (TD_AUTH_OAUTHBEARER, "XOAUTH2 OAUTHBEARER", NULL), ==, "OAUTHBEARER");
   g_assert_cmpstr (choose (TD_AUTH_LOGIN, "PLAIN SCRAM-SHA-256", NULL), ==, "login command");
+  g_assert_cmpstr (choose (TD_AUTH_LOGIN, "PLAIN LOGIN", NULL), ==, "LOGIN");
   /* PLAIN is sent when asked for, announced or not. */
   g_assert_cmpstr (choose (TD_AUTH_PLAIN, "", NULL), ==, "PLAIN");
   g_assert_cmpstr (choose (TD_AUTH_SCRAM_SHA_256, "PLAIN SCRAM-SHA-1", &error), ==, "refused");

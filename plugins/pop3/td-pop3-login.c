@@ -61,6 +61,19 @@ login_failed (GTask *task, TdPop3Reply *reply, GError *error)
     }
   if (reply != NULL && reply->ok)
     return FALSE;
+  if (reply != NULL && login->sasl != NULL && td_sasl_uses_token (login->sasl))
+    {
+      g_autofree char *text = td_printable (reply->text);
+      g_clear_error (&error);
+      g_task_return_new_error (task, TD_ERROR, TD_ERROR_AUTH, "account %s (%s): the server "
+                               "refused the %s login of user %s: %s; check that "
+                               "oauth2-token-command prints a current access token for this "
+                               "user", account_of (task)->name,
+                               td_pop3_session_describe (session_of (task)),
+                               td_sasl_get_mechanism (login->sasl), account_of (task)->user,
+                               text);
+      return TRUE;
+    }
   g_autofree char *what = g_strdup_printf ("the %s login of user %s", login->sasl != NULL
                                            ? td_sasl_get_mechanism (login->sasl) : "USER/PASS",
                                            account_of (task)->user);
