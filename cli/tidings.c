@@ -10,11 +10,13 @@
 static const char usage[] =
   "Usage: tidings [--config FILE] COMMAND [OPTIONS]\n"
   "\n"
-  "Keeps local Maildirs in step with IMAP mailboxes.\n"
+  "Keeps local Maildirs in step with IMAP and POP3 mailboxes.\n"
   "\n"
   "Commands:\n"
   "  sync [ACCOUNT...]   sync every account, or the ones named\n"
   "  check-config        validate the configuration without touching the network\n"
+  "  password set|clear|check ACCOUNT\n"
+  "                      store or remove ACCOUNT's password in the keyring, or try it\n"
   "\n"
   "Options:\n"
   "  --config FILE       use FILE instead of $XDG_CONFIG_HOME/tidings/config\n"
@@ -60,6 +62,8 @@ main (int argc, char **argv)
     }
   if (g_str_equal (argv[i], "sync"))
     return td_cli_sync (&globals, argc - i, argv + i);
+  if (g_str_equal (argv[i], "password"))
+    return td_cli_password (&globals, argc - i, argv + i);
   if (g_str_equal (argv[i], "check-config"))
     return td_cli_check_config (&globals, argc - i, argv + i);
   if (g_str_equal (argv[i], "help"))

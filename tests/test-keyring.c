@@ -1,0 +1,263 @@
+/* test-keyring.c: passwords in the keyring: `tidings password set|check|clear`, a sync that
+ * takes its password from there, a locked keyring, and no Secret Service at all.
+ *
+ * Runs under dbus-run-session (see meson.build); each test starts its own unlocked
+ * gnome-keyring-daemon on that bus, with the test's own data directory, and a Dovecot.
+ */
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+#include "td-test-sync.h"
+
+#define SECRETS_NAME "org.freedesktop.secrets"
+#define WAIT_STEPS 100
+#define WAIT_STEP_MS 100
+
+typedef struct
+{
+  Fixture base;
+  GSubprocess *keyring;
+  GDBusConnection *bus;
+} KeyringFixture;
+
+static void
+die_with_parent (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+
+static gboolean
+secrets_owned (KeyringFixture *f)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply = g_dbus_connection_call_sync (
+    f->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+    "NameHasOwner", g_variant_new ("(s)", SECRETS_NAME), G_VARIANT_TYPE ("(b)"),
+    G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  g_assert_no_error (error);
+  gboolean owned = FALSE;
+  g_variant_get (reply, "(b)", &owned);
+  return owned;
+}
+
+static void
+wait_for_secrets (KeyringFixture *f, gboolean owned)
+{
+  for (guint i = 0; i < WAIT_STEPS && secrets_owned (f) != owned; i++)
+    g_usleep (WAIT_STEP_MS * 1000);
+  g_assert_true (secrets_owned (f) == owned);
+}
+
+/* --unlock creates the login keyring a moment after the daemon takes its name. */
+static gboolean
+login_keyring_exists (KeyringFixture *f)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply = g_dbus_connection_call_sync (
+    f->bus, SECRETS_NAME, "/org/freedesktop/secrets", "org.freedesktop.DBus.Properties", "Get",
+    g_variant_new ("(ss)", "org.freedesktop.Secret.Service", "Collections"),
+    G_VARIANT_TYPE ("(v)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (GVariant) value = NULL;
+  g_variant_get (reply, "(v)", &value);
+  g_autofree const char **paths = g_variant_get_objv (value, NULL);
+  for (guint i = 0; paths[i] != NULL; i++)
+    if (g_str_has_suffix (paths[i], "/collection/login"))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+keyring_setup (KeyringFixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (
+    G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE
+    | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+
+  td_sync_fixture_setup (&f->base, NULL);
+  /* The daemon keeps its keyrings under the test's own directory, and wants a private
+   * runtime directory for its control socket. */
+  g_autofree char *runtime = g_build_filename (f->base.home, "runtime", NULL);
+  g_autofree char *data_home = g_build_filename (f->base.home, "data", NULL);
+  g_assert_cmpint (g_mkdir (runtime, 0700), ==, 0);
+  g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", runtime, TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_DATA_HOME", data_home, TRUE);
+  g_subprocess_launcher_setenv (launcher, "HOME", f->base.home, TRUE);
+  /* Our fatal-criticals is for our code, not the daemon's. */
+  g_subprocess_launcher_unsetenv (launcher, "G_DEBUG");
+  f->bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
+  g_assert_no_error (error);
+  wait_for_secrets (f, FALSE);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  /* --unlock reads the login keyring's password from standard input and creates it. */
+  f->keyring = g_subprocess_launcher_spawn (launcher, &error, "gnome-keyring-daemon",
+                                            "--foreground", "--unlock",
+                                            "--components=secrets", NULL);
+  g_assert_no_error (error);
+  GOutputStream *in = g_subprocess_get_stdin_pipe (f->keyring);
+  g_output_stream_write_all (in, "keyring-password", 16, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_output_stream_close (in, NULL, &error);
+  g_assert_no_error (error);
+  wait_for_secrets (f, TRUE);
+  for (guint i = 0; i < WAIT_STEPS && !login_keyring_exists (f); i++)
+    g_usleep (WAIT_STEP_MS * 1000);
+  g_assert_true (login_keyring_exists (f));
+}
+
+static void
+keyring_teardown (KeyringFixture *f, gconstpointer data)
+{
+  g_subprocess_force_exit (f->keyring);
+  g_subprocess_wait (f->keyring, NULL, NULL);
+  g_object_unref (f->keyring);
+  wait_for_secrets (f, FALSE);
+  g_object_unref (f->bus);
+  td_sync_fixture_teardown (&f->base, data);
+}
+
+/* Account "t" on the test Dovecot over IMAPS, with no password of its own unless @extra. */
+static char *
+keyring_config (KeyringFixture *f, const char *protocol, const char *extra)
+{
+  Fixture *b = &f->base;
+  guint16 port = g_str_equal (protocol, "imap") ? b->dovecot->imaps_port
+                                                : b->dovecot->pop3s_port;
+  g_autofree char *body = g_strdup_printf (
+    "[general]\nstate-dir = %s\n\n[account t]\nprotocol = %s\nhost = localhost\nport = %u\n"
+    "user = " TD_TEST_USER "\ntls-ca-file = %s\nmaildir = %s\ntimeout = 20\n%s",
+    b->state, protocol, port, b->dovecot->cert, b->maildir, extra ? extra : "");
+  return td_test_write_config (b->home, body);
+}
+
+static void
+expect (TdTestRun r, int status, const char *out, const char *err)
+{
+  g_assert_cmpint (r.status, ==, status);
+  if (out != NULL)
+    g_assert_nonnull (strstr (r.out, out));
+  if (err != NULL)
+    g_assert_nonnull (strstr (r.err, err));
+  td_test_run_clear (&r);
+}
+
+static void
+test_set_use_check_clear (KeyringFixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = keyring_config (f, data, NULL);
+
+  expect (td_test_tidings (cfg, "sync", NULL), 3, NULL, "none is stored in the keyring");
+  expect (td_test_tidings_input (TD_TEST_PASSWORD "\n", cfg, "password", "set", "t", NULL), 0,
+          "t: password stored in the keyring", NULL);
+  expect (td_test_tidings (cfg, "sync", NULL), 0, NULL, NULL);
+  expect (td_test_tidings (cfg, "password", "check", "t", NULL), 0,
+          "with the password from the keyring", NULL);
+  expect (td_test_tidings (cfg, "password", "clear", "t", NULL), 0,
+          "password removed from the keyring", NULL);
+  expect (td_test_tidings (cfg, "password", "check", "t", NULL), 3, NULL,
+          "none is stored in the keyring");
+  expect (td_test_tidings (cfg, "password", "clear", "t", NULL), 0,
+          "the keyring held no password for it", NULL);
+}
+
+/* The keyring comes first; a wrong password there is reported, not passed over. */
+static void
+test_keyring_first (KeyringFixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = keyring_config (f, "imap",
+                                         "password-command = echo " TD_TEST_PASSWORD "\n");
+
+  expect (td_test_tidings (cfg, "password", "check", "t", NULL), 0,
+          "with the password from password-command", NULL);
+  expect (td_test_tidings_input ("wrong\n", cfg, "password", "set", "t", NULL), 0, NULL, NULL);
+  expect (td_test_tidings (cfg, "password", "check", "t", NULL), 3, NULL, "refused");
+  expect (td_test_tidings_input (TD_TEST_PASSWORD "\n", cfg, "password", "set", "t", NULL), 0,
+          NULL, NULL);
+  expect (td_test_tidings (cfg, "password", "check", "t", NULL), 0,
+          "with the password from the keyring", NULL);
+}
+
+static char *
+default_collection (KeyringFixture *f)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply = g_dbus_connection_call_sync (
+    f->bus, SECRETS_NAME, "/org/freedesktop/secrets", "org.freedesktop.Secret.Service",
+    "ReadAlias", g_variant_new ("(s)", "default"), G_VARIANT_TYPE ("(o)"),
+    G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  g_assert_no_error (error);
+  char *path = NULL;
+  g_variant_get (reply, "(o)", &path);
+  g_assert_cmpstr (path, !=, "/");
+  return path;
+}
+
+static void
+lock (KeyringFixture *f, const char *collection)
+{
+  g_autoptr (GError) error = NULL;
+  const char *objects[] = { collection, NULL };
+  g_autoptr (GVariant) reply = g_dbus_connection_call_sync (
+    f->bus, SECRETS_NAME, "/org/freedesktop/secrets", "org.freedesktop.Secret.Service", "Lock",
+    g_variant_new ("(^ao)", objects), G_VARIANT_TYPE ("(aoo)"), G_DBUS_CALL_FLAGS_NONE, -1,
+    NULL, &error);
+  g_assert_no_error (error);
+}
+
+/* A locked keyring that holds the password is an error that says so; the next source is not
+ * used behind the user's back. */
+static void
+test_locked (KeyringFixture *f, gconstpointer data)
+{
+  g_autofree char *marker = g_build_filename (f->base.home, "command-ran", NULL);
+  g_autofree char *extra = g_strdup_printf ("password-command = sh -c \"touch %s; echo "
+                                            TD_TEST_PASSWORD "\"\n", marker);
+  g_autofree char *cfg = keyring_config (f, "pop3", extra);
+  g_autofree char *collection = NULL;
+
+  expect (td_test_tidings_input (TD_TEST_PASSWORD "\n", cfg, "password", "set", "t", NULL), 0,
+          NULL, NULL);
+  collection = default_collection (f);
+  lock (f, collection);
+  expect (td_test_tidings (cfg, "sync", NULL), 3, NULL,
+          "account t: the password is in a locked keyring; unlock the keyring");
+  g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
+}
+
+/* No Secret Service on the bus at all: a clear error, unless another source is set. */
+static void
+test_no_service (KeyringFixture *f, gconstpointer data)
+{
+  g_autofree char *bus = g_strdup (g_getenv ("DBUS_SESSION_BUS_ADDRESS"));
+  g_autofree char *nowhere = g_strdup_printf ("unix:path=%s/no-bus", f->base.home);
+  g_autofree char *cfg = keyring_config (f, "imap", NULL);
+  g_autofree char *with_command = NULL;
+
+  g_setenv ("DBUS_SESSION_BUS_ADDRESS", nowhere, TRUE);
+  expect (td_test_tidings (cfg, "sync", NULL), 3, NULL, "the keyring cannot be reached");
+  expect (td_test_tidings_input ("x\n", cfg, "password", "set", "t", NULL), 3, NULL,
+          "cannot store the password in the keyring");
+  with_command = keyring_config (f, "imap", "password-command = echo " TD_TEST_PASSWORD "\n");
+  expect (td_test_tidings (with_command, "sync", NULL), 0, NULL, NULL);
+  g_setenv ("DBUS_SESSION_BUS_ADDRESS", bus, TRUE);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  g_test_add ("/integration/keyring/imap/set-use-check-clear", KeyringFixture, "imap",
+              keyring_setup, test_set_use_check_clear, keyring_teardown);
+  g_test_add ("/integration/keyring/pop3/set-use-check-clear", KeyringFixture, "pop3",
+              keyring_setup, test_set_use_check_clear, keyring_teardown);
+  g_test_add ("/integration/keyring/first", KeyringFixture, NULL, keyring_setup,
+              test_keyring_first, keyring_teardown);
+  g_test_add ("/integration/keyring/locked", KeyringFixture, NULL, keyring_setup, test_locked,
+              keyring_teardown);
+  g_test_add ("/integration/keyring/no-service", KeyringFixture, NULL, keyring_setup,
+              test_no_service, keyring_teardown);
+  return g_test_run ();
+}
