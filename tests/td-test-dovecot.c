@@ -53,6 +53,28 @@ td_test_make_certificate (const char *dir, char **cert, char **key)
   spawn_checked (argv);
 }
 
+/**
+ * td_test_dovecot_set_password:
+ * @d: a Dovecot
+ * @password: the test user's new password (no ':' or line break)
+ *
+ * Dovecot looks at the passwd-file at most once a second, so this returns in the second
+ * after the change: the next login sees the new password.
+ */
+void
+td_test_dovecot_set_password (TdTestDovecot *d, const char *password)
+{
+  g_autofree char *passwd = g_build_filename (d->dir, "passwd", NULL);
+  g_autofree char *line = g_strdup_printf ("%s:{PLAIN}%s::::::\n", TD_TEST_USER, password);
+  g_autoptr (GError) error = NULL;
+
+  g_assert_null (strpbrk (password, ":\r\n"));
+  gint64 second = g_get_real_time () / G_USEC_PER_SEC;
+  g_assert_true (g_file_set_contents (passwd, line, -1, &error));
+  for (guint i = 0; i < 30 && g_get_real_time () / G_USEC_PER_SEC == second; i++)
+    g_usleep (50 * 1000);
+}
+
 static void
 write_config (TdTestDovecot *d, const char *extra)
 {
@@ -61,11 +83,10 @@ write_config (TdTestDovecot *d, const char *extra)
   const char *login = root ? "dovenull" : me;
   const char *internal = root ? "dovecot" : me;
   g_autofree char *passwd = g_build_filename (d->dir, "passwd", NULL);
-  g_autofree char *line = g_strdup_printf ("%s:{PLAIN}%s::::::\n", TD_TEST_USER, TD_TEST_PASSWORD);
   g_autoptr (GError) error = NULL;
 
   d->mail_user = g_strdup (root ? "dovecot" : me);
-  g_assert_true (g_file_set_contents (passwd, line, -1, &error));
+  td_test_dovecot_set_password (d, TD_TEST_PASSWORD);
   g_autofree char *text = g_strdup_printf (
     "base_dir = %1$s/run\n"
     "state_dir = %1$s/state\n"

@@ -256,6 +256,107 @@ test_password_command (AuthFixture *f, gconstpointer data)
   g_assert_cmpuint (count_logins (f, "SCRAM-SHA-256"), ==, 1);
 }
 
+/* Every regular file under @dir, appended to @all. */
+static void
+gather_tree (GString *all, const char *dir)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_autofree char *data = NULL;
+      gsize len = 0;
+      if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+        gather_tree (all, path);
+      else if (g_file_get_contents (path, &data, &len, NULL))
+        g_string_append_len (all, data, (gssize) len);
+    }
+}
+
+static void
+assert_absent (const GString *all, const char *what, const char *needle, gsize len)
+{
+  if (memmem (all->str, all->len, needle, len) != NULL)
+    g_error ("the %s was found in what Tidings wrote", what);
+}
+
+/* A random password with quotes and non-ASCII characters goes through failed and successful
+ * logins with every way of sending it, at the highest verbosity. Then the output, the logs,
+ * the state DB, the Maildir, and the argv and environment of the password command are
+ * searched for it in every form it could take: zero hits. */
+static void
+test_leak (AuthFixture *f, gconstpointer data)
+{
+  g_autofree char *core = g_strdup_printf ("%08x%08x%08x", g_random_int (), g_random_int (),
+                                           g_random_int ());
+  g_autofree char *password = g_strdup_printf ("%.12s\"q'ö€ß %s", core, core + 12);
+  g_autofree char *script = g_strdup_printf (
+    "n=$(ls %1$s | grep -c '^child-')\n"
+    "{ printf '%%s\\n' \"$0\" \"$@\"; env; } > %1$s/child-$n\n"
+    "cat %1$s/secret\n", f->dir);
+  const char *const protocols[] = { "imap", "pop3" };
+  const char *const auths[] = { "plain", "login", "auto" };
+  g_autoptr (GString) all = g_string_new (NULL);
+
+  write_file (f, "secret", password);
+  write_file (f, "leak-pw.sh", script);
+  g_setenv ("G_MESSAGES_DEBUG", "all", TRUE);
+  for (gsize p = 0; p < G_N_ELEMENTS (protocols); p++)
+    for (gsize a = 0; a < G_N_ELEMENTS (auths); a++)
+      {
+        g_autofree char *lines = g_strdup_printf ("password-command = sh %s/leak-pw.sh --flag\n",
+                                                  f->dir);
+        g_autofree char *cfg = auth_config (f, protocols[p], auths[a], lines);
+        td_test_dovecot_set_password (f->base.dovecot, "the-server-wants-another");
+        TdTestRun r = td_test_tidings (cfg, "sync", "--verbose", "--json", NULL);
+        g_assert_cmpint (r.status, ==, 3);
+        g_string_append (all, r.out);
+        g_string_append (all, r.err);
+        td_test_run_clear (&r);
+        td_test_dovecot_set_password (f->base.dovecot, password);
+        r = td_test_tidings (cfg, "sync", "--verbose", "--json", NULL);
+        g_assert_cmpint (r.status, ==, 0);
+        g_string_append (all, r.out);
+        g_string_append (all, r.err);
+        td_test_run_clear (&r);
+      }
+  g_unsetenv ("G_MESSAGES_DEBUG");
+  /* The verbose output did record the exchanges, and the command did run each time. */
+  g_assert_nonnull (strstr (all->str, "C: AUTH PLAIN (credentials not shown)"));
+  g_assert_nonnull (strstr (all->str, "AUTHENTICATE <credentials not shown>"));
+  g_autofree char *first_child = path_in (f, "child-0");
+  g_assert_true (g_file_test (first_child, G_FILE_TEST_EXISTS));
+  g_autofree char *log = td_test_dovecot_read_log (f->base.dovecot);
+  g_string_append (all, log);
+  gather_tree (all, f->base.state);
+  gather_tree (all, f->base.maildir);
+  for (guint i = 0; i < 2 * G_N_ELEMENTS (protocols) * G_N_ELEMENTS (auths); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("child-%u", i);
+      g_autofree char *path = path_in (f, name);
+      g_autofree char *dump = NULL;
+      g_assert_true (g_file_get_contents (path, &dump, NULL, NULL));
+      g_assert_nonnull (strstr (dump, "--flag")); /* the dump holds the argv */
+      g_string_append (all, dump);
+    }
+  g_autoptr (GString) plain = g_string_new (NULL);
+  g_string_append_c (plain, '\0');
+  g_string_append (plain, TD_TEST_USER);
+  g_string_append_c (plain, '\0');
+  g_string_append (plain, password);
+  g_autofree char *plain64 = g_base64_encode ((const guchar *) plain->str, plain->len);
+  g_autofree char *pass64 = g_base64_encode ((const guchar *) password, strlen (password));
+  g_autofree char *escaped = g_strescape (password, "öß€");
+  assert_absent (all, "password", password, strlen (password));
+  assert_absent (all, "password, escaped", escaped, strlen (escaped));
+  assert_absent (all, "password's random part", core, 12);
+  assert_absent (all, "password's random part", core + 12, 12);
+  assert_absent (all, "password in base64", pass64, strlen (pass64));
+  assert_absent (all, "PLAIN message in base64", plain64, strlen (plain64));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -272,5 +373,7 @@ main (int argc, char **argv)
               test_token_refreshed, auth_teardown);
   g_test_add ("/integration/auth/password-command", AuthFixture, NULL, auth_setup,
               test_password_command, auth_teardown);
+  g_test_add ("/integration/auth/leak", AuthFixture, NULL, auth_setup, test_leak,
+              auth_teardown);
   return g_test_run ();
 }
