@@ -41,7 +41,7 @@ test_every_key (void)
     "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\n"
     "maildir = ~/Mail/work\nlayout = maildir++\nfolders = INBOX;Archive/*\nexclude = Junk;Trash\n"
     "sync = pull\ndeletes = none\nwatch = *\nkeep-on-server = false\ndelete-after-days = 7\n"
-    "timeout = 30\n", NULL);
+    "timeout = 30\ncommand-timeout = 90\n", NULL);
   g_autoptr (GError) error = NULL;
   g_autoptr (TdConfig) c = td_config_load_from_data (text, "/cfg", &error);
   g_assert_no_error (error);
@@ -56,6 +56,7 @@ test_every_key (void)
   g_assert_cmpint (a->deletes, ==, TD_DIRECTION_NONE);
   g_assert_false (a->keep_on_server);
   g_assert_cmpuint (a->delete_after_days, ==, 7);
+  g_assert_cmpuint (a->command_timeout_seconds, ==, 90);
   g_assert_true (td_account_config_wants_folder (a, "Archive/2024"));
   g_assert_false (td_account_config_wants_folder (a, "Junk"));
   g_assert_false (td_account_config_wants_folder (a, "Sent"));
@@ -129,6 +130,17 @@ test_inline_password_warning (void)
   g_assert_cmpuint (closed->warnings->len, ==, 0);
 }
 
+/* The example the README points to is a configuration that validates. */
+static void
+test_example (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TdConfig) cfg = td_config_load (TD_SOURCE_ROOT "/data/tidings.conf.example", &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (cfg->accounts->len, ==, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -138,5 +150,6 @@ main (int argc, char **argv)
   g_test_add_func ("/config/errors-name-the-place", test_errors_name_the_place);
   g_test_add_func ("/config/insecure-needs-consent", test_insecure_needs_consent);
   g_test_add_func ("/config/inline-password-warning", test_inline_password_warning);
+  g_test_add_func ("/config/example", test_example);
   return g_test_run ();
 }
