@@ -242,13 +242,20 @@ run_command (GTask *task, TdCredentialSource source, const char *what, char *con
                                    g_task_get_cancellable (task), command_read, task);
 }
 
-/* After the keyring: password-command, then the inline password. */
+/* After the keyring: password-command, then the inline password. When the keyring could not
+ * be asked (@keyring_trouble) although this is a desktop session, passing on to another
+ * source is said out loud: the password may be in that keyring. */
 static void
-next_source (GTask *task, const char *keyring_trouble)
+next_source (GTask *task, const char *keyring_trouble, gboolean session)
 {
   Lookup *lookup = g_task_get_task_data (task);
   TdAccountConfig *a = lookup->account;
+  gboolean other = a->password_command != NULL || a->password != NULL;
 
+  if (keyring_trouble != NULL && other && session)
+    g_warning ("account %s: the keyring cannot be reached (%s); using %s instead", a->name,
+               keyring_trouble, a->password_command != NULL ? "password-command"
+                                                            : "the password in the file");
   if (a->password_command != NULL)
     run_command (task, TD_CREDENTIAL_COMMAND, "password-command", a->password_command);
   else if (a->password != NULL)
@@ -277,13 +284,12 @@ keyring_searched (GObject *source, GAsyncResult *result, gpointer data)
 
   if (error != NULL)
     {
-      g_debug ("account %s: keyring search failed: %s", lookup->account->name, error->message);
-      next_source (task, error->message);
+      next_source (task, error->message, TRUE);
       return;
     }
   if (items == NULL)
     {
-      next_source (task, NULL);
+      next_source (task, NULL, TRUE);
       return;
     }
   SecretItem *item = items->data;
@@ -313,14 +319,25 @@ keyring_ready (GObject *source, GAsyncResult *result, gpointer data)
 
   if (service == NULL)
     {
-      g_debug ("account %s: no keyring: %s", lookup->account->name, error->message);
-      next_source (task, error->message);
+      next_source (task, error->message, TRUE);
       return;
     }
   g_autoptr (GHashTable) attributes = td_credentials_attributes (lookup->account);
   /* Without SECRET_SEARCH_UNLOCK: a locked item is reported, never a prompt raised. */
   secret_service_search (service, &password_schema, attributes, SECRET_SEARCH_LOAD_SECRETS,
                          g_task_get_cancellable (task), keyring_searched, task);
+}
+
+/* A desktop (or any login) session has a session bus; a cron job or a bare ssh login on a
+ * server usually has none, and there no keyring is expected: the lookup skips it quietly. */
+static gboolean
+in_session (void)
+{
+  const char *runtime = g_getenv ("XDG_RUNTIME_DIR");
+  g_autofree char *bus = runtime != NULL ? g_build_filename (runtime, "bus", NULL) : NULL;
+
+  return g_getenv ("DBUS_SESSION_BUS_ADDRESS") != NULL
+         || (bus != NULL && g_file_test (bus, G_FILE_TEST_EXISTS));
 }
 
 /**
@@ -331,9 +348,10 @@ keyring_ready (GObject *source, GAsyncResult *result, gpointer data)
  * @user_data: data for @callback
  *
  * Finds the account's secret: an access token for the OAuth2 mechanisms, else a password
- * from the keyring, password-command or the inline password, in that order. A keyring that
- * cannot be reached is passed over when another source is configured; one whose item is
- * locked stops the lookup with %TD_ERROR_KEYRING_LOCKED.
+ * from the keyring, password-command or the inline password, in that order. Without a
+ * session bus the keyring is not asked. A keyring that cannot be reached in a session is
+ * passed over with a warning when another source is configured; one whose item is locked
+ * stops the lookup with %TD_ERROR_KEYRING_LOCKED.
  */
 void
 td_credentials_lookup_async (TdAccountConfig *account, GCancellable *cancellable,
@@ -348,6 +366,8 @@ td_credentials_lookup_async (TdAccountConfig *account, GCancellable *cancellable
   if (uses_token (account))
     run_command (task, TD_CREDENTIAL_TOKEN_COMMAND, "oauth2-token-command",
                  account->oauth2_token_command);
+  else if (!in_session ())
+    next_source (task, "there is no D-Bus session bus here", FALSE);
   else
     secret_service_get (SECRET_SERVICE_OPEN_SESSION, cancellable, keyring_ready, task);
 }

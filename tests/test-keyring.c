@@ -240,9 +240,24 @@ test_no_service (KeyringFixture *f, gconstpointer data)
   expect (td_test_tidings (cfg, "sync", NULL), 3, NULL, "the keyring cannot be reached");
   expect (td_test_tidings_input ("x\n", cfg, "password", "set", "t", NULL), 3, NULL,
           "cannot store the password in the keyring");
+  /* Another source is used, and that the keyring was passed over is said. */
   with_command = keyring_config (f, "imap", "password-command = echo " TD_TEST_PASSWORD "\n");
-  expect (td_test_tidings (with_command, "sync", NULL), 0, NULL, NULL);
+  expect (td_test_tidings (with_command, "sync", NULL), 0, NULL,
+          "account t: the keyring cannot be reached");
+  /* No session bus at all (cron, a server): no keyring is expected, nothing to warn about. */
+  g_autofree char *runtime = g_strdup (g_getenv ("XDG_RUNTIME_DIR"));
+  g_unsetenv ("DBUS_SESSION_BUS_ADDRESS");
+  g_unsetenv ("XDG_RUNTIME_DIR");
+  TdTestRun r = td_test_tidings (with_command, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_null (strstr (r.err, "keyring"));
+  td_test_run_clear (&r);
+  g_free (cfg);
+  cfg = keyring_config (f, "imap", NULL); /* the same file, without password-command again */
+  expect (td_test_tidings (cfg, "sync", NULL), 3, NULL, "there is no D-Bus session bus here");
   g_setenv ("DBUS_SESSION_BUS_ADDRESS", bus, TRUE);
+  if (runtime != NULL)
+    g_setenv ("XDG_RUNTIME_DIR", runtime, TRUE);
 }
 
 int

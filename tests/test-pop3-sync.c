@@ -190,7 +190,7 @@ test_stls (Fixture *f, gconstpointer data)
   assert_local_matches (f, "INBOX", ROOT);
 }
 
-/* USER and PASS when the account asks for them (auth = login), not AUTH. */
+/* USER and PASS for auth = login when the server offers no LOGIN mechanism, not AUTH. */
 static void
 test_user_pass (Fixture *f, gconstpointer data)
 {
@@ -431,7 +431,7 @@ main (int argc, char **argv)
   ADD ("/integration/pop3/delete-after-days", test_delete_after_days, NULL);
   ADD ("/integration/pop3/stls", test_stls, NULL);
   ADD ("/integration/pop3/wrong-password", test_wrong_password, NULL);
-  ADD ("/integration/pop3/user-pass", test_user_pass, NULL);
+  ADD ("/integration/pop3/user-pass", test_user_pass, "auth_mechanisms = plain\n");
   ADD ("/integration/pop3/apop", test_apop, "auth_mechanisms = plain login apop\n");
   ADD ("/integration/pop3/untrusted-certificate", test_untrusted_certificate, NULL);
   ADD ("/integration/pop3/kill-and-rerun", test_kill_and_rerun, NULL);
