@@ -30,6 +30,27 @@ td_sync_fixture_teardown (Fixture *f, gconstpointer data)
   g_hash_table_unref (f->expected);
 }
 
+/**
+ * account_config:
+ * @f: the fixture
+ * @protocol: "imap" or "pop3"
+ * @extra: (nullable): more keys for the account, such as how it gets its password
+ *
+ * Writes a config for the account "t" of @protocol on the test Dovecot over implicit TLS,
+ * trusting its certificate, with no password unless @extra gives one.
+ */
+char *
+account_config (Fixture *f, const char *protocol, const char *extra)
+{
+  guint16 port = g_str_equal (protocol, "imap") ? f->dovecot->imaps_port
+                                                : f->dovecot->pop3s_port;
+  g_autofree char *body = g_strdup_printf (
+    "[general]\nstate-dir = %s\n\n[account t]\nprotocol = %s\nhost = localhost\nport = %u\n"
+    "user = " TD_TEST_USER "\ntls-ca-file = %s\nmaildir = %s\ntimeout = 20\n%s",
+    f->state, protocol, port, f->dovecot->cert, f->maildir, extra ? extra : "");
+  return td_test_write_config (f->home, body);
+}
+
 /* Writes a config for the account "t" that trusts nothing but the system's CAs; @extra
  * lines override or add keys. */
 char *

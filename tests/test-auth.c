@@ -102,18 +102,12 @@ auth_teardown (AuthFixture *f, gconstpointer data)
   g_free (f->dir);
 }
 
-/* An account "t" of @protocol on the test Dovecot, over TLS, with @auth and @secret_lines. */
+/* An account "t" of @protocol on the test Dovecot with @auth and @secret_lines. */
 static char *
 auth_config (AuthFixture *f, const char *protocol, const char *auth, const char *secret_lines)
 {
-  Fixture *b = &f->base;
-  guint16 port = g_str_equal (protocol, "imap") ? b->dovecot->imaps_port
-                                                : b->dovecot->pop3s_port;
-  g_autofree char *body = g_strdup_printf (
-    "[general]\nstate-dir = %s\n\n[account t]\nprotocol = %s\nhost = localhost\nport = %u\n"
-    "user = " TD_TEST_USER "\ntls-ca-file = %s\nmaildir = %s\ntimeout = 20\nauth = %s\n%s",
-    b->state, protocol, port, b->dovecot->cert, b->maildir, auth, secret_lines);
-  return td_test_write_config (b->home, body);
+  g_autofree char *extra = g_strdup_printf ("auth = %s\n%s", auth, secret_lines);
+  return account_config (&f->base, protocol, extra);
 }
 
 static char *

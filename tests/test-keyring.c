@@ -119,20 +119,6 @@ keyring_teardown (KeyringFixture *f, gconstpointer data)
   td_sync_fixture_teardown (&f->base, data);
 }
 
-/* Account "t" on the test Dovecot over IMAPS, with no password of its own unless @extra. */
-static char *
-keyring_config (KeyringFixture *f, const char *protocol, const char *extra)
-{
-  Fixture *b = &f->base;
-  guint16 port = g_str_equal (protocol, "imap") ? b->dovecot->imaps_port
-                                                : b->dovecot->pop3s_port;
-  g_autofree char *body = g_strdup_printf (
-    "[general]\nstate-dir = %s\n\n[account t]\nprotocol = %s\nhost = localhost\nport = %u\n"
-    "user = " TD_TEST_USER "\ntls-ca-file = %s\nmaildir = %s\ntimeout = 20\n%s",
-    b->state, protocol, port, b->dovecot->cert, b->maildir, extra ? extra : "");
-  return td_test_write_config (b->home, body);
-}
-
 static void
 expect (TdTestRun r, int status, const char *out, const char *err)
 {
@@ -147,7 +133,7 @@ expect (TdTestRun r, int status, const char *out, const char *err)
 static void
 test_set_use_check_clear (KeyringFixture *f, gconstpointer data)
 {
-  g_autofree char *cfg = keyring_config (f, data, NULL);
+  g_autofree char *cfg = account_config (&f->base, data, NULL);
 
   expect (td_test_tidings (cfg, "sync", NULL), 3, NULL, "none is stored in the keyring");
   expect (td_test_tidings_input (TD_TEST_PASSWORD "\n", cfg, "password", "set", "t", NULL), 0,
@@ -167,7 +153,7 @@ test_set_use_check_clear (KeyringFixture *f, gconstpointer data)
 static void
 test_keyring_first (KeyringFixture *f, gconstpointer data)
 {
-  g_autofree char *cfg = keyring_config (f, "imap",
+  g_autofree char *cfg = account_config (&f->base, "imap",
                                          "password-command = echo " TD_TEST_PASSWORD "\n");
 
   expect (td_test_tidings (cfg, "password", "check", "t", NULL), 0,
@@ -215,7 +201,7 @@ test_locked (KeyringFixture *f, gconstpointer data)
   g_autofree char *marker = g_build_filename (f->base.home, "command-ran", NULL);
   g_autofree char *extra = g_strdup_printf ("password-command = sh -c \"touch %s; echo "
                                             TD_TEST_PASSWORD "\"\n", marker);
-  g_autofree char *cfg = keyring_config (f, "pop3", extra);
+  g_autofree char *cfg = account_config (&f->base, "pop3", extra);
   g_autofree char *collection = NULL;
 
   expect (td_test_tidings_input (TD_TEST_PASSWORD "\n", cfg, "password", "set", "t", NULL), 0,
@@ -233,7 +219,7 @@ test_no_service (KeyringFixture *f, gconstpointer data)
 {
   g_autofree char *bus = g_strdup (g_getenv ("DBUS_SESSION_BUS_ADDRESS"));
   g_autofree char *nowhere = g_strdup_printf ("unix:path=%s/no-bus", f->base.home);
-  g_autofree char *cfg = keyring_config (f, "imap", NULL);
+  g_autofree char *cfg = account_config (&f->base, "imap", NULL);
   g_autofree char *with_command = NULL;
 
   g_setenv ("DBUS_SESSION_BUS_ADDRESS", nowhere, TRUE);
@@ -241,7 +227,7 @@ test_no_service (KeyringFixture *f, gconstpointer data)
   expect (td_test_tidings_input ("x\n", cfg, "password", "set", "t", NULL), 3, NULL,
           "cannot store the password in the keyring");
   /* Another source is used, and that the keyring was passed over is said. */
-  with_command = keyring_config (f, "imap", "password-command = echo " TD_TEST_PASSWORD "\n");
+  with_command = account_config (&f->base, "imap", "password-command = echo " TD_TEST_PASSWORD "\n");
   expect (td_test_tidings (with_command, "sync", NULL), 0, NULL,
           "account t: the keyring cannot be reached");
   /* No session bus at all (cron, a server): no keyring is expected, nothing to warn about. */
@@ -253,7 +239,7 @@ test_no_service (KeyringFixture *f, gconstpointer data)
   g_assert_null (strstr (r.err, "keyring"));
   td_test_run_clear (&r);
   g_free (cfg);
-  cfg = keyring_config (f, "imap", NULL); /* the same file, without password-command again */
+  cfg = account_config (&f->base, "imap", NULL); /* the same file, without password-command again */
   expect (td_test_tidings (cfg, "sync", NULL), 3, NULL, "there is no D-Bus session bus here");
   g_setenv ("DBUS_SESSION_BUS_ADDRESS", bus, TRUE);
   if (runtime != NULL)
