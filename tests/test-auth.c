@@ -12,6 +12,20 @@
 
 #include "td-test-sync.h"
 
+/* As long as the access tokens some providers issue (JWTs of a kilobyte and more), so the
+ * first SASL message is far over POP3's 255-octet AUTH line and follows a "+" instead. */
+static const char *
+good_token (void)
+{
+  static char *token;
+  if (token == NULL)
+    {
+      g_autofree char *pad = g_strnfill (1200, 'x');
+      token = g_strconcat ("good-token-", pad, NULL);
+    }
+  return token;
+}
+
 typedef struct
 {
   Fixture base;
@@ -47,7 +61,8 @@ start_token_service (AuthFixture *f)
   g_autoptr (GError) error = NULL;
   g_autofree char *tokens = path_in (f, "valid-tokens");
 
-  write_file (f, "valid-tokens", "good-token\n");
+  g_autofree char *valid = g_strdup_printf ("%s\n", good_token ());
+  write_file (f, "valid-tokens", valid);
   g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
   f->service = g_subprocess_launcher_spawn (launcher, &error, "python3",
                                             TD_TEST_SRCDIR "/oauth2-token-service.py", tokens,
@@ -180,7 +195,8 @@ test_mechanism (AuthFixture *f, gconstpointer data)
   g_autofree char *wrong = is_token (m) ? token_lines (f) : g_strdup ("password = wrong\n");
   g_autofree char *cfg = auth_config (f, m->protocol, m->auth, secret);
 
-  write_file (f, "token-queue", "good-token\n");
+  g_autofree char *queue = g_strdup_printf ("%s\n", good_token ());
+  write_file (f, "token-queue", queue);
   TdTestRun r = td_test_tidings (cfg, "sync", NULL);
   g_assert_cmpint (r.status, ==, 0);
   td_test_run_clear (&r);
@@ -203,7 +219,8 @@ test_token_refreshed (AuthFixture *f, gconstpointer data)
   g_autofree char *lines = token_lines (f);
   g_autofree char *cfg = auth_config (f, data, "oauthbearer", lines);
 
-  write_file (f, "token-queue", "expired-token\ngood-token\n");
+  g_autofree char *queue = g_strdup_printf ("expired-token\n%s\n", good_token ());
+  write_file (f, "token-queue", queue);
   TdTestRun r = td_test_tidings (cfg, "sync", NULL);
   g_assert_cmpint (r.status, ==, 0);
   td_test_run_clear (&r);
@@ -212,7 +229,8 @@ test_token_refreshed (AuthFixture *f, gconstpointer data)
   /* Two refusals in a row: the command is not asked a third time. */
   g_autofree char *runs = path_in (f, "token-runs");
   g_remove (runs);
-  write_file (f, "token-queue", "expired-token\nrevoked-token\ngood-token\n");
+  g_autofree char *third = g_strdup_printf ("expired-token\nrevoked-token\n%s\n", good_token ());
+  write_file (f, "token-queue", third);
   r = td_test_tidings (cfg, "sync", NULL);
   g_assert_cmpint (r.status, ==, 3);
   g_assert_nonnull (strstr (r.err, "token"));
