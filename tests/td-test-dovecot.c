@@ -436,6 +436,24 @@ td_test_count_entries (const char *dir)
 }
 
 /**
+ * td_test_expect_scram_refused:
+ * @config: a configuration whose (fake) server offers SCRAM but cannot prove it knows the
+ *   password
+ * @early: the server says OK without sending its signature, rather than a wrong signature
+ *
+ * Runs `tidings sync` and checks that the server is refused with exit 4, saying why.
+ */
+void
+td_test_expect_scram_refused (const char *config, gboolean early)
+{
+  TdTestRun r = td_test_tidings (config, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 4);
+  g_assert_nonnull (strstr (r.err, early ? "accepted the SCRAM-SHA-256 login without proving"
+                                         : "did not prove that it knows the password"));
+  td_test_run_clear (&r);
+}
+
+/**
  * td_test_expect_timeout:
  * @config: a configuration whose server accepts the connection and never answers
  *

@@ -49,6 +49,7 @@ char *td_test_write_config (const char *dir, const char *body);
 void td_test_remove_tree (const char *path);
 guint td_test_count_entries (const char *dir);
 void td_test_expect_timeout (const char *config);
+void td_test_expect_scram_refused (const char *config, gboolean early);
 void td_test_expect_refused (const char *dir, const char *protocol);
 void td_test_expect_untrusted (TdTestDovecot *d, const char *config);
 char *td_test_crlf_to_lf (const char *data, gsize len, gsize *out_len);

@@ -2,7 +2,11 @@
  * with just enough of the protocol for tidings to get to the part under test. */
 #include "td-test-fake-server.h"
 
+#include <gsasl.h>
 #include <string.h>
+
+/* The password of the fake servers' user, as the fault tests configure it. */
+#define FAKE_PASSWORD "p"
 
 struct _TdFakeServer
 {
@@ -16,6 +20,11 @@ struct _TdFakeServer
   gint saw_credentials;
   gint deletions;      /* POP3: DELEs committed by a QUIT */
   GTlsCertificate *certificate;
+  /* The SCRAM exchange in progress on the connection being served. */
+  Gsasl *sasl_ctx;
+  Gsasl_session *sasl;
+  char *sasl_tag;       /* IMAP: the AUTHENTICATE command's tag */
+  gboolean sasl_done;   /* the server's last message went out */
 };
 
 static void
@@ -60,6 +69,94 @@ answer_fetch (TdFakeServer *f, GOutputStream *out, const char *tag)
   say (out, done);
 }
 
+/* SCRAM, the server side through GNU SASL, spoiled as the mode says. */
+
+static int
+fake_sasl_callback (Gsasl *ctx, Gsasl_session *session, Gsasl_property prop)
+{
+  if (prop == GSASL_PASSWORD)
+    return gsasl_property_set (session, GSASL_PASSWORD, FAKE_PASSWORD);
+  return GSASL_NO_CALLBACK;
+}
+
+static void
+sasl_end (TdFakeServer *f, GOutputStream *out, gboolean ok)
+{
+  g_autofree char *reply = NULL;
+
+  if (f->protocol == TD_FAKE_POP3)
+    reply = g_strdup (ok ? "+OK logged in\r\n" : "-ERR authentication failed\r\n");
+  else
+    reply = g_strdup_printf ("%s %s\r\n", f->sasl_tag, ok ? "OK logged in" : "NO failed");
+  say (out, reply);
+  gsasl_finish (f->sasl);
+  gsasl_done (f->sasl_ctx);
+  f->sasl = NULL;
+  f->sasl_ctx = NULL;
+  f->sasl_done = FALSE;
+  g_clear_pointer (&f->sasl_tag, g_free);
+}
+
+/* One client message of the exchange (or "*", which ends it). */
+static void
+sasl_continue (TdFakeServer *f, GOutputStream *out, const char *line)
+{
+  char *b64 = NULL;
+
+  if (g_str_equal (line, "*") || f->sasl_done)
+    {
+      /* A client that answered the forged signature instead of cancelling is let in, so
+       * the test sees it. */
+      sasl_end (f, out, f->sasl_done && !g_str_equal (line, "*"));
+      return;
+    }
+  int rc = gsasl_step64 (f->sasl, line, &b64);
+  if (rc == GSASL_NEEDS_MORE)
+    {
+      g_autofree char *challenge = g_strdup_printf ("+ %s\r\n", b64);
+      say (out, challenge);
+    }
+  else if (rc == GSASL_OK && f->mode == TD_FAKE_SCRAM_EARLY_OK)
+    sasl_end (f, out, TRUE); /* the signature ("v=") is never sent */
+  else if (rc == GSASL_OK)
+    {
+      gsize len = 0;
+      g_autofree guchar *raw = g_base64_decode (b64, &len);
+      g_assert_true (len > 4 && raw[0] == 'v' && raw[1] == '=');
+      raw[2] = raw[2] == 'A' ? 'B' : 'A'; /* the signature's first base64 character */
+      g_autofree char *forged = g_base64_encode (raw, len);
+      g_autofree char *challenge = g_strdup_printf ("+ %s\r\n", forged);
+      say (out, challenge);
+      f->sasl_done = TRUE;
+    }
+  else
+    sasl_end (f, out, FALSE);
+  gsasl_free (b64);
+}
+
+/* "SCRAM-SHA-256 <first message>" from AUTHENTICATE or AUTH. */
+static void
+sasl_begin (TdFakeServer *f, GOutputStream *out, const char *tag, const char *args)
+{
+  const char *first = args != NULL ? strchr (args, ' ') : NULL;
+
+  g_atomic_int_set (&f->saw_credentials, 1);
+  g_assert_cmpint (gsasl_init (&f->sasl_ctx), ==, GSASL_OK);
+  gsasl_callback_set (f->sasl_ctx, fake_sasl_callback);
+  g_assert_cmpint (gsasl_server_start (f->sasl_ctx, "SCRAM-SHA-256", &f->sasl), ==, GSASL_OK);
+  f->sasl_tag = g_strdup (tag);
+  if (first != NULL)
+    sasl_continue (f, out, first + 1);
+  else
+    say (out, "+ \r\n");
+}
+
+static gboolean
+scram_mode (TdFakeServer *f)
+{
+  return f->mode == TD_FAKE_SCRAM_FORGED || f->mode == TD_FAKE_SCRAM_EARLY_OK;
+}
+
 /* Returns FALSE when the connection should end. */
 static gboolean
 answer_imap (TdFakeServer *f, GOutputStream *out, char *line)
@@ -71,8 +168,11 @@ answer_imap (TdFakeServer *f, GOutputStream *out, char *line)
 
   if (g_ascii_strcasecmp (cmd, "LOGIN") == 0 || g_ascii_strcasecmp (cmd, "AUTHENTICATE") == 0)
     g_atomic_int_set (&f->saw_credentials, 1);
-  if (g_ascii_strcasecmp (cmd, "CAPABILITY") == 0)
-    reply = g_strdup_printf ("* CAPABILITY IMAP4rev1\r\n%s OK done\r\n", tag);
+  if (g_ascii_strcasecmp (cmd, "AUTHENTICATE") == 0 && scram_mode (f))
+    sasl_begin (f, out, tag, words[2]);
+  else if (g_ascii_strcasecmp (cmd, "CAPABILITY") == 0)
+    reply = g_strdup_printf ("* CAPABILITY IMAP4rev1%s\r\n%s OK done\r\n",
+                             scram_mode (f) ? " AUTH=SCRAM-SHA-256 SASL-IR" : "", tag);
   else if (g_ascii_strcasecmp (cmd, "LOGIN") == 0)
     reply = g_strdup_printf ("%s OK logged in\r\n", tag);
   else if (g_ascii_strcasecmp (cmd, "LIST") == 0)
@@ -119,7 +219,9 @@ answer_pop3 (TdFakeServer *f, GOutputStream *out, char *line, guint *deleted)
   g_auto (GStrv) words = g_strsplit (line, " ", 2);
   const char *cmd = words[0];
 
-  if (g_ascii_strcasecmp (cmd, "USER") == 0)
+  if (g_ascii_strcasecmp (cmd, "AUTH") == 0 && scram_mode (f))
+    sasl_begin (f, out, NULL, words[1]);
+  else if (g_ascii_strcasecmp (cmd, "USER") == 0)
     say (out, "+OK\r\n");
   else if (g_ascii_strcasecmp (cmd, "PASS") == 0 || g_ascii_strcasecmp (cmd, "AUTH") == 0)
     {
@@ -128,7 +230,8 @@ answer_pop3 (TdFakeServer *f, GOutputStream *out, char *line, guint *deleted)
     }
   else if (g_ascii_strcasecmp (cmd, "CAPA") == 0)
     say (out, f->mode == TD_FAKE_STARTTLS_INJECT ? "+OK\r\nUSER\r\nUIDL\r\nSTLS\r\n.\r\n"
-                                                 : "+OK\r\nUSER\r\nUIDL\r\n.\r\n");
+              : scram_mode (f) ? "+OK\r\nUSER\r\nUIDL\r\nSASL SCRAM-SHA-256\r\n.\r\n"
+                               : "+OK\r\nUSER\r\nUIDL\r\n.\r\n");
   else if (g_ascii_strcasecmp (cmd, "STAT") == 0)
     say (out, "+OK 1 100\r\n");
   else if (g_ascii_strcasecmp (cmd, "LIST") == 0)
@@ -237,6 +340,12 @@ serve (TdFakeServer *f, GSocket *client)
           g_data_input_stream_set_newline_type (in, G_DATA_STREAM_NEWLINE_TYPE_CR_LF);
           continue;
         }
+      if (f->sasl != NULL)
+        {
+          sasl_continue (f, g_io_stream_get_output_stream (stream), line);
+          g_free (line);
+          continue;
+        }
       more = f->protocol == TD_FAKE_POP3
                ? answer_pop3 (f, g_io_stream_get_output_stream (stream), line, &deleted)
                : answer_imap (f, g_io_stream_get_output_stream (stream), line);
@@ -244,6 +353,8 @@ serve (TdFakeServer *f, GSocket *client)
       if (!more)
         break;
     }
+  if (f->sasl != NULL)
+    sasl_end (f, g_io_stream_get_output_stream (stream), FALSE);
   g_io_stream_close (stream, NULL, NULL);
 }
 

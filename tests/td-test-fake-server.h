@@ -1,6 +1,7 @@
 /* td-test-fake-server.h: a scripted IMAP or POP3 server, for what a real server cannot be
  * made to do (hostile mailbox names or listings, a connection cut in the middle of a
- * message, a server that stops answering, a stripped or abused STARTTLS/STLS). Plain text
+ * message, a server that stops answering, a stripped or abused STARTTLS/STLS, a SCRAM server
+ * that cannot prove it knows the password). Plain text
  * on 127.0.0.1; serves connections from a thread of its own.
  */
 #pragma once
@@ -26,6 +27,8 @@ typedef enum
   TD_FAKE_PLAIN,         /* POP3: a plain, well-behaved server */
   TD_FAKE_NO_UIDL,       /* POP3: UIDL is refused (an RFC 1939 server without it) */
   TD_FAKE_LONG_UIDL,     /* POP3: a unique id far over RFC 1939's 70 characters */
+  TD_FAKE_SCRAM_FORGED,  /* offers only SCRAM-SHA-256 and sends a wrong server signature */
+  TD_FAKE_SCRAM_EARLY_OK, /* offers only SCRAM-SHA-256 and says OK before its signature */
 } TdFakeMode;
 
 typedef struct _TdFakeServer TdFakeServer;

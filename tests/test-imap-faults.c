@@ -171,6 +171,14 @@ test_refused (Fixture *f, gconstpointer mode)
   td_test_expect_refused (f->home, "imap");
 }
 
+/* A SCRAM server whose signature is wrong, or missing, is refused: it has not shown that it
+ * is the server that holds the password. */
+static void
+test_scram_unproven (Fixture *f, gconstpointer mode)
+{
+  td_test_expect_scram_refused (f->config, GPOINTER_TO_INT (mode) == TD_FAKE_SCRAM_EARLY_OK);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -187,6 +195,10 @@ main (int argc, char **argv)
               test_preauth_refused, teardown);
   g_test_add ("/faults/imap/starttls-injection", Fixture,
               GINT_TO_POINTER (TD_FAKE_STARTTLS_INJECT), setup, test_starttls_injection, teardown);
+  g_test_add ("/faults/imap/scram-forged-signature", Fixture,
+              GINT_TO_POINTER (TD_FAKE_SCRAM_FORGED), setup, test_scram_unproven, teardown);
+  g_test_add ("/faults/imap/scram-early-success", Fixture,
+              GINT_TO_POINTER (TD_FAKE_SCRAM_EARLY_OK), setup, test_scram_unproven, teardown);
   g_test_add ("/faults/imap/refused", Fixture, GINT_TO_POINTER (TD_FAKE_SILENT), setup, test_refused, teardown);
   return g_test_run ();
 }

@@ -168,6 +168,13 @@ test_refused (Fixture *f, gconstpointer mode)
   td_test_expect_refused (f->home, "pop3");
 }
 
+/* A SCRAM server whose signature is wrong, or missing, is refused (exit 4). */
+static void
+test_scram_unproven (Fixture *f, gconstpointer mode)
+{
+  td_test_expect_scram_refused (f->config, GPOINTER_TO_INT (mode) == TD_FAKE_SCRAM_EARLY_OK);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -178,6 +185,8 @@ main (int argc, char **argv)
   ADD ("/faults/pop3/silent", TD_FAKE_SILENT, test_silent);
   ADD ("/faults/pop3/no-uidl", TD_FAKE_NO_UIDL, test_no_uidl);
   ADD ("/faults/pop3/long-uidl", TD_FAKE_LONG_UIDL, test_long_uidl);
+  ADD ("/faults/pop3/scram-forged-signature", TD_FAKE_SCRAM_FORGED, test_scram_unproven);
+  ADD ("/faults/pop3/scram-early-success", TD_FAKE_SCRAM_EARLY_OK, test_scram_unproven);
   ADD ("/faults/pop3/line-break-in-password", TD_FAKE_PLAIN, test_line_break_in_password);
   g_test_add ("/faults/pop3/refused", Fixture, GINT_TO_POINTER (TD_FAKE_PLAIN), setup, test_refused, teardown);
   return g_test_run ();
