@@ -328,8 +328,9 @@ td_test_run_clear (TdTestRun *run)
 }
 
 static TdTestRun
-run_tidings (const char *input, const char *config, va_list args)
+run_tidings (const char *input, gboolean debug_all, const char *config, va_list args)
 {
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_autoptr (GSubprocess) proc = NULL;
   TdTestRun run = { 0 };
@@ -344,10 +345,13 @@ run_tidings (const char *input, const char *config, va_list args)
   while ((a = va_arg (args, const char *)) != NULL)
     g_ptr_array_add (argv, (char *) a);
   g_ptr_array_add (argv, NULL);
-  proc = g_subprocess_newv ((const char *const *) argv->pdata,
-                            G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE
-                              | (input != NULL ? G_SUBPROCESS_FLAGS_STDIN_PIPE
-                                               : G_SUBPROCESS_FLAGS_NONE), &error);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                                        | G_SUBPROCESS_FLAGS_STDERR_PIPE
+                                        | (input != NULL ? G_SUBPROCESS_FLAGS_STDIN_PIPE
+                                                         : G_SUBPROCESS_FLAGS_NONE));
+  if (debug_all)
+    g_subprocess_launcher_setenv (launcher, "G_MESSAGES_DEBUG", "all", TRUE);
+  proc = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
   g_assert_no_error (error);
   g_subprocess_communicate_utf8 (proc, input, NULL, &run.out, &run.err, &error);
   g_assert_no_error (error);
@@ -371,7 +375,26 @@ td_test_tidings (const char *config, ...)
 {
   va_list args;
   va_start (args, config);
-  TdTestRun run = run_tidings (NULL, config, args);
+  TdTestRun run = run_tidings (NULL, FALSE, config, args);
+  va_end (args);
+  return run;
+}
+
+/**
+ * td_test_tidings_debug_all:
+ * @config: the configuration file
+ * @...: the command and its arguments, %NULL-terminated
+ *
+ * Runs tidings with every log domain's debug messages on (G_MESSAGES_DEBUG=all).
+ *
+ * Returns: the exit status and output
+ */
+TdTestRun
+td_test_tidings_debug_all (const char *config, ...)
+{
+  va_list args;
+  va_start (args, config);
+  TdTestRun run = run_tidings (NULL, TRUE, config, args);
   va_end (args);
   return run;
 }
@@ -389,7 +412,7 @@ td_test_tidings_input (const char *input, const char *config, ...)
 {
   va_list args;
   va_start (args, config);
-  TdTestRun run = run_tidings (input, config, args);
+  TdTestRun run = run_tidings (input, FALSE, config, args);
   va_end (args);
   return run;
 }

@@ -314,7 +314,6 @@ test_leak (AuthFixture *f, gconstpointer data)
 
   write_file (f, "secret", password);
   write_file (f, "leak-pw.sh", script);
-  g_setenv ("G_MESSAGES_DEBUG", "all", TRUE);
   for (gsize p = 0; p < G_N_ELEMENTS (protocols); p++)
     for (gsize a = 0; a < G_N_ELEMENTS (auths); a++)
       {
@@ -322,19 +321,18 @@ test_leak (AuthFixture *f, gconstpointer data)
                                                   f->dir);
         g_autofree char *cfg = auth_config (f, protocols[p], auths[a], lines);
         td_test_dovecot_set_password (f->base.dovecot, "the-server-wants-another");
-        TdTestRun r = td_test_tidings (cfg, "sync", "--verbose", "--json", NULL);
+        TdTestRun r = td_test_tidings_debug_all (cfg, "sync", "--verbose", "--json", NULL);
         g_assert_cmpint (r.status, ==, 3);
         g_string_append (all, r.out);
         g_string_append (all, r.err);
         td_test_run_clear (&r);
         td_test_dovecot_set_password (f->base.dovecot, password);
-        r = td_test_tidings (cfg, "sync", "--verbose", "--json", NULL);
+        r = td_test_tidings_debug_all (cfg, "sync", "--verbose", "--json", NULL);
         g_assert_cmpint (r.status, ==, 0);
         g_string_append (all, r.out);
         g_string_append (all, r.err);
         td_test_run_clear (&r);
       }
-  g_unsetenv ("G_MESSAGES_DEBUG");
   /* The verbose output did record the exchanges, and the command did run each time. */
   g_assert_nonnull (strstr (all->str, "C: AUTH PLAIN (credentials not shown)"));
   g_assert_nonnull (strstr (all->str, "AUTHENTICATE <credentials not shown>"));
