@@ -93,7 +93,7 @@ password_set (TdAccountConfig *a)
 {
   g_autoptr (GError) error = NULL;
 
-  if (a->auth == TD_AUTH_XOAUTH2 || a->auth == TD_AUTH_OAUTHBEARER)
+  if (td_account_config_uses_token (a))
     {
       fprintf (stderr, "tidings: account %s logs in with an OAuth2 token from "
                "oauth2-token-command; there is no password to store\n", a->name);

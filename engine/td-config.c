@@ -315,7 +315,7 @@ load_credentials (Loader *ld, TdAccountConfig *a)
   if (!get_argv (ld, "password-command", &a->password_command)
       || !get_argv (ld, "oauth2-token-command", &a->oauth2_token_command))
     return FALSE;
-  if ((a->auth == TD_AUTH_XOAUTH2 || a->auth == TD_AUTH_OAUTHBEARER) && !a->oauth2_token_command)
+  if (td_account_config_uses_token (a) && !a->oauth2_token_command)
     return bad_key (ld, "oauth2-token-command", "auth = %s needs a command that prints a token",
                     auth_names[a->auth]);
   return get_path (ld, "tls-ca-file", NULL, &a->tls_ca_file);
@@ -634,4 +634,17 @@ const char *
 td_security_to_string (TdSecurity security)
 {
   return security_names[security];
+}
+
+/**
+ * td_account_config_uses_token:
+ * @account: an account
+ *
+ * Returns: %TRUE when the account logs in with an OAuth2 access token (auth = xoauth2 or
+ *   oauthbearer) rather than a password
+ */
+gboolean
+td_account_config_uses_token (const TdAccountConfig *account)
+{
+  return account->auth == TD_AUTH_XOAUTH2 || account->auth == TD_AUTH_OAUTHBEARER;
 }

@@ -88,6 +88,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdConfig, td_config_free)
 char *td_config_default_path (void);
 TdAccountConfig *td_config_find_account (TdConfig *config, const char *name);
 
+gboolean td_account_config_uses_token (const TdAccountConfig *account);
 TdAccountConfig *td_account_config_ref (TdAccountConfig *account);
 void td_account_config_unref (TdAccountConfig *account);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdAccountConfig, td_account_config_unref)

@@ -71,12 +71,6 @@ td_credential_source_describe (TdCredentialSource source)
     }
 }
 
-static gboolean
-uses_token (const TdAccountConfig *account)
-{
-  return account->auth == TD_AUTH_XOAUTH2 || account->auth == TD_AUTH_OAUTHBEARER;
-}
-
 /* One lookup */
 
 typedef struct
@@ -363,7 +357,7 @@ td_credentials_lookup_async (TdAccountConfig *account, GCancellable *cancellable
   g_task_set_source_tag (task, td_credentials_lookup_async);
   lookup->account = td_account_config_ref (account);
   g_task_set_task_data (task, lookup, (GDestroyNotify) lookup_free);
-  if (uses_token (account))
+  if (td_account_config_uses_token (account))
     run_command (task, TD_CREDENTIAL_TOKEN_COMMAND, "oauth2-token-command",
                  account->oauth2_token_command);
   else if (!in_session ())

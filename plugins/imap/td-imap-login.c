@@ -38,6 +38,14 @@ login_data_free (LoginData *data)
   g_free (data);
 }
 
+/* Ends the login with @error and drops the reference the steps pass along. */
+static void
+fail_login (GTask *task, GError *error)
+{
+  g_task_return_error (task, error);
+  g_object_unref (task);
+}
+
 /* A part that holds a credential: its memory is cleared when it is freed. */
 static GBytes *
 secret_part (const char *text, gsize len)
@@ -190,13 +198,6 @@ build_authenticate (TdImapSession *session, LoginData *login, GError **error)
 }
 
 static void
-fail_login (GTask *task, GError *error)
-{
-  g_task_return_error (task, error);
-  g_object_unref (task);
-}
-
-static void
 send_login (TdImapBackend *self, GTask *task)
 {
   TdAccountConfig *a = account_of (task);
@@ -254,8 +255,7 @@ capability_answered (GObject *source, GAsyncResult *result, gpointer data)
                                                                  result, &error);
   if (r == NULL)
     {
-      g_task_return_error (task, error);
-      g_object_unref (task);
+      fail_login (task, error);
       return;
     }
   send_login (self, task);
@@ -279,8 +279,7 @@ starttls_done (GObject *source, GAsyncResult *result, gpointer data)
 
   if (!td_imap_session_starttls_finish (TD_IMAP_SESSION (source), result, &error))
     {
-      g_task_return_error (task, error);
-      g_object_unref (task);
+      fail_login (task, error);
       return;
     }
   ask_capabilities_then_login (g_task_get_source_object (task), task);
@@ -298,8 +297,7 @@ pre_tls_capability_answered (GObject *source, GAsyncResult *result, gpointer dat
   if (result != NULL
       && (r = td_imap_session_command_finish (TD_IMAP_SESSION (source), result, &error)) == NULL)
     {
-      g_task_return_error (task, error);
-      g_object_unref (task);
+      fail_login (task, error);
       return;
     }
   if (!td_imap_session_get_caps (self->session)->starttls)
@@ -326,8 +324,7 @@ greeted (GObject *source, GAsyncResult *result, gpointer data)
 
   if (!td_imap_session_connect_finish (TD_IMAP_SESSION (source), result, &preauth, &error))
     {
-      g_task_return_error (task, error);
-      g_object_unref (task);
+      fail_login (task, error);
       return;
     }
   if (a->security == TD_SECURITY_STARTTLS)

@@ -33,6 +33,14 @@ login_data_free (LoginData *data)
   g_free (data);
 }
 
+/* Ends the login with @error and drops the reference the steps pass along. */
+static void
+fail_login (GTask *task, GError *error)
+{
+  g_task_return_error (task, error);
+  g_object_unref (task);
+}
+
 static TdPop3Session *
 session_of (GTask *task)
 {
@@ -160,8 +168,7 @@ send_sasl (GTask *task, const char *mechanism)
                               && (first = td_sasl_step (login->sasl, NULL, &error)) == NULL))
     {
       g_prefix_error (&error, "account %s: ", a->name);
-      g_task_return_error (task, error);
-      g_object_unref (task);
+      fail_login (task, error);
       return;
     }
   gboolean inline_first = first != NULL
@@ -234,8 +241,7 @@ send_login (GTask *task)
   GError *error = NULL;
   if (!td_sasl_choose (a, &caps->sasl, &mechanism, &error))
     {
-      g_task_return_error (task, error);
-      g_object_unref (task);
+      fail_login (task, error);
       return;
     }
   if (mechanism != NULL)
@@ -267,8 +273,7 @@ capa_answered (GObject *source, GAsyncResult *result, gpointer data)
 
   if (reply == NULL)
     {
-      g_task_return_error (task, error);
-      g_object_unref (task);
+      fail_login (task, error);
       return;
     }
   /* A -ERR is an old server without CAPA (RFC 1939 only): no STLS, PIPELINING or SASL. */
@@ -308,8 +313,7 @@ stls_done (GObject *source, GAsyncResult *result, gpointer data)
 
   if (!td_pop3_session_stls_finish (TD_POP3_SESSION (source), result, &error))
     {
-      g_task_return_error (task, error);
-      g_object_unref (task);
+      fail_login (task, error);
       return;
     }
   ((LoginData *) g_task_get_task_data (task))->tls_up = TRUE;
@@ -324,8 +328,7 @@ greeted (GObject *source, GAsyncResult *result, gpointer data)
 
   if (!td_pop3_session_connect_finish (TD_POP3_SESSION (source), result, &error))
     {
-      g_task_return_error (task, error);
-      g_object_unref (task);
+      fail_login (task, error);
       return;
     }
   ask_capa (task);
