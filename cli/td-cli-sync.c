@@ -21,11 +21,11 @@ typedef struct
 } SyncState;
 
 static void
-on_progress (const char *account, const char *folder, guint messages, guint64 bytes,
-             gpointer data)
+on_progress (const TdSyncProgress *p, gpointer data)
 {
-  g_autofree char *size = td_cli_format_size (bytes);
-  fprintf (stderr, "\r\033[K%s/%s: %u messages, %s", account, folder, messages, size);
+  g_autofree char *size = td_cli_format_size (p->bytes);
+  fprintf (stderr, "\r\033[K%s/%s: %u of %u messages, %s", p->account, p->folder, p->messages,
+           p->messages_total, size);
   fflush (stderr);
 }
 

@@ -27,6 +27,7 @@ typedef struct
   WorkFunc commit;         /* makes one batch (TdPendingMessage) durable */
   void (*stored) (TdSyncRunner *self, GPtrArray *batch); /* nullable: a batch is durable */
   void (*done) (TdSyncRunner *self, GError *error);      /* all stored, or the first error */
+  guint total;             /* messages to download */
   gboolean commit_in_flight;
   gboolean fetch_done;
   GError *error;

@@ -48,6 +48,8 @@ static void
 folder_report_free (TdFolderReport *report)
 {
   g_free (report->name);
+  g_free (report->path);
+  g_clear_pointer (&report->new_files, g_ptr_array_unref);
   g_clear_error (&report->error);
   g_free (report);
 }
@@ -456,6 +458,25 @@ td_fetch_pump_clear (TdFetchPump *pump)
 
 static void pump_next (TdSyncRunner *self);
 
+/* Counts a durable message, and names it when it is new mail a notice should show. */
+static void
+note_stored (TdFolderReport *report, TdPendingMessage *message)
+{
+  report->bytes += td_maildir_delivery_get_size (message->delivery);
+  report->added++;
+  if (message->info.flags & TD_FLAG_SEEN)
+    return;
+  report->added_unseen++;
+  if (report->new_files == NULL)
+    report->new_files = g_ptr_array_new_with_free_func (g_free);
+  if (report->new_files->len < TD_REPORT_MAX_NEW_FILES)
+    {
+      char *path = td_maildir_delivery_dup_path (message->delivery);
+      if (path != NULL)
+        g_ptr_array_add (report->new_files, path);
+    }
+}
+
 static void
 pump_committed (GObject *source, GAsyncResult *result, gpointer data)
 {
@@ -476,13 +497,15 @@ pump_committed (GObject *source, GAsyncResult *result, gpointer data)
   else
     {
       for (guint i = 0; i < batch->len; i++)
-        pump->report->bytes += td_maildir_delivery_get_size (((TdPendingMessage *) batch->pdata[i])->delivery);
-      pump->report->added += batch->len;
+        note_stored (pump->report, batch->pdata[i]);
       if (pump->stored != NULL)
         pump->stored (self, batch);
       if (self->options.progress != NULL)
-        self->options.progress (self->account->name, pump->report->name, pump->report->added,
-                                pump->report->bytes, self->options.progress_data);
+        {
+          TdSyncProgress p = { self->account->name, pump->report->name, pump->report->added,
+                               MAX (pump->total, pump->report->added), pump->report->bytes, 0 };
+          self->options.progress (&p, self->options.progress_data);
+        }
     }
   pump_next (self);
 }
@@ -549,6 +572,7 @@ td_sync_runner_fetch (TdSyncRunner *self, TdFetchPump *pump, TdMaildirFolder *fo
 {
   g_return_if_fail (self->pump == NULL);
   self->pump = pump;
+  pump->total = td_sync_runner_count_uids (uids);
   pump->sink = td_maildir_sink_new (folder, on_batch_ready, self);
   td_backend_fetch_messages_async (self->backend, uids, TD_MESSAGE_SINK (pump->sink),
                                    self->cancellable, pump_fetched, self);
@@ -970,6 +994,13 @@ td_sync_runner_add_report (TdSyncRunner *self, const char *name, char delimiter)
   g_autofree char *display = td_folder_map_display (name, delimiter);
 
   report->name = td_printable (display);
+  g_auto (GStrv) components = td_folder_map_components (name, delimiter, self->account->layout,
+                                                        NULL);
+  if (components != NULL && self->maildir != NULL)
+    {
+      g_autofree char *rel = g_strjoinv (G_DIR_SEPARATOR_S, components);
+      report->path = g_build_filename (td_maildir_get_path (self->maildir), rel, NULL);
+    }
   g_ptr_array_add (self->report->folders, report);
   return report;
 }
@@ -1075,6 +1106,9 @@ td_sync_runner_wants (TdSyncRunner *self, const char *display)
   char **patterns = self->options.folder_patterns;
 
   if (!td_account_config_wants_folder (self->account, display))
+    return FALSE;
+  if (self->options.folder_names != NULL
+      && !g_strv_contains ((const char *const *) self->options.folder_names, display))
     return FALSE;
   if (patterns == NULL || patterns[0] == NULL)
     return TRUE;
@@ -1226,6 +1260,8 @@ td_sync_runner_run_async (TdSyncRunner *self, GCancellable *cancellable,
   g_return_if_fail (self->task == NULL);
   self->task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (self->task, td_sync_runner_run_async);
+  /* A cancelled run still has a report to give (what was done before it stopped). */
+  g_task_set_check_cancellable (self->task, FALSE);
   g_set_object (&self->cancellable, cancellable);
   self->report = g_new0 (TdAccountReport, 1);
   self->report->account = g_strdup (self->account->name);
@@ -1270,6 +1306,7 @@ td_sync_runner_finalize (GObject *object)
   g_clear_pointer (&self->download, td_download_run_free);
   g_clear_pointer (&self->account, td_account_config_unref);
   g_strfreev (self->options.folder_patterns);
+  g_strfreev (self->options.folder_names);
   G_OBJECT_CLASS (td_sync_runner_parent_class)->finalize (object);
 }
 
@@ -1308,6 +1345,7 @@ td_sync_runner_new (TdConfig *config, TdAccountConfig *account, TdPluginRegistry
     {
       self->options = *options;
       self->options.folder_patterns = g_strdupv (options->folder_patterns);
+      self->options.folder_names = g_strdupv (options->folder_names);
     }
   return self;
 }

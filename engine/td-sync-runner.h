@@ -50,8 +50,14 @@ typedef struct
   guint64 bytes;
   gboolean unchanged;   /* skipped: nothing changed since the last sync */
   gboolean estimate;    /* dry run: the counts are at most (a re-match by Message-ID decides) */
+  char *path;           /* the folder's directory in the Maildir, nullable */
+  guint added_unseen;   /* of @added, the messages without \Seen */
+  GPtrArray *new_files; /* paths of the first TD_REPORT_MAX_NEW_FILES of @added_unseen */
   GError *error;
 } TdFolderReport;
+
+/* How many new messages a report names by file (for new-mail notices). */
+#define TD_REPORT_MAX_NEW_FILES 20
 
 typedef struct
 {
@@ -64,13 +70,24 @@ typedef struct
 void td_account_report_free (TdAccountReport *report);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdAccountReport, td_account_report_free)
 
-/* Called on the main loop while a folder downloads. */
-typedef void (*TdProgressFunc) (const char *account, const char *folder, guint messages,
-                                guint64 bytes, gpointer user_data);
+/* Where a download stands; @bytes_total is 0 when the server did not say. */
+typedef struct
+{
+  const char *account;
+  const char *folder;
+  guint messages;
+  guint messages_total;
+  guint64 bytes;
+  guint64 bytes_total;
+} TdSyncProgress;
+
+/* Called on the main loop while a folder downloads, after each durable batch. */
+typedef void (*TdProgressFunc) (const TdSyncProgress *progress, gpointer user_data);
 
 typedef struct
 {
   char **folder_patterns;  /* --folder, nullable */
+  char **folder_names;     /* exactly these folders (as the Maildir names them), nullable */
   TdProgressFunc progress;
   gpointer progress_data;
   guint lock_wait_ms;      /* how long to wait for another run's lock */

@@ -41,6 +41,7 @@ struct _TdMaildirDelivery
   gboolean pending_cr;
   gboolean created;
   gboolean published;
+  char *published_as; /* "new/NAME" or "cur/NAME:2,FLAGS" once published */
   guint64 size;
   guint8 *buf;
   gsize buf_len;
@@ -393,6 +394,50 @@ td_maildir_folder_dir_mtimes (TdMaildirFolder *folder, gint64 *cur_ns, gint64 *n
   struct stat st;
   *cur_ns = fstat (folder->cur_fd, &st) == 0 ? mtime_ns (&st) : 0;
   *new_ns = fstat (folder->new_fd, &st) == 0 ? mtime_ns (&st) : 0;
+}
+
+/* Counts the messages in one of a folder's subdirectories; in cur/, those without S too. */
+static gboolean
+count_dir (const char *folder_path, const char *sub, guint *total, guint *unseen)
+{
+  g_autofree char *path = g_build_filename (folder_path, sub, NULL);
+  int fd = open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  DIR *dir = fd >= 0 ? fdopendir (fd) : NULL;
+  struct dirent *e;
+
+  if (dir == NULL)
+    {
+      if (fd >= 0)
+        close (fd);
+      return FALSE;
+    }
+  while ((e = readdir (dir)) != NULL)
+    {
+      if (e->d_name[0] == '.')
+        continue;
+      const char *info = strstr (e->d_name, ":2,");
+      (*total)++;
+      if (g_str_equal (sub, "new") || info == NULL || strchr (info + 3, 'S') == NULL)
+        (*unseen)++;
+    }
+  closedir (dir);
+  return TRUE;
+}
+
+/**
+ * td_maildir_count:
+ * @folder_path: a folder's directory (the one holding cur/ and new/)
+ * @total: (out): messages in cur/ and new/
+ * @unseen: (out): of those, the ones a mail reader shows as unread (new/, or no S flag)
+ *
+ * Returns: %FALSE when the folder cannot be read
+ */
+gboolean
+td_maildir_count (const char *folder_path, guint *total, guint *unseen)
+{
+  *total = *unseen = 0;
+  return count_dir (folder_path, "cur", total, unseen)
+         && count_dir (folder_path, "new", total, unseen);
 }
 
 /**
@@ -881,7 +926,23 @@ td_maildir_delivery_publish (TdMaildirDelivery *d, TdFlags flags, GError **error
                 target) != 0)
     return io_error (error, "move a message into", d->folder->path, errno);
   d->published = TRUE;
+  g_free (d->published_as);
+  d->published_as = g_build_filename (*letters ? "cur" : "new", target, NULL);
   return TRUE;
+}
+
+/**
+ * td_maildir_delivery_dup_path:
+ * @delivery: a delivery
+ *
+ * Returns: (transfer full) (nullable): the message file's path once published, else %NULL
+ */
+char *
+td_maildir_delivery_dup_path (TdMaildirDelivery *delivery)
+{
+  if (delivery->published_as == NULL)
+    return NULL;
+  return g_build_filename (delivery->folder->path, delivery->published_as, NULL);
 }
 
 const char *
@@ -914,6 +975,7 @@ td_maildir_delivery_free (TdMaildirDelivery *d)
   g_clear_pointer (&d->folder, td_maildir_folder_unref);
   g_free (d->base);
   g_free (d->tmp_name);
+  g_free (d->published_as);
   g_free (d->buf);
   g_free (d);
 }

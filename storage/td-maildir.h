@@ -70,10 +70,12 @@ gboolean td_maildir_delivery_close (TdMaildirDelivery *delivery, gint64 mtime, G
 gboolean td_maildir_delivery_publish (TdMaildirDelivery *delivery, TdFlags flags,
                                       GError **error);
 const char *td_maildir_delivery_get_base (TdMaildirDelivery *delivery);
+char *td_maildir_delivery_dup_path (TdMaildirDelivery *delivery);
 guint64 td_maildir_delivery_get_size (TdMaildirDelivery *delivery);
 void td_maildir_delivery_free (TdMaildirDelivery *delivery);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdMaildirDelivery, td_maildir_delivery_free)
 
 void td_maildir_entry_free (TdMaildirEntry *entry);
+gboolean td_maildir_count (const char *folder_path, guint *total, guint *unseen);
 
 G_END_DECLS
