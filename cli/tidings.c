@@ -14,6 +14,9 @@ static const char usage[] =
   "\n"
   "Commands:\n"
   "  sync [ACCOUNT...]   sync every account, or the ones named\n"
+  "  daemon              keep every account in sync in the background (D-Bus service)\n"
+  "  status [--json]     show the daemon's accounts, states, last syncs and errors\n"
+  "  watch               print the daemon's events as they come\n"
   "  check-config        validate the configuration without touching the network\n"
   "  password set|clear|check ACCOUNT\n"
   "                      store or remove ACCOUNT's password in the keyring, or try it\n"
@@ -64,6 +67,12 @@ main (int argc, char **argv)
     return td_cli_sync (&globals, argc - i, argv + i);
   if (g_str_equal (argv[i], "password"))
     return td_cli_password (&globals, argc - i, argv + i);
+  if (g_str_equal (argv[i], "daemon"))
+    return td_cli_daemon (&globals, argc - i, argv + i);
+  if (g_str_equal (argv[i], "status"))
+    return td_cli_status (&globals, argc - i, argv + i);
+  if (g_str_equal (argv[i], "watch"))
+    return td_cli_watch (&globals, argc - i, argv + i);
   if (g_str_equal (argv[i], "check-config"))
     return td_cli_check_config (&globals, argc - i, argv + i);
   if (g_str_equal (argv[i], "help"))

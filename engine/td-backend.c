@@ -153,6 +153,27 @@ td_backend_real_hash_headers_finish (TdBackend *self, GAsyncResult *result, GErr
 }
 
 static void
+td_backend_real_watch_async (TdBackend *self, const char *const *folders,
+                             GCancellable *cancellable, GAsyncReadyCallback callback,
+                             gpointer user_data)
+{
+  not_supported (self, callback, user_data, td_backend_real_watch_async,
+                 "tell when a folder changes");
+}
+
+static char **
+td_backend_real_watch_finish (TdBackend *self, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static guint
+td_backend_real_get_watch_limit (TdBackend *self)
+{
+  return 0;
+}
+
+static void
 td_backend_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   TdBackendPrivate *priv = td_backend_get_instance_private (TD_BACKEND (object));
@@ -196,6 +217,9 @@ td_backend_class_init (TdBackendClass *klass)
   klass->create_folder_finish = td_backend_real_boolean_finish;
   klass->hash_headers_async = td_backend_real_hash_headers_async;
   klass->hash_headers_finish = td_backend_real_hash_headers_finish;
+  klass->watch_async = td_backend_real_watch_async;
+  klass->watch_finish = td_backend_real_watch_finish;
+  klass->get_watch_limit = td_backend_real_get_watch_limit;
 
   /**
    * TdBackend:account:
@@ -618,6 +642,61 @@ td_backend_hash_headers_finish (TdBackend *self, GAsyncResult *result, GError **
   if (call_was_refused (result, td_backend_hash_headers_async, error))
     return NULL;
   return TD_BACKEND_GET_CLASS (self)->hash_headers_finish (self, result, error);
+}
+
+/**
+ * td_backend_get_watch_limit:
+ * @self: a connected backend
+ *
+ * Returns: how many folders one connection can watch at once (IMAP IDLE: 1; NOTIFY: many),
+ *   or 0 when the server cannot tell of changes at all
+ */
+guint
+td_backend_get_watch_limit (TdBackend *self)
+{
+  g_return_val_if_fail (TD_IS_BACKEND (self), 0);
+  return TD_BACKEND_GET_CLASS (self)->get_watch_limit (self);
+}
+
+/**
+ * td_backend_watch_async:
+ * @self: a connected backend
+ * @folders: (array zero-terminated=1): folders (decoded names, as listed), at most
+ *   td_backend_get_watch_limit() of them
+ * @cancellable: (nullable): stops watching (and drops the connection)
+ * @callback: called once the server has reported a change
+ * @user_data: data for @callback
+ *
+ * Waits, without a time limit, until the server reports that one of @folders changed. Call
+ * again to go on watching; the backend keeps what it needs (the selected folder) between
+ * calls. The first call for a folder answers as soon as the watch is set up, with the
+ * folder: what changed before then is unknown, so the caller should look.
+ */
+void
+td_backend_watch_async (TdBackend *self, const char *const *folders, GCancellable *cancellable,
+                        GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_return_if_fail (TD_IS_BACKEND (self));
+  g_return_if_fail (folders != NULL && folders[0] != NULL);
+  CallClosure *c = call_begin (self, callback, user_data, td_backend_watch_async);
+  if (c != NULL)
+    TD_BACKEND_GET_CLASS (self)->watch_async (self, folders, cancellable, call_done, c);
+}
+
+/**
+ * td_backend_watch_finish:
+ * @self: a backend
+ * @result: the result
+ * @error: return location for an error
+ *
+ * Returns: (transfer full): the folders that changed (some of those watched)
+ */
+char **
+td_backend_watch_finish (TdBackend *self, GAsyncResult *result, GError **error)
+{
+  if (call_was_refused (result, td_backend_watch_async, error))
+    return NULL;
+  return TD_BACKEND_GET_CLASS (self)->watch_finish (self, result, error);
 }
 
 /**

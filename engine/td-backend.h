@@ -103,7 +103,13 @@ struct _TdBackendClass
                               GAsyncReadyCallback callback, gpointer user_data);
   GArray *(*hash_headers_finish) (TdBackend *self, GAsyncResult *result, GError **error);
 
-  gpointer padding[6];
+  /* Optional (TD_BACKEND_CAP_WATCH): wait until one of @folders changes on the server. */
+  void (*watch_async) (TdBackend *self, const char *const *folders, GCancellable *cancellable,
+                       GAsyncReadyCallback callback, gpointer user_data);
+  char **(*watch_finish) (TdBackend *self, GAsyncResult *result, GError **error);
+  guint (*get_watch_limit) (TdBackend *self);
+
+  gpointer padding[3];
 };
 
 /* A local message to upload: its bytes as the server gets them (CRLF), their exact count,
@@ -182,6 +188,12 @@ gboolean td_backend_create_folder_finish (TdBackend *self, GAsyncResult *result,
 void td_backend_hash_headers_async (TdBackend *self, GArray *uids, GCancellable *cancellable,
                                     GAsyncReadyCallback callback, gpointer user_data);
 GArray *td_backend_hash_headers_finish (TdBackend *self, GAsyncResult *result, GError **error);
+
+guint td_backend_get_watch_limit (TdBackend *self);
+void td_backend_watch_async (TdBackend *self, const char *const *folders,
+                             GCancellable *cancellable, GAsyncReadyCallback callback,
+                             gpointer user_data);
+char **td_backend_watch_finish (TdBackend *self, GAsyncResult *result, GError **error);
 
 void td_backend_disconnect_async (TdBackend *self, GCancellable *cancellable,
                                   GAsyncReadyCallback callback, gpointer user_data);

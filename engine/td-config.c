@@ -30,7 +30,7 @@ static const char *const account_keys[] = {
   "protocol", "host", "port", "security", "allow-insecure-auth", "user", "auth", "password",
   "password-command", "oauth2-token-command", "tls-ca-file", "tls-fingerprint", "maildir",
   "layout", "folders", "exclude", "sync", "deletes", "watch", "keep-on-server",
-  "delete-after-days", "timeout", "command-timeout", NULL
+  "delete-after-days", "timeout", "command-timeout", "poll-interval", "notify", "metered", NULL
 };
 
 /* The line on which @key takes effect inside @group, or the group's line. */
@@ -321,6 +321,25 @@ load_credentials (Loader *ld, TdAccountConfig *a)
   return get_path (ld, "tls-ca-file", NULL, &a->tls_ca_file);
 }
 
+/* What only the daemon uses: how often to look without push, and what to tell the user. */
+static gboolean
+load_daemon_policy (Loader *ld, TdAccountConfig *a)
+{
+  static const char *const metered_names[] = { "pause", "sync", NULL };
+  guint64 n;
+  int v;
+
+  if (!get_uint (ld, "poll-interval", 10, 86400, 300, &n))
+    return FALSE;
+  a->poll_interval_seconds = (guint) n;
+  if (!get_bool (ld, "notify", TRUE, &a->notify))
+    return FALSE;
+  if (!get_enum (ld, "metered", metered_names, 0, &v))
+    return FALSE;
+  a->sync_when_metered = v == 1;
+  return TRUE;
+}
+
 static gboolean
 load_sync_policy (Loader *ld, TdConfig *cfg, TdAccountConfig *a)
 {
@@ -355,7 +374,7 @@ load_sync_policy (Loader *ld, TdConfig *cfg, TdAccountConfig *a)
   if (!get_uint (ld, "command-timeout", 1, 3600, 30, &n))
     return FALSE;
   a->command_timeout_seconds = (guint) n;
-  return TRUE;
+  return load_daemon_policy (ld, a);
 }
 
 static TdAccountConfig *
@@ -367,6 +386,8 @@ load_account (Loader *ld, TdConfig *cfg, const char *name)
   a->config_file = g_strdup (ld->path);
   a->timeout_seconds = 60;
   a->command_timeout_seconds = 30;
+  a->poll_interval_seconds = 300;
+  a->notify = TRUE;
   if (!g_regex_match_simple ("^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$", name, 0, 0))
     {
       bad_key (ld, NULL, "“%s” is not a usable account name (letters, digits, . _ @ + -; "

@@ -69,6 +69,9 @@ typedef struct
   guint delete_after_days;
   guint timeout_seconds;
   guint command_timeout_seconds; /* password-command, oauth2-token-command */
+  guint poll_interval_seconds;   /* daemon: how often to sync without push */
+  gboolean notify;               /* daemon: desktop notices of new mail */
+  gboolean sync_when_metered;    /* daemon: sync by itself on a metered network too */
 } TdAccountConfig;
 
 typedef struct

@@ -66,5 +66,7 @@ typedef enum
 GQuark td_error_quark (void);
 TdExitCode td_error_to_exit_code (const GError *error);
 gboolean td_error_is_account_wide (const GError *error);
+void td_error_register_dbus (void);
+const char *td_error_dbus_name (const GError *error);
 
 G_END_DECLS

@@ -221,6 +221,25 @@ td_test_dovecot_stop (TdTestDovecot *d)
   g_free (d);
 }
 
+/**
+ * td_test_dovecot_restart:
+ * @d: a running server
+ * @down_ms: how long it stays down
+ *
+ * Stops the server (every connection drops), keeps it down for @down_ms, and starts it again
+ * on the same ports with the same mail, as a restart by its administrator would.
+ */
+void
+td_test_dovecot_restart (TdTestDovecot *d, guint down_ms)
+{
+  g_subprocess_send_signal (d->master, SIGTERM);
+  g_subprocess_wait (d->master, NULL, NULL);
+  g_clear_object (&d->master);
+  g_usleep ((gulong) down_ms * 1000);
+  if (!start_master (d))
+    g_error ("Dovecot did not listen again after a restart; see %s", d->log);
+}
+
 static GPtrArray *
 doveadm_argv (TdTestDovecot *d, va_list args)
 {

@@ -30,6 +30,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdTestDovecot, td_test_dovecot_stop)
 void td_test_dovecot_doveadm (TdTestDovecot *d, ...) G_GNUC_NULL_TERMINATED;
 char *td_test_dovecot_doveadm_output (TdTestDovecot *d, ...) G_GNUC_NULL_TERMINATED;
 void td_test_dovecot_reconfigure (TdTestDovecot *d, const char *extra_conf);
+void td_test_dovecot_restart (TdTestDovecot *d, guint down_ms);
 void td_test_dovecot_set_password (TdTestDovecot *d, const char *password);
 void td_test_dovecot_save (TdTestDovecot *d, const char *mailbox, const char *message, gsize len);
 char *td_test_dovecot_read_log (TdTestDovecot *d);

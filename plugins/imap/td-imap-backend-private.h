@@ -13,6 +13,7 @@ struct _TdImapBackend
   GHashTable *raw_names; /* decoded name -> the server's own (modified UTF-7) name */
   gboolean qresync;      /* ENABLE QRESYNC succeeded on this session */
   TdFolderChanges *resync_changes; /* what a QRESYNC SELECT reported, for list_changes */
+  char *watched;         /* the folder EXAMINEd for IDLE, if any */
 };
 
 /* Commands one backend operation waits for together: how many are still out (plus any
@@ -65,5 +66,6 @@ gboolean td_imap_backend_store_flags_finish (TdBackend *backend, GAsyncResult *r
                                              GError **error);
 
 void td_imap_backend_push_class_init (TdBackendClass *backend_class);
+void td_imap_backend_watch_class_init (TdBackendClass *backend_class);
 
 G_END_DECLS

@@ -25,6 +25,8 @@ imap_get_caps (TdBackend *backend)
 
   if (self->session != NULL && td_imap_session_get_caps (self->session)->condstore)
     caps |= TD_BACKEND_CAP_CHANGES_SINCE;
+  if (self->session != NULL && td_imap_session_get_caps (self->session)->idle)
+    caps |= TD_BACKEND_CAP_WATCH;
   return caps;
 }
 
@@ -445,6 +447,7 @@ imap_open_folder_async (TdBackend *backend, const char *name, gboolean read_only
   g_task_set_source_tag (task, imap_open_folder_async);
   g_task_set_task_data (task, data, (GDestroyNotify) select_data_free);
   g_clear_pointer (&self->resync_changes, td_folder_changes_free);
+  g_clear_pointer (&self->watched, g_free); /* SELECT replaces what IDLE watched */
   if (quoted == NULL)
     {
       g_task_return_error (task, error);
@@ -537,6 +540,7 @@ td_imap_backend_finalize (GObject *object)
 {
   g_hash_table_unref (TD_IMAP_BACKEND (object)->raw_names);
   g_clear_pointer (&TD_IMAP_BACKEND (object)->resync_changes, td_folder_changes_free);
+  g_clear_pointer (&TD_IMAP_BACKEND (object)->watched, g_free);
   G_OBJECT_CLASS (td_imap_backend_parent_class)->finalize (object);
 }
 
@@ -566,6 +570,7 @@ td_imap_backend_class_init (TdImapBackendClass *klass)
   backend_class->disconnect_async = imap_disconnect_async;
   backend_class->disconnect_finish = task_finish_boolean;
   td_imap_backend_push_class_init (backend_class);
+  td_imap_backend_watch_class_init (backend_class);
 }
 
 static void

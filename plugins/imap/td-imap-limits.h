@@ -29,3 +29,7 @@
 #define TD_IMAP_APPEND_BATCH 32
 /* UIDs per pipelined FETCH command when downloading new messages. */
 #define TD_IMAP_FETCH_BATCH 250
+/* IDLE is ended and issued again this often: well inside the 30 minutes after which RFC 2177
+ * lets a server drop an idle client, and often enough that a connection a NAT box forgot
+ * is noticed (the DONE goes unanswered) within minutes. */
+#define TD_IMAP_IDLE_RENEW_SECONDS (10 * 60)

@@ -22,6 +22,13 @@ typedef enum
   COMMAND_SENT,
 } CommandState;
 
+typedef enum
+{
+  IDLE_END_NONE,
+  IDLE_END_WANTED, /* as soon as the server has said "+" */
+  IDLE_END_SENT,
+} IdleEnd;
+
 typedef struct
 {
   char tag[16];
@@ -30,6 +37,8 @@ typedef struct
   guint next_part;
   CommandState state;
   gboolean continuation_ready;
+  gboolean idling;         /* IDLE: the server said "+"; silence is expected now */
+  IdleEnd idle_end;        /* IDLE: whether DONE is wanted or sent */
   TdImapHandlers handlers;
   GTask *task; /* borrowed: the task owns the command */
   gboolean nonsync;      /* LITERAL+: no part waits for "+" */
@@ -90,10 +99,16 @@ on_failed (gpointer owner, const GError *failure)
   g_queue_clear (&doomed);
 }
 
+/* An answer is awaited (and silence timed) unless the one command out is an IDLE the
+ * server has accepted: then silence is what is expected. */
 static gboolean
 is_waiting (gpointer owner)
 {
   TdImapSession *self = owner;
+  Command *c = self->commands.length == 1 ? self->commands.head->data : NULL;
+
+  if (c != NULL && c->idling)
+    return FALSE;
   return self->commands.length > 0;
 }
 
@@ -265,6 +280,13 @@ continue_exchange (TdImapSession *self, const TdImapResponse *r)
 {
   Command *c = oldest_sent (self);
 
+  if (c != NULL && c->state == COMMAND_SENT && (c->handlers.flags & TD_IMAP_COMMAND_IDLE))
+    {
+      c->idling = TRUE;
+      if (c->idle_end == IDLE_END_WANTED)
+        td_imap_session_idle_done (self);
+      return TRUE;
+    }
   if (c == NULL || c->state != COMMAND_SENT || c->handlers.on_continue == NULL)
     return FALSE;
   GBytes *line = c->handlers.on_continue (self, r->text != NULL ? r->text : "",
@@ -646,6 +668,36 @@ td_imap_session_command_async (TdImapSession *self, const TdImapHandlers *handle
 {
   if (queue_command (self, handlers, parts, cancellable, callback, user_data) != NULL)
     try_send (self);
+}
+
+/**
+ * td_imap_session_idle_done:
+ * @self: a session
+ *
+ * Ends the IDLE command under way with DONE (at once, or as soon as the server has
+ * accepted it); its completion then arrives as for any command. Does nothing without one.
+ */
+void
+td_imap_session_idle_done (TdImapSession *self)
+{
+  for (GList *l = self->commands.head; l != NULL; l = l->next)
+    {
+      Command *c = l->data;
+      if (!(c->handlers.flags & TD_IMAP_COMMAND_IDLE) || c->idle_end == IDLE_END_SENT)
+        continue;
+      if (!c->idling)
+        {
+          c->idle_end = IDLE_END_WANTED;
+          return;
+        }
+      c->idling = FALSE;
+      c->idle_end = IDLE_END_SENT;
+      g_ptr_array_add (c->parts, g_bytes_new_static ("DONE\r\n", 6));
+      c->state = COMMAND_SENDING;
+      td_connection_touch (self->conn);
+      try_send (self);
+      return;
+    }
 }
 
 /**

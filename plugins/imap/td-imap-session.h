@@ -65,6 +65,7 @@ typedef enum
   TD_IMAP_COMMAND_SENSITIVE = 1 << 0, /* never logged: it carries a credential */
   TD_IMAP_COMMAND_STARTTLS = 1 << 1,  /* stop reading at its completion */
   TD_IMAP_COMMAND_NO_REPLY = 1 << 2,  /* complete once written (LOGOUT: the reply is not needed) */
+  TD_IMAP_COMMAND_IDLE = 1 << 3,      /* IDLE: "+" starts a silence; td_imap_session_idle_done ends it */
 } TdImapCommandFlags;
 
 typedef struct
@@ -101,6 +102,7 @@ void td_imap_session_append_async (TdImapSession *self, const char *head, GInput
 TdImapResponse *td_imap_session_command_finish (TdImapSession *self, GAsyncResult *result,
                                                 GError **error);
 
+void td_imap_session_idle_done (TdImapSession *self);
 const TdImapCaps *td_imap_session_get_caps (TdImapSession *self);
 TdImapMailbox *td_imap_session_get_mailbox (TdImapSession *self);
 const char *td_imap_session_describe (TdImapSession *self);

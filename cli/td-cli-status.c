@@ -1,0 +1,366 @@
+/* td-cli-status.c: `tidings status` and `tidings watch`: the daemon, seen over D-Bus.
+ *
+ * Both only look: they never start the daemon (no D-Bus activation) and never send it a
+ * request. Main thread only.
+ */
+#include <glib-unix.h>
+#include <signal.h>
+#include <stdio.h>
+
+#include "engine/td-dbus-generated.h"
+#include "engine/td-dbus-service.h"
+#include "engine/td-error.h"
+#include "td-cli.h"
+
+static const char not_running[] =
+  "tidings: the Tidings daemon is not running; start it with `systemctl --user start tidings` "
+  "or `tidings daemon`\n";
+
+/* The session bus, and whether the daemon has its name there. */
+static GDBusConnection *
+connect_bus (gboolean *running, GError **error)
+{
+  g_autoptr (GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, error);
+  g_autoptr (GVariant) reply = NULL;
+
+  if (bus == NULL)
+    return NULL;
+  reply = g_dbus_connection_call_sync (bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", "NameHasOwner",
+                                       g_variant_new ("(s)", TD_DBUS_NAME),
+                                       G_VARIANT_TYPE ("(b)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
+                                       error);
+  if (reply == NULL)
+    return NULL;
+  g_variant_get (reply, "(b)", running);
+  return g_steal_pointer (&bus);
+}
+
+static char *
+format_time (gint64 seconds)
+{
+  g_autoptr (GDateTime) t = NULL;
+
+  if (seconds <= 0)
+    return g_strdup ("never");
+  t = g_date_time_new_from_unix_local (seconds);
+  return t != NULL ? g_date_time_format (t, "%Y-%m-%d %H:%M:%S") : g_strdup ("?");
+}
+
+/* `tidings status` */
+
+static void
+print_account_text (TdDBusAccount *a)
+{
+  g_autofree char *when = format_time (td_dbus_account_get_last_sync (a));
+  const char *error = td_dbus_account_get_last_error (a);
+  GVariant *folders = td_dbus_account_get_folders (a);
+
+  printf ("%s (%s): %s; last sync %s; %u unread\n", td_dbus_account_get_name (a),
+          td_dbus_account_get_protocol (a), td_dbus_account_get_state (a), when,
+          td_dbus_account_get_unread_count (a));
+  if (error != NULL && *error != '\0')
+    printf ("  last error: %s\n", error);
+  if (folders != NULL)
+    {
+      GVariantIter iter;
+      const char *name;
+      guint total, unread;
+      g_variant_iter_init (&iter, folders);
+      while (g_variant_iter_next (&iter, "{&s(uu)}", &name, &total, &unread))
+        printf ("  %s: %u messages, %u unread\n", name, total, unread);
+    }
+}
+
+static void
+print_account_json (TdDBusAccount *a, gboolean first)
+{
+  g_autofree char *name = td_cli_json_string (td_dbus_account_get_name (a));
+  g_autofree char *protocol = td_cli_json_string (td_dbus_account_get_protocol (a));
+  g_autofree char *state = td_cli_json_string (td_dbus_account_get_state (a));
+  const char *last_error = td_dbus_account_get_last_error (a);
+  g_autofree char *error = td_cli_json_string (last_error && *last_error ? last_error : NULL);
+  GVariant *folders = td_dbus_account_get_folders (a);
+
+  printf ("%s{\"name\":%s,\"protocol\":%s,\"state\":%s,\"last_sync\":%" G_GINT64_FORMAT
+          ",\"last_error\":%s,\"unread\":%u,\"folders\":[", first ? "" : ",", name, protocol,
+          state, td_dbus_account_get_last_sync (a), error, td_dbus_account_get_unread_count (a));
+  if (folders != NULL)
+    {
+      GVariantIter iter;
+      const char *folder;
+      guint total, unread, n = 0;
+      g_variant_iter_init (&iter, folders);
+      while (g_variant_iter_next (&iter, "{&s(uu)}", &folder, &total, &unread))
+        {
+          g_autofree char *f = td_cli_json_string (folder);
+          printf ("%s{\"name\":%s,\"messages\":%u,\"unread\":%u}", n++ ? "," : "", f, total,
+                  unread);
+        }
+    }
+  printf ("]}");
+}
+
+int
+td_cli_status (const TdCliGlobals *globals, int argc, char **argv)
+{
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON for scripts", NULL },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("- show what the daemon is doing");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDBusConnection) bus = NULL;
+  g_autoptr (TdDBusEngine) engine = NULL;
+  gboolean running = FALSE;
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    {
+      fprintf (stderr, "tidings status: %s\n", error->message);
+      return TD_EXIT_USAGE;
+    }
+  bus = connect_bus (&running, &error);
+  if (bus == NULL)
+    {
+      fprintf (stderr, "tidings: cannot reach the D-Bus session bus, where the daemon would "
+               "be: %s\n", error->message);
+      return TD_EXIT_FAILED;
+    }
+  if (!running)
+    {
+      if (json)
+        printf ("{\"running\":false}\n");
+      fputs (not_running, stderr);
+      return TD_EXIT_FAILED;
+    }
+  engine = td_dbus_engine_proxy_new_sync (bus, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START, TD_DBUS_NAME,
+                                          TD_DBUS_PATH, NULL, &error);
+  const char *const *paths = engine != NULL ? td_dbus_engine_get_accounts (engine) : NULL;
+  if (paths == NULL)
+    {
+      fprintf (stderr, "tidings: the daemon did not answer: %s\n",
+               error != NULL ? error->message : "no accounts property");
+      return TD_EXIT_FAILED;
+    }
+  if (json)
+    printf ("{\"running\":true,\"paused\":%s,\"accounts\":[",
+            td_dbus_engine_get_paused (engine) ? "true" : "false");
+  else
+    printf ("The Tidings daemon is running%s.\n",
+            td_dbus_engine_get_paused (engine) ? " (paused: `tidings` syncs only when asked)" : "");
+  for (guint i = 0; paths[i] != NULL; i++)
+    {
+      g_autoptr (TdDBusAccount) a = td_dbus_account_proxy_new_sync (
+        bus, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START, TD_DBUS_NAME, paths[i], NULL, &error);
+      if (a == NULL)
+        {
+          fprintf (stderr, "tidings: the daemon did not answer for %s: %s\n", paths[i],
+                   error->message);
+          return TD_EXIT_FAILED;
+        }
+      if (json)
+        print_account_json (a, i == 0);
+      else
+        print_account_text (a);
+    }
+  if (json)
+    printf ("]}\n");
+  return TD_EXIT_OK;
+}
+
+/* `tidings watch` */
+
+typedef struct
+{
+  GMainLoop *loop;
+  GDBusConnection *bus;
+  GHashTable *names; /* account object path -> account name */
+} Watch;
+
+static const char *
+account_name (Watch *w, const char *path)
+{
+  const char *name = g_hash_table_lookup (w->names, path);
+  return name != NULL ? name : path;
+}
+
+static void
+say (const char *format, ...) G_GNUC_PRINTF (1, 2);
+
+static void
+say (const char *format, ...)
+{
+  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *stamp = g_date_time_format (now, "%H:%M:%S");
+  g_autofree char *text = NULL;
+  va_list args;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  printf ("%s %s\n", stamp, text);
+  fflush (stdout);
+}
+
+static guint
+summary_count (GVariant *summary, const char *key)
+{
+  guint n = 0;
+  g_variant_lookup (summary, key, "u", &n);
+  return n;
+}
+
+static void
+on_engine_signal (GDBusConnection *bus, const char *sender, const char *path, const char *iface,
+                  const char *signal, GVariant *params, gpointer data)
+{
+  Watch *w = data;
+  const char *account = NULL, *a = NULL, *b = NULL, *c = NULL;
+
+  if (g_str_equal (signal, "SyncStarted") && g_variant_is_of_type (params, G_VARIANT_TYPE ("(os)")))
+    {
+      g_variant_get (params, "(&o&s)", &account, &a);
+      say ("%s: sync started (%s)", account_name (w, account), a);
+    }
+  else if (g_str_equal (signal, "SyncFinished")
+           && g_variant_is_of_type (params, G_VARIANT_TYPE ("(oa{sv})")))
+    {
+      g_autoptr (GVariant) summary = NULL;
+      const char *message = NULL;
+      g_variant_get (params, "(&o@a{sv})", &account, &summary);
+      if (g_variant_lookup (summary, "error-message", "&s", &message))
+        say ("%s: sync failed: %s", account_name (w, account), message);
+      else
+        say ("%s: sync finished: %u new, %u flag changes, %u removed; to the server: "
+             "%u uploaded, %u flag changes, %u deleted", account_name (w, account),
+             summary_count (summary, "added"), summary_count (summary, "flags-changed"),
+             summary_count (summary, "removed"), summary_count (summary, "uploaded"),
+             summary_count (summary, "flags-pushed"), summary_count (summary, "deleted-remote"));
+    }
+  else if (g_str_equal (signal, "NewMail") && g_variant_is_of_type (params, G_VARIANT_TYPE ("(osua(ss))")))
+    {
+      g_autoptr (GVariantIter) iter = NULL;
+      guint count = 0;
+      g_variant_get (params, "(&o&sua(ss))", &account, &a, &count, &iter);
+      say ("%s/%s: %u new", account_name (w, account), a, count);
+      while (g_variant_iter_next (iter, "(&s&s)", &b, &c))
+        say ("  %s: %s", *c ? c : "(no sender)", *b ? b : "(no subject)");
+    }
+  else if (g_str_equal (signal, "Error") && g_variant_is_of_type (params, G_VARIANT_TYPE ("(osss)")))
+    {
+      g_variant_get (params, "(&o&s&s&s)", &account, &a, &b, &c);
+      say ("%s%s%s: error: %s", account_name (w, account), *a ? "/" : "", a, c);
+    }
+}
+
+static void
+on_account_signal (GDBusConnection *bus, const char *sender, const char *path, const char *iface,
+                   const char *signal, GVariant *params, gpointer data)
+{
+  Watch *w = data;
+
+  if (g_str_equal (iface, "org.freedesktop.DBus.Properties")
+      && g_variant_is_of_type (params, G_VARIANT_TYPE ("(sa{sv}as)")))
+    {
+      g_autoptr (GVariant) changed = NULL;
+      const char *which = NULL, *state = NULL;
+      g_variant_get (params, "(&s@a{sv}@as)", &which, &changed, NULL);
+      if (g_str_equal (which, "org.tidings.Tidings1.Account")
+          && g_variant_lookup (changed, "State", "&s", &state))
+        say ("%s: %s", account_name (w, path), state);
+    }
+  else if (g_str_equal (signal, "Progress")
+           && g_variant_is_of_type (params, G_VARIANT_TYPE ("(suutt)")))
+    {
+      const char *folder = NULL;
+      guint done = 0, total = 0;
+      guint64 bytes = 0;
+      g_variant_get (params, "(&suutt)", &folder, &done, &total, &bytes, NULL);
+      g_autofree char *size = td_cli_format_size (bytes);
+      say ("%s/%s: %u of %u messages, %s", account_name (w, path), folder, done, total, size);
+    }
+}
+
+static void
+on_signal (GDBusConnection *bus, const char *sender, const char *path, const char *iface,
+           const char *signal, GVariant *params, gpointer data)
+{
+  if (g_str_equal (path, TD_DBUS_PATH) && g_str_equal (iface, "org.tidings.Tidings1.Engine"))
+    on_engine_signal (bus, sender, path, iface, signal, params, data);
+  else if (g_str_has_prefix (path, TD_DBUS_PATH "/account/"))
+    on_account_signal (bus, sender, path, iface, signal, params, data);
+}
+
+static void
+learn_names (Watch *w)
+{
+  g_autoptr (TdDBusEngine) engine = td_dbus_engine_proxy_new_sync (
+    w->bus, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START, TD_DBUS_NAME, TD_DBUS_PATH, NULL, NULL);
+  const char *const *paths = engine != NULL ? td_dbus_engine_get_accounts (engine) : NULL;
+
+  for (guint i = 0; paths != NULL && paths[i] != NULL; i++)
+    {
+      g_autoptr (TdDBusAccount) a = td_dbus_account_proxy_new_sync (
+        w->bus, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START, TD_DBUS_NAME, paths[i], NULL, NULL);
+      if (a != NULL && td_dbus_account_get_name (a) != NULL)
+        g_hash_table_replace (w->names, g_strdup (paths[i]), g_strdup (td_dbus_account_get_name (a)));
+    }
+}
+
+static void
+name_appeared (GDBusConnection *bus, const char *name, const char *owner, gpointer data)
+{
+  learn_names (data);
+  say ("the daemon is running");
+}
+
+static void
+name_vanished (GDBusConnection *bus, const char *name, gpointer data)
+{
+  say ("the daemon is not running; waiting for it to start");
+}
+
+static gboolean
+on_quit (gpointer data)
+{
+  g_main_loop_quit (data);
+  return G_SOURCE_REMOVE;
+}
+
+int
+td_cli_watch (const TdCliGlobals *globals, int argc, char **argv)
+{
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("- print the daemon's events as they come");
+  g_autoptr (GError) error = NULL;
+  Watch w = { NULL };
+  gboolean running = FALSE;
+
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    {
+      fprintf (stderr, "tidings watch: %s\n", error->message);
+      return TD_EXIT_USAGE;
+    }
+  w.bus = connect_bus (&running, &error);
+  if (w.bus == NULL)
+    {
+      fprintf (stderr, "tidings: cannot reach the D-Bus session bus: %s\n", error->message);
+      return TD_EXIT_FAILED;
+    }
+  w.loop = g_main_loop_new (NULL, FALSE);
+  w.names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_dbus_connection_signal_subscribe (w.bus, TD_DBUS_NAME, NULL, NULL, NULL, NULL,
+                                      G_DBUS_SIGNAL_FLAGS_NONE, on_signal, &w, NULL);
+  guint watch_id = g_bus_watch_name_on_connection (w.bus, TD_DBUS_NAME,
+                                                   G_BUS_NAME_WATCHER_FLAGS_NONE, name_appeared,
+                                                   name_vanished, &w, NULL);
+  g_unix_signal_add (SIGINT, on_quit, w.loop);
+  g_unix_signal_add (SIGTERM, on_quit, w.loop);
+  g_main_loop_run (w.loop);
+  g_bus_unwatch_name (watch_id);
+  g_hash_table_unref (w.names);
+  g_main_loop_unref (w.loop);
+  g_object_unref (w.bus);
+  return TD_EXIT_OK;
+}

@@ -1,0 +1,427 @@
+/* test-daemon.c: `tidings daemon` on a session bus of its own (dbus-run-session), against
+ * Dovecot: the objects it exports, syncs driven by `gdbus call`, the signals and desktop
+ * notices that follow, errors under their D-Bus names, bad arguments refused, `tidings
+ * status`, one daemon per bus, and SIGTERM in the middle of a download.
+ */
+#include <signal.h>
+#include <string.h>
+
+#include "td-test-daemon.h"
+
+#define SIGNAL_WAIT_MS 30000
+
+static void
+expect_startup_sync (DaemonFixture *f)
+{
+  guint from = 0;
+  g_assert_nonnull (td_test_wait_signal (f, "SyncFinished", &from, SIGNAL_WAIT_MS));
+}
+
+static gboolean
+is_watching (DaemonFixture *f)
+{
+  g_autoptr (GVariant) state = td_test_account_property (f, "State");
+  return g_str_equal (g_variant_get_string (state, NULL), "watching");
+}
+
+/* Start-up with push: the first sync, then the one the new IDLE asks for (what changed
+ * before it began is unknown), then quiet watching. */
+static void
+expect_watching (DaemonFixture *f)
+{
+  guint from = 0;
+  g_assert_nonnull (td_test_wait_signal (f, "SyncFinished", &from, SIGNAL_WAIT_MS));
+  g_assert_nonnull (td_test_wait_signal (f, "SyncFinished", &from, SIGNAL_WAIT_MS));
+  g_assert_true (td_test_wait_for (f, is_watching, SIGNAL_WAIT_MS));
+}
+
+/* The engine at the root, one account object under the object manager, its properties. */
+static void
+test_objects (DaemonFixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  td_test_daemon_start (f, "imap", NULL);
+  expect_watching (f);
+  g_autoptr (GVariant) objects = td_test_call (f, "/org/tidings/Tidings1",
+                                               "org.freedesktop.DBus.ObjectManager",
+                                               "GetManagedObjects", NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (GVariant) managed = g_variant_get_child_value (objects, 0);
+  g_autoptr (GVariant) ifaces = g_variant_lookup_value (managed, TD_TEST_ACCOUNT_PATH,
+                                                        G_VARIANT_TYPE ("a{sa{sv}}"));
+  g_assert_nonnull (ifaces);
+  g_autoptr (GVariant) props = g_variant_lookup_value (ifaces, "org.tidings.Tidings1.Account",
+                                                       G_VARIANT_TYPE_VARDICT);
+  g_assert_nonnull (props);
+  const char *name = NULL, *protocol = NULL, *state = NULL;
+  g_assert_true (g_variant_lookup (props, "Name", "&s", &name));
+  g_assert_cmpstr (name, ==, "t");
+  g_assert_true (g_variant_lookup (props, "Protocol", "&s", &protocol));
+  g_assert_cmpstr (protocol, ==, "imap");
+  g_assert_true (g_variant_lookup (props, "State", "&s", &state));
+  g_assert_cmpstr (state, ==, "watching");
+
+  g_autoptr (GVariant) reply = td_test_call (f, "/org/tidings/Tidings1",
+                                             "org.freedesktop.DBus.Properties", "Get",
+                                             g_variant_new ("(ss)", "org.tidings.Tidings1.Engine",
+                                                            "Accounts"), &error);
+  g_assert_no_error (error);
+  g_autoptr (GVariant) accounts = NULL;
+  g_variant_get (reply, "(v)", &accounts);
+  g_autofree const char **paths = g_variant_get_objv (accounts, NULL);
+  g_assert_cmpuint (g_strv_length ((char **) paths), ==, 1);
+  g_assert_cmpstr (paths[0], ==, TD_TEST_ACCOUNT_PATH);
+  g_autoptr (GVariant) last = td_test_account_property (f, "LastSync");
+  g_assert_cmpint (g_variant_get_int64 (last), >, 0);
+}
+
+static gboolean
+has_notice (DaemonFixture *f)
+{
+  return f->notices->len > 0;
+}
+
+/* `gdbus call` syncs the account: the call returns what it did, the signals say the same,
+ * the mail is in the Maildir, the counts follow, and the desktop is told once. */
+static void
+test_gdbus_sync (DaemonFixture *f, gconstpointer data)
+{
+  g_autofree char *out = NULL, *err = NULL;
+  g_autoptr (GError) error = NULL;
+  int status = -1;
+  guint from = 0;
+
+  td_test_daemon_start (f, "imap", "watch =\n"); /* no push: the call does the work */
+  expect_startup_sync (f);
+  td_test_clear_signals (f);
+  seed (&f->base, "INBOX", 3, 200);
+  const char *argv[] = { "gdbus", "call", "--session", "--dest", "org.tidings.Tidings1",
+                         "--object-path", TD_TEST_ACCOUNT_PATH, "--method",
+                         "org.tidings.Tidings1.Account.Sync", NULL };
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err,
+                &status, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_nonnull (strstr (out, "'added': <uint32 3>"));
+
+  GVariant *started = td_test_wait_signal (f, "SyncStarted", &from, SIGNAL_WAIT_MS);
+  g_assert_nonnull (started);
+  const char *path = NULL, *reason = NULL;
+  g_variant_get (started, "(&o&s)", &path, &reason);
+  g_assert_cmpstr (path, ==, TD_TEST_ACCOUNT_PATH);
+  g_assert_cmpstr (reason, ==, "request");
+  GVariant *finished = td_test_wait_signal (f, "SyncFinished", &from, SIGNAL_WAIT_MS);
+  g_assert_nonnull (finished);
+  GVariant *mail = td_test_wait_signal (f, "NewMail", &from, SIGNAL_WAIT_MS);
+  g_assert_nonnull (mail);
+  g_autoptr (GVariant) messages = NULL;
+  const char *folder = NULL;
+  guint count = 0;
+  g_variant_get (mail, "(&o&su@a(ss))", &path, &folder, &count, &messages);
+  g_assert_cmpstr (folder, ==, "INBOX");
+  g_assert_cmpuint (count, ==, 3);
+  g_assert_cmpuint (g_variant_n_children (messages), ==, 3);
+  g_autofree char *shown = g_variant_print (messages, FALSE);
+  for (guint i = 1; i <= 3; i++)
+    {
+      g_autofree char *subject = g_strdup_printf ("'Grüße Nummer %u'", i);
+      g_assert_nonnull (strstr (shown, subject));
+    }
+  g_assert_nonnull (strstr (shown, "Zoë <zoe@example.org>"));
+  assert_folder_matches (&f->base, "INBOX");
+
+  g_autoptr (GVariant) unread = td_test_account_property (f, "UnreadCount");
+  g_assert_cmpuint (g_variant_get_uint32 (unread), ==, 3);
+  g_autoptr (GVariant) folders = td_test_account_property (f, "Folders");
+  guint total = 0, unseen = 0;
+  g_assert_true (g_variant_lookup (folders, "INBOX", "(uu)", &total, &unseen));
+  g_assert_cmpuint (total, ==, 3);
+  g_assert_cmpuint (unseen, ==, 3);
+
+  g_assert_true (td_test_wait_for (f, has_notice, 5000));
+  g_assert_cmpuint (f->notices->len, ==, 1);
+  const char *summary = NULL, *body = NULL;
+  g_variant_get (g_ptr_array_index (f->notices, 0), "(&s&s)", &summary, &body);
+  g_assert_cmpstr (summary, ==, "3 new messages in t");
+  g_assert_nonnull (strstr (body, "Grüße Nummer 1"));
+}
+
+/* notify = false: the signal still goes out, the desktop is not told. */
+static void
+test_notify_off (DaemonFixture *f, gconstpointer data)
+{
+  guint from = 0;
+
+  seed (&f->base, "INBOX", 2, 200);
+  td_test_daemon_start (f, "imap", "notify = false\nwatch =\n");
+  g_assert_nonnull (td_test_wait_signal (f, "NewMail", &from, SIGNAL_WAIT_MS));
+  /* Sync again, so any notice of the first sync has had time to arrive before we look. */
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply = td_test_call (f, TD_TEST_ACCOUNT_PATH,
+                                             "org.tidings.Tidings1.Account", "Sync", NULL,
+                                             &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (f->notices->len, ==, 0);
+}
+
+/* A refused password: the call fails with the documented error name, the account says
+ * needs-password and why, and an Error signal says the same. */
+static void
+test_auth_error (DaemonFixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  guint from = 0;
+
+  td_test_daemon_start (f, "imap", "watch =\n");
+  expect_startup_sync (f);
+  td_test_dovecot_set_password (f->base.dovecot, "another password");
+  g_autoptr (GVariant) reply = td_test_call (f, TD_TEST_ACCOUNT_PATH,
+                                             "org.tidings.Tidings1.Account", "Sync", NULL,
+                                             &error);
+  g_assert_null (reply);
+  g_autofree char *remote = g_dbus_error_get_remote_error (error);
+  g_assert_cmpstr (remote, ==, "org.tidings.Tidings1.Error.Auth");
+  g_autoptr (GVariant) state = td_test_account_property (f, "State");
+  g_assert_cmpstr (g_variant_get_string (state, NULL), ==, "needs-password");
+  g_autoptr (GVariant) last_error = td_test_account_property (f, "LastError");
+  g_assert_nonnull (strstr (g_variant_get_string (last_error, NULL), "account t"));
+  GVariant *signal = td_test_wait_signal (f, "Error", &from, SIGNAL_WAIT_MS);
+  g_assert_nonnull (signal);
+  const char *path, *folder, *name, *message;
+  g_variant_get (signal, "(&o&s&s&s)", &path, &folder, &name, &message);
+  g_assert_cmpstr (name, ==, "org.tidings.Tidings1.Error.Auth");
+  g_assert_cmpstr (folder, ==, "");
+  g_assert_null (strstr (message, TD_TEST_PASSWORD));
+}
+
+static void
+expect_refused (DaemonFixture *f, const char *path, const char *iface, const char *method,
+                GVariant *args, const char *dbus_error)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply = td_test_call (f, path, iface, method, args, &error);
+
+  g_assert_null (reply);
+  g_assert_nonnull (error);
+  g_autofree char *remote = g_dbus_error_get_remote_error (error);
+  g_assert_cmpstr (remote, ==, dbus_error);
+}
+
+/* Odd folder names, wrong types, unknown objects and methods, a megabyte of name: each is a
+ * D-Bus error, and the daemon goes on as before. */
+static void
+test_bad_arguments (DaemonFixture *f, gconstpointer data)
+{
+  const char *acc = "org.tidings.Tidings1.Account";
+  const char *invalid = "org.freedesktop.DBus.Error.InvalidArgs";
+  g_autofree char *long_name = g_strnfill (2000, 'a');
+  g_autofree char *huge = g_strnfill (1024 * 1024, 'b');
+  g_autoptr (GError) error = NULL;
+
+  td_test_daemon_start (f, "imap", "exclude = Junk\nwatch =\n");
+  expect_startup_sync (f);
+  expect_refused (f, TD_TEST_ACCOUNT_PATH, acc, "SyncFolder", g_variant_new ("(s)", ""), invalid);
+  expect_refused (f, TD_TEST_ACCOUNT_PATH, acc, "SyncFolder", g_variant_new ("(s)", long_name),
+                  invalid);
+  expect_refused (f, TD_TEST_ACCOUNT_PATH, acc, "SyncFolder", g_variant_new ("(s)", huge), invalid);
+  expect_refused (f, TD_TEST_ACCOUNT_PATH, acc, "SyncFolder", g_variant_new ("(s)", "a\tb\x01"),
+                  invalid);
+  expect_refused (f, TD_TEST_ACCOUNT_PATH, acc, "SyncFolder", g_variant_new ("(s)", "Junk"),
+                  invalid);
+  expect_refused (f, TD_TEST_ACCOUNT_PATH, acc, "SyncFolder", g_variant_new ("(s)", "No/Such"),
+                  invalid);
+  expect_refused (f, TD_TEST_ACCOUNT_PATH, acc, "SyncFolder", g_variant_new ("(i)", 42), invalid);
+  expect_refused (f, TD_TEST_ACCOUNT_PATH, acc, "SyncFolder", NULL, invalid);
+  expect_refused (f, TD_TEST_ACCOUNT_PATH, acc, "Sync", g_variant_new ("(s)", "x"), invalid);
+  expect_refused (f, "/org/tidings/Tidings1", "org.tidings.Tidings1.Engine", "Pause",
+                  g_variant_new ("(u)", 1), invalid);
+  expect_refused (f, TD_TEST_ACCOUNT_PATH, acc, "Exterminate", NULL,
+                  "org.freedesktop.DBus.Error.UnknownMethod");
+  expect_refused (f, "/org/tidings/Tidings1/account/nobody", acc, "Sync", NULL,
+                  "org.freedesktop.DBus.Error.UnknownMethod");
+  expect_refused (f, TD_TEST_ACCOUNT_PATH, "org.freedesktop.DBus.Properties", "Set",
+                  g_variant_new ("(ssv)", acc, "State", g_variant_new_string ("idle")),
+                  invalid);
+  /* Still alive and well. */
+  g_autoptr (GVariant) reply = td_test_call (f, TD_TEST_ACCOUNT_PATH, acc, "SyncFolder",
+                                             g_variant_new ("(s)", "INBOX"), &error);
+  g_assert_no_error (error);
+  g_assert_true (td_test_daemon_running (f));
+}
+
+/* Pause stops automatic syncs and says so; Sync still works; Resume catches up. */
+static void
+test_pause_resume (DaemonFixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  const char *engine = "org.tidings.Tidings1.Engine";
+  guint from = 0;
+
+  td_test_daemon_start (f, "imap", "poll-interval = 10\nwatch =\n");
+  expect_startup_sync (f);
+  g_autoptr (GVariant) r1 = td_test_call (f, "/org/tidings/Tidings1", engine, "Pause", NULL, &error);
+  g_assert_no_error (error);
+  TdTestRun st = td_test_tidings (f->cfg, "status", NULL);
+  g_assert_cmpint (st.status, ==, 0);
+  g_assert_nonnull (strstr (st.out, "paused"));
+  td_test_run_clear (&st);
+  td_test_clear_signals (f);
+  seed (&f->base, "INBOX", 1, 100);
+  g_autoptr (GVariant) r2 = td_test_call (f, "/org/tidings/Tidings1", engine, "Sync", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (td_test_wait_signal (f, "NewMail", &from, SIGNAL_WAIT_MS));
+  seed (&f->base, "INBOX", 1, 100);
+  g_autoptr (GVariant) r3 = td_test_call (f, "/org/tidings/Tidings1", engine, "Resume", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (td_test_wait_signal (f, "NewMail", &from, SIGNAL_WAIT_MS));
+  assert_folder_matches (&f->base, "INBOX");
+}
+
+/* `tidings status` reads the daemon; without one it says how to start it. */
+static void
+test_status (DaemonFixture *f, gconstpointer data)
+{
+  seed (&f->base, "INBOX", 2, 100);
+  td_test_daemon_start (f, "imap", NULL);
+  expect_watching (f);
+  guint from = 0;
+  g_assert_nonnull (td_test_wait_signal (f, "NewMail", &from, SIGNAL_WAIT_MS));
+  TdTestRun r = td_test_tidings (f->cfg, "status", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "\"running\":true"));
+  g_assert_nonnull (strstr (r.out, "\"name\":\"t\",\"protocol\":\"imap\",\"state\":\"watching\""));
+  g_assert_nonnull (strstr (r.out, "\"unread\":2"));
+  g_assert_nonnull (strstr (r.out, "{\"name\":\"INBOX\",\"messages\":2,\"unread\":2}"));
+  td_test_run_clear (&r);
+
+  /* A second daemon on the same bus refuses to start. */
+  TdTestRun second = td_test_tidings (f->cfg, "daemon", NULL);
+  g_assert_cmpint (second.status, ==, 8);
+  g_assert_nonnull (strstr (second.err, "another Tidings daemon already runs"));
+  td_test_run_clear (&second);
+
+  g_assert_cmpint (td_test_daemon_stop (f), ==, 0);
+  r = td_test_tidings (f->cfg, "status", NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "the Tidings daemon is not running"));
+  td_test_run_clear (&r);
+}
+
+/* SIGTERM while a big folder downloads: exit 0 soon, and a later sync completes the folder
+ * with nothing lost and nothing twice. */
+static void
+test_sigterm_mid_sync (DaemonFixture *f, gconstpointer data)
+{
+  guint from = 0;
+
+  seed (&f->base, "INBOX", 400, 30 * 1024);
+  td_test_daemon_start (f, "imap", NULL);
+  g_assert_nonnull (td_test_wait_signal (f, "Progress", &from, SIGNAL_WAIT_MS));
+  g_assert_cmpint (td_test_daemon_stop (f), ==, 0);
+  g_autofree char *err = NULL;
+  g_file_get_contents (f->err_path, &err, NULL, NULL);
+  g_assert_nonnull (strstr (err, "stopping"));
+  sync_ok (f->cfg);
+  assert_folder_matches (&f->base, "INBOX");
+}
+
+static gboolean
+inbox_has_new_file (DaemonFixture *f)
+{
+  g_autofree char *dir = g_build_filename (f->base.maildir, "INBOX", "new", NULL);
+  return td_test_count_entries (dir) > 0;
+}
+
+/* A message delivered on the server reaches new/ with no call at all, and the sync that
+ * fetched it says why it ran: IDLE ("server"), or the poll without IDLE ("schedule"). */
+static void
+test_push (DaemonFixture *f, gconstpointer data)
+{
+  const char *reason_wanted = data != NULL ? "schedule" : "server";
+  guint from = 0;
+
+  td_test_daemon_start (f, "imap", "poll-interval = 10\n");
+  expect_startup_sync (f);
+  if (data == NULL)
+    {
+      /* Wait for the watch to be up: the account says "watching". */
+      for (guint i = 0; i < 500; i++)
+        {
+          g_autoptr (GVariant) state = td_test_account_property (f, "State");
+          if (g_str_equal (g_variant_get_string (state, NULL), "watching"))
+            break;
+          g_usleep (20 * 1000);
+        }
+      g_autoptr (GVariant) state = td_test_account_property (f, "State");
+      g_assert_cmpstr (g_variant_get_string (state, NULL), ==, "watching");
+    }
+  /* Let the syncs of start-up settle, then look only at what the delivery causes. */
+  g_usleep (500 * 1000);
+  td_test_clear_signals (f);
+  seed (&f->base, "INBOX", 1, 100);
+  g_assert_true (td_test_wait_for (f, inbox_has_new_file, 30000));
+  GVariant *started = td_test_wait_signal (f, "SyncStarted", &from, SIGNAL_WAIT_MS);
+  g_assert_nonnull (started);
+  const char *path = NULL, *reason = NULL;
+  g_variant_get (started, "(&o&s)", &path, &reason);
+  g_assert_cmpstr (reason, ==, reason_wanted);
+  GVariant *mail = td_test_wait_signal (f, "NewMail", &from, SIGNAL_WAIT_MS);
+  g_assert_nonnull (mail);
+  g_autofree char *shown = g_variant_print (mail, FALSE);
+  g_assert_nonnull (strstr (shown, "Grüße Nummer 1"));
+  assert_folder_matches (&f->base, "INBOX");
+}
+
+/* Dovecot restarts under the daemon, with mail delivered while it was down: the daemon
+ * notices, retries with backoff, catches up, and watches again. */
+static void
+test_server_restart (DaemonFixture *f, gconstpointer data)
+{
+  td_test_daemon_start (f, "imap", NULL);
+  expect_startup_sync (f);
+  g_assert_true (td_test_wait_for (f, is_watching, 20000));
+  td_test_dovecot_restart (f->base.dovecot, 1500);
+  seed (&f->base, "INBOX", 2, 100);
+  g_assert_true (td_test_wait_for (f, inbox_has_new_file, 60000));
+  guint from = 0;
+  g_assert_nonnull (td_test_wait_signal (f, "NewMail", &from, SIGNAL_WAIT_MS));
+  g_assert_true (td_test_wait_for (f, is_watching, 30000));
+  /* Pushed again: one more delivery arrives through the new watch. */
+  td_test_clear_signals (f);
+  from = 0;
+  seed (&f->base, "INBOX", 1, 100);
+  GVariant *started = td_test_wait_signal (f, "SyncStarted", &from, SIGNAL_WAIT_MS);
+  g_assert_nonnull (started);
+  const char *path = NULL, *reason = NULL;
+  g_variant_get (started, "(&o&s)", &path, &reason);
+  g_assert_cmpstr (reason, ==, "server");
+  g_assert_nonnull (td_test_wait_signal (f, "NewMail", &from, SIGNAL_WAIT_MS));
+  assert_folder_matches (&f->base, "INBOX");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+#define ADD(path, fn) \
+  g_test_add ("/integration/daemon/" path, DaemonFixture, NULL, td_daemon_fixture_setup, fn, \
+              td_daemon_fixture_teardown)
+  ADD ("objects", test_objects);
+  ADD ("gdbus-sync", test_gdbus_sync);
+  ADD ("notify-off", test_notify_off);
+  ADD ("auth-error", test_auth_error);
+  ADD ("bad-arguments", test_bad_arguments);
+  ADD ("pause-resume", test_pause_resume);
+  ADD ("status", test_status);
+  ADD ("sigterm-mid-sync", test_sigterm_mid_sync);
+  ADD ("server-restart", test_server_restart);
+#undef ADD
+  g_test_add ("/integration/daemon/push/idle", DaemonFixture, NULL, td_daemon_fixture_setup,
+              test_push, td_daemon_fixture_teardown);
+  /* The same server without IDLE: the poll interval (10 seconds here) brings the mail. */
+  g_test_add ("/integration/daemon/push/poll-without-idle", DaemonFixture,
+              "imap_capability = IMAP4rev1 LITERAL+ UIDPLUS", td_daemon_fixture_setup,
+              test_push, td_daemon_fixture_teardown);
+  return g_test_run ();
+}
