@@ -21,18 +21,16 @@ static GDBusConnection *
 connect_bus (gboolean *running, GError **error)
 {
   g_autoptr (GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, error);
-  g_autoptr (GVariant) reply = NULL;
+  GError *e = NULL;
 
   if (bus == NULL)
     return NULL;
-  reply = g_dbus_connection_call_sync (bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                       "org.freedesktop.DBus", "NameHasOwner",
-                                       g_variant_new ("(s)", TD_DBUS_NAME),
-                                       G_VARIANT_TYPE ("(b)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
-                                       error);
-  if (reply == NULL)
-    return NULL;
-  g_variant_get (reply, "(b)", running);
+  *running = td_dbus_name_has_owner (bus, &e);
+  if (e != NULL)
+    {
+      g_propagate_error (error, e);
+      return NULL;
+    }
   return g_steal_pointer (&bus);
 }
 

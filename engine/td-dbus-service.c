@@ -76,6 +76,28 @@ td_dbus_account_path (const char *account)
   return g_strconcat (TD_DBUS_PATH "/account/", escaped, NULL);
 }
 
+/**
+ * td_dbus_name_has_owner:
+ * @bus: the session bus
+ * @error: return location for an error
+ *
+ * Returns: whether a daemon has TD_DBUS_NAME on @bus; %FALSE with @error set when the bus
+ *   did not answer. Never starts the daemon.
+ */
+gboolean
+td_dbus_name_has_owner (GDBusConnection *bus, GError **error)
+{
+  g_autoptr (GVariant) reply = g_dbus_connection_call_sync (
+    bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+    "NameHasOwner", g_variant_new ("(s)", TD_DBUS_NAME), G_VARIANT_TYPE ("(b)"),
+    G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+  gboolean owned = FALSE;
+
+  if (reply != NULL)
+    g_variant_get (reply, "(b)", &owned);
+  return owned;
+}
+
 /* Errors on the bus carry their documented names; anything from another domain is said as
  * the nearest class. */
 static void
@@ -216,18 +238,24 @@ typedef struct
   guint pending;
 } EngineSync;
 
+/* Answers the call once the last account's run has ended. */
 static void
-engine_sync_done (GObject *source, GAsyncResult *result, gpointer data)
+engine_sync_release (EngineSync *sync)
 {
-  EngineSync *sync = data;
-  g_autoptr (GVariant) summary = td_scheduler_request_finish (TD_SCHEDULER (source), result,
-                                                              NULL);
   if (--sync->pending > 0)
     return;
   td_dbus_engine_complete_sync (sync->engine, sync->invocation);
   g_object_unref (sync->invocation);
   g_object_unref (sync->engine);
   g_free (sync);
+}
+
+static void
+engine_sync_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (GVariant) summary = td_scheduler_request_finish (TD_SCHEDULER (source), result,
+                                                              NULL);
+  engine_sync_release (data);
 }
 
 static gboolean
@@ -245,13 +273,7 @@ on_engine_sync (TdDBusEngine *engine, GDBusMethodInvocation *invocation, TdDBusS
       td_scheduler_request_async (self->scheduler, account->name, NULL, TD_SYNC_REASON_REQUEST,
                                   NULL, engine_sync_done, sync);
     }
-  if (--sync->pending == 0)
-    {
-      td_dbus_engine_complete_sync (engine, invocation);
-      g_object_unref (sync->invocation);
-      g_object_unref (sync->engine);
-      g_free (sync);
-    }
+  engine_sync_release (sync);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 

@@ -28,5 +28,6 @@ gboolean td_dbus_service_export (TdDBusService *self, GDBusConnection *connectio
                                  GError **error);
 void td_dbus_service_unexport (TdDBusService *self);
 char *td_dbus_account_path (const char *account);
+gboolean td_dbus_name_has_owner (GDBusConnection *bus, GError **error);
 
 G_END_DECLS

@@ -10,6 +10,7 @@ typedef struct
   TdScheduler *owner;       /* borrowed */
   TdAccountConfig *account;
   TdSyncRunner *runner;     /* the sync under way, if any */
+  gboolean running_all;     /* it syncs the whole account: it is the poll */
   GCancellable *cancellable;
   gboolean want_all;        /* the next run syncs the whole account */
   GHashTable *want_folders; /* or these folders (display names) */
@@ -301,7 +302,7 @@ run_done (GObject *source, GAsyncResult *result, gpointer data)
   TdScheduler *self = slot->owner;
   g_autoptr (TdAccountReport) report = td_sync_runner_run_finish (TD_SYNC_RUNNER (source),
                                                                   result);
-  gboolean whole = g_object_get_data (source, "td-whole-account") != NULL;
+  gboolean whole = slot->running_all;
 
   g_clear_object (&slot->runner);
   g_clear_object (&slot->cancellable);
@@ -343,8 +344,7 @@ start_run (Slot *slot)
    * waits a moment, then tries again later rather than blocking everything. */
   options.lock_wait_ms = 5000;
   slot->runner = td_sync_runner_new (self->config, slot->account, self->registry, &options);
-  if (slot->want_all)
-    g_object_set_data (G_OBJECT (slot->runner), "td-whole-account", GINT_TO_POINTER (1));
+  slot->running_all = slot->want_all;
   slot->cancellable = g_cancellable_new ();
   TdSyncReason reason = slot->want_reason;
   slot->want_all = FALSE;
@@ -352,7 +352,7 @@ start_run (Slot *slot)
   g_ptr_array_extend_and_steal (slot->answering, g_steal_pointer (&slot->waiters));
   slot->waiters = g_ptr_array_new_with_free_func (g_object_unref);
   /* A whole-account run is the poll; a run of some folders leaves the poll as it was. */
-  if (g_object_get_data (G_OBJECT (slot->runner), "td-whole-account") != NULL)
+  if (slot->running_all)
     g_clear_handle_id (&slot->timer_id, g_source_remove);
   g_signal_emit (self, signals[SIGNAL_SYNC_STARTED], 0, slot->account->name, (int) reason);
   state_changed (slot);
