@@ -343,6 +343,24 @@ reader_sets_flags (Fixture *f, const char *folder, guint id, const char *letters
   g_assert_cmpint (g_rename (g_file_test (cur, G_FILE_TEST_EXISTS) ? cur : new, target), ==, 0);
 }
 
+/* The server's flags of message @uid in @folder, as doveadm reports them. */
+char *
+server_flags (Fixture *f, const char *folder, const char *uid)
+{
+  g_autofree char *out = td_test_dovecot_doveadm_output (f->dovecot, "fetch", "-u", TD_TEST_USER,
+                                                         "flags", "mailbox", folder, "uid", uid,
+                                                         NULL);
+  char *flags = strstr (out, "flags:");
+  g_assert_nonnull (flags);
+  /* \Recent is a session flag, not one Tidings stores or sends. */
+  g_autoptr (GString) kept = g_string_new (NULL);
+  g_auto (GStrv) words = g_strsplit (g_strstrip (flags + strlen ("flags:")), " ", -1);
+  for (guint i = 0; words[i] != NULL; i++)
+    if (*words[i] != '\0' && g_strcmp0 (words[i], "\\Recent") != 0)
+      g_string_append_printf (kept, "%s%s", kept->len ? " " : "", words[i]);
+  return g_string_free (g_steal_pointer (&kept), FALSE);
+}
+
 /* With a fixture narrowed by "imap_capability = ...", checks the server really announces
  * just that, or a test meant for a plain server would prove nothing. */
 void

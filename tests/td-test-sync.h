@@ -32,6 +32,7 @@ void assert_folder_matches (Fixture *f, const char *folder);
 const char *local_name (GHashTable *local, guint id);
 gboolean has_flag (GHashTable *local, guint id, char flag);
 void reader_sets_flags (Fixture *f, const char *folder, guint id, const char *letters);
+char *server_flags (Fixture *f, const char *folder, const char *uid);
 
 /* Two machines syncing one account: "device B" has its own Maildir and state. */
 char *device_b (Fixture *f, const char *extra);

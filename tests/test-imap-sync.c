@@ -353,24 +353,6 @@ test_lost_state_db (Fixture *f, gconstpointer data)
   g_assert_true (has_flag (local, 2, 'F') && has_flag (local, 2, 'S'));
 }
 
-/* The server's flags of message @uid in @folder, as doveadm reports them. */
-static char *
-server_flags (Fixture *f, const char *folder, const char *uid)
-{
-  g_autofree char *out = td_test_dovecot_doveadm_output (f->dovecot, "fetch", "-u", TD_TEST_USER,
-                                                         "flags", "mailbox", folder, "uid", uid,
-                                                         NULL);
-  char *flags = strstr (out, "flags:");
-  g_assert_nonnull (flags);
-  /* \Recent is a session flag, not one Tidings stores or sends. */
-  g_autoptr (GString) kept = g_string_new (NULL);
-  g_auto (GStrv) words = g_strsplit (g_strstrip (flags + strlen ("flags:")), " ", -1);
-  for (guint i = 0; words[i] != NULL; i++)
-    if (*words[i] != '\0' && g_strcmp0 (words[i], "\\Recent") != 0)
-      g_string_append_printf (kept, "%s%s", kept->len ? " " : "", words[i]);
-  return g_string_free (g_steal_pointer (&kept), FALSE);
-}
-
 /* Flags changed in the mail reader reach the server. */
 static void
 test_push_flags (Fixture *f, gconstpointer data)
