@@ -7,6 +7,7 @@
 
 #include "td-dbus-service.h"
 #include "td-error.h"
+#include "td-local-monitor.h"
 #include "td-scheduler.h"
 #include "td-watcher.h"
 
@@ -18,6 +19,7 @@ struct _TdEngine
   TdScheduler *scheduler;
   TdDBusService *service;
   GHashTable *watchers; /* account name -> TdWatcher */
+  GHashTable *monitors; /* account name -> TdLocalMonitor */
   GNetworkMonitor *network;
   gulong network_handler;
   GDBusConnection *system_bus;
@@ -64,12 +66,29 @@ on_watch_lost (TdWatcher *watcher, TdEngine *self)
   td_scheduler_request (self->scheduler, account, NULL, TD_SYNC_REASON_RETRY);
 }
 
+/* A reader changed the Maildir: send it. */
+static void
+on_local_change (TdLocalMonitor *monitor, const char *folder, TdEngine *self)
+{
+  const char *account = g_object_get_data (G_OBJECT (monitor), "td-account");
+  td_scheduler_request (self->scheduler, account, folder, TD_SYNC_REASON_LOCAL);
+}
+
+static void
+on_sync_started (TdScheduler *scheduler, const char *account, int reason, TdEngine *self)
+{
+  td_local_monitor_hold (g_hash_table_lookup (self->monitors, account));
+}
+
 static void
 on_sync_finished (TdScheduler *scheduler, const char *account, const TdAccountReport *report,
                   TdEngine *self)
 {
   TdWatcher *watcher = g_hash_table_lookup (self->watchers, account);
+  TdLocalMonitor *monitor = g_hash_table_lookup (self->monitors, account);
 
+  td_local_monitor_follow (monitor, report);
+  td_local_monitor_release (monitor);
   if (watcher == NULL || report->error != NULL || self->stopping
       || td_scheduler_get_paused (scheduler))
     return;
@@ -226,6 +245,7 @@ td_engine_finalize (GObject *object)
 
   g_clear_object (&self->service);
   g_clear_pointer (&self->watchers, g_hash_table_unref);
+  g_clear_pointer (&self->monitors, g_hash_table_unref);
   g_clear_object (&self->scheduler);
   g_clear_object (&self->registry);
   g_clear_object (&self->system_bus);
@@ -269,6 +289,7 @@ td_engine_new (TdConfig *config, TdPluginRegistry *registry)
   self->scheduler = td_scheduler_new (config, registry);
   self->service = td_dbus_service_new (config, self->scheduler);
   self->watchers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
+  self->monitors = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
   for (guint i = 0; i < config->accounts->len; i++)
     {
       TdAccountConfig *account = g_ptr_array_index (config->accounts, i);
@@ -277,7 +298,12 @@ td_engine_new (TdConfig *config, TdPluginRegistry *registry)
       g_signal_connect (watcher, "changed", G_CALLBACK (on_server_change), self);
       g_signal_connect (watcher, "lost", G_CALLBACK (on_watch_lost), self);
       g_hash_table_insert (self->watchers, account->name, watcher);
+      TdLocalMonitor *monitor = td_local_monitor_new (config, account);
+      g_object_set_data (G_OBJECT (monitor), "td-account", account->name);
+      g_signal_connect (monitor, "changed", G_CALLBACK (on_local_change), self);
+      g_hash_table_insert (self->monitors, account->name, monitor);
     }
+  g_signal_connect (self->scheduler, "sync-started", G_CALLBACK (on_sync_started), self);
   g_signal_connect (self->scheduler, "sync-finished", G_CALLBACK (on_sync_finished), self);
   g_signal_connect (self->scheduler, "paused-changed", G_CALLBACK (on_paused), self);
   return self;

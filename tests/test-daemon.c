@@ -334,6 +334,35 @@ inbox_has_new_file (DaemonFixture *f)
   return td_test_count_entries (dir) > 0;
 }
 
+/* Whether any sync recorded since the last clear ran for the reason @reason. */
+static gboolean
+saw_sync_for (DaemonFixture *f, const char *reason)
+{
+  for (guint i = 0; i < f->signals->len; i++)
+    {
+      const char *path = NULL, *why = NULL;
+      if (!g_str_equal (g_ptr_array_index (f->signal_names, i), "SyncStarted"))
+        continue;
+      g_variant_get (g_ptr_array_index (f->signals, i), "(&o&s)", &path, &why);
+      if (g_str_equal (why, reason))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
+saw_local_sync (DaemonFixture *f)
+{
+  return saw_sync_for (f, "local");
+}
+
+static gboolean
+second_flagged_on_server (DaemonFixture *f)
+{
+  g_autofree char *flags = server_flags (&f->base, "INBOX", "2");
+  return strstr (flags, "\\Flagged") != NULL;
+}
+
 /* A message delivered on the server reaches new/ with no call at all, and the sync that
  * fetched it says why it ran: IDLE ("server"), or the poll without IDLE ("schedule"). */
 static void
@@ -371,6 +400,28 @@ test_push (DaemonFixture *f, gconstpointer data)
   g_assert_nonnull (mail);
   g_autofree char *shown = g_variant_print (mail, FALSE);
   g_assert_nonnull (strstr (shown, "Grüße Nummer 1"));
+  assert_folder_matches (&f->base, "INBOX");
+  /* The file the sync wrote is its own doing, not a reader's: it sets off no sync of the
+   * Maildir's changes (the monitor would have asked within a second). */
+  g_assert_nonnull (td_test_wait_signal (f, "SyncFinished", &from, SIGNAL_WAIT_MS));
+  g_assert_false (td_test_wait_for (f, saw_local_sync, 1500));
+}
+
+/* A flag set in the mail reader reaches the server with no call: the file monitor sees the
+ * rename and asks for a sync of that folder. */
+static void
+test_local_change (DaemonFixture *f, gconstpointer data)
+{
+  seed (&f->base, "INBOX", 3, 100);
+  td_test_daemon_start (f, "imap", NULL);
+  expect_watching (f);
+  g_usleep (500 * 1000);
+  td_test_clear_signals (f);
+  g_autofree char *before = server_flags (&f->base, "INBOX", "2");
+  g_assert_null (strstr (before, "\\Flagged"));
+  reader_sets_flags (&f->base, "INBOX", 2, "FS");
+  g_assert_true (td_test_wait_for (f, second_flagged_on_server, 20000));
+  g_assert_true (saw_local_sync (f));
   assert_folder_matches (&f->base, "INBOX");
 }
 
@@ -417,6 +468,7 @@ main (int argc, char **argv)
   ADD ("status", test_status);
   ADD ("sigterm-mid-sync", test_sigterm_mid_sync);
   ADD ("server-restart", test_server_restart);
+  ADD ("local-change", test_local_change);
 #undef ADD
   g_test_add ("/integration/daemon/push/idle", DaemonFixture, NULL, td_daemon_fixture_setup,
               test_push, td_daemon_fixture_teardown);
