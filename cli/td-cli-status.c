@@ -16,9 +16,17 @@ static const char not_running[] =
   "tidings: the Tidings daemon is not running; start it with `systemctl --user start tidings` "
   "or `tidings daemon`\n";
 
-/* The session bus, and whether the daemon has its name there. */
-static GDBusConnection *
-connect_bus (gboolean *running, GError **error)
+/**
+ * td_cli_connect_daemon:
+ * @running: (out): whether the daemon has its name on the bus
+ * @error: why there is no session bus
+ *
+ * Never starts the daemon.
+ *
+ * Returns: (transfer full) (nullable): the session bus
+ */
+GDBusConnection *
+td_cli_connect_daemon (gboolean *running, GError **error)
 {
   g_autoptr (GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, error);
   GError *e = NULL;
@@ -119,7 +127,7 @@ td_cli_status (const TdCliGlobals *globals, int argc, char **argv)
       fprintf (stderr, "tidings status: %s\n", error->message);
       return TD_EXIT_USAGE;
     }
-  bus = connect_bus (&running, &error);
+  bus = td_cli_connect_daemon (&running, &error);
   if (bus == NULL)
     {
       fprintf (stderr, "tidings: cannot reach the D-Bus session bus, where the daemon would "
@@ -340,7 +348,7 @@ td_cli_watch (const TdCliGlobals *globals, int argc, char **argv)
       fprintf (stderr, "tidings watch: %s\n", error->message);
       return TD_EXIT_USAGE;
     }
-  w.bus = connect_bus (&running, &error);
+  w.bus = td_cli_connect_daemon (&running, &error);
   if (w.bus == NULL)
     {
       fprintf (stderr, "tidings: cannot reach the D-Bus session bus: %s\n", error->message);

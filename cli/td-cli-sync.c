@@ -1,10 +1,15 @@
 /* td-cli-sync.c: `tidings sync`: every named account at once, then a summary.
  *
+ * While the daemon runs, it does the sync (td-cli-delegate.c) unless the options ask for
+ * something only this process can do or --local says so; a sync here then waits for the
+ * daemon's sync of the account to end.
+ *
  * Progress goes to stderr on a terminal (never when --quiet or --json); the summary goes to
  * stdout, as text or as JSON for scripts. The exit code tells the first account's failure
  * class, or 1 when only some folders failed.
  */
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "engine/td-error.h"
@@ -229,12 +234,34 @@ pick_accounts (TdConfig *config, char **names, GError **error)
   return picked;
 }
 
+/* Whether every --folder pattern is a plain name, which the daemon's SyncFolder takes. */
+static gboolean
+only_exact_names (char **patterns)
+{
+  for (guint i = 0; patterns != NULL && patterns[i] != NULL; i++)
+    if (strpbrk (patterns[i], "*?") != NULL)
+      return FALSE;
+  return TRUE;
+}
+
+/* A sync here while the daemon runs waits for the daemon's sync of the account to end,
+ * however long that takes within reason, instead of giving up after a moment. */
+#define TD_CLI_DAEMON_LOCK_WAIT_MS (30 * 60 * 1000)
+
+static gboolean
+daemon_runs (void)
+{
+  gboolean running = FALSE;
+  g_autoptr (GDBusConnection) bus = td_cli_connect_daemon (&running, NULL);
+  return bus != NULL && running;
+}
+
 int
 td_cli_sync (const TdCliGlobals *globals, int argc, char **argv)
 {
   g_auto (GStrv) folders = NULL, names = NULL;
   gboolean quiet = FALSE, verbose = FALSE, json = FALSE, force = FALSE, prune = FALSE;
-  gboolean dry_run = FALSE;
+  gboolean dry_run = FALSE, local = FALSE;
   GOptionEntry entries[] = {
     { "folder", 'f', 0, G_OPTION_ARG_STRING_ARRAY, &folders, "Sync only folders matching PATTERN (repeatable)", "PATTERN" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print only errors", NULL },
@@ -243,6 +270,7 @@ td_cli_sync (const TdCliGlobals *globals, int argc, char **argv)
     { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Delete even when more than half of a folder would go; download folders deleted here again", NULL },
     { "prune-folders", 0, 0, G_OPTION_ARG_NONE, &prune, "Delete folders deleted on one side on the other side too", NULL },
     { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Print what a sync would do and change nothing", NULL },
+    { "local", 0, 0, G_OPTION_ARG_NONE, &local, "Sync in this process even when the daemon runs (after waiting for its sync of the account to end)", NULL },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &names, NULL, "ACCOUNT…" },
     { NULL }
   };
@@ -266,14 +294,20 @@ td_cli_sync (const TdCliGlobals *globals, int argc, char **argv)
       td_cli_print_error (error);
       return TD_EXIT_USAGE;
     }
+  gboolean progress = !quiet && !json && isatty (STDERR_FILENO);
+  /* The daemon syncs what it can; what only this process can do (a dry run, --force, a
+   * protocol trace, folder patterns) or was asked to do here runs here. */
+  gboolean daemon_can = !local && !dry_run && !force && !prune && !verbose
+                        && only_exact_names (folders);
+  if (daemon_can && td_cli_sync_by_daemon (accounts, folders, json, quiet, progress, &code))
+    return code;
   g_autoptr (TdPluginRegistry) registry = td_plugin_registry_new_default ();
-  SyncState state = { g_main_loop_new (NULL, FALSE), 0, g_ptr_array_new (), FALSE, verbose };
-  state.progress = !quiet && !json && isatty (STDERR_FILENO);
+  SyncState state = { g_main_loop_new (NULL, FALSE), 0, g_ptr_array_new (), progress, verbose };
   TdSyncOptions options = {
     .folder_patterns = folders,
     .progress = state.progress && !dry_run ? on_progress : NULL,
     .progress_data = &state,
-    .lock_wait_ms = 2000,
+    .lock_wait_ms = local || daemon_runs () ? TD_CLI_DAEMON_LOCK_WAIT_MS : 2000,
     .force = force,
     .prune_folders = prune,
     .dry_run = dry_run,

@@ -1,6 +1,8 @@
 /* td-cli.h: the commands of the tidings program. Main thread only. */
 #pragma once
 
+#include <gio/gio.h>
+
 #include "engine/td-config.h"
 
 G_BEGIN_DECLS
@@ -21,5 +23,8 @@ TdConfig *td_cli_load_config (const TdCliGlobals *globals, GError **error);
 void td_cli_print_error (const GError *error);
 char *td_cli_json_string (const char *text);
 char *td_cli_format_size (guint64 bytes);
+GDBusConnection *td_cli_connect_daemon (gboolean *running, GError **error);
+gboolean td_cli_sync_by_daemon (GPtrArray *accounts, char **folders, gboolean json,
+                                gboolean quiet, gboolean progress, int *code);
 
 G_END_DECLS

@@ -1,9 +1,13 @@
 /* test-daemon.c: `tidings daemon` on a session bus of its own (dbus-run-session), against
  * Dovecot: the objects it exports, syncs driven by `gdbus call`, the signals and desktop
  * notices that follow, errors under their D-Bus names, bad arguments refused, `tidings
- * status`, one daemon per bus, and SIGTERM in the middle of a download.
+ * status`, `tidings sync` handed to the daemon, one daemon per bus, SIGTERM in the middle
+ * of a download, push from the server and from the Maildir.
  */
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "td-test-daemon.h"
@@ -194,6 +198,11 @@ test_auth_error (DaemonFixture *f, gconstpointer data)
   g_assert_cmpstr (name, ==, "org.tidings.Tidings1.Error.Auth");
   g_assert_cmpstr (folder, ==, "");
   g_assert_null (strstr (message, TD_TEST_PASSWORD));
+  /* `tidings sync` asks the daemon, and exits as a refused password does. */
+  TdTestRun r = td_test_tidings (f->cfg, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 3);
+  g_assert_nonnull (strstr (r.err, "account t"));
+  td_test_run_clear (&r);
 }
 
 static void
@@ -334,20 +343,27 @@ inbox_has_new_file (DaemonFixture *f)
   return td_test_count_entries (dir) > 0;
 }
 
-/* Whether any sync recorded since the last clear ran for the reason @reason. */
-static gboolean
-saw_sync_for (DaemonFixture *f, const char *reason)
+/* How many syncs recorded since the last clear ran for the reason @reason. */
+static guint
+count_syncs_for (DaemonFixture *f, const char *reason)
 {
+  guint n = 0;
+
   for (guint i = 0; i < f->signals->len; i++)
     {
       const char *path = NULL, *why = NULL;
       if (!g_str_equal (g_ptr_array_index (f->signal_names, i), "SyncStarted"))
         continue;
       g_variant_get (g_ptr_array_index (f->signals, i), "(&o&s)", &path, &why);
-      if (g_str_equal (why, reason))
-        return TRUE;
+      n += g_str_equal (why, reason);
     }
-  return FALSE;
+  return n;
+}
+
+static gboolean
+saw_sync_for (DaemonFixture *f, const char *reason)
+{
+  return count_syncs_for (f, reason) > 0;
 }
 
 static gboolean
@@ -425,6 +441,85 @@ test_local_change (DaemonFixture *f, gconstpointer data)
   assert_folder_matches (&f->base, "INBOX");
 }
 
+static gboolean
+saw_request_sync (DaemonFixture *f)
+{
+  return saw_sync_for (f, "request");
+}
+
+static gboolean
+saw_two_request_syncs (DaemonFixture *f)
+{
+  return count_syncs_for (f, "request") == 2;
+}
+
+static gpointer
+release_later (gpointer data)
+{
+  g_usleep (3 * G_USEC_PER_SEC);
+  close (GPOINTER_TO_INT (data));
+  return NULL;
+}
+
+/* Holds account t's lock, as a sync under way would, for three seconds: longer than a
+ * plain `tidings sync` waits for it. */
+static GThread *
+hold_lock (DaemonFixture *f)
+{
+  g_autofree char *path = g_build_filename (f->base.state, "t.lock", NULL);
+  int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (flock (fd, LOCK_EX | LOCK_NB), ==, 0);
+  return g_thread_new ("lock", release_later, GINT_TO_POINTER (fd));
+}
+
+/* `tidings sync` while the daemon runs: the daemon syncs (its SyncStarted says a caller
+ * asked) and the command prints its answer; `--folder NAME` asks for that folder; `--local`
+ * syncs in the command itself, with the daemon left alone. */
+static void
+test_cli_sync (DaemonFixture *f, gconstpointer data)
+{
+  td_test_daemon_start (f, "imap", "watch =\n");
+  expect_startup_sync (f);
+  td_test_clear_signals (f);
+  seed (&f->base, "INBOX", 2, 100);
+  TdTestRun r = td_test_tidings (f->cfg, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "t: 2 new"));
+  g_assert_nonnull (strstr (r.out, "by the running daemon"));
+  td_test_run_clear (&r);
+  assert_folder_matches (&f->base, "INBOX");
+  g_assert_true (td_test_wait_for (f, saw_request_sync, 5000));
+
+  seed (&f->base, "INBOX", 1, 100);
+  r = td_test_tidings (f->cfg, "sync", "--json", "--folder", "INBOX", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "\"daemon\":true"));
+  g_assert_nonnull (strstr (r.out, "\"added\":1,"));
+  g_assert_nonnull (strstr (r.out, "\"folder_count\":1,"));
+  td_test_run_clear (&r);
+  /* Both requests' signals are in before the slate is wiped for --local. */
+  g_assert_true (td_test_wait_for (f, saw_two_request_syncs, 5000));
+
+  td_test_clear_signals (f);
+  seed (&f->base, "INBOX", 1, 100);
+  r = td_test_tidings (f->cfg, "sync", "--local", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "t: 1 new"));
+  g_assert_null (strstr (r.out, "daemon"));
+  td_test_run_clear (&r);
+  g_assert_false (td_test_wait_for (f, saw_request_sync, 1000));
+  assert_folder_matches (&f->base, "INBOX");
+
+  /* --local waits for the account's lock rather than giving up. */
+  GThread *holder = hold_lock (f);
+  r = td_test_tidings (f->cfg, "sync", "--local", NULL);
+  g_thread_join (holder);
+  g_assert_cmpint (r.status, ==, 0);
+  td_test_run_clear (&r);
+}
+
 /* Dovecot restarts under the daemon, with mail delivered while it was down: the daemon
  * notices, retries with backoff, catches up, and watches again. */
 static void
@@ -469,6 +564,7 @@ main (int argc, char **argv)
   ADD ("sigterm-mid-sync", test_sigterm_mid_sync);
   ADD ("server-restart", test_server_restart);
   ADD ("local-change", test_local_change);
+  ADD ("cli-sync", test_cli_sync);
 #undef ADD
   g_test_add ("/integration/daemon/push/idle", DaemonFixture, NULL, td_daemon_fixture_setup,
               test_push, td_daemon_fixture_teardown);
