@@ -11,8 +11,8 @@ typedef struct
   TdWatcher *owner;  /* a reference */
   GCancellable *run; /* the run it belongs to */
   TdBackend *backend;
-  char *folder;      /* the server's name, decoded */
-  char *display;     /* the Maildir's name */
+  GPtrArray *folders;  /* the server's names, decoded; NULL-terminated */
+  GHashTable *display; /* server name -> the Maildir's name */
 } Conn;
 
 struct _TdWatcher
@@ -23,6 +23,7 @@ struct _TdWatcher
   GCancellable *cancellable; /* of the current run; NULL when stopped */
   TdBackend *lister;         /* the first connection, while it lists the folders */
   GPtrArray *conns;          /* Conn */
+  gboolean one_each;         /* the server refused to watch several folders on one connection */
 };
 
 G_DEFINE_FINAL_TYPE (TdWatcher, td_watcher, G_TYPE_OBJECT)
@@ -42,8 +43,8 @@ conn_clear (Conn *conn)
   g_clear_object (&conn->backend);
   g_clear_object (&conn->run);
   g_clear_object (&conn->owner);
-  g_free (conn->folder);
-  g_free (conn->display);
+  g_ptr_array_unref (conn->folders);
+  g_hash_table_unref (conn->display);
 }
 
 static void
@@ -59,6 +60,17 @@ fail (TdWatcher *self, GCancellable *run, GError *error)
   if (run != self->cancellable || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
       g_error_free (error);
+      return;
+    }
+  if (g_error_matches (error, TD_ERROR, TD_ERROR_NOT_SUPPORTED) && !self->one_each)
+    {
+      /* NOTIFY refused: start again with one folder per connection (IDLE). */
+      g_debug ("account %s: %s; watching one folder per connection", self->account->name,
+               error->message);
+      g_error_free (error);
+      self->one_each = TRUE;
+      td_watcher_stop (self);
+      td_watcher_start (self);
       return;
     }
   g_message ("account %s: push stopped: %s", self->account->name, error->message);
@@ -81,9 +93,15 @@ watched (GObject *source, GAsyncResult *result, gpointer data)
     fail (self, conn->run, error);
   else if (conn->run == self->cancellable)
     {
-      g_debug ("account %s: the server reports a change in %s", self->account->name,
-               conn->display);
-      g_signal_emit (self, signals[SIGNAL_CHANGED], 0, conn->display);
+      for (guint i = 0; changed[i] != NULL; i++)
+        {
+          const char *display = g_hash_table_lookup (conn->display, changed[i]);
+          if (display == NULL)
+            continue;
+          g_debug ("account %s: the server reports a change in %s", self->account->name,
+                   display);
+          g_signal_emit (self, signals[SIGNAL_CHANGED], 0, display);
+        }
       watch (conn);
     }
   conn_release (conn);
@@ -92,9 +110,8 @@ watched (GObject *source, GAsyncResult *result, gpointer data)
 static void
 watch (Conn *conn)
 {
-  const char *folders[] = { conn->folder, NULL };
-
-  td_backend_watch_async (conn->backend, folders, conn->run, watched, g_rc_box_acquire (conn));
+  td_backend_watch_async (conn->backend, (const char *const *) conn->folders->pdata, conn->run,
+                          watched, g_rc_box_acquire (conn));
 }
 
 static void
@@ -111,17 +128,26 @@ conn_logged_in (GObject *source, GAsyncResult *result, gpointer data)
 }
 
 static Conn *
-add_conn (TdWatcher *self, TdBackend *backend, const TdFolderInfo *info, const char *display)
+add_conn (TdWatcher *self, TdBackend *backend)
 {
   Conn *conn = g_rc_box_new0 (Conn);
 
   conn->owner = g_object_ref (self);
   conn->run = g_object_ref (self->cancellable);
   conn->backend = backend;
-  conn->folder = g_strdup (info->name);
-  conn->display = g_strdup (display);
+  conn->folders = g_ptr_array_new_null_terminated (1, g_free, TRUE);
+  conn->display = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
   g_ptr_array_add (self->conns, conn);
   return conn;
+}
+
+static void
+conn_add_folder (Conn *conn, const TdFolderInfo *info, const char *display)
+{
+  char *name = g_strdup (info->name);
+
+  g_ptr_array_add (conn->folders, name);
+  g_hash_table_insert (conn->display, name, g_strdup (display));
 }
 
 static gboolean
@@ -160,34 +186,51 @@ listed (GObject *source, GAsyncResult *result, gpointer data)
                  "seconds instead", self->account->name, self->account->poll_interval_seconds);
       return;
     }
+  if (self->one_each)
+    limit = 1;
+  g_autoptr (GPtrArray) conns = g_ptr_array_new ();
   for (guint i = 0; i < folders->len; i++)
     {
       TdFolderInfo *info = g_ptr_array_index (folders, i);
       g_autofree char *display = td_folder_map_display (info->name, info->delimiter);
+      Conn *conn = conns->len ? g_ptr_array_index (conns, conns->len - 1) : NULL;
       if (!info->selectable || !wants_pushed (self, display))
         continue;
-      if (self->conns->len == TD_WATCHER_MAX_CONNECTIONS)
+      if (conn == NULL || conn->folders->len == limit)
         {
-          g_message ("account %s: `watch` takes in more than %u folders; the others are "
-                     "synced every %u seconds", self->account->name, TD_WATCHER_MAX_CONNECTIONS,
-                     self->account->poll_interval_seconds);
-          break;
+          if (conns->len == TD_WATCHER_MAX_CONNECTIONS)
+            {
+              g_message ("account %s: `watch` takes in more than %u folders; the others are "
+                         "synced every %u seconds", self->account->name,
+                         TD_WATCHER_MAX_CONNECTIONS * limit, self->account->poll_interval_seconds);
+              break;
+            }
+          conn = add_conn (self, conns->len == 0 ? g_steal_pointer (&first) : NULL);
+          g_ptr_array_add (conns, conn);
         }
-      if (self->conns->len == 0)
-        {
-          watch (add_conn (self, g_steal_pointer (&first), info, display));
-          continue;
-        }
-      g_autoptr (GError) e = NULL;
-      TdBackend *backend = td_plugin_registry_create_backend (self->registry, self->account, &e);
-      if (backend == NULL)
-        break;
-      Conn *conn = add_conn (self, backend, info, display);
-      td_credentials_log_in_async (backend, self->cancellable, conn_logged_in,
-                                   g_rc_box_acquire (conn));
+      conn_add_folder (conn, info, display);
     }
   if (first != NULL)
     td_backend_disconnect_async (first, NULL, NULL, NULL);
+  /* The first connection is the one that listed; the others log in first. */
+  for (guint i = 0; i < conns->len; i++)
+    {
+      Conn *conn = g_ptr_array_index (conns, i);
+      if (conn->backend != NULL)
+        {
+          watch (conn);
+          continue;
+        }
+      g_autoptr (GError) e = NULL;
+      conn->backend = td_plugin_registry_create_backend (self->registry, self->account, &e);
+      if (conn->backend == NULL)
+        {
+          fail (self, self->cancellable, g_steal_pointer (&e));
+          return;
+        }
+      td_credentials_log_in_async (conn->backend, self->cancellable, conn_logged_in,
+                                   g_rc_box_acquire (conn));
+    }
 }
 
 static void

@@ -1,5 +1,7 @@
 /* td-watcher.h: push for one account: connections that wait for the server to report a
- * change (IMAP IDLE), one per watched folder, at most TD_WATCHER_MAX_CONNECTIONS.
+ * change, at most TD_WATCHER_MAX_CONNECTIONS. Each watches as many folders as the backend
+ * can on one connection (IMAP NOTIFY: all of them; IDLE: one); if the server refuses to
+ * watch several at once after all, the watcher starts again with one folder each.
  *
  * Emits "changed" with a folder's Maildir name when the server reports a change there, and
  * "lost" when a connection fails, after which it has stopped: the daemon syncs (which shows

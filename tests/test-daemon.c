@@ -379,17 +379,24 @@ second_flagged_on_server (DaemonFixture *f)
   return strstr (flags, "\\Flagged") != NULL;
 }
 
+/* Dovecot as it comes offers NOTIFY; these take it away, then IDLE too. */
+#define CAPS_IDLE "imap_capability = IMAP4rev1 LITERAL+ SASL-IR ENABLE IDLE UIDPLUS " \
+                  "CONDSTORE QRESYNC ESEARCH LIST-STATUS"
+#define CAPS_PLAIN "imap_capability = IMAP4rev1 LITERAL+ UIDPLUS"
+
 /* A message delivered on the server reaches new/ with no call at all, and the sync that
- * fetched it says why it ran: IDLE ("server"), or the poll without IDLE ("schedule"). */
+ * fetched it says why it ran: NOTIFY or IDLE ("server"), or the poll ("schedule"). */
 static void
 test_push (DaemonFixture *f, gconstpointer data)
 {
-  const char *reason_wanted = data != NULL ? "schedule" : "server";
+  gboolean polled = g_strcmp0 (data, CAPS_PLAIN) == 0;
+  const char *reason_wanted = polled ? "schedule" : "server";
   guint from = 0;
 
+  assert_capabilities_narrowed (&f->base, data);
   td_test_daemon_start (f, "imap", "poll-interval = 10\n");
   expect_startup_sync (f);
-  if (data == NULL)
+  if (!polled)
     {
       /* Wait for the watch to be up: the account says "watching". */
       for (guint i = 0; i < 500; i++)
@@ -520,6 +527,85 @@ test_cli_sync (DaemonFixture *f, gconstpointer data)
   td_test_run_clear (&r);
 }
 
+/* The IMAP connections Dovecot has open for the test user. */
+static guint
+server_connections (DaemonFixture *f)
+{
+  g_autofree char *out = td_test_dovecot_doveadm_output (f->base.dovecot, "who", "-1", NULL);
+  g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+  guint n = 0;
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    n += g_str_has_prefix (lines[i], TD_TEST_USER " ") && strstr (lines[i], "imap") != NULL;
+  return n;
+}
+
+static guint connections_wanted;
+
+static gboolean
+has_wanted_connections (DaemonFixture *f)
+{
+  return server_connections (f) == connections_wanted;
+}
+
+static gboolean
+work_flagged_here (DaemonFixture *f)
+{
+  g_autoptr (GHashTable) local = read_local (&f->base, "Work");
+  return has_flag (local, 3, 'F');
+}
+
+static gboolean
+saw_new_mail_in_lists (DaemonFixture *f)
+{
+  for (guint i = 0; i < f->signals->len; i++)
+    {
+      const char *path = NULL, *folder = NULL;
+      if (!g_str_equal (g_ptr_array_index (f->signal_names, i), "NewMail"))
+        continue;
+      g_variant_get (g_ptr_array_index (f->signals, i), "(&o&su@a(ss))", &path, &folder, NULL,
+                     NULL);
+      if (g_str_equal (folder, "Lists"))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* `watch = *` on three folders: NOTIFY watches them all on one connection, IDLE needs one
+ * connection each. Either way, mail delivered to any of them and a flag set on the server
+ * arrive without a call. */
+static void
+test_push_folders (DaemonFixture *f, gconstpointer data)
+{
+  assert_capabilities_narrowed (&f->base, data);
+  seed (&f->base, "INBOX", 1, 100);
+  td_test_dovecot_doveadm (f->base.dovecot, "mailbox", "create", "-u", TD_TEST_USER, "Lists",
+                           "Work", NULL);
+  seed (&f->base, "Lists", 1, 100);
+  seed (&f->base, "Work", 1, 100);
+  td_test_daemon_start (f, "imap", "watch = *\npoll-interval = 3600\n");
+  expect_startup_sync (f);
+  g_assert_true (td_test_wait_for (f, is_watching, 20000));
+  g_usleep (500 * 1000);
+  td_test_clear_signals (f);
+  seed (&f->base, "Lists", 1, 100);
+  g_assert_true (td_test_wait_for (f, saw_new_mail_in_lists, 20000));
+  g_assert_true (saw_sync_for (f, "server"));
+  assert_folder_matches (&f->base, "Lists");
+
+  td_test_dovecot_doveadm (f->base.dovecot, "flags", "add", "-u", TD_TEST_USER, "\\Flagged",
+                           "mailbox", "Work", "uid", "1", NULL);
+  g_assert_true (td_test_wait_for (f, work_flagged_here, 20000));
+
+  /* Settled, the sync connections have closed and the watching ones stay: one for NOTIFY,
+   * one per folder for IDLE. (Early on, some may not be up yet.) */
+  g_assert_true (td_test_wait_for (f, is_watching, 20000));
+  connections_wanted = data == NULL ? 1 : 3;
+  g_assert_true (td_test_wait_for (f, has_wanted_connections, 10000));
+  /* No watch was lost on the way (a lost watch is followed by a sync to retry). */
+  g_assert_false (saw_sync_for (f, "retry"));
+}
+
 /* Dovecot restarts under the daemon, with mail delivered while it was down: the daemon
  * notices, retries with backoff, catches up, and watches again. */
 static void
@@ -566,11 +652,21 @@ main (int argc, char **argv)
   ADD ("local-change", test_local_change);
   ADD ("cli-sync", test_cli_sync);
 #undef ADD
-  g_test_add ("/integration/daemon/push/idle", DaemonFixture, NULL, td_daemon_fixture_setup,
+  g_test_add ("/integration/daemon/push/notify", DaemonFixture, NULL, td_daemon_fixture_setup,
               test_push, td_daemon_fixture_teardown);
+  g_test_add ("/integration/daemon/push/idle", DaemonFixture, CAPS_IDLE,
+              td_daemon_fixture_setup, test_push, td_daemon_fixture_teardown);
   /* The same server without IDLE: the poll interval (10 seconds here) brings the mail. */
-  g_test_add ("/integration/daemon/push/poll-without-idle", DaemonFixture,
-              "imap_capability = IMAP4rev1 LITERAL+ UIDPLUS", td_daemon_fixture_setup,
-              test_push, td_daemon_fixture_teardown);
+  g_test_add ("/integration/daemon/push/poll-without-idle", DaemonFixture, CAPS_PLAIN,
+              td_daemon_fixture_setup, test_push, td_daemon_fixture_teardown);
+  g_test_add ("/integration/daemon/push/folders-notify", DaemonFixture, NULL,
+              td_daemon_fixture_setup, test_push_folders, td_daemon_fixture_teardown);
+  g_test_add ("/integration/daemon/push/folders-idle", DaemonFixture, CAPS_IDLE,
+              td_daemon_fixture_setup, test_push_folders, td_daemon_fixture_teardown);
+  /* Without its mailbox list index Dovecot offers NOTIFY but refuses NOTIFY SET: the
+   * daemon falls back to IDLE, one connection per folder. */
+  g_test_add ("/integration/daemon/push/folders-notify-refused", DaemonFixture,
+              "mailbox_list_index = no", td_daemon_fixture_setup, test_push_folders,
+              td_daemon_fixture_teardown);
   return g_test_run ();
 }

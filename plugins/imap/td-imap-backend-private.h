@@ -13,7 +13,8 @@ struct _TdImapBackend
   GHashTable *raw_names; /* decoded name -> the server's own (modified UTF-7) name */
   gboolean qresync;      /* ENABLE QRESYNC succeeded on this session */
   TdFolderChanges *resync_changes; /* what a QRESYNC SELECT reported, for list_changes */
-  char *watched;         /* the folder EXAMINEd for IDLE, if any */
+  char *watched;         /* the folder EXAMINEd for IDLE, or the folders NOTIFY names, if any */
+  gboolean notify_refused; /* NOTIFY SET failed here: watch one folder with IDLE */
 };
 
 /* Commands one backend operation waits for together: how many are still out (plus any

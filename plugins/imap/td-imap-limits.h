@@ -33,3 +33,5 @@
  * lets a server drop an idle client, and often enough that a connection a NAT box forgot
  * is noticed (the DONE goes unanswered) within minutes. */
 #define TD_IMAP_IDLE_RENEW_SECONDS (10 * 60)
+/* Folders one NOTIFY SET names (RFC 5465), keeping the command a few kilobytes. */
+#define TD_IMAP_NOTIFY_MAX_FOLDERS 200

@@ -141,6 +141,7 @@ parse_caps (TdImapSession *self, GPtrArray *items, guint first)
       CAP ("UIDPLUS", uidplus);
       CAP ("ENABLE", enable);
       CAP ("IDLE", idle);
+      CAP ("NOTIFY", notify);
       CAP ("LIST-STATUS", list_status);
 #undef CAP
       if (g_ascii_strncasecmp (cap, "AUTH=", 5) == 0)

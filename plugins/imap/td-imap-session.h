@@ -33,6 +33,7 @@ typedef struct
   gboolean uidplus;
   gboolean enable;
   gboolean idle;
+  gboolean notify;
   gboolean list_status;
 } TdImapCaps;
 
