@@ -105,8 +105,9 @@ td_test_daemon_running (DaemonFixture *f)
   return name_owned (f->bus);
 }
 
-static void
-die_with_parent (gpointer data)
+/* A child's setup: it dies with the test, whatever becomes of the test. */
+void
+td_test_die_with_parent (gpointer data)
 {
   prctl (PR_SET_PDEATHSIG, SIGKILL);
 }
@@ -147,7 +148,7 @@ td_test_daemon_start (DaemonFixture *f, const char *protocol, const char *extra)
   g_free (f->err_path);
   f->err_path = g_build_filename (f->base.home, "daemon.err", NULL);
   g_subprocess_launcher_set_stderr_file_path (launcher, f->err_path);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, td_test_die_with_parent, NULL, NULL);
   /* G_DEBUG stays: a critical in the daemon is a failure. */
   f->daemon = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("TIDINGS_BIN"),
                                            "--config", f->cfg, "daemon", NULL);

@@ -13,6 +13,7 @@
 #include "td-test-daemon.h"
 
 #define SIGNAL_WAIT_MS 30000
+#define TD_DBUS_NAME_FOR_TESTS "org.tidings.Tidings1"
 
 static void
 expect_startup_sync (DaemonFixture *f)
@@ -556,19 +557,37 @@ work_flagged_here (DaemonFixture *f)
 }
 
 static gboolean
-saw_new_mail_in_lists (DaemonFixture *f)
+is_syncing (DaemonFixture *f)
 {
-  for (guint i = 0; i < f->signals->len; i++)
-    {
-      const char *path = NULL, *folder = NULL;
-      if (!g_str_equal (g_ptr_array_index (f->signal_names, i), "NewMail"))
-        continue;
-      g_variant_get (g_ptr_array_index (f->signals, i), "(&o&su@a(ss))", &path, &folder, NULL,
-                     NULL);
-      if (g_str_equal (folder, "Lists"))
-        return TRUE;
-    }
-  return FALSE;
+  g_autoptr (GVariant) state = td_test_account_property (f, "State");
+  return g_str_equal (g_variant_get_string (state, NULL), "syncing");
+}
+
+/* No sync for the last 1.5 seconds. */
+static gint64 quiet_since;
+
+static gboolean
+quiet_a_while (DaemonFixture *f)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (is_syncing (f))
+    quiet_since = now;
+  return now - quiet_since >= 1500 * G_TIME_SPAN_MILLISECOND;
+}
+
+static gboolean
+saw_server_sync (DaemonFixture *f)
+{
+  return saw_sync_for (f, "server");
+}
+
+/* The message delivered to Lists after start-up (its second) is here. */
+static gboolean
+lists_has_second (DaemonFixture *f)
+{
+  g_autoptr (GHashTable) local = read_local (&f->base, "Lists");
+  return g_hash_table_size (local) == 2;
 }
 
 /* `watch = *` on three folders: NOTIFY watches them all on one connection, IDLE needs one
@@ -585,12 +604,15 @@ test_push_folders (DaemonFixture *f, gconstpointer data)
   seed (&f->base, "Work", 1, 100);
   td_test_daemon_start (f, "imap", "watch = *\npoll-interval = 3600\n");
   expect_startup_sync (f);
+  /* Each new watch asks for a look at its folders; those syncs are over before the
+   * delivery, so only the push can bring it. */
   g_assert_true (td_test_wait_for (f, is_watching, 20000));
-  g_usleep (500 * 1000);
+  quiet_since = g_get_monotonic_time ();
+  g_assert_true (td_test_wait_for (f, quiet_a_while, 30000));
   td_test_clear_signals (f);
   seed (&f->base, "Lists", 1, 100);
-  g_assert_true (td_test_wait_for (f, saw_new_mail_in_lists, 20000));
-  g_assert_true (saw_sync_for (f, "server"));
+  g_assert_true (td_test_wait_for (f, lists_has_second, 20000));
+  g_assert_true (td_test_wait_for (f, saw_server_sync, 5000));
   assert_folder_matches (&f->base, "Lists");
 
   td_test_dovecot_doveadm (f->base.dovecot, "flags", "add", "-u", TD_TEST_USER, "\\Flagged",
@@ -604,6 +626,94 @@ test_push_folders (DaemonFixture *f, gconstpointer data)
   g_assert_true (td_test_wait_for (f, has_wanted_connections, 10000));
   /* No watch was lost on the way (a lost watch is followed by a sync to retry). */
   g_assert_false (saw_sync_for (f, "retry"));
+}
+
+/* The service file `meson install` puts in dbus-1/services, started by a bus of its own, so
+ * that only its Exec line changes: this build's binary and the test's configuration. */
+static char *
+write_service_file (DaemonFixture *f, const char *dir)
+{
+  g_autofree char *shipped = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (g_file_get_contents (g_getenv ("TIDINGS_DBUS_SERVICE_FILE"), &shipped, NULL,
+                                      &error));
+  g_auto (GStrv) lines = g_strsplit (shipped, "\n", -1);
+  g_autoptr (GString) out = g_string_new (NULL);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (g_str_has_prefix (lines[i], "Exec="))
+      g_string_append_printf (out, "Exec=%s --config %s daemon\n", g_getenv ("TIDINGS_BIN"),
+                              f->cfg);
+    else
+      g_string_append_printf (out, "%s\n", lines[i]);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_autofree char *path = g_build_filename (dir, "org.tidings.Tidings1.service", NULL);
+  g_assert_true (g_file_set_contents (path, out->str, -1, &error));
+  return g_strdup (path);
+}
+
+static GVariant *
+bus_call (GDBusConnection *bus, const char *dest, const char *path, const char *iface,
+          const char *method, GVariant *args, GError **error)
+{
+  return g_dbus_connection_call_sync (bus, dest, path, iface, method, args, NULL,
+                                      G_DBUS_CALL_FLAGS_NONE, 30000, NULL, error);
+}
+
+/* D-Bus activation through the installed service file: the first call to the name starts
+ * the daemon, which answers it. */
+static void
+test_activation (DaemonFixture *f, gconstpointer data)
+{
+  g_autofree char *services = g_build_filename (f->base.home, "services", NULL);
+  g_autofree char *socket = g_build_filename (f->base.home, "bus", NULL);
+  g_autofree char *address = g_strconcat ("unix:path=", socket, NULL);
+  g_autofree char *conf_path = g_build_filename (f->base.home, "bus.conf", NULL);
+  g_autoptr (GError) error = NULL;
+
+  f->cfg = account_config (&f->base, "imap", "password = " TD_TEST_PASSWORD "\nwatch =\n");
+  g_autofree char *service = write_service_file (f, services);
+  g_autofree char *conf = g_strdup_printf (
+    "<busconfig><type>session</type><listen>%s</listen><auth>EXTERNAL</auth>"
+    "<servicedir>%s</servicedir><policy context=\"default\">"
+    "<allow send_destination=\"*\" eavesdrop=\"true\"/><allow eavesdrop=\"true\"/>"
+    "<allow own=\"*\"/></policy></busconfig>", address, services);
+  g_assert_true (g_file_set_contents (conf_path, conf, -1, &error));
+  /* What the bus starts must find the bus as its session bus. */
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS", address, TRUE);
+  g_subprocess_launcher_set_child_setup (launcher, td_test_die_with_parent, NULL, NULL);
+  g_autoptr (GSubprocess) bus_daemon = g_subprocess_launcher_spawn (
+    launcher, &error, "dbus-daemon", "--nofork", "--config-file", conf_path, NULL);
+  g_assert_no_error (error);
+  g_autoptr (GDBusConnection) bus = NULL;
+  for (guint i = 0; i < 100 && bus == NULL; i++, g_usleep (50 * 1000))
+    bus = g_dbus_connection_new_for_address_sync (
+      address, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
+                 | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION, NULL, NULL, NULL);
+  g_assert_nonnull (bus);
+
+  g_autoptr (GVariant) accounts = bus_call (bus, TD_DBUS_NAME_FOR_TESTS, "/org/tidings/Tidings1",
+                                            "org.freedesktop.DBus.Properties", "Get",
+                                            g_variant_new ("(ss)", "org.tidings.Tidings1.Engine",
+                                                           "Accounts"), &error);
+  g_assert_no_error (error);
+  g_autofree char *shown = g_variant_print (accounts, FALSE);
+  g_assert_nonnull (strstr (shown, TD_TEST_ACCOUNT_PATH));
+
+  /* It is a daemon like any other: SIGTERM ends it. */
+  g_autoptr (GVariant) pid = bus_call (bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", "GetConnectionUnixProcessID",
+                                       g_variant_new ("(s)", TD_DBUS_NAME_FOR_TESTS), &error);
+  g_assert_no_error (error);
+  guint32 daemon_pid = 0;
+  g_variant_get (pid, "(u)", &daemon_pid);
+  g_assert_cmpint (kill ((pid_t) daemon_pid, SIGTERM), ==, 0);
+  gboolean gone = FALSE;
+  for (guint i = 0; i < 300 && !gone; i++, g_usleep (100 * 1000))
+    gone = kill ((pid_t) daemon_pid, 0) != 0;
+  g_assert_true (gone);
+  g_subprocess_force_exit (bus_daemon);
 }
 
 /* Dovecot restarts under the daemon, with mail delivered while it was down: the daemon
@@ -651,6 +761,7 @@ main (int argc, char **argv)
   ADD ("server-restart", test_server_restart);
   ADD ("local-change", test_local_change);
   ADD ("cli-sync", test_cli_sync);
+  ADD ("activation", test_activation);
 #undef ADD
   g_test_add ("/integration/daemon/push/notify", DaemonFixture, NULL, td_daemon_fixture_setup,
               test_push, td_daemon_fixture_teardown);
