@@ -24,12 +24,18 @@ struct _TdEngine
   gulong network_handler;
   GDBusConnection *system_bus;
   guint sleep_subscription;
+  GDBusConnection *session_bus; /* for the keyring's signals */
+  guint keyring_subscription;
+  guint keyring_timer;
   guint signal_sources[2];
   gboolean stopping;
   int exit_status;
 };
 
 G_DEFINE_FINAL_TYPE (TdEngine, td_engine, G_TYPE_APPLICATION)
+
+/* How long a burst of keyring signals has to be quiet before the retry. */
+#define TD_ENGINE_KEYRING_SETTLE_MS 500
 
 /* Push */
 
@@ -151,6 +157,43 @@ watch_sleep (TdEngine *self)
     prepare_for_sleep, self, NULL);
 }
 
+/* The keyring: unlocked, or a password stored or changed, an account that waits for its
+ * password tries again. Signals come in bursts (a collection and each of its items); one
+ * retry follows the burst. */
+static gboolean
+keyring_settled (gpointer data)
+{
+  TdEngine *self = data;
+
+  self->keyring_timer = 0;
+  g_debug ("the keyring changed: accounts waiting for a password try again");
+  td_scheduler_retry_needs_password (self->scheduler);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+keyring_changed (GDBusConnection *bus, const char *sender, const char *path, const char *iface,
+                 const char *signal, GVariant *params, gpointer data)
+{
+  TdEngine *self = data;
+
+  if (self->keyring_timer == 0)
+    self->keyring_timer = g_timeout_add (TD_ENGINE_KEYRING_SETTLE_MS, keyring_settled, self);
+}
+
+static void
+watch_keyring (TdEngine *self)
+{
+  GDBusConnection *bus = g_application_get_dbus_connection (G_APPLICATION (self));
+
+  if (bus == NULL)
+    return;
+  self->session_bus = g_object_ref (bus);
+  self->keyring_subscription = g_dbus_connection_signal_subscribe (
+    bus, "org.freedesktop.secrets", NULL, NULL, NULL, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
+    keyring_changed, self, NULL);
+}
+
 /* Stopping */
 
 static void
@@ -213,6 +256,7 @@ td_engine_startup (GApplication *app)
   td_scheduler_set_network (self->scheduler, g_network_monitor_get_network_available (self->network),
                             g_network_monitor_get_network_metered (self->network));
   watch_sleep (self);
+  watch_keyring (self);
   self->signal_sources[0] = g_unix_signal_add (SIGTERM, on_stop_signal, self);
   self->signal_sources[1] = g_unix_signal_add (SIGINT, on_stop_signal, self);
   td_scheduler_start (self->scheduler);
@@ -232,6 +276,11 @@ td_engine_shutdown (GApplication *app)
   for (guint i = 0; i < G_N_ELEMENTS (self->signal_sources); i++)
     g_clear_handle_id (&self->signal_sources[i], g_source_remove);
   g_clear_signal_handler (&self->network_handler, self->network);
+  g_clear_handle_id (&self->keyring_timer, g_source_remove);
+  if (self->keyring_subscription != 0)
+    g_dbus_connection_signal_unsubscribe (self->session_bus, self->keyring_subscription);
+  self->keyring_subscription = 0;
+  g_clear_object (&self->session_bus);
   if (self->sleep_subscription != 0)
     g_dbus_connection_signal_unsubscribe (self->system_bus, self->sleep_subscription);
   self->sleep_subscription = 0;

@@ -522,6 +522,26 @@ td_scheduler_set_network (TdScheduler *self, gboolean available, gboolean metere
     td_scheduler_request_all (self, TD_SYNC_REASON_RETRY);
 }
 
+/**
+ * td_scheduler_retry_needs_password:
+ * @self: a scheduler
+ *
+ * The keyring changed (unlocked, or a password stored): every account that waits for a
+ * password tries again, once.
+ */
+void
+td_scheduler_retry_needs_password (TdScheduler *self)
+{
+  GHashTableIter iter;
+  Slot *slot;
+
+  g_hash_table_iter_init (&iter, self->slots);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &slot))
+    if (slot->runner == NULL && slot->last_failed
+        && slot->failed_state == TD_ACCOUNT_STATE_NEEDS_PASSWORD)
+      td_scheduler_request (self, slot->account->name, NULL, TD_SYNC_REASON_RETRY);
+}
+
 void
 td_scheduler_set_watching (TdScheduler *self, const char *account, gboolean watching)
 {

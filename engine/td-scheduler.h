@@ -61,6 +61,7 @@ void td_scheduler_set_paused (TdScheduler *self, gboolean paused);
 gboolean td_scheduler_get_paused (TdScheduler *self);
 void td_scheduler_set_network (TdScheduler *self, gboolean available, gboolean metered);
 void td_scheduler_set_watching (TdScheduler *self, const char *account, gboolean watching);
+void td_scheduler_retry_needs_password (TdScheduler *self);
 
 TdAccountState td_scheduler_get_state (TdScheduler *self, const char *account);
 gint64 td_scheduler_get_last_sync (TdScheduler *self, const char *account);

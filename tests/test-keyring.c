@@ -213,6 +213,89 @@ test_locked (KeyringFixture *f, gconstpointer data)
   g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
 }
 
+static char *
+account_state (KeyringFixture *f)
+{
+  g_autoptr (GVariant) reply = g_dbus_connection_call_sync (
+    f->bus, "org.tidings.Tidings1", "/org/tidings/Tidings1/account/t",
+    "org.freedesktop.DBus.Properties", "Get",
+    g_variant_new ("(ss)", "org.tidings.Tidings1.Account", "State"), G_VARIANT_TYPE ("(v)"),
+    G_DBUS_CALL_FLAGS_NO_AUTO_START, 5000, NULL, NULL);
+  g_autoptr (GVariant) value = NULL;
+
+  if (reply == NULL)
+    return g_strdup ("");
+  g_variant_get (reply, "(v)", &value);
+  return g_variant_dup_string (value, NULL);
+}
+
+static gboolean
+wait_for_state (KeyringFixture *f, const char *wanted)
+{
+  for (guint i = 0; i < WAIT_STEPS * 4; i++, g_usleep (WAIT_STEP_MS * 1000))
+    {
+      g_autofree char *state = account_state (f);
+      if (g_str_equal (state, wanted))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Unlocks @collection as a desktop's unlock prompt would, with the keyring's password. */
+static void
+unlock (KeyringFixture *f, const char *collection)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) opened = g_dbus_connection_call_sync (
+    f->bus, SECRETS_NAME, "/org/freedesktop/secrets", "org.freedesktop.Secret.Service",
+    "OpenSession", g_variant_new ("(sv)", "plain", g_variant_new_string ("")),
+    G_VARIANT_TYPE ("(vo)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr (GVariant) output = NULL;
+  const char *session = NULL;
+  g_variant_get (opened, "(v&o)", &output, &session);
+  GVariant *secret = g_variant_new (
+    "(o@ay@ays)", session, g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, "", 0, 1),
+    g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, "keyring-password", 16, 1), "text/plain");
+  g_autoptr (GVariant) done = g_dbus_connection_call_sync (
+    f->bus, SECRETS_NAME, "/org/freedesktop/secrets",
+    "org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface", "UnlockWithMasterPassword",
+    g_variant_new ("(o@(oayays))", collection, secret), NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL,
+    &error);
+  g_assert_no_error (error);
+}
+
+/* The daemon with the password in a locked keyring: the account waits (needs-password), and
+ * syncs by itself once the keyring is unlocked. */
+static void
+test_daemon_unlock (KeyringFixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = account_config (&f->base, "imap", "watch =\n");
+  g_autoptr (GError) error = NULL;
+
+  seed (&f->base, "INBOX", 2, 100);
+  expect (td_test_tidings_input (TD_TEST_PASSWORD "\n", cfg, "password", "set", "t", NULL), 0,
+          NULL, NULL);
+  g_autofree char *collection = default_collection (f);
+  lock (f, collection);
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (
+    G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  g_autoptr (GSubprocess) daemon = g_subprocess_launcher_spawn (
+    launcher, &error, g_getenv ("TIDINGS_BIN"), "--config", cfg, "daemon", NULL);
+  g_assert_no_error (error);
+  g_assert_true (wait_for_state (f, "needs-password"));
+  g_autofree char *inbox = g_build_filename (f->base.maildir, "INBOX", "new", NULL);
+  g_assert_cmpuint (td_test_count_entries (inbox), ==, 0);
+
+  unlock (f, collection);
+  g_assert_true (wait_for_state (f, "idle"));
+  assert_folder_matches (&f->base, "INBOX");
+  g_subprocess_send_signal (daemon, SIGTERM);
+  g_assert_true (g_subprocess_wait (daemon, NULL, &error));
+  g_assert_cmpint (g_subprocess_get_exit_status (daemon), ==, 0);
+}
+
 /* No Secret Service on the bus at all: a clear error, unless another source is set. */
 static void
 test_no_service (KeyringFixture *f, gconstpointer data)
@@ -258,6 +341,8 @@ main (int argc, char **argv)
               test_keyring_first, keyring_teardown);
   g_test_add ("/integration/keyring/locked", KeyringFixture, NULL, keyring_setup, test_locked,
               keyring_teardown);
+  g_test_add ("/integration/keyring/daemon-unlock", KeyringFixture, NULL, keyring_setup,
+              test_daemon_unlock, keyring_teardown);
   g_test_add ("/integration/keyring/no-service", KeyringFixture, NULL, keyring_setup,
               test_no_service, keyring_teardown);
   return g_test_run ();
