@@ -4,7 +4,6 @@
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 
 #define TD_NAME "org.tidings.Tidings1"
 #define WAIT_STEP_MS 20
@@ -103,13 +102,6 @@ gboolean
 td_test_daemon_running (DaemonFixture *f)
 {
   return name_owned (f->bus);
-}
-
-/* A child's setup: it dies with the test, whatever becomes of the test. */
-void
-td_test_die_with_parent (gpointer data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
 }
 
 /* Iterates the main context until @done says so or @timeout_ms have passed. */

@@ -41,6 +41,5 @@ GVariant *td_test_account_property (DaemonFixture *f, const char *name);
 GVariant *td_test_call (DaemonFixture *f, const char *path, const char *iface,
                         const char *method, GVariant *args, GError **error);
 void td_test_clear_signals (DaemonFixture *f);
-void td_test_die_with_parent (gpointer data);
 
 G_END_DECLS

@@ -118,9 +118,13 @@ write_config (TdTestDovecot *d, const char *extra)
   g_assert_true (g_file_set_contents (d->conf, text, -1, &error));
 }
 
-/* If the test dies, its Dovecot goes too, rather than holding the test runner's pipes. */
-static void
-die_with_parent (gpointer data)
+/**
+ * td_test_die_with_parent:
+ * A child's setup: if the test dies, the child (a Dovecot, a bus, a daemon) goes too, rather
+ * than holding the test runner's pipes.
+ */
+void
+td_test_die_with_parent (gpointer data)
 {
   prctl (PR_SET_PDEATHSIG, SIGTERM);
 }
@@ -142,7 +146,7 @@ start_master (TdTestDovecot *d)
   g_autoptr (GError) error = NULL;
   g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
 
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, td_test_die_with_parent, NULL, NULL);
   d->master = g_subprocess_launcher_spawn (launcher, &error, "dovecot", "-F", "-c", d->conf, NULL);
   g_assert_no_error (error);
   gint64 deadline = g_get_monotonic_time () + START_TIMEOUT_S * G_USEC_PER_SEC;

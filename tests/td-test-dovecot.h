@@ -25,6 +25,7 @@ typedef struct
 
 TdTestDovecot *td_test_dovecot_start (const char *extra_conf);
 void td_test_dovecot_stop (TdTestDovecot *d);
+void td_test_die_with_parent (gpointer data);
 void td_test_make_certificate (const char *dir, char **cert, char **key);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdTestDovecot, td_test_dovecot_stop)
 void td_test_dovecot_doveadm (TdTestDovecot *d, ...) G_GNUC_NULL_TERMINATED;

@@ -8,7 +8,6 @@
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 
 #include "td-test-sync.h"
 
@@ -32,12 +31,6 @@ typedef struct
   char *dir;          /* the token service's files and the helper scripts */
   GSubprocess *service;
 } AuthFixture;
-
-static void
-die_with_parent (gpointer data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGTERM);
-}
 
 static char *
 path_in (AuthFixture *f, const char *name)
@@ -63,7 +56,7 @@ start_token_service (AuthFixture *f)
 
   g_autofree char *valid = g_strdup_printf ("%s\n", good_token ());
   write_file (f, "valid-tokens", valid);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, td_test_die_with_parent, NULL, NULL);
   f->service = g_subprocess_launcher_spawn (launcher, &error, "python3",
                                             TD_TEST_SRCDIR "/oauth2-token-service.py", tokens,
                                             TD_TEST_USER, NULL);

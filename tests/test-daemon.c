@@ -400,15 +400,7 @@ test_push (DaemonFixture *f, gconstpointer data)
   if (!polled)
     {
       /* Wait for the watch to be up: the account says "watching". */
-      for (guint i = 0; i < 500; i++)
-        {
-          g_autoptr (GVariant) state = td_test_account_property (f, "State");
-          if (g_str_equal (g_variant_get_string (state, NULL), "watching"))
-            break;
-          g_usleep (20 * 1000);
-        }
-      g_autoptr (GVariant) state = td_test_account_property (f, "State");
-      g_assert_cmpstr (g_variant_get_string (state, NULL), ==, "watching");
+      g_assert_true (td_test_wait_for (f, is_watching, 10000));
     }
   /* Let the syncs of start-up settle, then look only at what the delivery causes. */
   g_usleep (500 * 1000);

@@ -7,7 +7,6 @@
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 
 #include "td-test-sync.h"
 
@@ -21,12 +20,6 @@ typedef struct
   GSubprocess *keyring;
   GDBusConnection *bus;
 } KeyringFixture;
-
-static void
-die_with_parent (gpointer data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGTERM);
-}
 
 static gboolean
 secrets_owned (KeyringFixture *f)
@@ -91,7 +84,7 @@ keyring_setup (KeyringFixture *f, gconstpointer data)
   f->bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
   g_assert_no_error (error);
   wait_for_secrets (f, FALSE);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, td_test_die_with_parent, NULL, NULL);
   /* --unlock reads the login keyring's password from standard input and creates it. */
   f->keyring = g_subprocess_launcher_spawn (launcher, &error, "gnome-keyring-daemon",
                                             "--foreground", "--unlock",
@@ -280,7 +273,7 @@ test_daemon_unlock (KeyringFixture *f, gconstpointer data)
   lock (f, collection);
   g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (
     G_SUBPROCESS_FLAGS_STDERR_SILENCE);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, td_test_die_with_parent, NULL, NULL);
   g_autoptr (GSubprocess) daemon = g_subprocess_launcher_spawn (
     launcher, &error, g_getenv ("TIDINGS_BIN"), "--config", cfg, "daemon", NULL);
   g_assert_no_error (error);
