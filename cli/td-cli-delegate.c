@@ -210,13 +210,12 @@ find_account (GDBusConnection *bus, TdDBusEngine *engine, const char *name)
 
 /* Every account, or none: the daemon does them all or this process does. */
 static gboolean
-find_accounts (Delegation *d, GPtrArray *accounts, gboolean progress)
+find_accounts (Delegation *d, GPtrArray *accounts, gboolean progress, gboolean *running)
 {
   g_autoptr (GError) error = NULL;
-  gboolean running = FALSE;
-  g_autoptr (GDBusConnection) bus = td_cli_connect_daemon (&running, &error);
+  g_autoptr (GDBusConnection) bus = td_cli_connect_daemon (running, &error);
 
-  if (bus == NULL || !running)
+  if (bus == NULL || !*running)
     return FALSE;
   g_autoptr (TdDBusEngine) engine = td_dbus_engine_proxy_new_sync (
     bus, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START, TD_DBUS_NAME, TD_DBUS_PATH, NULL, NULL);
@@ -250,20 +249,22 @@ find_accounts (Delegation *d, GPtrArray *accounts, gboolean progress)
  * @quiet: print only failures
  * @progress: show progress on stderr
  * @code: (out): the exit code, when the daemon did the sync
+ * @running: (out): whether a daemon runs on the session bus (it may not know the accounts)
  *
  * Returns: whether the daemon did the sync; %FALSE when no daemon runs on the session bus
  *   (or it does not know every account), and the sync is for this process to do
  */
 gboolean
 td_cli_sync_by_daemon (GPtrArray *accounts, char **folders, gboolean json, gboolean quiet,
-                       gboolean progress, int *code)
+                       gboolean progress, int *code, gboolean *running)
 {
   Delegation d = { NULL };
   g_autoptr (GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) account_free);
 
   d.accounts = list;
   td_error_register_dbus ();
-  if (accounts->len == 0 || !find_accounts (&d, accounts, progress))
+  *running = FALSE;
+  if (accounts->len == 0 || !find_accounts (&d, accounts, progress, running))
     return FALSE;
   d.loop = g_main_loop_new (NULL, FALSE);
   for (guint i = 0; i < list->len; i++)

@@ -299,15 +299,19 @@ td_cli_sync (const TdCliGlobals *globals, int argc, char **argv)
    * protocol trace, folder patterns) or was asked to do here runs here. */
   gboolean daemon_can = !local && !dry_run && !force && !prune && !verbose
                         && only_exact_names (folders);
-  if (daemon_can && td_cli_sync_by_daemon (accounts, folders, json, quiet, progress, &code))
+  gboolean daemon = FALSE;
+  if (daemon_can && td_cli_sync_by_daemon (accounts, folders, json, quiet, progress, &code,
+                                           &daemon))
     return code;
+  if (!daemon_can && !local)
+    daemon = daemon_runs ();
   g_autoptr (TdPluginRegistry) registry = td_plugin_registry_new_default ();
   SyncState state = { g_main_loop_new (NULL, FALSE), 0, g_ptr_array_new (), progress, verbose };
   TdSyncOptions options = {
     .folder_patterns = folders,
     .progress = state.progress && !dry_run ? on_progress : NULL,
     .progress_data = &state,
-    .lock_wait_ms = local || daemon_runs () ? TD_CLI_DAEMON_LOCK_WAIT_MS : 2000,
+    .lock_wait_ms = local || daemon ? TD_CLI_DAEMON_LOCK_WAIT_MS : 2000,
     .force = force,
     .prune_folders = prune,
     .dry_run = dry_run,

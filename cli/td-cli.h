@@ -25,6 +25,7 @@ char *td_cli_json_string (const char *text);
 char *td_cli_format_size (guint64 bytes);
 GDBusConnection *td_cli_connect_daemon (gboolean *running, GError **error);
 gboolean td_cli_sync_by_daemon (GPtrArray *accounts, char **folders, gboolean json,
-                                gboolean quiet, gboolean progress, int *code);
+                                gboolean quiet, gboolean progress, int *code,
+                                gboolean *running);
 
 G_END_DECLS
