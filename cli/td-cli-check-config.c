@@ -1,8 +1,8 @@
 /* td-cli-check-config.c: `tidings check-config`: validation without any network. */
 #include <stdio.h>
 
-#include "engine/td-error.h"
-#include "engine/td-plugin-registry.h"
+#include "engine/common/td-error.h"
+#include "engine/backend/td-plugin-registry.h"
 #include "td-cli.h"
 
 int

@@ -1,7 +1,7 @@
 /* td-cli-common.c: what the commands share: loading the configuration, messages, JSON. */
 #include <stdio.h>
 
-#include "engine/td-error.h"
+#include "engine/common/td-error.h"
 #include "td-cli.h"
 
 /**

@@ -1,8 +1,8 @@
 /* td-cli-daemon.c: `tidings daemon`: runs the background service until SIGTERM or SIGINT. */
 #include <stdio.h>
 
-#include "engine/td-engine.h"
-#include "engine/td-error.h"
+#include "engine/daemon/td-engine.h"
+#include "engine/common/td-error.h"
 #include "td-cli.h"
 
 int

@@ -11,10 +11,10 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "engine/td-credentials.h"
-#include "engine/td-error.h"
-#include "engine/td-plugin-registry.h"
-#include "engine/td-secret.h"
+#include "engine/backend/td-credentials.h"
+#include "engine/common/td-error.h"
+#include "engine/backend/td-plugin-registry.h"
+#include "engine/common/td-secret.h"
 #include "td-cli.h"
 
 /* Longer than any password; a token is not stored here. */

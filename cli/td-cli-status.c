@@ -7,9 +7,9 @@
 #include <signal.h>
 #include <stdio.h>
 
-#include "engine/td-dbus-generated.h"
-#include "engine/td-dbus-service.h"
-#include "engine/td-error.h"
+#include "engine/daemon/td-dbus-generated.h"
+#include "engine/daemon/td-dbus-service.h"
+#include "engine/common/td-error.h"
 #include "td-cli.h"
 
 static const char not_running[] =

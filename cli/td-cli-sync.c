@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/td-error.h"
-#include "engine/td-sync-runner.h"
+#include "engine/common/td-error.h"
+#include "engine/sync/td-sync-runner.h"
 #include "td-cli.h"
 
 typedef struct

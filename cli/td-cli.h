@@ -3,7 +3,7 @@
 
 #include <gio/gio.h>
 
-#include "engine/td-config.h"
+#include "engine/common/td-config.h"
 
 G_BEGIN_DECLS
 

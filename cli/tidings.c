@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "engine/td-error.h"
+#include "engine/common/td-error.h"
 #include "td-build-config.h"
 #include "td-cli.h"
 

@@ -9,8 +9,8 @@
 
 #include <string.h>
 
-#include "engine/td-mutf7.h"
-#include "engine/td-types.h"
+#include "engine/common/td-mutf7.h"
+#include "engine/common/td-types.h"
 #include "td-storage-error.h"
 
 G_DEFINE_QUARK (td-storage-error-quark, td_storage_error)

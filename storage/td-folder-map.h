@@ -7,7 +7,7 @@
 
 #include <glib.h>
 
-#include "engine/td-config.h"
+#include "engine/common/td-types.h"
 
 G_BEGIN_DECLS
 

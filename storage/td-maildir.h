@@ -9,7 +9,7 @@
 
 #include <glib.h>
 
-#include "engine/td-types.h"
+#include "engine/common/td-types.h"
 
 G_BEGIN_DECLS
 

@@ -2,8 +2,8 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-#include "engine/td-config.h"
-#include "engine/td-error.h"
+#include "engine/common/td-config.h"
+#include "engine/common/td-error.h"
 
 static const char base[] =
   "[general]\n"

@@ -4,8 +4,8 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-#include "engine/td-download-folder.h"
-#include "engine/td-error.h"
+#include "engine/sync/td-download-folder.h"
+#include "engine/common/td-error.h"
 
 #define DAY (24 * 3600)
 #define NOW ((gint64) 1800000000)

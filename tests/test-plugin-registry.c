@@ -2,8 +2,8 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-#include "engine/td-error.h"
-#include "engine/td-plugin-registry.h"
+#include "engine/common/td-error.h"
+#include "engine/backend/td-plugin-registry.h"
 
 static TdAccountConfig *
 account (const char *protocol)

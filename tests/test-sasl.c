@@ -3,9 +3,9 @@
 #include <gsasl.h>
 #include <string.h>
 
-#include "engine/td-error.h"
-#include "engine/td-sasl.h"
-#include "engine/td-secret.h"
+#include "engine/common/td-error.h"
+#include "engine/backend/td-sasl.h"
+#include "engine/common/td-secret.h"
 
 #define USER "alice"
 #define PASSWORD "p\"ass 'wörd€"

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "engine/td-mutf7.h"
+#include "engine/common/td-mutf7.h"
 #include "storage/td-folder-map.h"
 #include "storage/td-maildir.h"
 #include "storage/td-state-db.h"

@@ -1,7 +1,7 @@
 /* test-types.c: UID sets, flags and the small shared helpers. */
 #include <string.h>
 
-#include "engine/td-types.h"
+#include "engine/common/td-types.h"
 
 static void
 test_uid_set_parse (void)

@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-#include "engine/td-error.h"
+#include "engine/common/td-error.h"
 #include "td-imap-fetch.h"
 
 static gboolean

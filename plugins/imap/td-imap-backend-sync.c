@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "engine/td-error.h"
+#include "engine/common/td-error.h"
 #include "td-imap-fetch.h"
 #include "td-imap-limits.h"
 

@@ -11,8 +11,8 @@
  */
 #include "td-imap-backend-private.h"
 
-#include "engine/td-error.h"
-#include "engine/td-mutf7.h"
+#include "engine/common/td-error.h"
+#include "engine/common/td-mutf7.h"
 #include "td-imap-limits.h"
 
 typedef struct

@@ -8,8 +8,8 @@
 
 #include <string.h>
 
-#include "engine/td-error.h"
-#include "engine/td-mutf7.h"
+#include "engine/common/td-error.h"
+#include "engine/common/td-mutf7.h"
 #include "td-imap-fetch.h"
 #include "td-imap-limits.h"
 

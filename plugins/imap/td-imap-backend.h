@@ -1,7 +1,7 @@
 /* td-imap-backend.h: the IMAP implementation of TdBackend. Main loop thread only. */
 #pragma once
 
-#include "engine/td-backend.h"
+#include "engine/backend/td-backend.h"
 
 G_BEGIN_DECLS
 

@@ -1,7 +1,7 @@
 /* td-imap-fetch.h: reading message data out of FETCH responses. Pure functions. */
 #pragma once
 
-#include "engine/td-types.h"
+#include "engine/common/td-types.h"
 #include "td-imap-parser.h"
 
 G_BEGIN_DECLS

@@ -10,9 +10,9 @@
 
 #include <string.h>
 
-#include "engine/td-error.h"
-#include "engine/td-sasl.h"
-#include "engine/td-secret.h"
+#include "engine/common/td-error.h"
+#include "engine/backend/td-sasl.h"
+#include "engine/common/td-secret.h"
 
 typedef struct
 {

@@ -10,8 +10,8 @@
 
 #include <string.h>
 
-#include "engine/td-connection.h"
-#include "engine/td-error.h"
+#include "engine/backend/td-connection.h"
+#include "engine/common/td-error.h"
 #include "td-imap-limits.h"
 
 typedef enum

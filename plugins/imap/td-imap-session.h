@@ -9,8 +9,8 @@
 
 #include <gio/gio.h>
 
-#include "engine/td-config.h"
-#include "engine/td-sasl.h"
+#include "engine/common/td-config.h"
+#include "engine/backend/td-sasl.h"
 #include "td-imap-parser.h"
 
 G_BEGIN_DECLS

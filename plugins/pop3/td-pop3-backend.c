@@ -8,7 +8,7 @@
  */
 #include "td-pop3-backend-private.h"
 
-#include "engine/td-error.h"
+#include "engine/common/td-error.h"
 #include "td-pop3-limits.h"
 
 G_DEFINE_FINAL_TYPE (TdPop3Backend, td_pop3_backend, TD_TYPE_BACKEND)

@@ -2,7 +2,7 @@
  * messages known by UIDL. Main loop thread only. */
 #pragma once
 
-#include "engine/td-backend.h"
+#include "engine/backend/td-backend.h"
 
 G_BEGIN_DECLS
 

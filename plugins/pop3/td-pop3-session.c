@@ -8,10 +8,10 @@
 
 #include <string.h>
 
-#include "engine/td-connection.h"
-#include "engine/td-error.h"
-#include "engine/td-secret.h"
-#include "engine/td-types.h"
+#include "engine/backend/td-connection.h"
+#include "engine/common/td-error.h"
+#include "engine/common/td-secret.h"
+#include "engine/common/td-types.h"
 #include "td-pop3-limits.h"
 
 typedef struct

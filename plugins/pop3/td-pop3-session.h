@@ -10,8 +10,8 @@
 
 #include <gio/gio.h>
 
-#include "engine/td-config.h"
-#include "engine/td-sasl.h"
+#include "engine/common/td-config.h"
+#include "engine/backend/td-sasl.h"
 #include "td-pop3-parser.h"
 
 G_BEGIN_DECLS

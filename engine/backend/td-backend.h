@@ -1,0 +1,202 @@
+/* td-backend.h: the base class every protocol plugin implements.
+ *
+ * A backend reports what the server has and streams messages into a TdMessageSink; it never
+ * touches the Maildir or the state DB. All calls happen on the main loop thread, one at a
+ * time: the td_backend_*_async() wrappers refuse a call while another is under way.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "engine/common/td-config.h"
+#include "engine/backend/td-message-sink.h"
+#include "engine/common/td-types.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  TD_BACKEND_CAP_FOLDERS = 1 << 0,      /* more than one folder; otherwise just INBOX */
+  TD_BACKEND_CAP_FLAGS = 1 << 1,        /* messages carry flags */
+  TD_BACKEND_CAP_CHANGES_SINCE = 1 << 2,/* list_changes can skip unchanged messages */
+  TD_BACKEND_CAP_APPEND = 1 << 3,
+  TD_BACKEND_CAP_STORE = 1 << 4,
+  TD_BACKEND_CAP_EXPUNGE = 1 << 5,
+  TD_BACKEND_CAP_CREATE_FOLDER = 1 << 6,
+  TD_BACKEND_CAP_WATCH = 1 << 7,
+  /* Messages are known by TdMessageInfo.unique_id (POP3 UIDL), not by UID: the mailbox is
+   * download-only, its "UIDs" are numbers for one session, and expunge commits (or not) as
+   * the session ends. */
+  TD_BACKEND_CAP_UNIQUE_IDS = 1 << 8,
+} TdBackendCaps;
+
+#define TD_TYPE_BACKEND (td_backend_get_type ())
+G_DECLARE_DERIVABLE_TYPE (TdBackend, td_backend, TD, BACKEND, GObject)
+
+struct _TdBackendClass
+{
+  GObjectClass parent_class;
+
+  TdBackendCaps (*get_caps) (TdBackend *self);
+
+  void (*connect_async) (TdBackend *self, const char *secret, GCancellable *cancellable,
+                         GAsyncReadyCallback callback, gpointer user_data);
+  gboolean (*connect_finish) (TdBackend *self, GAsyncResult *result, GError **error);
+
+  void (*list_folders_async) (TdBackend *self, GCancellable *cancellable,
+                              GAsyncReadyCallback callback, gpointer user_data);
+  GPtrArray *(*list_folders_finish) (TdBackend *self, GAsyncResult *result, GError **error);
+
+  void (*open_folder_async) (TdBackend *self, const char *name, gboolean read_only,
+                             const TdSyncPoint *since, GCancellable *cancellable,
+                             GAsyncReadyCallback callback, gpointer user_data);
+  gboolean (*open_folder_finish) (TdBackend *self, GAsyncResult *result, TdFolderState *state,
+                                  GError **error);
+
+  void (*list_changes_async) (TdBackend *self, const TdSyncPoint *since,
+                              GCancellable *cancellable, GAsyncReadyCallback callback,
+                              gpointer user_data);
+  TdFolderChanges *(*list_changes_finish) (TdBackend *self, GAsyncResult *result,
+                                           GError **error);
+
+  void (*list_messages_async) (TdBackend *self, guint32 first_uid, GCancellable *cancellable,
+                               GAsyncReadyCallback callback, gpointer user_data);
+  GArray *(*list_messages_finish) (TdBackend *self, GAsyncResult *result, GError **error);
+
+  void (*fetch_messages_async) (TdBackend *self, GArray *uids, TdMessageSink *sink,
+                                GCancellable *cancellable, GAsyncReadyCallback callback,
+                                gpointer user_data);
+  gboolean (*fetch_messages_finish) (TdBackend *self, GAsyncResult *result, GError **error);
+
+  void (*disconnect_async) (TdBackend *self, GCancellable *cancellable,
+                            GAsyncReadyCallback callback, gpointer user_data);
+  gboolean (*disconnect_finish) (TdBackend *self, GAsyncResult *result, GError **error);
+
+  /* Optional (TD_BACKEND_CAP_STORE): set and clear flags on the open folder. @stores holds
+   * TdBackendFlagStore elements. */
+  void (*store_flags_async) (TdBackend *self, GPtrArray *stores, GCancellable *cancellable,
+                             GAsyncReadyCallback callback, gpointer user_data);
+  gboolean (*store_flags_finish) (TdBackend *self, GAsyncResult *result, GError **error);
+
+  /* Optional (TD_BACKEND_CAP_APPEND): upload messages into folder @name. */
+  void (*append_async) (TdBackend *self, const char *name, GPtrArray *uploads,
+                        GCancellable *cancellable, GAsyncReadyCallback callback,
+                        gpointer user_data);
+  gboolean (*append_finish) (TdBackend *self, GAsyncResult *result, GError **error);
+
+  /* Optional (TD_BACKEND_CAP_EXPUNGE): delete messages of the open folder. */
+  void (*expunge_async) (TdBackend *self, GArray *uids, GCancellable *cancellable,
+                         GAsyncReadyCallback callback, gpointer user_data);
+  gboolean (*expunge_finish) (TdBackend *self, GAsyncResult *result, gboolean *expunged,
+                              GError **error);
+
+  /* Optional (TD_BACKEND_CAP_CREATE_FOLDER): create (and subscribe) or delete a folder. */
+  void (*create_folder_async) (TdBackend *self, const char *name, gboolean create,
+                               GCancellable *cancellable, GAsyncReadyCallback callback,
+                               gpointer user_data);
+  gboolean (*create_folder_finish) (TdBackend *self, GAsyncResult *result, GError **error);
+
+  /* Optional: td_header_hash of each message in @uids, without downloading the bodies (a
+   * download-only backend's way to recognise messages whose unique id changed). Returns
+   * TdMessageInfo with uid, size and header_hash. */
+  void (*hash_headers_async) (TdBackend *self, GArray *uids, GCancellable *cancellable,
+                              GAsyncReadyCallback callback, gpointer user_data);
+  GArray *(*hash_headers_finish) (TdBackend *self, GAsyncResult *result, GError **error);
+
+  /* Optional (TD_BACKEND_CAP_WATCH): wait until one of @folders changes on the server. */
+  void (*watch_async) (TdBackend *self, const char *const *folders, GCancellable *cancellable,
+                       GAsyncReadyCallback callback, gpointer user_data);
+  char **(*watch_finish) (TdBackend *self, GAsyncResult *result, GError **error);
+  guint (*get_watch_limit) (TdBackend *self);
+
+  gpointer padding[3];
+};
+
+/* A local message to upload: its bytes as the server gets them (CRLF), their exact count,
+ * its flags and date. The backend fills in @uid when the server tells it (UIDPLUS). */
+typedef struct
+{
+  GInputStream *stream;
+  guint64 size;
+  TdFlags flags;
+  gint64 date; /* seconds since the epoch */
+  guint32 uid; /* out: 0 when unknown */
+} TdBackendUpload;
+
+
+/* One flag change for a set of messages: they get @add and lose @remove. */
+typedef struct
+{
+  GArray *uids; /* TdUidRange */
+  TdFlags add;
+  TdFlags remove;
+} TdBackendFlagStore;
+
+TdAccountConfig *td_backend_get_account (TdBackend *self);
+TdBackendCaps td_backend_get_caps (TdBackend *self);
+
+void td_backend_connect_async (TdBackend *self, const char *secret, GCancellable *cancellable,
+                               GAsyncReadyCallback callback, gpointer user_data);
+gboolean td_backend_connect_finish (TdBackend *self, GAsyncResult *result, GError **error);
+
+void td_backend_list_folders_async (TdBackend *self, GCancellable *cancellable,
+                                    GAsyncReadyCallback callback, gpointer user_data);
+GPtrArray *td_backend_list_folders_finish (TdBackend *self, GAsyncResult *result,
+                                           GError **error);
+
+void td_backend_open_folder_async (TdBackend *self, const char *name, gboolean read_only,
+                                   const TdSyncPoint *since, GCancellable *cancellable,
+                                   GAsyncReadyCallback callback, gpointer user_data);
+gboolean td_backend_open_folder_finish (TdBackend *self, GAsyncResult *result,
+                                        TdFolderState *state, GError **error);
+
+void td_backend_list_changes_async (TdBackend *self, const TdSyncPoint *since,
+                                    GCancellable *cancellable, GAsyncReadyCallback callback,
+                                    gpointer user_data);
+TdFolderChanges *td_backend_list_changes_finish (TdBackend *self, GAsyncResult *result,
+                                                 GError **error);
+
+void td_backend_list_messages_async (TdBackend *self, guint32 first_uid,
+                                     GCancellable *cancellable,
+                                     GAsyncReadyCallback callback, gpointer user_data);
+GArray *td_backend_list_messages_finish (TdBackend *self, GAsyncResult *result, GError **error);
+
+void td_backend_fetch_messages_async (TdBackend *self, GArray *uids, TdMessageSink *sink,
+                                      GCancellable *cancellable, GAsyncReadyCallback callback,
+                                      gpointer user_data);
+gboolean td_backend_fetch_messages_finish (TdBackend *self, GAsyncResult *result,
+                                           GError **error);
+
+void td_backend_store_flags_async (TdBackend *self, GPtrArray *stores, GCancellable *cancellable,
+                                   GAsyncReadyCallback callback, gpointer user_data);
+gboolean td_backend_store_flags_finish (TdBackend *self, GAsyncResult *result, GError **error);
+
+void td_backend_append_async (TdBackend *self, const char *name, GPtrArray *uploads,
+                              GCancellable *cancellable, GAsyncReadyCallback callback,
+                              gpointer user_data);
+gboolean td_backend_append_finish (TdBackend *self, GAsyncResult *result, GError **error);
+void td_backend_expunge_async (TdBackend *self, GArray *uids, GCancellable *cancellable,
+                               GAsyncReadyCallback callback, gpointer user_data);
+gboolean td_backend_expunge_finish (TdBackend *self, GAsyncResult *result, gboolean *expunged,
+                                    GError **error);
+void td_backend_create_folder_async (TdBackend *self, const char *name, gboolean create,
+                                     GCancellable *cancellable, GAsyncReadyCallback callback,
+                                     gpointer user_data);
+gboolean td_backend_create_folder_finish (TdBackend *self, GAsyncResult *result,
+                                          GError **error);
+
+void td_backend_hash_headers_async (TdBackend *self, GArray *uids, GCancellable *cancellable,
+                                    GAsyncReadyCallback callback, gpointer user_data);
+GArray *td_backend_hash_headers_finish (TdBackend *self, GAsyncResult *result, GError **error);
+
+guint td_backend_get_watch_limit (TdBackend *self);
+void td_backend_watch_async (TdBackend *self, const char *const *folders,
+                             GCancellable *cancellable, GAsyncReadyCallback callback,
+                             gpointer user_data);
+char **td_backend_watch_finish (TdBackend *self, GAsyncResult *result, GError **error);
+
+void td_backend_disconnect_async (TdBackend *self, GCancellable *cancellable,
+                                  GAsyncReadyCallback callback, gpointer user_data);
+gboolean td_backend_disconnect_finish (TdBackend *self, GAsyncResult *result, GError **error);
+
+G_END_DECLS

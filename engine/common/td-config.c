@@ -1,0 +1,671 @@
+/* td-config.c: loading and validating the GKeyFile configuration.
+ *
+ * Every key of every account is checked before anything is synced; the first bad value
+ * stops the load with an error naming the file, the line, the group and the key. GKeyFile
+ * does not keep line numbers, so they are recovered from the text for messages only.
+ */
+#include "engine/common/td-config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <glib/gstdio.h>
+#include <sys/stat.h>
+
+#include "engine/common/td-error.h"
+
+#define TD_CONFIG_MAX_SIZE (1024 * 1024)
+#define ACCOUNT_PREFIX "account "
+
+typedef struct
+{
+  const char *path;
+  const char *text;
+  GKeyFile *kf;
+  const char *group;
+  GError **error;
+} Loader;
+
+static const char *const general_keys[] = { "maildir-root", "state-dir", NULL };
+static const char *const account_keys[] = {
+  "protocol", "host", "port", "security", "allow-insecure-auth", "user", "auth", "password",
+  "password-command", "oauth2-token-command", "tls-ca-file", "tls-fingerprint", "maildir",
+  "layout", "folders", "exclude", "sync", "deletes", "watch", "keep-on-server",
+  "delete-after-days", "timeout", "command-timeout", "poll-interval", "notify", "metered", NULL
+};
+
+/* The line on which @key takes effect inside @group, or the group's line. */
+static guint
+find_line (const char *text, const char *group, const char *key)
+{
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  gboolean in_group = FALSE;
+  guint group_line = 0, key_line = 0;
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *l = lines[i];
+      while (*l == ' ' || *l == '\t')
+        l++;
+      if (*l == '[')
+        {
+          const char *end = strrchr (l, ']');
+          in_group = end != NULL && (gsize) (end - l - 1) == strlen (group)
+                     && strncmp (l + 1, group, strlen (group)) == 0;
+          if (in_group)
+            group_line = i + 1;
+          continue;
+        }
+      if (in_group && key != NULL && g_str_has_prefix (l, key))
+        {
+          const char *rest = l + strlen (key);
+          while (*rest == ' ' || *rest == '\t')
+            rest++;
+          if (*rest == '=')
+            key_line = i + 1; /* the last one wins, as in GKeyFile */
+        }
+    }
+  return key_line ? key_line : group_line;
+}
+
+G_GNUC_PRINTF (3, 4) static gboolean
+bad_key (Loader *ld, const char *key, const char *format, ...)
+{
+  va_list args;
+  va_start (args, format);
+  g_autofree char *what = g_strdup_vprintf (format, args);
+  va_end (args);
+  guint line = find_line (ld->text, ld->group, key);
+  if (key != NULL)
+    g_set_error (ld->error, TD_ERROR, TD_ERROR_CONFIG, "%s:%u: [%s] %s: %s", ld->path, line,
+                 ld->group, key, what);
+  else
+    g_set_error (ld->error, TD_ERROR, TD_ERROR_CONFIG, "%s:%u: [%s]: %s", ld->path, line,
+                 ld->group, what);
+  return FALSE;
+}
+
+static char *
+get_string (Loader *ld, const char *key, const char *fallback)
+{
+  g_autofree char *raw = g_key_file_get_value (ld->kf, ld->group, key, NULL);
+  if (raw == NULL)
+    return g_strdup (fallback);
+  return g_strstrip (g_key_file_get_string (ld->kf, ld->group, key, NULL) ?: g_strdup (""));
+}
+
+static char *
+expand_home (const char *path)
+{
+  if (path == NULL)
+    return NULL;
+  if (g_str_equal (path, "~"))
+    return g_strdup (g_get_home_dir ());
+  if (g_str_has_prefix (path, "~/"))
+    return g_build_filename (g_get_home_dir (), path + 2, NULL);
+  return g_strdup (path);
+}
+
+static gboolean
+get_path (Loader *ld, const char *key, const char *fallback, char **out)
+{
+  g_autofree char *value = get_string (ld, key, NULL);
+  if (value == NULL)
+    {
+      *out = expand_home (fallback);
+      return TRUE;
+    }
+  if (*value == '\0')
+    return bad_key (ld, key, "an empty path; remove the line to get the default");
+  *out = expand_home (value);
+  if (!g_path_is_absolute (*out))
+    return bad_key (ld, key, "“%s” is not an absolute path (write it from / or ~/)", value);
+  return TRUE;
+}
+
+static gboolean
+get_bool (Loader *ld, const char *key, gboolean fallback, gboolean *out)
+{
+  g_autofree char *value = get_string (ld, key, NULL);
+  if (value == NULL)
+    *out = fallback;
+  else if (g_str_equal (value, "true") || g_str_equal (value, "yes"))
+    *out = TRUE;
+  else if (g_str_equal (value, "false") || g_str_equal (value, "no"))
+    *out = FALSE;
+  else
+    return bad_key (ld, key, "“%s” is not a boolean (use true or false)", value);
+  return TRUE;
+}
+
+static gboolean
+get_uint (Loader *ld, const char *key, guint64 min, guint64 max, guint64 fallback, guint64 *out)
+{
+  g_autofree char *value = get_string (ld, key, NULL);
+  g_autoptr (GError) local = NULL;
+  if (value == NULL)
+    {
+      *out = fallback;
+      return TRUE;
+    }
+  if (!g_ascii_string_to_unsigned (value, 10, min, max, out, &local))
+    return bad_key (ld, key, "“%s” is not a whole number from %" G_GUINT64_FORMAT " to %"
+                    G_GUINT64_FORMAT, value, min, max);
+  return TRUE;
+}
+
+/* Looks @value up in a NULL-terminated name table; the index is the enum value. */
+static gboolean
+get_enum (Loader *ld, const char *key, const char *const *names, int fallback, int *out)
+{
+  g_autofree char *value = get_string (ld, key, NULL);
+  if (value == NULL)
+    {
+      *out = fallback;
+      return TRUE;
+    }
+  for (int i = 0; names[i] != NULL; i++)
+    if (g_ascii_strcasecmp (value, names[i]) == 0)
+      {
+        *out = i;
+        return TRUE;
+      }
+  g_autofree char *choices = g_strjoinv (", ", (char **) names);
+  return bad_key (ld, key, "“%s” is not one of: %s", value, choices);
+}
+
+static gboolean
+get_list (Loader *ld, const char *key, const char *fallback, char ***out)
+{
+  g_autofree char *value = get_string (ld, key, fallback);
+  g_autoptr (GPtrArray) items = g_ptr_array_new_with_free_func (g_free);
+
+  if (value != NULL)
+    {
+      g_auto (GStrv) parts = g_strsplit (value, ";", -1);
+      for (guint i = 0; parts[i] != NULL; i++)
+        {
+          g_strstrip (parts[i]);
+          if (*parts[i] != '\0')
+            g_ptr_array_add (items, g_strdup (parts[i]));
+        }
+    }
+  g_ptr_array_add (items, NULL);
+  *out = (char **) g_ptr_array_free (g_steal_pointer (&items), FALSE);
+  return TRUE;
+}
+
+static gboolean
+get_argv (Loader *ld, const char *key, char ***out)
+{
+  g_autofree char *value = get_string (ld, key, NULL);
+  g_autoptr (GError) local = NULL;
+  *out = NULL;
+  if (value == NULL)
+    return TRUE;
+  if (!g_shell_parse_argv (value, NULL, out, &local))
+    return bad_key (ld, key, "cannot split the command into words: %s", local->message);
+  return TRUE;
+}
+
+static gboolean
+get_fingerprint (Loader *ld, TdAccountConfig *acct)
+{
+  g_autofree char *value = get_string (ld, "tls-fingerprint", NULL);
+  g_autoptr (GByteArray) bytes = g_byte_array_new ();
+  const char *hex;
+
+  if (value == NULL)
+    return TRUE;
+  hex = value;
+  if (g_ascii_strncasecmp (hex, "sha256:", 7) == 0)
+    hex += 7;
+  for (const char *p = hex; *p != '\0';)
+    {
+      if (*p == ':' || *p == ' ')
+        {
+          p++;
+          continue;
+        }
+      int hi = g_ascii_xdigit_value (p[0]);
+      int lo = p[1] ? g_ascii_xdigit_value (p[1]) : -1;
+      if (hi < 0 || lo < 0)
+        return bad_key (ld, "tls-fingerprint", "not a SHA-256 fingerprint in hex "
+                        "(sha256:AB:CD:…, as `openssl x509 -fingerprint -sha256` prints)");
+      guint8 b = (guint8) (hi * 16 + lo);
+      g_byte_array_append (bytes, &b, 1);
+      p += 2;
+    }
+  if (bytes->len != 32)
+    return bad_key (ld, "tls-fingerprint", "a SHA-256 fingerprint has 32 bytes, this has %u",
+                    bytes->len);
+  acct->tls_fingerprint = g_byte_array_free_to_bytes (g_steal_pointer (&bytes));
+  return TRUE;
+}
+
+static gboolean
+check_unknown_keys (Loader *ld, const char *const *known)
+{
+  g_auto (GStrv) keys = g_key_file_get_keys (ld->kf, ld->group, NULL, NULL);
+  for (guint i = 0; keys != NULL && keys[i] != NULL; i++)
+    if (!g_strv_contains (known, keys[i]))
+      return bad_key (ld, keys[i], "unknown key (check its spelling against data/tidings.conf.example)");
+  return TRUE;
+}
+
+static const char *const security_names[] = { "tls", "starttls", "none", NULL };
+static const char *const layout_names[] = { "verbatim", "maildir++", NULL };
+static const char *const direction_names[] = { "both", "pull", "push", "none", NULL };
+static const char *const auth_names[] = { "auto", "plain", "login", "scram-sha-256",
+                                          "scram-sha-1", "cram-md5", "apop", "xoauth2",
+                                          "oauthbearer", NULL };
+
+static guint16
+default_port (const char *protocol, TdSecurity security)
+{
+  gboolean pop3 = g_str_equal (protocol, "pop3");
+  if (security == TD_SECURITY_TLS)
+    return pop3 ? 995 : 993;
+  return pop3 ? 110 : 143;
+}
+
+static gboolean
+load_connection (Loader *ld, TdAccountConfig *a)
+{
+  guint64 port = 0;
+  int v;
+
+  a->protocol = get_string (ld, "protocol", NULL);
+  if (a->protocol == NULL || *a->protocol == '\0')
+    return bad_key (ld, "protocol", "missing; set it to imap or pop3");
+  if (!g_regex_match_simple ("^[a-z0-9][a-z0-9_-]*$", a->protocol, 0, 0))
+    return bad_key (ld, "protocol", "“%s” is not a protocol name", a->protocol);
+  a->host = get_string (ld, "host", NULL);
+  if (a->host == NULL || *a->host == '\0')
+    return bad_key (ld, "host", "missing; set it to the server's host name");
+  if (strpbrk (a->host, " /\t\r\n") != NULL)
+    return bad_key (ld, "host", "“%s” is not a host name", a->host);
+  if (!get_enum (ld, "security", security_names, TD_SECURITY_TLS, &v))
+    return FALSE;
+  a->security = v;
+  if (!get_uint (ld, "port", 1, 65535, 0, &port))
+    return FALSE;
+  a->port = port ? (guint16) port : default_port (a->protocol, a->security);
+  if (!get_bool (ld, "allow-insecure-auth", FALSE, &a->allow_insecure_auth))
+    return FALSE;
+  if (a->security == TD_SECURITY_NONE && !a->allow_insecure_auth)
+    return bad_key (ld, "security", "“none” would send the password in clear text; use tls or "
+                    "starttls, or also set allow-insecure-auth = true if you really mean it");
+  a->user = get_string (ld, "user", NULL);
+  if (a->user == NULL || *a->user == '\0')
+    return bad_key (ld, "user", "missing; set it to the login name");
+  if (strpbrk (a->user, "\r\n") != NULL)
+    return bad_key (ld, "user", "contains a line break");
+  if (!get_enum (ld, "auth", auth_names, TD_AUTH_AUTO, &v))
+    return FALSE;
+  a->auth = v;
+  return get_fingerprint (ld, a);
+}
+
+static gboolean
+load_credentials (Loader *ld, TdAccountConfig *a)
+{
+  a->password = get_string (ld, "password", NULL);
+  if (a->password != NULL && strpbrk (a->password, "\r\n") != NULL)
+    return bad_key (ld, "password", "contains a line break");
+  if (!get_argv (ld, "password-command", &a->password_command)
+      || !get_argv (ld, "oauth2-token-command", &a->oauth2_token_command))
+    return FALSE;
+  if (td_account_config_uses_token (a) && !a->oauth2_token_command)
+    return bad_key (ld, "oauth2-token-command", "auth = %s needs a command that prints a token",
+                    auth_names[a->auth]);
+  return get_path (ld, "tls-ca-file", NULL, &a->tls_ca_file);
+}
+
+/* What only the daemon uses: how often to look without push, and what to tell the user. */
+static gboolean
+load_daemon_policy (Loader *ld, TdAccountConfig *a)
+{
+  static const char *const metered_names[] = { "pause", "sync", NULL };
+  guint64 n;
+  int v;
+
+  if (!get_uint (ld, "poll-interval", 10, 86400, 300, &n))
+    return FALSE;
+  a->poll_interval_seconds = (guint) n;
+  if (!get_bool (ld, "notify", TRUE, &a->notify))
+    return FALSE;
+  if (!get_enum (ld, "metered", metered_names, 0, &v))
+    return FALSE;
+  a->sync_when_metered = v == 1;
+  return TRUE;
+}
+
+static gboolean
+load_sync_policy (Loader *ld, TdConfig *cfg, TdAccountConfig *a)
+{
+  g_autofree char *default_maildir = g_build_filename (cfg->maildir_root, a->name, NULL);
+  guint64 n;
+  int v;
+
+  if (!get_path (ld, "maildir", default_maildir, &a->maildir))
+    return FALSE;
+  if (!get_enum (ld, "layout", layout_names, TD_LAYOUT_VERBATIM, &v))
+    return FALSE;
+  a->layout = v;
+  get_list (ld, "folders", "*", &a->folders);
+  get_list (ld, "exclude", NULL, &a->exclude);
+  get_list (ld, "watch", "INBOX", &a->watch);
+  if (!get_enum (ld, "sync", direction_names, TD_DIRECTION_BOTH, &v))
+    return FALSE;
+  if (v == TD_DIRECTION_NONE)
+    return bad_key (ld, "sync", "“none” would sync nothing; use both, pull or push");
+  a->sync = v;
+  if (!get_enum (ld, "deletes", direction_names, TD_DIRECTION_BOTH, &v))
+    return FALSE;
+  a->deletes = v;
+  if (!get_bool (ld, "keep-on-server", TRUE, &a->keep_on_server))
+    return FALSE;
+  if (!get_uint (ld, "delete-after-days", 0, 36500, 0, &n))
+    return FALSE;
+  a->delete_after_days = (guint) n;
+  if (!get_uint (ld, "timeout", 5, 3600, 60, &n))
+    return FALSE;
+  a->timeout_seconds = (guint) n;
+  if (!get_uint (ld, "command-timeout", 1, 3600, 30, &n))
+    return FALSE;
+  a->command_timeout_seconds = (guint) n;
+  return load_daemon_policy (ld, a);
+}
+
+static TdAccountConfig *
+load_account (Loader *ld, TdConfig *cfg, const char *name)
+{
+  g_autoptr (TdAccountConfig) a = g_atomic_rc_box_new0 (TdAccountConfig);
+
+  a->name = g_strdup (name);
+  a->config_file = g_strdup (ld->path);
+  a->timeout_seconds = 60;
+  a->command_timeout_seconds = 30;
+  a->poll_interval_seconds = 300;
+  a->notify = TRUE;
+  if (!g_regex_match_simple ("^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$", name, 0, 0))
+    {
+      bad_key (ld, NULL, "“%s” is not a usable account name (letters, digits, . _ @ + -; "
+               "at most 64)", name);
+      return NULL;
+    }
+  if (!check_unknown_keys (ld, account_keys) || !load_connection (ld, a)
+      || !load_credentials (ld, a) || !load_sync_policy (ld, cfg, a))
+    return NULL;
+  return g_steal_pointer (&a);
+}
+
+/* GKeyFile merges a group that appears twice; a second [account x] is a mistake to report. */
+static gboolean
+check_duplicate_groups (Loader *ld)
+{
+  g_auto (GStrv) lines = g_strsplit (ld->text, "\n", -1);
+  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      char *l = g_strstrip (lines[i]);
+      char *end = strrchr (l, ']');
+      if (*l != '[' || end == NULL)
+        continue;
+      char *name = g_strndup (l + 1, end - l - 1);
+      if (!g_hash_table_add (seen, name))
+        {
+          g_set_error (ld->error, TD_ERROR, TD_ERROR_CONFIG, "%s:%u: [%s] is defined twice; "
+                       "merge the two groups", ld->path, i + 1, name);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+load_groups (Loader *ld, TdConfig *cfg)
+{
+  g_autofree char *default_state = g_build_filename (g_get_user_state_dir (), "tidings", NULL);
+  g_autofree char *default_root = g_build_filename (g_get_home_dir (), "Mail", NULL);
+  g_auto (GStrv) groups = g_key_file_get_groups (ld->kf, NULL);
+
+  if (!check_duplicate_groups (ld))
+    return FALSE;
+  ld->group = "general";
+  if (g_key_file_has_group (ld->kf, "general"))
+    {
+      if (!check_unknown_keys (ld, general_keys))
+        return FALSE;
+    }
+  if (!get_path (ld, "maildir-root", default_root, &cfg->maildir_root)
+      || !get_path (ld, "state-dir", default_state, &cfg->state_dir))
+    return FALSE;
+
+  for (guint i = 0; groups[i] != NULL; i++)
+    {
+      ld->group = groups[i];
+      if (g_str_equal (groups[i], "general"))
+        continue;
+      if (!g_str_has_prefix (groups[i], ACCOUNT_PREFIX))
+        return bad_key (ld, NULL, "unknown group; accounts are written [account NAME]");
+      const char *name = groups[i] + strlen (ACCOUNT_PREFIX);
+      if (td_config_find_account (cfg, name) != NULL)
+        return bad_key (ld, NULL, "account “%s” is defined twice", name);
+      TdAccountConfig *a = load_account (ld, cfg, name);
+      if (a == NULL)
+        return FALSE;
+      g_ptr_array_add (cfg->accounts, a);
+    }
+  return TRUE;
+}
+
+static void
+warn_inline_passwords (TdConfig *cfg)
+{
+  GStatBuf st;
+  if (g_stat (cfg->path, &st) != 0 || (st.st_mode & 0077) == 0)
+    return;
+  for (guint i = 0; i < cfg->accounts->len; i++)
+    {
+      TdAccountConfig *a = g_ptr_array_index (cfg->accounts, i);
+      if (a->password != NULL)
+        g_ptr_array_add (cfg->warnings,
+                         g_strdup_printf ("%s: account %s has an inline password and the file "
+                                          "is readable by others; run chmod 600 %s, or use "
+                                          "password-command or the keyring", cfg->path,
+                                          a->name, cfg->path));
+    }
+}
+
+/**
+ * td_config_load_from_data:
+ * @data: the configuration text
+ * @path: the file it came from, for messages and the permission check
+ * @error: return location for a %TD_ERROR_CONFIG error
+ *
+ * Returns: (transfer full) (nullable): the validated configuration
+ */
+TdConfig *
+td_config_load_from_data (const char *data, const char *path, GError **error)
+{
+  g_autoptr (TdConfig) cfg = g_new0 (TdConfig, 1);
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autoptr (GError) local = NULL;
+  Loader ld = { path, data, kf, "general", error };
+
+  cfg->path = g_strdup (path);
+  cfg->accounts = g_ptr_array_new_with_free_func ((GDestroyNotify) td_account_config_unref);
+  cfg->warnings = g_ptr_array_new_with_free_func (g_free);
+  if (!g_key_file_load_from_data (kf, data, -1, G_KEY_FILE_NONE, &local))
+    {
+      g_set_error (error, TD_ERROR, TD_ERROR_CONFIG, "%s: %s", path, local->message);
+      return NULL;
+    }
+  if (!load_groups (&ld, cfg))
+    return NULL;
+  warn_inline_passwords (cfg);
+  return g_steal_pointer (&cfg);
+}
+
+/**
+ * td_config_load:
+ * @path: the configuration file
+ * @error: return location for a %TD_ERROR_CONFIG error
+ *
+ * Returns: (transfer full) (nullable): the validated configuration
+ */
+TdConfig *
+td_config_load (const char *path, GError **error)
+{
+  g_autofree char *data = NULL;
+  g_autoptr (GError) local = NULL;
+  gsize len = 0;
+
+  if (!g_file_get_contents (path, &data, &len, &local))
+    {
+      g_set_error (error, TD_ERROR, TD_ERROR_CONFIG,
+                   "cannot read the configuration: %s (see data/tidings.conf.example)",
+                   local->message);
+      return NULL;
+    }
+  if (len > TD_CONFIG_MAX_SIZE || strlen (data) != len || !g_utf8_validate (data, len, NULL))
+    {
+      g_set_error (error, TD_ERROR, TD_ERROR_CONFIG, "%s: not a UTF-8 text file of at most 1 MiB",
+                   path);
+      return NULL;
+    }
+  return td_config_load_from_data (data, path, error);
+}
+
+void
+td_config_free (TdConfig *config)
+{
+  if (config == NULL)
+    return;
+  g_free (config->path);
+  g_free (config->maildir_root);
+  g_free (config->state_dir);
+  g_ptr_array_unref (config->accounts);
+  g_ptr_array_unref (config->warnings);
+  g_free (config);
+}
+
+/**
+ * td_config_default_path:
+ *
+ * Returns: (transfer full): `$XDG_CONFIG_HOME/tidings/config`
+ */
+char *
+td_config_default_path (void)
+{
+  return g_build_filename (g_get_user_config_dir (), "tidings", "config", NULL);
+}
+
+/**
+ * td_config_find_account:
+ * @config: a configuration
+ * @name: an account name
+ *
+ * Returns: (transfer none) (nullable): the account called @name
+ */
+TdAccountConfig *
+td_config_find_account (TdConfig *config, const char *name)
+{
+  for (guint i = 0; i < config->accounts->len; i++)
+    {
+      TdAccountConfig *a = g_ptr_array_index (config->accounts, i);
+      if (g_str_equal (a->name, name))
+        return a;
+    }
+  return NULL;
+}
+
+static void
+account_config_clear (TdAccountConfig *a)
+{
+  g_free (a->name);
+  g_free (a->config_file);
+  g_free (a->protocol);
+  g_free (a->host);
+  g_free (a->user);
+  if (a->password != NULL)
+    explicit_bzero (a->password, strlen (a->password));
+  g_free (a->password);
+  g_strfreev (a->password_command);
+  g_strfreev (a->oauth2_token_command);
+  g_free (a->tls_ca_file);
+  g_clear_pointer (&a->tls_fingerprint, g_bytes_unref);
+  g_free (a->maildir);
+  g_strfreev (a->folders);
+  g_strfreev (a->exclude);
+  g_strfreev (a->watch);
+}
+
+TdAccountConfig *
+td_account_config_ref (TdAccountConfig *account)
+{
+  return g_atomic_rc_box_acquire (account);
+}
+
+void
+td_account_config_unref (TdAccountConfig *account)
+{
+  g_atomic_rc_box_release_full (account, (GDestroyNotify) account_config_clear);
+}
+
+static gboolean
+matches_any (char *const *patterns, const char *name)
+{
+  for (guint i = 0; patterns != NULL && patterns[i] != NULL; i++)
+    if (g_pattern_match_simple (patterns[i], name))
+      return TRUE;
+  return FALSE;
+}
+
+/**
+ * td_account_config_wants_folder:
+ * @account: an account
+ * @name: a folder name with '/' as the hierarchy delimiter
+ *
+ * Returns: %TRUE when @name matches `folders` and none of `exclude`. A pattern also covers
+ *   the folders below what it names (`exclude = Trash` leaves out `Trash/Old`).
+ */
+gboolean
+td_account_config_wants_folder (const TdAccountConfig *account, const char *name)
+{
+  g_autofree char *below = NULL;
+
+  if (!matches_any (account->folders, name))
+    return FALSE;
+  if (matches_any (account->exclude, name))
+    return FALSE;
+  for (char *slash = strchr (name, '/'); slash != NULL; slash = strchr (slash + 1, '/'))
+    {
+      g_free (below);
+      below = g_strndup (name, slash - name);
+      if (matches_any (account->exclude, below))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+const char *
+td_security_to_string (TdSecurity security)
+{
+  return security_names[security];
+}
+
+/**
+ * td_account_config_uses_token:
+ * @account: an account
+ *
+ * Returns: %TRUE when the account logs in with an OAuth2 access token (auth = xoauth2 or
+ *   oauthbearer) rather than a password
+ */
+gboolean
+td_account_config_uses_token (const TdAccountConfig *account)
+{
+  return account->auth == TD_AUTH_XOAUTH2 || account->auth == TD_AUTH_OAUTHBEARER;
+}

@@ -1,0 +1,98 @@
+/* td-config.h: the user's configuration, parsed and validated in full before any network or
+ * disk work. Immutable once loaded; accounts are reference-counted so backends and the
+ * runner can hold them. Any thread may read a loaded configuration.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "engine/common/td-types.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  TD_SECURITY_TLS,
+  TD_SECURITY_STARTTLS,
+  TD_SECURITY_NONE,
+} TdSecurity;
+
+typedef enum
+{
+  TD_DIRECTION_BOTH,
+  TD_DIRECTION_PULL,
+  TD_DIRECTION_PUSH,
+  TD_DIRECTION_NONE,
+} TdDirection;
+
+typedef enum
+{
+  TD_AUTH_AUTO,
+  TD_AUTH_PLAIN,
+  TD_AUTH_LOGIN,
+  TD_AUTH_SCRAM_SHA_256,
+  TD_AUTH_SCRAM_SHA_1,
+  TD_AUTH_CRAM_MD5,
+  TD_AUTH_APOP,
+  TD_AUTH_XOAUTH2,
+  TD_AUTH_OAUTHBEARER,
+} TdAuthMethod;
+
+typedef struct
+{
+  char *name;         /* the account id: the part after "account " in the group name */
+  char *config_file;  /* where it was defined, for messages */
+  char *protocol;
+  char *host;
+  guint16 port;
+  TdSecurity security;
+  gboolean allow_insecure_auth;
+  char *user;
+  TdAuthMethod auth;
+  char *password;           /* inline secret, nullable; never logged */
+  char **password_command;  /* argv, nullable */
+  char **oauth2_token_command;
+  char *tls_ca_file;
+  GBytes *tls_fingerprint;  /* SHA-256 of the DER certificate, nullable */
+  char *maildir;
+  TdLayout layout;
+  char **folders;
+  char **exclude;
+  TdDirection sync;
+  TdDirection deletes;
+  char **watch;
+  gboolean keep_on_server;
+  guint delete_after_days;
+  guint timeout_seconds;
+  guint command_timeout_seconds; /* password-command, oauth2-token-command */
+  guint poll_interval_seconds;   /* daemon: how often to sync without push */
+  gboolean notify;               /* daemon: desktop notices of new mail */
+  gboolean sync_when_metered;    /* daemon: sync by itself on a metered network too */
+} TdAccountConfig;
+
+typedef struct
+{
+  char *path;
+  char *maildir_root;
+  char *state_dir;
+  GPtrArray *accounts; /* TdAccountConfig, in file order */
+  GPtrArray *warnings; /* char*, things the user should know that do not stop a sync */
+} TdConfig;
+
+TdConfig *td_config_load (const char *path, GError **error);
+TdConfig *td_config_load_from_data (const char *data, const char *path, GError **error);
+void td_config_free (TdConfig *config);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdConfig, td_config_free)
+
+char *td_config_default_path (void);
+TdAccountConfig *td_config_find_account (TdConfig *config, const char *name);
+
+gboolean td_account_config_uses_token (const TdAccountConfig *account);
+TdAccountConfig *td_account_config_ref (TdAccountConfig *account);
+void td_account_config_unref (TdAccountConfig *account);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdAccountConfig, td_account_config_unref)
+
+gboolean td_account_config_wants_folder (const TdAccountConfig *account, const char *name);
+const char *td_security_to_string (TdSecurity security);
+
+G_END_DECLS

@@ -1,0 +1,136 @@
+/* td-types.h: plain data passed between backends, the sync runner and storage.
+ *
+ * These are values, not objects: each has a free function and an autoptr cleanup, and none
+ * is shared between threads while another thread can change it.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* How a folder's server name becomes its Maildir directory: verbatim (Archive/2024) or
+ * Maildir++ (.Archive.2024). */
+typedef enum
+{
+  TD_LAYOUT_VERBATIM,
+  TD_LAYOUT_MAILDIRPP,
+} TdLayout;
+
+/* Message flags common to IMAP and Maildir; keywords beyond these are kept as strings. */
+typedef enum
+{
+  TD_FLAG_SEEN = 1 << 0,
+  TD_FLAG_ANSWERED = 1 << 1,
+  TD_FLAG_FLAGGED = 1 << 2,
+  TD_FLAG_DELETED = 1 << 3,
+  TD_FLAG_DRAFT = 1 << 4,
+  TD_FLAG_FORWARDED = 1 << 5,
+} TdFlags;
+
+#define TD_FLAGS_ALL 0x3f
+
+/* What the server says of a folder once it is open, or of any folder through STATUS. */
+typedef struct
+{
+  guint32 uidvalidity;
+  guint32 uidnext;
+  guint64 highestmodseq; /* 0 when the server has no CONDSTORE */
+  guint32 exists;
+  gboolean read_only;
+} TdFolderState;
+
+/* What a folder on the server is: its decoded name, how it may be used, and (where the
+ * server reports it with the listing) its state without opening it. */
+typedef struct
+{
+  char *name;      /* decoded UTF-8, the server's own delimiter kept */
+  char delimiter;  /* '\0' when the server has no hierarchy */
+  gboolean selectable;
+  gboolean has_status;
+  TdFolderState status;
+} TdFolderInfo;
+
+TdFolderInfo *td_folder_info_new (const char *name, char delimiter, gboolean selectable);
+void td_folder_info_free (TdFolderInfo *info);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdFolderInfo, td_folder_info_free)
+
+/* What Tidings knew of a folder after the last good sync. All zero when never synced. */
+typedef struct
+{
+  guint32 uidvalidity;
+  guint32 uidnext;
+  guint64 highestmodseq;
+  guint32 known_count; /* messages the state DB holds for this folder */
+  guint32 last_uid;    /* the highest UID the state DB holds */
+} TdSyncPoint;
+
+/* One message as a listing or a download reports it. */
+typedef struct
+{
+  guint32 uid;
+  TdFlags flags;
+  guint64 size;          /* the server's size (RFC822.SIZE), 0 when unknown */
+  gint64 internal_date;  /* seconds since the epoch, -1 when unknown */
+  char *message_id;      /* nullable */
+  char *upload_token;    /* nullable: the TD_UPLOAD_HEADER Tidings added to an upload */
+  char *unique_id;       /* nullable: the server's unique id where UIDs are not stable (POP3
+                            UIDL); @uid is then a number valid for this session only */
+  char *header_hash;     /* nullable: td_header_hash of the message's header, where known */
+} TdMessageInfo;
+
+/* The header that makes an upload without a Message-ID findable again; its value is an
+ * identifier in angle brackets, like a Message-ID. */
+#define TD_UPLOAD_HEADER "X-Tidings-Upload"
+
+void td_message_info_clear (TdMessageInfo *info);
+void td_message_info_copy (TdMessageInfo *dest, const TdMessageInfo *src);
+
+/* A hash of a message's header block, the same whether the lines end in CRLF or LF: it
+ * recognises a message whose server-side id changed. Fed the message as it streams; only
+ * the header (up to the first empty line, at most TD_HEADER_HASH_MAX bytes) counts. */
+#define TD_HEADER_HASH_MAX (256 * 1024)
+typedef struct _TdHeaderHash TdHeaderHash;
+TdHeaderHash *td_header_hash_new (void);
+void td_header_hash_update (TdHeaderHash *hash, const guint8 *data, gsize len);
+gboolean td_header_hash_is_done (TdHeaderHash *hash);
+char *td_header_hash_finish (TdHeaderHash *hash);
+void td_header_hash_free (TdHeaderHash *hash);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdHeaderHash, td_header_hash_free)
+
+/* What changed in an open folder since a sync point. */
+typedef struct
+{
+  GArray *changed;  /* TdMessageInfo, flags of messages at or below last_uid that may differ */
+  GArray *present;  /* guint32, nullable: when set, every UID at or below last_uid that exists */
+  GArray *vanished; /* TdUidRange: UIDs the server says are gone */
+} TdFolderChanges;
+
+TdFolderChanges *td_folder_changes_new (void);
+void td_folder_changes_free (TdFolderChanges *changes);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdFolderChanges, td_folder_changes_free)
+
+/* An ordered set of UID ranges; last == G_MAXUINT32 means "and everything above". */
+typedef struct
+{
+  guint32 first;
+  guint32 last;
+} TdUidRange;
+
+GArray *td_message_info_array_new (void);
+void td_uid_set_add (GArray *set, guint32 uid);
+char *td_uid_set_to_string (GArray *set);
+gboolean td_uid_set_parse (const char *text, GArray *set);
+void td_uid_set_normalize (GArray *set);
+gboolean td_uid_set_contains (GArray *normalized, guint32 uid);
+
+char *td_printable (const char *untrusted);
+char *td_message_id_parse (const char *headers, gsize len);
+char *td_header_id_parse (const char *headers, gsize len, const char *field);
+
+/* Bytes of a Message-ID kept; a longer one is treated as absent (RFC 5322 line limit). */
+#define TD_MAX_MESSAGE_ID 998
+char *td_flags_to_maildir (TdFlags flags);
+TdFlags td_flags_from_maildir (const char *info);
+
+G_END_DECLS

@@ -1,0 +1,703 @@
+/* td-scheduler.c: TdScheduler, when each account syncs. See td-scheduler.h. */
+#include "engine/daemon/td-scheduler.h"
+
+#include <gio/gio.h>
+
+#include "engine/common/td-error.h"
+
+typedef struct
+{
+  TdScheduler *owner;       /* borrowed */
+  TdAccountConfig *account;
+  TdSyncRunner *runner;     /* the sync under way, if any */
+  gboolean running_all;     /* it syncs the whole account: it is the poll */
+  GCancellable *cancellable;
+  gboolean want_all;        /* the next run syncs the whole account */
+  GHashTable *want_folders; /* or these folders (display names) */
+  TdSyncReason want_reason;
+  GPtrArray *waiters;       /* GTask: callers the next run answers */
+  GPtrArray *answering;     /* GTask: callers the run under way answers */
+  guint timer_id;           /* the next poll or retry */
+  guint failures;           /* network failures in a row, for the backoff */
+  gboolean watching;
+  gboolean last_failed;
+  TdAccountState failed_state;
+  gint64 last_sync;
+  char *last_error;
+} Slot;
+
+struct _TdScheduler
+{
+  GObject parent_instance;
+  TdConfig *config;
+  TdPluginRegistry *registry;
+  GHashTable *slots; /* account name -> Slot */
+  gboolean paused;
+  gboolean network;
+  gboolean metered;
+  GTask *shutdown;
+};
+
+G_DEFINE_FINAL_TYPE (TdScheduler, td_scheduler, G_TYPE_OBJECT)
+
+enum
+{
+  SIGNAL_SYNC_STARTED,
+  SIGNAL_SYNC_FINISHED,
+  SIGNAL_PROGRESS,
+  SIGNAL_STATE_CHANGED,
+  SIGNAL_PAUSED_CHANGED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static void kick (Slot *slot);
+static gboolean reachable (Slot *slot);
+
+const char *
+td_account_state_to_string (TdAccountState state)
+{
+  static const char *const names[] = { "idle", "syncing", "watching", "offline", "error",
+                                       "needs-password" };
+  g_return_val_if_fail ((guint) state < G_N_ELEMENTS (names), "error");
+  return names[state];
+}
+
+const char *
+td_sync_reason_to_string (TdSyncReason reason)
+{
+  static const char *const names[] = { "request", "schedule", "server", "local", "retry" };
+  g_return_val_if_fail ((guint) reason < G_N_ELEMENTS (names), "request");
+  return names[reason];
+}
+
+/* Summaries */
+
+/**
+ * td_account_report_summarize:
+ * @report: what a sync did
+ *
+ * Returns: (transfer floating): the a{sv} summary the D-Bus API documents
+ */
+GVariant *
+td_account_report_summarize (const TdAccountReport *report)
+{
+  guint added = 0, removed = 0, changed = 0, uploaded = 0, pushed = 0, deleted = 0, failed = 0;
+  guint64 bytes = 0;
+  GVariantBuilder b;
+
+  for (guint i = 0; i < report->folders->len; i++)
+    {
+      const TdFolderReport *f = g_ptr_array_index (report->folders, i);
+      added += f->added;
+      removed += f->removed;
+      changed += f->flags_changed;
+      uploaded += f->uploaded;
+      pushed += f->flags_pushed;
+      deleted += f->deleted_remote;
+      bytes += f->bytes;
+      failed += f->error != NULL;
+    }
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "added", g_variant_new_uint32 (added));
+  g_variant_builder_add (&b, "{sv}", "removed", g_variant_new_uint32 (removed));
+  g_variant_builder_add (&b, "{sv}", "flags-changed", g_variant_new_uint32 (changed));
+  g_variant_builder_add (&b, "{sv}", "uploaded", g_variant_new_uint32 (uploaded));
+  g_variant_builder_add (&b, "{sv}", "flags-pushed", g_variant_new_uint32 (pushed));
+  g_variant_builder_add (&b, "{sv}", "deleted-remote", g_variant_new_uint32 (deleted));
+  g_variant_builder_add (&b, "{sv}", "bytes", g_variant_new_uint64 (bytes));
+  g_variant_builder_add (&b, "{sv}", "folders", g_variant_new_uint32 (report->folders->len));
+  g_variant_builder_add (&b, "{sv}", "failed-folders", g_variant_new_uint32 (failed));
+  if (report->error != NULL)
+    {
+      g_variant_builder_add (&b, "{sv}", "error-name",
+                             g_variant_new_string (td_error_dbus_name (report->error)));
+      g_variant_builder_add (&b, "{sv}", "error-message",
+                             g_variant_new_string (report->error->message));
+    }
+  return g_variant_builder_end (&b);
+}
+
+/* Slots */
+
+static void
+slot_free (Slot *slot)
+{
+  g_clear_handle_id (&slot->timer_id, g_source_remove);
+  g_clear_object (&slot->runner);
+  g_clear_object (&slot->cancellable);
+  g_hash_table_unref (slot->want_folders);
+  g_ptr_array_unref (slot->waiters);
+  g_ptr_array_unref (slot->answering);
+  td_account_config_unref (slot->account);
+  g_free (slot->last_error);
+  g_free (slot);
+}
+
+static Slot *
+find_slot (TdScheduler *self, const char *account)
+{
+  return g_hash_table_lookup (self->slots, account);
+}
+
+static TdAccountState
+slot_state (Slot *slot)
+{
+  if (slot->runner != NULL)
+    return TD_ACCOUNT_STATE_SYNCING;
+  if (slot->last_failed)
+    return slot->failed_state;
+  if (!reachable (slot))
+    return TD_ACCOUNT_STATE_OFFLINE;
+  return slot->watching ? TD_ACCOUNT_STATE_WATCHING : TD_ACCOUNT_STATE_IDLE;
+}
+
+static void
+state_changed (Slot *slot)
+{
+  g_signal_emit (slot->owner, signals[SIGNAL_STATE_CHANGED], 0, slot->account->name);
+}
+
+/* A server on this machine (a local Dovecot, a mail bridge) is there whatever the network
+ * monitor says about the outside world. */
+static gboolean
+on_loopback (TdAccountConfig *account)
+{
+  g_autoptr (GInetAddress) address = g_inet_address_new_from_string (account->host);
+
+  if (g_ascii_strcasecmp (account->host, "localhost") == 0)
+    return TRUE;
+  return address != NULL && g_inet_address_get_is_loopback (address);
+}
+
+static gboolean
+reachable (Slot *slot)
+{
+  return slot->owner->network || on_loopback (slot->account);
+}
+
+/* Whether the account may sync without anyone having asked. */
+static gboolean
+may_run_unasked (Slot *slot)
+{
+  TdScheduler *self = slot->owner;
+
+  return !self->paused && reachable (slot)
+         && (!self->metered || slot->account->sync_when_metered || on_loopback (slot->account));
+}
+
+/* Timers */
+
+static gboolean
+timer_fired (gpointer data)
+{
+  Slot *slot = data;
+
+  slot->timer_id = 0;
+  td_scheduler_request (slot->owner, slot->account->name, NULL,
+                        slot->last_failed ? TD_SYNC_REASON_RETRY : TD_SYNC_REASON_SCHEDULE);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_in (Slot *slot, double seconds)
+{
+  g_clear_handle_id (&slot->timer_id, g_source_remove);
+  slot->timer_id = g_timeout_add ((guint) (seconds * 1000), timer_fired, slot);
+}
+
+/* The next retry after @failures network failures in a row. */
+static double
+backoff_seconds (guint failures)
+{
+  double delay = TD_SCHEDULER_RETRY_MIN_SECONDS;
+
+  for (guint i = 1; i < failures && delay < TD_SCHEDULER_RETRY_MAX_SECONDS; i++)
+    delay *= 2;
+  delay = MIN (delay, TD_SCHEDULER_RETRY_MAX_SECONDS);
+  return delay * g_random_double_range (0.75, 1.25);
+}
+
+/* Runs */
+
+static void
+on_progress (const TdSyncProgress *progress, gpointer data)
+{
+  Slot *slot = data;
+  g_signal_emit (slot->owner, signals[SIGNAL_PROGRESS], 0, progress);
+}
+
+static void
+answer (GPtrArray *tasks, const TdAccountReport *report)
+{
+  for (guint i = 0; i < tasks->len; i++)
+    {
+      GTask *task = g_ptr_array_index (tasks, i);
+      if (report->error != NULL)
+        g_task_return_error (task, g_error_copy (report->error));
+      else
+        g_task_return_pointer (task, g_variant_ref_sink (td_account_report_summarize (report)),
+                               (GDestroyNotify) g_variant_unref);
+    }
+  g_ptr_array_set_size (tasks, 0);
+}
+
+/* What a failure means for the account: how it shows, and when to try again. */
+static void
+note_failure (Slot *slot, const GError *error)
+{
+  TdScheduler *self = slot->owner;
+
+  slot->last_failed = TRUE;
+  g_free (slot->last_error);
+  slot->last_error = g_strdup (error->message);
+  if (g_error_matches (error, TD_ERROR, TD_ERROR_NETWORK)
+      || g_error_matches (error, TD_ERROR, TD_ERROR_LOCKED))
+    {
+      slot->failed_state = g_error_matches (error, TD_ERROR, TD_ERROR_NETWORK)
+                             ? TD_ACCOUNT_STATE_OFFLINE : TD_ACCOUNT_STATE_ERROR;
+      slot->failures++;
+      if (self->shutdown == NULL)
+        schedule_in (slot, backoff_seconds (slot->failures));
+      return;
+    }
+  slot->failures = 0;
+  if (g_error_matches (error, TD_ERROR, TD_ERROR_AUTH)
+      || g_error_matches (error, TD_ERROR, TD_ERROR_NO_CREDENTIALS)
+      || g_error_matches (error, TD_ERROR, TD_ERROR_KEYRING_LOCKED))
+    {
+      /* Trying a refused password again and again can get the account locked at the
+       * server: the next try waits for the keyring or the user. */
+      slot->failed_state = TD_ACCOUNT_STATE_NEEDS_PASSWORD;
+      g_clear_handle_id (&slot->timer_id, g_source_remove);
+      return;
+    }
+  slot->failed_state = TD_ACCOUNT_STATE_ERROR;
+  if (self->shutdown == NULL)
+    schedule_in (slot, slot->account->poll_interval_seconds);
+}
+
+static void
+maybe_finish_shutdown (TdScheduler *self)
+{
+  GHashTableIter iter;
+  Slot *slot;
+
+  if (self->shutdown == NULL)
+    return;
+  g_hash_table_iter_init (&iter, self->slots);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &slot))
+    if (slot->runner != NULL)
+      return;
+  GTask *task = g_steal_pointer (&self->shutdown);
+  g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+}
+
+static void
+run_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Slot *slot = data;
+  TdScheduler *self = slot->owner;
+  g_autoptr (TdAccountReport) report = td_sync_runner_run_finish (TD_SYNC_RUNNER (source),
+                                                                  result);
+  gboolean whole = slot->running_all;
+
+  g_clear_object (&slot->runner);
+  g_clear_object (&slot->cancellable);
+  if (report->error != NULL
+      && g_error_matches (report->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    g_debug ("account %s: sync stopped", slot->account->name);
+  else if (report->error != NULL)
+    note_failure (slot, report->error);
+  else
+    {
+      slot->last_failed = FALSE;
+      slot->failures = 0;
+      slot->last_sync = g_get_real_time () / G_USEC_PER_SEC;
+      g_clear_pointer (&slot->last_error, g_free);
+      if (whole && self->shutdown == NULL)
+        schedule_in (slot, slot->account->poll_interval_seconds);
+    }
+  g_signal_emit (self, signals[SIGNAL_SYNC_FINISHED], 0, slot->account->name, report);
+  answer (slot->answering, report);
+  state_changed (slot);
+  maybe_finish_shutdown (self);
+  if (self->shutdown == NULL)
+    kick (slot);
+}
+
+static void
+start_run (Slot *slot)
+{
+  TdScheduler *self = slot->owner;
+  g_autofree char **names = NULL;
+  TdSyncOptions options = { NULL };
+
+  if (!slot->want_all)
+    names = (char **) g_hash_table_get_keys_as_array (slot->want_folders, NULL);
+  options.folder_names = names;
+  options.progress = on_progress;
+  options.progress_data = slot;
+  /* A command-line `tidings sync --local` may hold the account for a while; the daemon
+   * waits a moment, then tries again later rather than blocking everything. */
+  options.lock_wait_ms = 5000;
+  slot->runner = td_sync_runner_new (self->config, slot->account, self->registry, &options);
+  slot->running_all = slot->want_all;
+  slot->cancellable = g_cancellable_new ();
+  TdSyncReason reason = slot->want_reason;
+  slot->want_all = FALSE;
+  g_hash_table_remove_all (slot->want_folders);
+  g_ptr_array_extend_and_steal (slot->answering, g_steal_pointer (&slot->waiters));
+  slot->waiters = g_ptr_array_new_with_free_func (g_object_unref);
+  /* A whole-account run is the poll; a run of some folders leaves the poll as it was. */
+  if (slot->running_all)
+    g_clear_handle_id (&slot->timer_id, g_source_remove);
+  g_signal_emit (self, signals[SIGNAL_SYNC_STARTED], 0, slot->account->name, (int) reason);
+  state_changed (slot);
+  td_sync_runner_run_async (slot->runner, slot->cancellable, run_done, slot);
+}
+
+/* Starts the account's next run when one is wanted and may go now. */
+static void
+kick (Slot *slot)
+{
+  if (slot->runner != NULL || slot->owner->shutdown != NULL)
+    return;
+  if (!slot->want_all && g_hash_table_size (slot->want_folders) == 0)
+    return;
+  if (slot->waiters->len == 0 && !may_run_unasked (slot))
+    return; /* noted; Resume or the network coming back syncs it */
+  start_run (slot);
+}
+
+static void
+want (Slot *slot, const char *folder, TdSyncReason reason)
+{
+  gboolean nothing_yet = !slot->want_all && g_hash_table_size (slot->want_folders) == 0;
+
+  if (folder == NULL)
+    slot->want_all = TRUE;
+  else
+    g_hash_table_add (slot->want_folders, g_strdup (folder));
+  /* The run reports the strongest reason: a caller's request over anything automatic. */
+  if (nothing_yet || reason == TD_SYNC_REASON_REQUEST)
+    slot->want_reason = reason;
+}
+
+/* Requests */
+
+/**
+ * td_scheduler_request_async:
+ * @self: a scheduler
+ * @account: an account name
+ * @folder: (nullable): one folder as the Maildir names it, or %NULL for the whole account
+ * @reason: why
+ * @cancellable: (nullable): stops waiting (the sync itself goes on)
+ * @callback: called once the run that takes in this request has ended
+ * @user_data: data for @callback
+ *
+ * Asks for a sync, run now or right after the account's sync under way. Runs even while
+ * paused or offline: someone asked.
+ */
+void
+td_scheduler_request_async (TdScheduler *self, const char *account, const char *folder,
+                            TdSyncReason reason, GCancellable *cancellable,
+                            GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+  Slot *slot = find_slot (self, account);
+
+  g_task_set_source_tag (task, td_scheduler_request_async);
+  if (slot == NULL)
+    {
+      g_task_return_new_error (task, TD_ERROR, TD_ERROR_CONFIG,
+                               "no account named “%s” is configured", account);
+      return;
+    }
+  if (self->shutdown != NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "shutting down");
+      return;
+    }
+  want (slot, folder, reason);
+  g_ptr_array_add (slot->waiters, g_steal_pointer (&task));
+  kick (slot);
+}
+
+/**
+ * td_scheduler_request_finish:
+ * @self: a scheduler
+ * @result: the result
+ * @error: the account's failure, if it failed as a whole
+ *
+ * Returns: (transfer full): the a{sv} summary of the run
+ */
+GVariant *
+td_scheduler_request_finish (TdScheduler *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * td_scheduler_request:
+ * @self: a scheduler
+ * @account: an account name; unknown names are ignored
+ * @folder: (nullable): one folder, or %NULL for the whole account
+ * @reason: why; anything but %TD_SYNC_REASON_REQUEST waits while paused, offline or
+ *   (unless the account says otherwise) metered
+ *
+ * Asks for a sync without waiting for it.
+ */
+void
+td_scheduler_request (TdScheduler *self, const char *account, const char *folder,
+                      TdSyncReason reason)
+{
+  Slot *slot = find_slot (self, account);
+
+  if (slot == NULL || self->shutdown != NULL)
+    return;
+  want (slot, folder, reason);
+  kick (slot);
+}
+
+void
+td_scheduler_request_all (TdScheduler *self, TdSyncReason reason)
+{
+  for (guint i = 0; i < self->config->accounts->len; i++)
+    {
+      TdAccountConfig *a = g_ptr_array_index (self->config->accounts, i);
+      td_scheduler_request (self, a->name, NULL, reason);
+    }
+}
+
+/* Conditions */
+
+void
+td_scheduler_set_paused (TdScheduler *self, gboolean paused)
+{
+  if (self->paused == paused)
+    return;
+  self->paused = paused;
+  g_signal_emit (self, signals[SIGNAL_PAUSED_CHANGED], 0, paused);
+  if (!paused)
+    td_scheduler_request_all (self, TD_SYNC_REASON_SCHEDULE);
+}
+
+gboolean
+td_scheduler_get_paused (TdScheduler *self)
+{
+  return self->paused;
+}
+
+/**
+ * td_scheduler_set_network:
+ * @self: a scheduler
+ * @available: whether the network (a route to the servers) is up
+ * @metered: whether it is metered
+ *
+ * Offline, nothing syncs unasked; once the network is back every account syncs at once,
+ * whatever its backoff said.
+ */
+void
+td_scheduler_set_network (TdScheduler *self, gboolean available, gboolean metered)
+{
+  gboolean came_back = available && !self->network;
+  gboolean unmetered = self->metered && !metered;
+  GHashTableIter iter;
+  Slot *slot;
+
+  self->network = available;
+  self->metered = metered;
+  g_hash_table_iter_init (&iter, self->slots);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &slot))
+    {
+      if (came_back)
+        slot->failures = 0;
+      state_changed (slot);
+    }
+  if (came_back || unmetered)
+    td_scheduler_request_all (self, TD_SYNC_REASON_RETRY);
+}
+
+/**
+ * td_scheduler_retry_needs_password:
+ * @self: a scheduler
+ *
+ * The keyring changed (unlocked, or a password stored): every account that waits for a
+ * password tries again, once.
+ */
+void
+td_scheduler_retry_needs_password (TdScheduler *self)
+{
+  GHashTableIter iter;
+  Slot *slot;
+
+  g_hash_table_iter_init (&iter, self->slots);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &slot))
+    if (slot->runner == NULL && slot->last_failed
+        && slot->failed_state == TD_ACCOUNT_STATE_NEEDS_PASSWORD)
+      td_scheduler_request (self, slot->account->name, NULL, TD_SYNC_REASON_RETRY);
+}
+
+void
+td_scheduler_set_watching (TdScheduler *self, const char *account, gboolean watching)
+{
+  Slot *slot = find_slot (self, account);
+
+  if (slot == NULL || slot->watching == watching)
+    return;
+  slot->watching = watching;
+  state_changed (slot);
+}
+
+TdAccountState
+td_scheduler_get_state (TdScheduler *self, const char *account)
+{
+  Slot *slot = find_slot (self, account);
+  g_return_val_if_fail (slot != NULL, TD_ACCOUNT_STATE_ERROR);
+  return slot_state (slot);
+}
+
+gint64
+td_scheduler_get_last_sync (TdScheduler *self, const char *account)
+{
+  Slot *slot = find_slot (self, account);
+  g_return_val_if_fail (slot != NULL, 0);
+  return slot->last_sync;
+}
+
+const char *
+td_scheduler_get_last_error (TdScheduler *self, const char *account)
+{
+  Slot *slot = find_slot (self, account);
+  g_return_val_if_fail (slot != NULL, NULL);
+  return slot->last_error;
+}
+
+/**
+ * td_scheduler_start:
+ * @self: a scheduler
+ *
+ * Syncs every account once; each then syncs again every `poll-interval` seconds.
+ */
+void
+td_scheduler_start (TdScheduler *self)
+{
+  td_scheduler_request_all (self, TD_SYNC_REASON_SCHEDULE);
+}
+
+/* Shutting down */
+
+/**
+ * td_scheduler_shutdown_async:
+ * @self: a scheduler
+ * @callback: called once no sync runs any more
+ * @user_data: data for @callback
+ *
+ * Stops every sync under way (a batch being stored is finished first, so mail and state
+ * stay consistent) and starts no more. Callers still waiting get G_IO_ERROR_CANCELLED.
+ */
+void
+td_scheduler_shutdown_async (TdScheduler *self, GAsyncReadyCallback callback, gpointer user_data)
+{
+  GHashTableIter iter;
+  Slot *slot;
+
+  g_return_if_fail (self->shutdown == NULL);
+  self->shutdown = g_task_new (self, NULL, callback, user_data);
+  g_task_set_source_tag (self->shutdown, td_scheduler_shutdown_async);
+  g_hash_table_iter_init (&iter, self->slots);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &slot))
+    {
+      g_clear_handle_id (&slot->timer_id, g_source_remove);
+      for (guint i = 0; i < slot->waiters->len; i++)
+        g_task_return_new_error (g_ptr_array_index (slot->waiters, i), G_IO_ERROR,
+                                 G_IO_ERROR_CANCELLED, "Tidings is shutting down");
+      g_ptr_array_set_size (slot->waiters, 0);
+      if (slot->cancellable != NULL)
+        g_cancellable_cancel (slot->cancellable);
+    }
+  maybe_finish_shutdown (self);
+}
+
+void
+td_scheduler_shutdown_finish (TdScheduler *self, GAsyncResult *result)
+{
+  g_return_if_fail (g_task_is_valid (result, self));
+  g_task_propagate_boolean (G_TASK (result), NULL);
+}
+
+/* Type */
+
+static void
+td_scheduler_finalize (GObject *object)
+{
+  TdScheduler *self = TD_SCHEDULER (object);
+
+  g_hash_table_unref (self->slots);
+  g_clear_object (&self->registry);
+  G_OBJECT_CLASS (td_scheduler_parent_class)->finalize (object);
+}
+
+static void
+td_scheduler_class_init (TdSchedulerClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = td_scheduler_finalize;
+  /* (account, TdSyncReason) */
+  signals[SIGNAL_SYNC_STARTED] = g_signal_new ("sync-started", G_TYPE_FROM_CLASS (klass),
+                                               G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                               G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_INT);
+  /* (account, const TdAccountReport *) */
+  signals[SIGNAL_SYNC_FINISHED] = g_signal_new ("sync-finished", G_TYPE_FROM_CLASS (klass),
+                                                G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_POINTER);
+  /* (const TdSyncProgress *) */
+  signals[SIGNAL_PROGRESS] = g_signal_new ("progress", G_TYPE_FROM_CLASS (klass),
+                                           G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                           G_TYPE_NONE, 1, G_TYPE_POINTER);
+  /* (account) */
+  signals[SIGNAL_STATE_CHANGED] = g_signal_new ("state-changed", G_TYPE_FROM_CLASS (klass),
+                                                G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                G_TYPE_NONE, 1, G_TYPE_STRING);
+  /* (gboolean paused) */
+  signals[SIGNAL_PAUSED_CHANGED] = g_signal_new ("paused-changed", G_TYPE_FROM_CLASS (klass),
+                                                 G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                 G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
+}
+
+static void
+td_scheduler_init (TdScheduler *self)
+{
+  self->slots = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) slot_free);
+  self->network = TRUE;
+}
+
+/**
+ * td_scheduler_new:
+ * @config: the configuration; must outlive the scheduler
+ * @registry: where backends come from
+ *
+ * Returns: (transfer full): a scheduler for every account of @config, not yet started
+ */
+TdScheduler *
+td_scheduler_new (TdConfig *config, TdPluginRegistry *registry)
+{
+  TdScheduler *self = g_object_new (TD_TYPE_SCHEDULER, NULL);
+
+  self->config = config;
+  self->registry = g_object_ref (registry);
+  for (guint i = 0; i < config->accounts->len; i++)
+    {
+      Slot *slot = g_new0 (Slot, 1);
+      slot->owner = self;
+      slot->account = td_account_config_ref (g_ptr_array_index (config->accounts, i));
+      slot->want_folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      slot->waiters = g_ptr_array_new_with_free_func (g_object_unref);
+      slot->answering = g_ptr_array_new_with_free_func (g_object_unref);
+      g_hash_table_insert (self->slots, slot->account->name, slot);
+    }
+  return self;
+}

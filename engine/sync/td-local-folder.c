@@ -1,0 +1,867 @@
+/* td-local-folder.c: the durable, crash-safe steps of a folder sync.
+ *
+ * The order of durable steps is what makes a kill at any instant safe:
+ *   1. message files are written to tmp/ and flushed (one syncfs per batch);
+ *   2. their rows are committed with pending = 1 (the intent);
+ *   3. the files are renamed into new/ or cur/ and the directories flushed;
+ *   4. the rows are committed with pending = 0.
+ * On the next start a pending row whose file reached new/ or cur/ is completed, one whose
+ * file did not is dropped (the message is downloaded again), and Tidings' files left in tmp/
+ * are removed. So no message is lost, none is stored twice, and tmp/ holds nothing stale.
+ */
+#include "engine/sync/td-local-folder-private.h"
+
+#include <string.h>
+
+#include "storage/td-storage-error.h"
+#include "engine/common/td-error.h"
+#include "engine/sync/td-maildir-sink.h"
+
+/* Reports a storage error as the folder's: a bad name fails the folder, the rest is I/O. */
+gboolean
+td_local_folder_fail (GError **error, GError *local, const char *folder)
+{
+  int code = g_error_matches (local, TD_STORAGE_ERROR, TD_STORAGE_ERROR_BAD_NAME) ? TD_ERROR_FOLDER
+                                                                                  : TD_ERROR_LOCAL_IO;
+  g_set_error (error, TD_ERROR, code, "folder %s: %s", folder, local->message);
+  g_error_free (local);
+  return FALSE;
+}
+
+void
+td_local_folder_free (TdLocalFolder *local)
+{
+  if (local == NULL)
+    return;
+  g_free (local->account);
+  g_free (local->name);
+  g_clear_pointer (&local->folder, td_maildir_folder_unref);
+  g_clear_pointer (&local->messages, g_array_unref);
+  g_clear_pointer (&local->disk, g_hash_table_unref);
+  g_clear_pointer (&local->local_flags, g_array_unref);
+  g_clear_pointer (&local->plan, g_array_unref);
+  g_clear_pointer (&local->local_only, g_hash_table_unref);
+  g_clear_pointer (&local->uploads, g_array_unref);
+  g_clear_pointer (&local->new_files, g_ptr_array_unref);
+  g_clear_pointer (&local->deleted, g_array_unref);
+  g_free (local);
+}
+
+void
+td_flag_store_free (TdBackendFlagStore *store)
+{
+  g_array_unref (store->uids);
+  g_free (store);
+}
+
+/* The row of @uid, by binary search, and its @index (nullable) in local->messages. */
+TdStateMessage *
+td_local_folder_find (TdLocalFolder *local, guint32 uid, guint *index)
+{
+  guint lo = 0, hi = local->messages->len;
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+      TdStateMessage *m = &g_array_index (local->messages, TdStateMessage, mid);
+      if (m->uid == uid)
+        {
+          if (index != NULL)
+            *index = mid;
+          return m;
+        }
+      if (m->uid < uid)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return NULL;
+}
+
+/* Adds a row to local->messages in UID order, taking its strings. */
+void
+td_local_folder_insert (TdLocalFolder *local, TdStateMessage *message)
+{
+  guint at = local->messages->len;
+  while (at > 0 && g_array_index (local->messages, TdStateMessage, at - 1).uid > message->uid)
+    at--;
+  g_array_insert_val (local->messages, at, *message);
+}
+
+/* Completes or drops downloads an earlier run left pending (see the top of this file). */
+static gboolean
+resolve_pending (TdLocalFolder *local, GError **error)
+{
+  g_autoptr (GHashTable) disk = NULL;
+  GError *e = NULL;
+  gboolean any = FALSE;
+
+  for (guint i = 0; i < local->messages->len && !any; i++)
+    any = g_array_index (local->messages, TdStateMessage, i).pending;
+  if (!any)
+    return TRUE;
+  disk = td_maildir_folder_scan (local->folder, NULL);
+  if (!td_state_db_begin (local->db, &e))
+    return td_local_folder_fail (error, e, local->name);
+  for (guint i = local->messages->len; i-- > 0;)
+    {
+      TdStateMessage *m = &g_array_index (local->messages, TdStateMessage, i);
+      if (!m->pending)
+        continue;
+      gboolean ok;
+      if (g_hash_table_contains (disk, m->base))
+        {
+          ok = td_state_db_mark_published (local->db, local->record.id, m->uid, &e);
+          m->pending = FALSE;
+        }
+      else
+        {
+          ok = td_state_db_remove_message (local->db, local->record.id, m->uid, &e);
+          g_array_remove_index (local->messages, i);
+        }
+      if (!ok)
+        {
+          td_state_db_rollback (local->db);
+          return td_local_folder_fail (error, e, local->name);
+        }
+    }
+  if (!td_state_db_commit (local->db, &e))
+    return td_local_folder_fail (error, e, local->name);
+  return TRUE;
+}
+
+static int
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* Looks at the disk for what the mail reader changed: flags, deleted and new files. The directory times are taken before
+ * the scan, so a change during the scan shows as a change next time. */
+static void
+scan_local_changes (TdLocalFolder *local)
+{
+  if (local->folder != NULL)
+    td_maildir_folder_dir_mtimes (local->folder, &local->record.cur_mtime,
+                                  &local->record.new_mtime);
+  local->record.scanned_at = g_get_real_time () * 1000;
+  local->disk = local->folder != NULL
+                  ? td_maildir_folder_scan (local->folder, NULL)
+                  : g_hash_table_new (g_str_hash, g_str_equal);
+  local->local_flags = g_array_new (FALSE, FALSE, sizeof (TdLocalFlags));
+  local->deleted = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_autoptr (GHashTable) known = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < local->messages->len; i++)
+    {
+      TdStateMessage *m = &g_array_index (local->messages, TdStateMessage, i);
+      TdMaildirEntry *e = g_hash_table_lookup (local->disk, m->base);
+      g_hash_table_add (known, m->base);
+      if (e != NULL && e->flags != m->flags)
+        {
+          TdLocalFlags l = { m->uid, e->flags };
+          g_array_append_val (local->local_flags, l);
+        }
+      else if (e == NULL && !(m->flags & TD_FLAG_DELETED))
+        g_array_append_val (local->deleted, m->uid);
+    }
+  for (guint i = 0; i < local->uploads->len; i++)
+    g_hash_table_add (known, g_array_index (local->uploads, TdStateUpload, i).base);
+  GHashTableIter it;
+  gpointer base;
+  g_hash_table_iter_init (&it, local->disk);
+  while (g_hash_table_iter_next (&it, &base, NULL))
+    if (!g_hash_table_contains (known, base) && !g_hash_table_contains (local->local_only, base))
+      g_ptr_array_add (local->new_files, g_strdup (base));
+  g_ptr_array_sort (local->new_files, compare_strings);
+  local->wiped = local->messages->len > 0 && g_hash_table_size (local->disk) == 0;
+}
+
+/**
+ * td_local_folder_prepare:
+ * @db: the state database
+ * @maildir: the account's Maildir
+ * @account: the account name
+ * @name: the folder's decoded name
+ * @components: its directories below @maildir
+ * @scan: look for changes a mail reader made (flags renamed), for pushing them
+ * @dry_run: change nothing: neither create the folder nor record it, clean tmp/ or resolve
+ *   interrupted downloads (the folder's local side is then only good for looking at)
+ * @error: return location for an error
+ *
+ * Opens (creating) the folder's directory, removes what an interrupted run left in tmp/,
+ * loads the folder's state and resolves interrupted downloads.
+ *
+ * Returns: (transfer full) (nullable): the folder's local side
+ */
+TdLocalFolder *
+td_local_folder_prepare (TdStateDb *db, TdMaildir *maildir, const char *account,
+                         const char *name, char **components, gboolean scan, gboolean dry_run,
+                         GError **error)
+{
+  g_autoptr (TdLocalFolder) local = g_new0 (TdLocalFolder, 1);
+  GError *e = NULL;
+
+  local->db = db;
+  local->account = g_strdup (account);
+  local->name = g_strdup (name);
+  local->folder = dry_run ? td_maildir_find_folder (maildir, components, &e)
+                          : td_maildir_open_folder (maildir, components, &e);
+  if (local->folder == NULL && !g_error_matches (e, TD_STORAGE_ERROR, TD_STORAGE_ERROR_GONE))
+    return td_local_folder_fail (error, e, name), NULL;
+  g_clear_error (&e);
+  if (!dry_run)
+    td_maildir_folder_clean_tmp (local->folder);
+  if (!(dry_run ? td_state_db_find_folder (db, account, name, &local->record, &e)
+                : td_state_db_get_folder (db, account, name, &local->record, &e))
+      || (local->messages = td_state_db_load_messages (db, local->record.id, &e)) == NULL)
+    return td_local_folder_fail (error, e, name), NULL;
+  if (!dry_run && !resolve_pending (local, error))
+    return NULL;
+  local->new_files = g_ptr_array_new_with_free_func (g_free);
+  if ((local->uploads = td_state_db_load_uploads (db, local->record.id, &e)) == NULL
+      || (local->local_only = td_state_db_load_local_only (db, local->record.id, &e)) == NULL)
+    return td_local_folder_fail (error, e, name), NULL;
+  if (local->record.uidvalidity == 0 && local->messages->len == 0 && local->folder != NULL)
+    {
+      g_autoptr (GHashTable) disk = td_maildir_folder_scan (local->folder, NULL);
+      local->untracked = g_hash_table_size (disk) > 0;
+    }
+  if (scan)
+    scan_local_changes (local);
+  return g_steal_pointer (&local);
+}
+
+void
+td_local_folder_sync_point (TdLocalFolder *local, TdSyncPoint *point)
+{
+  point->uidvalidity = local->record.uidvalidity;
+  point->uidnext = local->record.uidnext;
+  point->highestmodseq = local->record.highestmodseq;
+  point->known_count = local->messages->len;
+  point->last_uid = local->messages->len
+                      ? g_array_index (local->messages, TdStateMessage, local->messages->len - 1).uid
+                      : 0;
+}
+
+static TdFlags
+server_flags (GHashTable *by_uid, const TdStateMessage *m)
+{
+  const TdMessageInfo *s = g_hash_table_lookup (by_uid, GUINT_TO_POINTER (m->uid));
+  return s ? s->flags : m->flags;
+}
+
+static void
+add_store (GHashTable *stores, guint32 uid, TdFlags add, TdFlags remove)
+{
+  gpointer key = GUINT_TO_POINTER ((add << 8) | remove);
+  TdBackendFlagStore *store = g_hash_table_lookup (stores, key);
+
+  if (store == NULL)
+    {
+      store = g_new0 (TdBackendFlagStore, 1);
+      store->uids = g_array_new (FALSE, FALSE, sizeof (TdUidRange));
+      store->add = add;
+      store->remove = remove;
+      g_hash_table_insert (stores, key, store);
+    }
+  td_uid_set_add (store->uids, uid);
+}
+
+/**
+ * td_local_folder_plan_flags:
+ * @local: a prepared folder
+ * @changes: what the server reports since the sync point
+ * @push: whether local changes go to the server
+ *
+ * Merges the flag changes of both sides against the last common state: what either side
+ * added is added, what either side removed is removed (an add and a remove of the same flag
+ * keep it). Keeps the plan for td_local_folder_apply_changes().
+ *
+ * Returns: (transfer full) (element-type TdBackendFlagStore): the changes that bring the server
+ *   to the merged flags, grouped so messages with the same change share one command
+ */
+GPtrArray *
+td_local_folder_plan_flags (TdLocalFolder *local, const TdFolderChanges *changes, gboolean push)
+{
+  g_autoptr (GHashTable) by_uid = g_hash_table_new (g_direct_hash, g_direct_equal);
+  g_autoptr (GHashTable) local_by_uid = g_hash_table_new (g_direct_hash, g_direct_equal);
+  g_autoptr (GHashTable) stores = g_hash_table_new (g_direct_hash, g_direct_equal);
+  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) td_flag_store_free);
+
+  for (guint i = 0; i < changes->changed->len; i++)
+    {
+      TdMessageInfo *s = &g_array_index (changes->changed, TdMessageInfo, i);
+      g_hash_table_insert (by_uid, GUINT_TO_POINTER (s->uid), s);
+    }
+  for (guint i = 0; push && local->local_flags != NULL && i < local->local_flags->len; i++)
+    {
+      TdLocalFlags *l = &g_array_index (local->local_flags, TdLocalFlags, i);
+      g_hash_table_insert (local_by_uid, GUINT_TO_POINTER (l->uid), l);
+    }
+  g_clear_pointer (&local->plan, g_array_unref);
+  local->plan = g_array_new (FALSE, FALSE, sizeof (TdFlagPlan));
+  for (guint i = 0; i < local->messages->len; i++)
+    {
+      const TdStateMessage *m = &g_array_index (local->messages, TdStateMessage, i);
+      const TdLocalFlags *l = g_hash_table_lookup (local_by_uid, GUINT_TO_POINTER (m->uid));
+      TdFlags d = m->flags, s = server_flags (by_uid, m), lf = l ? l->flags : d;
+      if (s == d && lf == d)
+        continue;
+      TdFlags added = (s & ~d) | (lf & ~d), removed = (d & ~s) | (d & ~lf);
+      TdFlagPlan p = { m->uid, s & ~d, d & ~s, (d & ~removed) | added, l != NULL };
+      g_array_append_val (local->plan, p);
+      if (p.pushed && p.merged != s)
+        add_store (stores, m->uid, p.merged & ~s, s & ~p.merged);
+    }
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init (&it, stores);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    g_ptr_array_add (out, value);
+  return out;
+}
+
+/* Brings one message's file and row to the plan. Without local changes taking part (a pull)
+ * the server's change is applied over whatever the reader did to the file. */
+static gboolean
+apply_flags (TdLocalFolder *local, GHashTable **disk, const TdFlagPlan *p, guint *changed,
+             GError **error)
+{
+  TdStateMessage *m = td_local_folder_find (local, p->uid, NULL);
+  GError *e = NULL;
+
+  if (m == NULL)
+    return TRUE;
+  if (*disk == NULL)
+    *disk = td_maildir_folder_scan (local->folder, NULL);
+  TdMaildirEntry *entry = g_hash_table_lookup (*disk, m->base);
+  TdFlags row = p->pushed ? p->merged : (m->flags | p->server_added) & ~p->server_removed;
+  if (entry != NULL)
+    {
+      TdFlags file = p->pushed ? p->merged : (entry->flags | p->server_added) & ~p->server_removed;
+      *changed += file != entry->flags;
+      if (!td_maildir_folder_set_flags (local->folder, m->base, entry, file, &e))
+        return td_local_folder_fail (error, e, local->name);
+    }
+  if (!td_state_db_set_flags (local->db, local->record.id, m->uid, row, &e))
+    return td_local_folder_fail (error, e, local->name);
+  m->flags = row;
+  return TRUE;
+}
+
+static gboolean
+remove_message (TdLocalFolder *local, GHashTable **disk, guint index, GError **error)
+{
+  TdStateMessage *m = &g_array_index (local->messages, TdStateMessage, index);
+  GError *e = NULL;
+
+  if (*disk == NULL)
+    *disk = td_maildir_folder_scan (local->folder, NULL);
+  TdMaildirEntry *entry = g_hash_table_lookup (*disk, m->base);
+  if ((entry != NULL && !td_maildir_folder_remove (local->folder, entry, &e))
+      || !td_state_db_remove_message (local->db, local->record.id, m->uid, &e))
+    return td_local_folder_fail (error, e, local->name);
+  g_array_remove_index (local->messages, index);
+  return TRUE;
+}
+
+static int
+compare_uids (const void *a, const void *b)
+{
+  guint32 x = *(const guint32 *) a, y = *(const guint32 *) b;
+  return x < y ? -1 : x > y;
+}
+
+/* The indexes into local->messages of messages the server no longer has, highest first. */
+static GArray *
+find_removals (TdLocalFolder *local, const TdFolderChanges *changes)
+{
+  g_autoptr (GArray) gone = g_array_copy (changes->vanished);
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (guint));
+
+  td_uid_set_normalize (gone);
+  if (changes->present != NULL)
+    g_array_sort (changes->present, compare_uids);
+  for (guint i = local->messages->len; i-- > 0;)
+    {
+      guint32 uid = g_array_index (local->messages, TdStateMessage, i).uid;
+      gboolean vanished = td_uid_set_contains (gone, uid);
+      if (changes->present != NULL)
+        vanished = vanished || bsearch (&uid, changes->present->data, changes->present->len,
+                                        sizeof (guint32), compare_uids) == NULL;
+      if (vanished)
+        g_array_append_val (out, i);
+    }
+  return out;
+}
+
+static gboolean
+guard_deletions (TdLocalFolder *local, guint removals, GError **error)
+{
+  guint total = local->messages->len;
+
+  if (td_deletion_guard_allows (total, removals))
+    return TRUE;
+  g_set_error (error, TD_ERROR, TD_ERROR_NEEDS_USER, "account %s, folder %s: the server no "
+               "longer has %u of the %u messages synced before, so they would be deleted "
+               "here too. Nothing was changed in this folder. If that is what you want, run "
+               "`tidings sync --force %s`", local->account, local->name, removals, total,
+               local->account);
+  return FALSE;
+}
+
+/* A message the server dropped that the deletes policy keeps here: its row goes, and its
+ * file is remembered as local-only so it is never taken for a new message to upload. */
+static gboolean
+keep_message (TdLocalFolder *local, guint index, GError **error)
+{
+  TdStateMessage *m = &g_array_index (local->messages, TdStateMessage, index);
+  GError *e = NULL;
+
+  if (!td_state_db_remove_message (local->db, local->record.id, m->uid, &e)
+      || !td_state_db_put_local_only (local->db, local->record.id, m->base, &e))
+    return td_local_folder_fail (error, e, local->name);
+  g_hash_table_add (local->local_only, g_strdup (m->base));
+  g_array_remove_index (local->messages, index);
+  return TRUE;
+}
+
+static gboolean
+apply_removals (TdLocalFolder *local, GArray *indexes, gboolean delete_here, GHashTable **disk,
+                guint *removed, GError **error)
+{
+  for (guint k = 0; k < indexes->len; k++)
+    {
+      guint index = g_array_index (indexes, guint, k);
+      if (!delete_here)
+        {
+          if (!keep_message (local, index, error))
+            return FALSE;
+          continue;
+        }
+      if (!remove_message (local, disk, index, error))
+        return FALSE;
+      (*removed)++;
+    }
+  return TRUE;
+}
+
+/* Messages the server has below our highest UID that we never stored (an earlier run was
+ * cut short before them): they are downloaded too. */
+static void
+find_missing (TdLocalFolder *local, const TdFolderChanges *changes, GArray *missing)
+{
+  for (guint i = 0; changes->present != NULL && i < changes->present->len; i++)
+    {
+      guint32 uid = g_array_index (changes->present, guint32, i);
+      if (td_local_folder_find (local, uid, NULL) == NULL)
+        td_uid_set_add (missing, uid);
+    }
+}
+
+/**
+ * td_local_folder_apply_changes:
+ * @local: a prepared folder
+ * @changes: what the server reports since the sync point
+ * @force: let the deletion guard through
+ * @delete_here: remove what the server removed; otherwise keep the files, local-only
+ * @missing: (element-type TdUidRange): receives server messages at or below the highest
+ *   known UID that are not stored locally
+ * @flags_changed: (out): messages whose files took a flag change
+ * @removed: (out): messages removed because the server no longer has them
+ * @error: return location for an error
+ *
+ * Applies server-side flag changes and removals to the Maildir and the DB in one
+ * transaction; refuses with %TD_ERROR_NEEDS_USER, changing nothing, when more than half of a
+ * folder of at least %TD_DELETION_GUARD_MIN_MESSAGES would be removed and @force is not set.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+td_local_folder_apply_changes (TdLocalFolder *local, const TdFolderChanges *changes,
+                               gboolean force, gboolean delete_here, GArray *missing,
+                               guint *flags_changed, guint *removed, GError **error)
+{
+  g_autoptr (GHashTable) disk = NULL;
+  g_autoptr (GArray) removals = find_removals (local, changes);
+  GError *e = NULL;
+
+  *flags_changed = *removed = 0;
+  if (!force && delete_here && !guard_deletions (local, removals->len, error))
+    return FALSE;
+  if (local->plan == NULL)
+    g_ptr_array_unref (td_local_folder_plan_flags (local, changes, FALSE));
+  disk = local->disk ? g_hash_table_ref (local->disk) : NULL;
+  if (!td_state_db_begin (local->db, &e))
+    return td_local_folder_fail (error, e, local->name);
+  for (guint i = 0; i < local->plan->len; i++)
+    {
+      if (!apply_flags (local, &disk, &g_array_index (local->plan, TdFlagPlan, i), flags_changed,
+                        error))
+        goto fail;
+    }
+  if (!apply_removals (local, removals, delete_here, &disk, removed, error))
+    goto fail;
+  find_missing (local, changes, missing);
+  if (!td_state_db_commit (local->db, &e))
+    return td_local_folder_fail (error, e, local->name);
+  return TRUE;
+
+fail:
+  td_state_db_rollback (local->db);
+  return FALSE;
+}
+
+static gboolean
+insert_rows (TdLocalFolder *local, GPtrArray *batch, gboolean pending, GError **error)
+{
+  GError *e = NULL;
+
+  if (!td_state_db_begin (local->db, &e))
+    return td_local_folder_fail (error, e, local->name);
+  for (guint i = 0; i < batch->len; i++)
+    {
+      TdPendingMessage *p = g_ptr_array_index (batch, i);
+      TdStateMessage m = { p->info.uid, (char *) td_maildir_delivery_get_base (p->delivery),
+                           p->info.flags, p->info.size, p->info.message_id, pending };
+      if (!td_state_db_put_message (local->db, local->record.id, &m, &e))
+        {
+          td_state_db_rollback (local->db);
+          return td_local_folder_fail (error, e, local->name);
+        }
+    }
+  if (!td_state_db_commit (local->db, &e))
+    return td_local_folder_fail (error, e, local->name);
+  return TRUE;
+}
+
+static void
+remember_rows (TdLocalFolder *local, GPtrArray *batch)
+{
+  for (guint i = 0; i < batch->len; i++)
+    {
+      TdPendingMessage *p = g_ptr_array_index (batch, i);
+      if (td_local_folder_find (local, p->info.uid, NULL) != NULL)
+        continue;
+      TdStateMessage m = { p->info.uid, g_strdup (td_maildir_delivery_get_base (p->delivery)),
+                           p->info.flags, p->info.size, g_strdup (p->info.message_id), FALSE };
+      td_local_folder_insert (local, &m);
+    }
+}
+
+/**
+ * td_local_folder_commit_batch:
+ * @local: a prepared folder
+ * @maildir: the account's Maildir
+ * @batch: (element-type TdPendingMessage): downloads closed in tmp/
+ * @error: return location for an error
+ *
+ * Makes a batch of downloads durable and visible, in the crash-safe order at the top of
+ * this file.
+ *
+ * Returns: %TRUE when every message of @batch is stored
+ */
+gboolean
+td_local_folder_commit_batch (TdLocalFolder *local, TdMaildir *maildir, GPtrArray *batch,
+                              GError **error)
+{
+  GError *e = NULL;
+
+  if (batch->len == 0)
+    return TRUE;
+  if (!td_maildir_sync_filesystem (maildir, &e))
+    return td_local_folder_fail (error, e, local->name);
+  if (!insert_rows (local, batch, TRUE, error))
+    return FALSE;
+  for (guint i = 0; i < batch->len; i++)
+    {
+      TdPendingMessage *p = g_ptr_array_index (batch, i);
+      if (!td_maildir_delivery_publish (p->delivery, p->info.flags, &e))
+        return td_local_folder_fail (error, e, local->name);
+    }
+  if (!td_maildir_folder_sync_dirs (local->folder, &e))
+    return td_local_folder_fail (error, e, local->name);
+  if (!insert_rows (local, batch, FALSE, error))
+    return FALSE;
+  remember_rows (local, batch);
+  return TRUE;
+}
+
+static char *
+match_key (const char *message_id, guint64 size)
+{
+  return message_id ? g_strdup_printf ("%" G_GUINT64_FORMAT " %s", size, message_id) : NULL;
+}
+
+/* Server messages by Message-ID and size; a key that occurs twice is ambiguous (UID 0). */
+static GHashTable *
+index_server (GArray *server)
+{
+  GHashTable *by_key = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (guint i = 0; i < server->len; i++)
+    {
+      const TdMessageInfo *s = &g_array_index (server, TdMessageInfo, i);
+      char *key = match_key (s->message_id, s->size);
+      if (key == NULL)
+        continue;
+      if (g_hash_table_contains (by_key, key))
+        g_hash_table_replace (by_key, key, GUINT_TO_POINTER (0));
+      else
+        g_hash_table_insert (by_key, key, GUINT_TO_POINTER (s->uid));
+    }
+  return by_key;
+}
+
+/* A local message that may be one of the server's: the candidate for a match. */
+typedef struct
+{
+  const char *base;
+  const char *message_id;
+  guint64 size;
+  TdFlags flags;
+} Candidate;
+
+/* Gives each candidate the server UID with its key, at most once per UID, stores the
+ * matches as the folder's rows under @uidvalidity, and lists the server messages left
+ * unmatched in @to_fetch. Runs inside the caller's transaction. */
+static gboolean
+assign (TdLocalFolder *local, GArray *candidates, GArray *server, guint32 uidvalidity,
+        GArray *to_fetch, guint *matched, GError **error)
+{
+  g_autoptr (GHashTable) by_key = index_server (server);
+  g_autoptr (GHashTable) taken = g_hash_table_new (g_direct_hash, g_direct_equal);
+  GError *e = NULL;
+
+  *matched = 0;
+  for (guint i = 0; i < local->messages->len; i++)
+    g_hash_table_add (taken, GUINT_TO_POINTER (g_array_index (local->messages, TdStateMessage, i).uid));
+  for (guint i = 0; i < candidates->len; i++)
+    {
+      const Candidate *c = &g_array_index (candidates, Candidate, i);
+      g_autofree char *key = match_key (c->message_id, c->size);
+      guint32 uid = key ? GPOINTER_TO_UINT (g_hash_table_lookup (by_key, key)) : 0;
+      if (uid == 0 || g_hash_table_contains (taken, GUINT_TO_POINTER (uid)))
+        continue;
+      g_hash_table_add (taken, GUINT_TO_POINTER (uid));
+      TdStateMessage m = { uid, g_strdup (c->base), c->flags, c->size, g_strdup (c->message_id),
+                           FALSE };
+      if (!td_state_db_put_message (local->db, local->record.id, &m, &e))
+        {
+          td_state_message_clear (&m);
+          return td_local_folder_fail (error, e, local->name);
+        }
+      g_array_append_val (local->messages, m);
+      (*matched)++;
+    }
+  g_array_sort (local->messages, compare_uids); /* uid is TdStateMessage's first member */
+  local->record.uidvalidity = uidvalidity;
+  local->record.uidnext = 0;
+  local->record.highestmodseq = 0;
+  if (!td_state_db_update_folder (local->db, &local->record, &e))
+    return td_local_folder_fail (error, e, local->name);
+  for (guint i = 0; i < server->len; i++)
+    {
+      guint32 uid = g_array_index (server, TdMessageInfo, i).uid;
+      if (!g_hash_table_contains (taken, GUINT_TO_POINTER (uid)))
+        td_uid_set_add (to_fetch, uid);
+    }
+  return TRUE;
+}
+
+/* assign() in a transaction of its own; with @clear_first the folder's old rows go first. */
+static gboolean
+assign_in_transaction (TdLocalFolder *local, GArray *candidates, GArray *server,
+                       guint32 uidvalidity, gboolean clear_first, GArray *to_fetch,
+                       guint *matched, GError **error)
+{
+  GError *e = NULL;
+
+  if (!td_state_db_begin (local->db, &e))
+    return td_local_folder_fail (error, e, local->name);
+  if (clear_first && !td_state_db_clear_messages (local->db, local->record.id, &e))
+    {
+      td_state_db_rollback (local->db);
+      return td_local_folder_fail (error, e, local->name);
+    }
+  if (!assign (local, candidates, server, uidvalidity, to_fetch, matched, error))
+    {
+      td_state_db_rollback (local->db);
+      return FALSE;
+    }
+  if (!td_state_db_commit (local->db, &e))
+    return td_local_folder_fail (error, e, local->name);
+  return TRUE;
+}
+
+/**
+ * td_local_folder_rematch:
+ * @local: a prepared folder whose UIDVALIDITY changed on the server
+ * @server: (element-type TdMessageInfo): every message the server has now
+ * @uidvalidity: the server's new UIDVALIDITY
+ * @to_fetch: (element-type TdUidRange): receives the server messages with no local match
+ * @matched: (out): how many local messages were matched
+ * @error: return location for an error
+ *
+ * Maps local messages to the server's new UIDs by Message-ID and size. Local files are never
+ * removed here; a local message with no match keeps its file, local-only.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+td_local_folder_rematch (TdLocalFolder *local, GArray *server, guint32 uidvalidity,
+                         GArray *to_fetch, guint *matched, GError **error)
+{
+  g_autoptr (GArray) old = g_steal_pointer (&local->messages);
+  g_autoptr (GArray) candidates = g_array_new (FALSE, FALSE, sizeof (Candidate));
+
+  local->messages = g_array_new (FALSE, TRUE, sizeof (TdStateMessage));
+  g_array_set_clear_func (local->messages, (GDestroyNotify) td_state_message_clear);
+  g_autoptr (GHashTable) kept = g_hash_table_new (g_str_hash, g_str_equal);
+  GError *e = NULL;
+
+  for (guint i = 0; i < old->len; i++)
+    {
+      TdStateMessage *m = &g_array_index (old, TdStateMessage, i);
+      Candidate c = { m->base, m->message_id, m->size, m->flags };
+      g_array_append_val (candidates, c);
+    }
+  /* Deletions found by the scan were of the old UIDs; they mean nothing now. */
+  if (local->deleted != NULL)
+    g_array_set_size (local->deleted, 0);
+  if (!assign_in_transaction (local, candidates, server, uidvalidity, TRUE, to_fetch, matched,
+                              error))
+    return FALSE;
+  /* A local message the renumbered server no longer has is kept here, never uploaded: the
+   * server's reset, not the user, removed it. */
+  for (guint i = 0; i < local->messages->len; i++)
+    g_hash_table_add (kept, g_array_index (local->messages, TdStateMessage, i).base);
+  if (!td_state_db_begin (local->db, &e))
+    return td_local_folder_fail (error, e, local->name);
+  for (guint i = 0; i < old->len; i++)
+    {
+      const char *base = g_array_index (old, TdStateMessage, i).base;
+      if (g_hash_table_contains (kept, base))
+        continue;
+      if (!td_state_db_put_local_only (local->db, local->record.id, base, &e))
+        {
+          td_state_db_rollback (local->db);
+          return td_local_folder_fail (error, e, local->name);
+        }
+      g_hash_table_add (local->local_only, g_strdup (base));
+    }
+  if (!td_state_db_commit (local->db, &e))
+    return td_local_folder_fail (error, e, local->name);
+  return TRUE;
+}
+
+/**
+ * td_local_folder_adopt:
+ * @local: a prepared folder that was never synced but holds messages (local->untracked)
+ * @server: (element-type TdMessageInfo): every message the server has
+ * @uidvalidity: the server's UIDVALIDITY
+ * @to_fetch: (element-type TdUidRange): receives the server messages with no local copy
+ * @matched: (out): how many local files were recognised
+ * @error: return location for an error
+ *
+ * Recognises messages already in the Maildir (a lost state DB, or a Maildir another tool
+ * filled) by Message-ID and size, so they are not downloaded a second time.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+td_local_folder_adopt (TdLocalFolder *local, GArray *server, guint32 uidvalidity,
+                       GArray *to_fetch, guint *matched, GError **error)
+{
+  g_autoptr (GHashTable) disk = td_maildir_folder_scan (local->folder, NULL);
+  g_autoptr (GArray) candidates = g_array_new (FALSE, FALSE, sizeof (Candidate));
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  GHashTableIter it;
+  gpointer base, value;
+  GError *e = NULL;
+
+  g_hash_table_iter_init (&it, disk);
+  while (g_hash_table_iter_next (&it, &base, &value))
+    {
+      TdMaildirEntry *entry = value;
+      char *id = NULL;
+      guint64 size = 0;
+      if (!td_maildir_folder_read_identity (local->folder, entry, &id, &size, &e))
+        return td_local_folder_fail (error, e, local->name);
+      g_ptr_array_add (ids, id);
+      Candidate c = { base, id, size, entry->flags };
+      g_array_append_val (candidates, c);
+    }
+  return assign_in_transaction (local, candidates, server, uidvalidity, FALSE, to_fetch, matched,
+                                error);
+}
+
+/**
+ * td_local_folder_save:
+ * @local: a folder whose sync finished
+ * @state: what the server reported when the folder was opened
+ * @error: return location for an error
+ *
+ * Records the new sync point. Only called once every change up to @state is stored.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+td_local_folder_save (TdLocalFolder *local, const TdFolderState *state, GError **error)
+{
+  GError *e = NULL;
+  TdStateFolder r = local->record;
+
+  r.uidvalidity = state->uidvalidity;
+  r.uidnext = state->uidnext;
+  r.highestmodseq = state->highestmodseq;
+  if (local->disk == NULL && r.uidvalidity == local->record.uidvalidity
+      && r.uidnext == local->record.uidnext && r.highestmodseq == local->record.highestmodseq)
+    return TRUE;
+  if (!td_state_db_update_folder (local->db, &r, &e))
+    return td_local_folder_fail (error, e, local->name);
+  local->record = r;
+  return TRUE;
+}
+
+/**
+ * td_local_folder_preview_changes:
+ * @local: a prepared, scanned folder whose flags are planned (td_local_folder_plan_flags())
+ * @changes: what the server reports since the sync point
+ * @force: let the deletion guard through
+ * @delete_here: remove what the server removed
+ * @missing: (element-type TdUidRange): receives the messages to download at or below the
+ *   highest known UID
+ * @flags_here: (out): messages whose flags would change here
+ * @removals: (out): messages the server no longer has
+ * @error: return location for the deletion guard's refusal
+ *
+ * What td_local_folder_apply_changes() would do, doing nothing (a dry run).
+ *
+ * Returns: %FALSE when the deletion guard would stop the folder
+ */
+gboolean
+td_local_folder_preview_changes (TdLocalFolder *local, const TdFolderChanges *changes,
+                                 gboolean force, gboolean delete_here, GArray *missing,
+                                 guint *flags_here, guint *removals, GError **error)
+{
+  g_autoptr (GArray) gone = find_removals (local, changes);
+
+  *flags_here = 0;
+  *removals = gone->len;
+  if (local->disk == NULL && local->folder != NULL)
+    local->disk = td_maildir_folder_scan (local->folder, NULL);
+  if (!force && delete_here && !guard_deletions (local, gone->len, error))
+    return FALSE;
+  for (guint i = 0; local->plan != NULL && i < local->plan->len; i++)
+    {
+      const TdFlagPlan *p = &g_array_index (local->plan, TdFlagPlan, i);
+      const TdStateMessage *m = td_local_folder_find (local, p->uid, NULL);
+      const TdMaildirEntry *e = m && local->disk ? g_hash_table_lookup (local->disk, m->base) : NULL;
+      if (e == NULL)
+        continue;
+      TdFlags after = p->pushed ? p->merged : (e->flags | p->server_added) & ~p->server_removed;
+      *flags_here += after != e->flags;
+    }
+  find_missing (local, changes, missing);
+  return TRUE;
+}

@@ -1,0 +1,106 @@
+/* td-local-folder.h: one folder's local side during a sync: its Maildir directory and its
+ * rows in the state DB.
+ *
+ * Every function here is plain blocking code (scans, renames, fsync, SQLite transactions)
+ * meant for a worker thread; the sync runner calls one at a time per folder and never
+ * touches the folder while one runs. Errors come back in the TD_ERROR domain.
+ */
+#pragma once
+
+#include "storage/td-maildir.h"
+#include "storage/td-state-db.h"
+#include "engine/backend/td-backend.h"
+#include "engine/common/td-types.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  TdStateDb *db;          /* borrowed */
+  char *account;
+  char *name;
+  TdMaildirFolder *folder;
+  TdStateFolder record;   /* the sync point after the last good sync */
+  GArray *messages;       /* TdStateMessage, by ascending UID */
+  gboolean untracked;     /* never synced, yet the Maildir already holds messages */
+  GHashTable *disk;       /* base -> TdMaildirEntry, when the folder was scanned */
+  GArray *local_flags;    /* TdLocalFlags: messages whose flags the reader changed */
+  GArray *plan;           /* TdFlagPlan: the merged flags, once planned */
+  GHashTable *local_only; /* base set: kept here after the server dropped them */
+  GArray *uploads;        /* TdStateUpload: on their way to the server */
+  GPtrArray *new_files;   /* base names of files the server has never had */
+  GArray *deleted;        /* guint32: UIDs whose files the mail reader deleted */
+  gboolean wiped;         /* no file left, though the folder held messages */
+} TdLocalFolder;
+
+/* A message whose flags on disk differ from the last common state. */
+typedef struct
+{
+  guint32 uid;
+  TdFlags flags;
+} TdLocalFlags;
+
+/* What a message's flags become once both sides' changes are merged. */
+typedef struct
+{
+  guint32 uid;
+  TdFlags server_added, server_removed; /* since the last sync, as the server reports */
+  TdFlags merged;                       /* the result, when local changes take part */
+  gboolean pushed;                      /* merged goes to the server too */
+} TdFlagPlan;
+
+void td_flag_store_free (TdBackendFlagStore *store);
+
+TdLocalFolder *td_local_folder_prepare (TdStateDb *db, TdMaildir *maildir, const char *account,
+                                        const char *name, char **components, gboolean scan,
+                                        gboolean dry_run, GError **error);
+GPtrArray *td_local_folder_plan_flags (TdLocalFolder *local, const TdFolderChanges *changes,
+                                       gboolean push);
+void td_local_folder_free (TdLocalFolder *local);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdLocalFolder, td_local_folder_free)
+
+void td_local_folder_sync_point (TdLocalFolder *local, TdSyncPoint *point);
+/* The deletion guard: a run may not delete more than half of a folder this big unless
+ * forced, since that is likelier a server or disk gone wrong than a user's wish. */
+#define TD_DELETION_GUARD_MIN_MESSAGES 20
+
+gboolean td_local_folder_apply_changes (TdLocalFolder *local, const TdFolderChanges *changes,
+                                        gboolean force, gboolean delete_here, GArray *missing,
+                                        guint *flags_changed, guint *removed, GError **error);
+gboolean td_local_folder_preview_changes (TdLocalFolder *local, const TdFolderChanges *changes,
+                                          gboolean force, gboolean delete_here, GArray *missing,
+                                          guint *flags_here, guint *removals, GError **error);
+gboolean td_local_folder_commit_batch (TdLocalFolder *local, TdMaildir *maildir,
+                                       GPtrArray *batch, GError **error);
+gboolean td_local_folder_rematch (TdLocalFolder *local, GArray *server, guint32 uidvalidity,
+                                  GArray *to_fetch, guint *matched, GError **error);
+gboolean td_local_folder_adopt (TdLocalFolder *local, GArray *server, guint32 uidvalidity,
+                                GArray *to_fetch, guint *matched, GError **error);
+gboolean td_local_folder_save (TdLocalFolder *local, const TdFolderState *state,
+                               GError **error);
+
+/* Local changes going to the server (td-local-push.c). */
+gboolean td_local_folder_guard_local_deletions (TdLocalFolder *local, gboolean force,
+                                                GError **error);
+GArray *td_local_folder_dup_deleted (TdLocalFolder *local);
+gboolean td_local_folder_forget_deleted (TdLocalFolder *local, GArray *uids, gboolean expunged,
+                                         GError **error);
+guint32 td_local_folder_unsettled_from (TdLocalFolder *local);
+gboolean td_local_folder_resolve_uploads (TdLocalFolder *local, GArray *server, guint *found,
+                                          GError **error);
+gboolean td_local_folder_begin_uploads (TdLocalFolder *local, const TdFolderState *state,
+                                        GError **error);
+GPtrArray *td_local_folder_open_uploads (TdLocalFolder *local, guint first, guint count,
+                                         GError **error);
+gboolean td_local_folder_finish_uploads (TdLocalFolder *local, GPtrArray *sent, GError **error);
+
+/* One upload under way: the DB row it belongs to and what the backend sends. */
+typedef struct
+{
+  TdBackendUpload upload;
+  guint row;           /* its index in local->uploads */
+} TdLocalUpload;
+
+void td_local_upload_free (TdLocalUpload *upload);
+
+G_END_DECLS

@@ -1,0 +1,111 @@
+/* td-sync-runner-private.h: the sync runner's state, shared by the files of its phases
+ * (td-sync-runner.c: the account and each folder; td-sync-folders.c: folders on one side
+ * only). Main loop thread; never installed.
+ */
+#pragma once
+
+#include "storage/td-maildir.h"
+#include "storage/td-state-db.h"
+#include "engine/backend/td-backend.h"
+#include "engine/sync/td-folder-reconcile.h"
+#include "engine/sync/td-local-folder.h"
+#include "engine/sync/td-maildir-sink.h"
+#include "engine/sync/td-sync-runner.h"
+
+G_BEGIN_DECLS
+
+typedef struct _TdDownloadRun TdDownloadRun;
+
+typedef gboolean (*WorkFunc) (TdSyncRunner *self, gpointer arg, GError **error);
+
+/* One download into a folder: messages stream into the sink, and full batches are made
+ * durable by @commit on the worker thread, one at a time, while the download goes on. */
+typedef struct
+{
+  TdMaildirSink *sink;
+  TdFolderReport *report;  /* borrowed: added and bytes are counted here */
+  WorkFunc commit;         /* makes one batch (TdPendingMessage) durable */
+  void (*stored) (TdSyncRunner *self, GPtrArray *batch); /* nullable: a batch is durable */
+  void (*done) (TdSyncRunner *self, GError *error);      /* all stored, or the first error */
+  guint total;             /* messages to download */
+  gboolean commit_in_flight;
+  gboolean fetch_done;
+  GError *error;
+} TdFetchPump;
+
+typedef struct
+{
+  TdFolderInfo *info;      /* borrowed from the runner's folder list */
+  TdFolderReport *report;  /* borrowed from the account report */
+  TdLocalFolder *local;
+  TdFolderState state;
+  TdSyncPoint point;
+  GArray *to_fetch;        /* TdUidRange */
+  TdFetchPump pump;
+  GArray *deleting;        /* TdUidRange: local deletions being sent */
+  GPtrArray *sending;      /* TdLocalUpload: the batch of uploads under way */
+  guint upload_next;       /* index in local->uploads of the next batch */
+  void (*after_settle) (TdSyncRunner *self);
+} FolderRun;
+
+struct _TdSyncRunner
+{
+  GObject parent_instance;
+  TdConfig *config;
+  TdAccountConfig *account;
+  TdPluginRegistry *registry;
+  TdSyncOptions options;
+  GCancellable *cancellable;
+  GTask *task;
+  TdAccountReport *report;
+  int lock_fd;
+  gint64 lock_deadline;
+  TdStateDb *db;
+  TdMaildir *maildir;
+  TdBackend *backend;
+  GPtrArray *listing; /* TdFolderInfo: everything the server listed */
+  GPtrArray *folders; /* borrowed TdFolderInfo: the ones to sync, in order */
+  GPtrArray *changes; /* TdFolderChange: folders on one side only */
+  guint next_change;
+  char delimiter;     /* the server's hierarchy delimiter */
+  GHashTable *synced; /* display name (the DB's key) -> TdStateFolderSummary */
+  guint next_folder;
+  FolderRun *run;
+  TdDownloadRun *download; /* the one mailbox of a download-only backend */
+  TdFetchPump *pump;       /* the download under way, if any */
+};
+
+void td_sync_runner_work (TdSyncRunner *self, WorkFunc fn, gpointer arg,
+                          GAsyncReadyCallback callback);
+gboolean td_sync_runner_work_finish (GAsyncResult *result, GError **error);
+void td_sync_runner_fetch (TdSyncRunner *self, TdFetchPump *pump, TdMaildirFolder *folder,
+                           GArray *uids);
+void td_fetch_pump_clear (TdFetchPump *pump);
+gboolean td_sync_runner_pushes (TdSyncRunner *self);
+gboolean td_sync_runner_pulls (TdSyncRunner *self);
+gboolean td_sync_runner_deletes_here (TdSyncRunner *self);
+gboolean td_sync_runner_deletes_there (TdSyncRunner *self);
+gboolean td_sync_runner_uploads (TdSyncRunner *self);
+gboolean td_sync_runner_wants (TdSyncRunner *self, const char *display);
+int td_sync_runner_compare_folders (gconstpointer a, gconstpointer b);
+void td_sync_runner_next_folder (TdSyncRunner *self);
+void td_sync_runner_finish_account (TdSyncRunner *self, GError *error);
+void td_sync_runner_end_folder (TdSyncRunner *self, GError *error);
+guint td_sync_runner_count_uids (GArray *ranges);
+guint32 td_sync_runner_new_from (FolderRun *run);
+gboolean td_sync_runner_folder_unchanged (TdSyncRunner *self);
+void td_sync_runner_changes_listed (GObject *source, GAsyncResult *result, gpointer data);
+TdFolderReport *td_sync_runner_add_report (TdSyncRunner *self, const char *name, char delimiter);
+
+/* td-sync-folders.c */
+void td_sync_runner_reconcile_folders (TdSyncRunner *self);
+
+/* td-sync-downloads.c */
+void td_sync_runner_download_mailbox (TdSyncRunner *self);
+void td_download_run_free (TdDownloadRun *run);
+
+/* td-sync-dry-run.c */
+void td_sync_runner_dry_run_folder (TdSyncRunner *self);
+void td_sync_runner_dry_run_plan (TdSyncRunner *self, TdFolderChanges *changes);
+
+G_END_DECLS

@@ -1,0 +1,1351 @@
+/* td-sync-runner.c: TdSyncRunner, the pull sync of one account.
+ *
+ * Per folder: prepare the local side (thread), open the folder on the server, then one of
+ *   - nothing changed (same UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ and count): done, no listing;
+ *   - UIDVALIDITY changed: list the server, re-match by Message-ID and size, fetch the rest;
+ *   - otherwise: list changes since the sync point, apply them (thread), fetch new messages.
+ * Downloads stream into tmp/ through a TdMaildirSink; full batches are made durable by a
+ * worker thread while the next batch downloads. The sync point is saved only after every
+ * change up to it is stored, so an interrupted run simply resumes.
+ */
+#include "engine/sync/td-sync-runner-private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "storage/td-folder-map.h"
+#include "storage/td-state-db.h"
+#include "engine/backend/td-credentials.h"
+#include "engine/common/td-error.h"
+#include "engine/sync/td-local-folder.h"
+#include "engine/sync/td-maildir-sink.h"
+
+#define LOCK_RETRY_MS 100
+/* Uploads per pipelined group of APPENDs; each holds an open file while it goes. */
+#define TD_UPLOAD_BATCH 32
+
+G_DEFINE_FINAL_TYPE (TdSyncRunner, td_sync_runner, G_TYPE_OBJECT)
+
+static void push_deletions (TdSyncRunner *self);
+
+/* Reports */
+
+const char *
+td_folder_event_to_string (TdFolderEvent event)
+{
+  static const char *const names[] = { "none", "created_on_server", "deleted_locally",
+                                       "deleted_on_server", "pruned_on_server",
+                                       "pruned_locally", "restored" };
+  g_return_val_if_fail ((guint) event < G_N_ELEMENTS (names), "none");
+  return names[event];
+}
+
+static void
+folder_report_free (TdFolderReport *report)
+{
+  g_free (report->name);
+  g_free (report->path);
+  g_clear_pointer (&report->new_files, g_ptr_array_unref);
+  g_clear_error (&report->error);
+  g_free (report);
+}
+
+void
+td_account_report_free (TdAccountReport *report)
+{
+  if (report == NULL)
+    return;
+  g_free (report->account);
+  g_ptr_array_unref (report->folders);
+  g_clear_error (&report->error);
+  g_free (report);
+}
+
+/* Work in a thread */
+
+typedef struct
+{
+  WorkFunc fn;
+  gpointer arg;
+} Work;
+
+static void
+work_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  Work *w = data;
+  GError *error = NULL;
+
+  if (w->fn (source, w->arg, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+void
+td_sync_runner_work (TdSyncRunner *self, WorkFunc fn, gpointer arg, GAsyncReadyCallback callback)
+{
+  g_autoptr (GTask) task = g_task_new (self, NULL, callback, arg);
+  Work *w = g_new0 (Work, 1);
+
+  w->fn = fn;
+  w->arg = arg;
+  g_task_set_task_data (task, w, g_free);
+  g_task_run_in_thread (task, work_thread);
+}
+
+gboolean
+td_sync_runner_work_finish (GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Whether local changes go to the server for this account. */
+gboolean
+td_sync_runner_pushes (TdSyncRunner *self)
+{
+  return self->account->sync != TD_DIRECTION_PULL
+         && (td_backend_get_caps (self->backend) & TD_BACKEND_CAP_STORE);
+}
+
+/* Whether the server's changes come here. */
+gboolean
+td_sync_runner_pulls (TdSyncRunner *self)
+{
+  return self->account->sync != TD_DIRECTION_PUSH;
+}
+
+/* Whether messages the server deleted are deleted here. */
+gboolean
+td_sync_runner_deletes_here (TdSyncRunner *self)
+{
+  TdDirection d = self->account->deletes;
+  return td_sync_runner_pulls (self) && (d == TD_DIRECTION_BOTH || d == TD_DIRECTION_PULL);
+}
+
+/* Whether messages the mail reader deleted are deleted on the server. */
+gboolean
+td_sync_runner_deletes_there (TdSyncRunner *self)
+{
+  TdDirection d = self->account->deletes;
+  return td_sync_runner_pushes (self) && (d == TD_DIRECTION_BOTH || d == TD_DIRECTION_PUSH)
+         && (td_backend_get_caps (self->backend) & TD_BACKEND_CAP_EXPUNGE);
+}
+
+gboolean
+td_sync_runner_uploads (TdSyncRunner *self)
+{
+  return td_sync_runner_pushes (self) && (td_backend_get_caps (self->backend) & TD_BACKEND_CAP_APPEND);
+}
+
+/* Folder run bookkeeping */
+
+static void
+folder_run_free (FolderRun *run)
+{
+  if (run == NULL)
+    return;
+  g_clear_pointer (&run->local, td_local_folder_free);
+  g_clear_pointer (&run->to_fetch, g_array_unref);
+  td_fetch_pump_clear (&run->pump);
+  g_clear_pointer (&run->deleting, g_array_unref);
+  g_clear_pointer (&run->sending, g_ptr_array_unref);
+  g_free (run);
+}
+
+/* Ends the current folder: a folder-level error is recorded and the next folder starts;
+ * an account-wide one ends the account. */
+void
+td_sync_runner_end_folder (TdSyncRunner *self, GError *error)
+{
+  FolderRun *run = g_steal_pointer (&self->run);
+
+  if (error != NULL && td_error_is_account_wide (error))
+    {
+      folder_run_free (run);
+      td_sync_runner_finish_account (self, error);
+      return;
+    }
+  if (error != NULL)
+    run->report->error = error;
+  folder_run_free (run);
+  td_sync_runner_next_folder (self);
+}
+
+guint
+td_sync_runner_count_uids (GArray *ranges)
+{
+  guint n = 0;
+  for (guint i = 0; i < ranges->len; i++)
+    n += g_array_index (ranges, TdUidRange, i).last - g_array_index (ranges, TdUidRange, i).first + 1;
+  return n;
+}
+
+/* Saving the sync point */
+
+static gboolean
+save_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  return td_local_folder_save (self->run->local, &self->run->state, error);
+}
+
+static void
+saved (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  GError *error = NULL;
+
+  td_sync_runner_work_finish (result, &error);
+  td_sync_runner_end_folder (self, error);
+}
+
+static void
+save_folder (TdSyncRunner *self)
+{
+  td_sync_runner_work (self, save_work, NULL, saved);
+}
+
+/* Uploads whose UID is not known: found in a listing of the folder from the lowest UID
+ * they can have, in one request, then recorded */
+
+static gboolean
+resolve_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  FolderRun *run = self->run;
+  guint found = 0;
+  gboolean ok = td_local_folder_resolve_uploads (run->local, arg, &found, error);
+  run->report->uploaded += found;
+  return ok;
+}
+
+static void
+resolved (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  g_autoptr (GArray) server = data;
+  GError *error = NULL;
+
+  if (!td_sync_runner_work_finish (result, &error))
+    {
+      td_sync_runner_end_folder (self, error);
+      return;
+    }
+  self->run->after_settle (self);
+}
+
+static void
+uploads_listed (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = data;
+  GError *error = NULL;
+  GArray *server = td_backend_list_messages_finish (TD_BACKEND (source), result, &error);
+
+  if (server == NULL)
+    {
+      td_sync_runner_end_folder (self, error);
+      return;
+    }
+  td_sync_runner_work (self, resolve_work, server, resolved);
+}
+
+/* Settles every upload in local->uploads, then goes on with run->after_settle. */
+static void
+settle_uploads (TdSyncRunner *self)
+{
+  guint32 first = td_local_folder_unsettled_from (self->run->local);
+
+  if (first == 0)
+    {
+      self->run->after_settle (self);
+      return;
+    }
+  td_backend_list_messages_async (self->backend, first, self->cancellable, uploads_listed, self);
+}
+
+/* Uploading new local messages, a batch at a time */
+
+static void send_upload_batch (TdSyncRunner *self);
+
+static gboolean
+record_uploads_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  return td_local_folder_finish_uploads (self->run->local, self->run->sending, error);
+}
+
+static void
+uploads_recorded (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  FolderRun *run = self->run;
+  GError *error = NULL;
+
+  if (!td_sync_runner_work_finish (result, &error))
+    {
+      td_sync_runner_end_folder (self, error);
+      return;
+    }
+  for (guint i = 0; i < run->sending->len; i++)
+    if (((TdLocalUpload *) g_ptr_array_index (run->sending, i))->upload.uid != 0)
+      run->report->uploaded++;
+  g_clear_pointer (&run->sending, g_ptr_array_unref);
+  send_upload_batch (self);
+}
+
+static void
+appended (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = data;
+  GError *error = NULL;
+
+  if (!td_backend_append_finish (TD_BACKEND (source), result, &error))
+    {
+      td_sync_runner_end_folder (self, error);
+      return;
+    }
+  td_sync_runner_work (self, record_uploads_work, NULL, uploads_recorded);
+}
+
+static gboolean
+open_uploads_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  FolderRun *run = self->run;
+  run->sending = td_local_folder_open_uploads (run->local, run->upload_next, TD_UPLOAD_BATCH,
+                                               error);
+  run->upload_next += TD_UPLOAD_BATCH;
+  return run->sending != NULL;
+}
+
+static void
+uploads_opened (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  FolderRun *run = self->run;
+  GError *error = NULL;
+
+  if (!td_sync_runner_work_finish (result, &error))
+    {
+      td_sync_runner_end_folder (self, error);
+      return;
+    }
+  if (run->sending->len == 0)
+    {
+      g_clear_pointer (&run->sending, g_ptr_array_unref);
+      send_upload_batch (self);
+      return;
+    }
+  g_autoptr (GPtrArray) list = g_ptr_array_new ();
+  for (guint i = 0; i < run->sending->len; i++)
+    g_ptr_array_add (list, &((TdLocalUpload *) g_ptr_array_index (run->sending, i))->upload);
+  td_backend_append_async (self->backend, run->info->name, list, self->cancellable, appended,
+                           self);
+}
+
+static void
+send_upload_batch (TdSyncRunner *self)
+{
+  FolderRun *run = self->run;
+
+  if (run->upload_next >= run->local->uploads->len)
+    {
+      run->after_settle = save_folder;
+      settle_uploads (self);
+      return;
+    }
+  td_sync_runner_work (self, open_uploads_work, NULL, uploads_opened);
+}
+
+static gboolean
+begin_uploads_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  return td_local_folder_begin_uploads (self->run->local, &self->run->state, error);
+}
+
+static void
+uploads_begun (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  GError *error = NULL;
+
+  if (!td_sync_runner_work_finish (result, &error))
+    {
+      td_sync_runner_end_folder (self, error);
+      return;
+    }
+  self->run->upload_next = 0;
+  send_upload_batch (self);
+}
+
+static void
+push_uploads (TdSyncRunner *self)
+{
+  FolderRun *run = self->run;
+
+  if (!td_sync_runner_uploads (self) || run->local->new_files == NULL || run->local->new_files->len == 0)
+    {
+      save_folder (self);
+      return;
+    }
+  td_sync_runner_work (self, begin_uploads_work, NULL, uploads_begun);
+}
+
+/* Deleting on the server what the mail reader deleted */
+
+static gboolean
+forget_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  FolderRun *run = self->run;
+  return td_local_folder_forget_deleted (run->local, run->deleting, GPOINTER_TO_INT (arg), error);
+}
+
+static void
+forgotten (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  FolderRun *run = self->run;
+  GError *error = NULL;
+
+  if (!td_sync_runner_work_finish (result, &error))
+    {
+      td_sync_runner_end_folder (self, error);
+      return;
+    }
+  run->report->deleted_remote += td_sync_runner_count_uids (run->deleting);
+  g_clear_pointer (&run->deleting, g_array_unref);
+  push_uploads (self);
+}
+
+static void
+expunged (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = data;
+  GError *error = NULL;
+  gboolean gone = FALSE;
+
+  if (!td_backend_expunge_finish (TD_BACKEND (source), result, &gone, &error))
+    {
+      td_sync_runner_end_folder (self, error);
+      return;
+    }
+  td_sync_runner_work (self, forget_work, GINT_TO_POINTER (gone), forgotten);
+}
+
+static void
+push_deletions (TdSyncRunner *self)
+{
+  FolderRun *run = self->run;
+  g_autoptr (GArray) uids = td_sync_runner_deletes_there (self) ? td_local_folder_dup_deleted (run->local) : NULL;
+
+  if (uids == NULL || uids->len == 0)
+    {
+      push_uploads (self);
+      return;
+    }
+  run->deleting = g_steal_pointer (&uids);
+  td_backend_expunge_async (self->backend, run->deleting, self->cancellable, expunged, self);
+}
+
+/* Downloading: the fetch pump both runners use */
+
+void
+td_fetch_pump_clear (TdFetchPump *pump)
+{
+  g_clear_object (&pump->sink);
+  g_clear_error (&pump->error);
+}
+
+static void pump_next (TdSyncRunner *self);
+
+/* Counts a durable message, and names it when it is new mail a notice should show. */
+static void
+note_stored (TdFolderReport *report, TdPendingMessage *message)
+{
+  report->bytes += td_maildir_delivery_get_size (message->delivery);
+  report->added++;
+  if (message->info.flags & TD_FLAG_SEEN)
+    return;
+  report->added_unseen++;
+  if (report->new_files == NULL)
+    report->new_files = g_ptr_array_new_with_free_func (g_free);
+  if (report->new_files->len < TD_REPORT_MAX_NEW_FILES)
+    {
+      char *path = td_maildir_delivery_dup_path (message->delivery);
+      if (path != NULL)
+        g_ptr_array_add (report->new_files, path);
+    }
+}
+
+static void
+pump_committed (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  g_autoptr (GPtrArray) batch = data;
+  TdFetchPump *pump = self->pump;
+  GError *error = NULL;
+
+  pump->commit_in_flight = FALSE;
+  if (!td_sync_runner_work_finish (result, &error))
+    {
+      td_maildir_sink_fail (pump->sink, error);
+      if (pump->error == NULL)
+        pump->error = error;
+      else
+        g_error_free (error);
+    }
+  else
+    {
+      for (guint i = 0; i < batch->len; i++)
+        note_stored (pump->report, batch->pdata[i]);
+      if (pump->stored != NULL)
+        pump->stored (self, batch);
+      if (self->options.progress != NULL)
+        {
+          TdSyncProgress p = { self->account->name, pump->report->name, pump->report->added,
+                               MAX (pump->total, pump->report->added), pump->report->bytes, 0 };
+          self->options.progress (&p, self->options.progress_data);
+        }
+    }
+  pump_next (self);
+}
+
+/* Starts the next durable batch when one is due; hands on once all is stored. */
+static void
+pump_next (TdSyncRunner *self)
+{
+  TdFetchPump *pump = self->pump;
+
+  if (pump->commit_in_flight)
+    return;
+  if (pump->error == NULL && (pump->fetch_done || td_maildir_sink_batch_is_full (pump->sink)))
+    {
+      GPtrArray *batch = td_maildir_sink_take_batch (pump->sink);
+      if (batch->len > 0)
+        {
+          pump->commit_in_flight = TRUE;
+          td_sync_runner_work (self, pump->commit, batch, pump_committed);
+          return;
+        }
+      g_ptr_array_unref (batch);
+    }
+  if (!pump->fetch_done)
+    return;
+  self->pump = NULL;
+  pump->done (self, g_steal_pointer (&pump->error));
+}
+
+static void
+on_batch_ready (TdMaildirSink *sink, gpointer data)
+{
+  pump_next (data);
+}
+
+static void
+pump_fetched (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = data;
+  GError *error = NULL;
+
+  if (!td_backend_fetch_messages_finish (TD_BACKEND (source), result, &error)
+      && self->pump->error == NULL)
+    self->pump->error = error;
+  else
+    g_clear_error (&error);
+  self->pump->fetch_done = TRUE;
+  pump_next (self);
+}
+
+/**
+ * td_sync_runner_fetch:
+ * @self: a runner
+ * @pump: the download's commit, stored and done steps and its report; stays the caller's
+ * @folder: where the messages go
+ * @uids: (element-type TdUidRange): what to download
+ *
+ * Downloads @uids into @folder's tmp/ and makes them durable batch by batch, then calls
+ * @pump's done step, with the first error if any.
+ */
+void
+td_sync_runner_fetch (TdSyncRunner *self, TdFetchPump *pump, TdMaildirFolder *folder,
+                      GArray *uids)
+{
+  g_return_if_fail (self->pump == NULL);
+  self->pump = pump;
+  pump->total = td_sync_runner_count_uids (uids);
+  pump->sink = td_maildir_sink_new (folder, on_batch_ready, self);
+  td_backend_fetch_messages_async (self->backend, uids, TD_MESSAGE_SINK (pump->sink),
+                                   self->cancellable, pump_fetched, self);
+}
+
+static gboolean
+commit_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  return td_local_folder_commit_batch (self->run->local, self->maildir, arg, error);
+}
+
+static void
+folder_fetched (TdSyncRunner *self, GError *error)
+{
+  if (error != NULL)
+    td_sync_runner_end_folder (self, error);
+  else
+    push_deletions (self);
+}
+
+static void
+start_fetch (TdSyncRunner *self)
+{
+  FolderRun *run = self->run;
+
+  if (!td_sync_runner_pulls (self))
+    g_array_set_size (run->to_fetch, 0);
+  if (run->to_fetch->len == 0)
+    {
+      push_deletions (self);
+      return;
+    }
+  run->pump.report = run->report;
+  run->pump.commit = commit_work;
+  run->pump.done = folder_fetched;
+  td_sync_runner_fetch (self, &run->pump, run->local->folder, run->to_fetch);
+}
+
+/* New messages: everything from the old UIDNEXT on (or above what we have), less what we
+ * already hold there (our own uploads, or downloads of a run cut short before it saved its
+ * sync point), unless the server says there is nothing. */
+/* The first UID that can be new since the sync point, or 0 when the server says nothing is. */
+guint32
+td_sync_runner_new_from (FolderRun *run)
+{
+  guint32 first = run->point.last_uid + 1;
+
+  if (run->point.uidvalidity == run->state.uidvalidity && run->point.uidnext != 0)
+    first = run->point.uidnext;
+  first = MAX (first, 1);
+  if (run->state.exists == 0 || (run->state.uidnext != 0 && run->state.uidnext <= first))
+    return 0;
+  return first;
+}
+
+static void
+add_new_range (FolderRun *run)
+{
+  guint32 first = td_sync_runner_new_from (run);
+  GArray *messages = run->local->messages;
+
+  if (first == 0)
+    return;
+  for (guint i = 0; i < messages->len; i++)
+    {
+      guint32 uid = g_array_index (messages, TdStateMessage, i).uid;
+      if (uid < first)
+        continue;
+      if (uid > first)
+        {
+          TdUidRange gap = { first, uid - 1 };
+          g_array_append_val (run->to_fetch, gap);
+        }
+      if (uid == G_MAXUINT32)
+        return;
+      first = uid + 1;
+    }
+  TdUidRange range = { first, G_MAXUINT32 };
+  g_array_append_val (run->to_fetch, range);
+}
+
+/* Changes */
+
+static gboolean
+apply_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  FolderRun *run = self->run;
+  return td_local_folder_apply_changes (run->local, arg, self->options.force,
+                                        td_sync_runner_deletes_here (self), run->to_fetch,
+                                        &run->report->flags_changed, &run->report->removed, error);
+}
+
+static void
+applied (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  g_autoptr (TdFolderChanges) changes = data;
+  GError *error = NULL;
+
+  if (!td_sync_runner_work_finish (result, &error))
+    {
+      td_sync_runner_end_folder (self, error);
+      return;
+    }
+  add_new_range (self->run);
+  start_fetch (self);
+}
+
+/* Flags go to the server before the disk and the DB take them: a crash in between leaves a
+ * state the next run's merge brings to the same result, never one that undoes a change. */
+static void
+stored (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = data;
+  TdFolderChanges *changes = g_object_steal_data (source, "td-changes");
+  GError *error = NULL;
+
+  if (!td_backend_store_flags_finish (TD_BACKEND (source), result, &error))
+    {
+      td_folder_changes_free (changes);
+      td_sync_runner_end_folder (self, error);
+      return;
+    }
+  td_sync_runner_work (self, apply_work, changes, applied);
+}
+
+typedef struct
+{
+  TdFolderChanges *changes;
+  GPtrArray *stores;
+} PlanArg;
+
+static gboolean
+plan_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  PlanArg *p = arg;
+  if (!td_sync_runner_pulls (self))
+    g_array_set_size (p->changes->changed, 0); /* push only: the server's flags stay there */
+  p->stores = td_local_folder_plan_flags (self->run->local, p->changes, td_sync_runner_pushes (self));
+  return TRUE;
+}
+
+static void
+planned (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  PlanArg *p = data;
+  g_autoptr (GPtrArray) stores = p->stores;
+  TdFolderChanges *changes = p->changes;
+
+  g_free (p);
+  td_sync_runner_work_finish (result, NULL);
+  if (stores->len == 0)
+    {
+      td_sync_runner_work (self, apply_work, changes, applied);
+      return;
+    }
+  for (guint i = 0; i < stores->len; i++)
+    self->run->report->flags_pushed += td_sync_runner_count_uids (((TdBackendFlagStore *) stores->pdata[i])->uids);
+  g_object_set_data (G_OBJECT (self->backend), "td-changes", changes);
+  td_backend_store_flags_async (self->backend, stores, self->cancellable, stored, self);
+}
+
+void
+td_sync_runner_changes_listed (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = data;
+  GError *error = NULL;
+  TdFolderChanges *changes = td_backend_list_changes_finish (TD_BACKEND (source), result, &error);
+
+  if (changes == NULL)
+    {
+      td_sync_runner_end_folder (self, error);
+      return;
+    }
+  if (self->options.dry_run)
+    {
+      td_sync_runner_dry_run_plan (self, changes);
+      return;
+    }
+  PlanArg *p = g_new0 (PlanArg, 1);
+  p->changes = changes;
+  td_sync_runner_work (self, plan_work, p, planned);
+}
+
+/* UIDVALIDITY changed */
+
+static gboolean
+rematch_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  FolderRun *run = self->run;
+  if (run->local->untracked)
+    return td_local_folder_adopt (run->local, arg, run->state.uidvalidity, run->to_fetch,
+                                  &run->report->matched, error);
+  return td_local_folder_rematch (run->local, arg, run->state.uidvalidity, run->to_fetch,
+                                  &run->report->matched, error);
+}
+
+static void
+rematched (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  g_autoptr (GArray) server = data;
+  GError *error = NULL;
+
+  if (!td_sync_runner_work_finish (result, &error))
+    {
+      td_sync_runner_end_folder (self, error);
+      return;
+    }
+  if (self->run->local->untracked)
+    g_message ("account %s, folder %s: the Maildir already held mail this state database "
+               "does not know; %u messages recognised, the rest is downloaded",
+               self->account->name, self->run->report->name, self->run->report->matched);
+  else
+    g_message ("account %s, folder %s: the server renumbered the folder (UIDVALIDITY "
+               "changed); %u local messages matched, no local mail was removed",
+               self->account->name, self->run->report->name, self->run->report->matched);
+  start_fetch (self);
+}
+
+static void
+server_listed (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = data;
+  GError *error = NULL;
+  GArray *server = td_backend_list_messages_finish (TD_BACKEND (source), result, &error);
+
+  if (server == NULL)
+    {
+      td_sync_runner_end_folder (self, error);
+      return;
+    }
+  td_sync_runner_work (self, rematch_work, server, rematched);
+}
+
+/* Opening */
+
+/* Whether the disk holds anything for the server: new files, deletions, unsettled uploads. */
+static gboolean
+local_work (TdSyncRunner *self)
+{
+  TdLocalFolder *local = self->run->local;
+
+  if ((local->local_flags != NULL && local->local_flags->len > 0)
+      || (td_sync_runner_uploads (self) && local->new_files->len > 0) || local->uploads->len > 0)
+    return TRUE;
+  if (!td_sync_runner_deletes_there (self))
+    return FALSE;
+  g_autoptr (GArray) deleted = td_local_folder_dup_deleted (local);
+  return deleted->len > 0;
+}
+
+/* Whether neither side changed since the sync point, as far as the open folder tells. */
+gboolean
+td_sync_runner_folder_unchanged (TdSyncRunner *self)
+{
+  FolderRun *run = self->run;
+
+  return run->point.uidvalidity == run->state.uidvalidity && run->state.highestmodseq != 0
+         && run->state.highestmodseq == run->point.highestmodseq
+         && run->state.uidnext == run->point.uidnext
+         && run->state.exists == run->point.known_count && !local_work (self);
+}
+
+static void after_open (TdSyncRunner *self);
+
+static void
+folder_opened (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = data;
+  FolderRun *run = self->run;
+  GError *error = NULL;
+
+  if (!td_backend_open_folder_finish (TD_BACKEND (source), result, &run->state, &error))
+    {
+      td_sync_runner_end_folder (self, error);
+      return;
+    }
+  if (td_sync_runner_deletes_there (self)
+      && !td_local_folder_guard_local_deletions (run->local, self->options.force, &error))
+    {
+      td_sync_runner_end_folder (self, error);
+      return;
+    }
+  /* Uploads an earlier run could not see through are settled first, so nothing new is
+   * taken for them and none is sent twice. A dry run only counts them. */
+  run->after_settle = after_open;
+  if (self->options.dry_run)
+    {
+      after_open (self);
+      return;
+    }
+  settle_uploads (self);
+}
+
+static void
+after_open (TdSyncRunner *self)
+{
+  FolderRun *run = self->run;
+
+  if (!td_sync_runner_deletes_there (self))
+    {
+      g_autoptr (GArray) kept = td_local_folder_dup_deleted (run->local);
+      run->report->kept = td_sync_runner_count_uids (kept);
+    }
+  if (self->options.dry_run)
+    {
+      td_sync_runner_dry_run_folder (self);
+      return;
+    }
+  if (run->local->untracked
+      || (run->point.uidvalidity != 0 && run->point.uidvalidity != run->state.uidvalidity))
+    {
+      td_backend_list_messages_async (self->backend, 1, self->cancellable, server_listed, self);
+      return;
+    }
+  if (td_sync_runner_folder_unchanged (self))
+    {
+      run->report->unchanged = TRUE;
+      td_sync_runner_work (self, save_work, NULL, saved);
+      return;
+    }
+  td_backend_list_changes_async (self->backend, &run->point, self->cancellable, td_sync_runner_changes_listed,
+                                 self);
+}
+
+typedef struct
+{
+  char **components;
+  TdLocalFolder *local;
+} PrepareArg;
+
+static gboolean
+prepare_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  PrepareArg *p = arg;
+  p->local = td_local_folder_prepare (self->db, self->maildir, self->account->name,
+                                      self->run->report->name, p->components,
+                                      td_sync_runner_pushes (self), self->options.dry_run, error);
+  return p->local != NULL;
+}
+
+static void
+prepared (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  PrepareArg *p = data;
+  GError *error = NULL;
+
+  g_strfreev (p->components);
+  self->run->local = p->local;
+  g_free (p);
+  if (!td_sync_runner_work_finish (result, &error))
+    {
+      td_sync_runner_end_folder (self, error);
+      return;
+    }
+  td_local_folder_sync_point (self->run->local, &self->run->point);
+  td_backend_open_folder_async (self->backend, self->run->info->name,
+                                !td_sync_runner_pushes (self) || self->options.dry_run,
+                                &self->run->point, self->cancellable, folder_opened, self);
+}
+
+/* Whether the folder's STATUS from the listing shows nothing changed since the last sync,
+ * so it need not be opened. Needs HIGHESTMODSEQ: without it, flag changes do not show. */
+static gboolean
+unchanged_on_server (TdSyncRunner *self, const TdFolderInfo *info)
+{
+  g_autofree char *key = td_folder_map_display (info->name, info->delimiter);
+  const TdStateFolderSummary *f = g_hash_table_lookup (self->synced, key);
+  const TdFolderState *s = &info->status;
+
+  return info->has_status && f != NULL && f->pending == 0 && s->highestmodseq != 0
+         && f->record.highestmodseq == s->highestmodseq && f->record.uidvalidity == s->uidvalidity
+         && f->record.uidnext == s->uidnext && f->count == s->exists;
+}
+
+/* Whether the mail reader can have changed nothing since the last scan: cur/ and new/ have
+ * the times they had then, and the scan came well after their last change, since a rename
+ * within the same clock tick as the scan can leave a directory's time unchanged. The margin
+ * is a second where the file system keeps whole seconds, else 50 ms (ext4 and friends keep
+ * nanoseconds but advance them with the kernel's clock tick, at most 10 ms). */
+static gint64
+mtime_margin (gint64 cur, gint64 new)
+{
+  const gint64 second = G_GINT64_CONSTANT (1000000000);
+  return cur % second == 0 && new % second == 0 ? second : second / 20;
+}
+
+static gboolean
+unchanged_locally (TdSyncRunner *self, const TdFolderInfo *info, char **components)
+{
+  g_autofree char *key = td_folder_map_display (info->name, info->delimiter);
+  const TdStateFolderSummary *f = g_hash_table_lookup (self->synced, key);
+  gint64 cur = 0, new = 0;
+
+  if (!td_sync_runner_pushes (self))
+    return TRUE;
+  if (f == NULL || f->record.scanned_at == 0
+      || !td_maildir_dir_mtimes (self->maildir, components, &cur, &new))
+    return FALSE;
+  return cur == f->record.cur_mtime && new == f->record.new_mtime
+         && f->record.scanned_at - MAX (cur, new) >= mtime_margin (cur, new);
+}
+
+/**
+ * td_sync_runner_add_report:
+ * @self: a runner
+ * @name: a folder's decoded name
+ * @delimiter: its delimiter
+ *
+ * Returns: (transfer none): a new folder report, in the account's report
+ */
+TdFolderReport *
+td_sync_runner_add_report (TdSyncRunner *self, const char *name, char delimiter)
+{
+  TdFolderReport *report = g_new0 (TdFolderReport, 1);
+  g_autofree char *display = td_folder_map_display (name, delimiter);
+
+  report->name = td_printable (display);
+  g_auto (GStrv) components = td_folder_map_components (name, delimiter, self->account->layout,
+                                                        NULL);
+  if (components != NULL && self->maildir != NULL)
+    {
+      g_autofree char *rel = g_strjoinv (G_DIR_SEPARATOR_S, components);
+      report->path = g_build_filename (td_maildir_get_path (self->maildir), rel, NULL);
+    }
+  g_ptr_array_add (self->report->folders, report);
+  return report;
+}
+
+void
+td_sync_runner_next_folder (TdSyncRunner *self)
+{
+  GError *error = NULL;
+
+  if (self->next_folder >= self->folders->len)
+    {
+      td_sync_runner_finish_account (self, NULL);
+      return;
+    }
+  FolderRun *run = g_new0 (FolderRun, 1);
+  run->info = g_ptr_array_index (self->folders, self->next_folder++);
+  run->report = td_sync_runner_add_report (self, run->info->name, run->info->delimiter);
+  run->to_fetch = g_array_new (FALSE, FALSE, sizeof (TdUidRange));
+  self->run = run;
+  /* A folder just created on the server, or about to be downloaded again. */
+  for (guint i = 0; self->changes != NULL && i < self->changes->len; i++)
+    {
+      TdFolderChange *c = g_ptr_array_index (self->changes, i);
+      if (g_str_equal (c->name, run->info->name))
+        run->report->event = c->event;
+    }
+
+  char **components = td_folder_map_components (run->info->name, run->info->delimiter,
+                                                self->account->layout, &error);
+  if (components == NULL)
+    {
+      GError *e = g_error_new (TD_ERROR, TD_ERROR_FOLDER, "%s", error->message);
+      g_error_free (error);
+      td_sync_runner_end_folder (self, e);
+      return;
+    }
+  if (unchanged_on_server (self, run->info) && unchanged_locally (self, run->info, components))
+    {
+      g_strfreev (components);
+      run->report->unchanged = TRUE;
+      td_sync_runner_end_folder (self, NULL);
+      return;
+    }
+  PrepareArg *p = g_new0 (PrepareArg, 1);
+  p->components = components;
+  td_sync_runner_work (self, prepare_work, p, prepared);
+}
+
+/* Storage */
+
+static gboolean
+open_storage_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  g_autofree char *db_path = g_build_filename (self->config->state_dir, "state.db", NULL);
+  GError *e = NULL;
+
+  g_autoptr (GPtrArray) synced = NULL;
+
+  self->db = td_state_db_open (db_path, &e);
+  if (self->db == NULL || (self->maildir = td_maildir_open (self->account->maildir, &e)) == NULL
+      || (synced = td_state_db_list_folders (self->db, self->account->name, &e)) == NULL)
+    {
+      g_set_error (error, TD_ERROR, TD_ERROR_LOCAL_IO, "account %s: %s", self->account->name,
+                   e->message);
+      g_error_free (e);
+      return FALSE;
+    }
+  self->synced = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                        (GDestroyNotify) td_state_folder_summary_free);
+  for (guint i = 0; i < synced->len; i++)
+    {
+      TdStateFolderSummary *f = g_ptr_array_index (synced, i);
+      g_hash_table_replace (self->synced, f->name, f);
+    }
+  g_ptr_array_set_free_func (synced, NULL);
+  return TRUE;
+}
+
+
+static void
+storage_opened (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  GError *error = NULL;
+
+  if (!td_sync_runner_work_finish (result, &error))
+    {
+      td_sync_runner_finish_account (self, error);
+      return;
+    }
+  if (td_backend_get_caps (self->backend) & TD_BACKEND_CAP_UNIQUE_IDS)
+    td_sync_runner_download_mailbox (self);
+  else
+    td_sync_runner_reconcile_folders (self);
+}
+
+/* Folders */
+
+/* Whether the account's folder patterns and the run's --folder patterns take in @display. */
+gboolean
+td_sync_runner_wants (TdSyncRunner *self, const char *display)
+{
+  char **patterns = self->options.folder_patterns;
+
+  if (!td_account_config_wants_folder (self->account, display))
+    return FALSE;
+  if (self->options.folder_names != NULL
+      && !g_strv_contains ((const char *const *) self->options.folder_names, display))
+    return FALSE;
+  if (patterns == NULL || patterns[0] == NULL)
+    return TRUE;
+  for (guint i = 0; patterns[i] != NULL; i++)
+    if (g_pattern_match_simple (patterns[i], display))
+      return TRUE;
+  return FALSE;
+}
+
+int
+td_sync_runner_compare_folders (gconstpointer a, gconstpointer b)
+{
+  const TdFolderInfo *x = *(TdFolderInfo *const *) a, *y = *(TdFolderInfo *const *) b;
+  gboolean xi = g_str_equal (x->name, "INBOX"), yi = g_str_equal (y->name, "INBOX");
+  if (xi != yi)
+    return xi ? -1 : 1;
+  return strcmp (x->name, y->name);
+}
+
+static void
+folders_listed (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = data;
+  GError *error = NULL;
+  GPtrArray *all = td_backend_list_folders_finish (TD_BACKEND (source), result, &error);
+
+  if (all == NULL)
+    {
+      td_sync_runner_finish_account (self, error);
+      return;
+    }
+  self->listing = all;
+  self->folders = g_ptr_array_new ();
+  for (guint i = 0; i < all->len; i++)
+    {
+      TdFolderInfo *info = g_ptr_array_index (all, i);
+      g_autofree char *display = td_folder_map_display (info->name, info->delimiter);
+      if (info->selectable && td_sync_runner_wants (self, display))
+        g_ptr_array_add (self->folders, info);
+    }
+  /* The disk is touched only once the server has let us in. */
+  td_sync_runner_work (self, open_storage_work, NULL, storage_opened);
+}
+
+static void
+connected (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = data;
+  GError *error = NULL;
+
+  if (!td_credentials_log_in_finish (result, NULL, &error))
+    {
+      td_sync_runner_finish_account (self, error);
+      return;
+    }
+  td_backend_list_folders_async (self->backend, self->cancellable, folders_listed, self);
+}
+
+/* The lock */
+
+static gboolean
+try_lock (gpointer data)
+{
+  TdSyncRunner *self = data;
+
+  if (flock (self->lock_fd, LOCK_EX | LOCK_NB) == 0)
+    {
+      g_autofree char *pid = g_strdup_printf ("%d\n", (int) getpid ());
+      if (ftruncate (self->lock_fd, 0) == 0 && write (self->lock_fd, pid, strlen (pid)) < 0)
+        g_debug ("cannot note the pid in the lock file");
+      td_credentials_log_in_async (self->backend, self->cancellable, connected, self);
+      return G_SOURCE_REMOVE;
+    }
+  if (g_get_monotonic_time () < self->lock_deadline)
+    return G_SOURCE_CONTINUE;
+  td_sync_runner_finish_account (self, g_error_new (TD_ERROR, TD_ERROR_LOCKED, "account %s is being synced by "
+                                     "another Tidings process; try again when it has finished",
+                                     self->account->name));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+take_lock (TdSyncRunner *self)
+{
+  g_autofree char *name = g_strconcat (self->account->name, ".lock", NULL);
+  g_autofree char *path = g_build_filename (self->config->state_dir, name, NULL);
+
+  if (g_mkdir_with_parents (self->config->state_dir, 0700) != 0
+      || (self->lock_fd = g_open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+    {
+      td_sync_runner_finish_account (self, g_error_new (TD_ERROR, TD_ERROR_LOCAL_IO, "account %s: cannot open "
+                                         "the lock file %s: %s", self->account->name, path,
+                                         g_strerror (errno)));
+      return;
+    }
+  self->lock_deadline = g_get_monotonic_time () + (gint64) self->options.lock_wait_ms * 1000;
+  if (try_lock (self) == G_SOURCE_CONTINUE)
+    g_timeout_add (LOCK_RETRY_MS, try_lock, self);
+}
+
+/* The end */
+
+static void
+complete (TdSyncRunner *self)
+{
+  GTask *task = g_steal_pointer (&self->task);
+
+  g_clear_pointer (&self->db, td_state_db_close);
+  g_clear_pointer (&self->maildir, td_maildir_free);
+  if (self->lock_fd >= 0)
+    close (self->lock_fd);
+  self->lock_fd = -1;
+  g_task_return_pointer (task, g_steal_pointer (&self->report),
+                         (GDestroyNotify) td_account_report_free);
+  g_object_unref (task);
+}
+
+static void
+disconnected (GObject *source, GAsyncResult *result, gpointer data)
+{
+  td_backend_disconnect_finish (TD_BACKEND (source), result, NULL);
+  complete (data);
+}
+
+void
+td_sync_runner_finish_account (TdSyncRunner *self, GError *error)
+{
+  if (error != NULL)
+    self->report->error = error;
+  if (self->backend != NULL)
+    td_backend_disconnect_async (self->backend, NULL, disconnected, self);
+  else
+    complete (self);
+}
+
+/**
+ * td_sync_runner_run_async:
+ * @self: a runner
+ * @cancellable: (nullable): a cancellable
+ * @callback: called with the report
+ * @user_data: data for @callback
+ *
+ * Syncs the account once. Never fails as such: failures are in the report.
+ */
+void
+td_sync_runner_run_async (TdSyncRunner *self, GCancellable *cancellable,
+                          GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_return_if_fail (self->task == NULL);
+  self->task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (self->task, td_sync_runner_run_async);
+  /* A cancelled run still has a report to give (what was done before it stopped). */
+  g_task_set_check_cancellable (self->task, FALSE);
+  g_set_object (&self->cancellable, cancellable);
+  self->report = g_new0 (TdAccountReport, 1);
+  self->report->account = g_strdup (self->account->name);
+  self->report->folders = g_ptr_array_new_with_free_func ((GDestroyNotify) folder_report_free);
+  /* A missing plugin is found before anything touches the disk or the network. */
+  GError *error = NULL;
+  self->backend = td_plugin_registry_create_backend (self->registry, self->account, &error);
+  if (self->backend == NULL)
+    {
+      td_sync_runner_finish_account (self, error);
+      return;
+    }
+  take_lock (self);
+}
+
+/**
+ * td_sync_runner_run_finish:
+ * @self: a runner
+ * @result: the result
+ *
+ * Returns: (transfer full): what happened, per folder
+ */
+TdAccountReport *
+td_sync_runner_run_finish (TdSyncRunner *self, GAsyncResult *result)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), NULL);
+}
+
+static void
+td_sync_runner_finalize (GObject *object)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (object);
+
+  g_clear_object (&self->backend);
+  g_clear_object (&self->registry);
+  g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->folders, g_ptr_array_unref);
+  g_clear_pointer (&self->listing, g_ptr_array_unref);
+  g_clear_pointer (&self->changes, g_ptr_array_unref);
+  g_clear_pointer (&self->synced, g_hash_table_unref);
+  g_clear_pointer (&self->download, td_download_run_free);
+  g_clear_pointer (&self->account, td_account_config_unref);
+  g_strfreev (self->options.folder_patterns);
+  g_strfreev (self->options.folder_names);
+  G_OBJECT_CLASS (td_sync_runner_parent_class)->finalize (object);
+}
+
+static void
+td_sync_runner_class_init (TdSyncRunnerClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = td_sync_runner_finalize;
+}
+
+static void
+td_sync_runner_init (TdSyncRunner *self)
+{
+  self->lock_fd = -1;
+}
+
+/**
+ * td_sync_runner_new:
+ * @config: the configuration; must outlive the runner
+ * @account: the account to sync
+ * @registry: where backends come from
+ * @options: (nullable): what to sync and how to report progress
+ *
+ * Returns: (transfer full): a runner
+ */
+TdSyncRunner *
+td_sync_runner_new (TdConfig *config, TdAccountConfig *account, TdPluginRegistry *registry,
+                    const TdSyncOptions *options)
+{
+  TdSyncRunner *self = g_object_new (TD_TYPE_SYNC_RUNNER, NULL);
+
+  self->config = config;
+  self->account = td_account_config_ref (account);
+  self->registry = g_object_ref (registry);
+  self->options.lock_wait_ms = 2000;
+  if (options != NULL)
+    {
+      self->options = *options;
+      self->options.folder_patterns = g_strdupv (options->folder_patterns);
+      self->options.folder_names = g_strdupv (options->folder_names);
+    }
+  return self;
+}
