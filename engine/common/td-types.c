@@ -166,6 +166,7 @@ td_folder_changes_new (void)
   TdFolderChanges *changes = g_new0 (TdFolderChanges, 1);
   changes->changed = td_message_info_array_new ();
   changes->vanished = g_array_new (FALSE, FALSE, sizeof (TdUidRange));
+  changes->added = td_message_info_array_new ();
   return changes;
 }
 
@@ -177,7 +178,26 @@ td_folder_changes_free (TdFolderChanges *changes)
   g_array_unref (changes->changed);
   g_clear_pointer (&changes->present, g_array_unref);
   g_array_unref (changes->vanished);
+  g_array_unref (changes->added);
   g_free (changes);
+}
+
+/**
+ * td_uid_set_count:
+ * @set: a #GArray of #TdUidRange with no open end
+ *
+ * Returns: how many UIDs @set holds
+ */
+guint
+td_uid_set_count (const GArray *set)
+{
+  guint n = 0;
+  for (guint i = 0; i < set->len; i++)
+    {
+      const TdUidRange *r = &g_array_index (set, TdUidRange, i);
+      n += r->last - r->first + 1;
+    }
+  return n;
 }
 
 /**
@@ -381,6 +401,25 @@ td_flags_from_maildir (const char *info)
       if (*p == maildir_letters[i].letter)
         flags |= maildir_letters[i].flag;
   return flags;
+}
+
+/**
+ * td_flags_merge:
+ * @base: the flags both sides had after the last sync
+ * @ours: one side's flags now
+ * @theirs: the other side's flags now
+ *
+ * The one rule for two sides' flag changes: a flag either side added since @base is added,
+ * one either side removed is removed. A flag added on one side and removed on the other
+ * cannot happen (added means @base lacked it, removed means @base had it), so the rule never
+ * has to choose.
+ *
+ * Returns: the merged flags
+ */
+TdFlags
+td_flags_merge (TdFlags base, TdFlags ours, TdFlags theirs)
+{
+  return (base & ours & theirs) | (~base & (ours | theirs) & TD_FLAGS_ALL);
 }
 
 /**

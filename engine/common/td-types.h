@@ -63,6 +63,8 @@ typedef struct
   guint64 highestmodseq;
   guint32 known_count; /* messages the state DB holds for this folder */
   guint32 last_uid;    /* the highest UID the state DB holds */
+  /* In a request for changes: list the messages from this UID on as new ones (0: none). */
+  guint32 new_from;
 } TdSyncPoint;
 
 /* One message as a listing or a download reports it. */
@@ -104,6 +106,7 @@ typedef struct
   GArray *changed;  /* TdMessageInfo, flags of messages at or below last_uid that may differ */
   GArray *present;  /* guint32, nullable: when set, every UID at or below last_uid that exists */
   GArray *vanished; /* TdUidRange: UIDs the server says are gone */
+  GArray *added;    /* TdMessageInfo (uid, flags, size): the messages from new_from on */
 } TdFolderChanges;
 
 TdFolderChanges *td_folder_changes_new (void);
@@ -119,6 +122,7 @@ typedef struct
 
 GArray *td_message_info_array_new (void);
 void td_uid_set_add (GArray *set, guint32 uid);
+guint td_uid_set_count (const GArray *set);
 char *td_uid_set_to_string (GArray *set);
 gboolean td_uid_set_parse (const char *text, GArray *set);
 void td_uid_set_normalize (GArray *set);
@@ -132,5 +136,6 @@ char *td_header_id_parse (const char *headers, gsize len, const char *field);
 #define TD_MAX_MESSAGE_ID 998
 char *td_flags_to_maildir (TdFlags flags);
 TdFlags td_flags_from_maildir (const char *info);
+TdFlags td_flags_merge (TdFlags base, TdFlags ours, TdFlags theirs);
 
 G_END_DECLS

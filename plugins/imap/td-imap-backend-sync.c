@@ -2,7 +2,9 @@
  *
  * Changes: with CONDSTORE only messages whose flags changed since the stored MODSEQ are
  * listed (RFC 7162 CHANGEDSINCE) and removals are looked for only when the server's count
- * of old messages differs from ours; without it, one UID FETCH of all flags. Downloads: the
+ * of old messages differs from ours; without it, one UID FETCH of all flags. New messages
+ * are listed with their sizes by a UID FETCH pipelined with those, so the plan knows what
+ * it will download before the first body comes. Downloads: the
  * wanted UIDs go out in pipelined UID FETCH commands; each body streams chunk by chunk into
  * the sink as it arrives, and is committed when its FETCH response ends.
  */
@@ -49,8 +51,24 @@ on_changes_fetch (TdImapSession *session, const TdImapResponse *r, gpointer user
         data->old_count = n;
       return;
     }
-  if (!td_imap_fetch_info (r, &info) || info.uid > data->since.last_uid)
+  if (!td_imap_fetch_info (r, &info))
     return;
+  /* Only the listing of new messages asks for sizes. Its range can overlap the listing of
+   * old ones (an upload recorded above the old UIDNEXT): each answer goes to its own list. */
+  if (data->since.new_from != 0 && info.uid >= data->since.new_from
+      && td_imap_value_lookup (g_ptr_array_index (r->args->items, 0), "RFC822.SIZE") != NULL)
+    {
+      if (data->changes->added->len < TD_IMAP_MAX_MESSAGES)
+        g_array_append_val (data->changes->added, info);
+      else
+        td_message_info_clear (&info);
+      return;
+    }
+  if (info.uid > data->since.last_uid)
+    {
+      td_message_info_clear (&info);
+      return;
+    }
   gboolean has_flags = td_imap_value_lookup (g_ptr_array_index (r->args->items, 0), "FLAGS") != NULL;
   /* A UID-only listing tells what exists; a plain listing of all flags tells both. */
   if (data->changes->present != NULL && (data->plain || !has_flags)
@@ -85,6 +103,23 @@ list_present (GTask *task)
   run_changes_command (task, command);
 }
 
+/* The messages from new_from on, with their flags and sizes. "UID n:*" also answers with
+ * the highest message when every UID is below n; that answer is not taken as new. */
+static void
+list_new (GTask *task)
+{
+  ChangesData *data = g_task_get_task_data (task);
+  TdImapBackend *self = g_task_get_source_object (task);
+  const TdImapMailbox *mb = td_imap_session_get_mailbox (self->session);
+  g_autofree char *command = NULL;
+
+  if (data->since.new_from == 0 || mb->exists == 0
+      || (mb->uidnext != 0 && mb->uidnext <= data->since.new_from))
+    return;
+  command = g_strdup_printf ("UID FETCH %u:* (UID FLAGS RFC822.SIZE)", data->since.new_from);
+  run_changes_command (task, command);
+}
+
 static void
 finish_changes (GTask *task)
 {
@@ -93,6 +128,26 @@ finish_changes (GTask *task)
   if (!td_imap_group_return_error (&data->group, task))
     g_task_return_pointer (task, g_steal_pointer (&data->changes),
                            (GDestroyNotify) td_folder_changes_free);
+}
+
+/* One command of the listing (or the operation's own hold) is done; after the last, a
+ * count of old messages that differs from ours asks which are left, else the listing ends. */
+static void
+changes_release (GTask *task)
+{
+  ChangesData *data = g_task_get_task_data (task);
+
+  if (!td_imap_group_release (&data->group))
+    return;
+  if (data->group.error == NULL && !data->listing_present && data->old_count != G_MAXUINT64
+      && data->old_count != data->since.known_count)
+    {
+      data->group.pending++;
+      list_present (task);
+      changes_release (task);
+      return;
+    }
+  finish_changes (task);
 }
 
 static void
@@ -105,57 +160,39 @@ changes_step_done (GObject *source, GAsyncResult *result, gpointer user_data)
                                                                  result, &error);
   if (r == NULL)
     td_imap_group_keep_error (&data->group, error);
-  if (!td_imap_group_release (&data->group))
-    return;
-  /* The count of old messages differs from ours: list which are left. */
-  if (data->group.error == NULL && !data->listing_present && data->old_count != G_MAXUINT64
-      && data->old_count != data->since.known_count)
-    {
-      list_present (task);
-      return;
-    }
-  finish_changes (task);
+  changes_release (task);
 }
 
-void
-td_imap_backend_list_changes_async (TdBackend *backend, const TdSyncPoint *since,
-                                    GCancellable *cancellable, GAsyncReadyCallback callback,
-                                    gpointer user_data)
+/* The commands that list what changed among the messages we know. */
+static void
+list_old (GTask *task)
 {
-  TdImapBackend *self = TD_IMAP_BACKEND (backend);
-  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
-  ChangesData *data = g_new0 (ChangesData, 1);
+  TdImapBackend *self = g_task_get_source_object (task);
+  ChangesData *data = g_task_get_task_data (task);
+  const TdSyncPoint *since = &data->since;
   const TdImapCaps *caps = td_imap_session_get_caps (self->session);
   const TdImapMailbox *mb = td_imap_session_get_mailbox (self->session);
-
-  g_task_set_source_tag (task, td_imap_backend_list_changes_async);
-  data->changes = td_folder_changes_new ();
-  data->since = *since;
-  data->old_count = G_MAXUINT64;
-  g_task_set_task_data (task, data, (GDestroyNotify) changes_data_free);
-
   TdFolderChanges *resync = td_imap_backend_take_resync_changes (self);
+
   if (resync != NULL)
     {
-      /* The SELECT already told what changed: no command at all. */
+      /* The SELECT already told what changed: no command for it. */
       td_folder_changes_free (data->changes);
       data->changes = resync;
-      finish_changes (task);
       return;
     }
   if (since->last_uid == 0 || mb->exists == 0)
     {
       data->changes->present = g_array_new (FALSE, FALSE, sizeof (guint32));
-      finish_changes (task);
       return;
     }
   if (caps->condstore && since->highestmodseq > 0 && mb->highestmodseq > 0 && !mb->nomodseq)
     {
-      g_autofree char *changed = NULL;
       if (mb->highestmodseq != since->highestmodseq)
         {
-          changed = g_strdup_printf ("UID FETCH 1:%u (UID FLAGS) (CHANGEDSINCE %" G_GUINT64_FORMAT ")",
-                                     since->last_uid, since->highestmodseq);
+          g_autofree char *changed = g_strdup_printf (
+            "UID FETCH 1:%u (UID FLAGS) (CHANGEDSINCE %" G_GUINT64_FORMAT ")", since->last_uid,
+            since->highestmodseq);
           run_changes_command (task, changed);
         }
       if (caps->esearch)
@@ -173,6 +210,27 @@ td_imap_backend_list_changes_async (TdBackend *backend, const TdSyncPoint *since
   data->plain = TRUE;
   data->changes->present = g_array_new (FALSE, FALSE, sizeof (guint32));
   run_changes_command (task, all);
+}
+
+void
+td_imap_backend_list_changes_async (TdBackend *backend, const TdSyncPoint *since,
+                                    GCancellable *cancellable, GAsyncReadyCallback callback,
+                                    gpointer user_data)
+{
+  TdImapBackend *self = TD_IMAP_BACKEND (backend);
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+  ChangesData *data = g_new0 (ChangesData, 1);
+
+  g_task_set_source_tag (task, td_imap_backend_list_changes_async);
+  data->changes = td_folder_changes_new ();
+  data->since = *since;
+  data->old_count = G_MAXUINT64;
+  g_task_set_task_data (task, data, (GDestroyNotify) changes_data_free);
+  /* The operation's own hold: it cannot complete while its commands are being sent. */
+  data->group.pending++;
+  list_old (task);
+  list_new (task);
+  changes_release (task);
 }
 
 TdFolderChanges *
