@@ -7,6 +7,7 @@
  */
 #include <stdio.h>
 
+#include "cli/td-cli-progress.h"
 #include "engine/daemon/td-dbus-generated.h"
 #include "engine/daemon/td-dbus-service.h"
 #include "engine/common/td-error.h"
@@ -47,6 +48,7 @@ struct Delegation
   GMainLoop *loop;
   GPtrArray *accounts; /* Account */
   guint pending;
+  TdCliProgress *progress; /* nullable */
 };
 
 static void
@@ -60,13 +62,15 @@ account_free (Account *a)
   g_free (a);
 }
 
+/* The daemon's Progress signal carries the same totals as a sync here, but not which folder
+ * of how many: the line leaves that out. */
 static void
 on_progress (TdDBusAccount *proxy, const char *folder, guint done, guint total, guint64 bytes,
              guint64 bytes_total, Account *a)
 {
-  g_autofree char *size = td_cli_format_size (bytes);
-  fprintf (stderr, "\r\033[K%s/%s: %u of %u messages, %s", a->name, folder, done, total, size);
-  fflush (stderr);
+  TdSyncProgress p = { .account = a->name, .folder = folder, .messages = done,
+                       .messages_total = total, .bytes = bytes, .bytes_total = bytes_total };
+  td_cli_progress_update (a->owner->progress, &p);
 }
 
 static void
@@ -262,10 +266,15 @@ td_cli_sync_by_daemon (GPtrArray *accounts, char **folders, gboolean json, gbool
   g_autoptr (GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) account_free);
 
   d.accounts = list;
+  if (progress)
+    d.progress = td_cli_progress_new (TRUE);
   td_error_register_dbus ();
   *running = FALSE;
   if (accounts->len == 0 || !find_accounts (&d, accounts, progress, running))
-    return FALSE;
+    {
+      g_clear_pointer (&d.progress, td_cli_progress_free);
+      return FALSE;
+    }
   d.loop = g_main_loop_new (NULL, FALSE);
   for (guint i = 0; i < list->len; i++)
     {
@@ -280,8 +289,7 @@ td_cli_sync_by_daemon (GPtrArray *accounts, char **folders, gboolean json, gbool
     }
   g_main_loop_run (d.loop);
   g_main_loop_unref (d.loop);
-  if (progress)
-    fputs ("\r\033[K", stderr);
+  g_clear_pointer (&d.progress, td_cli_progress_free);
   *code = TD_EXIT_OK;
   for (guint i = 0; i < list->len; i++)
     {

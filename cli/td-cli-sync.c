@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "engine/common/td-error.h"
+#include "cli/td-cli-progress.h"
 #include "engine/sync/td-sync-runner.h"
 #include "td-cli.h"
 
@@ -21,17 +22,15 @@ typedef struct
   GMainLoop *loop;
   guint pending;
   GPtrArray *reports; /* TdAccountReport, in account order */
-  gboolean progress;
+  TdCliProgress *progress; /* nullable */
   gboolean verbose;
 } SyncState;
 
 static void
 on_progress (const TdSyncProgress *p, gpointer data)
 {
-  g_autofree char *size = td_cli_format_size (p->bytes);
-  fprintf (stderr, "\r\033[K%s/%s: %u of %u messages, %s", p->account, p->folder, p->messages,
-           p->messages_total, size);
-  fflush (stderr);
+  SyncState *state = data;
+  td_cli_progress_update (state->progress, p);
 }
 
 static void
@@ -294,7 +293,8 @@ td_cli_sync (const TdCliGlobals *globals, int argc, char **argv)
       td_cli_print_error (error);
       return TD_EXIT_USAGE;
     }
-  gboolean progress = !quiet && !json && isatty (STDERR_FILENO);
+  gboolean terminal = isatty (STDERR_FILENO);
+  gboolean progress = !quiet && !json && terminal;
   /* The daemon syncs what it can; what only this process can do (a dry run, --force, a
    * protocol trace, folder patterns) or was asked to do here runs here. */
   gboolean daemon_can = !local && !dry_run && !force && !prune && !verbose
@@ -306,10 +306,13 @@ td_cli_sync (const TdCliGlobals *globals, int argc, char **argv)
   if (!daemon_can && !local)
     daemon = daemon_runs ();
   g_autoptr (TdPluginRegistry) registry = td_plugin_registry_new_default ();
-  SyncState state = { g_main_loop_new (NULL, FALSE), 0, g_ptr_array_new (), progress, verbose };
+  /* On a terminal a live line; elsewhere a line per finished folder. */
+  g_autoptr (TdCliProgress) display = !quiet && !json && !dry_run
+                                        ? td_cli_progress_new (terminal) : NULL;
+  SyncState state = { g_main_loop_new (NULL, FALSE), 0, g_ptr_array_new (), display, verbose };
   TdSyncOptions options = {
     .folder_patterns = folders,
-    .progress = state.progress && !dry_run ? on_progress : NULL,
+    .progress = display != NULL ? on_progress : NULL,
     .progress_data = &state,
     .lock_wait_ms = local || daemon ? TD_CLI_DAEMON_LOCK_WAIT_MS : 2000,
     .force = force,
@@ -326,8 +329,8 @@ td_cli_sync (const TdCliGlobals *globals, int argc, char **argv)
     }
   if (state.pending > 0)
     g_main_loop_run (state.loop);
-  if (state.progress)
-    fputs ("\r\033[K", stderr);
+  if (display != NULL)
+    td_cli_progress_clear (display);
   for (guint i = 0; i < state.reports->len; i++)
     {
       TdAccountReport *r = g_ptr_array_index (state.reports, i);

@@ -10,6 +10,9 @@
 #include <unistd.h>
 #include <string.h>
 
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+
 #include "td-test-daemon.h"
 
 #define SIGNAL_WAIT_MS 30000
@@ -441,6 +444,75 @@ test_local_change (DaemonFixture *f, gconstpointer data)
   assert_folder_matches (&f->base, "INBOX");
 }
 
+static int
+compare_paths (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* Deletes the file of the @n-th message (in name order) of INBOX, as a mail reader would. */
+static void
+reader_deletes_nth (DaemonFixture *f, guint n)
+{
+  g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  const char *subs[] = { "cur", "new" };
+
+  for (guint s = 0; s < G_N_ELEMENTS (subs); s++)
+    {
+      g_autofree char *dir = g_build_filename (f->base.maildir, "INBOX", subs[s], NULL);
+      g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+      const char *name;
+      while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+        g_ptr_array_add (paths, g_build_filename (dir, name, NULL));
+    }
+  g_assert_cmpuint (paths->len, >, n);
+  g_ptr_array_sort (paths, compare_paths);
+  g_assert_cmpint (g_unlink (paths->pdata[n]), ==, 0);
+}
+
+/* What an earlier run leaves when it dies between writing its intent to upload and learning
+ * the UID: a row in uploads. It is written to the DB alone, so no file event comes of it. */
+static void
+leave_unsettled_upload (DaemonFixture *f)
+{
+  g_autofree char *path = g_build_filename (f->base.state, "state.db", NULL);
+  sqlite3 *db = NULL;
+  char *error = NULL;
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 5000);
+  int rc = sqlite3_exec (db, "INSERT INTO uploads (folder_id, base, token, message_id, size, "
+                         "uidvalidity, min_uid) SELECT id, 'unsettled.host', 'tok1', "
+                         "'<unsettled@tidings.test>', 10, uidvalidity, uidnext FROM folders "
+                         "WHERE name = 'INBOX'", NULL, NULL, &error);
+  if (rc != SQLITE_OK)
+    g_error ("cannot write the upload row: %s", error);
+  g_assert_cmpint (sqlite3_changes (db), ==, 1);
+  sqlite3_close (db);
+}
+
+/* The daemon's Maildir monitor asks the sync's own policy whether a sync would send
+ * something: under deletes = pull a reader's deletion stays here and sets off no sync; an
+ * upload an earlier run left unsettled does, whatever the policy. */
+static void
+test_local_policy (DaemonFixture *f, gconstpointer data)
+{
+  seed (&f->base, "INBOX", 4, 100);
+  td_test_daemon_start (f, "imap", "deletes = pull\n");
+  expect_watching (f);
+  g_usleep (500 * 1000);
+  td_test_clear_signals (f);
+  reader_deletes_nth (f, 0);
+  /* The monitor looks within a second of the last event. */
+  g_assert_false (td_test_wait_for (f, saw_local_sync, 2500));
+  g_assert_cmpuint (server_count (&f->base, "INBOX"), ==, 4);
+
+  leave_unsettled_upload (f);
+  reader_deletes_nth (f, 0);
+  g_assert_true (td_test_wait_for (f, saw_local_sync, 10000));
+  g_assert_cmpuint (server_count (&f->base, "INBOX"), ==, 4);
+}
+
 static gboolean
 saw_request_sync (DaemonFixture *f)
 {
@@ -752,6 +824,7 @@ main (int argc, char **argv)
   ADD ("sigterm-mid-sync", test_sigterm_mid_sync);
   ADD ("server-restart", test_server_restart);
   ADD ("local-change", test_local_change);
+  ADD ("local-policy", test_local_policy);
   ADD ("cli-sync", test_cli_sync);
   ADD ("activation", test_activation);
 #undef ADD

@@ -2,6 +2,9 @@
  * disk, byte for byte (CRLF -> LF being the only change), exit codes and messages. */
 #include <fcntl.h>
 #include <glib/gstdio.h>
+#include <poll.h>
+#include <pty.h>
+#include <pwd.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/file.h>
@@ -503,6 +506,173 @@ test_config_errors (Fixture *f, gconstpointer data)
   td_test_run_clear (&r);
 }
 
+/* Puts @count messages of about @size bytes into the server's INBOX at once, as files in
+ * its Maildir (one doveadm call per message would take most of a minute for 1,200). */
+static void
+seed_inbox_files (Fixture *f, guint count, gsize size)
+{
+  g_autofree char *status = td_test_dovecot_doveadm_output (f->dovecot, "mailbox", "status", "-u",
+                                                            TD_TEST_USER, "messages", "INBOX",
+                                                            NULL);
+  g_autofree char *new_dir = g_build_filename (f->dovecot->dir, "mail", TD_TEST_USER, "new", NULL);
+  struct passwd *owner = getpwnam (f->dovecot->mail_user);
+
+  g_assert_nonnull (owner);
+  g_assert_true (g_file_test (new_dir, G_FILE_TEST_IS_DIR));
+  for (guint i = 0; i < count; i++)
+    {
+      gsize len, lf_len;
+      guint id = ++f->next_id;
+      g_autofree char *m = make_message (id, size, &len);
+      g_autofree char *name = g_strdup_printf ("1700000000.M%uP1.test", id);
+      g_autofree char *path = g_build_filename (new_dir, name, NULL);
+      char *lf = td_test_crlf_to_lf (m, len, &lf_len);
+      g_assert_true (g_file_set_contents (path, lf, lf_len, NULL));
+      g_assert_cmpint (chown (path, owner->pw_uid, owner->pw_gid), ==, 0);
+      g_hash_table_insert (f->expected, g_strdup_printf ("INBOX\n<msg%u@tidings.test>", id), lf);
+    }
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, count);
+}
+
+/* Starts tests/throttle-proxy.py in front of the server's IMAPS port. */
+static GSubprocess *
+start_throttle (Fixture *f, guint rate, guint16 *port)
+{
+  g_autofree char *script = g_build_filename (TD_TEST_SRCDIR, "throttle-proxy.py", NULL);
+  g_autofree char *target = g_strdup_printf ("%u", f->dovecot->imaps_port);
+  g_autofree char *bytes = g_strdup_printf ("%u", rate);
+  g_autoptr (GError) error = NULL;
+  GSubprocess *proxy = g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE
+                                           | G_SUBPROCESS_FLAGS_STDOUT_PIPE,
+                                         &error, "python3", script, target, bytes, NULL);
+  g_assert_no_error (error);
+  g_autoptr (GDataInputStream) out = g_data_input_stream_new (
+    g_subprocess_get_stdout_pipe (proxy));
+  g_autofree char *line = g_data_input_stream_read_line (out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (line);
+  *port = (guint16) g_ascii_strtoull (line, NULL, 10);
+  g_assert_cmpuint (*port, >, 0);
+  return proxy;
+}
+
+/* What `tidings sync` drew on a terminal: each redraw ("\r" ends the last) with the time
+ * it arrived. */
+typedef struct
+{
+  gint64 at;
+  char *text;
+} Redraw;
+
+static void
+redraw_clear (gpointer data)
+{
+  g_free (((Redraw *) data)->text);
+}
+
+/* Runs `tidings sync` with its standard error on a pseudo-terminal and collects the redraws,
+ * for at most @limit_s seconds. */
+static GArray *
+sync_on_terminal (const char *cfg, guint limit_s, int *status)
+{
+  int master, slave;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (
+    G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  GArray *redraws = g_array_new (FALSE, FALSE, sizeof (Redraw));
+  GString *pending = g_string_new (NULL);
+  gint64 deadline = g_get_monotonic_time () + limit_s * G_USEC_PER_SEC;
+
+  g_array_set_clear_func (redraws, redraw_clear);
+  g_assert_cmpint (openpty (&master, &slave, NULL, NULL, NULL), ==, 0);
+  g_subprocess_launcher_take_stderr_fd (launcher, slave);
+  g_autoptr (GSubprocess) p = g_subprocess_launcher_spawn (launcher, &error,
+                                                           g_getenv ("TIDINGS_BIN"), "--config",
+                                                           cfg, "sync", "--local", NULL);
+  g_assert_no_error (error);
+  g_subprocess_launcher_close (launcher);
+  while (g_get_monotonic_time () < deadline)
+    {
+      struct pollfd pfd = { master, POLLIN, 0 };
+      char buf[4096];
+      if (poll (&pfd, 1, 200) <= 0)
+        continue;
+      ssize_t n = read (master, buf, sizeof buf);
+      if (n <= 0)
+        break; /* the child closed the terminal: it has ended */
+      g_string_append_len (pending, buf, n);
+      char *cr;
+      while ((cr = strchr (pending->str, '\r')) != NULL)
+        {
+          Redraw r = { g_get_monotonic_time (), g_strndup (pending->str, cr - pending->str) };
+          if (r.text[0] != '\0')
+            g_array_append_val (redraws, r);
+          else
+            g_free (r.text);
+          g_string_erase (pending, 0, cr - pending->str + 1);
+        }
+    }
+  close (master);
+  g_assert_true (g_subprocess_wait (p, NULL, &error));
+  *status = g_subprocess_get_exit_status (p);
+  g_string_free (pending, TRUE);
+  return redraws;
+}
+
+/* A first sync of 1,200 messages (about 48 MB) over a 4 MB/s link: on a terminal the line
+ * shows the real total from the start and moves at least every second and a half (a durable
+ * batch of 200 such messages takes two seconds to come down). */
+static void
+test_progress_terminal (Fixture *f, gconstpointer data)
+{
+  guint16 port = 0;
+  int status = -1;
+
+  seed_inbox_files (f, 1200, 40000);
+  g_autoptr (GSubprocess) proxy = start_throttle (f, 4 * 1000 * 1000, &port);
+  g_autofree char *body = g_strdup_printf (
+    "[general]\nstate-dir = %s\n\n[account t]\nprotocol = imap\nhost = localhost\nport = %u\n"
+    "user = " TD_TEST_USER "\npassword = " TD_TEST_PASSWORD "\ntls-ca-file = %s\n"
+    "maildir = %s\ntimeout = 20\n", f->state, port, f->dovecot->cert, f->maildir);
+  g_autofree char *cfg = td_test_write_config (f->home, body);
+  g_autoptr (GArray) redraws = sync_on_terminal (cfg, 120, &status);
+  g_subprocess_force_exit (proxy);
+
+  g_assert_cmpint (status, ==, 0);
+  assert_folder_matches (f, "INBOX");
+  /* The download's redraws. The line "moves" when what has come down changes (messages
+   * or bytes); a redraw that only recomputes the rate of a stalled download does not. */
+  gint64 first = 0, last = 0, longest = 0;
+  guint drawn = 0, totals = 0;
+  g_autofree char *shown = NULL;
+  for (guint i = 0; i < redraws->len; i++)
+    {
+      const Redraw *r = &g_array_index (redraws, Redraw, i);
+      const char *counts = strstr (r->text, "messages, ");
+      const char *of = counts != NULL ? strstr (counts, " of ") : NULL;
+      if (of == NULL)
+        continue;
+      g_test_message ("%.3f s: %s", (r->at - (first ? first : r->at)) / 1e6, r->text);
+      drawn++;
+      totals += strstr (r->text, "/1200 messages") != NULL;
+      g_autofree char *now = g_strndup (r->text, of - r->text);
+      if (g_strcmp0 (now, shown) == 0)
+        continue;
+      g_free (g_steal_pointer (&shown));
+      shown = g_steal_pointer (&now);
+      if (first == 0)
+        first = r->at;
+      else
+        longest = MAX (longest, r->at - last);
+      last = r->at;
+    }
+  g_test_message ("%u redraws over %.1f s, longest still %.2f s", drawn, (last - first) / 1e6,
+                  longest / 1e6);
+  g_assert_cmpuint (drawn, >=, 3);
+  g_assert_cmpuint (totals, ==, drawn);
+  g_assert_cmpint (longest, <=, 1500 * G_TIME_SPAN_MILLISECOND);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -527,6 +697,7 @@ main (int argc, char **argv)
   ADD ("/integration/imap/pull-does-not-push", test_pull_does_not_push, NULL);
   ADD ("/integration/imap/kill-and-rerun", test_kill_and_rerun, NULL);
   ADD ("/integration/cli/lock", test_lock, NULL);
+  ADD ("/integration/cli/progress-terminal", test_progress_terminal, NULL);
   ADD ("/integration/cli/config-errors", test_config_errors, NULL);
   return g_test_run ();
 }

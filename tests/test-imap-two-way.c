@@ -559,6 +559,148 @@ test_dry_run (Fixture *f, gconstpointer data)
   g_assert_cmpuint (server_count (f, "Made"), ==, 0);
 }
 
+/* A random message of @folder as the Maildir holds it: its file name, or NULL if none. */
+static char *
+random_local_file (Fixture *f, GRand *rand, const char *folder)
+{
+  g_autoptr (GHashTable) local = read_local (f, folder);
+  g_autoptr (GList) keys = g_list_sort (g_hash_table_get_keys (local), (GCompareFunc) strcmp);
+  guint n = g_list_length (keys);
+
+  if (n == 0)
+    return NULL;
+  const char *v = g_hash_table_lookup (local, g_list_nth_data (keys, g_rand_int_range (rand, 0, n)));
+  return g_strndup (v, strchr (v, '\n') - v);
+}
+
+static char *
+local_path (Fixture *f, const char *folder, const char *name)
+{
+  char *cur = g_build_filename (f->maildir, folder, "cur", name, NULL);
+  if (g_file_test (cur, G_FILE_TEST_EXISTS))
+    return cur;
+  g_free (cur);
+  return g_build_filename (f->maildir, folder, "new", name, NULL);
+}
+
+/* A random UID the server has in @folder, or 0. */
+static guint
+random_server_uid (Fixture *f, GRand *rand, const char *folder)
+{
+  g_autofree char *out = td_test_dovecot_doveadm_output (f->dovecot, "-f", "flow", "fetch", "-u",
+                                                         TD_TEST_USER, "uid", "mailbox", folder,
+                                                         "all", NULL);
+  g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+  g_autoptr (GArray) uids = g_array_new (FALSE, FALSE, sizeof (guint));
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *u = strstr (lines[i], "uid=");
+      guint uid = u ? (guint) g_ascii_strtoull (u + 4, NULL, 10) : 0;
+      if (uid > 0)
+        g_array_append_val (uids, uid);
+    }
+  return uids->len ? g_array_index (uids, guint, g_rand_int_range (rand, 0, uids->len)) : 0;
+}
+
+/* One round of what a day brings both sides of a folder: on the server flags set and
+ * cleared, a message expunged, two delivered; here flags renamed, a file deleted, one
+ * written. */
+static void
+mixed_changes (Fixture *f, GRand *rand, const char *folder, guint round)
+{
+  static const char *const server_flags_choice[] = { "\\Seen", "\\Flagged", "\\Answered" };
+  static const char *const letters[] = { "S", "FS", "", "RS", "F" };
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *uid = g_strdup_printf ("%u", random_server_uid (f, rand, folder));
+      const char *flag = server_flags_choice[g_rand_int_range (rand, 0, 3)];
+      td_test_dovecot_doveadm (f->dovecot, "flags", g_rand_boolean (rand) ? "add" : "remove",
+                               "-u", TD_TEST_USER, flag, "mailbox", folder, "uid", uid, NULL);
+    }
+  g_autofree char *gone = g_strdup_printf ("%u", random_server_uid (f, rand, folder));
+  td_test_dovecot_doveadm (f->dovecot, "expunge", "-u", TD_TEST_USER, "mailbox", folder, "uid",
+                           gone, NULL);
+  seed (f, folder, 2, 300);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *name = random_local_file (f, rand, folder);
+      g_autofree char *from = local_path (f, folder, name);
+      g_autofree char *base = g_strndup (name, strcspn (name, ":"));
+      g_autofree char *to_name = g_strdup_printf ("%s:2,%s", base,
+                                                  letters[g_rand_int_range (rand, 0, 5)]);
+      g_autofree char *to = g_build_filename (f->maildir, folder, "cur", to_name, NULL);
+      g_assert_cmpint (g_rename (from, to), ==, 0);
+    }
+  g_autofree char *victim = random_local_file (f, rand, folder);
+  g_autofree char *victim_path = local_path (f, folder, victim);
+  g_assert_cmpint (g_unlink (victim_path), ==, 0);
+  g_autofree char *id = g_strdup_printf ("round%u-%s", round, folder);
+  g_autofree char *m = new_local_message (f, folder, id);
+  g_autofree char *file = g_strdup_printf ("17000000%02u.%s.host", round, id);
+  g_free (write_local (f, folder, "new", file, m, 0));
+}
+
+/* A folder's report in a --json answer, less the byte count (the plan counts the server's
+ * sizes, a real run the files' sizes after CRLF became LF). */
+static char *
+folder_counts (const char *json, const char *folder)
+{
+  g_autofree char *key = g_strdup_printf ("{\"folder\":\"%s\"", folder);
+  const char *start = strstr (json, key);
+  g_assert_nonnull (start);
+  const char *end = strchr (start, '}');
+  g_autofree char *object = g_strndup (start, end - start + 1);
+  char *bytes = strstr (object, ",\"bytes\":");
+  g_assert_nonnull (bytes);
+  const char *after = strchr (bytes + 1, ',');
+  *bytes = '\0';
+  return g_strconcat (object, after, NULL);
+}
+
+/* The dry run and the real run agree, folder by folder, over ten seeded rounds of mixed
+ * changes on both sides: what the dry run says is what the sync then does. */
+static void
+test_dry_run_rounds (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, NULL);
+  const char *folders[] = { "INBOX", "Notes" };
+
+  assert_capabilities_narrowed (f, data);
+  td_test_dovecot_doveadm (f->dovecot, "mailbox", "create", "-u", TD_TEST_USER, "Notes", NULL);
+  seed (f, "INBOX", 30, 300);
+  seed (f, "Notes", 30, 300);
+  sync_ok (cfg);
+  for (guint round = 1; round <= 10; round++)
+    {
+      g_autoptr (GRand) rand = g_rand_new_with_seed (round);
+      for (guint i = 0; i < G_N_ELEMENTS (folders); i++)
+        mixed_changes (f, rand, folders[i], round);
+      TdTestRun dry = sync_json (cfg, "--dry-run");
+      TdTestRun real = sync_json (cfg, NULL);
+      g_assert_cmpint (dry.status, ==, 0);
+      g_assert_cmpint (real.status, ==, 0);
+      for (guint i = 0; i < G_N_ELEMENTS (folders); i++)
+        {
+          g_autofree char *planned = folder_counts (dry.out, folders[i]);
+          g_autofree char *done = folder_counts (real.out, folders[i]);
+          g_test_message ("round %u (seed %u): %s", round, round, done);
+          g_assert_cmpstr (planned, ==, done);
+          g_assert_null (strstr (done, "\"added\":0,\"flags_changed\":0,\"removed\":0,"
+                                       "\"rematched\":0,\"flags_pushed\":0,\"uploaded\":0"));
+        }
+      td_test_run_clear (&dry);
+      td_test_run_clear (&real);
+    }
+  /* After it all, both sides hold the same messages. */
+  for (guint i = 0; i < G_N_ELEMENTS (folders); i++)
+    {
+      g_autoptr (GHashTable) local = read_local (f, folders[i]);
+      g_assert_cmpuint (server_count (f, folders[i]), ==, g_hash_table_size (local));
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -574,6 +716,9 @@ main (int argc, char **argv)
   ADD ("/integration/imap/two-way/reader-activity", test_reader_activity, NULL);
   ADD ("/integration/imap/two-way/dry-run", test_dry_run, NULL);
   ADD ("/integration/imap/two-way/dry-run-plain-imap4rev1", test_dry_run,
+       "imap_capability = IMAP4rev1 LITERAL+");
+  ADD ("/integration/imap/two-way/dry-run-rounds", test_dry_run_rounds, NULL);
+  ADD ("/integration/imap/two-way/dry-run-rounds-plain-imap4rev1", test_dry_run_rounds,
        "imap_capability = IMAP4rev1 LITERAL+");
   return g_test_run ();
 }

@@ -224,6 +224,29 @@ load_entry (PluginEntry *entry, GError **error)
 }
 
 /**
+ * td_plugin_registry_add_type:
+ * @self: a registry
+ * @protocol: the protocol name accounts give
+ * @backend_type: a #TdBackend subtype compiled into the program
+ *
+ * Serves @protocol with @backend_type, ahead of any plugin module for it. The tests use it
+ * to run the sync core against a scripted, in-memory server.
+ */
+void
+td_plugin_registry_add_type (TdPluginRegistry *self, const char *protocol, GType backend_type)
+{
+  g_return_if_fail (TD_IS_PLUGIN_REGISTRY (self));
+  g_return_if_fail (g_type_is_a (backend_type, TD_TYPE_BACKEND));
+
+  PluginEntry *entry = g_new0 (PluginEntry, 1);
+  const char *protocols[] = { protocol, NULL };
+  entry->description_file = g_strdup ("(built in)");
+  entry->protocols = g_strdupv ((char **) protocols);
+  entry->backend_type = backend_type;
+  g_ptr_array_insert (self->plugins, 0, entry);
+}
+
+/**
  * td_plugin_registry_create_backend:
  * @self: a registry
  * @account: the account to serve

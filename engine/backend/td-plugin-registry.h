@@ -22,5 +22,7 @@ TdPluginRegistry *td_plugin_registry_new_default (void);
 TdBackend *td_plugin_registry_create_backend (TdPluginRegistry *self, TdAccountConfig *account,
                                               GError **error);
 gboolean td_plugin_registry_has_protocol (TdPluginRegistry *self, const char *protocol);
+void td_plugin_registry_add_type (TdPluginRegistry *self, const char *protocol,
+                                  GType backend_type);
 
 G_END_DECLS

@@ -319,7 +319,9 @@ on_progress (TdScheduler *scheduler, const TdSyncProgress *p, TdDBusService *sel
   AccountObject *a = g_hash_table_lookup (self->accounts, p->account);
   gint64 now = g_get_monotonic_time ();
 
-  if (a == NULL || (now - a->last_progress < PROGRESS_INTERVAL_US && p->messages < p->messages_total))
+  /* A folder's end is in its summary; Progress is for downloads under way. */
+  if (a == NULL || p->folder_done
+      || (now - a->last_progress < PROGRESS_INTERVAL_US && p->messages < p->messages_total))
     return;
   a->last_progress = now;
   td_dbus_account_emit_progress (a->iface, p->folder, p->messages, p->messages_total, p->bytes,

@@ -1,7 +1,7 @@
 /* td-local-monitor.c: TdLocalMonitor, the Maildir side of push. See td-local-monitor.h. */
 #include "engine/daemon/td-local-monitor.h"
 
-#include "engine/sync/td-local-folder.h"
+#include "engine/sync/td-local-look.h"
 
 typedef struct
 {
@@ -20,6 +20,7 @@ struct _TdLocalMonitor
   TdConfig *config;         /* borrowed: outlives the daemon's objects */
   TdAccountConfig *account;
   GHashTable *folders;      /* name -> Folder */
+  TdSyncPolicy policy;      /* the last sync's: what a sync would send */
   gboolean held;            /* the account syncs: note events, look later */
   gboolean full_noted;      /* said once that some folders are left to the poll */
 };
@@ -59,6 +60,7 @@ typedef struct
 {
   char *db_path;
   TdAccountConfig *account;
+  TdSyncPolicy policy;
   char *name;
   char **components;
 } Look;
@@ -73,37 +75,18 @@ look_free (Look *look)
   g_free (look);
 }
 
-/* Whether the next sync of the folder has something to send: the same policy the sync
- * runner follows, so a change it would keep to itself does not call for a sync. */
-static gboolean
-sync_would_send (const TdLocalFolder *local, const TdAccountConfig *account)
-{
-  gboolean deletes = account->deletes == TD_DIRECTION_BOTH
-                     || account->deletes == TD_DIRECTION_PUSH;
-
-  return local->local_flags->len > 0 || local->new_files->len > 0
-         || (deletes && (local->deleted->len > 0 || local->wiped));
-}
-
 static void
 look_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
   Look *look = data;
   GError *error = NULL;
-  g_autoptr (TdStateDb) db = td_state_db_open (look->db_path, &error);
-  g_autoptr (TdMaildir) maildir = db != NULL ? td_maildir_open (look->account->maildir, &error)
-                                             : NULL;
-  g_autoptr (TdLocalFolder) local = NULL;
+  gboolean would_send = FALSE;
 
-  if (maildir != NULL)
-    local = td_local_folder_prepare (db, maildir, look->account->name, look->name,
-                                     look->components, TRUE, TRUE, &error);
-  if (local == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  g_task_return_boolean (task, sync_would_send (local, look->account));
+  if (!td_local_look_would_send (look->db_path, look->account, &look->policy, look->name,
+                                 look->components, &would_send, &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, would_send);
 }
 
 static void
@@ -143,6 +126,7 @@ look (gpointer data)
   Look *l = g_new0 (Look, 1);
   l->db_path = g_build_filename (self->config->state_dir, "state.db", NULL);
   l->account = td_account_config_ref (self->account);
+  l->policy = self->policy;
   l->name = g_strdup (folder->name);
   l->components = g_strdupv (folder->components);
   folder->first_event = 0;
@@ -260,15 +244,17 @@ follow_folder (TdLocalMonitor *self, const TdFolderReport *f)
  *
  * Watches every folder the sync synced, and stops watching those it found deleted on either
  * side. Accounts that only download (POP3) or never send changes (`sync = pull`) have
- * nothing to watch.
+ * nothing to watch. A folder's events ask for a sync only when the sync's own policy says it
+ * would send something (td_folder_plan_local_work()).
  */
 void
 td_local_monitor_follow (TdLocalMonitor *self, const TdAccountReport *report)
 {
   g_return_if_fail (TD_IS_LOCAL_MONITOR (self));
 
-  if (report->download_only || self->account->sync == TD_DIRECTION_PULL)
+  if (!report->has_policy || report->policy.download_only || !report->policy.pushes)
     return;
+  self->policy = report->policy;
   for (guint i = 0; i < report->folders->len; i++)
     follow_folder (self, g_ptr_array_index (report->folders, i));
 }

@@ -10,12 +10,4 @@ gboolean td_local_folder_fail (GError **error, GError *local, const char *folder
 TdStateMessage *td_local_folder_find (TdLocalFolder *local, guint32 uid, guint *index);
 void td_local_folder_insert (TdLocalFolder *local, TdStateMessage *message);
 
-/* The deletion guard's rule, the same for both sides: deleting @n of @total messages needs
- * --force when the folder is big enough and more than half of it would go. */
-static inline gboolean
-td_deletion_guard_allows (guint total, guint n)
-{
-  return total < TD_DELETION_GUARD_MIN_MESSAGES || n * 2 <= total;
-}
-
 G_END_DECLS

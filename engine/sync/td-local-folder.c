@@ -39,19 +39,11 @@ td_local_folder_free (TdLocalFolder *local)
   g_clear_pointer (&local->messages, g_array_unref);
   g_clear_pointer (&local->disk, g_hash_table_unref);
   g_clear_pointer (&local->local_flags, g_array_unref);
-  g_clear_pointer (&local->plan, g_array_unref);
   g_clear_pointer (&local->local_only, g_hash_table_unref);
   g_clear_pointer (&local->uploads, g_array_unref);
   g_clear_pointer (&local->new_files, g_ptr_array_unref);
   g_clear_pointer (&local->deleted, g_array_unref);
   g_free (local);
-}
-
-void
-td_flag_store_free (TdBackendFlagStore *store)
-{
-  g_array_unref (store->uids);
-  g_free (store);
 }
 
 /* The row of @uid, by binary search, and its @index (nullable) in local->messages. */
@@ -242,86 +234,8 @@ td_local_folder_sync_point (TdLocalFolder *local, TdSyncPoint *point)
                       : 0;
 }
 
-static TdFlags
-server_flags (GHashTable *by_uid, const TdStateMessage *m)
-{
-  const TdMessageInfo *s = g_hash_table_lookup (by_uid, GUINT_TO_POINTER (m->uid));
-  return s ? s->flags : m->flags;
-}
-
-static void
-add_store (GHashTable *stores, guint32 uid, TdFlags add, TdFlags remove)
-{
-  gpointer key = GUINT_TO_POINTER ((add << 8) | remove);
-  TdBackendFlagStore *store = g_hash_table_lookup (stores, key);
-
-  if (store == NULL)
-    {
-      store = g_new0 (TdBackendFlagStore, 1);
-      store->uids = g_array_new (FALSE, FALSE, sizeof (TdUidRange));
-      store->add = add;
-      store->remove = remove;
-      g_hash_table_insert (stores, key, store);
-    }
-  td_uid_set_add (store->uids, uid);
-}
-
-/**
- * td_local_folder_plan_flags:
- * @local: a prepared folder
- * @changes: what the server reports since the sync point
- * @push: whether local changes go to the server
- *
- * Merges the flag changes of both sides against the last common state: what either side
- * added is added, what either side removed is removed (an add and a remove of the same flag
- * keep it). Keeps the plan for td_local_folder_apply_changes().
- *
- * Returns: (transfer full) (element-type TdBackendFlagStore): the changes that bring the server
- *   to the merged flags, grouped so messages with the same change share one command
- */
-GPtrArray *
-td_local_folder_plan_flags (TdLocalFolder *local, const TdFolderChanges *changes, gboolean push)
-{
-  g_autoptr (GHashTable) by_uid = g_hash_table_new (g_direct_hash, g_direct_equal);
-  g_autoptr (GHashTable) local_by_uid = g_hash_table_new (g_direct_hash, g_direct_equal);
-  g_autoptr (GHashTable) stores = g_hash_table_new (g_direct_hash, g_direct_equal);
-  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) td_flag_store_free);
-
-  for (guint i = 0; i < changes->changed->len; i++)
-    {
-      TdMessageInfo *s = &g_array_index (changes->changed, TdMessageInfo, i);
-      g_hash_table_insert (by_uid, GUINT_TO_POINTER (s->uid), s);
-    }
-  for (guint i = 0; push && local->local_flags != NULL && i < local->local_flags->len; i++)
-    {
-      TdLocalFlags *l = &g_array_index (local->local_flags, TdLocalFlags, i);
-      g_hash_table_insert (local_by_uid, GUINT_TO_POINTER (l->uid), l);
-    }
-  g_clear_pointer (&local->plan, g_array_unref);
-  local->plan = g_array_new (FALSE, FALSE, sizeof (TdFlagPlan));
-  for (guint i = 0; i < local->messages->len; i++)
-    {
-      const TdStateMessage *m = &g_array_index (local->messages, TdStateMessage, i);
-      const TdLocalFlags *l = g_hash_table_lookup (local_by_uid, GUINT_TO_POINTER (m->uid));
-      TdFlags d = m->flags, s = server_flags (by_uid, m), lf = l ? l->flags : d;
-      if (s == d && lf == d)
-        continue;
-      TdFlags added = (s & ~d) | (lf & ~d), removed = (d & ~s) | (d & ~lf);
-      TdFlagPlan p = { m->uid, s & ~d, d & ~s, (d & ~removed) | added, l != NULL };
-      g_array_append_val (local->plan, p);
-      if (p.pushed && p.merged != s)
-        add_store (stores, m->uid, p.merged & ~s, s & ~p.merged);
-    }
-  GHashTableIter it;
-  gpointer value;
-  g_hash_table_iter_init (&it, stores);
-  while (g_hash_table_iter_next (&it, NULL, &value))
-    g_ptr_array_add (out, value);
-  return out;
-}
-
-/* Brings one message's file and row to the plan. Without local changes taking part (a pull)
- * the server's change is applied over whatever the reader did to the file. */
+/* Brings one message's row to the merged flags, and its file too, merging again with what
+ * the file says now: a change the reader made since the scan is kept, not undone. */
 static gboolean
 apply_flags (TdLocalFolder *local, GHashTable **disk, const TdFlagPlan *p, guint *changed,
              GError **error)
@@ -334,17 +248,16 @@ apply_flags (TdLocalFolder *local, GHashTable **disk, const TdFlagPlan *p, guint
   if (*disk == NULL)
     *disk = td_maildir_folder_scan (local->folder, NULL);
   TdMaildirEntry *entry = g_hash_table_lookup (*disk, m->base);
-  TdFlags row = p->pushed ? p->merged : (m->flags | p->server_added) & ~p->server_removed;
   if (entry != NULL)
     {
-      TdFlags file = p->pushed ? p->merged : (entry->flags | p->server_added) & ~p->server_removed;
+      TdFlags file = td_flags_merge (p->base, p->merged, entry->flags);
       *changed += file != entry->flags;
       if (!td_maildir_folder_set_flags (local->folder, m->base, entry, file, &e))
         return td_local_folder_fail (error, e, local->name);
     }
-  if (!td_state_db_set_flags (local->db, local->record.id, m->uid, row, &e))
+  if (!td_state_db_set_flags (local->db, local->record.id, m->uid, p->merged, &e))
     return td_local_folder_fail (error, e, local->name);
-  m->flags = row;
+  m->flags = p->merged;
   return TRUE;
 }
 
@@ -371,44 +284,6 @@ compare_uids (const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
-/* The indexes into local->messages of messages the server no longer has, highest first. */
-static GArray *
-find_removals (TdLocalFolder *local, const TdFolderChanges *changes)
-{
-  g_autoptr (GArray) gone = g_array_copy (changes->vanished);
-  GArray *out = g_array_new (FALSE, FALSE, sizeof (guint));
-
-  td_uid_set_normalize (gone);
-  if (changes->present != NULL)
-    g_array_sort (changes->present, compare_uids);
-  for (guint i = local->messages->len; i-- > 0;)
-    {
-      guint32 uid = g_array_index (local->messages, TdStateMessage, i).uid;
-      gboolean vanished = td_uid_set_contains (gone, uid);
-      if (changes->present != NULL)
-        vanished = vanished || bsearch (&uid, changes->present->data, changes->present->len,
-                                        sizeof (guint32), compare_uids) == NULL;
-      if (vanished)
-        g_array_append_val (out, i);
-    }
-  return out;
-}
-
-static gboolean
-guard_deletions (TdLocalFolder *local, guint removals, GError **error)
-{
-  guint total = local->messages->len;
-
-  if (td_deletion_guard_allows (total, removals))
-    return TRUE;
-  g_set_error (error, TD_ERROR, TD_ERROR_NEEDS_USER, "account %s, folder %s: the server no "
-               "longer has %u of the %u messages synced before, so they would be deleted "
-               "here too. Nothing was changed in this folder. If that is what you want, run "
-               "`tidings sync --force %s`", local->account, local->name, removals, total,
-               local->account);
-  return FALSE;
-}
-
 /* A message the server dropped that the deletes policy keeps here: its row goes, and its
  * file is remembered as local-only so it is never taken for a new message to upload. */
 static gboolean
@@ -426,13 +301,15 @@ keep_message (TdLocalFolder *local, guint index, GError **error)
 }
 
 static gboolean
-apply_removals (TdLocalFolder *local, GArray *indexes, gboolean delete_here, GHashTable **disk,
-                guint *removed, GError **error)
+apply_removals (TdLocalFolder *local, const GArray *uids, gboolean remove_here,
+                GHashTable **disk, guint *removed, GError **error)
 {
-  for (guint k = 0; k < indexes->len; k++)
+  for (guint k = 0; k < uids->len; k++)
     {
-      guint index = g_array_index (indexes, guint, k);
-      if (!delete_here)
+      guint index;
+      if (td_local_folder_find (local, g_array_index (uids, guint32, k), &index) == NULL)
+        continue;
+      if (!remove_here)
         {
           if (!keep_message (local, index, error))
             return FALSE;
@@ -445,70 +322,62 @@ apply_removals (TdLocalFolder *local, GArray *indexes, gboolean delete_here, GHa
   return TRUE;
 }
 
-/* Messages the server has below our highest UID that we never stored (an earlier run was
- * cut short before them): they are downloaded too. */
-static void
-find_missing (TdLocalFolder *local, const TdFolderChanges *changes, GArray *missing)
+/**
+ * td_local_folder_ensure_scanned:
+ * @local: a prepared folder
+ *
+ * Scans the folder's files, if that was not done yet, so a plan can count the flag changes
+ * they take.
+ */
+void
+td_local_folder_ensure_scanned (TdLocalFolder *local)
 {
-  for (guint i = 0; changes->present != NULL && i < changes->present->len; i++)
-    {
-      guint32 uid = g_array_index (changes->present, guint32, i);
-      if (td_local_folder_find (local, uid, NULL) == NULL)
-        td_uid_set_add (missing, uid);
-    }
+  if (local->disk == NULL && local->folder != NULL)
+    local->disk = td_maildir_folder_scan (local->folder, NULL);
 }
 
 /**
- * td_local_folder_apply_changes:
+ * td_local_folder_apply_plan:
  * @local: a prepared folder
- * @changes: what the server reports since the sync point
- * @force: let the deletion guard through
- * @delete_here: remove what the server removed; otherwise keep the files, local-only
- * @missing: (element-type TdUidRange): receives server messages at or below the highest
- *   known UID that are not stored locally
+ * @flags: (element-type TdFlagPlan): the plan's flag changes
+ * @removals: (element-type guint32): the plan's removals: UIDs the server no longer has
+ * @remove_here: remove their files; otherwise keep them, local-only
  * @flags_changed: (out): messages whose files took a flag change
- * @removed: (out): messages removed because the server no longer has them
+ * @removed: (out): messages removed
  * @error: return location for an error
  *
- * Applies server-side flag changes and removals to the Maildir and the DB in one
- * transaction; refuses with %TD_ERROR_NEEDS_USER, changing nothing, when more than half of a
- * folder of at least %TD_DELETION_GUARD_MIN_MESSAGES would be removed and @force is not set.
+ * Applies the server's side of a plan to the Maildir and the DB, in one transaction. The
+ * deletion guard was the plan's to apply.
  *
  * Returns: %TRUE on success
  */
 gboolean
-td_local_folder_apply_changes (TdLocalFolder *local, const TdFolderChanges *changes,
-                               gboolean force, gboolean delete_here, GArray *missing,
-                               guint *flags_changed, guint *removed, GError **error)
+td_local_folder_apply_plan (TdLocalFolder *local, const GArray *flags, const GArray *removals,
+                            gboolean remove_here, guint *flags_changed, guint *removed,
+                            GError **error)
 {
-  g_autoptr (GHashTable) disk = NULL;
-  g_autoptr (GArray) removals = find_removals (local, changes);
+  g_autoptr (GHashTable) disk = local->disk ? g_hash_table_ref (local->disk) : NULL;
   GError *e = NULL;
 
   *flags_changed = *removed = 0;
-  if (!force && delete_here && !guard_deletions (local, removals->len, error))
-    return FALSE;
-  if (local->plan == NULL)
-    g_ptr_array_unref (td_local_folder_plan_flags (local, changes, FALSE));
-  disk = local->disk ? g_hash_table_ref (local->disk) : NULL;
+  if (flags->len == 0 && removals->len == 0)
+    return TRUE;
   if (!td_state_db_begin (local->db, &e))
     return td_local_folder_fail (error, e, local->name);
-  for (guint i = 0; i < local->plan->len; i++)
+  for (guint i = 0; i < flags->len; i++)
+    if (!apply_flags (local, &disk, &g_array_index (flags, TdFlagPlan, i), flags_changed, error))
+      {
+        td_state_db_rollback (local->db);
+        return FALSE;
+      }
+  if (!apply_removals (local, removals, remove_here, &disk, removed, error))
     {
-      if (!apply_flags (local, &disk, &g_array_index (local->plan, TdFlagPlan, i), flags_changed,
-                        error))
-        goto fail;
+      td_state_db_rollback (local->db);
+      return FALSE;
     }
-  if (!apply_removals (local, removals, delete_here, &disk, removed, error))
-    goto fail;
-  find_missing (local, changes, missing);
   if (!td_state_db_commit (local->db, &e))
     return td_local_folder_fail (error, e, local->name);
   return TRUE;
-
-fail:
-  td_state_db_rollback (local->db);
-  return FALSE;
 }
 
 static gboolean
@@ -820,48 +689,5 @@ td_local_folder_save (TdLocalFolder *local, const TdFolderState *state, GError *
   if (!td_state_db_update_folder (local->db, &r, &e))
     return td_local_folder_fail (error, e, local->name);
   local->record = r;
-  return TRUE;
-}
-
-/**
- * td_local_folder_preview_changes:
- * @local: a prepared, scanned folder whose flags are planned (td_local_folder_plan_flags())
- * @changes: what the server reports since the sync point
- * @force: let the deletion guard through
- * @delete_here: remove what the server removed
- * @missing: (element-type TdUidRange): receives the messages to download at or below the
- *   highest known UID
- * @flags_here: (out): messages whose flags would change here
- * @removals: (out): messages the server no longer has
- * @error: return location for the deletion guard's refusal
- *
- * What td_local_folder_apply_changes() would do, doing nothing (a dry run).
- *
- * Returns: %FALSE when the deletion guard would stop the folder
- */
-gboolean
-td_local_folder_preview_changes (TdLocalFolder *local, const TdFolderChanges *changes,
-                                 gboolean force, gboolean delete_here, GArray *missing,
-                                 guint *flags_here, guint *removals, GError **error)
-{
-  g_autoptr (GArray) gone = find_removals (local, changes);
-
-  *flags_here = 0;
-  *removals = gone->len;
-  if (local->disk == NULL && local->folder != NULL)
-    local->disk = td_maildir_folder_scan (local->folder, NULL);
-  if (!force && delete_here && !guard_deletions (local, gone->len, error))
-    return FALSE;
-  for (guint i = 0; local->plan != NULL && i < local->plan->len; i++)
-    {
-      const TdFlagPlan *p = &g_array_index (local->plan, TdFlagPlan, i);
-      const TdStateMessage *m = td_local_folder_find (local, p->uid, NULL);
-      const TdMaildirEntry *e = m && local->disk ? g_hash_table_lookup (local->disk, m->base) : NULL;
-      if (e == NULL)
-        continue;
-      TdFlags after = p->pushed ? p->merged : (e->flags | p->server_added) & ~p->server_removed;
-      *flags_here += after != e->flags;
-    }
-  find_missing (local, changes, missing);
   return TRUE;
 }

@@ -25,7 +25,6 @@ typedef struct
   gboolean untracked;     /* never synced, yet the Maildir already holds messages */
   GHashTable *disk;       /* base -> TdMaildirEntry, when the folder was scanned */
   GArray *local_flags;    /* TdLocalFlags: messages whose flags the reader changed */
-  GArray *plan;           /* TdFlagPlan: the merged flags, once planned */
   GHashTable *local_only; /* base set: kept here after the server dropped them */
   GArray *uploads;        /* TdStateUpload: on their way to the server */
   GPtrArray *new_files;   /* base names of files the server has never had */
@@ -40,36 +39,27 @@ typedef struct
   TdFlags flags;
 } TdLocalFlags;
 
-/* What a message's flags become once both sides' changes are merged. */
+/* A message whose flags change, as the plan decided (td-folder-plan.h). */
 typedef struct
 {
   guint32 uid;
-  TdFlags server_added, server_removed; /* since the last sync, as the server reports */
-  TdFlags merged;                       /* the result, when local changes take part */
-  gboolean pushed;                      /* merged goes to the server too */
+  TdFlags base;    /* what both sides had after the last sync (the row) */
+  TdFlags merged;  /* the result: the row's; the file's unless the reader changed it again
+                      since the scan (then td_flags_merge of @base, @merged and the file) */
+  gboolean pushed; /* the reader's change takes part, so @merged goes to the server too */
 } TdFlagPlan;
-
-void td_flag_store_free (TdBackendFlagStore *store);
 
 TdLocalFolder *td_local_folder_prepare (TdStateDb *db, TdMaildir *maildir, const char *account,
                                         const char *name, char **components, gboolean scan,
                                         gboolean dry_run, GError **error);
-GPtrArray *td_local_folder_plan_flags (TdLocalFolder *local, const TdFolderChanges *changes,
-                                       gboolean push);
 void td_local_folder_free (TdLocalFolder *local);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdLocalFolder, td_local_folder_free)
 
 void td_local_folder_sync_point (TdLocalFolder *local, TdSyncPoint *point);
-/* The deletion guard: a run may not delete more than half of a folder this big unless
- * forced, since that is likelier a server or disk gone wrong than a user's wish. */
-#define TD_DELETION_GUARD_MIN_MESSAGES 20
-
-gboolean td_local_folder_apply_changes (TdLocalFolder *local, const TdFolderChanges *changes,
-                                        gboolean force, gboolean delete_here, GArray *missing,
-                                        guint *flags_changed, guint *removed, GError **error);
-gboolean td_local_folder_preview_changes (TdLocalFolder *local, const TdFolderChanges *changes,
-                                          gboolean force, gboolean delete_here, GArray *missing,
-                                          guint *flags_here, guint *removals, GError **error);
+void td_local_folder_ensure_scanned (TdLocalFolder *local);
+gboolean td_local_folder_apply_plan (TdLocalFolder *local, const GArray *flags,
+                                     const GArray *removals, gboolean remove_here,
+                                     guint *flags_changed, guint *removed, GError **error);
 gboolean td_local_folder_commit_batch (TdLocalFolder *local, TdMaildir *maildir,
                                        GPtrArray *batch, GError **error);
 gboolean td_local_folder_rematch (TdLocalFolder *local, GArray *server, guint32 uidvalidity,
@@ -80,9 +70,6 @@ gboolean td_local_folder_save (TdLocalFolder *local, const TdFolderState *state,
                                GError **error);
 
 /* Local changes going to the server (td-local-push.c). */
-gboolean td_local_folder_guard_local_deletions (TdLocalFolder *local, gboolean force,
-                                                GError **error);
-GArray *td_local_folder_dup_deleted (TdLocalFolder *local);
 gboolean td_local_folder_forget_deleted (TdLocalFolder *local, GArray *uids, gboolean expunged,
                                          GError **error);
 guint32 td_local_folder_unsettled_from (TdLocalFolder *local);

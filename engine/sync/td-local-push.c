@@ -26,65 +26,6 @@ td_local_upload_free (TdLocalUpload *upload)
 }
 
 /**
- * td_local_folder_guard_local_deletions:
- * @local: a scanned folder
- * @force: the user let deletions through
- * @error: return location for an error
- *
- * Refuses to take missing files as deletions when the folder looks wiped out (no file
- * left though it held messages: an emptied directory, an unmounted disk) or when more than
- * half of a folder of %TD_DELETION_GUARD_MIN_MESSAGES would go, unless @force.
- *
- * Returns: %TRUE when the deletions may go to the server
- */
-gboolean
-td_local_folder_guard_local_deletions (TdLocalFolder *local, gboolean force, GError **error)
-{
-  guint total = local->messages->len, n = local->deleted ? local->deleted->len : 0;
-
-  if (force || n == 0)
-    return TRUE;
-  if (local->wiped)
-    {
-      g_set_error (error, TD_ERROR, TD_ERROR_NEEDS_USER, "account %s, folder %s: the local "
-                   "folder has no messages left although %u were synced, so it looks emptied or "
-                   "unmounted. Nothing was deleted on the server. If you deleted them on "
-                   "purpose, run `tidings sync --force %s`", local->account, local->name, total,
-                   local->account);
-      return FALSE;
-    }
-  if (td_deletion_guard_allows (total, n))
-    return TRUE;
-  g_set_error (error, TD_ERROR, TD_ERROR_NEEDS_USER, "account %s, folder %s: %u of the %u "
-               "messages synced before are gone from the local folder, so they would be deleted "
-               "on the server too. Nothing was changed in this folder. If that is what you "
-               "want, run `tidings sync --force %s`", local->account, local->name, n, total,
-               local->account);
-  return FALSE;
-}
-
-/**
- * td_local_folder_dup_deleted:
- * @local: a scanned folder
- *
- * Returns: (transfer full) (element-type TdUidRange): the messages the mail reader deleted
- *   that the folder still records
- */
-GArray *
-td_local_folder_dup_deleted (TdLocalFolder *local)
-{
-  GArray *set = g_array_new (FALSE, FALSE, sizeof (TdUidRange));
-
-  for (guint i = 0; local->deleted != NULL && i < local->deleted->len; i++)
-    {
-      guint32 uid = g_array_index (local->deleted, guint32, i);
-      if (td_local_folder_find (local, uid, NULL) != NULL)
-        td_uid_set_add (set, uid);
-    }
-  return set;
-}
-
-/**
  * td_local_folder_forget_deleted:
  * @local: a folder
  * @uids: (element-type TdUidRange): messages deleted on the server at the reader's wish

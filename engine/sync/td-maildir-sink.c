@@ -10,6 +10,8 @@ struct _TdMaildirSink
   TdMaildirDelivery *current;
   GPtrArray *batch; /* TdPendingMessage */
   guint64 batch_bytes;
+  guint received;          /* messages closed in tmp/ so far */
+  guint64 received_bytes;  /* bytes written so far, the message under way included */
   GError *failure;
   TdBatchReadyFunc ready;
   gpointer ready_data;
@@ -59,6 +61,7 @@ sink_write (TdMessageSink *sink, const guint8 *data, gsize len, GError **error)
   GError *local = NULL;
 
   g_return_val_if_fail (self->current != NULL, FALSE);
+  self->received_bytes += len;
   return td_maildir_delivery_write (self->current, data, len, &local)
          || as_local_error (error, local);
 }
@@ -80,6 +83,7 @@ sink_commit (TdMessageSink *sink, const TdMessageInfo *info, GError **error)
   td_message_info_copy (&m->info, info);
   self->batch_bytes += td_maildir_delivery_get_size (m->delivery);
   g_ptr_array_add (self->batch, m);
+  self->received++;
   if (td_maildir_sink_batch_is_full (self) && self->ready != NULL)
     self->ready (self, self->ready_data);
   return TRUE;
@@ -174,4 +178,20 @@ td_maildir_sink_fail (TdMaildirSink *self, const GError *error)
 {
   if (self->failure == NULL)
     self->failure = g_error_copy (error);
+}
+
+/**
+ * td_maildir_sink_get_received:
+ * @self: a sink
+ * @messages: (out): messages received whole (in tmp/, durable or not)
+ * @bytes: (out): bytes received, the message under way included
+ *
+ * How far the download has come, for progress between durable batches.
+ */
+void
+td_maildir_sink_get_received (TdMaildirSink *self, guint *messages, guint64 *bytes)
+{
+  g_return_if_fail (TD_IS_MAILDIR_SINK (self));
+  *messages = self->received;
+  *bytes = self->received_bytes;
 }

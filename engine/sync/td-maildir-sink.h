@@ -32,5 +32,6 @@ TdMaildirSink *td_maildir_sink_new (TdMaildirFolder *folder, TdBatchReadyFunc re
 GPtrArray *td_maildir_sink_take_batch (TdMaildirSink *self);
 gboolean td_maildir_sink_batch_is_full (TdMaildirSink *self);
 void td_maildir_sink_fail (TdMaildirSink *self, const GError *error);
+void td_maildir_sink_get_received (TdMaildirSink *self, guint *messages, guint64 *bytes);
 
 G_END_DECLS

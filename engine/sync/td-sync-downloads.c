@@ -50,7 +50,22 @@ end_mailbox (TdSyncRunner *self, GError *error)
       run->report->error = error;
       error = NULL;
     }
+  td_sync_runner_folder_done (self, run->report);
   td_sync_runner_finish_account (self, error);
+}
+
+/* What the plan downloads, in the server's sizes (LIST). */
+static guint64
+planned_bytes (const TdDownloadPlan *plan)
+{
+  GHashTableIter it;
+  gpointer value;
+  guint64 bytes = 0;
+
+  g_hash_table_iter_init (&it, plan->fetching);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    bytes += ((TdMessageInfo *) value)->size;
+  return bytes;
 }
 
 /* Deleting on the server */
@@ -71,7 +86,7 @@ expunged (GObject *source, GAsyncResult *result, gpointer data)
   /* The records of deleted messages go on the next run, when the server no longer lists
    * them: if QUIT's answer was lost, they are still there and nothing is downloaded twice. */
   if (gone)
-    run->report->deleted_remote = td_sync_runner_count_uids (run->deleting);
+    run->report->deleted_remote = td_uid_set_count (run->deleting);
   end_mailbox (self, NULL);
 }
 
@@ -196,12 +211,8 @@ planned (GObject *source, GAsyncResult *result, gpointer data)
     {
       if (self->options.dry_run)
         {
-          run->report->added = td_sync_runner_count_uids (run->plan.to_fetch);
-          GHashTableIter it;
-          gpointer value;
-          g_hash_table_iter_init (&it, run->plan.fetching);
-          while (g_hash_table_iter_next (&it, NULL, &value))
-            run->report->bytes += ((TdMessageInfo *) value)->size;
+          run->report->added = td_uid_set_count (run->plan.to_fetch);
+          run->report->bytes = planned_bytes (&run->plan);
           if (!self->account->keep_on_server)
             for (guint i = 0; i < run->plan.to_fetch->len; i++)
               {
@@ -217,6 +228,7 @@ planned (GObject *source, GAsyncResult *result, gpointer data)
       return;
     }
   run->pump.report = run->report;
+  run->pump.bytes_total = planned_bytes (&run->plan);
   run->pump.commit = commit_work;
   run->pump.stored = stored;
   run->pump.done = fetched;

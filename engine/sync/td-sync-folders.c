@@ -193,9 +193,8 @@ td_sync_runner_reconcile_folders (TdSyncRunner *self)
   r->listing = self->listing;
   r->wanted = wanted;
   r->wanted_data = self;
-  r->pushes = td_sync_runner_pushes (self)
-              && (td_backend_get_caps (self->backend) & TD_BACKEND_CAP_CREATE_FOLDER);
-  r->pulls = td_sync_runner_pulls (self);
+  r->pushes = self->policy.creates_folders;
+  r->pulls = self->policy.pulls;
   r->prune = self->options.prune_folders;
   r->force = self->options.force;
   r->dry_run = self->options.dry_run;

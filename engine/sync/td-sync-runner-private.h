@@ -7,6 +7,7 @@
 #include "storage/td-maildir.h"
 #include "storage/td-state-db.h"
 #include "engine/backend/td-backend.h"
+#include "engine/sync/td-folder-plan.h"
 #include "engine/sync/td-folder-reconcile.h"
 #include "engine/sync/td-local-folder.h"
 #include "engine/sync/td-maildir-sink.h"
@@ -28,6 +29,8 @@ typedef struct
   void (*stored) (TdSyncRunner *self, GPtrArray *batch); /* nullable: a batch is durable */
   void (*done) (TdSyncRunner *self, GError *error);      /* all stored, or the first error */
   guint total;             /* messages to download */
+  guint64 bytes_total;     /* their size, where the plan knows it; else 0 */
+  guint progress_timer;    /* reports progress between batches */
   gboolean commit_in_flight;
   gboolean fetch_done;
   GError *error;
@@ -40,6 +43,7 @@ typedef struct
   TdLocalFolder *local;
   TdFolderState state;
   TdSyncPoint point;
+  TdFolderPlan *plan;      /* what the server's changes call for, once listed */
   GArray *to_fetch;        /* TdUidRange */
   TdFetchPump pump;
   GArray *deleting;        /* TdUidRange: local deletions being sent */
@@ -55,6 +59,7 @@ struct _TdSyncRunner
   TdAccountConfig *account;
   TdPluginRegistry *registry;
   TdSyncOptions options;
+  TdSyncPolicy policy;
   GCancellable *cancellable;
   GTask *task;
   TdAccountReport *report;
@@ -81,20 +86,12 @@ gboolean td_sync_runner_work_finish (GAsyncResult *result, GError **error);
 void td_sync_runner_fetch (TdSyncRunner *self, TdFetchPump *pump, TdMaildirFolder *folder,
                            GArray *uids);
 void td_fetch_pump_clear (TdFetchPump *pump);
-gboolean td_sync_runner_pushes (TdSyncRunner *self);
-gboolean td_sync_runner_pulls (TdSyncRunner *self);
-gboolean td_sync_runner_deletes_here (TdSyncRunner *self);
-gboolean td_sync_runner_deletes_there (TdSyncRunner *self);
-gboolean td_sync_runner_uploads (TdSyncRunner *self);
 gboolean td_sync_runner_wants (TdSyncRunner *self, const char *display);
 int td_sync_runner_compare_folders (gconstpointer a, gconstpointer b);
 void td_sync_runner_next_folder (TdSyncRunner *self);
 void td_sync_runner_finish_account (TdSyncRunner *self, GError *error);
 void td_sync_runner_end_folder (TdSyncRunner *self, GError *error);
-guint td_sync_runner_count_uids (GArray *ranges);
-guint32 td_sync_runner_new_from (FolderRun *run);
-gboolean td_sync_runner_folder_unchanged (TdSyncRunner *self);
-void td_sync_runner_changes_listed (GObject *source, GAsyncResult *result, gpointer data);
+void td_sync_runner_folder_done (TdSyncRunner *self, const TdFolderReport *report);
 TdFolderReport *td_sync_runner_add_report (TdSyncRunner *self, const char *name, char delimiter);
 
 /* td-sync-folders.c */
@@ -103,9 +100,5 @@ void td_sync_runner_reconcile_folders (TdSyncRunner *self);
 /* td-sync-downloads.c */
 void td_sync_runner_download_mailbox (TdSyncRunner *self);
 void td_download_run_free (TdDownloadRun *run);
-
-/* td-sync-dry-run.c */
-void td_sync_runner_dry_run_folder (TdSyncRunner *self);
-void td_sync_runner_dry_run_plan (TdSyncRunner *self, TdFolderChanges *changes);
 
 G_END_DECLS

@@ -25,6 +25,8 @@
 #include "engine/sync/td-maildir-sink.h"
 
 #define LOCK_RETRY_MS 100
+/* How often a download in progress is reported, between durable batches. */
+#define TD_PROGRESS_INTERVAL_MS 250
 /* Uploads per pipelined group of APPENDs; each holds an open file while it goes. */
 #define TD_UPLOAD_BATCH 32
 
@@ -103,44 +105,6 @@ td_sync_runner_work_finish (GAsyncResult *result, GError **error)
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
-/* Whether local changes go to the server for this account. */
-gboolean
-td_sync_runner_pushes (TdSyncRunner *self)
-{
-  return self->account->sync != TD_DIRECTION_PULL
-         && (td_backend_get_caps (self->backend) & TD_BACKEND_CAP_STORE);
-}
-
-/* Whether the server's changes come here. */
-gboolean
-td_sync_runner_pulls (TdSyncRunner *self)
-{
-  return self->account->sync != TD_DIRECTION_PUSH;
-}
-
-/* Whether messages the server deleted are deleted here. */
-gboolean
-td_sync_runner_deletes_here (TdSyncRunner *self)
-{
-  TdDirection d = self->account->deletes;
-  return td_sync_runner_pulls (self) && (d == TD_DIRECTION_BOTH || d == TD_DIRECTION_PULL);
-}
-
-/* Whether messages the mail reader deleted are deleted on the server. */
-gboolean
-td_sync_runner_deletes_there (TdSyncRunner *self)
-{
-  TdDirection d = self->account->deletes;
-  return td_sync_runner_pushes (self) && (d == TD_DIRECTION_BOTH || d == TD_DIRECTION_PUSH)
-         && (td_backend_get_caps (self->backend) & TD_BACKEND_CAP_EXPUNGE);
-}
-
-gboolean
-td_sync_runner_uploads (TdSyncRunner *self)
-{
-  return td_sync_runner_pushes (self) && (td_backend_get_caps (self->backend) & TD_BACKEND_CAP_APPEND);
-}
-
 /* Folder run bookkeeping */
 
 static void
@@ -149,11 +113,32 @@ folder_run_free (FolderRun *run)
   if (run == NULL)
     return;
   g_clear_pointer (&run->local, td_local_folder_free);
+  g_clear_pointer (&run->plan, td_folder_plan_free);
   g_clear_pointer (&run->to_fetch, g_array_unref);
   td_fetch_pump_clear (&run->pump);
   g_clear_pointer (&run->deleting, g_array_unref);
   g_clear_pointer (&run->sending, g_ptr_array_unref);
   g_free (run);
+}
+
+/* Tells the progress display that a folder is finished, with what its report holds. */
+void
+td_sync_runner_folder_done (TdSyncRunner *self, const TdFolderReport *report)
+{
+  if (self->options.progress == NULL)
+    return;
+  TdSyncProgress p = {
+    .account = self->account->name,
+    .folder = report->name,
+    .folder_index = self->folders != NULL ? self->next_folder : 1,
+    .folder_count = self->folders != NULL ? self->folders->len : 1,
+    .messages = report->added,
+    .messages_total = report->added,
+    .bytes = report->bytes,
+    .bytes_total = report->bytes,
+    .folder_done = TRUE,
+  };
+  self->options.progress (&p, self->options.progress_data);
 }
 
 /* Ends the current folder: a folder-level error is recorded and the next folder starts;
@@ -171,17 +156,9 @@ td_sync_runner_end_folder (TdSyncRunner *self, GError *error)
     }
   if (error != NULL)
     run->report->error = error;
+  td_sync_runner_folder_done (self, run->report);
   folder_run_free (run);
   td_sync_runner_next_folder (self);
-}
-
-guint
-td_sync_runner_count_uids (GArray *ranges)
-{
-  guint n = 0;
-  for (guint i = 0; i < ranges->len; i++)
-    n += g_array_index (ranges, TdUidRange, i).last - g_array_index (ranges, TdUidRange, i).first + 1;
-  return n;
 }
 
 /* Saving the sync point */
@@ -383,7 +360,7 @@ push_uploads (TdSyncRunner *self)
 {
   FolderRun *run = self->run;
 
-  if (!td_sync_runner_uploads (self) || run->local->new_files == NULL || run->local->new_files->len == 0)
+  if (!self->policy.uploads || run->local->new_files == NULL || run->local->new_files->len == 0)
     {
       save_folder (self);
       return;
@@ -412,7 +389,7 @@ forgotten (GObject *source, GAsyncResult *result, gpointer data)
       td_sync_runner_end_folder (self, error);
       return;
     }
-  run->report->deleted_remote += td_sync_runner_count_uids (run->deleting);
+  run->report->deleted_remote += td_uid_set_count (run->deleting);
   g_clear_pointer (&run->deleting, g_array_unref);
   push_uploads (self);
 }
@@ -436,14 +413,15 @@ static void
 push_deletions (TdSyncRunner *self)
 {
   FolderRun *run = self->run;
-  g_autoptr (GArray) uids = td_sync_runner_deletes_there (self) ? td_local_folder_dup_deleted (run->local) : NULL;
 
-  if (uids == NULL || uids->len == 0)
+  /* Only a plan made from the server's changes has deletions to send: after a re-match the
+   * old UIDs of deleted files mean nothing. */
+  if (run->plan == NULL || run->plan->deletions_there->len == 0)
     {
       push_uploads (self);
       return;
     }
-  run->deleting = g_steal_pointer (&uids);
+  run->deleting = g_array_copy (run->plan->deletions_there);
   td_backend_expunge_async (self->backend, run->deleting, self->cancellable, expunged, self);
 }
 
@@ -452,6 +430,7 @@ push_deletions (TdSyncRunner *self)
 void
 td_fetch_pump_clear (TdFetchPump *pump)
 {
+  g_clear_handle_id (&pump->progress_timer, g_source_remove);
   g_clear_object (&pump->sink);
   g_clear_error (&pump->error);
 }
@@ -477,6 +456,40 @@ note_stored (TdFolderReport *report, TdPendingMessage *message)
     }
 }
 
+/* Progress: the plan's totals against what has come down so far, durable or still in tmp/,
+ * so a display moves with the bytes and not only with each durable batch. */
+static void
+emit_progress (TdSyncRunner *self, TdFetchPump *pump)
+{
+  guint received = 0;
+  guint64 bytes = 0;
+
+  if (self->options.progress == NULL)
+    return;
+  td_maildir_sink_get_received (pump->sink, &received, &bytes);
+  received = MAX (received, pump->report->added);
+  TdSyncProgress p = {
+    .account = self->account->name,
+    .folder = pump->report->name,
+    .folder_index = self->folders != NULL ? self->next_folder : 1,
+    .folder_count = self->folders != NULL ? self->folders->len : 1,
+    .messages = received,
+    .messages_total = MAX (pump->total, received),
+    .bytes = bytes,
+    .bytes_total = pump->bytes_total > 0 ? MAX (pump->bytes_total, bytes) : 0,
+  };
+  self->options.progress (&p, self->options.progress_data);
+}
+
+static gboolean
+progress_tick (gpointer data)
+{
+  TdSyncRunner *self = data;
+
+  emit_progress (self, self->pump);
+  return G_SOURCE_CONTINUE;
+}
+
 static void
 pump_committed (GObject *source, GAsyncResult *result, gpointer data)
 {
@@ -500,12 +513,7 @@ pump_committed (GObject *source, GAsyncResult *result, gpointer data)
         note_stored (pump->report, batch->pdata[i]);
       if (pump->stored != NULL)
         pump->stored (self, batch);
-      if (self->options.progress != NULL)
-        {
-          TdSyncProgress p = { self->account->name, pump->report->name, pump->report->added,
-                               MAX (pump->total, pump->report->added), pump->report->bytes, 0 };
-          self->options.progress (&p, self->options.progress_data);
-        }
+      emit_progress (self, pump);
     }
   pump_next (self);
 }
@@ -532,6 +540,7 @@ pump_next (TdSyncRunner *self)
   if (!pump->fetch_done)
     return;
   self->pump = NULL;
+  g_clear_handle_id (&pump->progress_timer, g_source_remove);
   pump->done (self, g_steal_pointer (&pump->error));
 }
 
@@ -572,8 +581,13 @@ td_sync_runner_fetch (TdSyncRunner *self, TdFetchPump *pump, TdMaildirFolder *fo
 {
   g_return_if_fail (self->pump == NULL);
   self->pump = pump;
-  pump->total = td_sync_runner_count_uids (uids);
+  pump->total = td_uid_set_count (uids);
   pump->sink = td_maildir_sink_new (folder, on_batch_ready, self);
+  if (self->options.progress != NULL)
+    {
+      emit_progress (self, pump);
+      pump->progress_timer = g_timeout_add (TD_PROGRESS_INTERVAL_MS, progress_tick, self);
+    }
   td_backend_fetch_messages_async (self->backend, uids, TD_MESSAGE_SINK (pump->sink),
                                    self->cancellable, pump_fetched, self);
 }
@@ -598,7 +612,7 @@ start_fetch (TdSyncRunner *self)
 {
   FolderRun *run = self->run;
 
-  if (!td_sync_runner_pulls (self))
+  if (!self->policy.pulls)
     g_array_set_size (run->to_fetch, 0);
   if (run->to_fetch->len == 0)
     {
@@ -611,65 +625,26 @@ start_fetch (TdSyncRunner *self)
   td_sync_runner_fetch (self, &run->pump, run->local->folder, run->to_fetch);
 }
 
-/* New messages: everything from the old UIDNEXT on (or above what we have), less what we
- * already hold there (our own uploads, or downloads of a run cut short before it saved its
- * sync point), unless the server says there is nothing. */
-/* The first UID that can be new since the sync point, or 0 when the server says nothing is. */
-guint32
-td_sync_runner_new_from (FolderRun *run)
-{
-  guint32 first = run->point.last_uid + 1;
-
-  if (run->point.uidvalidity == run->state.uidvalidity && run->point.uidnext != 0)
-    first = run->point.uidnext;
-  first = MAX (first, 1);
-  if (run->state.exists == 0 || (run->state.uidnext != 0 && run->state.uidnext <= first))
-    return 0;
-  return first;
-}
-
-static void
-add_new_range (FolderRun *run)
-{
-  guint32 first = td_sync_runner_new_from (run);
-  GArray *messages = run->local->messages;
-
-  if (first == 0)
-    return;
-  for (guint i = 0; i < messages->len; i++)
-    {
-      guint32 uid = g_array_index (messages, TdStateMessage, i).uid;
-      if (uid < first)
-        continue;
-      if (uid > first)
-        {
-          TdUidRange gap = { first, uid - 1 };
-          g_array_append_val (run->to_fetch, gap);
-        }
-      if (uid == G_MAXUINT32)
-        return;
-      first = uid + 1;
-    }
-  TdUidRange range = { first, G_MAXUINT32 };
-  g_array_append_val (run->to_fetch, range);
-}
-
-/* Changes */
+/* Carrying out a plan made from the server's changes: flags to the server, then the
+ * server's side here (flags and removals, one transaction), then downloads, deletions on the
+ * server and uploads. Flags go to the server before the disk and the DB take them: a crash
+ * in between leaves a state the next run's merge brings to the same result, never one that
+ * undoes a change. */
 
 static gboolean
 apply_work (TdSyncRunner *self, gpointer arg, GError **error)
 {
   FolderRun *run = self->run;
-  return td_local_folder_apply_changes (run->local, arg, self->options.force,
-                                        td_sync_runner_deletes_here (self), run->to_fetch,
-                                        &run->report->flags_changed, &run->report->removed, error);
+  return td_local_folder_apply_plan (run->local, run->plan->flags, run->plan->removals,
+                                     run->plan->remove_here, &run->report->flags_changed,
+                                     &run->report->removed, error);
 }
 
 static void
 applied (GObject *source, GAsyncResult *result, gpointer data)
 {
   TdSyncRunner *self = TD_SYNC_RUNNER (source);
-  g_autoptr (TdFolderChanges) changes = data;
+  FolderRun *run = self->run;
   GError *error = NULL;
 
   if (!td_sync_runner_work_finish (result, &error))
@@ -677,41 +652,59 @@ applied (GObject *source, GAsyncResult *result, gpointer data)
       td_sync_runner_end_folder (self, error);
       return;
     }
-  add_new_range (self->run);
+  g_array_append_vals (run->to_fetch, run->plan->downloads->data, run->plan->downloads->len);
+  run->pump.bytes_total = run->plan->download_bytes;
   start_fetch (self);
 }
 
-/* Flags go to the server before the disk and the DB take them: a crash in between leaves a
- * state the next run's merge brings to the same result, never one that undoes a change. */
 static void
 stored (GObject *source, GAsyncResult *result, gpointer data)
 {
   TdSyncRunner *self = data;
-  TdFolderChanges *changes = g_object_steal_data (source, "td-changes");
   GError *error = NULL;
 
   if (!td_backend_store_flags_finish (TD_BACKEND (source), result, &error))
     {
-      td_folder_changes_free (changes);
       td_sync_runner_end_folder (self, error);
       return;
     }
-  td_sync_runner_work (self, apply_work, changes, applied);
+  self->run->report->flags_pushed = self->run->plan->flags_there;
+  td_sync_runner_work (self, apply_work, NULL, applied);
 }
+
+static void
+execute_plan (TdSyncRunner *self)
+{
+  FolderRun *run = self->run;
+
+  run->report->kept = run->plan->kept;
+  if (run->plan->stores->len == 0)
+    {
+      td_sync_runner_work (self, apply_work, NULL, applied);
+      return;
+    }
+  td_backend_store_flags_async (self->backend, run->plan->stores, self->cancellable, stored,
+                                self);
+}
+
+/* Planning from the server's changes */
 
 typedef struct
 {
   TdFolderChanges *changes;
-  GPtrArray *stores;
+  TdFolderPlan *plan;
 } PlanArg;
 
 static gboolean
 plan_work (TdSyncRunner *self, gpointer arg, GError **error)
 {
   PlanArg *p = arg;
-  if (!td_sync_runner_pulls (self))
-    g_array_set_size (p->changes->changed, 0); /* push only: the server's flags stay there */
-  p->stores = td_local_folder_plan_flags (self->run->local, p->changes, td_sync_runner_pushes (self));
+  FolderRun *run = self->run;
+
+  /* The server's flag changes reach files whatever the reader did: their flags count. */
+  if (self->policy.pulls && p->changes->changed->len > 0)
+    td_local_folder_ensure_scanned (run->local);
+  p->plan = td_folder_plan_build (&self->policy, self->options.force, run->local, p->changes);
   return TRUE;
 }
 
@@ -719,25 +712,30 @@ static void
 planned (GObject *source, GAsyncResult *result, gpointer data)
 {
   TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  FolderRun *run = self->run;
   PlanArg *p = data;
-  g_autoptr (GPtrArray) stores = p->stores;
-  TdFolderChanges *changes = p->changes;
+  TdFolderPlan *plan = p->plan;
 
-  g_free (p);
   td_sync_runner_work_finish (result, NULL);
-  if (stores->len == 0)
+  td_folder_changes_free (p->changes);
+  g_free (p);
+  run->plan = plan;
+  if (plan->stop != NULL)
     {
-      td_sync_runner_work (self, apply_work, changes, applied);
+      td_sync_runner_end_folder (self, g_steal_pointer (&plan->stop));
       return;
     }
-  for (guint i = 0; i < stores->len; i++)
-    self->run->report->flags_pushed += td_sync_runner_count_uids (((TdBackendFlagStore *) stores->pdata[i])->uids);
-  g_object_set_data (G_OBJECT (self->backend), "td-changes", changes);
-  td_backend_store_flags_async (self->backend, stores, self->cancellable, stored, self);
+  if (self->options.dry_run)
+    {
+      td_folder_plan_count (plan, run->report);
+      td_sync_runner_end_folder (self, NULL);
+      return;
+    }
+  execute_plan (self);
 }
 
-void
-td_sync_runner_changes_listed (GObject *source, GAsyncResult *result, gpointer data)
+static void
+changes_listed (GObject *source, GAsyncResult *result, gpointer data)
 {
   TdSyncRunner *self = data;
   GError *error = NULL;
@@ -746,11 +744,6 @@ td_sync_runner_changes_listed (GObject *source, GAsyncResult *result, gpointer d
   if (changes == NULL)
     {
       td_sync_runner_end_folder (self, error);
-      return;
-    }
-  if (self->options.dry_run)
-    {
-      td_sync_runner_dry_run_plan (self, changes);
       return;
     }
   PlanArg *p = g_new0 (PlanArg, 1);
@@ -806,37 +799,22 @@ server_listed (GObject *source, GAsyncResult *result, gpointer data)
       td_sync_runner_end_folder (self, error);
       return;
     }
+  if (self->options.dry_run)
+    {
+      /* Which of these match a local message only the re-match tells: at most all come. */
+      for (guint i = 0; self->policy.pulls && i < server->len; i++)
+        {
+          self->run->report->added++;
+          self->run->report->bytes += g_array_index (server, TdMessageInfo, i).size;
+        }
+      g_array_unref (server);
+      td_sync_runner_end_folder (self, NULL);
+      return;
+    }
   td_sync_runner_work (self, rematch_work, server, rematched);
 }
 
 /* Opening */
-
-/* Whether the disk holds anything for the server: new files, deletions, unsettled uploads. */
-static gboolean
-local_work (TdSyncRunner *self)
-{
-  TdLocalFolder *local = self->run->local;
-
-  if ((local->local_flags != NULL && local->local_flags->len > 0)
-      || (td_sync_runner_uploads (self) && local->new_files->len > 0) || local->uploads->len > 0)
-    return TRUE;
-  if (!td_sync_runner_deletes_there (self))
-    return FALSE;
-  g_autoptr (GArray) deleted = td_local_folder_dup_deleted (local);
-  return deleted->len > 0;
-}
-
-/* Whether neither side changed since the sync point, as far as the open folder tells. */
-gboolean
-td_sync_runner_folder_unchanged (TdSyncRunner *self)
-{
-  FolderRun *run = self->run;
-
-  return run->point.uidvalidity == run->state.uidvalidity && run->state.highestmodseq != 0
-         && run->state.highestmodseq == run->point.highestmodseq
-         && run->state.uidnext == run->point.uidnext
-         && run->state.exists == run->point.known_count && !local_work (self);
-}
 
 static void after_open (TdSyncRunner *self);
 
@@ -852,12 +830,6 @@ folder_opened (GObject *source, GAsyncResult *result, gpointer data)
       td_sync_runner_end_folder (self, error);
       return;
     }
-  if (td_sync_runner_deletes_there (self)
-      && !td_local_folder_guard_local_deletions (run->local, self->options.force, &error))
-    {
-      td_sync_runner_end_folder (self, error);
-      return;
-    }
   /* Uploads an earlier run could not see through are settled first, so nothing new is
    * taken for them and none is sent twice. A dry run only counts them. */
   run->after_settle = after_open;
@@ -869,35 +841,51 @@ folder_opened (GObject *source, GAsyncResult *result, gpointer data)
   settle_uploads (self);
 }
 
+/* A folder whose server side needs no listing of changes (nothing changed, or a re-match
+ * lists it all): its plan holds the local side alone, which is what the guards and the
+ * counts of deletions kept here need. */
+static TdFolderPlan *
+plan_local_side (TdSyncRunner *self)
+{
+  g_autoptr (TdFolderChanges) none = td_folder_changes_new ();
+  return td_folder_plan_build (&self->policy, self->options.force, self->run->local, none);
+}
+
 static void
 after_open (TdSyncRunner *self)
 {
   FolderRun *run = self->run;
+  TdFolderPlanKind kind = td_folder_plan_decide (&self->policy, run->local, &run->point,
+                                                 &run->state);
 
-  if (!td_sync_runner_deletes_there (self))
+  if (kind == TD_FOLDER_PLAN_CHANGES)
     {
-      g_autoptr (GArray) kept = td_local_folder_dup_deleted (run->local);
-      run->report->kept = td_sync_runner_count_uids (kept);
-    }
-  if (self->options.dry_run)
-    {
-      td_sync_runner_dry_run_folder (self);
+      run->point.new_from = self->policy.pulls ? td_folder_plan_new_from (&run->point, &run->state)
+                                               : 0;
+      td_backend_list_changes_async (self->backend, &run->point, self->cancellable,
+                                     changes_listed, self);
       return;
     }
-  if (run->local->untracked
-      || (run->point.uidvalidity != 0 && run->point.uidvalidity != run->state.uidvalidity))
+  g_autoptr (TdFolderPlan) local_side = plan_local_side (self);
+  if (local_side->stop != NULL)
     {
+      td_sync_runner_end_folder (self, g_steal_pointer (&local_side->stop));
+      return;
+    }
+  if (self->options.dry_run)
+    td_folder_plan_count (local_side, run->report);
+  run->report->kept = local_side->kept;
+  if (kind == TD_FOLDER_PLAN_REMATCH)
+    {
+      run->report->estimate = self->options.dry_run;
       td_backend_list_messages_async (self->backend, 1, self->cancellable, server_listed, self);
       return;
     }
-  if (td_sync_runner_folder_unchanged (self))
-    {
-      run->report->unchanged = TRUE;
-      td_sync_runner_work (self, save_work, NULL, saved);
-      return;
-    }
-  td_backend_list_changes_async (self->backend, &run->point, self->cancellable, td_sync_runner_changes_listed,
-                                 self);
+  run->report->unchanged = TRUE;
+  if (self->options.dry_run)
+    td_sync_runner_end_folder (self, NULL);
+  else
+    td_sync_runner_work (self, save_work, NULL, saved);
 }
 
 typedef struct
@@ -912,7 +900,7 @@ prepare_work (TdSyncRunner *self, gpointer arg, GError **error)
   PrepareArg *p = arg;
   p->local = td_local_folder_prepare (self->db, self->maildir, self->account->name,
                                       self->run->report->name, p->components,
-                                      td_sync_runner_pushes (self), self->options.dry_run, error);
+                                      self->policy.pushes, self->options.dry_run, error);
   return p->local != NULL;
 }
 
@@ -933,7 +921,7 @@ prepared (GObject *source, GAsyncResult *result, gpointer data)
     }
   td_local_folder_sync_point (self->run->local, &self->run->point);
   td_backend_open_folder_async (self->backend, self->run->info->name,
-                                !td_sync_runner_pushes (self) || self->options.dry_run,
+                                !self->policy.pushes || self->options.dry_run,
                                 &self->run->point, self->cancellable, folder_opened, self);
 }
 
@@ -970,7 +958,7 @@ unchanged_locally (TdSyncRunner *self, const TdFolderInfo *info, char **componen
   const TdStateFolderSummary *f = g_hash_table_lookup (self->synced, key);
   gint64 cur = 0, new = 0;
 
-  if (!td_sync_runner_pushes (self))
+  if (!self->policy.pushes)
     return TRUE;
   if (f == NULL || f->record.scanned_at == 0
       || !td_maildir_dir_mtimes (self->maildir, components, &cur, &new))
@@ -1274,6 +1262,9 @@ td_sync_runner_run_async (TdSyncRunner *self, GCancellable *cancellable,
       td_sync_runner_finish_account (self, error);
       return;
     }
+  td_sync_policy_init (&self->policy, self->account, td_backend_get_caps (self->backend));
+  self->report->policy = self->policy;
+  self->report->has_policy = TRUE;
   take_lock (self);
 }
 

@@ -9,6 +9,7 @@
 
 #include "engine/common/td-config.h"
 #include "engine/backend/td-plugin-registry.h"
+#include "engine/sync/td-sync-policy.h"
 
 G_BEGIN_DECLS
 
@@ -65,23 +66,31 @@ typedef struct
   GPtrArray *folders;   /* TdFolderReport */
   GError *error;        /* what stopped the account, if anything */
   gboolean download_only; /* a mailbox that is only downloaded (POP3): one folder, no flags */
+  gboolean has_policy;  /* @policy is known: the run got as far as its backend */
+  TdSyncPolicy policy;  /* what the run let flow which way */
 } TdAccountReport;
 
 void td_account_report_free (TdAccountReport *report);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdAccountReport, td_account_report_free)
 
-/* Where a download stands; @bytes_total is 0 when the server did not say. */
+/* Where a download stands: the plan's totals against what has come down (written to tmp/,
+ * durable or not); @bytes_total is 0 when the server did not say. With @folder_done the
+ * folder is finished and the counts are what its report holds. */
 typedef struct
 {
   const char *account;
   const char *folder;
+  guint folder_index;   /* 1-based, among the folders this run syncs */
+  guint folder_count;
   guint messages;
   guint messages_total;
   guint64 bytes;
   guint64 bytes_total;
+  gboolean folder_done;
 } TdSyncProgress;
 
-/* Called on the main loop while a folder downloads, after each durable batch. */
+/* Called on the main loop while a folder downloads (at least every quarter second and after
+ * each durable batch), and once as each folder ends. */
 typedef void (*TdProgressFunc) (const TdSyncProgress *progress, gpointer user_data);
 
 typedef struct

@@ -1,0 +1,384 @@
+/* test-folder-plan.c: the folder planner without a server or a disk: how flags merge, what
+ * the deletion guards allow, what comes down, what goes up, and when a folder is skipped.
+ * Each case builds a folder's local side by hand, as a scan and the state DB would report it.
+ */
+#include "engine/sync/td-folder-plan.h"
+
+#include "engine/common/td-error.h"
+#include "storage/td-maildir.h"
+
+/* A folder of @n messages, UIDs 1..n, each with a file whose flags are the row's (@flags). */
+static TdLocalFolder *
+folder_new (guint n, TdFlags flags)
+{
+  TdLocalFolder *local = g_new0 (TdLocalFolder, 1);
+
+  local->account = g_strdup ("acct");
+  local->name = g_strdup ("INBOX");
+  local->messages = g_array_new (FALSE, TRUE, sizeof (TdStateMessage));
+  g_array_set_clear_func (local->messages, (GDestroyNotify) td_state_message_clear);
+  local->disk = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  local->local_flags = g_array_new (FALSE, FALSE, sizeof (TdLocalFlags));
+  local->deleted = g_array_new (FALSE, FALSE, sizeof (guint32));
+  local->new_files = g_ptr_array_new_with_free_func (g_free);
+  local->uploads = g_array_new (FALSE, TRUE, sizeof (TdStateUpload));
+  g_array_set_clear_func (local->uploads, (GDestroyNotify) td_state_upload_clear);
+  local->local_only = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint32 uid = 1; uid <= n; uid++)
+    {
+      TdStateMessage m = { uid, g_strdup_printf ("m%u", uid), flags, 100, NULL, FALSE };
+      TdMaildirEntry *e = g_new0 (TdMaildirEntry, 1);
+      e->flags = flags;
+      e->in_cur = TRUE;
+      g_hash_table_insert (local->disk, g_strdup (m.base), e);
+      g_array_append_val (local->messages, m);
+    }
+  return local;
+}
+
+/* The reader renamed message @uid's file to @flags. */
+static void
+reader_sets (TdLocalFolder *local, guint32 uid, TdFlags flags)
+{
+  g_autofree char *base = g_strdup_printf ("m%u", uid);
+  TdMaildirEntry *e = g_hash_table_lookup (local->disk, base);
+  TdLocalFlags l = { uid, flags };
+
+  e->flags = flags;
+  g_array_append_val (local->local_flags, l);
+}
+
+/* The reader deleted message @uid's file. */
+static void
+reader_deletes (TdLocalFolder *local, guint32 uid)
+{
+  g_autofree char *base = g_strdup_printf ("m%u", uid);
+  g_hash_table_remove (local->disk, base);
+  g_array_append_val (local->deleted, uid);
+}
+
+static void
+server_sets (TdFolderChanges *changes, guint32 uid, TdFlags flags)
+{
+  TdMessageInfo info = { .uid = uid, .flags = flags };
+  g_array_append_val (changes->changed, info);
+}
+
+static void
+server_adds (TdFolderChanges *changes, guint32 uid, guint64 size)
+{
+  TdMessageInfo info = { .uid = uid, .size = size };
+  g_array_append_val (changes->added, info);
+}
+
+static void
+server_vanishes (TdFolderChanges *changes, guint32 first, guint32 last)
+{
+  TdUidRange r = { first, last };
+  g_array_append_val (changes->vanished, r);
+}
+
+static TdSyncPolicy
+policy_for (TdDirection sync, TdDirection deletes)
+{
+  TdAccountConfig account = { 0 };
+  TdSyncPolicy policy;
+
+  account.sync = sync;
+  account.deletes = deletes;
+  td_sync_policy_init (&policy, &account,
+                       TD_BACKEND_CAP_FOLDERS | TD_BACKEND_CAP_FLAGS | TD_BACKEND_CAP_STORE
+                         | TD_BACKEND_CAP_APPEND | TD_BACKEND_CAP_EXPUNGE
+                         | TD_BACKEND_CAP_CREATE_FOLDER);
+  return policy;
+}
+
+static const TdFlagPlan *
+flag_plan_of (const TdFolderPlan *plan, guint32 uid)
+{
+  for (guint i = 0; i < plan->flags->len; i++)
+    if (g_array_index (plan->flags, TdFlagPlan, i).uid == uid)
+      return &g_array_index (plan->flags, TdFlagPlan, i);
+  return NULL;
+}
+
+/* Every combination of base, one side and the other, flag by flag: added on either side is
+ * added, removed on either side is removed. */
+static void
+test_merge_rule (void)
+{
+  for (TdFlags base = 0; base <= TD_FLAGS_ALL; base++)
+    for (TdFlags ours = 0; ours <= TD_FLAGS_ALL; ours += 7)
+      for (TdFlags theirs = 0; theirs <= TD_FLAGS_ALL; theirs += 5)
+        {
+          TdFlags m = td_flags_merge (base, ours, theirs);
+          for (TdFlags bit = 1; bit <= TD_FLAG_FORWARDED; bit <<= 1)
+            {
+              gboolean want = (base & bit) ? (ours & bit) && (theirs & bit)
+                                           : (ours & bit) || (theirs & bit);
+              g_assert_cmpint (!!(m & bit), ==, want);
+            }
+          g_assert_cmpuint (td_flags_merge (base, ours, theirs), ==,
+                            td_flags_merge (base, theirs, ours));
+        }
+}
+
+/* The server flags message 1; the reader marks it unread: both changes survive, the server is
+ * told only what it lacks, and the file takes the server's flag. */
+static void
+test_flags_both_sides (void)
+{
+  g_autoptr (TdLocalFolder) local = folder_new (3, TD_FLAG_SEEN);
+  g_autoptr (TdFolderChanges) changes = td_folder_changes_new ();
+  TdSyncPolicy policy = policy_for (TD_DIRECTION_BOTH, TD_DIRECTION_BOTH);
+
+  server_sets (changes, 1, TD_FLAG_SEEN | TD_FLAG_FLAGGED);
+  reader_sets (local, 1, 0);
+  reader_sets (local, 2, TD_FLAG_SEEN | TD_FLAG_ANSWERED);
+  g_autoptr (TdFolderPlan) plan = td_folder_plan_build (&policy, FALSE, local, changes);
+
+  g_assert_null (plan->stop);
+  g_assert_cmpuint (plan->flags->len, ==, 2);
+  g_assert_cmpuint (flag_plan_of (plan, 1)->merged, ==, TD_FLAG_FLAGGED);
+  g_assert_true (flag_plan_of (plan, 1)->pushed);
+  g_assert_cmpuint (flag_plan_of (plan, 2)->merged, ==, TD_FLAG_SEEN | TD_FLAG_ANSWERED);
+  /* Message 1 loses \Seen there; message 2 gains \Answered there: two stores. */
+  g_assert_cmpuint (plan->stores->len, ==, 2);
+  g_assert_cmpuint (plan->flags_there, ==, 2);
+  for (guint i = 0; i < plan->stores->len; i++)
+    {
+      const TdBackendFlagStore *s = g_ptr_array_index (plan->stores, i);
+      g_assert_cmpuint (td_uid_set_count (s->uids), ==, 1);
+      if (s->remove != 0)
+        g_assert_cmpuint (s->remove, ==, TD_FLAG_SEEN);
+      else
+        g_assert_cmpuint (s->add, ==, TD_FLAG_ANSWERED);
+    }
+  /* Only message 1's file changes here (it gains \Flagged). */
+  g_assert_cmpuint (plan->flags_here, ==, 1);
+}
+
+/* sync = pull: the reader's change stays in its file and is never sent. */
+static void
+test_flags_pull_only (void)
+{
+  g_autoptr (TdLocalFolder) local = folder_new (2, 0);
+  g_autoptr (TdFolderChanges) changes = td_folder_changes_new ();
+  TdSyncPolicy policy = policy_for (TD_DIRECTION_PULL, TD_DIRECTION_BOTH);
+
+  server_sets (changes, 1, TD_FLAG_SEEN);
+  reader_sets (local, 1, TD_FLAG_FLAGGED);
+  reader_sets (local, 2, TD_FLAG_FLAGGED);
+  g_autoptr (TdFolderPlan) plan = td_folder_plan_build (&policy, FALSE, local, changes);
+
+  g_assert_cmpuint (plan->stores->len, ==, 0);
+  g_assert_cmpuint (plan->flags->len, ==, 1);
+  g_assert_cmpuint (flag_plan_of (plan, 1)->merged, ==, TD_FLAG_SEEN);
+  g_assert_false (flag_plan_of (plan, 1)->pushed);
+  /* The file becomes \Seen and keeps the reader's \Flagged. */
+  g_assert_cmpuint (td_flags_merge (0, TD_FLAG_SEEN, TD_FLAG_FLAGGED), ==,
+                    TD_FLAG_SEEN | TD_FLAG_FLAGGED);
+  g_assert_cmpuint (plan->flags_here, ==, 1);
+}
+
+/* The server dropped 11 of 20: the guard stops the folder and plans nothing; --force lets
+ * it through. */
+static void
+test_removals_guard (void)
+{
+  g_autoptr (TdLocalFolder) local = folder_new (TD_DELETION_GUARD_MIN_MESSAGES, 0);
+  g_autoptr (TdFolderChanges) changes = td_folder_changes_new ();
+  TdSyncPolicy policy = policy_for (TD_DIRECTION_BOTH, TD_DIRECTION_BOTH);
+
+  server_vanishes (changes, 1, 11);
+  server_adds (changes, 30, 500);
+  g_autoptr (TdFolderPlan) stopped = td_folder_plan_build (&policy, FALSE, local, changes);
+  g_assert_error (stopped->stop, TD_ERROR, TD_ERROR_NEEDS_USER);
+  g_assert_nonnull (strstr (stopped->stop->message, "--force acct"));
+  g_assert_cmpuint (stopped->download_count, ==, 0);
+
+  g_autoptr (TdFolderPlan) forced = td_folder_plan_build (&policy, TRUE, local, changes);
+  g_assert_null (forced->stop);
+  g_assert_cmpuint (forced->removals->len, ==, 11);
+  g_assert_true (forced->remove_here);
+  g_assert_cmpuint (forced->download_count, ==, 1);
+}
+
+/* deletes = push: what the server dropped stays here, counted as kept. */
+static void
+test_removals_kept (void)
+{
+  g_autoptr (TdLocalFolder) local = folder_new (5, 0);
+  g_autoptr (TdFolderChanges) changes = td_folder_changes_new ();
+  TdSyncPolicy policy = policy_for (TD_DIRECTION_BOTH, TD_DIRECTION_PUSH);
+
+  server_vanishes (changes, 2, 3);
+  g_autoptr (TdFolderPlan) plan = td_folder_plan_build (&policy, FALSE, local, changes);
+  g_assert_null (plan->stop);
+  g_assert_false (plan->remove_here);
+  g_assert_cmpuint (plan->removals->len, ==, 2);
+  g_assert_cmpuint (plan->kept, ==, 2);
+}
+
+/* The reader's deletions go to the server under deletes = both, except one the server
+ * dropped too; under deletes = pull they are kept there. */
+static void
+test_deletions_there (void)
+{
+  g_autoptr (TdLocalFolder) local = folder_new (10, 0);
+  g_autoptr (TdFolderChanges) changes = td_folder_changes_new ();
+
+  reader_deletes (local, 2);
+  reader_deletes (local, 3);
+  reader_deletes (local, 7);
+  server_vanishes (changes, 7, 7);
+
+  TdSyncPolicy both = policy_for (TD_DIRECTION_BOTH, TD_DIRECTION_BOTH);
+  g_autoptr (TdFolderPlan) plan = td_folder_plan_build (&both, FALSE, local, changes);
+  g_assert_null (plan->stop);
+  g_assert_cmpuint (td_uid_set_count (plan->deletions_there), ==, 2);
+  g_autofree char *set = td_uid_set_to_string (plan->deletions_there);
+  g_assert_cmpstr (set, ==, "2:3");
+
+  TdSyncPolicy pull = policy_for (TD_DIRECTION_BOTH, TD_DIRECTION_PULL);
+  g_autoptr (TdFolderPlan) kept = td_folder_plan_build (&pull, FALSE, local, changes);
+  g_assert_cmpuint (kept->deletions_there->len, ==, 0);
+  g_assert_cmpuint (kept->kept, ==, 3);
+}
+
+/* A folder with no file left looks unmounted: nothing is deleted on the server. */
+static void
+test_deletions_wiped (void)
+{
+  g_autoptr (TdLocalFolder) local = folder_new (3, 0);
+  g_autoptr (TdFolderChanges) changes = td_folder_changes_new ();
+  TdSyncPolicy policy = policy_for (TD_DIRECTION_BOTH, TD_DIRECTION_BOTH);
+
+  for (guint32 uid = 1; uid <= 3; uid++)
+    reader_deletes (local, uid);
+  local->wiped = TRUE;
+  g_autoptr (TdFolderPlan) plan = td_folder_plan_build (&policy, FALSE, local, changes);
+  g_assert_error (plan->stop, TD_ERROR, TD_ERROR_NEEDS_USER);
+  g_assert_nonnull (strstr (plan->stop->message, "unmounted"));
+  g_assert_cmpuint (plan->deletions_there->len, ==, 0);
+}
+
+/* Downloads: a message below the sync point never stored, and the new ones, less one we hold
+ * (our own upload); counted with their sizes, in UID order whatever order the server used. */
+static void
+test_downloads (void)
+{
+  g_autoptr (TdLocalFolder) local = folder_new (4, 0);
+  g_autoptr (TdFolderChanges) changes = td_folder_changes_new ();
+  TdSyncPolicy policy = policy_for (TD_DIRECTION_BOTH, TD_DIRECTION_BOTH);
+  TdStateMessage uploaded = { 12, g_strdup ("up"), 0, 10, NULL, FALSE };
+
+  g_array_remove_index (local->messages, 2); /* UID 3 was never stored */
+  g_array_append_val (local->messages, uploaded);
+  changes->present = g_array_new (FALSE, FALSE, sizeof (guint32));
+  for (guint32 uid = 1; uid <= 4; uid++)
+    g_array_append_val (changes->present, uid);
+  server_adds (changes, 11, 1000);
+  server_adds (changes, 10, 2000);
+  server_adds (changes, 12, 10);
+  server_adds (changes, 11, 1000); /* listed twice */
+  g_autoptr (TdFolderPlan) plan = td_folder_plan_build (&policy, FALSE, local, changes);
+
+  g_autofree char *set = td_uid_set_to_string (plan->downloads);
+  g_assert_cmpstr (set, ==, "3,10:11");
+  g_assert_cmpuint (plan->download_count, ==, 3);
+  g_assert_cmpuint (plan->download_bytes, ==, 3000);
+
+  TdSyncPolicy push = policy_for (TD_DIRECTION_PUSH, TD_DIRECTION_BOTH);
+  g_autoptr (TdFolderPlan) none = td_folder_plan_build (&push, FALSE, local, changes);
+  g_assert_cmpuint (none->download_count, ==, 0);
+}
+
+/* What the dry run reports is the plan, counted. */
+static void
+test_count (void)
+{
+  g_autoptr (TdLocalFolder) local = folder_new (6, 0);
+  g_autoptr (TdFolderChanges) changes = td_folder_changes_new ();
+  TdSyncPolicy policy = policy_for (TD_DIRECTION_BOTH, TD_DIRECTION_BOTH);
+  TdFolderReport report = { 0 };
+
+  server_sets (changes, 1, TD_FLAG_SEEN);
+  reader_sets (local, 2, TD_FLAG_FLAGGED);
+  server_vanishes (changes, 3, 3);
+  reader_deletes (local, 4);
+  server_adds (changes, 7, 70);
+  server_adds (changes, 8, 80);
+  g_ptr_array_add (local->new_files, g_strdup ("new1"));
+  g_autoptr (TdFolderPlan) plan = td_folder_plan_build (&policy, FALSE, local, changes);
+  td_folder_plan_count (plan, &report);
+
+  g_assert_cmpuint (report.added, ==, 2);
+  g_assert_cmpuint (report.bytes, ==, 150);
+  g_assert_cmpuint (report.flags_changed, ==, 1);
+  g_assert_cmpuint (report.flags_pushed, ==, 1);
+  g_assert_cmpuint (report.removed, ==, 1);
+  g_assert_cmpuint (report.deleted_remote, ==, 1);
+  g_assert_cmpuint (report.uploaded, ==, 1);
+  g_assert_cmpuint (report.kept, ==, 0);
+}
+
+/* When a folder is skipped, listed, or re-matched; and the same "is there something to
+ * send" the daemon's Maildir monitor asks. */
+static void
+test_decide (void)
+{
+  g_autoptr (TdLocalFolder) local = folder_new (5, 0);
+  TdSyncPoint point = { 7, 6, 40, 5, 5, 0 };
+  TdFolderState state = { 7, 6, 40, 5, FALSE };
+  TdSyncPolicy both = policy_for (TD_DIRECTION_BOTH, TD_DIRECTION_BOTH);
+  TdSyncPolicy pull_deletes = policy_for (TD_DIRECTION_BOTH, TD_DIRECTION_PULL);
+
+  g_assert_cmpint (td_folder_plan_decide (&both, local, &point, &state), ==,
+                   TD_FOLDER_PLAN_UNCHANGED);
+  /* A deletion the policy keeps here is no reason to sync; one it sends is. */
+  reader_deletes (local, 2);
+  g_assert_false (td_folder_plan_local_work (&pull_deletes, local));
+  g_assert_cmpint (td_folder_plan_decide (&pull_deletes, local, &point, &state), ==,
+                   TD_FOLDER_PLAN_UNCHANGED);
+  g_assert_true (td_folder_plan_local_work (&both, local));
+  g_assert_cmpint (td_folder_plan_decide (&both, local, &point, &state), ==,
+                   TD_FOLDER_PLAN_CHANGES);
+  /* An upload an earlier run left unsettled must be settled, whatever the policy. */
+  TdStateUpload u = { g_strdup ("up"), NULL, NULL, 10, 0, 7, 6, TRUE };
+  g_array_append_val (local->uploads, u);
+  g_assert_true (td_folder_plan_local_work (&pull_deletes, local));
+  g_assert_cmpint (td_folder_plan_decide (&pull_deletes, local, &point, &state), ==,
+                   TD_FOLDER_PLAN_CHANGES);
+  /* No HIGHESTMODSEQ: only a listing shows flag changes. */
+  g_array_set_size (local->uploads, 0);
+  state.highestmodseq = point.highestmodseq = 0;
+  g_assert_cmpint (td_folder_plan_decide (&pull_deletes, local, &point, &state), ==,
+                   TD_FOLDER_PLAN_CHANGES);
+  state.uidvalidity = 8;
+  g_assert_cmpint (td_folder_plan_decide (&both, local, &point, &state), ==,
+                   TD_FOLDER_PLAN_REMATCH);
+  /* New mail starts at the old UIDNEXT; none when the server's UIDNEXT has not moved. */
+  state.uidvalidity = 7;
+  state.uidnext = 9;
+  g_assert_cmpuint (td_folder_plan_new_from (&point, &state), ==, 6);
+  state.uidnext = 6;
+  g_assert_cmpuint (td_folder_plan_new_from (&point, &state), ==, 0);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  g_test_add_func ("/sync/plan/flags/merge-rule", test_merge_rule);
+  g_test_add_func ("/sync/plan/flags/both-sides", test_flags_both_sides);
+  g_test_add_func ("/sync/plan/flags/pull-only", test_flags_pull_only);
+  g_test_add_func ("/sync/plan/removals/guard", test_removals_guard);
+  g_test_add_func ("/sync/plan/removals/kept", test_removals_kept);
+  g_test_add_func ("/sync/plan/deletions-there/policy", test_deletions_there);
+  g_test_add_func ("/sync/plan/deletions-there/wiped", test_deletions_wiped);
+  g_test_add_func ("/sync/plan/downloads", test_downloads);
+  g_test_add_func ("/sync/plan/count", test_count);
+  g_test_add_func ("/sync/plan/decide", test_decide);
+  return g_test_run ();
+}
