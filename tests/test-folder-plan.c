@@ -93,6 +93,9 @@ policy_for (TdDirection sync, TdDirection deletes)
   return policy;
 }
 
+/* A request for changes that covers every UID the tests use. */
+static const TdSyncPoint everything = { .last_uid = 1000 };
+
 static const TdFlagPlan *
 flag_plan_of (const TdFolderPlan *plan, guint32 uid)
 {
@@ -135,7 +138,8 @@ test_flags_both_sides (void)
   server_sets (changes, 1, TD_FLAG_SEEN | TD_FLAG_FLAGGED);
   reader_sets (local, 1, 0);
   reader_sets (local, 2, TD_FLAG_SEEN | TD_FLAG_ANSWERED);
-  g_autoptr (TdFolderPlan) plan = td_folder_plan_build (&policy, FALSE, local, changes);
+  g_autoptr (TdFolderPlan) plan = td_folder_plan_build (&policy, FALSE, local,
+                                                        &everything, changes);
 
   g_assert_null (plan->stop);
   g_assert_cmpuint (plan->flags->len, ==, 2);
@@ -169,7 +173,8 @@ test_flags_pull_only (void)
   server_sets (changes, 1, TD_FLAG_SEEN);
   reader_sets (local, 1, TD_FLAG_FLAGGED);
   reader_sets (local, 2, TD_FLAG_FLAGGED);
-  g_autoptr (TdFolderPlan) plan = td_folder_plan_build (&policy, FALSE, local, changes);
+  g_autoptr (TdFolderPlan) plan = td_folder_plan_build (&policy, FALSE, local,
+                                                        &everything, changes);
 
   g_assert_cmpuint (plan->stores->len, ==, 0);
   g_assert_cmpuint (plan->flags->len, ==, 1);
@@ -192,12 +197,14 @@ test_removals_guard (void)
 
   server_vanishes (changes, 1, 11);
   server_adds (changes, 30, 500);
-  g_autoptr (TdFolderPlan) stopped = td_folder_plan_build (&policy, FALSE, local, changes);
+  g_autoptr (TdFolderPlan) stopped = td_folder_plan_build (&policy, FALSE, local,
+                                                           &everything, changes);
   g_assert_error (stopped->stop, TD_ERROR, TD_ERROR_NEEDS_USER);
   g_assert_nonnull (strstr (stopped->stop->message, "--force acct"));
   g_assert_cmpuint (stopped->download_count, ==, 0);
 
-  g_autoptr (TdFolderPlan) forced = td_folder_plan_build (&policy, TRUE, local, changes);
+  g_autoptr (TdFolderPlan) forced = td_folder_plan_build (&policy, TRUE, local,
+                                                          &everything, changes);
   g_assert_null (forced->stop);
   g_assert_cmpuint (forced->removals->len, ==, 11);
   g_assert_true (forced->remove_here);
@@ -213,11 +220,32 @@ test_removals_kept (void)
   TdSyncPolicy policy = policy_for (TD_DIRECTION_BOTH, TD_DIRECTION_PUSH);
 
   server_vanishes (changes, 2, 3);
-  g_autoptr (TdFolderPlan) plan = td_folder_plan_build (&policy, FALSE, local, changes);
+  g_autoptr (TdFolderPlan) plan = td_folder_plan_build (&policy, FALSE, local,
+                                                        &everything, changes);
   g_assert_null (plan->stop);
   g_assert_false (plan->remove_here);
   g_assert_cmpuint (plan->removals->len, ==, 2);
   g_assert_cmpuint (plan->kept, ==, 2);
+}
+
+/* A row recorded after the listing was asked for (an upload settled in between) is above what
+ * the listing covers: it is not taken for a message the server dropped. */
+static void
+test_removals_above_listing (void)
+{
+  g_autoptr (TdLocalFolder) local = folder_new (4, 0);
+  g_autoptr (TdFolderChanges) changes = td_folder_changes_new ();
+  TdSyncPolicy policy = policy_for (TD_DIRECTION_BOTH, TD_DIRECTION_BOTH);
+  TdSyncPoint since = { .last_uid = 4 };
+  TdStateMessage settled = { 12, g_strdup ("up"), 0, 10, NULL, FALSE };
+
+  g_array_append_val (local->messages, settled);
+  changes->present = g_array_new (FALSE, FALSE, sizeof (guint32));
+  for (guint32 uid = 1; uid <= 3; uid++)
+    g_array_append_val (changes->present, uid);
+  g_autoptr (TdFolderPlan) plan = td_folder_plan_build (&policy, FALSE, local, &since, changes);
+  g_assert_cmpuint (plan->removals->len, ==, 1);
+  g_assert_cmpuint (g_array_index (plan->removals, guint32, 0), ==, 4);
 }
 
 /* The reader's deletions go to the server under deletes = both, except one the server
@@ -234,14 +262,14 @@ test_deletions_there (void)
   server_vanishes (changes, 7, 7);
 
   TdSyncPolicy both = policy_for (TD_DIRECTION_BOTH, TD_DIRECTION_BOTH);
-  g_autoptr (TdFolderPlan) plan = td_folder_plan_build (&both, FALSE, local, changes);
+  g_autoptr (TdFolderPlan) plan = td_folder_plan_build (&both, FALSE, local, &everything, changes);
   g_assert_null (plan->stop);
   g_assert_cmpuint (td_uid_set_count (plan->deletions_there), ==, 2);
   g_autofree char *set = td_uid_set_to_string (plan->deletions_there);
   g_assert_cmpstr (set, ==, "2:3");
 
   TdSyncPolicy pull = policy_for (TD_DIRECTION_BOTH, TD_DIRECTION_PULL);
-  g_autoptr (TdFolderPlan) kept = td_folder_plan_build (&pull, FALSE, local, changes);
+  g_autoptr (TdFolderPlan) kept = td_folder_plan_build (&pull, FALSE, local, &everything, changes);
   g_assert_cmpuint (kept->deletions_there->len, ==, 0);
   g_assert_cmpuint (kept->kept, ==, 3);
 }
@@ -257,7 +285,8 @@ test_deletions_wiped (void)
   for (guint32 uid = 1; uid <= 3; uid++)
     reader_deletes (local, uid);
   local->wiped = TRUE;
-  g_autoptr (TdFolderPlan) plan = td_folder_plan_build (&policy, FALSE, local, changes);
+  g_autoptr (TdFolderPlan) plan = td_folder_plan_build (&policy, FALSE, local,
+                                                        &everything, changes);
   g_assert_error (plan->stop, TD_ERROR, TD_ERROR_NEEDS_USER);
   g_assert_nonnull (strstr (plan->stop->message, "unmounted"));
   g_assert_cmpuint (plan->deletions_there->len, ==, 0);
@@ -282,7 +311,8 @@ test_downloads (void)
   server_adds (changes, 10, 2000);
   server_adds (changes, 12, 10);
   server_adds (changes, 11, 1000); /* listed twice */
-  g_autoptr (TdFolderPlan) plan = td_folder_plan_build (&policy, FALSE, local, changes);
+  g_autoptr (TdFolderPlan) plan = td_folder_plan_build (&policy, FALSE, local,
+                                                        &everything, changes);
 
   g_autofree char *set = td_uid_set_to_string (plan->downloads);
   g_assert_cmpstr (set, ==, "3,10:11");
@@ -290,7 +320,7 @@ test_downloads (void)
   g_assert_cmpuint (plan->download_bytes, ==, 3000);
 
   TdSyncPolicy push = policy_for (TD_DIRECTION_PUSH, TD_DIRECTION_BOTH);
-  g_autoptr (TdFolderPlan) none = td_folder_plan_build (&push, FALSE, local, changes);
+  g_autoptr (TdFolderPlan) none = td_folder_plan_build (&push, FALSE, local, &everything, changes);
   g_assert_cmpuint (none->download_count, ==, 0);
 }
 
@@ -310,7 +340,8 @@ test_count (void)
   server_adds (changes, 7, 70);
   server_adds (changes, 8, 80);
   g_ptr_array_add (local->new_files, g_strdup ("new1"));
-  g_autoptr (TdFolderPlan) plan = td_folder_plan_build (&policy, FALSE, local, changes);
+  g_autoptr (TdFolderPlan) plan = td_folder_plan_build (&policy, FALSE, local,
+                                                        &everything, changes);
   td_folder_plan_count (plan, &report);
 
   g_assert_cmpuint (report.added, ==, 2);
@@ -375,6 +406,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sync/plan/flags/pull-only", test_flags_pull_only);
   g_test_add_func ("/sync/plan/removals/guard", test_removals_guard);
   g_test_add_func ("/sync/plan/removals/kept", test_removals_kept);
+  g_test_add_func ("/sync/plan/removals/above-listing", test_removals_above_listing);
   g_test_add_func ("/sync/plan/deletions-there/policy", test_deletions_there);
   g_test_add_func ("/sync/plan/deletions-there/wiped", test_deletions_wiped);
   g_test_add_func ("/sync/plan/downloads", test_downloads);

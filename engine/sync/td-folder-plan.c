@@ -223,10 +223,12 @@ sorted_present (const TdFolderChanges *changes)
   return present;
 }
 
-/* Known messages the server no longer has, highest UID first. */
+/* Known messages the server no longer has, highest UID first. The listing of what is left
+ * covers the UIDs up to the request's last_uid: a row above it (an upload recorded since the
+ * request was made) is not judged by it. */
 static void
-plan_removals (TdFolderPlan *plan, const TdLocalFolder *local, const TdFolderChanges *changes,
-               const GArray *present)
+plan_removals (TdFolderPlan *plan, const TdLocalFolder *local, const TdSyncPoint *since,
+               const TdFolderChanges *changes, const GArray *present)
 {
   g_autoptr (GArray) gone = g_array_copy (changes->vanished);
 
@@ -235,7 +237,7 @@ plan_removals (TdFolderPlan *plan, const TdLocalFolder *local, const TdFolderCha
     {
       guint32 uid = g_array_index (local->messages, TdStateMessage, i).uid;
       gboolean vanished = td_uid_set_contains (gone, uid);
-      if (present != NULL)
+      if (present != NULL && uid <= since->last_uid)
         vanished = vanished || bsearch (&uid, present->data, present->len, sizeof (guint32),
                                         compare_uids) == NULL;
       if (vanished)
@@ -375,6 +377,7 @@ plan_downloads (TdFolderPlan *plan, const TdLocalFolder *local, const TdFolderCh
  * @force: the user lets the deletion guards through
  * @local: the folder's local side: state rows, and the scan where the policy pushes (its
  *   files' flags, when known, count the flag changes here)
+ * @since: the request @changes answers (its last_uid bounds what the listing covers)
  * @changes: what the server reports since the sync point, new messages included
  *
  * Decides everything the folder's sync does. A guard that refuses sets @stop and nothing
@@ -384,7 +387,7 @@ plan_downloads (TdFolderPlan *plan, const TdLocalFolder *local, const TdFolderCh
  */
 TdFolderPlan *
 td_folder_plan_build (const TdSyncPolicy *policy, gboolean force, const TdLocalFolder *local,
-                      const TdFolderChanges *changes)
+                      const TdSyncPoint *since, const TdFolderChanges *changes)
 {
   TdFolderPlan *plan = g_new0 (TdFolderPlan, 1);
   g_autoptr (GArray) present = sorted_present (changes);
@@ -396,7 +399,7 @@ td_folder_plan_build (const TdSyncPolicy *policy, gboolean force, const TdLocalF
   plan->downloads = g_array_new (FALSE, FALSE, sizeof (TdUidRange));
   plan->deletions_there = g_array_new (FALSE, FALSE, sizeof (TdUidRange));
 
-  plan_removals (plan, local, changes, present);
+  plan_removals (plan, local, since, changes, present);
   if (!decide_deletions_there (plan, policy, force, local)
       || !decide_removals (plan, policy, force, local))
     return plan;

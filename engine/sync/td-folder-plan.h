@@ -61,7 +61,8 @@ TdFolderPlanKind td_folder_plan_decide (const TdSyncPolicy *policy, const TdLoca
 gboolean td_folder_plan_local_work (const TdSyncPolicy *policy, const TdLocalFolder *local);
 guint32 td_folder_plan_new_from (const TdSyncPoint *point, const TdFolderState *state);
 TdFolderPlan *td_folder_plan_build (const TdSyncPolicy *policy, gboolean force,
-                                    const TdLocalFolder *local, const TdFolderChanges *changes);
+                                    const TdLocalFolder *local, const TdSyncPoint *since,
+                                    const TdFolderChanges *changes);
 void td_folder_plan_count (const TdFolderPlan *plan, TdFolderReport *report);
 void td_folder_plan_free (TdFolderPlan *plan);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdFolderPlan, td_folder_plan_free)

@@ -704,7 +704,8 @@ plan_work (TdSyncRunner *self, gpointer arg, GError **error)
   /* The server's flag changes reach files whatever the reader did: their flags count. */
   if (self->policy.pulls && p->changes->changed->len > 0)
     td_local_folder_ensure_scanned (run->local);
-  p->plan = td_folder_plan_build (&self->policy, self->options.force, run->local, p->changes);
+  p->plan = td_folder_plan_build (&self->policy, self->options.force, run->local, &run->point,
+                                  p->changes);
   return TRUE;
 }
 
@@ -848,7 +849,8 @@ static TdFolderPlan *
 plan_local_side (TdSyncRunner *self)
 {
   g_autoptr (TdFolderChanges) none = td_folder_changes_new ();
-  return td_folder_plan_build (&self->policy, self->options.force, self->run->local, none);
+  return td_folder_plan_build (&self->policy, self->options.force, self->run->local,
+                               &self->run->point, none);
 }
 
 static void
@@ -860,6 +862,11 @@ after_open (TdSyncRunner *self)
 
   if (kind == TD_FOLDER_PLAN_CHANGES)
     {
+      /* Settling may have recorded uploads: the listing asks about every row held now. */
+      TdSyncPoint settled;
+      td_local_folder_sync_point (run->local, &settled);
+      run->point.last_uid = settled.last_uid;
+      run->point.known_count = settled.known_count;
       run->point.new_from = self->policy.pulls ? td_folder_plan_new_from (&run->point, &run->state)
                                                : 0;
       td_backend_list_changes_async (self->backend, &run->point, self->cancellable,
