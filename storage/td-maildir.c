@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine/common/td-durable-step.h"
 #include "td-storage-error.h"
 
 #define WRITE_BUFFER (64 * 1024)
@@ -103,6 +104,7 @@ td_maildir_sync_filesystem (TdMaildir *maildir, GError **error)
 {
   if (syncfs (maildir->fd) != 0)
     return io_error (error, "flush the file system of", maildir->path, errno);
+  td_durable_step ("maildir: file system flushed");
   return TRUE;
 }
 
@@ -354,6 +356,7 @@ td_maildir_folder_set_flags (TdMaildirFolder *folder, const char *base, TdMaildi
   entry->filename = g_steal_pointer (&target);
   entry->in_cur = TRUE;
   entry->flags = flags;
+  td_durable_step ("maildir: message renamed to new flags");
   return TRUE;
 }
 
@@ -363,6 +366,7 @@ td_maildir_folder_remove (TdMaildirFolder *folder, const TdMaildirEntry *entry, 
   if (unlinkat (entry->in_cur ? folder->cur_fd : folder->new_fd, entry->filename, 0) != 0
       && errno != ENOENT)
     return io_error (error, "remove a message from", folder->path, errno);
+  td_durable_step ("maildir: message removed");
   return TRUE;
 }
 
@@ -371,6 +375,7 @@ td_maildir_folder_sync_dirs (TdMaildirFolder *folder, GError **error)
 {
   if (fsync (folder->new_fd) != 0 || fsync (folder->cur_fd) != 0)
     return io_error (error, "flush the directories of", folder->path, errno);
+  td_durable_step ("maildir: directories flushed");
   return TRUE;
 }
 
@@ -928,6 +933,7 @@ td_maildir_delivery_publish (TdMaildirDelivery *d, TdFlags flags, GError **error
   d->published = TRUE;
   g_free (d->published_as);
   d->published_as = g_build_filename (*letters ? "cur" : "new", target, NULL);
+  td_durable_step ("maildir: message published");
   return TRUE;
 }
 

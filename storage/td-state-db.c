@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine/common/td-durable-step.h"
 #include "td-storage-error.h"
 #include "td-storage-resources.h"
 
@@ -206,7 +207,10 @@ td_state_db_begin (TdStateDb *db, GError **error)
 gboolean
 td_state_db_commit (TdStateDb *db, GError **error)
 {
-  return exec (db, "COMMIT", error);
+  if (!exec (db, "COMMIT", error))
+    return FALSE;
+  td_durable_step ("state db: transaction committed");
+  return TRUE;
 }
 
 void
@@ -313,7 +317,11 @@ td_state_db_update_folder (TdStateDb *db, const TdStateFolder *folder, GError **
   sqlite3_bind_int64 (stmt, 5, folder->new_mtime);
   sqlite3_bind_int64 (stmt, 6, folder->scanned_at);
   sqlite3_bind_int64 (stmt, 7, folder->id);
-  return step_done (db, stmt, error);
+  if (!step_done (db, stmt, error))
+    return FALSE;
+  if (sqlite3_get_autocommit (db->db))
+    td_durable_step ("state db: folder's sync point written");
+  return TRUE;
 }
 
 void

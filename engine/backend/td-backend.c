@@ -6,6 +6,8 @@
  */
 #include "engine/backend/td-backend.h"
 
+#include "engine/common/td-durable-step.h"
+
 #include "engine/common/td-error.h"
 
 typedef struct
@@ -495,9 +497,11 @@ td_backend_store_flags_async (TdBackend *self, GPtrArray *stores, GCancellable *
 gboolean
 td_backend_store_flags_finish (TdBackend *self, GAsyncResult *result, GError **error)
 {
-  if (call_was_refused (result, td_backend_store_flags_async, error))
+  if (call_was_refused (result, td_backend_store_flags_async, error)
+      || !TD_BACKEND_GET_CLASS (self)->store_flags_finish (self, result, error))
     return FALSE;
-  return TD_BACKEND_GET_CLASS (self)->store_flags_finish (self, result, error);
+  td_durable_step ("server: store flags done");
+  return TRUE;
 }
 
 /**
@@ -527,9 +531,11 @@ td_backend_append_async (TdBackend *self, const char *name, GPtrArray *uploads,
 gboolean
 td_backend_append_finish (TdBackend *self, GAsyncResult *result, GError **error)
 {
-  if (call_was_refused (result, td_backend_append_async, error))
+  if (call_was_refused (result, td_backend_append_async, error)
+      || !TD_BACKEND_GET_CLASS (self)->append_finish (self, result, error))
     return FALSE;
-  return TD_BACKEND_GET_CLASS (self)->append_finish (self, result, error);
+  td_durable_step ("server: append done");
+  return TRUE;
 }
 
 /**
@@ -568,9 +574,11 @@ td_backend_expunge_finish (TdBackend *self, GAsyncResult *result, gboolean *expu
                            GError **error)
 {
   *expunged = FALSE;
-  if (call_was_refused (result, td_backend_expunge_async, error))
+  if (call_was_refused (result, td_backend_expunge_async, error)
+      || !TD_BACKEND_GET_CLASS (self)->expunge_finish (self, result, expunged, error))
     return FALSE;
-  return TD_BACKEND_GET_CLASS (self)->expunge_finish (self, result, expunged, error);
+  td_durable_step ("server: expunge done");
+  return TRUE;
 }
 
 /**
@@ -600,9 +608,11 @@ td_backend_create_folder_async (TdBackend *self, const char *name, gboolean crea
 gboolean
 td_backend_create_folder_finish (TdBackend *self, GAsyncResult *result, GError **error)
 {
-  if (call_was_refused (result, td_backend_create_folder_async, error))
+  if (call_was_refused (result, td_backend_create_folder_async, error)
+      || !TD_BACKEND_GET_CLASS (self)->create_folder_finish (self, result, error))
     return FALSE;
-  return TD_BACKEND_GET_CLASS (self)->create_folder_finish (self, result, error);
+  td_durable_step ("server: create folder done");
+  return TRUE;
 }
 
 /**

@@ -1,0 +1,449 @@
+/* test-sync-core.c: the sync core (planning, execution, recording) against the scripted
+ * in-memory server, no Dovecot: a two-way scenario, and the crash-point sweep.
+ *
+ * The sweep, in the manner of isync's tests: a reference run counts the durability steps
+ * (td-durable-step.h) of one sync of the scenario; then for every N from 1 to that count a
+ * run is stopped hard at step N (_exit in a child process, as a kill -9 would), a second run
+ * resumes, and both sides are compared with the reference: the same messages with the same
+ * flags, none twice, and a third run finds nothing left to do. Every sync runs in a child
+ * process of its own, so a stopped one takes nothing of the test down with it.
+ */
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "engine/backend/td-plugin-registry.h"
+#include "engine/common/td-durable-step.h"
+#include "engine/sync/td-sync-runner.h"
+#include "td-test-scripted-backend.h"
+
+typedef struct
+{
+  char *dir;      /* everything of one scenario */
+  char *server;   /* the scripted server's state file */
+  char *maildir;
+  char *config;   /* the config file */
+} Core;
+
+/* The message numbered @n, as the server or a reader has it (LF). */
+static char *
+message (const char *id)
+{
+  return g_strdup_printf ("From: Ada <ada@example.org>\nTo: bob@example.org\nSubject: %s\n"
+                          "Message-ID: <%s@core.test>\n\nThe body of %s.\n", id, id, id);
+}
+
+static void
+core_init (Core *c, const char *caps)
+{
+  /* tmpfs where there is one: a sweep flushes the file system at every batch. */
+  const char *base = g_file_test ("/dev/shm", G_FILE_TEST_IS_DIR) && access ("/dev/shm", W_OK) == 0
+                       ? "/dev/shm" : g_get_tmp_dir ();
+  g_autofree char *tmpl = g_build_filename (base, "tidings-core-XXXXXX", NULL);
+
+  c->dir = g_mkdtemp (g_steal_pointer (&tmpl));
+  g_assert_nonnull (c->dir);
+  c->server = g_build_filename (c->dir, "server.ini", NULL);
+  c->maildir = g_build_filename (c->dir, "Mail", NULL);
+  c->config = g_build_filename (c->dir, "config", NULL);
+  g_autofree char *body = g_strdup_printf (
+    "[general]\nstate-dir = %s/state\n\n[account s]\nprotocol = scripted\n"
+    "host = scripted.invalid\nuser = u\npassword = p\nmaildir = %s\n", c->dir, c->maildir);
+  g_assert_true (g_file_set_contents (c->config, body, -1, NULL));
+  td_scripted_server_init (c->server, caps);
+  g_setenv (TD_SCRIPTED_SERVER_ENV, c->server, TRUE);
+}
+
+static void
+remove_tree (const char *path)
+{
+  const char *argv[] = { "rm", "-rf", path, NULL };
+  int status = 0;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+                               NULL, &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+}
+
+static void
+core_clear (Core *c)
+{
+  remove_tree (c->dir);
+  g_free (c->dir);
+  g_free (c->server);
+  g_free (c->maildir);
+  g_free (c->config);
+}
+
+static void
+copy_tree (const char *from, const char *to)
+{
+  const char *argv[] = { "cp", "-a", from, to, NULL };
+  int status = 0;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+                               NULL, &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+}
+
+/* Saves (or brings back) the Maildir, the state and the server as they are now. */
+static void
+snapshot (Core *c, const char *name, gboolean restore)
+{
+  g_autofree char *snap = g_build_filename (c->dir, name, NULL);
+  const char *parts[] = { "Mail", "state", "server.ini" };
+
+  if (!restore)
+    g_assert_cmpint (g_mkdir (snap, 0700), ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (parts); i++)
+    {
+      g_autofree char *live = g_build_filename (c->dir, parts[i], NULL);
+      g_autofree char *kept = g_build_filename (snap, parts[i], NULL);
+      if (restore)
+        {
+          remove_tree (live);
+          copy_tree (kept, live);
+        }
+      else
+        copy_tree (live, kept);
+    }
+}
+
+/* A sync */
+
+typedef struct
+{
+  GMainLoop *loop;
+  TdAccountReport *report;
+} Wait;
+
+static void
+synced (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Wait *w = data;
+  w->report = td_sync_runner_run_finish (TD_SYNC_RUNNER (source), result);
+  g_main_loop_quit (w->loop);
+}
+
+/* Runs one sync in this process. */
+static TdAccountReport *
+sync_here (Core *c)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TdConfig) config = td_config_load (c->config, &error);
+  g_assert_no_error (error);
+  g_autofree char *nowhere = g_build_filename (c->dir, "no-plugins", NULL);
+  g_autoptr (TdPluginRegistry) registry = td_plugin_registry_new (nowhere);
+  td_plugin_registry_add_type (registry, "scripted", TD_TYPE_SCRIPTED_BACKEND);
+  TdSyncOptions options = { .lock_wait_ms = 2000 };
+  g_autoptr (TdSyncRunner) runner = td_sync_runner_new (config, td_config_find_account (config,
+                                                                                       "s"),
+                                                        registry, &options);
+  Wait w = { g_main_loop_new (NULL, FALSE), NULL };
+  td_sync_runner_run_async (runner, NULL, synced, &w);
+  g_main_loop_run (w.loop);
+  g_main_loop_unref (w.loop);
+  return w.report;
+}
+
+/* Whether a report says a sync went well (and, with @idle, found nothing to do). */
+static gboolean
+report_ok (const TdAccountReport *r, gboolean idle)
+{
+  if (r->error != NULL)
+    {
+      g_printerr ("account: %s\n", r->error->message);
+      return FALSE;
+    }
+  for (guint i = 0; i < r->folders->len; i++)
+    {
+      const TdFolderReport *f = g_ptr_array_index (r->folders, i);
+      if (f->error != NULL)
+        {
+          g_printerr ("folder %s: %s\n", f->name, f->error->message);
+          return FALSE;
+        }
+      if (idle && (f->added || f->flags_changed || f->flags_pushed || f->removed || f->uploaded
+                   || f->deleted_remote))
+        {
+          g_printerr ("folder %s still had work: +%u flags %u/%u -%u up %u del %u\n", f->name,
+                      f->added, f->flags_changed, f->flags_pushed, f->removed, f->uploaded,
+                      f->deleted_remote);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+typedef struct
+{
+  guint stop_at;
+  char *count_file;
+} Crash;
+
+static void
+stop_hard (guint step, const char *what, gpointer data)
+{
+  const Crash *crash = data;
+  if (step == crash->stop_at)
+    _exit (0);
+}
+
+/* The reference run names its steps (with --verbose), so a mismatch at step N says which. */
+static void
+count_steps (guint step, const char *what, gpointer data)
+{
+  if (g_test_verbose ())
+    g_printerr ("# step %u: %s\n", step, what);
+}
+
+/* Runs one sync in a child process. With @stop_at, the child stops hard at that step and the
+ * sync does not end; without, it ends, and the steps it took are returned. */
+static guint
+sync_child (Core *c, guint stop_at, gboolean idle)
+{
+  g_autofree char *count_file = g_build_filename (c->dir, "steps", NULL);
+  Crash crash = { stop_at, count_file };
+  pid_t pid = fork ();
+  int status = 0;
+
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0)
+    {
+      td_durable_step_set_hook (stop_at ? stop_hard : count_steps, &crash);
+      g_autoptr (TdAccountReport) r = sync_here (c);
+      if (stop_at != 0)
+        _exit (3); /* ended before its step: the steps are not the same from run to run */
+      g_autofree char *n = g_strdup_printf ("%u", td_durable_step_count ());
+      g_file_set_contents (count_file, n, -1, NULL);
+      _exit (report_ok (r, idle) ? 0 : 4);
+    }
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_assert_true (WIFEXITED (status));
+  if (WEXITSTATUS (status) != 0)
+    g_error ("the sync (stopped at %u) exited %d", stop_at, WEXITSTATUS (status));
+  if (stop_at != 0)
+    return stop_at;
+  g_autofree char *n = NULL;
+  g_assert_true (g_file_get_contents (count_file, &n, NULL, NULL));
+  return (guint) g_ascii_strtoull (n, NULL, 10);
+}
+
+/* What a user sees */
+
+/* The Maildir's messages of @folder: Message-ID -> flags + 1. */
+static GHashTable *
+local_messages (Core *c, const char *folder)
+{
+  GHashTable *out = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  const char *subs[] = { "cur", "new" };
+
+  for (guint s = 0; s < G_N_ELEMENTS (subs); s++)
+    {
+      g_autofree char *dir = g_build_filename (c->maildir, folder, subs[s], NULL);
+      g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+      const char *name;
+      while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+        {
+          g_autofree char *path = g_build_filename (dir, name, NULL);
+          g_autofree char *data = NULL;
+          gsize len = 0;
+          g_assert_true (g_file_get_contents (path, &data, &len, NULL));
+          char *id = td_message_id_parse (data, len);
+          g_assert_nonnull (id);
+          if (g_hash_table_contains (out, id))
+            g_error ("%s is in the Maildir twice", id);
+          const char *info = strstr (name, ":2,");
+          TdFlags flags = info ? td_flags_from_maildir (info + 3) : 0;
+          g_hash_table_insert (out, id, GUINT_TO_POINTER (flags + 1));
+        }
+    }
+  return out;
+}
+
+static int
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* Both sides of INBOX as text, one line a message: "here <id> <flags>", "there <id> <flags>". */
+static char *
+both_sides (Core *c)
+{
+  g_autoptr (GHashTable) here = local_messages (c, "INBOX");
+  g_autoptr (GHashTable) there = td_scripted_server_messages (c->server, "INBOX");
+  g_autoptr (GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+  GHashTable *sides[] = { here, there };
+  const char *names[] = { "here", "there" };
+  GHashTableIter it;
+  gpointer id, flags;
+
+  for (guint s = 0; s < 2; s++)
+    {
+      g_hash_table_iter_init (&it, sides[s]);
+      while (g_hash_table_iter_next (&it, &id, &flags))
+        {
+          g_autofree char *letters = td_flags_to_maildir (GPOINTER_TO_UINT (flags) - 1);
+          g_ptr_array_add (lines, g_strdup_printf ("%s %s %s", names[s], (char *) id, letters));
+        }
+    }
+  g_ptr_array_sort (lines, compare_strings);
+  g_ptr_array_add (lines, NULL);
+  return g_strjoinv ("\n", (char **) lines->pdata);
+}
+
+/* The scenario: 30 messages synced, then on the server 20 new, 10 flag changes and 5
+ * expunges; here 10 flag changes, 5 deletions and 3 new messages. */
+
+static void
+reader_renames (Core *c, const char *id, const char *letters)
+{
+  g_autofree char *cur = g_build_filename (c->maildir, "INBOX", "cur", NULL);
+  g_autofree char *new = g_build_filename (c->maildir, "INBOX", "new", NULL);
+  const char *dirs[] = { cur, new };
+  g_autofree char *needle = g_strdup_printf ("<%s@core.test>", id);
+
+  for (guint s = 0; s < 2; s++)
+    {
+      g_autoptr (GDir) d = g_dir_open (dirs[s], 0, NULL);
+      const char *name;
+      while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+        {
+          g_autofree char *path = g_build_filename (dirs[s], name, NULL);
+          g_autofree char *data = NULL;
+          g_assert_true (g_file_get_contents (path, &data, NULL, NULL));
+          if (strstr (data, needle) == NULL)
+            continue;
+          if (letters == NULL)
+            {
+              g_assert_cmpint (g_unlink (path), ==, 0);
+              return;
+            }
+          g_autofree char *base = g_strndup (name, strcspn (name, ":"));
+          g_autofree char *to_name = g_strdup_printf ("%s:2,%s", base, letters);
+          g_autofree char *to = g_build_filename (cur, to_name, NULL);
+          g_assert_cmpint (g_rename (path, to), ==, 0);
+          return;
+        }
+    }
+  g_error ("no file holds %s", id);
+}
+
+static void
+build_scenario (Core *c)
+{
+  for (guint i = 1; i <= 30; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("m%u", i);
+      g_autofree char *m = message (id);
+      td_scripted_server_deliver (c->server, "INBOX", m, 0);
+    }
+  sync_child (c, 0, FALSE);
+  for (guint i = 31; i <= 50; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("m%u", i);
+      g_autofree char *m = message (id);
+      td_scripted_server_deliver (c->server, "INBOX", m, 0);
+    }
+  for (guint32 uid = 1; uid <= 10; uid++)
+    td_scripted_server_set_flags (c->server, "INBOX", uid, TD_FLAG_SEEN | TD_FLAG_FLAGGED);
+  for (guint32 uid = 26; uid <= 30; uid++)
+    td_scripted_server_expunge (c->server, "INBOX", uid);
+  for (guint i = 11; i <= 20; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("m%u", i);
+      reader_renames (c, id, "RS");
+    }
+  for (guint i = 21; i <= 25; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("m%u", i);
+      reader_renames (c, id, NULL);
+    }
+  for (guint i = 1; i <= 3; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("local%u", i);
+      g_autofree char *m = message (id);
+      g_autofree char *name = g_strdup_printf ("170000000%u.local%u.host", i, i);
+      g_autofree char *path = g_build_filename (c->maildir, "INBOX", "new", name, NULL);
+      g_assert_true (g_file_set_contents (path, m, -1, NULL));
+    }
+}
+
+/* One two-way sync does what a user expects, and a second finds nothing to do. */
+static void
+test_two_way (gconstpointer caps)
+{
+  Core c = { 0 };
+
+  core_init (&c, caps);
+  build_scenario (&c);
+  sync_child (&c, 0, FALSE);
+  g_autofree char *after = both_sides (&c);
+  g_autoptr (GHashTable) here = local_messages (&c, "INBOX");
+  g_autoptr (GHashTable) there = td_scripted_server_messages (c.server, "INBOX");
+  g_assert_cmpuint (g_hash_table_size (here), ==, 30 - 5 - 5 + 20 + 3);
+  g_assert_cmpuint (g_hash_table_size (there), ==, 30 - 5 - 5 + 20 + 3);
+  g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (here, "<m1@core.test>")) - 1, ==,
+                    TD_FLAG_SEEN | TD_FLAG_FLAGGED);
+  g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (there, "<m11@core.test>")) - 1, ==,
+                    TD_FLAG_SEEN | TD_FLAG_ANSWERED);
+  g_assert_true (g_hash_table_contains (there, "<local2@core.test>"));
+  g_assert_true (g_hash_table_contains (here, "<m50@core.test>"));
+  g_assert_false (g_hash_table_contains (there, "<m23@core.test>"));
+  g_assert_false (g_hash_table_contains (here, "<m28@core.test>"));
+  sync_child (&c, 0, TRUE);
+  g_autofree char *again = both_sides (&c);
+  g_assert_cmpstr (again, ==, after);
+  core_clear (&c);
+}
+
+/* The crash-point sweep (see the top of this file). */
+static void
+test_crash_sweep (gconstpointer caps)
+{
+  Core c = { 0 };
+  guint mismatches = 0;
+
+  core_init (&c, caps);
+  build_scenario (&c);
+  snapshot (&c, "before", FALSE);
+  guint steps = sync_child (&c, 0, FALSE);
+  g_autofree char *reference = both_sides (&c);
+  g_assert_cmpuint (steps, >, 10);
+  for (guint n = 1; n <= steps; n++)
+    {
+      snapshot (&c, "before", TRUE);
+      sync_child (&c, n, FALSE);
+      sync_child (&c, 0, FALSE);
+      g_autofree char *resumed = both_sides (&c);
+      if (g_strcmp0 (resumed, reference) != 0)
+        {
+          mismatches++;
+          g_test_message ("stopped at step %u of %u: the resumed run differs:\n%s", n, steps,
+                          resumed);
+          continue;
+        }
+      /* Nothing is left over: a further run has nothing to do. */
+      sync_child (&c, 0, TRUE);
+    }
+  g_test_message ("%u durability steps, %u mismatches", steps, mismatches);
+  g_print ("# crash-point sweep (%s): %u durability steps, %u mismatches\n",
+           (const char *) caps, steps, mismatches);
+  g_assert_cmpuint (mismatches, ==, 0);
+  core_clear (&c);
+}
+
+int
+main (int argc, char **argv)
+{
+  /* No keyring: the scripted account's password is in its config. */
+  g_unsetenv ("DBUS_SESSION_BUS_ADDRESS");
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  g_test_add_data_func ("/sync/core/two-way/condstore", "condstore;uidplus;list-status",
+                        test_two_way);
+  g_test_add_data_func ("/sync/core/two-way/plain", "", test_two_way);
+  g_test_add_data_func ("/sync/core/crash-sweep/imap-condstore", "condstore;uidplus;list-status",
+                        test_crash_sweep);
+  g_test_add_data_func ("/sync/core/crash-sweep/imap-plain", "", test_crash_sweep);
+  return g_test_run ();
+}
