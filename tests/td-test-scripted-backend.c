@@ -34,7 +34,8 @@ struct _TdScriptedBackend
 {
   TdBackend parent_instance;
   Server *server;
-  Folder *open; /* borrowed from server */
+  Folder *open;       /* borrowed from server */
+  GArray *numbers;    /* POP3: guint32 UIDs of INBOX at connect, message number n at n - 1 */
 };
 
 G_DEFINE_FINAL_TYPE (TdScriptedBackend, td_scripted_backend, TD_TYPE_BACKEND)
@@ -313,6 +314,8 @@ static TdBackendCaps
 scripted_get_caps (TdBackend *backend)
 {
   TdScriptedBackend *self = TD_SCRIPTED_BACKEND (backend);
+  if (self->server != NULL && has_cap (self->server, TD_SCRIPTED_CAP_POP3))
+    return TD_BACKEND_CAP_UNIQUE_IDS | TD_BACKEND_CAP_EXPUNGE;
   TdBackendCaps caps = TD_BACKEND_CAP_FOLDERS | TD_BACKEND_CAP_FLAGS | TD_BACKEND_CAP_STORE
                        | TD_BACKEND_CAP_APPEND | TD_BACKEND_CAP_EXPUNGE
                        | TD_BACKEND_CAP_CREATE_FOLDER;
@@ -348,7 +351,16 @@ scripted_connect_async (TdBackend *backend, const char *secret, GCancellable *ca
   TdScriptedBackend *self = TD_SCRIPTED_BACKEND (backend);
 
   g_clear_pointer (&self->server, server_free);
+  g_clear_pointer (&self->numbers, g_array_unref);
   self->server = server_load (g_getenv (TD_SCRIPTED_SERVER_ENV));
+  if (has_cap (self->server, TD_SCRIPTED_CAP_POP3))
+    {
+      /* A POP3 session numbers the mailbox once; the numbers hold until it ends. */
+      self->open = find_folder (self->server, "INBOX");
+      self->numbers = g_array_new (FALSE, FALSE, sizeof (guint32));
+      for (guint i = 0; i < self->open->messages->len; i++)
+        g_array_append_val (self->numbers, g_array_index (self->open->messages, Message, i).uid);
+    }
   return_true (self, callback, user_data, scripted_connect_async);
 }
 
@@ -429,6 +441,24 @@ info_of (const Message *m)
   return info;
 }
 
+/* POP3: message number @n of the session, or NULL when gone or never there. */
+static Message *
+numbered (TdScriptedBackend *self, guint32 n)
+{
+  if (self->numbers == NULL || n == 0 || n > self->numbers->len)
+    return NULL;
+  return find_message (self->open, g_array_index (self->numbers, guint32, n - 1), NULL);
+}
+
+/* POP3's view of a message: its number for this session and its UIDL. */
+static TdMessageInfo
+pop3_info_of (const Message *m, guint32 n)
+{
+  TdMessageInfo info = { .uid = n, .size = wire_size (m->body), .internal_date = -1 };
+  info.unique_id = g_strdup_printf ("U%u", m->uid);
+  return info;
+}
+
 static void
 scripted_list_changes_async (TdBackend *backend, const TdSyncPoint *since,
                              GCancellable *cancellable, GAsyncReadyCallback callback,
@@ -481,7 +511,15 @@ scripted_list_messages_async (TdBackend *backend, guint32 first_uid, GCancellabl
   g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
   GArray *list = td_message_info_array_new ();
 
-  for (guint i = 0; i < self->open->messages->len; i++)
+  for (guint32 n = MAX (first_uid, 1); self->numbers != NULL && n <= self->numbers->len; n++)
+    {
+      const Message *m = numbered (self, n);
+      if (m == NULL)
+        continue;
+      TdMessageInfo info = pop3_info_of (m, n);
+      g_array_append_val (list, info);
+    }
+  for (guint i = 0; self->numbers == NULL && i < self->open->messages->len; i++)
     {
       const Message *m = &g_array_index (self->open->messages, Message, i);
       if (m->uid < first_uid)
@@ -503,12 +541,15 @@ scripted_fetch_messages_async (TdBackend *backend, GArray *uids, TdMessageSink *
   GError *error = NULL;
 
   td_uid_set_normalize (wanted);
-  for (guint i = 0; i < self->open->messages->len; i++)
+  guint count = self->numbers != NULL ? self->numbers->len : self->open->messages->len;
+  for (guint i = 0; i < count; i++)
     {
-      const Message *m = &g_array_index (self->open->messages, Message, i);
-      if (!td_uid_set_contains (wanted, m->uid))
+      const Message *m = self->numbers != NULL ? numbered (self, i + 1)
+                                               : &g_array_index (self->open->messages, Message, i);
+      guint32 id = self->numbers != NULL ? i + 1 : m->uid;
+      if (m == NULL || !td_uid_set_contains (wanted, id))
         continue;
-      TdMessageInfo info = info_of (m);
+      TdMessageInfo info = self->numbers != NULL ? pop3_info_of (m, id) : info_of (m);
       gboolean ok = td_message_sink_begin (sink, &error)
                     && td_message_sink_write (sink, (const guint8 *) m->body, strlen (m->body),
                                               &error)
@@ -592,12 +633,16 @@ scripted_expunge_async (TdBackend *backend, GArray *uids, GCancellable *cancella
   g_autoptr (GArray) set = g_array_copy (uids);
 
   td_uid_set_normalize (set);
-  for (guint i = self->open->messages->len; i-- > 0;)
+  for (guint32 n = 1; self->numbers != NULL && n <= self->numbers->len; n++)
+    if (td_uid_set_contains (set, n))
+      expunge_one (self->open, g_array_index (self->numbers, guint32, n - 1));
+  for (guint i = self->open->messages->len; self->numbers == NULL && i-- > 0;)
     {
       guint32 uid = g_array_index (self->open->messages, Message, i).uid;
       if (td_uid_set_contains (set, uid))
         expunge_one (self->open, uid);
     }
+  /* POP3: the DELEs and the QUIT that commits them, as one. */
   server_save (self->server);
   return_true (self, callback, user_data, scripted_expunge_async);
 }
@@ -637,6 +682,7 @@ static void
 td_scripted_backend_finalize (GObject *object)
 {
   server_free (TD_SCRIPTED_BACKEND (object)->server);
+  g_clear_pointer (&TD_SCRIPTED_BACKEND (object)->numbers, g_array_unref);
   G_OBJECT_CLASS (td_scripted_backend_parent_class)->finalize (object);
 }
 

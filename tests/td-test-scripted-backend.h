@@ -23,6 +23,8 @@ G_DECLARE_FINAL_TYPE (TdScriptedBackend, td_scripted_backend, TD, SCRIPTED_BACKE
 #define TD_SCRIPTED_CAP_CONDSTORE "condstore"   /* changes since a MODSEQ, VANISHED */
 #define TD_SCRIPTED_CAP_UIDPLUS "uidplus"       /* APPEND tells the new UID */
 #define TD_SCRIPTED_CAP_LIST_STATUS "list-status"
+/* A POP3 mailbox instead: INBOX alone, numbered per session, UIDLs, download and delete. */
+#define TD_SCRIPTED_CAP_POP3 "pop3"
 
 /* The server's state file, for tests to build and read. */
 void td_scripted_server_init (const char *path, const char *caps);

@@ -35,7 +35,7 @@ message (const char *id)
 }
 
 static void
-core_init (Core *c, const char *caps)
+core_init_with (Core *c, const char *caps, const char *extra)
 {
   /* tmpfs where there is one: a sweep flushes the file system at every batch. */
   const char *base = g_file_test ("/dev/shm", G_FILE_TEST_IS_DIR) && access ("/dev/shm", W_OK) == 0
@@ -49,10 +49,17 @@ core_init (Core *c, const char *caps)
   c->config = g_build_filename (c->dir, "config", NULL);
   g_autofree char *body = g_strdup_printf (
     "[general]\nstate-dir = %s/state\n\n[account s]\nprotocol = scripted\n"
-    "host = scripted.invalid\nuser = u\npassword = p\nmaildir = %s\n", c->dir, c->maildir);
+    "host = scripted.invalid\nuser = u\npassword = p\nmaildir = %s\n%s", c->dir, c->maildir,
+    extra);
   g_assert_true (g_file_set_contents (c->config, body, -1, NULL));
   td_scripted_server_init (c->server, caps);
   g_setenv (TD_SCRIPTED_SERVER_ENV, c->server, TRUE);
+}
+
+static void
+core_init (Core *c, const char *caps)
+{
+  core_init_with (c, caps, "");
 }
 
 static void
@@ -266,11 +273,13 @@ compare_strings (gconstpointer a, gconstpointer b)
   return strcmp (*(const char *const *) a, *(const char *const *) b);
 }
 
-/* Both sides of INBOX as text, one line a message: "here <id> <flags>", "there <id> <flags>". */
+/* Both sides as text, one line a message: "here <id> <flags>", "there <id> <flags>"; the
+ * Maildir's @local folder ("" for its root, where a POP3 mailbox lands) and the server's
+ * INBOX. */
 static char *
-both_sides (Core *c)
+both_sides_of (Core *c, const char *local)
 {
-  g_autoptr (GHashTable) here = local_messages (c, "INBOX");
+  g_autoptr (GHashTable) here = local_messages (c, local);
   g_autoptr (GHashTable) there = td_scripted_server_messages (c->server, "INBOX");
   g_autoptr (GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
   GHashTable *sides[] = { here, there };
@@ -290,6 +299,12 @@ both_sides (Core *c)
   g_ptr_array_sort (lines, compare_strings);
   g_ptr_array_add (lines, NULL);
   return g_strjoinv ("\n", (char **) lines->pdata);
+}
+
+static char *
+both_sides (Core *c)
+{
+  return both_sides_of (c, "INBOX");
 }
 
 /* The scenario: 30 messages synced, then on the server 20 new, 10 flag changes and 5
@@ -397,25 +412,41 @@ test_two_way (gconstpointer caps)
   core_clear (&c);
 }
 
+/* A scenario for the sweep: what the server announces, the account's extra keys, how to
+ * reach the state to sync from, and where the Maildir keeps the folder. */
+typedef struct
+{
+  const char *caps;
+  const char *extra;
+  void (*build) (Core *c);
+  const char *local;
+  guint here, there; /* messages on each side after the sync */
+} Scenario;
+
 /* The crash-point sweep (see the top of this file). */
 static void
-test_crash_sweep (gconstpointer caps)
+test_crash_sweep (gconstpointer data)
 {
+  const Scenario *s = data;
   Core c = { 0 };
   guint mismatches = 0;
 
-  core_init (&c, caps);
-  build_scenario (&c);
+  core_init_with (&c, s->caps, s->extra);
+  s->build (&c);
   snapshot (&c, "before", FALSE);
   guint steps = sync_child (&c, 0, FALSE);
-  g_autofree char *reference = both_sides (&c);
+  g_autofree char *reference = both_sides_of (&c, s->local);
+  g_autoptr (GHashTable) here = local_messages (&c, s->local);
+  g_autoptr (GHashTable) there = td_scripted_server_messages (c.server, "INBOX");
+  g_assert_cmpuint (g_hash_table_size (here), ==, s->here);
+  g_assert_cmpuint (g_hash_table_size (there), ==, s->there);
   g_assert_cmpuint (steps, >, 10);
   for (guint n = 1; n <= steps; n++)
     {
       snapshot (&c, "before", TRUE);
       sync_child (&c, n, FALSE);
       sync_child (&c, 0, FALSE);
-      g_autofree char *resumed = both_sides (&c);
+      g_autofree char *resumed = both_sides_of (&c, s->local);
       if (g_strcmp0 (resumed, reference) != 0)
         {
           mismatches++;
@@ -427,11 +458,32 @@ test_crash_sweep (gconstpointer caps)
       sync_child (&c, 0, TRUE);
     }
   g_test_message ("%u durability steps, %u mismatches", steps, mismatches);
-  g_print ("# crash-point sweep (%s): %u durability steps, %u mismatches\n",
-           (const char *) caps, steps, mismatches);
+  g_print ("# crash-point sweep (%s%s): %u durability steps, %u mismatches\n", s->caps,
+           s->extra[0] ? ", keep-on-server = false" : "", steps, mismatches);
   g_assert_cmpuint (mismatches, ==, 0);
   core_clear (&c);
 }
+
+/* POP3: 10 messages downloaded (and, when the account deletes, deleted), then 20 more. */
+static void
+build_mailbox (Core *c)
+{
+  for (guint i = 1; i <= 30; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("p%u", i);
+      g_autofree char *m = message (id);
+      td_scripted_server_deliver (c->server, "INBOX", m, 0);
+      if (i == 10)
+        sync_child (c, 0, FALSE);
+    }
+}
+
+static const Scenario imap_condstore = { "condstore;uidplus;list-status", "", build_scenario,
+                                         "INBOX", 43, 43 };
+static const Scenario imap_plain = { "", "", build_scenario, "INBOX", 43, 43 };
+static const Scenario pop3_keep = { "pop3", "", build_mailbox, "", 30, 30 };
+static const Scenario pop3_delete = { "pop3", "keep-on-server = false\n", build_mailbox, "", 30,
+                                      0 };
 
 int
 main (int argc, char **argv)
@@ -442,8 +494,10 @@ main (int argc, char **argv)
   g_test_add_data_func ("/sync/core/two-way/condstore", "condstore;uidplus;list-status",
                         test_two_way);
   g_test_add_data_func ("/sync/core/two-way/plain", "", test_two_way);
-  g_test_add_data_func ("/sync/core/crash-sweep/imap-condstore", "condstore;uidplus;list-status",
+  g_test_add_data_func ("/sync/core/crash-sweep/imap-condstore", &imap_condstore,
                         test_crash_sweep);
-  g_test_add_data_func ("/sync/core/crash-sweep/imap-plain", "", test_crash_sweep);
+  g_test_add_data_func ("/sync/core/crash-sweep/imap-plain", &imap_plain, test_crash_sweep);
+  g_test_add_data_func ("/sync/core/crash-sweep/pop3-keep", &pop3_keep, test_crash_sweep);
+  g_test_add_data_func ("/sync/core/crash-sweep/pop3-delete", &pop3_delete, test_crash_sweep);
   return g_test_run ();
 }
