@@ -7,11 +7,26 @@
 #include "engine/common/td-error.h"
 #include "storage/td-maildir.h"
 
+static void
+side_free (TdLocalSide *side)
+{
+  g_free (side->account);
+  g_free (side->name);
+  g_array_unref (side->messages);
+  g_hash_table_unref (side->disk);
+  g_array_unref (side->local_flags);
+  g_array_unref (side->deleted);
+  g_ptr_array_unref (side->new_files);
+  g_array_unref (side->uploads);
+  g_free (side);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdLocalSide, side_free)
+
 /* A folder of @n messages, UIDs 1..n, each with a file whose flags are the row's (@flags). */
-static TdLocalFolder *
+static TdLocalSide *
 folder_new (guint n, TdFlags flags)
 {
-  TdLocalFolder *local = g_new0 (TdLocalFolder, 1);
+  TdLocalSide *local = g_new0 (TdLocalSide, 1);
 
   local->account = g_strdup ("acct");
   local->name = g_strdup ("INBOX");
@@ -23,7 +38,6 @@ folder_new (guint n, TdFlags flags)
   local->new_files = g_ptr_array_new_with_free_func (g_free);
   local->uploads = g_array_new (FALSE, TRUE, sizeof (TdStateUpload));
   g_array_set_clear_func (local->uploads, (GDestroyNotify) td_state_upload_clear);
-  local->local_only = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   for (guint32 uid = 1; uid <= n; uid++)
     {
       TdStateMessage m = { uid, g_strdup_printf ("m%u", uid), flags, 100, NULL, FALSE };
@@ -38,7 +52,7 @@ folder_new (guint n, TdFlags flags)
 
 /* The reader renamed message @uid's file to @flags. */
 static void
-reader_sets (TdLocalFolder *local, guint32 uid, TdFlags flags)
+reader_sets (TdLocalSide *local, guint32 uid, TdFlags flags)
 {
   g_autofree char *base = g_strdup_printf ("m%u", uid);
   TdMaildirEntry *e = g_hash_table_lookup (local->disk, base);
@@ -50,7 +64,7 @@ reader_sets (TdLocalFolder *local, guint32 uid, TdFlags flags)
 
 /* The reader deleted message @uid's file. */
 static void
-reader_deletes (TdLocalFolder *local, guint32 uid)
+reader_deletes (TdLocalSide *local, guint32 uid)
 {
   g_autofree char *base = g_strdup_printf ("m%u", uid);
   g_hash_table_remove (local->disk, base);
@@ -131,7 +145,7 @@ test_merge_rule (void)
 static void
 test_flags_both_sides (void)
 {
-  g_autoptr (TdLocalFolder) local = folder_new (3, TD_FLAG_SEEN);
+  g_autoptr (TdLocalSide) local = folder_new (3, TD_FLAG_SEEN);
   g_autoptr (TdFolderChanges) changes = td_folder_changes_new ();
   TdSyncPolicy policy = policy_for (TD_DIRECTION_BOTH, TD_DIRECTION_BOTH);
 
@@ -166,7 +180,7 @@ test_flags_both_sides (void)
 static void
 test_flags_pull_only (void)
 {
-  g_autoptr (TdLocalFolder) local = folder_new (2, 0);
+  g_autoptr (TdLocalSide) local = folder_new (2, 0);
   g_autoptr (TdFolderChanges) changes = td_folder_changes_new ();
   TdSyncPolicy policy = policy_for (TD_DIRECTION_PULL, TD_DIRECTION_BOTH);
 
@@ -191,7 +205,7 @@ test_flags_pull_only (void)
 static void
 test_removals_guard (void)
 {
-  g_autoptr (TdLocalFolder) local = folder_new (TD_DELETION_GUARD_MIN_MESSAGES, 0);
+  g_autoptr (TdLocalSide) local = folder_new (TD_DELETION_GUARD_MIN_MESSAGES, 0);
   g_autoptr (TdFolderChanges) changes = td_folder_changes_new ();
   TdSyncPolicy policy = policy_for (TD_DIRECTION_BOTH, TD_DIRECTION_BOTH);
 
@@ -215,7 +229,7 @@ test_removals_guard (void)
 static void
 test_removals_kept (void)
 {
-  g_autoptr (TdLocalFolder) local = folder_new (5, 0);
+  g_autoptr (TdLocalSide) local = folder_new (5, 0);
   g_autoptr (TdFolderChanges) changes = td_folder_changes_new ();
   TdSyncPolicy policy = policy_for (TD_DIRECTION_BOTH, TD_DIRECTION_PUSH);
 
@@ -233,7 +247,7 @@ test_removals_kept (void)
 static void
 test_removals_above_listing (void)
 {
-  g_autoptr (TdLocalFolder) local = folder_new (4, 0);
+  g_autoptr (TdLocalSide) local = folder_new (4, 0);
   g_autoptr (TdFolderChanges) changes = td_folder_changes_new ();
   TdSyncPolicy policy = policy_for (TD_DIRECTION_BOTH, TD_DIRECTION_BOTH);
   TdSyncPoint since = { .last_uid = 4 };
@@ -253,7 +267,7 @@ test_removals_above_listing (void)
 static void
 test_deletions_there (void)
 {
-  g_autoptr (TdLocalFolder) local = folder_new (10, 0);
+  g_autoptr (TdLocalSide) local = folder_new (10, 0);
   g_autoptr (TdFolderChanges) changes = td_folder_changes_new ();
 
   reader_deletes (local, 2);
@@ -278,7 +292,7 @@ test_deletions_there (void)
 static void
 test_deletions_wiped (void)
 {
-  g_autoptr (TdLocalFolder) local = folder_new (3, 0);
+  g_autoptr (TdLocalSide) local = folder_new (3, 0);
   g_autoptr (TdFolderChanges) changes = td_folder_changes_new ();
   TdSyncPolicy policy = policy_for (TD_DIRECTION_BOTH, TD_DIRECTION_BOTH);
 
@@ -297,7 +311,7 @@ test_deletions_wiped (void)
 static void
 test_downloads (void)
 {
-  g_autoptr (TdLocalFolder) local = folder_new (4, 0);
+  g_autoptr (TdLocalSide) local = folder_new (4, 0);
   g_autoptr (TdFolderChanges) changes = td_folder_changes_new ();
   TdSyncPolicy policy = policy_for (TD_DIRECTION_BOTH, TD_DIRECTION_BOTH);
   TdStateMessage uploaded = { 12, g_strdup ("up"), 0, 10, NULL, FALSE };
@@ -328,7 +342,7 @@ test_downloads (void)
 static void
 test_count (void)
 {
-  g_autoptr (TdLocalFolder) local = folder_new (6, 0);
+  g_autoptr (TdLocalSide) local = folder_new (6, 0);
   g_autoptr (TdFolderChanges) changes = td_folder_changes_new ();
   TdSyncPolicy policy = policy_for (TD_DIRECTION_BOTH, TD_DIRECTION_BOTH);
   TdFolderReport report = { 0 };
@@ -359,7 +373,7 @@ test_count (void)
 static void
 test_decide (void)
 {
-  g_autoptr (TdLocalFolder) local = folder_new (5, 0);
+  g_autoptr (TdLocalSide) local = folder_new (5, 0);
   TdSyncPoint point = { 7, 6, 40, 5, 5, 0 };
   TdFolderState state = { 7, 6, 40, 5, FALSE };
   TdSyncPolicy both = policy_for (TD_DIRECTION_BOTH, TD_DIRECTION_BOTH);

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "engine/common/td-error.h"
-#include "engine/sync/td-local-folder-private.h"
 
 void
 td_folder_plan_free (TdFolderPlan *plan)
@@ -35,14 +34,14 @@ guard_allows (guint total, guint n)
 
 /* The reader's deletions of messages the folder still records. */
 static GArray *
-deleted_here (const TdLocalFolder *local)
+deleted_here (const TdLocalSide *local)
 {
   GArray *set = g_array_new (FALSE, FALSE, sizeof (TdUidRange));
 
   for (guint i = 0; local->deleted != NULL && i < local->deleted->len; i++)
     {
       guint32 uid = g_array_index (local->deleted, guint32, i);
-      if (td_local_folder_find ((TdLocalFolder *) local, uid, NULL) != NULL)
+      if (td_local_side_find (local, uid, NULL) != NULL)
         td_uid_set_add (set, uid);
     }
   return set;
@@ -61,7 +60,7 @@ deleted_here (const TdLocalFolder *local)
  * Returns: %TRUE when a sync of the folder would send something
  */
 gboolean
-td_folder_plan_local_work (const TdSyncPolicy *policy, const TdLocalFolder *local)
+td_folder_plan_local_work (const TdSyncPolicy *policy, const TdLocalSide *local)
 {
   if (local->uploads != NULL && local->uploads->len > 0)
     return TRUE;
@@ -86,7 +85,7 @@ td_folder_plan_local_work (const TdSyncPolicy *policy, const TdLocalFolder *loca
  * Returns: what the folder needs next
  */
 TdFolderPlanKind
-td_folder_plan_decide (const TdSyncPolicy *policy, const TdLocalFolder *local,
+td_folder_plan_decide (const TdSyncPolicy *policy, const TdLocalSide *local,
                        const TdSyncPoint *point, const TdFolderState *state)
 {
   if (local->untracked || (point->uidvalidity != 0 && point->uidvalidity != state->uidvalidity))
@@ -158,7 +157,7 @@ compare_stores (gconstpointer a, gconstpointer b)
 /* Both sides' flag changes against the last common state, merged by td_flags_merge(); the
  * server's only where the policy pulls, the reader's only where it pushes. */
 static void
-plan_flags (TdFolderPlan *plan, const TdSyncPolicy *policy, const TdLocalFolder *local,
+plan_flags (TdFolderPlan *plan, const TdSyncPolicy *policy, const TdLocalSide *local,
             const TdFolderChanges *changes)
 {
   g_autoptr (GHashTable) server = g_hash_table_new (g_direct_hash, g_direct_equal);
@@ -227,7 +226,7 @@ sorted_present (const TdFolderChanges *changes)
  * covers the UIDs up to the request's last_uid: a row above it (an upload recorded since the
  * request was made) is not judged by it. */
 static void
-plan_removals (TdFolderPlan *plan, const TdLocalFolder *local, const TdSyncPoint *since,
+plan_removals (TdFolderPlan *plan, const TdLocalSide *local, const TdSyncPoint *since,
                const TdFolderChanges *changes, const GArray *present)
 {
   g_autoptr (GArray) gone = g_array_copy (changes->vanished);
@@ -261,7 +260,7 @@ is_removed (const TdFolderPlan *plan, guint32 uid)
 /* The server's removals, under the policy and the guard. */
 static gboolean
 decide_removals (TdFolderPlan *plan, const TdSyncPolicy *policy, gboolean force,
-                 const TdLocalFolder *local)
+                 const TdLocalSide *local)
 {
   guint n = plan->removals->len, total = local->messages->len;
 
@@ -285,7 +284,7 @@ decide_removals (TdFolderPlan *plan, const TdSyncPolicy *policy, gboolean force,
  * well needs nothing sent. */
 static gboolean
 decide_deletions_there (TdFolderPlan *plan, const TdSyncPolicy *policy, gboolean force,
-                        const TdLocalFolder *local)
+                        const TdLocalSide *local)
 {
   g_autoptr (GArray) deleted = deleted_here (local);
   guint total = local->messages->len, n = local->deleted ? local->deleted->len : 0;
@@ -348,7 +347,7 @@ add_download (TdFolderPlan *plan, guint32 uid, guint64 size)
 /* What comes down: messages below the sync point an earlier run never stored, then the new
  * ones, less any we hold already (our own uploads, a run cut short before its sync point). */
 static void
-plan_downloads (TdFolderPlan *plan, const TdLocalFolder *local, const TdFolderChanges *changes,
+plan_downloads (TdFolderPlan *plan, const TdLocalSide *local, const TdFolderChanges *changes,
                 const GArray *present)
 {
   g_autoptr (GArray) added = g_array_sized_new (FALSE, FALSE, sizeof (TdMessageInfo),
@@ -357,7 +356,7 @@ plan_downloads (TdFolderPlan *plan, const TdLocalFolder *local, const TdFolderCh
   for (guint i = 0; present != NULL && i < present->len; i++)
     {
       guint32 uid = g_array_index (present, guint32, i);
-      if (td_local_folder_find ((TdLocalFolder *) local, uid, NULL) == NULL)
+      if (td_local_side_find (local, uid, NULL) == NULL)
         add_download (plan, uid, 0);
     }
   /* Shallow copies: only uid and size are read. */
@@ -366,7 +365,7 @@ plan_downloads (TdFolderPlan *plan, const TdLocalFolder *local, const TdFolderCh
   for (guint i = 0; i < added->len; i++)
     {
       const TdMessageInfo *m = &g_array_index (added, TdMessageInfo, i);
-      if (m->uid != 0 && td_local_folder_find ((TdLocalFolder *) local, m->uid, NULL) == NULL)
+      if (m->uid != 0 && td_local_side_find (local, m->uid, NULL) == NULL)
         add_download (plan, m->uid, m->size);
     }
 }
@@ -386,7 +385,7 @@ plan_downloads (TdFolderPlan *plan, const TdLocalFolder *local, const TdFolderCh
  * Returns: (transfer full): the plan
  */
 TdFolderPlan *
-td_folder_plan_build (const TdSyncPolicy *policy, gboolean force, const TdLocalFolder *local,
+td_folder_plan_build (const TdSyncPolicy *policy, gboolean force, const TdLocalSide *local,
                       const TdSyncPoint *since, const TdFolderChanges *changes)
 {
   TdFolderPlan *plan = g_new0 (TdFolderPlan, 1);

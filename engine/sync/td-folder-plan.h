@@ -56,12 +56,12 @@ typedef struct
   guint uploads;         /* new local messages (and unsettled uploads) to send */
 } TdFolderPlan;
 
-TdFolderPlanKind td_folder_plan_decide (const TdSyncPolicy *policy, const TdLocalFolder *local,
+TdFolderPlanKind td_folder_plan_decide (const TdSyncPolicy *policy, const TdLocalSide *local,
                                         const TdSyncPoint *point, const TdFolderState *state);
-gboolean td_folder_plan_local_work (const TdSyncPolicy *policy, const TdLocalFolder *local);
+gboolean td_folder_plan_local_work (const TdSyncPolicy *policy, const TdLocalSide *local);
 guint32 td_folder_plan_new_from (const TdSyncPoint *point, const TdFolderState *state);
 TdFolderPlan *td_folder_plan_build (const TdSyncPolicy *policy, gboolean force,
-                                    const TdLocalFolder *local, const TdSyncPoint *since,
+                                    const TdLocalSide *local, const TdSyncPoint *since,
                                     const TdFolderChanges *changes);
 void td_folder_plan_count (const TdFolderPlan *plan, TdFolderReport *report);
 void td_folder_plan_free (TdFolderPlan *plan);

@@ -6,6 +6,15 @@
 
 G_BEGIN_DECLS
 
+struct _TdLocalFolder
+{
+  TdLocalSide side;
+  TdStateDb *db;          /* borrowed */
+  TdMaildirFolder *folder;
+  TdStateFolder record;   /* the sync point after the last good sync */
+  GHashTable *local_only; /* base set: kept here after the server dropped them */
+};
+
 gboolean td_local_folder_fail (GError **error, GError *local, const char *folder);
 TdStateMessage *td_local_folder_find (TdLocalFolder *local, guint32 uid, guint *index);
 void td_local_folder_insert (TdLocalFolder *local, TdStateMessage *message);

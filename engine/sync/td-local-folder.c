@@ -33,28 +33,35 @@ td_local_folder_free (TdLocalFolder *local)
 {
   if (local == NULL)
     return;
-  g_free (local->account);
-  g_free (local->name);
+  g_free (local->side.account);
+  g_free (local->side.name);
   g_clear_pointer (&local->folder, td_maildir_folder_unref);
-  g_clear_pointer (&local->messages, g_array_unref);
-  g_clear_pointer (&local->disk, g_hash_table_unref);
-  g_clear_pointer (&local->local_flags, g_array_unref);
+  g_clear_pointer (&local->side.messages, g_array_unref);
+  g_clear_pointer (&local->side.disk, g_hash_table_unref);
+  g_clear_pointer (&local->side.local_flags, g_array_unref);
   g_clear_pointer (&local->local_only, g_hash_table_unref);
-  g_clear_pointer (&local->uploads, g_array_unref);
-  g_clear_pointer (&local->new_files, g_ptr_array_unref);
-  g_clear_pointer (&local->deleted, g_array_unref);
+  g_clear_pointer (&local->side.uploads, g_array_unref);
+  g_clear_pointer (&local->side.new_files, g_ptr_array_unref);
+  g_clear_pointer (&local->side.deleted, g_array_unref);
   g_free (local);
 }
 
-/* The row of @uid, by binary search, and its @index (nullable) in local->messages. */
-TdStateMessage *
-td_local_folder_find (TdLocalFolder *local, guint32 uid, guint *index)
+/**
+ * td_local_side_find:
+ * @side: a folder's local side
+ * @uid: a UID
+ * @index: (out) (optional): its index in @side's messages
+ *
+ * Returns: (nullable): the row of @uid, by binary search
+ */
+const TdStateMessage *
+td_local_side_find (const TdLocalSide *side, guint32 uid, guint *index)
 {
-  guint lo = 0, hi = local->messages->len;
+  guint lo = 0, hi = side->messages->len;
   while (lo < hi)
     {
       guint mid = lo + (hi - lo) / 2;
-      TdStateMessage *m = &g_array_index (local->messages, TdStateMessage, mid);
+      const TdStateMessage *m = &g_array_index (side->messages, TdStateMessage, mid);
       if (m->uid == uid)
         {
           if (index != NULL)
@@ -69,14 +76,41 @@ td_local_folder_find (TdLocalFolder *local, guint32 uid, guint *index)
   return NULL;
 }
 
-/* Adds a row to local->messages in UID order, taking its strings. */
+/* The row of @uid, to change, and its @index (nullable) in the side's messages. */
+TdStateMessage *
+td_local_folder_find (TdLocalFolder *local, guint32 uid, guint *index)
+{
+  return (TdStateMessage *) td_local_side_find (&local->side, uid, index);
+}
+
+/**
+ * td_local_folder_get_side:
+ * @local: a prepared folder
+ *
+ * Returns: (transfer none): what the folder holds, for the planner to read
+ */
+const TdLocalSide *
+td_local_folder_get_side (TdLocalFolder *local)
+{
+  return &local->side;
+}
+
+/* Returns: (transfer none) (nullable): the folder's directory, NULL in a dry run when the
+ * folder does not exist here yet */
+TdMaildirFolder *
+td_local_folder_get_maildir_folder (TdLocalFolder *local)
+{
+  return local->folder;
+}
+
+/* Adds a row to local->side.messages in UID order, taking its strings. */
 void
 td_local_folder_insert (TdLocalFolder *local, TdStateMessage *message)
 {
-  guint at = local->messages->len;
-  while (at > 0 && g_array_index (local->messages, TdStateMessage, at - 1).uid > message->uid)
+  guint at = local->side.messages->len;
+  while (at > 0 && g_array_index (local->side.messages, TdStateMessage, at - 1).uid > message->uid)
     at--;
-  g_array_insert_val (local->messages, at, *message);
+  g_array_insert_val (local->side.messages, at, *message);
 }
 
 /* Completes or drops downloads an earlier run left pending (see the top of this file). */
@@ -87,16 +121,16 @@ resolve_pending (TdLocalFolder *local, GError **error)
   GError *e = NULL;
   gboolean any = FALSE;
 
-  for (guint i = 0; i < local->messages->len && !any; i++)
-    any = g_array_index (local->messages, TdStateMessage, i).pending;
+  for (guint i = 0; i < local->side.messages->len && !any; i++)
+    any = g_array_index (local->side.messages, TdStateMessage, i).pending;
   if (!any)
     return TRUE;
   disk = td_maildir_folder_scan (local->folder, NULL);
   if (!td_state_db_begin (local->db, &e))
-    return td_local_folder_fail (error, e, local->name);
-  for (guint i = local->messages->len; i-- > 0;)
+    return td_local_folder_fail (error, e, local->side.name);
+  for (guint i = local->side.messages->len; i-- > 0;)
     {
-      TdStateMessage *m = &g_array_index (local->messages, TdStateMessage, i);
+      TdStateMessage *m = &g_array_index (local->side.messages, TdStateMessage, i);
       if (!m->pending)
         continue;
       gboolean ok;
@@ -108,16 +142,16 @@ resolve_pending (TdLocalFolder *local, GError **error)
       else
         {
           ok = td_state_db_remove_message (local->db, local->record.id, m->uid, &e);
-          g_array_remove_index (local->messages, i);
+          g_array_remove_index (local->side.messages, i);
         }
       if (!ok)
         {
           td_state_db_rollback (local->db);
-          return td_local_folder_fail (error, e, local->name);
+          return td_local_folder_fail (error, e, local->side.name);
         }
     }
   if (!td_state_db_commit (local->db, &e))
-    return td_local_folder_fail (error, e, local->name);
+    return td_local_folder_fail (error, e, local->side.name);
   return TRUE;
 }
 
@@ -136,35 +170,35 @@ scan_local_changes (TdLocalFolder *local)
     td_maildir_folder_dir_mtimes (local->folder, &local->record.cur_mtime,
                                   &local->record.new_mtime);
   local->record.scanned_at = g_get_real_time () * 1000;
-  local->disk = local->folder != NULL
+  local->side.disk = local->folder != NULL
                   ? td_maildir_folder_scan (local->folder, NULL)
                   : g_hash_table_new (g_str_hash, g_str_equal);
-  local->local_flags = g_array_new (FALSE, FALSE, sizeof (TdLocalFlags));
-  local->deleted = g_array_new (FALSE, FALSE, sizeof (guint32));
+  local->side.local_flags = g_array_new (FALSE, FALSE, sizeof (TdLocalFlags));
+  local->side.deleted = g_array_new (FALSE, FALSE, sizeof (guint32));
   g_autoptr (GHashTable) known = g_hash_table_new (g_str_hash, g_str_equal);
-  for (guint i = 0; i < local->messages->len; i++)
+  for (guint i = 0; i < local->side.messages->len; i++)
     {
-      TdStateMessage *m = &g_array_index (local->messages, TdStateMessage, i);
-      TdMaildirEntry *e = g_hash_table_lookup (local->disk, m->base);
+      TdStateMessage *m = &g_array_index (local->side.messages, TdStateMessage, i);
+      TdMaildirEntry *e = g_hash_table_lookup (local->side.disk, m->base);
       g_hash_table_add (known, m->base);
       if (e != NULL && e->flags != m->flags)
         {
           TdLocalFlags l = { m->uid, e->flags };
-          g_array_append_val (local->local_flags, l);
+          g_array_append_val (local->side.local_flags, l);
         }
       else if (e == NULL && !(m->flags & TD_FLAG_DELETED))
-        g_array_append_val (local->deleted, m->uid);
+        g_array_append_val (local->side.deleted, m->uid);
     }
-  for (guint i = 0; i < local->uploads->len; i++)
-    g_hash_table_add (known, g_array_index (local->uploads, TdStateUpload, i).base);
+  for (guint i = 0; i < local->side.uploads->len; i++)
+    g_hash_table_add (known, g_array_index (local->side.uploads, TdStateUpload, i).base);
   GHashTableIter it;
   gpointer base;
-  g_hash_table_iter_init (&it, local->disk);
+  g_hash_table_iter_init (&it, local->side.disk);
   while (g_hash_table_iter_next (&it, &base, NULL))
     if (!g_hash_table_contains (known, base) && !g_hash_table_contains (local->local_only, base))
-      g_ptr_array_add (local->new_files, g_strdup (base));
-  g_ptr_array_sort (local->new_files, compare_strings);
-  local->wiped = local->messages->len > 0 && g_hash_table_size (local->disk) == 0;
+      g_ptr_array_add (local->side.new_files, g_strdup (base));
+  g_ptr_array_sort (local->side.new_files, compare_strings);
+  local->side.wiped = local->side.messages->len > 0 && g_hash_table_size (local->side.disk) == 0;
 }
 
 /**
@@ -193,8 +227,8 @@ td_local_folder_prepare (TdStateDb *db, TdMaildir *maildir, const char *account,
   GError *e = NULL;
 
   local->db = db;
-  local->account = g_strdup (account);
-  local->name = g_strdup (name);
+  local->side.account = g_strdup (account);
+  local->side.name = g_strdup (name);
   local->folder = dry_run ? td_maildir_find_folder (maildir, components, &e)
                           : td_maildir_open_folder (maildir, components, &e);
   if (local->folder == NULL && !g_error_matches (e, TD_STORAGE_ERROR, TD_STORAGE_ERROR_GONE))
@@ -204,18 +238,18 @@ td_local_folder_prepare (TdStateDb *db, TdMaildir *maildir, const char *account,
     td_maildir_folder_clean_tmp (local->folder);
   if (!(dry_run ? td_state_db_find_folder (db, account, name, &local->record, &e)
                 : td_state_db_get_folder (db, account, name, &local->record, &e))
-      || (local->messages = td_state_db_load_messages (db, local->record.id, &e)) == NULL)
+      || (local->side.messages = td_state_db_load_messages (db, local->record.id, &e)) == NULL)
     return td_local_folder_fail (error, e, name), NULL;
   if (!dry_run && !resolve_pending (local, error))
     return NULL;
-  local->new_files = g_ptr_array_new_with_free_func (g_free);
-  if ((local->uploads = td_state_db_load_uploads (db, local->record.id, &e)) == NULL
+  local->side.new_files = g_ptr_array_new_with_free_func (g_free);
+  if ((local->side.uploads = td_state_db_load_uploads (db, local->record.id, &e)) == NULL
       || (local->local_only = td_state_db_load_local_only (db, local->record.id, &e)) == NULL)
     return td_local_folder_fail (error, e, name), NULL;
-  if (local->record.uidvalidity == 0 && local->messages->len == 0 && local->folder != NULL)
+  if (local->record.uidvalidity == 0 && local->side.messages->len == 0 && local->folder != NULL)
     {
       g_autoptr (GHashTable) disk = td_maildir_folder_scan (local->folder, NULL);
-      local->untracked = g_hash_table_size (disk) > 0;
+      local->side.untracked = g_hash_table_size (disk) > 0;
     }
   if (scan)
     scan_local_changes (local);
@@ -228,9 +262,9 @@ td_local_folder_sync_point (TdLocalFolder *local, TdSyncPoint *point)
   point->uidvalidity = local->record.uidvalidity;
   point->uidnext = local->record.uidnext;
   point->highestmodseq = local->record.highestmodseq;
-  point->known_count = local->messages->len;
-  point->last_uid = local->messages->len
-                      ? g_array_index (local->messages, TdStateMessage, local->messages->len - 1).uid
+  point->known_count = local->side.messages->len;
+  point->last_uid = local->side.messages->len
+                      ? g_array_index (local->side.messages, TdStateMessage, local->side.messages->len - 1).uid
                       : 0;
 }
 
@@ -253,10 +287,10 @@ apply_flags (TdLocalFolder *local, GHashTable **disk, const TdFlagPlan *p, guint
       TdFlags file = td_flags_merge (p->base, p->merged, entry->flags);
       *changed += file != entry->flags;
       if (!td_maildir_folder_set_flags (local->folder, m->base, entry, file, &e))
-        return td_local_folder_fail (error, e, local->name);
+        return td_local_folder_fail (error, e, local->side.name);
     }
   if (!td_state_db_set_flags (local->db, local->record.id, m->uid, p->merged, &e))
-    return td_local_folder_fail (error, e, local->name);
+    return td_local_folder_fail (error, e, local->side.name);
   m->flags = p->merged;
   return TRUE;
 }
@@ -264,7 +298,7 @@ apply_flags (TdLocalFolder *local, GHashTable **disk, const TdFlagPlan *p, guint
 static gboolean
 remove_message (TdLocalFolder *local, GHashTable **disk, guint index, GError **error)
 {
-  TdStateMessage *m = &g_array_index (local->messages, TdStateMessage, index);
+  TdStateMessage *m = &g_array_index (local->side.messages, TdStateMessage, index);
   GError *e = NULL;
 
   if (*disk == NULL)
@@ -272,8 +306,8 @@ remove_message (TdLocalFolder *local, GHashTable **disk, guint index, GError **e
   TdMaildirEntry *entry = g_hash_table_lookup (*disk, m->base);
   if ((entry != NULL && !td_maildir_folder_remove (local->folder, entry, &e))
       || !td_state_db_remove_message (local->db, local->record.id, m->uid, &e))
-    return td_local_folder_fail (error, e, local->name);
-  g_array_remove_index (local->messages, index);
+    return td_local_folder_fail (error, e, local->side.name);
+  g_array_remove_index (local->side.messages, index);
   return TRUE;
 }
 
@@ -289,14 +323,14 @@ compare_uids (const void *a, const void *b)
 static gboolean
 keep_message (TdLocalFolder *local, guint index, GError **error)
 {
-  TdStateMessage *m = &g_array_index (local->messages, TdStateMessage, index);
+  TdStateMessage *m = &g_array_index (local->side.messages, TdStateMessage, index);
   GError *e = NULL;
 
   if (!td_state_db_remove_message (local->db, local->record.id, m->uid, &e)
       || !td_state_db_put_local_only (local->db, local->record.id, m->base, &e))
-    return td_local_folder_fail (error, e, local->name);
+    return td_local_folder_fail (error, e, local->side.name);
   g_hash_table_add (local->local_only, g_strdup (m->base));
-  g_array_remove_index (local->messages, index);
+  g_array_remove_index (local->side.messages, index);
   return TRUE;
 }
 
@@ -332,8 +366,8 @@ apply_removals (TdLocalFolder *local, const GArray *uids, gboolean remove_here,
 void
 td_local_folder_ensure_scanned (TdLocalFolder *local)
 {
-  if (local->disk == NULL && local->folder != NULL)
-    local->disk = td_maildir_folder_scan (local->folder, NULL);
+  if (local->side.disk == NULL && local->folder != NULL)
+    local->side.disk = td_maildir_folder_scan (local->folder, NULL);
 }
 
 /**
@@ -356,14 +390,14 @@ td_local_folder_apply_plan (TdLocalFolder *local, const GArray *flags, const GAr
                             gboolean remove_here, guint *flags_changed, guint *removed,
                             GError **error)
 {
-  g_autoptr (GHashTable) disk = local->disk ? g_hash_table_ref (local->disk) : NULL;
+  g_autoptr (GHashTable) disk = local->side.disk ? g_hash_table_ref (local->side.disk) : NULL;
   GError *e = NULL;
 
   *flags_changed = *removed = 0;
   if (flags->len == 0 && removals->len == 0)
     return TRUE;
   if (!td_state_db_begin (local->db, &e))
-    return td_local_folder_fail (error, e, local->name);
+    return td_local_folder_fail (error, e, local->side.name);
   for (guint i = 0; i < flags->len; i++)
     if (!apply_flags (local, &disk, &g_array_index (flags, TdFlagPlan, i), flags_changed, error))
       {
@@ -376,7 +410,7 @@ td_local_folder_apply_plan (TdLocalFolder *local, const GArray *flags, const GAr
       return FALSE;
     }
   if (!td_state_db_commit (local->db, &e))
-    return td_local_folder_fail (error, e, local->name);
+    return td_local_folder_fail (error, e, local->side.name);
   return TRUE;
 }
 
@@ -386,7 +420,7 @@ insert_rows (TdLocalFolder *local, GPtrArray *batch, gboolean pending, GError **
   GError *e = NULL;
 
   if (!td_state_db_begin (local->db, &e))
-    return td_local_folder_fail (error, e, local->name);
+    return td_local_folder_fail (error, e, local->side.name);
   for (guint i = 0; i < batch->len; i++)
     {
       TdPendingMessage *p = g_ptr_array_index (batch, i);
@@ -395,11 +429,11 @@ insert_rows (TdLocalFolder *local, GPtrArray *batch, gboolean pending, GError **
       if (!td_state_db_put_message (local->db, local->record.id, &m, &e))
         {
           td_state_db_rollback (local->db);
-          return td_local_folder_fail (error, e, local->name);
+          return td_local_folder_fail (error, e, local->side.name);
         }
     }
   if (!td_state_db_commit (local->db, &e))
-    return td_local_folder_fail (error, e, local->name);
+    return td_local_folder_fail (error, e, local->side.name);
   return TRUE;
 }
 
@@ -438,17 +472,17 @@ td_local_folder_commit_batch (TdLocalFolder *local, TdMaildir *maildir, GPtrArra
   if (batch->len == 0)
     return TRUE;
   if (!td_maildir_sync_filesystem (maildir, &e))
-    return td_local_folder_fail (error, e, local->name);
+    return td_local_folder_fail (error, e, local->side.name);
   if (!insert_rows (local, batch, TRUE, error))
     return FALSE;
   for (guint i = 0; i < batch->len; i++)
     {
       TdPendingMessage *p = g_ptr_array_index (batch, i);
       if (!td_maildir_delivery_publish (p->delivery, p->info.flags, &e))
-        return td_local_folder_fail (error, e, local->name);
+        return td_local_folder_fail (error, e, local->side.name);
     }
   if (!td_maildir_folder_sync_dirs (local->folder, &e))
-    return td_local_folder_fail (error, e, local->name);
+    return td_local_folder_fail (error, e, local->side.name);
   if (!insert_rows (local, batch, FALSE, error))
     return FALSE;
   remember_rows (local, batch);
@@ -502,8 +536,8 @@ assign (TdLocalFolder *local, GArray *candidates, GArray *server, guint32 uidval
   GError *e = NULL;
 
   *matched = 0;
-  for (guint i = 0; i < local->messages->len; i++)
-    g_hash_table_add (taken, GUINT_TO_POINTER (g_array_index (local->messages, TdStateMessage, i).uid));
+  for (guint i = 0; i < local->side.messages->len; i++)
+    g_hash_table_add (taken, GUINT_TO_POINTER (g_array_index (local->side.messages, TdStateMessage, i).uid));
   for (guint i = 0; i < candidates->len; i++)
     {
       const Candidate *c = &g_array_index (candidates, Candidate, i);
@@ -517,17 +551,17 @@ assign (TdLocalFolder *local, GArray *candidates, GArray *server, guint32 uidval
       if (!td_state_db_put_message (local->db, local->record.id, &m, &e))
         {
           td_state_message_clear (&m);
-          return td_local_folder_fail (error, e, local->name);
+          return td_local_folder_fail (error, e, local->side.name);
         }
-      g_array_append_val (local->messages, m);
+      g_array_append_val (local->side.messages, m);
       (*matched)++;
     }
-  g_array_sort (local->messages, compare_uids); /* uid is TdStateMessage's first member */
+  g_array_sort (local->side.messages, compare_uids); /* uid is TdStateMessage's first member */
   local->record.uidvalidity = uidvalidity;
   local->record.uidnext = 0;
   local->record.highestmodseq = 0;
   if (!td_state_db_update_folder (local->db, &local->record, &e))
-    return td_local_folder_fail (error, e, local->name);
+    return td_local_folder_fail (error, e, local->side.name);
   for (guint i = 0; i < server->len; i++)
     {
       guint32 uid = g_array_index (server, TdMessageInfo, i).uid;
@@ -546,11 +580,11 @@ assign_in_transaction (TdLocalFolder *local, GArray *candidates, GArray *server,
   GError *e = NULL;
 
   if (!td_state_db_begin (local->db, &e))
-    return td_local_folder_fail (error, e, local->name);
+    return td_local_folder_fail (error, e, local->side.name);
   if (clear_first && !td_state_db_clear_messages (local->db, local->record.id, &e))
     {
       td_state_db_rollback (local->db);
-      return td_local_folder_fail (error, e, local->name);
+      return td_local_folder_fail (error, e, local->side.name);
     }
   if (!assign (local, candidates, server, uidvalidity, to_fetch, matched, error))
     {
@@ -558,7 +592,7 @@ assign_in_transaction (TdLocalFolder *local, GArray *candidates, GArray *server,
       return FALSE;
     }
   if (!td_state_db_commit (local->db, &e))
-    return td_local_folder_fail (error, e, local->name);
+    return td_local_folder_fail (error, e, local->side.name);
   return TRUE;
 }
 
@@ -580,11 +614,11 @@ gboolean
 td_local_folder_rematch (TdLocalFolder *local, GArray *server, guint32 uidvalidity,
                          GArray *to_fetch, guint *matched, GError **error)
 {
-  g_autoptr (GArray) old = g_steal_pointer (&local->messages);
+  g_autoptr (GArray) old = g_steal_pointer (&local->side.messages);
   g_autoptr (GArray) candidates = g_array_new (FALSE, FALSE, sizeof (Candidate));
 
-  local->messages = g_array_new (FALSE, TRUE, sizeof (TdStateMessage));
-  g_array_set_clear_func (local->messages, (GDestroyNotify) td_state_message_clear);
+  local->side.messages = g_array_new (FALSE, TRUE, sizeof (TdStateMessage));
+  g_array_set_clear_func (local->side.messages, (GDestroyNotify) td_state_message_clear);
   g_autoptr (GHashTable) kept = g_hash_table_new (g_str_hash, g_str_equal);
   GError *e = NULL;
 
@@ -595,17 +629,17 @@ td_local_folder_rematch (TdLocalFolder *local, GArray *server, guint32 uidvalidi
       g_array_append_val (candidates, c);
     }
   /* Deletions found by the scan were of the old UIDs; they mean nothing now. */
-  if (local->deleted != NULL)
-    g_array_set_size (local->deleted, 0);
+  if (local->side.deleted != NULL)
+    g_array_set_size (local->side.deleted, 0);
   if (!assign_in_transaction (local, candidates, server, uidvalidity, TRUE, to_fetch, matched,
                               error))
     return FALSE;
   /* A local message the renumbered server no longer has is kept here, never uploaded: the
    * server's reset, not the user, removed it. */
-  for (guint i = 0; i < local->messages->len; i++)
-    g_hash_table_add (kept, g_array_index (local->messages, TdStateMessage, i).base);
+  for (guint i = 0; i < local->side.messages->len; i++)
+    g_hash_table_add (kept, g_array_index (local->side.messages, TdStateMessage, i).base);
   if (!td_state_db_begin (local->db, &e))
-    return td_local_folder_fail (error, e, local->name);
+    return td_local_folder_fail (error, e, local->side.name);
   for (guint i = 0; i < old->len; i++)
     {
       const char *base = g_array_index (old, TdStateMessage, i).base;
@@ -614,18 +648,18 @@ td_local_folder_rematch (TdLocalFolder *local, GArray *server, guint32 uidvalidi
       if (!td_state_db_put_local_only (local->db, local->record.id, base, &e))
         {
           td_state_db_rollback (local->db);
-          return td_local_folder_fail (error, e, local->name);
+          return td_local_folder_fail (error, e, local->side.name);
         }
       g_hash_table_add (local->local_only, g_strdup (base));
     }
   if (!td_state_db_commit (local->db, &e))
-    return td_local_folder_fail (error, e, local->name);
+    return td_local_folder_fail (error, e, local->side.name);
   return TRUE;
 }
 
 /**
  * td_local_folder_adopt:
- * @local: a prepared folder that was never synced but holds messages (local->untracked)
+ * @local: a prepared folder that was never synced but holds messages (local->side.untracked)
  * @server: (element-type TdMessageInfo): every message the server has
  * @uidvalidity: the server's UIDVALIDITY
  * @to_fetch: (element-type TdUidRange): receives the server messages with no local copy
@@ -655,7 +689,7 @@ td_local_folder_adopt (TdLocalFolder *local, GArray *server, guint32 uidvalidity
       char *id = NULL;
       guint64 size = 0;
       if (!td_maildir_folder_read_identity (local->folder, entry, &id, &size, &e))
-        return td_local_folder_fail (error, e, local->name);
+        return td_local_folder_fail (error, e, local->side.name);
       g_ptr_array_add (ids, id);
       Candidate c = { base, id, size, entry->flags };
       g_array_append_val (candidates, c);
@@ -683,11 +717,11 @@ td_local_folder_save (TdLocalFolder *local, const TdFolderState *state, GError *
   r.uidvalidity = state->uidvalidity;
   r.uidnext = state->uidnext;
   r.highestmodseq = state->highestmodseq;
-  if (local->disk == NULL && r.uidvalidity == local->record.uidvalidity
+  if (local->side.disk == NULL && r.uidvalidity == local->record.uidvalidity
       && r.uidnext == local->record.uidnext && r.highestmodseq == local->record.highestmodseq)
     return TRUE;
   if (!td_state_db_update_folder (local->db, &r, &e))
-    return td_local_folder_fail (error, e, local->name);
+    return td_local_folder_fail (error, e, local->side.name);
   local->record = r;
   return TRUE;
 }

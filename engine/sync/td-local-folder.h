@@ -14,23 +14,28 @@
 
 G_BEGIN_DECLS
 
+/* What a folder's local side holds, as the planner reads it: the state rows and what the
+ * scan found. Plain data, owned by the TdLocalFolder it comes from; the planner only reads
+ * it, and the tests build one by hand. */
 typedef struct
 {
-  TdStateDb *db;          /* borrowed */
   char *account;
   char *name;
-  TdMaildirFolder *folder;
-  TdStateFolder record;   /* the sync point after the last good sync */
   GArray *messages;       /* TdStateMessage, by ascending UID */
   gboolean untracked;     /* never synced, yet the Maildir already holds messages */
   GHashTable *disk;       /* base -> TdMaildirEntry, when the folder was scanned */
   GArray *local_flags;    /* TdLocalFlags: messages whose flags the reader changed */
-  GHashTable *local_only; /* base set: kept here after the server dropped them */
   GArray *uploads;        /* TdStateUpload: on their way to the server */
   GPtrArray *new_files;   /* base names of files the server has never had */
   GArray *deleted;        /* guint32: UIDs whose files the mail reader deleted */
   gboolean wiped;         /* no file left, though the folder held messages */
-} TdLocalFolder;
+} TdLocalSide;
+
+const TdStateMessage *td_local_side_find (const TdLocalSide *side, guint32 uid, guint *index);
+
+/* The folder itself: its directory, its DB record and the side above. Opaque outside
+ * td-local-folder.c and td-local-push.c. */
+typedef struct _TdLocalFolder TdLocalFolder;
 
 /* A message whose flags on disk differ from the last common state. */
 typedef struct
@@ -55,6 +60,8 @@ TdLocalFolder *td_local_folder_prepare (TdStateDb *db, TdMaildir *maildir, const
 void td_local_folder_free (TdLocalFolder *local);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdLocalFolder, td_local_folder_free)
 
+const TdLocalSide *td_local_folder_get_side (TdLocalFolder *local);
+TdMaildirFolder *td_local_folder_get_maildir_folder (TdLocalFolder *local);
 void td_local_folder_sync_point (TdLocalFolder *local, TdSyncPoint *point);
 void td_local_folder_ensure_scanned (TdLocalFolder *local);
 gboolean td_local_folder_apply_plan (TdLocalFolder *local, const GArray *flags,

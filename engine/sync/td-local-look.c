@@ -36,6 +36,6 @@ td_local_look_would_send (const char *db_path, const TdAccountConfig *account,
                                    error);
   if (local == NULL)
     return FALSE;
-  *would_send = td_folder_plan_local_work (policy, local);
+  *would_send = td_folder_plan_local_work (policy, td_local_folder_get_side (local));
   return TRUE;
 }

@@ -44,7 +44,7 @@ td_local_folder_forget_deleted (TdLocalFolder *local, GArray *uids, gboolean exp
   GError *e = NULL;
 
   if (!td_state_db_begin (local->db, &e))
-    return td_local_folder_fail (error, e, local->name);
+    return td_local_folder_fail (error, e, local->side.name);
   for (guint r = 0; r < uids->len; r++)
     {
       const TdUidRange *range = &g_array_index (uids, TdUidRange, r);
@@ -63,16 +63,16 @@ td_local_folder_forget_deleted (TdLocalFolder *local, GArray *uids, gboolean exp
           if (!ok)
             {
               td_state_db_rollback (local->db);
-              return td_local_folder_fail (error, e, local->name);
+              return td_local_folder_fail (error, e, local->side.name);
             }
           if (expunged)
-            g_array_remove_index (local->messages, index);
+            g_array_remove_index (local->side.messages, index);
           else
             m->flags |= TD_FLAG_DELETED;
         }
     }
   if (!td_state_db_commit (local->db, &e))
-    return td_local_folder_fail (error, e, local->name);
+    return td_local_folder_fail (error, e, local->side.name);
   return TRUE;
 }
 
@@ -98,11 +98,11 @@ td_local_folder_unsettled_from (TdLocalFolder *local)
 {
   guint32 first = 0;
 
-  for (guint i = local->uploads->len; i-- > 0;)
+  for (guint i = local->side.uploads->len; i-- > 0;)
     {
-      const TdStateUpload *u = &g_array_index (local->uploads, TdStateUpload, i);
+      const TdStateUpload *u = &g_array_index (local->side.uploads, TdStateUpload, i);
       if (u->token == NULL)
-        g_array_remove_index (local->uploads, i);
+        g_array_remove_index (local->side.uploads, i);
       else if (first == 0 || first_possible_uid (local, u) < first)
         first = first_possible_uid (local, u);
     }
@@ -181,13 +181,13 @@ drop_upload (TdLocalFolder *local, const TdStateUpload *u, GError **error)
   if (u->appended)
     {
       g_warning ("account %s, folder %s: an uploaded message cannot be found on the server "
-                 "again; it is kept locally and not uploaded a second time", local->account,
-                 local->name);
+                 "again; it is kept locally and not uploaded a second time", local->side.account,
+                 local->side.name);
       g_hash_table_add (local->local_only, g_strdup (u->base));
       return td_state_db_put_local_only (local->db, local->record.id, u->base, error);
     }
-  if (local->disk != NULL && g_hash_table_contains (local->disk, u->base))
-    g_ptr_array_add (local->new_files, g_strdup (u->base));
+  if (local->side.disk != NULL && g_hash_table_contains (local->side.disk, u->base))
+    g_ptr_array_add (local->side.new_files, g_strdup (u->base));
   return TRUE;
 }
 
@@ -199,8 +199,8 @@ drop_upload (TdLocalFolder *local, const TdStateUpload *u, GError **error)
  * @found: (out): uploads found on the server and recorded
  * @error: return location for an error
  *
- * Settles every upload in local->uploads: found ones become messages, the rest are sent
- * again (or kept local, see drop_upload()). local->uploads is empty afterwards.
+ * Settles every upload in local->side.uploads: found ones become messages, the rest are sent
+ * again (or kept local, see drop_upload()). local->side.uploads is empty afterwards.
  *
  * Returns: %TRUE on success
  */
@@ -214,10 +214,10 @@ td_local_folder_resolve_uploads (TdLocalFolder *local, GArray *server, guint *fo
 
   *found = 0;
   if (!td_state_db_begin (local->db, &e))
-    return td_local_folder_fail (error, e, local->name);
-  for (guint i = 0; i < local->uploads->len; i++)
+    return td_local_folder_fail (error, e, local->side.name);
+  for (guint i = 0; i < local->side.uploads->len; i++)
     {
-      const TdStateUpload *u = &g_array_index (local->uploads, TdStateUpload, i);
+      const TdStateUpload *u = &g_array_index (local->side.uploads, TdStateUpload, i);
       g_autofree char *key = upload_key (u->message_id, u->token, u->size);
       GArray *uids = g_hash_table_lookup (by_key, key);
       guint32 uid = 0;
@@ -239,12 +239,12 @@ td_local_folder_resolve_uploads (TdLocalFolder *local, GArray *server, guint *fo
       if (!ok)
         {
           td_state_db_rollback (local->db);
-          return td_local_folder_fail (error, e, local->name);
+          return td_local_folder_fail (error, e, local->side.name);
         }
     }
   if (!td_state_db_commit (local->db, &e))
-    return td_local_folder_fail (error, e, local->name);
-  g_array_set_size (local->uploads, 0);
+    return td_local_folder_fail (error, e, local->side.name);
+  g_array_set_size (local->side.uploads, 0);
   return TRUE;
 }
 
@@ -253,7 +253,7 @@ static gboolean
 plan_upload (TdLocalFolder *local, const char *base, const TdFolderState *state,
              TdStateUpload *u, GError **error)
 {
-  TdMaildirEntry *entry = g_hash_table_lookup (local->disk, base);
+  TdMaildirEntry *entry = g_hash_table_lookup (local->side.disk, base);
   char *message_id = NULL;
   guint64 size = 0;
 
@@ -282,8 +282,8 @@ plan_upload (TdLocalFolder *local, const char *base, const TdFolderState *state,
  * @state: the server folder as opened
  * @error: return location for an error
  *
- * Writes the intent rows for every new local file (local->new_files) in one transaction and
- * keeps them in local->uploads. A file that went away meanwhile is skipped.
+ * Writes the intent rows for every new local file (local->side.new_files) in one transaction and
+ * keeps them in local->side.uploads. A file that went away meanwhile is skipped.
  *
  * Returns: %TRUE on success
  */
@@ -295,41 +295,41 @@ td_local_folder_begin_uploads (TdLocalFolder *local, const TdFolderState *state,
   GError *e = NULL;
 
   /* Files matched to server messages since the scan (adopted) are not new any more. */
-  for (guint i = 0; i < local->messages->len; i++)
-    g_hash_table_add (known, g_array_index (local->messages, TdStateMessage, i).base);
+  for (guint i = 0; i < local->side.messages->len; i++)
+    g_hash_table_add (known, g_array_index (local->side.messages, TdStateMessage, i).base);
   if (!td_state_db_begin (local->db, &e))
-    return td_local_folder_fail (error, e, local->name);
-  for (guint i = 0; i < local->new_files->len; i++)
+    return td_local_folder_fail (error, e, local->side.name);
+  for (guint i = 0; i < local->side.new_files->len; i++)
     {
       TdStateUpload u = { 0 };
-      if (g_hash_table_contains (known, g_ptr_array_index (local->new_files, i)))
+      if (g_hash_table_contains (known, g_ptr_array_index (local->side.new_files, i)))
         continue;
-      if (!plan_upload (local, g_ptr_array_index (local->new_files, i), state, &u, &e))
+      if (!plan_upload (local, g_ptr_array_index (local->side.new_files, i), state, &u, &e))
         {
           td_state_upload_clear (&u);
           if (e == NULL)
             continue;
           td_state_db_rollback (local->db);
-          return td_local_folder_fail (error, e, local->name);
+          return td_local_folder_fail (error, e, local->side.name);
         }
       if (!td_state_db_put_upload (local->db, local->record.id, &u, &e))
         {
           td_state_upload_clear (&u);
           td_state_db_rollback (local->db);
-          return td_local_folder_fail (error, e, local->name);
+          return td_local_folder_fail (error, e, local->side.name);
         }
-      g_array_append_val (local->uploads, u);
+      g_array_append_val (local->side.uploads, u);
     }
   if (!td_state_db_commit (local->db, &e))
-    return td_local_folder_fail (error, e, local->name);
-  g_ptr_array_set_size (local->new_files, 0);
+    return td_local_folder_fail (error, e, local->side.name);
+  g_ptr_array_set_size (local->side.new_files, 0);
   return TRUE;
 }
 
 /**
  * td_local_folder_open_uploads:
  * @local: a folder with uploads begun
- * @first: the index in local->uploads to start at
+ * @first: the index in local->side.uploads to start at
  * @count: how many to open at most
  * @error: return location for an error
  *
@@ -343,10 +343,10 @@ td_local_folder_open_uploads (TdLocalFolder *local, guint first, guint count, GE
 {
   g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) td_local_upload_free);
 
-  for (guint i = first; i < local->uploads->len && i < first + count; i++)
+  for (guint i = first; i < local->side.uploads->len && i < first + count; i++)
     {
-      const TdStateUpload *u = &g_array_index (local->uploads, TdStateUpload, i);
-      TdMaildirEntry *entry = g_hash_table_lookup (local->disk, u->base);
+      const TdStateUpload *u = &g_array_index (local->side.uploads, TdStateUpload, i);
+      TdMaildirEntry *entry = g_hash_table_lookup (local->side.disk, u->base);
       GError *e = NULL;
       gint64 mtime = 0;
       int fd = entry ? td_maildir_folder_open_message (local->folder, u->base, entry, &mtime, &e)
@@ -358,7 +358,7 @@ td_local_folder_open_uploads (TdLocalFolder *local, guint first, guint count, GE
               g_clear_error (&e);
               continue;
             }
-          return td_local_folder_fail (error, e, local->name), NULL;
+          return td_local_folder_fail (error, e, local->side.name), NULL;
         }
       g_autofree char *prefix = u->message_id ? NULL
                                               : g_strdup_printf (TD_UPLOAD_HEADER ": %s\r\n",
@@ -393,11 +393,11 @@ td_local_folder_finish_uploads (TdLocalFolder *local, GPtrArray *sent, GError **
   GError *e = NULL;
 
   if (!td_state_db_begin (local->db, &e))
-    return td_local_folder_fail (error, e, local->name);
+    return td_local_folder_fail (error, e, local->side.name);
   for (guint i = 0; i < sent->len; i++)
     {
       const TdLocalUpload *up = g_ptr_array_index (sent, i);
-      TdStateUpload *u = &g_array_index (local->uploads, TdStateUpload, up->row);
+      TdStateUpload *u = &g_array_index (local->side.uploads, TdStateUpload, up->row);
       gboolean ok;
       u->appended = TRUE;
       if (up->upload.uid != 0)
@@ -410,10 +410,10 @@ td_local_folder_finish_uploads (TdLocalFolder *local, GPtrArray *sent, GError **
       if (!ok)
         {
           td_state_db_rollback (local->db);
-          return td_local_folder_fail (error, e, local->name);
+          return td_local_folder_fail (error, e, local->side.name);
         }
     }
   if (!td_state_db_commit (local->db, &e))
-    return td_local_folder_fail (error, e, local->name);
+    return td_local_folder_fail (error, e, local->side.name);
   return TRUE;
 }

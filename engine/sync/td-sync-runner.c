@@ -325,7 +325,7 @@ send_upload_batch (TdSyncRunner *self)
 {
   FolderRun *run = self->run;
 
-  if (run->upload_next >= run->local->uploads->len)
+  if (run->upload_next >= td_local_folder_get_side (run->local)->uploads->len)
     {
       run->after_settle = save_folder;
       settle_uploads (self);
@@ -360,7 +360,8 @@ push_uploads (TdSyncRunner *self)
 {
   FolderRun *run = self->run;
 
-  if (!self->policy.uploads || run->local->new_files == NULL || run->local->new_files->len == 0)
+  const GPtrArray *new_files = td_local_folder_get_side (run->local)->new_files;
+  if (!self->policy.uploads || new_files == NULL || new_files->len == 0)
     {
       save_folder (self);
       return;
@@ -622,7 +623,7 @@ start_fetch (TdSyncRunner *self)
   run->pump.report = run->report;
   run->pump.commit = commit_work;
   run->pump.done = folder_fetched;
-  td_sync_runner_fetch (self, &run->pump, run->local->folder, run->to_fetch);
+  td_sync_runner_fetch (self, &run->pump, td_local_folder_get_maildir_folder (run->local), run->to_fetch);
 }
 
 /* Carrying out a plan made from the server's changes: flags to the server, then the
@@ -704,8 +705,8 @@ plan_work (TdSyncRunner *self, gpointer arg, GError **error)
   /* The server's flag changes reach files whatever the reader did: their flags count. */
   if (self->policy.pulls && p->changes->changed->len > 0)
     td_local_folder_ensure_scanned (run->local);
-  p->plan = td_folder_plan_build (&self->policy, self->options.force, run->local, &run->point,
-                                  p->changes);
+  p->plan = td_folder_plan_build (&self->policy, self->options.force,
+                                  td_local_folder_get_side (run->local), &run->point, p->changes);
   return TRUE;
 }
 
@@ -758,7 +759,7 @@ static gboolean
 rematch_work (TdSyncRunner *self, gpointer arg, GError **error)
 {
   FolderRun *run = self->run;
-  if (run->local->untracked)
+  if (td_local_folder_get_side (run->local)->untracked)
     return td_local_folder_adopt (run->local, arg, run->state.uidvalidity, run->to_fetch,
                                   &run->report->matched, error);
   return td_local_folder_rematch (run->local, arg, run->state.uidvalidity, run->to_fetch,
@@ -777,7 +778,7 @@ rematched (GObject *source, GAsyncResult *result, gpointer data)
       td_sync_runner_end_folder (self, error);
       return;
     }
-  if (self->run->local->untracked)
+  if (td_local_folder_get_side (self->run->local)->untracked)
     g_message ("account %s, folder %s: the Maildir already held mail this state database "
                "does not know; %u messages recognised, the rest is downloaded",
                self->account->name, self->run->report->name, self->run->report->matched);
@@ -849,15 +850,16 @@ static TdFolderPlan *
 plan_local_side (TdSyncRunner *self)
 {
   g_autoptr (TdFolderChanges) none = td_folder_changes_new ();
-  return td_folder_plan_build (&self->policy, self->options.force, self->run->local,
-                               &self->run->point, none);
+  return td_folder_plan_build (&self->policy, self->options.force,
+                               td_local_folder_get_side (self->run->local), &self->run->point,
+                               none);
 }
 
 static void
 after_open (TdSyncRunner *self)
 {
   FolderRun *run = self->run;
-  TdFolderPlanKind kind = td_folder_plan_decide (&self->policy, run->local, &run->point,
+  TdFolderPlanKind kind = td_folder_plan_decide (&self->policy, td_local_folder_get_side (run->local), &run->point,
                                                  &run->state);
 
   if (kind == TD_FOLDER_PLAN_CHANGES)
