@@ -104,7 +104,8 @@ list_present (GTask *task)
 }
 
 /* The messages from new_from on, with their flags and sizes. "UID n:*" also answers with
- * the highest message when every UID is below n; that answer is not taken as new. */
+ * the highest message when every UID is below n; that answer is not taken as new. A QRESYNC
+ * SELECT listed them already when it was asked from the same UID. */
 static void
 list_new (GTask *task)
 {
@@ -113,6 +114,10 @@ list_new (GTask *task)
   const TdImapMailbox *mb = td_imap_session_get_mailbox (self->session);
   g_autofree char *command = NULL;
 
+  if (self->resync_added_from != 0 && self->resync_added_from == data->since.new_from
+      && data->changes->added->len > 0)
+    return;
+  g_array_set_size (data->changes->added, 0);
   if (data->since.new_from == 0 || mb->exists == 0
       || (mb->uidnext != 0 && mb->uidnext <= data->since.new_from))
     return;
@@ -179,6 +184,8 @@ list_old (GTask *task)
       /* The SELECT already told what changed: no command for it. */
       td_folder_changes_free (data->changes);
       data->changes = resync;
+      if (self->resync_added_from != data->since.new_from)
+        self->resync_added_from = 0;
       return;
     }
   if (since->last_uid == 0 || mb->exists == 0)

@@ -312,12 +312,19 @@ typedef struct
   TdImapBackend *self;
   TdSyncPoint since;
   TdFolderChanges *changes; /* collected during a QRESYNC SELECT, else NULL */
+  guint32 added_from;       /* the new messages from this UID on are listed with it, or 0 */
+  guint pending;            /* commands still out: the SELECT and that listing */
+  gboolean listed;          /* the listing of new messages came back OK */
+  TdFolderState *state;     /* the SELECT's outcome */
+  GError *error;
 } SelectData;
 
 static void
 select_data_free (SelectData *data)
 {
   g_clear_pointer (&data->changes, td_folder_changes_free);
+  g_clear_pointer (&data->state, g_free);
+  g_clear_error (&data->error);
   g_free (data);
 }
 
@@ -352,11 +359,53 @@ on_select (TdImapSession *session, const TdImapResponse *r, gpointer user_data)
     return;
   if (!td_imap_fetch_info (r, &info))
     return;
-  if (info.uid <= data->since.last_uid && data->changes->changed->len < TD_IMAP_MAX_MESSAGES
-      && td_imap_value_lookup (g_ptr_array_index (r->args->items, 0), "FLAGS") != NULL)
+  /* The listing of new messages is the only command here that asks for sizes. */
+  if (data->added_from != 0 && info.uid >= data->added_from
+      && data->changes->added->len < TD_IMAP_MAX_MESSAGES
+      && td_imap_value_lookup (g_ptr_array_index (r->args->items, 0), "RFC822.SIZE") != NULL)
+    g_array_append_val (data->changes->added, info);
+  else if (info.uid <= data->since.last_uid && data->changes->changed->len < TD_IMAP_MAX_MESSAGES
+           && td_imap_value_lookup (g_ptr_array_index (r->args->items, 0), "FLAGS") != NULL)
     g_array_append_val (data->changes->changed, info);
   else
     td_message_info_clear (&info);
+}
+
+/* Both commands are back: the folder's state, or the SELECT's failure. The QRESYNC data is
+ * only about our UIDs if the folder was not renumbered. */
+static void
+select_complete (GTask *task)
+{
+  SelectData *data = g_task_get_task_data (task);
+
+  if (--data->pending > 0)
+    return;
+  if (data->error != NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&data->error));
+      return;
+    }
+  if (data->changes != NULL && data->state->uidvalidity == data->since.uidvalidity)
+    {
+      g_clear_pointer (&data->self->resync_changes, td_folder_changes_free);
+      data->self->resync_changes = g_steal_pointer (&data->changes);
+      data->self->resync_added_from = data->listed ? data->added_from : 0;
+      if (!data->listed)
+        g_array_set_size (data->self->resync_changes->added, 0);
+    }
+  g_task_return_pointer (task, g_steal_pointer (&data->state), g_free);
+}
+
+/* The new messages' listing: a failure only means list_changes lists them itself. */
+static void
+added_listed (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  SelectData *data = g_task_get_task_data (task);
+  g_autoptr (TdImapResponse) r = td_imap_session_command_finish (TD_IMAP_SESSION (source),
+                                                                 result, NULL);
+  data->listed = r != NULL;
+  select_complete (task);
 }
 
 static void
@@ -370,29 +419,20 @@ select_answered (GObject *source, GAsyncResult *result, gpointer user_data)
   TdImapMailbox *mb = td_imap_session_get_mailbox (session);
 
   if (r == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  if (mb->uidvalidity == 0)
-    {
-      g_task_return_new_error (task, TD_ERROR, TD_ERROR_FOLDER, "the server reported no "
+    data->error = error;
+  else if (mb->uidvalidity == 0)
+    data->error = g_error_new (TD_ERROR, TD_ERROR_FOLDER, "the server reported no "
                                "UIDVALIDITY for this folder, so its messages cannot be tracked");
-      return;
-    }
-  /* The QRESYNC data is only about our UIDs if the folder was not renumbered. */
-  if (data->changes != NULL && mb->uidvalidity == data->since.uidvalidity)
+  else
     {
-      g_clear_pointer (&data->self->resync_changes, td_folder_changes_free);
-      data->self->resync_changes = g_steal_pointer (&data->changes);
+      data->state = g_new0 (TdFolderState, 1);
+      data->state->uidvalidity = mb->uidvalidity;
+      data->state->uidnext = mb->uidnext;
+      data->state->highestmodseq = mb->nomodseq ? 0 : mb->highestmodseq;
+      data->state->exists = mb->exists;
+      data->state->read_only = mb->read_only;
     }
-  TdFolderState *state = g_new0 (TdFolderState, 1);
-  state->uidvalidity = mb->uidvalidity;
-  state->uidnext = mb->uidnext;
-  state->highestmodseq = mb->nomodseq ? 0 : mb->highestmodseq;
-  state->exists = mb->exists;
-  state->read_only = mb->read_only;
-  g_task_return_pointer (task, state, g_free);
+  select_complete (task);
 }
 
 static char *
@@ -447,6 +487,7 @@ imap_open_folder_async (TdBackend *backend, const char *name, gboolean read_only
   g_task_set_source_tag (task, imap_open_folder_async);
   g_task_set_task_data (task, data, (GDestroyNotify) select_data_free);
   g_clear_pointer (&self->resync_changes, td_folder_changes_free);
+  self->resync_added_from = 0;
   g_clear_pointer (&self->watched, g_free); /* SELECT replaces what IDLE watched */
   if (quoted == NULL)
     {
@@ -461,8 +502,19 @@ imap_open_folder_async (TdBackend *backend, const char *name, gboolean read_only
     data->changes = td_folder_changes_new ();
   memset (mb, 0, sizeof *mb);
   TdImapHandlers handlers = { .on_untagged = on_select, .user_data = data };
+  data->pending = 1;
   td_imap_session_run_async (self->session, &handlers, cancellable, select_answered, task,
                              "%s %s%s", read_only ? "EXAMINE" : "SELECT", quoted, args);
+  /* With QRESYNC the SELECT reports every change, so the new messages are all that is left
+   * to list: that goes out behind it, and the folder costs one round trip, not two. */
+  if (data->changes != NULL && since->uidnext != 0)
+    {
+      data->added_from = since->uidnext;
+      data->pending++;
+      td_imap_session_run_async (self->session, &handlers, cancellable, added_listed,
+                                 g_object_ref (task), "UID FETCH %u:* (UID FLAGS RFC822.SIZE)",
+                                 since->uidnext);
+    }
 }
 
 static gboolean
