@@ -121,6 +121,15 @@ folder_run_free (FolderRun *run)
   g_free (run);
 }
 
+/* Which folder of how many the run is at: a download-only mailbox is the one folder. */
+static void
+folder_position (TdSyncRunner *self, TdSyncProgress *p)
+{
+  gboolean one = self->download != NULL || self->folders == NULL;
+  p->folder_index = one ? 1 : self->next_folder;
+  p->folder_count = one ? 1 : self->folders->len;
+}
+
 /* Tells the progress display that a folder is finished, with what its report holds. */
 void
 td_sync_runner_folder_done (TdSyncRunner *self, const TdFolderReport *report)
@@ -130,14 +139,13 @@ td_sync_runner_folder_done (TdSyncRunner *self, const TdFolderReport *report)
   TdSyncProgress p = {
     .account = self->account->name,
     .folder = report->name,
-    .folder_index = self->folders != NULL ? self->next_folder : 1,
-    .folder_count = self->folders != NULL ? self->folders->len : 1,
     .messages = report->added,
     .messages_total = report->added,
     .bytes = report->bytes,
     .bytes_total = report->bytes,
     .folder_done = TRUE,
   };
+  folder_position (self, &p);
   self->options.progress (&p, self->options.progress_data);
 }
 
@@ -472,13 +480,12 @@ emit_progress (TdSyncRunner *self, TdFetchPump *pump)
   TdSyncProgress p = {
     .account = self->account->name,
     .folder = pump->report->name,
-    .folder_index = self->folders != NULL ? self->next_folder : 1,
-    .folder_count = self->folders != NULL ? self->folders->len : 1,
     .messages = received,
     .messages_total = MAX (pump->total, received),
     .bytes = bytes,
     .bytes_total = pump->bytes_total > 0 ? MAX (pump->bytes_total, bytes) : 0,
   };
+  folder_position (self, &p);
   self->options.progress (&p, self->options.progress_data);
 }
 

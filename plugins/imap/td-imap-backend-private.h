@@ -13,7 +13,8 @@ struct _TdImapBackend
   GHashTable *raw_names; /* decoded name -> the server's own (modified UTF-7) name */
   gboolean qresync;      /* ENABLE QRESYNC succeeded on this session */
   TdFolderChanges *resync_changes; /* what a QRESYNC SELECT reported, for list_changes */
-  guint32 resync_added_from; /* resync_changes->added lists the messages from this UID on */
+  GArray *prelisted;       /* TdMessageInfo: the new messages, listed behind the SELECT */
+  guint32 prelisted_from;  /* ... from this UID on */
   char *watched;         /* the folder EXAMINEd for IDLE, or the folders NOTIFY names, if any */
   gboolean notify_refused; /* NOTIFY SET failed here: watch one folder with IDLE */
 };

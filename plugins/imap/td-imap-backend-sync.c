@@ -104,8 +104,8 @@ list_present (GTask *task)
 }
 
 /* The messages from new_from on, with their flags and sizes. "UID n:*" also answers with
- * the highest message when every UID is below n; that answer is not taken as new. A QRESYNC
- * SELECT listed them already when it was asked from the same UID. */
+ * the highest message when every UID is below n; that answer is not taken as new. The
+ * SELECT had them listed already when the plan asks from the same UID. */
 static void
 list_new (GTask *task)
 {
@@ -114,10 +114,15 @@ list_new (GTask *task)
   const TdImapMailbox *mb = td_imap_session_get_mailbox (self->session);
   g_autofree char *command = NULL;
 
-  if (self->resync_added_from != 0 && self->resync_added_from == data->since.new_from
-      && data->changes->added->len > 0)
-    return;
-  g_array_set_size (data->changes->added, 0);
+  g_autoptr (GArray) prelisted = g_steal_pointer (&self->prelisted);
+
+  if (prelisted != NULL && self->prelisted_from == data->since.new_from)
+    {
+      /* Shallow: the strings move with the elements, and prelisted keeps no clear func. */
+      g_array_set_clear_func (prelisted, NULL);
+      g_array_append_vals (data->changes->added, prelisted->data, prelisted->len);
+      return;
+    }
   if (data->since.new_from == 0 || mb->exists == 0
       || (mb->uidnext != 0 && mb->uidnext <= data->since.new_from))
     return;
@@ -184,8 +189,6 @@ list_old (GTask *task)
       /* The SELECT already told what changed: no command for it. */
       td_folder_changes_free (data->changes);
       data->changes = resync;
-      if (self->resync_added_from != data->since.new_from)
-        self->resync_added_from = 0;
       return;
     }
   if (since->last_uid == 0 || mb->exists == 0)

@@ -312,7 +312,8 @@ typedef struct
   TdImapBackend *self;
   TdSyncPoint since;
   TdFolderChanges *changes; /* collected during a QRESYNC SELECT, else NULL */
-  guint32 added_from;       /* the new messages from this UID on are listed with it, or 0 */
+  GArray *added;            /* TdMessageInfo: the listing of new messages behind the SELECT */
+  guint32 added_from;       /* ... from this UID on */
   guint pending;            /* commands still out: the SELECT and that listing */
   gboolean listed;          /* the listing of new messages came back OK */
   TdFolderState *state;     /* the SELECT's outcome */
@@ -323,6 +324,7 @@ static void
 select_data_free (SelectData *data)
 {
   g_clear_pointer (&data->changes, td_folder_changes_free);
+  g_clear_pointer (&data->added, g_array_unref);
   g_clear_pointer (&data->state, g_free);
   g_clear_error (&data->error);
   g_free (data);
@@ -353,18 +355,17 @@ on_select (TdImapSession *session, const TdImapResponse *r, gpointer user_data)
   SelectData *data = user_data;
   TdMessageInfo info;
 
-  if (data->changes == NULL)
-    return;
-  if (td_imap_vanished_parse (r, data->changes->vanished))
+  if (data->changes != NULL && td_imap_vanished_parse (r, data->changes->vanished))
     return;
   if (!td_imap_fetch_info (r, &info))
     return;
   /* The listing of new messages is the only command here that asks for sizes. */
-  if (data->added_from != 0 && info.uid >= data->added_from
-      && data->changes->added->len < TD_IMAP_MAX_MESSAGES
+  if (data->added != NULL && info.uid >= data->added_from
+      && data->added->len < TD_IMAP_MAX_MESSAGES
       && td_imap_value_lookup (g_ptr_array_index (r->args->items, 0), "RFC822.SIZE") != NULL)
-    g_array_append_val (data->changes->added, info);
-  else if (info.uid <= data->since.last_uid && data->changes->changed->len < TD_IMAP_MAX_MESSAGES
+    g_array_append_val (data->added, info);
+  else if (data->changes != NULL && info.uid <= data->since.last_uid
+           && data->changes->changed->len < TD_IMAP_MAX_MESSAGES
            && td_imap_value_lookup (g_ptr_array_index (r->args->items, 0), "FLAGS") != NULL)
     g_array_append_val (data->changes->changed, info);
   else
@@ -385,13 +386,17 @@ select_complete (GTask *task)
       g_task_return_error (task, g_steal_pointer (&data->error));
       return;
     }
-  if (data->changes != NULL && data->state->uidvalidity == data->since.uidvalidity)
+  gboolean same = data->state->uidvalidity == data->since.uidvalidity;
+  if (data->changes != NULL && same)
     {
       g_clear_pointer (&data->self->resync_changes, td_folder_changes_free);
       data->self->resync_changes = g_steal_pointer (&data->changes);
-      data->self->resync_added_from = data->listed ? data->added_from : 0;
-      if (!data->listed)
-        g_array_set_size (data->self->resync_changes->added, 0);
+    }
+  if (data->listed && (same || data->since.uidvalidity == 0))
+    {
+      g_clear_pointer (&data->self->prelisted, g_array_unref);
+      data->self->prelisted = g_steal_pointer (&data->added);
+      data->self->prelisted_from = data->added_from;
     }
   g_task_return_pointer (task, g_steal_pointer (&data->state), g_free);
 }
@@ -487,7 +492,7 @@ imap_open_folder_async (TdBackend *backend, const char *name, gboolean read_only
   g_task_set_source_tag (task, imap_open_folder_async);
   g_task_set_task_data (task, data, (GDestroyNotify) select_data_free);
   g_clear_pointer (&self->resync_changes, td_folder_changes_free);
-  self->resync_added_from = 0;
+  g_clear_pointer (&self->prelisted, g_array_unref);
   g_clear_pointer (&self->watched, g_free); /* SELECT replaces what IDLE watched */
   if (quoted == NULL)
     {
@@ -505,15 +510,17 @@ imap_open_folder_async (TdBackend *backend, const char *name, gboolean read_only
   data->pending = 1;
   td_imap_session_run_async (self->session, &handlers, cancellable, select_answered, task,
                              "%s %s%s", read_only ? "EXAMINE" : "SELECT", quoted, args);
-  /* With QRESYNC the SELECT reports every change, so the new messages are all that is left
-   * to list: that goes out behind it, and the folder costs one round trip, not two. */
-  if (data->changes != NULL && since->uidnext != 0)
+  /* The new messages (from the old UIDNEXT, or above the highest UID held; all of them the
+   * first time) are listed with their sizes right behind the SELECT, so the plan has them
+   * without a round trip of their own; with QRESYNC that is all there is to list. */
+  if (since != NULL)
     {
-      data->added_from = since->uidnext;
+      data->added_from = since->uidnext != 0 ? since->uidnext : since->last_uid + 1;
+      data->added = td_message_info_array_new ();
       data->pending++;
       td_imap_session_run_async (self->session, &handlers, cancellable, added_listed,
                                  g_object_ref (task), "UID FETCH %u:* (UID FLAGS RFC822.SIZE)",
-                                 since->uidnext);
+                                 data->added_from);
     }
 }
 
@@ -592,6 +599,7 @@ td_imap_backend_finalize (GObject *object)
 {
   g_hash_table_unref (TD_IMAP_BACKEND (object)->raw_names);
   g_clear_pointer (&TD_IMAP_BACKEND (object)->resync_changes, td_folder_changes_free);
+  g_clear_pointer (&TD_IMAP_BACKEND (object)->prelisted, g_array_unref);
   g_clear_pointer (&TD_IMAP_BACKEND (object)->watched, g_free);
   G_OBJECT_CLASS (td_imap_backend_parent_class)->finalize (object);
 }
