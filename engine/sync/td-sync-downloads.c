@@ -51,7 +51,7 @@ end_mailbox (TdSyncRunner *self, GError *error)
       error = NULL;
     }
   td_sync_runner_folder_done (self, run->report);
-  td_sync_runner_finish_account (self, error);
+  self->phase_done (self, error);
 }
 
 /* What the plan downloads, in the server's sizes (LIST). */

@@ -84,7 +84,7 @@ begin_folders (TdSyncRunner *self)
         report->error = folder_error (c);
     }
   g_ptr_array_sort (self->folders, td_sync_runner_compare_folders);
-  td_sync_runner_next_folder (self);
+  self->phase_done (self, NULL);
 }
 
 static void
@@ -107,7 +107,7 @@ acted (GObject *source, GAsyncResult *result, gpointer data)
     {
       if (td_error_is_account_wide (error))
         {
-          td_sync_runner_finish_account (self, error);
+          self->phase_done (self, error);
           return;
         }
       c->error = error;
@@ -150,7 +150,7 @@ reconciled (GObject *source, GAsyncResult *result, gpointer data)
     {
       td_folder_reconcile_clear (r);
       g_free (r);
-      td_sync_runner_finish_account (self, error);
+      self->phase_done (self, error);
       return;
     }
   if (r->root_gone > 0 && !self->options.force)
@@ -164,7 +164,7 @@ reconciled (GObject *source, GAsyncResult *result, gpointer data)
                            td_maildir_get_path (self->maildir), self->account->name);
       td_folder_reconcile_clear (r);
       g_free (r);
-      td_sync_runner_finish_account (self, error);
+      self->phase_done (self, error);
       return;
     }
   self->changes = g_steal_pointer (&r->changes);

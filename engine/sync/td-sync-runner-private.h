@@ -19,6 +19,10 @@ typedef struct _TdDownloadRun TdDownloadRun;
 
 typedef gboolean (*WorkFunc) (TdSyncRunner *self, gpointer arg, GError **error);
 
+/* How a phase (the folders on one side only, a download-only mailbox) hands back to the
+ * runner: with the error that ends the account, or NULL to go on. */
+typedef void (*TdPhaseDone) (TdSyncRunner *self, GError *error);
+
 /* One download into a folder: messages stream into the sink, and full batches are made
  * durable by @commit on the worker thread, one at a time, while the download goes on. */
 typedef struct
@@ -78,6 +82,7 @@ struct _TdSyncRunner
   FolderRun *run;
   TdDownloadRun *download; /* the one mailbox of a download-only backend */
   TdFetchPump *pump;       /* the download under way, if any */
+  TdPhaseDone phase_done;  /* where the phase under way hands back */
 };
 
 void td_sync_runner_work (TdSyncRunner *self, WorkFunc fn, gpointer arg,
@@ -88,11 +93,10 @@ void td_sync_runner_fetch (TdSyncRunner *self, TdFetchPump *pump, TdMaildirFolde
 void td_fetch_pump_clear (TdFetchPump *pump);
 gboolean td_sync_runner_wants (TdSyncRunner *self, const char *display);
 int td_sync_runner_compare_folders (gconstpointer a, gconstpointer b);
-void td_sync_runner_next_folder (TdSyncRunner *self);
-void td_sync_runner_finish_account (TdSyncRunner *self, GError *error);
-void td_sync_runner_end_folder (TdSyncRunner *self, GError *error);
 void td_sync_runner_folder_done (TdSyncRunner *self, const TdFolderReport *report);
 TdFolderReport *td_sync_runner_add_report (TdSyncRunner *self, const char *name, char delimiter);
+
+/* td-sync-steps.c: see the declarations above */
 
 /* td-sync-folders.c */
 void td_sync_runner_reconcile_folders (TdSyncRunner *self);

@@ -1,0 +1,302 @@
+/* td-sync-steps.c: what every phase of a sync run uses, below them all: blocking work in a
+ * worker thread, the fetch pump that streams downloads into tmp/ and makes them durable
+ * batch by batch, the folder reports with their progress, and which folders a run takes.
+ * The runner and its phase files (td-sync-folders.c, td-sync-downloads.c) call down into it;
+ * it calls none of them. Main loop thread, but for the work it hands to a worker.
+ */
+#include "engine/sync/td-sync-runner-private.h"
+
+#include <string.h>
+
+#include "storage/td-folder-map.h"
+
+/* How often a download in progress is reported, between durable batches. */
+#define TD_PROGRESS_INTERVAL_MS 250
+
+/* Work in a thread */
+
+typedef struct
+{
+  WorkFunc fn;
+  gpointer arg;
+} Work;
+
+static void
+work_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  Work *w = data;
+  GError *error = NULL;
+
+  if (w->fn (source, w->arg, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+void
+td_sync_runner_work (TdSyncRunner *self, WorkFunc fn, gpointer arg, GAsyncReadyCallback callback)
+{
+  g_autoptr (GTask) task = g_task_new (self, NULL, callback, arg);
+  Work *w = g_new0 (Work, 1);
+
+  w->fn = fn;
+  w->arg = arg;
+  g_task_set_task_data (task, w, g_free);
+  g_task_run_in_thread (task, work_thread);
+}
+
+gboolean
+td_sync_runner_work_finish (GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Which folder of how many the run is at: a download-only mailbox is the one folder. */
+static void
+folder_position (TdSyncRunner *self, TdSyncProgress *p)
+{
+  gboolean one = self->download != NULL || self->folders == NULL;
+  p->folder_index = one ? 1 : self->next_folder;
+  p->folder_count = one ? 1 : self->folders->len;
+}
+
+/* Tells the progress display that a folder is finished, with what its report holds. */
+void
+td_sync_runner_folder_done (TdSyncRunner *self, const TdFolderReport *report)
+{
+  if (self->options.progress == NULL)
+    return;
+  TdSyncProgress p = {
+    .account = self->account->name,
+    .folder = report->name,
+    .messages = report->added,
+    .messages_total = report->added,
+    .bytes = report->bytes,
+    .bytes_total = report->bytes,
+    .folder_done = TRUE,
+  };
+  folder_position (self, &p);
+  self->options.progress (&p, self->options.progress_data);
+}
+
+/**
+ * td_sync_runner_add_report:
+ * @self: a runner
+ * @name: a folder's decoded name
+ * @delimiter: its delimiter
+ *
+ * Returns: (transfer none): a new folder report, in the account's report
+ */
+TdFolderReport *
+td_sync_runner_add_report (TdSyncRunner *self, const char *name, char delimiter)
+{
+  TdFolderReport *report = g_new0 (TdFolderReport, 1);
+  g_autofree char *display = td_folder_map_display (name, delimiter);
+
+  report->name = td_printable (display);
+  g_auto (GStrv) components = td_folder_map_components (name, delimiter, self->account->layout,
+                                                        NULL);
+  if (components != NULL && self->maildir != NULL)
+    {
+      g_autofree char *rel = g_strjoinv (G_DIR_SEPARATOR_S, components);
+      report->path = g_build_filename (td_maildir_get_path (self->maildir), rel, NULL);
+    }
+  g_ptr_array_add (self->report->folders, report);
+  return report;
+}
+
+/* Whether the account's folder patterns and the run's --folder patterns take in @display. */
+gboolean
+td_sync_runner_wants (TdSyncRunner *self, const char *display)
+{
+  char **patterns = self->options.folder_patterns;
+
+  if (!td_account_config_wants_folder (self->account, display))
+    return FALSE;
+  if (self->options.folder_names != NULL
+      && !g_strv_contains ((const char *const *) self->options.folder_names, display))
+    return FALSE;
+  if (patterns == NULL || patterns[0] == NULL)
+    return TRUE;
+  for (guint i = 0; patterns[i] != NULL; i++)
+    if (g_pattern_match_simple (patterns[i], display))
+      return TRUE;
+  return FALSE;
+}
+
+int
+td_sync_runner_compare_folders (gconstpointer a, gconstpointer b)
+{
+  const TdFolderInfo *x = *(TdFolderInfo *const *) a, *y = *(TdFolderInfo *const *) b;
+  gboolean xi = g_str_equal (x->name, "INBOX"), yi = g_str_equal (y->name, "INBOX");
+  if (xi != yi)
+    return xi ? -1 : 1;
+  return strcmp (x->name, y->name);
+}
+
+/* Downloading: the fetch pump both runners use */
+
+void
+td_fetch_pump_clear (TdFetchPump *pump)
+{
+  g_clear_handle_id (&pump->progress_timer, g_source_remove);
+  g_clear_object (&pump->sink);
+  g_clear_error (&pump->error);
+}
+
+static void pump_next (TdSyncRunner *self);
+
+/* Counts a durable message, and names it when it is new mail a notice should show. */
+static void
+note_stored (TdFolderReport *report, TdPendingMessage *message)
+{
+  report->bytes += td_maildir_delivery_get_size (message->delivery);
+  report->added++;
+  if (message->info.flags & TD_FLAG_SEEN)
+    return;
+  report->added_unseen++;
+  if (report->new_files == NULL)
+    report->new_files = g_ptr_array_new_with_free_func (g_free);
+  if (report->new_files->len < TD_REPORT_MAX_NEW_FILES)
+    {
+      char *path = td_maildir_delivery_dup_path (message->delivery);
+      if (path != NULL)
+        g_ptr_array_add (report->new_files, path);
+    }
+}
+
+/* Progress: the plan's totals against what has come down so far, durable or still in tmp/,
+ * so a display moves with the bytes and not only with each durable batch. */
+static void
+emit_progress (TdSyncRunner *self, TdFetchPump *pump)
+{
+  guint received = 0;
+  guint64 bytes = 0;
+
+  if (self->options.progress == NULL)
+    return;
+  td_maildir_sink_get_received (pump->sink, &received, &bytes);
+  received = MAX (received, pump->report->added);
+  TdSyncProgress p = {
+    .account = self->account->name,
+    .folder = pump->report->name,
+    .messages = received,
+    .messages_total = MAX (pump->total, received),
+    .bytes = bytes,
+    .bytes_total = pump->bytes_total > 0 ? MAX (pump->bytes_total, bytes) : 0,
+  };
+  folder_position (self, &p);
+  self->options.progress (&p, self->options.progress_data);
+}
+
+static gboolean
+progress_tick (gpointer data)
+{
+  TdSyncRunner *self = data;
+
+  emit_progress (self, self->pump);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+pump_committed (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  g_autoptr (GPtrArray) batch = data;
+  TdFetchPump *pump = self->pump;
+  GError *error = NULL;
+
+  pump->commit_in_flight = FALSE;
+  if (!td_sync_runner_work_finish (result, &error))
+    {
+      td_maildir_sink_fail (pump->sink, error);
+      if (pump->error == NULL)
+        pump->error = error;
+      else
+        g_error_free (error);
+    }
+  else
+    {
+      for (guint i = 0; i < batch->len; i++)
+        note_stored (pump->report, batch->pdata[i]);
+      if (pump->stored != NULL)
+        pump->stored (self, batch);
+      emit_progress (self, pump);
+    }
+  pump_next (self);
+}
+
+/* Starts the next durable batch when one is due; hands on once all is stored. */
+static void
+pump_next (TdSyncRunner *self)
+{
+  TdFetchPump *pump = self->pump;
+
+  if (pump->commit_in_flight)
+    return;
+  if (pump->error == NULL && (pump->fetch_done || td_maildir_sink_batch_is_full (pump->sink)))
+    {
+      GPtrArray *batch = td_maildir_sink_take_batch (pump->sink);
+      if (batch->len > 0)
+        {
+          pump->commit_in_flight = TRUE;
+          td_sync_runner_work (self, pump->commit, batch, pump_committed);
+          return;
+        }
+      g_ptr_array_unref (batch);
+    }
+  if (!pump->fetch_done)
+    return;
+  self->pump = NULL;
+  g_clear_handle_id (&pump->progress_timer, g_source_remove);
+  pump->done (self, g_steal_pointer (&pump->error));
+}
+
+static void
+on_batch_ready (TdMaildirSink *sink, gpointer data)
+{
+  pump_next (data);
+}
+
+static void
+pump_fetched (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = data;
+  GError *error = NULL;
+
+  if (!td_backend_fetch_messages_finish (TD_BACKEND (source), result, &error)
+      && self->pump->error == NULL)
+    self->pump->error = error;
+  else
+    g_clear_error (&error);
+  self->pump->fetch_done = TRUE;
+  pump_next (self);
+}
+
+/**
+ * td_sync_runner_fetch:
+ * @self: a runner
+ * @pump: the download's commit, stored and done steps and its report; stays the caller's
+ * @folder: where the messages go
+ * @uids: (element-type TdUidRange): what to download
+ *
+ * Downloads @uids into @folder's tmp/ and makes them durable batch by batch, then calls
+ * @pump's done step, with the first error if any.
+ */
+void
+td_sync_runner_fetch (TdSyncRunner *self, TdFetchPump *pump, TdMaildirFolder *folder,
+                      GArray *uids)
+{
+  g_return_if_fail (self->pump == NULL);
+  self->pump = pump;
+  pump->total = td_uid_set_count (uids);
+  pump->sink = td_maildir_sink_new (folder, on_batch_ready, self);
+  if (self->options.progress != NULL)
+    {
+      emit_progress (self, pump);
+      pump->progress_timer = g_timeout_add (TD_PROGRESS_INTERVAL_MS, progress_tick, self);
+    }
+  td_backend_fetch_messages_async (self->backend, uids, TD_MESSAGE_SINK (pump->sink),
+                                   self->cancellable, pump_fetched, self);
+}
+
