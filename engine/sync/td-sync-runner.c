@@ -896,6 +896,10 @@ connected (GObject *source, GAsyncResult *result, gpointer data)
       td_sync_runner_finish_account (self, error);
       return;
     }
+  /* A backend knows what it can do once it is connected. */
+  td_sync_policy_init (&self->policy, self->account, td_backend_get_caps (self->backend));
+  self->report->policy = self->policy;
+  self->report->has_policy = TRUE;
   td_backend_list_folders_async (self->backend, self->cancellable, folders_listed, self);
 }
 
@@ -1006,9 +1010,6 @@ td_sync_runner_run_async (TdSyncRunner *self, GCancellable *cancellable,
       td_sync_runner_finish_account (self, error);
       return;
     }
-  td_sync_policy_init (&self->policy, self->account, td_backend_get_caps (self->backend));
-  self->report->policy = self->policy;
-  self->report->has_policy = TRUE;
   take_lock (self);
 }
 
