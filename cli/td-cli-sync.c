@@ -23,7 +23,6 @@ typedef struct
   guint pending;
   GPtrArray *reports; /* TdAccountReport, in account order */
   TdCliProgress *progress; /* nullable */
-  gboolean verbose;
 } SyncState;
 
 static void
@@ -255,6 +254,33 @@ daemon_runs (void)
   return bus != NULL && running;
 }
 
+/* Syncs every account in this process at once, with @display (nullable) showing progress.
+ * Returns: (transfer full) (element-type TdAccountReport): the reports, in account order */
+static GPtrArray *
+run_here (TdConfig *config, GPtrArray *accounts, TdSyncOptions *options, TdCliProgress *display)
+{
+  g_autoptr (TdPluginRegistry) registry = td_plugin_registry_new_default ();
+  SyncState state = { g_main_loop_new (NULL, FALSE), 0, g_ptr_array_new (), display };
+
+  options->progress = display != NULL ? on_progress : NULL;
+  options->progress_data = &state;
+  for (guint i = 0; i < accounts->len; i++)
+    {
+      TdSyncRunner *runner = td_sync_runner_new (config, g_ptr_array_index (accounts, i),
+                                                 registry, options);
+      g_ptr_array_add (state.reports, runner);
+      state.pending++;
+      td_sync_runner_run_async (runner, NULL, run_done, &state);
+    }
+  if (state.pending > 0)
+    g_main_loop_run (state.loop);
+  if (display != NULL)
+    td_cli_progress_clear (display);
+  g_main_loop_unref (state.loop);
+  g_ptr_array_set_free_func (state.reports, (GDestroyNotify) td_account_report_free);
+  return state.reports;
+}
+
 int
 td_cli_sync (const TdCliGlobals *globals, int argc, char **argv)
 {
@@ -305,44 +331,26 @@ td_cli_sync (const TdCliGlobals *globals, int argc, char **argv)
     return code;
   if (!daemon_can && !local)
     daemon = daemon_runs ();
-  g_autoptr (TdPluginRegistry) registry = td_plugin_registry_new_default ();
   /* On a terminal a live line; elsewhere a line per finished folder. */
   g_autoptr (TdCliProgress) display = !quiet && !json && !dry_run
                                         ? td_cli_progress_new (terminal) : NULL;
-  SyncState state = { g_main_loop_new (NULL, FALSE), 0, g_ptr_array_new (), display, verbose };
   TdSyncOptions options = {
     .folder_patterns = folders,
-    .progress = display != NULL ? on_progress : NULL,
-    .progress_data = &state,
     .lock_wait_ms = local || daemon ? TD_CLI_DAEMON_LOCK_WAIT_MS : 2000,
     .force = force,
     .prune_folders = prune,
     .dry_run = dry_run,
   };
-  for (guint i = 0; i < accounts->len; i++)
+  g_autoptr (GPtrArray) reports = run_here (config, accounts, &options, display);
+  for (guint i = 0; i < reports->len; i++)
     {
-      TdSyncRunner *runner = td_sync_runner_new (config, g_ptr_array_index (accounts, i),
-                                                 registry, &options);
-      g_ptr_array_add (state.reports, runner);
-      state.pending++;
-      td_sync_runner_run_async (runner, NULL, run_done, &state);
-    }
-  if (state.pending > 0)
-    g_main_loop_run (state.loop);
-  if (display != NULL)
-    td_cli_progress_clear (display);
-  for (guint i = 0; i < state.reports->len; i++)
-    {
-      TdAccountReport *r = g_ptr_array_index (state.reports, i);
+      TdAccountReport *r = g_ptr_array_index (reports, i);
       if (!json && (!quiet || report_exit_code (r) != 0))
         print_text (r, verbose, dry_run);
       if (code == TD_EXIT_OK)
         code = report_exit_code (r);
     }
   if (json)
-    print_json (state.reports, dry_run);
-  g_ptr_array_set_free_func (state.reports, (GDestroyNotify) td_account_report_free);
-  g_ptr_array_unref (state.reports);
-  g_main_loop_unref (state.loop);
+    print_json (reports, dry_run);
   return code;
 }
