@@ -158,7 +158,6 @@ test_flags_both_sides (void)
   g_assert_null (plan->stop);
   g_assert_cmpuint (plan->flags->len, ==, 2);
   g_assert_cmpuint (flag_plan_of (plan, 1)->merged, ==, TD_FLAG_FLAGGED);
-  g_assert_true (flag_plan_of (plan, 1)->pushed);
   g_assert_cmpuint (flag_plan_of (plan, 2)->merged, ==, TD_FLAG_SEEN | TD_FLAG_ANSWERED);
   /* Message 1 loses \Seen there; message 2 gains \Answered there: two stores. */
   g_assert_cmpuint (plan->stores->len, ==, 2);
@@ -193,7 +192,6 @@ test_flags_pull_only (void)
   g_assert_cmpuint (plan->stores->len, ==, 0);
   g_assert_cmpuint (plan->flags->len, ==, 1);
   g_assert_cmpuint (flag_plan_of (plan, 1)->merged, ==, TD_FLAG_SEEN);
-  g_assert_false (flag_plan_of (plan, 1)->pushed);
   /* The file becomes \Seen and keeps the reader's \Flagged. */
   g_assert_cmpuint (td_flags_merge (0, TD_FLAG_SEEN, TD_FLAG_FLAGGED), ==,
                     TD_FLAG_SEEN | TD_FLAG_FLAGGED);

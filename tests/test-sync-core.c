@@ -181,17 +181,10 @@ report_ok (const TdAccountReport *r, gboolean idle)
   return TRUE;
 }
 
-typedef struct
-{
-  guint stop_at;
-  char *count_file;
-} Crash;
-
 static void
 stop_hard (guint step, const char *what, gpointer data)
 {
-  const Crash *crash = data;
-  if (step == crash->stop_at)
+  if (step == GPOINTER_TO_UINT (data))
     _exit (0);
 }
 
@@ -209,14 +202,13 @@ static guint
 sync_child (Core *c, guint stop_at, gboolean idle)
 {
   g_autofree char *count_file = g_build_filename (c->dir, "steps", NULL);
-  Crash crash = { stop_at, count_file };
   pid_t pid = fork ();
   int status = 0;
 
   g_assert_cmpint (pid, >=, 0);
   if (pid == 0)
     {
-      td_durable_step_set_hook (stop_at ? stop_hard : count_steps, &crash);
+      td_durable_step_set_hook (stop_at ? stop_hard : count_steps, GUINT_TO_POINTER (stop_at));
       g_autoptr (TdAccountReport) r = sync_here (c);
       if (stop_at != 0)
         _exit (3); /* ended before its step: the steps are not the same from run to run */

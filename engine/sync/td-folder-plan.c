@@ -183,7 +183,7 @@ plan_flags (TdFolderPlan *plan, const TdSyncPolicy *policy, const TdLocalSide *l
       TdFlags base = m->flags, s = sv ? sv - 1 : base, l = lv ? lv - 1 : base;
       if (s == base && l == base)
         continue;
-      TdFlagPlan p = { m->uid, base, td_flags_merge (base, s, l), l != base };
+      TdFlagPlan p = { m->uid, base, td_flags_merge (base, s, l) };
       g_array_append_val (plan->flags, p);
       if (p.merged != s)
         {

@@ -51,7 +51,6 @@ typedef struct
   TdFlags base;    /* what both sides had after the last sync (the row) */
   TdFlags merged;  /* the result: the row's; the file's unless the reader changed it again
                       since the scan (then td_flags_merge of @base, @merged and the file) */
-  gboolean pushed; /* the reader's change takes part, so @merged goes to the server too */
 } TdFlagPlan;
 
 TdLocalFolder *td_local_folder_prepare (TdStateDb *db, TdMaildir *maildir, const char *account,
