@@ -60,7 +60,7 @@ static void
 test_module_fails_to_load (void)
 {
   g_autofree char *dir = plugin_dir ("broken.plugin", "[Plugin]\nModule=libbroken.so\n"
-                                                      "Protocols=imap\nAbiVersion=1\n");
+                                                      "Protocols=imap\nAbiVersion=2\n");
   g_autofree char *module = g_build_filename (dir, "libbroken.so", NULL);
   g_assert_true (g_file_set_contents (module, "not an ELF file", -1, NULL));
   g_autofree char *file = g_build_filename (dir, "broken.plugin", NULL);
@@ -72,9 +72,9 @@ static void
 test_search_path (void)
 {
   g_autofree char *a = plugin_dir ("x.plugin", "[Plugin]\nModule=libx.so\nProtocols=x-proto\n"
-                                               "AbiVersion=1\n");
+                                               "AbiVersion=2\n");
   g_autofree char *b = plugin_dir ("y.plugin", "[Plugin]\nModule=liby.so\nProtocols=y-proto\n"
-                                               "AbiVersion=1\n");
+                                               "AbiVersion=2\n");
   g_autofree char *path = g_strdup_printf ("%s:%s", a, b);
   g_autoptr (TdPluginRegistry) reg = td_plugin_registry_new (path);
   g_assert_true (td_plugin_registry_has_protocol (reg, "x-proto"));

@@ -4,7 +4,7 @@
  * speaks one protocol conversation), and routes the result through a small closure that
  * marks the backend idle again before the caller's callback runs. Main loop thread only.
  */
-#include "engine/backend/td-backend.h"
+#include "engine/backend/td-backend-private.h"
 
 #include "engine/common/td-durable-step.h"
 
@@ -222,6 +222,10 @@ td_backend_class_init (TdBackendClass *klass)
   klass->watch_async = td_backend_real_watch_async;
   klass->watch_finish = td_backend_real_watch_finish;
   klass->get_watch_limit = td_backend_real_get_watch_limit;
+  klass->survey_folders_async = td_backend_default_survey_folders_async;
+  klass->survey_folders_finish = td_backend_default_survey_folders_finish;
+  klass->work_folders_async = td_backend_default_work_folders_async;
+  klass->work_folders_finish = td_backend_default_work_folders_finish;
 
   /**
    * TdBackend:account:
@@ -734,4 +738,75 @@ td_backend_disconnect_finish (TdBackend *self, GAsyncResult *result, GError **er
   if (call_was_refused (result, td_backend_disconnect_async, error))
     return FALSE;
   return TD_BACKEND_GET_CLASS (self)->disconnect_finish (self, result, error);
+}
+
+/**
+ * td_backend_survey_folders_async:
+ * @self: a connected backend
+ * @queries: (element-type TdFolderQuery): the folders to open, with what the last sync knew
+ * @cancellable: (nullable): a cancellable
+ * @callback: called with a #TdFolderSurvey per query
+ * @user_data: data for @callback
+ *
+ * Opens every folder of @queries, as pipelined as the server allows, and reports each one's
+ * state and changes. A folder that cannot be opened fails alone, in its survey; the call
+ * fails only when the connection does. No folder is open afterwards.
+ */
+void
+td_backend_survey_folders_async (TdBackend *self, GPtrArray *queries, GCancellable *cancellable,
+                                 GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_return_if_fail (TD_IS_BACKEND (self));
+  g_return_if_fail (queries != NULL);
+  CallClosure *c = call_begin (self, callback, user_data, td_backend_survey_folders_async);
+  if (c != NULL)
+    TD_BACKEND_GET_CLASS (self)->survey_folders_async (self, queries, cancellable, call_done, c);
+}
+
+/**
+ * td_backend_survey_folders_finish:
+ * @self: a backend
+ * @result: the result
+ * @error: return location for an error that ended the whole round
+ *
+ * Returns: (transfer full) (element-type TdFolderSurvey): one per query, in order
+ */
+GPtrArray *
+td_backend_survey_folders_finish (TdBackend *self, GAsyncResult *result, GError **error)
+{
+  if (call_was_refused (result, td_backend_survey_folders_async, error))
+    return NULL;
+  return TD_BACKEND_GET_CLASS (self)->survey_folders_finish (self, result, error);
+}
+
+/**
+ * td_backend_work_folders_async:
+ * @self: a connected backend
+ * @work: (element-type TdFolderWork): what to do in each folder, in order
+ * @cancellable: (nullable): a cancellable
+ * @callback: called when every folder's work is done or failed
+ * @user_data: data for @callback
+ *
+ * Opens each folder of @work again (failing it if its UIDVALIDITY is not the planned one),
+ * stores its flags and downloads its messages into its sink, as pipelined as the server
+ * allows. A folder's failure is kept in its work; the call fails only when the connection
+ * does. No folder is open afterwards.
+ */
+void
+td_backend_work_folders_async (TdBackend *self, GPtrArray *work, GCancellable *cancellable,
+                               GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_return_if_fail (TD_IS_BACKEND (self));
+  g_return_if_fail (work != NULL);
+  CallClosure *c = call_begin (self, callback, user_data, td_backend_work_folders_async);
+  if (c != NULL)
+    TD_BACKEND_GET_CLASS (self)->work_folders_async (self, work, cancellable, call_done, c);
+}
+
+gboolean
+td_backend_work_folders_finish (TdBackend *self, GAsyncResult *result, GError **error)
+{
+  if (call_was_refused (result, td_backend_work_folders_async, error))
+    return FALSE;
+  return TD_BACKEND_GET_CLASS (self)->work_folders_finish (self, result, error);
 }

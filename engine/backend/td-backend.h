@@ -109,8 +109,66 @@ struct _TdBackendClass
   char **(*watch_finish) (TdBackend *self, GAsyncResult *result, GError **error);
   guint (*get_watch_limit) (TdBackend *self);
 
-  gpointer padding[3];
+  /* Opens each of @queries (TdFolderQuery) and reports its state and, where the server can
+   * tell in the same round, its changes: a TdFolderSurvey per query, in order. The default
+   * opens them one after another with open_folder and list_changes; a backend that can
+   * pipeline them across folders does so. Afterwards no folder is open. */
+  void (*survey_folders_async) (TdBackend *self, GPtrArray *queries, GCancellable *cancellable,
+                                GAsyncReadyCallback callback, gpointer user_data);
+  GPtrArray *(*survey_folders_finish) (TdBackend *self, GAsyncResult *result, GError **error);
+
+  /* Carries out @work (TdFolderWork) folder by folder: each opened again, its flags stored,
+   * its messages downloaded into its sink. The default goes one folder after another with
+   * open_folder, store_flags and fetch_messages; a backend that can pipeline the round
+   * across folders does so. A folder that fails fails alone, in its work. */
+  void (*work_folders_async) (TdBackend *self, GPtrArray *work, GCancellable *cancellable,
+                              GAsyncReadyCallback callback, gpointer user_data);
+  gboolean (*work_folders_finish) (TdBackend *self, GAsyncResult *result, GError **error);
+
+  gpointer padding[4];
 };
+
+/* One folder's share of a round of work, made from its plan. */
+typedef struct
+{
+  char *name;           /* as list_folders reported it */
+  gboolean read_only;
+  guint32 uidvalidity;  /* what the plan was made against: any other fails the folder */
+  GPtrArray *stores;    /* TdBackendFlagStore, nullable: flags to set on the server */
+  GArray *uids;         /* TdUidRange, nullable: what to download */
+  TdMessageSink *sink;  /* where @uids go */
+  GError *error;        /* out, nullable: why this folder failed */
+} TdFolderWork;
+
+TdFolderWork *td_folder_work_new (const char *name, gboolean read_only, guint32 uidvalidity);
+void td_folder_work_free (TdFolderWork *work);
+GError *td_folder_work_renumbered (const char *name);
+
+/* One folder a survey opens: what the last good sync knew of it. */
+typedef struct
+{
+  char *name;          /* as list_folders reported it */
+  gboolean read_only;  /* open without the right to change anything */
+  TdSyncPoint since;   /* new messages are listed from since.uidnext, else last_uid + 1 */
+} TdFolderQuery;
+
+/* What opening a folder in a survey told. */
+typedef struct
+{
+  TdFolderState state;
+  /* Nullable: the changes since the query's point (its new messages from the query's
+   * first new UID on). NULL where the round could not tell them all (the folder was
+   * renumbered, or a listing needs an answer first): list_changes after opening it. */
+  TdFolderChanges *changes;
+  GError *error;       /* nullable: this folder could not be opened; the others may have been */
+} TdFolderSurvey;
+
+TdFolderQuery *td_folder_query_new (const char *name, gboolean read_only,
+                                    const TdSyncPoint *since);
+void td_folder_query_free (TdFolderQuery *query);
+TdFolderSurvey *td_folder_survey_new (void);
+void td_folder_survey_free (TdFolderSurvey *survey);
+guint32 td_folder_query_new_from (const TdFolderQuery *query);
 
 /* A local message to upload: its bytes as the server gets them (CRLF), their exact count,
  * its flags and date. The backend fills in @uid when the server tells it (UIDPLUS). */
@@ -194,6 +252,14 @@ void td_backend_watch_async (TdBackend *self, const char *const *folders,
                              GCancellable *cancellable, GAsyncReadyCallback callback,
                              gpointer user_data);
 char **td_backend_watch_finish (TdBackend *self, GAsyncResult *result, GError **error);
+void td_backend_survey_folders_async (TdBackend *self, GPtrArray *queries,
+                                      GCancellable *cancellable, GAsyncReadyCallback callback,
+                                      gpointer user_data);
+GPtrArray *td_backend_survey_folders_finish (TdBackend *self, GAsyncResult *result,
+                                             GError **error);
+void td_backend_work_folders_async (TdBackend *self, GPtrArray *work, GCancellable *cancellable,
+                                    GAsyncReadyCallback callback, gpointer user_data);
+gboolean td_backend_work_folders_finish (TdBackend *self, GAsyncResult *result, GError **error);
 
 void td_backend_disconnect_async (TdBackend *self, GCancellable *cancellable,
                                   GAsyncReadyCallback callback, gpointer user_data);

@@ -37,7 +37,21 @@ void td_imap_group_clear (TdImapGroup *group);
 void td_imap_group_free (TdImapGroup *group);
 void td_imap_group_command_done (GObject *source, GAsyncResult *result, gpointer user_data);
 
+/* td-imap-backend-sync.c: one folder's download, for fetch_messages and for rounds */
+typedef struct _TdImapDownload TdImapDownload;
+TdImapDownload *td_imap_download_new (TdImapSession *session, GArray *uids, TdMessageSink *sink);
+guint td_imap_download_queue (TdImapDownload *d, GCancellable *cancellable,
+                              GAsyncReadyCallback callback, gpointer user_data,
+                              gpointer (*copy) (gpointer));
+void td_imap_download_fail (TdImapDownload *d, GError *error);
+void td_imap_download_refuse (TdImapDownload *d, GError *error);
+GError *td_imap_download_take_error (TdImapDownload *d);
+void td_imap_download_free (TdImapDownload *d);
+
 TdFolderChanges *td_imap_backend_take_resync_changes (TdImapBackend *self);
+GPtrArray *td_imap_store_commands (GPtrArray *stores);
+void td_imap_backend_forget_selected (TdImapBackend *self);
+char *td_imap_backend_select_arguments (TdImapBackend *self, const TdSyncPoint *since);
 char *td_imap_backend_quote_name (TdImapBackend *self, const char *name, GError **error);
 gboolean td_imap_vanished_parse (const TdImapResponse *response, GArray *ranges);
 
@@ -67,6 +81,18 @@ void td_imap_backend_store_flags_async (TdBackend *backend, GPtrArray *stores,
                                         gpointer user_data);
 gboolean td_imap_backend_store_flags_finish (TdBackend *backend, GAsyncResult *result,
                                              GError **error);
+
+void td_imap_backend_survey_folders_async (TdBackend *backend, GPtrArray *queries,
+                                           GCancellable *cancellable,
+                                           GAsyncReadyCallback callback, gpointer user_data);
+GPtrArray *td_imap_backend_survey_folders_finish (TdBackend *backend, GAsyncResult *result,
+                                                  GError **error);
+
+void td_imap_backend_work_folders_async (TdBackend *backend, GPtrArray *work,
+                                         GCancellable *cancellable,
+                                         GAsyncReadyCallback callback, gpointer user_data);
+gboolean td_imap_backend_work_folders_finish (TdBackend *backend, GAsyncResult *result,
+                                              GError **error);
 
 void td_imap_backend_push_class_init (TdBackendClass *backend_class);
 void td_imap_backend_watch_class_init (TdBackendClass *backend_class);

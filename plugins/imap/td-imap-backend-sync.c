@@ -312,24 +312,29 @@ td_imap_backend_list_messages_finish (TdBackend *backend, GAsyncResult *result, 
 
 /* Downloading */
 
-typedef struct
+/* One folder's download: its wanted UIDs go out in UID FETCH commands of at most
+ * TD_IMAP_FETCH_BATCH messages, and each body streams into the sink. */
+struct _TdImapDownload
 {
   TdImapSession *session;
   TdMessageSink *sink;
   GArray *wanted; /* TdUidRange */
   gboolean body_open;
-  TdImapGroup group;
-} FetchData;
+  gboolean refused; /* bodies are dropped: the folder is not the one they were asked of */
+  GError *error;    /* the first failure */
+};
 
-static void
-fetch_data_free (FetchData *data)
+void
+td_imap_download_free (TdImapDownload *d)
 {
-  if (data->body_open)
-    td_message_sink_abort (data->sink);
-  g_object_unref (data->sink);
-  g_array_unref (data->wanted);
-  td_imap_group_clear (&data->group);
-  g_free (data);
+  if (d == NULL)
+    return;
+  if (d->body_open)
+    td_message_sink_abort (d->sink);
+  g_object_unref (d->sink);
+  g_array_unref (d->wanted);
+  g_clear_error (&d->error);
+  g_free (d);
 }
 
 static gboolean
@@ -344,37 +349,67 @@ is_wanted (GArray *wanted, guint32 uid)
   return FALSE;
 }
 
-/* A local failure (disk full…) mid-stream: keep the first error and drop the connection,
- * since IMAP has no way to stop a FETCH that is under way. */
-static void
-fetch_fail (FetchData *data, GError *error)
+/**
+ * td_imap_download_fail:
+ * @d: a download
+ * @error: (transfer full): what went wrong
+ *
+ * Keeps the first failure and drops the message being received: a local failure (disk
+ * full...) mid-stream, a command that failed, or a folder that turned out not to be the
+ * one planned for. IMAP has no way to stop a FETCH under way; what still comes is dropped.
+ */
+void
+td_imap_download_fail (TdImapDownload *d, GError *error)
 {
-  td_imap_group_keep_error (&data->group, error);
-  if (data->body_open)
-    td_message_sink_abort (data->sink);
-  data->body_open = FALSE;
+  if (d->error == NULL)
+    d->error = error;
+  else
+    g_error_free (error);
+  if (d->body_open)
+    td_message_sink_abort (d->sink);
+  d->body_open = FALSE;
+}
+
+/**
+ * td_imap_download_refuse:
+ * @d: a download
+ * @error: (transfer full): why
+ *
+ * Fails the download and drops every body that still comes for it.
+ */
+void
+td_imap_download_refuse (TdImapDownload *d, GError *error)
+{
+  d->refused = TRUE;
+  td_imap_download_fail (d, error);
+}
+
+GError *
+td_imap_download_take_error (TdImapDownload *d)
+{
+  return g_steal_pointer (&d->error);
 }
 
 static gboolean
 on_fetch_chunk (TdImapSession *session, const TdImapResponse *partial, const TdImapChunk *chunk,
                 gpointer user_data, GError **error)
 {
-  FetchData *data = user_data;
+  TdImapDownload *d = user_data;
 
-  if (!g_str_equal (chunk->key, "BODY[]") || data->group.error != NULL)
+  if (!g_str_equal (chunk->key, "BODY[]") || d->error != NULL || d->refused)
     return TRUE;
   if (chunk->offset == 0)
     {
-      if (data->body_open)
-        td_message_sink_abort (data->sink);
-      data->body_open = td_message_sink_begin (data->sink, error);
-      if (!data->body_open)
+      if (d->body_open)
+        td_message_sink_abort (d->sink);
+      d->body_open = td_message_sink_begin (d->sink, error);
+      if (!d->body_open)
         return FALSE;
     }
-  if (chunk->len > 0 && !td_message_sink_write (data->sink, chunk->data, chunk->len, error))
+  if (chunk->len > 0 && !td_message_sink_write (d->sink, chunk->data, chunk->len, error))
     {
-      td_message_sink_abort (data->sink);
-      data->body_open = FALSE;
+      td_message_sink_abort (d->sink);
+      d->body_open = FALSE;
       return FALSE;
     }
   return TRUE;
@@ -383,38 +418,25 @@ on_fetch_chunk (TdImapSession *session, const TdImapResponse *partial, const TdI
 static void
 on_fetch_response (TdImapSession *session, const TdImapResponse *r, gpointer user_data)
 {
-  FetchData *data = user_data;
+  TdImapDownload *d = user_data;
   TdMessageInfo info;
   GError *error = NULL;
 
-  if (!data->body_open || g_strcmp0 (r->name, "FETCH") != 0)
+  if (!d->body_open || g_strcmp0 (r->name, "FETCH") != 0)
     return;
-  data->body_open = FALSE;
-  if (!td_imap_fetch_info (r, &info) || !is_wanted (data->wanted, info.uid))
+  d->body_open = FALSE;
+  if (!td_imap_fetch_info (r, &info) || !is_wanted (d->wanted, info.uid))
     {
       /* No UID, or one not asked for (UID m:* always returns the last message). */
-      td_message_sink_abort (data->sink);
+      td_message_sink_abort (d->sink);
       return;
     }
-  if (!td_message_sink_commit (data->sink, &info, &error))
+  if (!td_message_sink_commit (d->sink, &info, &error))
     {
-      fetch_fail (data, error);
+      td_imap_download_fail (d, error);
       td_imap_session_close (session);
     }
   td_message_info_clear (&info);
-}
-
-static void
-fetch_answered (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (GTask) task = user_data;
-  FetchData *data = g_task_get_task_data (task);
-  GError *error = NULL;
-  g_autoptr (TdImapResponse) r = td_imap_session_command_finish (TD_IMAP_SESSION (source),
-                                                                 result, &error);
-  if (r == NULL)
-    fetch_fail (data, error);
-  td_imap_group_complete (&data->group, task);
 }
 
 /* Splits @uids into commands of at most TD_IMAP_FETCH_BATCH messages each. */
@@ -454,6 +476,89 @@ split_batches (GArray *uids)
   return batches;
 }
 
+/**
+ * td_imap_download_new:
+ * @session: the session the commands go out on
+ * @uids: (element-type TdUidRange): what to download
+ * @sink: where the messages go
+ *
+ * Returns: (transfer full): a download, not yet asked for
+ */
+TdImapDownload *
+td_imap_download_new (TdImapSession *session, GArray *uids, TdMessageSink *sink)
+{
+  TdImapDownload *d = g_new0 (TdImapDownload, 1);
+
+  d->session = session;
+  d->sink = g_object_ref (sink);
+  d->wanted = g_array_ref (uids);
+  return d;
+}
+
+/**
+ * td_imap_download_queue:
+ * @d: a download
+ * @cancellable: (nullable): a cancellable
+ * @callback: called as each command completes (finish it with td_imap_session_command_finish)
+ * @user_data: data for @callback, once per command
+ * @copy: (nullable): what each command's @user_data is made from (a reference taken per
+ *   command), or NULL to pass @user_data as it is
+ *
+ * Queues the download's UID FETCH commands behind whatever is queued.
+ *
+ * Returns: how many commands were queued
+ */
+guint
+td_imap_download_queue (TdImapDownload *d, GCancellable *cancellable,
+                        GAsyncReadyCallback callback, gpointer user_data,
+                        gpointer (*copy) (gpointer))
+{
+  g_autoptr (GPtrArray) batches = split_batches (d->wanted);
+  TdImapHandlers handlers = { .on_untagged = on_fetch_response, .on_chunk = on_fetch_chunk,
+                              .user_data = d };
+
+  for (guint i = 0; i < batches->len; i++)
+    {
+      g_autofree char *set = td_uid_set_to_string (g_ptr_array_index (batches, i));
+      td_imap_session_run_async (d->session, &handlers, cancellable, callback,
+                                 copy != NULL ? copy (user_data) : user_data,
+                                 "UID FETCH %s " FETCH_ITEMS, set);
+    }
+  return batches->len;
+}
+
+typedef struct
+{
+  TdImapDownload *download;
+  guint pending;
+} FetchData;
+
+static void
+fetch_data_free (FetchData *data)
+{
+  td_imap_download_free (data->download);
+  g_free (data);
+}
+
+static void
+fetch_answered (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  FetchData *data = g_task_get_task_data (task);
+  GError *error = NULL;
+  g_autoptr (TdImapResponse) r = td_imap_session_command_finish (TD_IMAP_SESSION (source),
+                                                                 result, &error);
+  if (r == NULL)
+    td_imap_download_fail (data->download, error);
+  if (--data->pending > 0)
+    return;
+  error = td_imap_download_take_error (data->download);
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
 void
 td_imap_backend_fetch_messages_async (TdBackend *backend, GArray *uids, TdMessageSink *sink,
                                       GCancellable *cancellable, GAsyncReadyCallback callback,
@@ -462,21 +567,14 @@ td_imap_backend_fetch_messages_async (TdBackend *backend, GArray *uids, TdMessag
   TdImapBackend *self = TD_IMAP_BACKEND (backend);
   g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
   FetchData *data = g_new0 (FetchData, 1);
-  g_autoptr (GPtrArray) batches = split_batches (uids);
 
   g_task_set_source_tag (task, td_imap_backend_fetch_messages_async);
-  data->session = self->session;
-  data->sink = g_object_ref (sink);
-  data->wanted = g_array_ref (uids);
+  data->download = td_imap_download_new (self->session, uids, sink);
   g_task_set_task_data (task, data, (GDestroyNotify) fetch_data_free);
-  TdImapHandlers handlers = { .on_untagged = on_fetch_response, .on_chunk = on_fetch_chunk,
-                              .user_data = data };
-  for (guint i = 0; i < batches->len; i++)
-    {
-      g_autofree char *set = td_uid_set_to_string (g_ptr_array_index (batches, i));
-      g_autofree char *command = g_strdup_printf ("UID FETCH %s " FETCH_ITEMS, set);
-      td_imap_group_run (&data->group, self->session, &handlers, task, fetch_answered, command);
-    }
+  data->pending = td_imap_download_queue (data->download, cancellable, fetch_answered, task,
+                                          g_object_ref);
+  if (data->pending == 0)
+    g_task_return_boolean (task, TRUE);
 }
 
 gboolean
@@ -488,16 +586,32 @@ td_imap_backend_fetch_messages_finish (TdBackend *backend, GAsyncResult *result,
 
 /* Storing flags */
 
-static void
-queue_store (TdImapBackend *self, GTask *task, GArray *uids, char sign, TdFlags flags)
+/**
+ * td_imap_store_commands:
+ * The UID STORE commands that carry out @stores (TdBackendFlagStore): flags added, then
+ * flags taken away, per store; .SILENT, as the answers would tell nothing new.
+ * Returns: (transfer full) (element-type utf8): the commands.
+ */
+GPtrArray *
+td_imap_store_commands (GPtrArray *stores)
 {
-  g_autofree char *set = td_uid_set_to_string (uids);
-  g_autofree char *list = td_imap_flags_format (flags);
-  g_autofree char *command = g_strdup_printf ("UID STORE %s %cFLAGS.SILENT (%s)", set, sign, list);
+  GPtrArray *commands = g_ptr_array_new_with_free_func (g_free);
 
-  td_imap_group_run (g_task_get_task_data (task), self->session, NULL, task,
-                     td_imap_group_command_done,
-                     command);
+  for (guint i = 0; stores != NULL && i < stores->len; i++)
+    {
+      const TdBackendFlagStore *s = g_ptr_array_index (stores, i);
+      g_autofree char *set = td_uid_set_to_string (s->uids);
+      for (guint k = 0; k < 2; k++)
+        {
+          TdFlags flags = k == 0 ? s->add : s->remove;
+          if (flags == 0)
+            continue;
+          g_autofree char *list = td_imap_flags_format (flags);
+          g_ptr_array_add (commands, g_strdup_printf ("UID STORE %s %cFLAGS.SILENT (%s)", set,
+                                                      k == 0 ? '+' : '-', list));
+        }
+    }
+  return commands;
 }
 
 void
@@ -508,18 +622,14 @@ td_imap_backend_store_flags_async (TdBackend *backend, GPtrArray *stores,
   TdImapBackend *self = TD_IMAP_BACKEND (backend);
   g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
   TdImapGroup *group = g_new0 (TdImapGroup, 1);
+  g_autoptr (GPtrArray) commands = td_imap_store_commands (stores);
 
   g_task_set_source_tag (task, td_imap_backend_store_flags_async);
   g_task_set_task_data (task, group, (GDestroyNotify) td_imap_group_free);
   group->pending = 1; /* held while queueing */
-  for (guint i = 0; i < stores->len; i++)
-    {
-      const TdBackendFlagStore *s = g_ptr_array_index (stores, i);
-      if (s->add != 0)
-        queue_store (self, task, s->uids, '+', s->add);
-      if (s->remove != 0)
-        queue_store (self, task, s->uids, '-', s->remove);
-    }
+  for (guint i = 0; i < commands->len; i++)
+    td_imap_group_run (group, self->session, NULL, task, td_imap_group_command_done,
+                       g_ptr_array_index (commands, i));
   if (td_imap_group_release (group))
     g_task_return_boolean (task, TRUE);
 }

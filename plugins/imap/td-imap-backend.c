@@ -440,8 +440,16 @@ select_answered (GObject *source, GAsyncResult *result, gpointer user_data)
   select_complete (task);
 }
 
-static char *
-select_arguments (TdImapBackend *self, const TdSyncPoint *since)
+/**
+ * td_imap_backend_select_arguments:
+ * @self: a backend
+ * @since: (nullable): what the last sync knew of the folder
+ *
+ * Returns: (transfer full): what follows the folder name in SELECT: the QRESYNC parameters
+ *   where the session and @since allow, else CONDSTORE where the server has it, else ""
+ */
+char *
+td_imap_backend_select_arguments (TdImapBackend *self, const TdSyncPoint *since)
 {
   if (self->qresync && since != NULL && since->uidvalidity != 0 && since->highestmodseq != 0)
     {
@@ -476,6 +484,20 @@ td_imap_backend_quote_name (TdImapBackend *self, const char *name, GError **erro
   return quoted;
 }
 
+/**
+ * td_imap_backend_forget_selected:
+ * Drops what was known of the folder open so far: its QRESYNC changes, its pre-listed UIDs
+ * and what IDLE watched (a SELECT replaces it). The mailbox state the session parsed is
+ * left to the caller, whose next SELECT overwrites it.
+ */
+void
+td_imap_backend_forget_selected (TdImapBackend *self)
+{
+  g_clear_pointer (&self->resync_changes, td_folder_changes_free);
+  g_clear_pointer (&self->prelisted, g_array_unref);
+  g_clear_pointer (&self->watched, g_free);
+}
+
 static void
 imap_open_folder_async (TdBackend *backend, const char *name, gboolean read_only,
                         const TdSyncPoint *since, GCancellable *cancellable,
@@ -485,15 +507,13 @@ imap_open_folder_async (TdBackend *backend, const char *name, gboolean read_only
   GTask *task = g_task_new (self, cancellable, callback, user_data);
   GError *error = NULL;
   g_autofree char *quoted = td_imap_backend_quote_name (self, name, &error);
-  g_autofree char *args = select_arguments (self, since);
+  g_autofree char *args = td_imap_backend_select_arguments (self, since);
   TdImapMailbox *mb = td_imap_session_get_mailbox (self->session);
   SelectData *data = g_new0 (SelectData, 1);
 
   g_task_set_source_tag (task, imap_open_folder_async);
   g_task_set_task_data (task, data, (GDestroyNotify) select_data_free);
-  g_clear_pointer (&self->resync_changes, td_folder_changes_free);
-  g_clear_pointer (&self->prelisted, g_array_unref);
-  g_clear_pointer (&self->watched, g_free); /* SELECT replaces what IDLE watched */
+  td_imap_backend_forget_selected (self);
   if (quoted == NULL)
     {
       g_task_return_error (task, error);
@@ -619,6 +639,10 @@ td_imap_backend_class_init (TdImapBackendClass *klass)
   backend_class->list_folders_finish = imap_list_folders_finish;
   backend_class->open_folder_async = imap_open_folder_async;
   backend_class->open_folder_finish = imap_open_folder_finish;
+  backend_class->survey_folders_async = td_imap_backend_survey_folders_async;
+  backend_class->survey_folders_finish = td_imap_backend_survey_folders_finish;
+  backend_class->work_folders_async = td_imap_backend_work_folders_async;
+  backend_class->work_folders_finish = td_imap_backend_work_folders_finish;
   backend_class->list_changes_async = td_imap_backend_list_changes_async;
   backend_class->list_changes_finish = td_imap_backend_list_changes_finish;
   backend_class->list_messages_async = td_imap_backend_list_messages_async;

@@ -21,8 +21,10 @@
 #define TD_IMAP_MAX_MESSAGES (10 * 1000 * 1000)
 /* Bytes read from the socket at a time. */
 #define TD_IMAP_READ_CHUNK (64 * 1024)
-/* Commands sent before waiting for their completion (STATUS of every folder, FETCH batches). */
-#define TD_IMAP_PIPELINE_DEPTH 16
+/* Commands sent before waiting for their completion (a survey's SELECTs and listings, FETCH
+ * batches). Deep enough that opening a hundred folders (three or four commands each) takes
+ * a few round trips, not dozens; the server answers in order and we read while we write. */
+#define TD_IMAP_PIPELINE_DEPTH 128
 /* Bytes of a message read and written at a time while uploading it (APPEND). */
 #define TD_IMAP_UPLOAD_CHUNK (64 * 1024)
 /* Messages uploaded per pipelined group of APPENDs (each holds an open file). */
