@@ -154,14 +154,14 @@ delete_on_server (TdSyncRunner *self)
 /* Downloading */
 
 static gboolean
-commit_work (TdSyncRunner *self, gpointer arg, GError **error)
+commit_work (TdSyncRunner *self, TdFetchPump *pump, GPtrArray *batch, GError **error)
 {
-  return td_download_folder_commit_batch (self->download->local, self->maildir, arg,
+  return td_download_folder_commit_batch (self->download->local, self->maildir, batch,
                                           g_get_real_time () / G_USEC_PER_SEC, error);
 }
 
 static void
-stored (TdSyncRunner *self, GPtrArray *batch)
+stored (TdSyncRunner *self, TdFetchPump *pump, GPtrArray *batch)
 {
   for (guint i = 0; i < batch->len; i++)
     g_array_append_val (self->download->stored,
@@ -169,7 +169,7 @@ stored (TdSyncRunner *self, GPtrArray *batch)
 }
 
 static void
-fetched (TdSyncRunner *self, GError *error)
+fetched (TdSyncRunner *self, TdFetchPump *pump, GError *error)
 {
   if (error != NULL)
     end_mailbox (self, error);

@@ -25,24 +25,48 @@ typedef void (*TdPhaseDone) (TdSyncRunner *self, GError *error);
 
 /* One download into a folder: messages stream into the sink, and full batches are made
  * durable by @commit on the worker thread, one at a time, while the download goes on. */
-typedef struct
+typedef struct _TdFetchPump TdFetchPump;
+struct _TdFetchPump
 {
+  TdSyncRunner *runner;    /* borrowed, while under way */
+  gpointer owner;          /* borrowed: what the steps below work for (a folder's run) */
   TdMaildirSink *sink;
   TdFolderReport *report;  /* borrowed: added and bytes are counted here */
-  WorkFunc commit;         /* makes one batch (TdPendingMessage) durable */
-  void (*stored) (TdSyncRunner *self, GPtrArray *batch); /* nullable: a batch is durable */
-  void (*done) (TdSyncRunner *self, GError *error);      /* all stored, or the first error */
+  /* makes one batch (TdPendingMessage) durable, in a worker */
+  gboolean (*commit) (TdSyncRunner *self, TdFetchPump *pump, GPtrArray *batch, GError **error);
+  /* nullable: a batch is durable */
+  void (*stored) (TdSyncRunner *self, TdFetchPump *pump, GPtrArray *batch);
+  /* all stored, or the first error */
+  void (*done) (TdSyncRunner *self, TdFetchPump *pump, GError *error);
   guint total;             /* messages to download */
   guint64 bytes_total;     /* their size, where the plan knows it; else 0 */
-  guint progress_timer;    /* reports progress between batches */
-  gboolean commit_in_flight;
+  guint folder_index;      /* which folder of the run, for progress; 0: the runner's current */
   gboolean fetch_done;
   GError *error;
-} TdFetchPump;
+};
+
+/* One folder of the run as the survey left it, before its turn. */
+typedef struct
+{
+  TdFolderInfo *info;      /* borrowed from the runner's folder list */
+  char **components;       /* its Maildir path, or NULL with @error */
+  GError *error;           /* nullable: what fails the folder at its turn */
+  gboolean unchanged;      /* nothing changed on either side: not even opened */
+  gboolean surveyed;       /* opened in the survey, asked about @asked */
+  TdSyncPoint asked;       /* the sync point the survey's listing answers */
+  TdFolderSurvey *survey;  /* nullable: what the survey told */
+} TdFolderEntry;
+
+void td_folder_entry_free (TdFolderEntry *entry);
 
 typedef struct
 {
   TdFolderInfo *info;      /* borrowed from the runner's folder list */
+  TdFolderEntry *entry;    /* borrowed from the runner's entries */
+  gboolean open;           /* the backend has this folder open */
+  gboolean worked;         /* its flags were stored and messages downloaded in a round */
+  GError *work_error;      /* nullable: what failed it in the round */
+  guint folder_index;      /* which folder of the run it is */
   TdFolderReport *report;  /* borrowed from the account report */
   TdLocalFolder *local;
   TdFolderState state;
@@ -74,14 +98,24 @@ struct _TdSyncRunner
   TdBackend *backend;
   GPtrArray *listing; /* TdFolderInfo: everything the server listed */
   GPtrArray *folders; /* borrowed TdFolderInfo: the ones to sync, in order */
+  GPtrArray *entries; /* TdFolderEntry: the survey of each of @folders, in order */
   GPtrArray *changes; /* TdFolderChange: folders on one side only */
   guint next_change;
   char delimiter;     /* the server's hierarchy delimiter */
   GHashTable *synced; /* display name (the DB's key) -> TdStateFolderSummary */
   guint next_folder;
   FolderRun *run;
+  GPtrArray *parked;       /* FolderRun: waiting for the next round */
+  guint parked_rows;       /* state DB rows the parked folders hold */
+  GPtrArray *round;        /* FolderRun: the round under way or being finished */
+  GPtrArray *round_work;   /* TdFolderWork: what the backend does in it */
+  guint round_pending;     /* the backend's call and the pumps still out */
+  guint round_next;        /* the next folder of the round to finish */
+  GError *round_error;     /* what ended the round for the whole account */
   TdDownloadRun *download; /* the one mailbox of a download-only backend */
-  TdFetchPump *pump;       /* the download under way, if any */
+  GPtrArray *pumps;        /* TdFetchPump: the downloads under way, in folder order */
+  gboolean committing;     /* a pump's batch is being made durable */
+  guint progress_timer;    /* reports progress while pumps are under way */
   TdPhaseDone phase_done;  /* where the phase under way hands back */
 };
 
@@ -90,6 +124,9 @@ void td_sync_runner_work (TdSyncRunner *self, WorkFunc fn, gpointer arg,
 gboolean td_sync_runner_work_finish (GAsyncResult *result, GError **error);
 void td_sync_runner_fetch (TdSyncRunner *self, TdFetchPump *pump, TdMaildirFolder *folder,
                            GArray *uids);
+TdMessageSink *td_sync_runner_start_pump (TdSyncRunner *self, TdFetchPump *pump,
+                                          TdMaildirFolder *folder, GArray *uids);
+void td_sync_runner_pump_fetched (TdSyncRunner *self, TdFetchPump *pump, GError *error);
 void td_fetch_pump_clear (TdFetchPump *pump);
 gboolean td_sync_runner_wants (TdSyncRunner *self, const char *display);
 int td_sync_runner_compare_folders (gconstpointer a, gconstpointer b);
@@ -100,6 +137,9 @@ TdFolderReport *td_sync_runner_add_report (TdSyncRunner *self, const char *name,
 
 /* td-sync-folders.c */
 void td_sync_runner_reconcile_folders (TdSyncRunner *self);
+
+/* td-sync-survey.c */
+void td_sync_runner_survey (TdSyncRunner *self);
 
 /* td-sync-downloads.c */
 void td_sync_runner_download_mailbox (TdSyncRunner *self);

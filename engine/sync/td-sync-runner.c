@@ -27,10 +27,15 @@
 #define LOCK_RETRY_MS 100
 /* Uploads per pipelined group of APPENDs; each holds an open file while it goes. */
 #define TD_UPLOAD_BATCH 32
+/* What one round of folders may hold: folders, and state DB rows of those folders. */
+#define TD_ROUND_MAX_FOLDERS 100
+#define TD_ROUND_MAX_ROWS 200000
 
 G_DEFINE_FINAL_TYPE (TdSyncRunner, td_sync_runner, G_TYPE_OBJECT)
 
 static void push_deletions (TdSyncRunner *self);
+static gboolean apply_work (TdSyncRunner *self, gpointer arg, GError **error);
+static void applied (GObject *source, GAsyncResult *result, gpointer data);
 static void td_sync_runner_end_folder (TdSyncRunner *self, GError *error);
 static void td_sync_runner_next_folder (TdSyncRunner *self);
 static void td_sync_runner_finish_account (TdSyncRunner *self, GError *error);
@@ -370,13 +375,14 @@ push_deletions (TdSyncRunner *self)
 }
 
 static gboolean
-commit_work (TdSyncRunner *self, gpointer arg, GError **error)
+commit_work (TdSyncRunner *self, TdFetchPump *pump, GPtrArray *batch, GError **error)
 {
-  return td_local_folder_commit_batch (self->run->local, self->maildir, arg, error);
+  FolderRun *run = pump->owner;
+  return td_local_folder_commit_batch (run->local, self->maildir, batch, error);
 }
 
 static void
-folder_fetched (TdSyncRunner *self, GError *error)
+folder_fetched (TdSyncRunner *self, TdFetchPump *pump, GError *error)
 {
   if (error != NULL)
     td_sync_runner_end_folder (self, error);
@@ -396,6 +402,7 @@ start_fetch (TdSyncRunner *self)
       push_deletions (self);
       return;
     }
+  run->pump.owner = run;
   run->pump.report = run->report;
   run->pump.commit = commit_work;
   run->pump.done = folder_fetched;
@@ -429,6 +436,12 @@ applied (GObject *source, GAsyncResult *result, gpointer data)
       td_sync_runner_end_folder (self, error);
       return;
     }
+  if (run->worked)
+    {
+      /* Downloaded already, in a round. */
+      push_deletions (self);
+      return;
+    }
   g_array_append_vals (run->to_fetch, run->plan->downloads->data, run->plan->downloads->len);
   run->pump.bytes_total = run->plan->download_bytes;
   start_fetch (self);
@@ -449,11 +462,197 @@ stored (GObject *source, GAsyncResult *result, gpointer data)
   td_sync_runner_work (self, apply_work, NULL, applied);
 }
 
+/* Whether carrying out @plan needs the folder open on the server. */
+static gboolean
+needs_server (TdSyncRunner *self, const TdFolderPlan *plan)
+{
+  return plan->stores->len > 0 || (self->policy.pulls && plan->download_count > 0)
+         || plan->deletions_there->len > 0 || (self->policy.uploads && plan->uploads > 0);
+}
+
+static void execute_plan (TdSyncRunner *self);
+
+/* Rounds. A folder whose plan asks of the server only flags stored and messages downloaded
+ * waits, parked, while the next folders are planned; then all parked folders' work goes to
+ * the server in one pipelined round, the downloads made durable as they come, and each
+ * folder is finished in turn (its side here, then its sync point). Parked folders hold
+ * their rows, so a round takes at most TD_ROUND_MAX_FOLDERS folders or TD_ROUND_MAX_ROWS
+ * rows. */
+
+static gboolean
+joins_round (TdSyncRunner *self, const TdFolderPlan *plan)
+{
+  return plan->deletions_there->len == 0 && !(self->policy.uploads && plan->uploads > 0);
+}
+
+static void
+park (TdSyncRunner *self)
+{
+  FolderRun *run = g_steal_pointer (&self->run);
+
+  self->parked_rows += td_local_folder_get_side (run->local)->messages->len;
+  g_ptr_array_add (self->parked, run);
+  td_sync_runner_next_folder (self);
+}
+
+static gboolean
+round_due (TdSyncRunner *self)
+{
+  return self->parked->len > 0
+         && (self->next_folder >= self->entries->len || self->parked->len >= TD_ROUND_MAX_FOLDERS
+             || self->parked_rows >= TD_ROUND_MAX_ROWS);
+}
+
+/* A round's download is durable (or failed); with @pump NULL, the round's own hold ends. */
+static void
+round_pump_done (TdSyncRunner *self, TdFetchPump *pump, GError *error)
+{
+  FolderRun *run = pump != NULL ? pump->owner : NULL;
+
+  if (error != NULL && run != NULL && run->work_error == NULL)
+    run->work_error = error;
+  else
+    g_clear_error (&error);
+  if (--self->round_pending == 0)
+    td_sync_runner_next_folder (self);
+}
+
+static void
+round_worked (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = data;
+  g_autoptr (GPtrArray) work = g_steal_pointer (&self->round_work);
+  GError *error = NULL;
+
+  if (!td_backend_work_folders_finish (TD_BACKEND (source), result, &error))
+    self->round_error = error;
+  /* The backend's call still holds the round while the pumps are told. */
+  for (guint i = 0; i < self->round->len; i++)
+    {
+      FolderRun *run = g_ptr_array_index (self->round, i);
+      TdFolderWork *w = g_ptr_array_index (work, i);
+      run->work_error = g_steal_pointer (&w->error);
+      if (run->pump.sink != NULL)
+        td_sync_runner_pump_fetched (self, &run->pump,
+                                     run->work_error ? g_error_copy (run->work_error) : NULL);
+    }
+  round_pump_done (self, NULL, NULL);
+}
+
+static TdFolderWork *
+round_work_for (TdSyncRunner *self, FolderRun *run)
+{
+  TdFolderWork *w = td_folder_work_new (run->info->name, !self->policy.pushes,
+                                        run->state.uidvalidity);
+  if (run->plan->stores->len > 0)
+    w->stores = g_ptr_array_ref (run->plan->stores);
+  run->worked = TRUE;
+  run->report->kept = run->plan->kept;
+  if (!self->policy.pulls || run->plan->download_count == 0)
+    return w;
+  w->uids = g_array_ref (run->plan->downloads);
+  run->pump.owner = run;
+  run->pump.report = run->report;
+  run->pump.commit = commit_work;
+  run->pump.done = round_pump_done;
+  run->pump.bytes_total = run->plan->download_bytes;
+  run->pump.folder_index = run->folder_index;
+  w->sink = g_object_ref (td_sync_runner_start_pump (self, &run->pump,
+                                                     td_local_folder_get_maildir_folder (run->local),
+                                                     w->uids));
+  self->round_pending++;
+  return w;
+}
+
+static void
+start_round (TdSyncRunner *self)
+{
+  self->round = g_steal_pointer (&self->parked);
+  self->parked = g_ptr_array_new_with_free_func ((GDestroyNotify) folder_run_free);
+  self->parked_rows = 0;
+  self->round_next = 0;
+  self->round_work = g_ptr_array_new_with_free_func ((GDestroyNotify) td_folder_work_free);
+  self->round_pending = 1; /* the backend's call */
+  for (guint i = 0; i < self->round->len; i++)
+    g_ptr_array_add (self->round_work, round_work_for (self, g_ptr_array_index (self->round, i)));
+  td_backend_work_folders_async (self->backend, self->round_work, self->cancellable,
+                                 round_worked, self);
+}
+
+/* The round is back and all its downloads durable: each folder is finished in turn. */
+static gboolean
+resume_round (TdSyncRunner *self)
+{
+  if (self->round == NULL)
+    return FALSE;
+  if (self->round_error != NULL)
+    {
+      g_clear_pointer (&self->round, g_ptr_array_unref);
+      td_sync_runner_finish_account (self, g_steal_pointer (&self->round_error));
+      return TRUE;
+    }
+  if (self->round_next >= self->round->len)
+    {
+      g_clear_pointer (&self->round, g_ptr_array_unref);
+      return FALSE;
+    }
+  FolderRun *run = g_ptr_array_index (self->round, self->round_next);
+  g_ptr_array_index (self->round, self->round_next++) = NULL;
+  self->run = run;
+  if (run->work_error != NULL)
+    {
+      td_sync_runner_end_folder (self, g_steal_pointer (&run->work_error));
+      return TRUE;
+    }
+  if (run->plan->stores->len > 0)
+    run->report->flags_pushed = run->plan->flags_there;
+  td_sync_runner_work (self, apply_work, NULL, applied);
+  return TRUE;
+}
+
+/* A surveyed folder opened again to carry out its plan: it must still be the folder the
+ * plan was made for. */
+static void
+reopened (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = data;
+  FolderRun *run = self->run;
+  TdFolderState now;
+  GError *error = NULL;
+
+  if (!td_backend_open_folder_finish (TD_BACKEND (source), result, &now, &error))
+    {
+      td_sync_runner_end_folder (self, error);
+      return;
+    }
+  if (now.uidvalidity != run->state.uidvalidity)
+    {
+      td_sync_runner_end_folder (self, g_error_new (TD_ERROR, TD_ERROR_FOLDER, "account %s, "
+                                 "folder %s: the server renumbered the folder during the sync "
+                                 "(UIDVALIDITY changed); nothing was changed in it. Run the "
+                                 "sync again", self->account->name, run->report->name));
+      return;
+    }
+  run->open = TRUE;
+  execute_plan (self);
+}
+
 static void
 execute_plan (TdSyncRunner *self)
 {
   FolderRun *run = self->run;
 
+  if (!run->open && needs_server (self, run->plan) && joins_round (self, run->plan))
+    {
+      park (self);
+      return;
+    }
+  if (!run->open && needs_server (self, run->plan))
+    {
+      td_backend_open_folder_async (self->backend, run->info->name, !self->policy.pushes, NULL,
+                                    self->cancellable, reopened, self);
+      return;
+    }
   run->report->kept = run->plan->kept;
   if (run->plan->stores->len == 0)
     {
@@ -472,12 +671,28 @@ typedef struct
   TdFolderPlan *plan;
 } PlanArg;
 
+/* A survey lists from where new messages could start; the folder's state may say that none
+ * did (new_from 0), and "UID n:*" answers with the highest message even below n. */
+static void
+keep_new (GArray *added, guint32 new_from)
+{
+  if (new_from == 0)
+    {
+      g_array_set_size (added, 0);
+      return;
+    }
+  for (guint i = added->len; i-- > 0;)
+    if (g_array_index (added, TdMessageInfo, i).uid < new_from)
+      g_array_remove_index (added, i);
+}
+
 static gboolean
 plan_work (TdSyncRunner *self, gpointer arg, GError **error)
 {
   PlanArg *p = arg;
   FolderRun *run = self->run;
 
+  keep_new (p->changes->added, run->point.new_from);
   /* The server's flag changes reach files whatever the reader did: their flags count. */
   if (self->policy.pulls && p->changes->changed->len > 0)
     td_local_folder_ensure_scanned (run->local);
@@ -512,6 +727,15 @@ planned (GObject *source, GAsyncResult *result, gpointer data)
   execute_plan (self);
 }
 
+/* Plans from @changes (taken), in a worker: the scan may read the folder. */
+static void
+plan_changes (TdSyncRunner *self, TdFolderChanges *changes)
+{
+  PlanArg *p = g_new0 (PlanArg, 1);
+  p->changes = changes;
+  td_sync_runner_work (self, plan_work, p, planned);
+}
+
 static void
 changes_listed (GObject *source, GAsyncResult *result, gpointer data)
 {
@@ -524,9 +748,7 @@ changes_listed (GObject *source, GAsyncResult *result, gpointer data)
       td_sync_runner_end_folder (self, error);
       return;
     }
-  PlanArg *p = g_new0 (PlanArg, 1);
-  p->changes = changes;
-  td_sync_runner_work (self, plan_work, p, planned);
+  plan_changes (self, changes);
 }
 
 /* UIDVALIDITY changed */
@@ -608,6 +830,7 @@ folder_opened (GObject *source, GAsyncResult *result, gpointer data)
       td_sync_runner_end_folder (self, error);
       return;
     }
+  run->open = TRUE;
   /* Uploads an earlier run could not see through are settled first, so nothing new is
    * taken for them and none is sent twice. A dry run only counts them. */
   run->after_settle = after_open;
@@ -647,6 +870,11 @@ after_open (TdSyncRunner *self)
       run->point.known_count = settled.known_count;
       run->point.new_from = self->policy.pulls ? td_folder_plan_new_from (&run->point, &run->state)
                                                : 0;
+      if (!run->open && run->entry->survey != NULL && run->entry->survey->changes != NULL)
+        {
+          plan_changes (self, g_steal_pointer (&run->entry->survey->changes));
+          return;
+        }
       td_backend_list_changes_async (self->backend, &run->point, self->cancellable,
                                      changes_listed, self);
       return;
@@ -673,97 +901,96 @@ after_open (TdSyncRunner *self)
     td_sync_runner_work (self, save_work, NULL, saved);
 }
 
-typedef struct
-{
-  char **components;
-  TdLocalFolder *local;
-} PrepareArg;
-
 static gboolean
 prepare_work (TdSyncRunner *self, gpointer arg, GError **error)
 {
-  PrepareArg *p = arg;
-  p->local = td_local_folder_prepare (self->db, self->maildir, self->account->name,
-                                      self->run->report->name, p->components,
-                                      self->policy.pushes, self->options.dry_run, error);
-  return p->local != NULL;
+  FolderRun *run = self->run;
+  run->local = td_local_folder_prepare (self->db, self->maildir, self->account->name,
+                                        run->report->name, run->entry->components,
+                                        self->policy.pushes, self->options.dry_run, error);
+  return run->local != NULL;
+}
+
+static gboolean
+same_point (const TdSyncPoint *a, const TdSyncPoint *b)
+{
+  return a->uidvalidity == b->uidvalidity && a->uidnext == b->uidnext
+         && a->highestmodseq == b->highestmodseq && a->known_count == b->known_count
+         && a->last_uid == b->last_uid;
+}
+
+/* Opens the folder at its turn, asking for the changes since its sync point on the way. */
+static void
+open_folder (TdSyncRunner *self)
+{
+  td_backend_open_folder_async (self->backend, self->run->info->name,
+                                !self->policy.pushes || self->options.dry_run,
+                                &self->run->point, self->cancellable, folder_opened, self);
+}
+
+/* The survey told the folder's state and, mostly, its changes: the folder is opened again
+ * only where the plan needs the server, or where the survey could not tell everything. */
+static void
+use_survey (TdSyncRunner *self)
+{
+  FolderRun *run = self->run;
+  TdFolderSurvey *survey = run->entry->survey;
+
+  run->state = survey->state;
+  TdFolderPlanKind kind = td_folder_plan_decide (&self->policy,
+                                                 td_local_folder_get_side (run->local),
+                                                 &run->point, &run->state);
+  if (kind == TD_FOLDER_PLAN_UNCHANGED || (kind == TD_FOLDER_PLAN_CHANGES && survey->changes != NULL))
+    after_open (self);
+  else
+    open_folder (self);
 }
 
 static void
 prepared (GObject *source, GAsyncResult *result, gpointer data)
 {
   TdSyncRunner *self = TD_SYNC_RUNNER (source);
-  PrepareArg *p = data;
+  FolderRun *run = self->run;
+  TdFolderSurvey *survey = run->entry->survey;
   GError *error = NULL;
 
-  g_strfreev (p->components);
-  self->run->local = p->local;
-  g_free (p);
   if (!td_sync_runner_work_finish (result, &error))
     {
       td_sync_runner_end_folder (self, error);
       return;
     }
-  td_local_folder_sync_point (self->run->local, &self->run->point);
-  td_backend_open_folder_async (self->backend, self->run->info->name,
-                                !self->policy.pushes || self->options.dry_run,
-                                &self->run->point, self->cancellable, folder_opened, self);
-}
-
-/* Whether the folder's STATUS from the listing shows nothing changed since the last sync,
- * so it need not be opened. Needs HIGHESTMODSEQ: without it, flag changes do not show. */
-static gboolean
-unchanged_on_server (TdSyncRunner *self, const TdFolderInfo *info)
-{
-  g_autofree char *key = td_folder_map_display (info->name, info->delimiter);
-  const TdStateFolderSummary *f = g_hash_table_lookup (self->synced, key);
-  const TdFolderState *s = &info->status;
-
-  return info->has_status && f != NULL && f->pending == 0 && s->highestmodseq != 0
-         && f->record.highestmodseq == s->highestmodseq && f->record.uidvalidity == s->uidvalidity
-         && f->record.uidnext == s->uidnext && f->count == s->exists;
-}
-
-/* Whether the mail reader can have changed nothing since the last scan: cur/ and new/ have
- * the times they had then, and the scan came well after their last change, since a rename
- * within the same clock tick as the scan can leave a directory's time unchanged. The margin
- * is a second where the file system keeps whole seconds, else 50 ms (ext4 and friends keep
- * nanoseconds but advance them with the kernel's clock tick, at most 10 ms). */
-static gint64
-mtime_margin (gint64 cur, gint64 new)
-{
-  const gint64 second = G_GINT64_CONSTANT (1000000000);
-  return cur % second == 0 && new % second == 0 ? second : second / 20;
-}
-
-static gboolean
-unchanged_locally (TdSyncRunner *self, const TdFolderInfo *info, char **components)
-{
-  g_autofree char *key = td_folder_map_display (info->name, info->delimiter);
-  const TdStateFolderSummary *f = g_hash_table_lookup (self->synced, key);
-  gint64 cur = 0, new = 0;
-
-  if (!self->policy.pushes)
-    return TRUE;
-  if (f == NULL || f->record.scanned_at == 0
-      || !td_maildir_dir_mtimes (self->maildir, components, &cur, &new))
-    return FALSE;
-  return cur == f->record.cur_mtime && new == f->record.new_mtime
-         && f->record.scanned_at - MAX (cur, new) >= mtime_margin (cur, new);
+  td_local_folder_sync_point (run->local, &run->point);
+  if (survey != NULL && survey->error != NULL)
+    {
+      td_sync_runner_end_folder (self, g_steal_pointer (&survey->error));
+      return;
+    }
+  /* What the survey asked about must be what the folder's rows say now. */
+  if (survey != NULL && same_point (&run->entry->asked, &run->point))
+    use_survey (self);
+  else
+    open_folder (self);
 }
 
 static void
 td_sync_runner_next_folder (TdSyncRunner *self)
 {
-  GError *error = NULL;
-
-  if (self->next_folder >= self->folders->len)
+  if (self->round_pending > 0 || resume_round (self))
+    return;
+  if (round_due (self))
+    {
+      start_round (self);
+      return;
+    }
+  if (self->next_folder >= self->entries->len)
     {
       td_sync_runner_finish_account (self, NULL);
       return;
     }
   FolderRun *run = g_new0 (FolderRun, 1);
-  run->info = g_ptr_array_index (self->folders, self->next_folder++);
+  run->entry = g_ptr_array_index (self->entries, self->next_folder++);
+  run->folder_index = self->next_folder;
+  run->info = run->entry->info;
   run->report = td_sync_runner_add_report (self, run->info->name, run->info->delimiter);
   run->to_fetch = g_array_new (FALSE, FALSE, sizeof (TdUidRange));
   self->run = run;
@@ -774,26 +1001,18 @@ td_sync_runner_next_folder (TdSyncRunner *self)
       if (g_str_equal (c->name, run->info->name))
         run->report->event = c->event;
     }
-
-  char **components = td_folder_map_components (run->info->name, run->info->delimiter,
-                                                self->account->layout, &error);
-  if (components == NULL)
+  if (run->entry->error != NULL)
     {
-      GError *e = g_error_new (TD_ERROR, TD_ERROR_FOLDER, "%s", error->message);
-      g_error_free (error);
-      td_sync_runner_end_folder (self, e);
+      td_sync_runner_end_folder (self, g_steal_pointer (&run->entry->error));
       return;
     }
-  if (unchanged_on_server (self, run->info) && unchanged_locally (self, run->info, components))
+  if (run->entry->unchanged)
     {
-      g_strfreev (components);
       run->report->unchanged = TRUE;
       td_sync_runner_end_folder (self, NULL);
       return;
     }
-  PrepareArg *p = g_new0 (PrepareArg, 1);
-  p->components = components;
-  td_sync_runner_work (self, prepare_work, p, prepared);
+  td_sync_runner_work (self, prepare_work, NULL, prepared);
 }
 
 /* Storage */
@@ -827,14 +1046,27 @@ open_storage_work (TdSyncRunner *self, gpointer arg, GError **error)
 }
 
 
-/* The folders on one side only are settled: the folders' sync starts. */
+/* Every folder that needed opening is open and surveyed: the folders' sync starts. */
 static void
-folders_reconciled (TdSyncRunner *self, GError *error)
+folders_surveyed (TdSyncRunner *self, GError *error)
 {
   if (error != NULL)
     td_sync_runner_finish_account (self, error);
   else
     td_sync_runner_next_folder (self);
+}
+
+/* The folders on one side only are settled: the survey of the others starts. */
+static void
+folders_reconciled (TdSyncRunner *self, GError *error)
+{
+  if (error != NULL)
+    {
+      td_sync_runner_finish_account (self, error);
+      return;
+    }
+  self->phase_done = folders_surveyed;
+  td_sync_runner_survey (self);
 }
 
 static void
@@ -1035,6 +1267,13 @@ td_sync_runner_finalize (GObject *object)
   g_clear_object (&self->backend);
   g_clear_object (&self->registry);
   g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->entries, g_ptr_array_unref);
+  g_clear_pointer (&self->parked, g_ptr_array_unref);
+  g_clear_pointer (&self->round, g_ptr_array_unref);
+  g_clear_pointer (&self->round_work, g_ptr_array_unref);
+  g_clear_error (&self->round_error);
+  g_clear_pointer (&self->pumps, g_ptr_array_unref);
+  g_clear_handle_id (&self->progress_timer, g_source_remove);
   g_clear_pointer (&self->folders, g_ptr_array_unref);
   g_clear_pointer (&self->listing, g_ptr_array_unref);
   g_clear_pointer (&self->changes, g_ptr_array_unref);
@@ -1056,6 +1295,8 @@ static void
 td_sync_runner_init (TdSyncRunner *self)
 {
   self->lock_fd = -1;
+  self->pumps = g_ptr_array_new ();
+  self->parked = g_ptr_array_new_with_free_func ((GDestroyNotify) folder_run_free);
 }
 
 /**

@@ -56,7 +56,7 @@ static void
 folder_position (TdSyncRunner *self, TdSyncProgress *p)
 {
   gboolean one = self->download != NULL || self->folders == NULL;
-  p->folder_index = one ? 1 : self->next_folder;
+  p->folder_index = one ? 1 : self->run != NULL ? self->run->folder_index : self->next_folder;
   p->folder_count = one ? 1 : self->folders->len;
 }
 
@@ -134,17 +134,18 @@ td_sync_runner_compare_folders (gconstpointer a, gconstpointer b)
   return strcmp (x->name, y->name);
 }
 
-/* Downloading: the fetch pump both runners use */
+/* Downloading: the fetch pumps both runners use. Several pumps can be under way at once (a
+ * round downloads into many folders); their batches are made durable one at a time, since
+ * they share the state DB. */
 
 void
 td_fetch_pump_clear (TdFetchPump *pump)
 {
-  g_clear_handle_id (&pump->progress_timer, g_source_remove);
   g_clear_object (&pump->sink);
   g_clear_error (&pump->error);
 }
 
-static void pump_next (TdSyncRunner *self);
+static void pump_next (TdSyncRunner *self, TdFetchPump *pump);
 
 /* Counts a durable message, and names it when it is new mail a notice should show. */
 static void
@@ -165,6 +166,23 @@ note_stored (TdFolderReport *report, TdPendingMessage *message)
     }
 }
 
+/* The pump whose messages are coming in now: the first still short of its total (the
+ * server answers folder after folder), else the last. */
+static TdFetchPump *
+current_pump (TdSyncRunner *self)
+{
+  for (guint i = 0; i < self->pumps->len; i++)
+    {
+      TdFetchPump *pump = g_ptr_array_index (self->pumps, i);
+      guint received = 0;
+      guint64 bytes = 0;
+      td_maildir_sink_get_received (pump->sink, &received, &bytes);
+      if (!pump->fetch_done && received < pump->total)
+        return pump;
+    }
+  return self->pumps->len > 0 ? g_ptr_array_index (self->pumps, self->pumps->len - 1) : NULL;
+}
+
 /* Progress: the plan's totals against what has come down so far, durable or still in tmp/,
  * so a display moves with the bytes and not only with each durable batch. */
 static void
@@ -173,7 +191,7 @@ emit_progress (TdSyncRunner *self, TdFetchPump *pump)
   guint received = 0;
   guint64 bytes = 0;
 
-  if (self->options.progress == NULL)
+  if (self->options.progress == NULL || pump == NULL)
     return;
   td_maildir_sink_get_received (pump->sink, &received, &bytes);
   received = MAX (received, pump->report->added);
@@ -186,6 +204,8 @@ emit_progress (TdSyncRunner *self, TdFetchPump *pump)
     .bytes_total = pump->bytes_total > 0 ? MAX (pump->bytes_total, bytes) : 0,
   };
   folder_position (self, &p);
+  if (pump->folder_index > 0)
+    p.folder_index = pump->folder_index;
   self->options.progress (&p, self->options.progress_data);
 }
 
@@ -194,19 +214,44 @@ progress_tick (gpointer data)
 {
   TdSyncRunner *self = data;
 
-  emit_progress (self, self->pump);
+  emit_progress (self, current_pump (self));
   return G_SOURCE_CONTINUE;
+}
+
+typedef struct
+{
+  TdFetchPump *pump;
+  GPtrArray *batch;
+} Commit;
+
+static gboolean
+commit_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  Commit *c = arg;
+  return c->pump->commit (self, c->pump, c->batch, error);
+}
+
+/* Gives every pump under way its chance to go on, after a commit freed the state DB. */
+static void
+pumps_next (TdSyncRunner *self)
+{
+  g_autoptr (GPtrArray) pumps = g_ptr_array_copy (self->pumps, NULL, NULL);
+
+  for (guint i = 0; i < pumps->len && !self->committing; i++)
+    pump_next (self, g_ptr_array_index (pumps, i));
 }
 
 static void
 pump_committed (GObject *source, GAsyncResult *result, gpointer data)
 {
   TdSyncRunner *self = TD_SYNC_RUNNER (source);
-  g_autoptr (GPtrArray) batch = data;
-  TdFetchPump *pump = self->pump;
+  Commit *c = data;
+  TdFetchPump *pump = c->pump;
+  g_autoptr (GPtrArray) batch = c->batch;
   GError *error = NULL;
 
-  pump->commit_in_flight = FALSE;
+  g_free (c);
+  self->committing = FALSE;
   if (!td_sync_runner_work_finish (result, &error))
     {
       td_maildir_sink_fail (pump->sink, error);
@@ -220,57 +265,104 @@ pump_committed (GObject *source, GAsyncResult *result, gpointer data)
       for (guint i = 0; i < batch->len; i++)
         note_stored (pump->report, batch->pdata[i]);
       if (pump->stored != NULL)
-        pump->stored (self, batch);
+        pump->stored (self, pump, batch);
       emit_progress (self, pump);
     }
-  pump_next (self);
+  pump_next (self, pump);
+  pumps_next (self);
 }
 
-/* Starts the next durable batch when one is due; hands on once all is stored. */
+/* Starts @pump's next durable batch when one is due and the state DB is free; hands on once
+ * all of it is stored. */
 static void
-pump_next (TdSyncRunner *self)
+pump_next (TdSyncRunner *self, TdFetchPump *pump)
 {
-  TdFetchPump *pump = self->pump;
-
-  if (pump->commit_in_flight)
+  if (self->committing)
     return;
   if (pump->error == NULL && (pump->fetch_done || td_maildir_sink_batch_is_full (pump->sink)))
     {
       GPtrArray *batch = td_maildir_sink_take_batch (pump->sink);
       if (batch->len > 0)
         {
-          pump->commit_in_flight = TRUE;
-          td_sync_runner_work (self, pump->commit, batch, pump_committed);
+          Commit *c = g_new0 (Commit, 1);
+          c->pump = pump;
+          c->batch = batch;
+          self->committing = TRUE;
+          td_sync_runner_work (self, commit_work, c, pump_committed);
           return;
         }
       g_ptr_array_unref (batch);
     }
-  if (!pump->fetch_done)
+  if (!pump->fetch_done || !g_ptr_array_remove (self->pumps, pump))
     return;
-  self->pump = NULL;
-  g_clear_handle_id (&pump->progress_timer, g_source_remove);
-  pump->done (self, g_steal_pointer (&pump->error));
+  if (self->pumps->len == 0)
+    g_clear_handle_id (&self->progress_timer, g_source_remove);
+  pump->done (self, pump, g_steal_pointer (&pump->error));
 }
 
 static void
 on_batch_ready (TdMaildirSink *sink, gpointer data)
 {
-  pump_next (data);
+  TdFetchPump *pump = data;
+  pump_next (pump->runner, pump);
+}
+
+/**
+ * td_sync_runner_start_pump:
+ * @self: a runner
+ * @pump: the download's commit, stored and done steps and its report; stays the caller's
+ * @folder: where the messages go
+ * @uids: (element-type TdUidRange): what is downloaded
+ *
+ * Makes @pump's sink, ready for a backend to stream @uids into; td_sync_runner_pump_fetched()
+ * tells it the backend is done.
+ *
+ * Returns: (transfer none): the sink
+ */
+TdMessageSink *
+td_sync_runner_start_pump (TdSyncRunner *self, TdFetchPump *pump, TdMaildirFolder *folder,
+                           GArray *uids)
+{
+  pump->runner = self;
+  pump->total = td_uid_set_count (uids);
+  pump->sink = td_maildir_sink_new (folder, on_batch_ready, pump);
+  g_ptr_array_add (self->pumps, pump);
+  if (self->options.progress != NULL && self->progress_timer == 0)
+    {
+      emit_progress (self, pump);
+      self->progress_timer = g_timeout_add (TD_PROGRESS_INTERVAL_MS, progress_tick, self);
+    }
+  return TD_MESSAGE_SINK (pump->sink);
+}
+
+/**
+ * td_sync_runner_pump_fetched:
+ * @self: a runner
+ * @pump: a pump under way
+ * @error: (transfer full) (nullable): why the download failed
+ *
+ * Tells @pump that nothing more comes: its last batch is made durable, then its done step
+ * runs, with the first error if any.
+ */
+void
+td_sync_runner_pump_fetched (TdSyncRunner *self, TdFetchPump *pump, GError *error)
+{
+  if (error != NULL && pump->error == NULL)
+    pump->error = error;
+  else
+    g_clear_error (&error);
+  pump->fetch_done = TRUE;
+  pump_next (self, pump);
 }
 
 static void
 pump_fetched (GObject *source, GAsyncResult *result, gpointer data)
 {
-  TdSyncRunner *self = data;
+  TdFetchPump *pump = data;
   GError *error = NULL;
 
-  if (!td_backend_fetch_messages_finish (TD_BACKEND (source), result, &error)
-      && self->pump->error == NULL)
-    self->pump->error = error;
-  else
-    g_clear_error (&error);
-  self->pump->fetch_done = TRUE;
-  pump_next (self);
+  td_backend_fetch_messages_finish (TD_BACKEND (source), result, &error);
+  td_sync_runner_pump_fetched (pump->runner, pump, error);
 }
 
 /**
@@ -280,23 +372,14 @@ pump_fetched (GObject *source, GAsyncResult *result, gpointer data)
  * @folder: where the messages go
  * @uids: (element-type TdUidRange): what to download
  *
- * Downloads @uids into @folder's tmp/ and makes them durable batch by batch, then calls
- * @pump's done step, with the first error if any.
+ * Downloads @uids of the open folder into @folder's tmp/ and makes them durable batch by
+ * batch, then calls @pump's done step, with the first error if any.
  */
 void
 td_sync_runner_fetch (TdSyncRunner *self, TdFetchPump *pump, TdMaildirFolder *folder,
                       GArray *uids)
 {
-  g_return_if_fail (self->pump == NULL);
-  self->pump = pump;
-  pump->total = td_uid_set_count (uids);
-  pump->sink = td_maildir_sink_new (folder, on_batch_ready, self);
-  if (self->options.progress != NULL)
-    {
-      emit_progress (self, pump);
-      pump->progress_timer = g_timeout_add (TD_PROGRESS_INTERVAL_MS, progress_tick, self);
-    }
-  td_backend_fetch_messages_async (self->backend, uids, TD_MESSAGE_SINK (pump->sink),
-                                   self->cancellable, pump_fetched, self);
+  TdMessageSink *sink = td_sync_runner_start_pump (self, pump, folder, uids);
+  td_backend_fetch_messages_async (self->backend, uids, sink, self->cancellable, pump_fetched,
+                                   pump);
 }
-

@@ -1,0 +1,160 @@
+/* td-sync-survey.c: the sync runner's survey, between the folder phase and the first
+ * folder's sync. It settles, for every folder of the run at once, whether it needs opening
+ * at all (the listing's STATUS and the Maildir's directory times say nothing changed), and
+ * opens all that do in one round through td_backend_survey_folders_async(): their state and
+ * their changes since the state DB's sync point come back before any folder is worked on,
+ * so the run's round trips do not grow with its folders. Each folder's plan is then built
+ * at its turn, from the survey and the folder's rows, so only one folder's rows are held
+ * at a time. Main loop thread.
+ */
+#include "engine/sync/td-sync-runner-private.h"
+
+#include "storage/td-folder-map.h"
+#include "engine/common/td-error.h"
+
+void
+td_folder_entry_free (TdFolderEntry *entry)
+{
+  g_strfreev (entry->components);
+  g_clear_error (&entry->error);
+  g_clear_pointer (&entry->survey, td_folder_survey_free);
+  g_free (entry);
+}
+
+static const TdStateFolderSummary *
+summary (TdSyncRunner *self, const TdFolderInfo *info)
+{
+  g_autofree char *key = td_folder_map_display (info->name, info->delimiter);
+  return g_hash_table_lookup (self->synced, key);
+}
+
+/* Whether the folder's STATUS from the listing shows nothing changed since the last sync,
+ * so it need not be opened. Needs HIGHESTMODSEQ: without it, flag changes do not show. */
+static gboolean
+unchanged_on_server (const TdStateFolderSummary *f, const TdFolderInfo *info)
+{
+  const TdFolderState *s = &info->status;
+
+  return info->has_status && f != NULL && f->pending == 0 && s->highestmodseq != 0
+         && f->record.highestmodseq == s->highestmodseq && f->record.uidvalidity == s->uidvalidity
+         && f->record.uidnext == s->uidnext && f->count == s->exists;
+}
+
+/* Whether the mail reader can have changed nothing since the last scan: cur/ and new/ have
+ * the times they had then, and the scan came well after their last change, since a rename
+ * within the same clock tick as the scan can leave a directory's time unchanged. The margin
+ * is a second where the file system keeps whole seconds, else 50 ms (ext4 and friends keep
+ * nanoseconds but advance them with the kernel's clock tick, at most 10 ms). */
+static gint64
+mtime_margin (gint64 cur, gint64 new)
+{
+  const gint64 second = G_GINT64_CONSTANT (1000000000);
+  return cur % second == 0 && new % second == 0 ? second : second / 20;
+}
+
+static gboolean
+unchanged_locally (TdSyncRunner *self, const TdStateFolderSummary *f, char **components)
+{
+  gint64 cur = 0, new = 0;
+
+  if (!self->policy.pushes)
+    return TRUE;
+  if (f == NULL || f->record.scanned_at == 0
+      || !td_maildir_dir_mtimes (self->maildir, components, &cur, &new))
+    return FALSE;
+  return cur == f->record.cur_mtime && new == f->record.new_mtime
+         && f->record.scanned_at - MAX (cur, new) >= mtime_margin (cur, new);
+}
+
+/* What the state DB's summary says the folder's sync point is: the point a prepared folder
+ * will have, unless an earlier run left work unfinished there (then NULL: the folder is
+ * opened at its turn, after that work is settled). */
+static gboolean
+summary_point (const TdStateFolderSummary *f, TdSyncPoint *point)
+{
+  memset (point, 0, sizeof *point);
+  if (f == NULL)
+    return TRUE;
+  if (f->pending > 0)
+    return FALSE;
+  point->uidvalidity = f->record.uidvalidity;
+  point->uidnext = f->record.uidnext;
+  point->highestmodseq = f->record.highestmodseq;
+  point->known_count = f->count;
+  point->last_uid = f->last_uid;
+  return TRUE;
+}
+
+static TdFolderEntry *
+entry_new (TdSyncRunner *self, TdFolderInfo *info)
+{
+  TdFolderEntry *entry = g_new0 (TdFolderEntry, 1);
+  GError *error = NULL;
+
+  entry->info = info;
+  entry->components = td_folder_map_components (info->name, info->delimiter,
+                                                self->account->layout, &error);
+  if (entry->components == NULL)
+    {
+      entry->error = g_error_new (TD_ERROR, TD_ERROR_FOLDER, "%s", error->message);
+      g_error_free (error);
+      return entry;
+    }
+  const TdStateFolderSummary *f = summary (self, info);
+  entry->unchanged = unchanged_on_server (f, info)
+                     && unchanged_locally (self, f, entry->components);
+  entry->surveyed = !entry->unchanged && summary_point (f, &entry->asked);
+  return entry;
+}
+
+static void
+surveyed (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = data;
+  GError *error = NULL;
+  g_autoptr (GPtrArray) surveys = td_backend_survey_folders_finish (TD_BACKEND (source), result,
+                                                                    &error);
+
+  if (surveys == NULL)
+    {
+      self->phase_done (self, error);
+      return;
+    }
+  for (guint i = 0, k = 0; i < self->entries->len; i++)
+    {
+      TdFolderEntry *entry = g_ptr_array_index (self->entries, i);
+      if (entry->surveyed && k < surveys->len)
+        entry->survey = g_steal_pointer (&g_ptr_array_index (surveys, k++));
+    }
+  self->phase_done (self, NULL);
+}
+
+/**
+ * td_sync_runner_survey:
+ * @self: a runner whose folders to sync are settled
+ *
+ * Decides which folders need opening and opens them all in one round; hands back through
+ * the runner's phase_done.
+ */
+void
+td_sync_runner_survey (TdSyncRunner *self)
+{
+  g_autoptr (GPtrArray) queries = g_ptr_array_new_with_free_func ((GDestroyNotify) td_folder_query_free);
+  gboolean read_only = !self->policy.pushes || self->options.dry_run;
+
+  self->entries = g_ptr_array_new_with_free_func ((GDestroyNotify) td_folder_entry_free);
+  for (guint i = 0; i < self->folders->len; i++)
+    {
+      TdFolderEntry *entry = entry_new (self, g_ptr_array_index (self->folders, i));
+      g_ptr_array_add (self->entries, entry);
+      if (entry->surveyed)
+        g_ptr_array_add (queries, td_folder_query_new (entry->info->name, read_only,
+                                                       &entry->asked));
+    }
+  if (queries->len == 0)
+    {
+      self->phase_done (self, NULL);
+      return;
+    }
+  td_backend_survey_folders_async (self->backend, queries, self->cancellable, surveyed, self);
+}
