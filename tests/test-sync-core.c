@@ -456,6 +456,86 @@ test_crash_sweep (gconstpointer data)
   core_clear (&c);
 }
 
+/* One durability barrier per batch, across folders */
+
+static guint barriers;
+
+static void
+count_barriers (guint step, const char *what, gpointer data)
+{
+  barriers += g_str_equal (what, "maildir: file system flushed")
+              || g_str_equal (what, "maildir: directories flushed");
+}
+
+/* Runs one sync in a child process and returns how many times it flushed the disk. */
+static guint
+sync_counting_barriers (Core *c)
+{
+  g_autofree char *count_file = g_build_filename (c->dir, "barriers", NULL);
+  pid_t pid = fork ();
+  int status = 0;
+
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0)
+    {
+      td_durable_step_set_hook (count_barriers, NULL);
+      g_autoptr (TdAccountReport) r = sync_here (c);
+      g_autofree char *n = g_strdup_printf ("%u", barriers);
+      g_file_set_contents (count_file, n, -1, NULL);
+      _exit (report_ok (r, FALSE) ? 0 : 4);
+    }
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+  g_autofree char *n = NULL;
+  g_assert_true (g_file_get_contents (count_file, &n, NULL, NULL));
+  return (guint) g_ascii_strtoull (n, NULL, 10);
+}
+
+static void
+deliver_new (Core *c, guint first, guint last, guint round)
+{
+  for (guint i = first; i <= last; i++)
+    {
+      g_autofree char *folder = g_strdup_printf ("F%02u", i);
+      g_autofree char *id = g_strdup_printf ("r%u-%s", round, folder);
+      g_autofree char *m = message (id);
+      td_scripted_server_deliver (c->server, folder, m, 0);
+    }
+}
+
+/* New mail in 20 folders is made durable with no more disk flushes than new mail in one:
+ * the flushes of a run grow with its batches, not with its folders. */
+static void
+test_barriers_across_folders (gconstpointer caps)
+{
+  Core c = { 0 };
+
+  core_init (&c, caps);
+  for (guint i = 1; i <= 20; i++)
+    {
+      g_autofree char *folder = g_strdup_printf ("F%02u", i);
+      td_scripted_server_add_folder (c.server, folder);
+    }
+  deliver_new (&c, 1, 20, 0);
+  sync_child (&c, 0, FALSE);
+  deliver_new (&c, 1, 1, 1);
+  guint one = sync_counting_barriers (&c);
+  deliver_new (&c, 1, 20, 2);
+  guint twenty = sync_counting_barriers (&c);
+  g_test_message ("disk flushes: %u for new mail in one folder, %u in twenty", one, twenty);
+  for (guint i = 1; i <= 20; i++)
+    {
+      g_autofree char *folder = g_strdup_printf ("F%02u", i);
+      g_autofree char *id = g_strdup_printf ("<r2-%s@core.test>", folder);
+      g_autoptr (GHashTable) here = local_messages (&c, folder);
+      g_assert_true (g_hash_table_contains (here, id));
+    }
+  g_assert_cmpuint (one, >, 0);
+  g_assert_cmpuint (twenty, <=, one);
+  core_clear (&c);
+}
+
 /* POP3: 10 messages downloaded (and, when the account deletes, deleted), then 20 more. */
 static void
 build_mailbox (Core *c)
@@ -486,6 +566,10 @@ main (int argc, char **argv)
   g_test_add_data_func ("/sync/core/two-way/condstore", "condstore;uidplus;list-status",
                         test_two_way);
   g_test_add_data_func ("/sync/core/two-way/plain", "", test_two_way);
+  g_test_add_data_func ("/sync/core/barriers/across-folders/condstore",
+                        "condstore;uidplus;list-status", test_barriers_across_folders);
+  g_test_add_data_func ("/sync/core/barriers/across-folders/plain", "",
+                        test_barriers_across_folders);
   g_test_add_data_func ("/sync/core/crash-sweep/imap-condstore", &imap_condstore,
                         test_crash_sweep);
   g_test_add_data_func ("/sync/core/crash-sweep/imap-plain", &imap_plain, test_crash_sweep);

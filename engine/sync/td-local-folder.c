@@ -414,26 +414,34 @@ td_local_folder_apply_plan (TdLocalFolder *local, const GArray *flags, const GAr
   return TRUE;
 }
 
+/* One transaction for the rows of every folder's batch: @batches[k] goes to @locals[k]. */
 static gboolean
-insert_rows (TdLocalFolder *local, GPtrArray *batch, gboolean pending, GError **error)
+insert_rows (GPtrArray *locals, GPtrArray *batches, gboolean pending, GError **error)
 {
+  TdStateDb *db = ((TdLocalFolder *) g_ptr_array_index (locals, 0))->db;
   GError *e = NULL;
 
-  if (!td_state_db_begin (local->db, &e))
-    return td_local_folder_fail (error, e, local->side.name);
-  for (guint i = 0; i < batch->len; i++)
+  if (!td_state_db_begin (db, &e))
+    return td_local_folder_fail (error, e, ((TdLocalFolder *) locals->pdata[0])->side.name);
+  for (guint k = 0; k < locals->len; k++)
     {
-      TdPendingMessage *p = g_ptr_array_index (batch, i);
-      TdStateMessage m = { p->info.uid, (char *) td_maildir_delivery_get_base (p->delivery),
-                           p->info.flags, p->info.size, p->info.message_id, pending };
-      if (!td_state_db_put_message (local->db, local->record.id, &m, &e))
+      TdLocalFolder *local = g_ptr_array_index (locals, k);
+      GPtrArray *batch = g_ptr_array_index (batches, k);
+      g_return_val_if_fail (local->db == db, FALSE);
+      for (guint i = 0; i < batch->len; i++)
         {
-          td_state_db_rollback (local->db);
-          return td_local_folder_fail (error, e, local->side.name);
+          TdPendingMessage *p = g_ptr_array_index (batch, i);
+          TdStateMessage m = { p->info.uid, (char *) td_maildir_delivery_get_base (p->delivery),
+                               p->info.flags, p->info.size, p->info.message_id, pending };
+          if (!td_state_db_put_message (db, local->record.id, &m, &e))
+            {
+              td_state_db_rollback (db);
+              return td_local_folder_fail (error, e, local->side.name);
+            }
         }
     }
-  if (!td_state_db_commit (local->db, &e))
-    return td_local_folder_fail (error, e, local->side.name);
+  if (!td_state_db_commit (db, &e))
+    return td_local_folder_fail (error, e, ((TdLocalFolder *) locals->pdata[0])->side.name);
   return TRUE;
 }
 
@@ -451,6 +459,74 @@ remember_rows (TdLocalFolder *local, GPtrArray *batch)
     }
 }
 
+/* Flushes the new/ and cur/ directories of every folder: each folder's own when there are
+ * one or two, else the file system once. */
+static gboolean
+sync_dirs (GPtrArray *locals, TdMaildir *maildir, GError **error)
+{
+  GError *e = NULL;
+
+  if (locals->len > 2)
+    return td_maildir_sync_filesystem (maildir, &e)
+           || td_local_folder_fail (error, e, ((TdLocalFolder *) locals->pdata[0])->side.name);
+  for (guint k = 0; k < locals->len; k++)
+    {
+      TdLocalFolder *local = g_ptr_array_index (locals, k);
+      if (!td_maildir_folder_sync_dirs (local->folder, &e))
+        return td_local_folder_fail (error, e, local->side.name);
+    }
+  return TRUE;
+}
+
+/**
+ * td_local_folder_commit_batches:
+ * @locals: (element-type TdLocalFolder): prepared folders of one account
+ * @maildir: the account's Maildir
+ * @batches: (element-type GPtrArray): for each folder of @locals, its downloads closed in
+ *   tmp/ (TdPendingMessage)
+ * @error: return location for an error
+ *
+ * Makes the batches of several folders durable and visible together, in the crash-safe
+ * order at the top of this file: one flush of the files, one transaction for the intents,
+ * the renames, one flush of the directories, one transaction for the rows. The cost of a
+ * batch is the same for one folder or a hundred.
+ *
+ * Returns: %TRUE when every message of every batch is stored
+ */
+gboolean
+td_local_folder_commit_batches (GPtrArray *locals, TdMaildir *maildir, GPtrArray *batches,
+                                GError **error)
+{
+  GError *e = NULL;
+  guint messages = 0;
+
+  g_return_val_if_fail (locals->len == batches->len, FALSE);
+  for (guint k = 0; k < batches->len; k++)
+    messages += ((GPtrArray *) g_ptr_array_index (batches, k))->len;
+  if (messages == 0)
+    return TRUE;
+  if (!td_maildir_sync_filesystem (maildir, &e))
+    return td_local_folder_fail (error, e, ((TdLocalFolder *) locals->pdata[0])->side.name);
+  if (!insert_rows (locals, batches, TRUE, error))
+    return FALSE;
+  for (guint k = 0; k < locals->len; k++)
+    {
+      TdLocalFolder *local = g_ptr_array_index (locals, k);
+      GPtrArray *batch = g_ptr_array_index (batches, k);
+      for (guint i = 0; i < batch->len; i++)
+        {
+          TdPendingMessage *p = g_ptr_array_index (batch, i);
+          if (!td_maildir_delivery_publish (p->delivery, p->info.flags, &e))
+            return td_local_folder_fail (error, e, local->side.name);
+        }
+    }
+  if (!sync_dirs (locals, maildir, error) || !insert_rows (locals, batches, FALSE, error))
+    return FALSE;
+  for (guint k = 0; k < locals->len; k++)
+    remember_rows (g_ptr_array_index (locals, k), g_ptr_array_index (batches, k));
+  return TRUE;
+}
+
 /**
  * td_local_folder_commit_batch:
  * @local: a prepared folder
@@ -458,8 +534,7 @@ remember_rows (TdLocalFolder *local, GPtrArray *batch)
  * @batch: (element-type TdPendingMessage): downloads closed in tmp/
  * @error: return location for an error
  *
- * Makes a batch of downloads durable and visible, in the crash-safe order at the top of
- * this file.
+ * td_local_folder_commit_batches() for one folder.
  *
  * Returns: %TRUE when every message of @batch is stored
  */
@@ -467,26 +542,12 @@ gboolean
 td_local_folder_commit_batch (TdLocalFolder *local, TdMaildir *maildir, GPtrArray *batch,
                               GError **error)
 {
-  GError *e = NULL;
+  g_autoptr (GPtrArray) locals = g_ptr_array_new ();
+  g_autoptr (GPtrArray) batches = g_ptr_array_new ();
 
-  if (batch->len == 0)
-    return TRUE;
-  if (!td_maildir_sync_filesystem (maildir, &e))
-    return td_local_folder_fail (error, e, local->side.name);
-  if (!insert_rows (local, batch, TRUE, error))
-    return FALSE;
-  for (guint i = 0; i < batch->len; i++)
-    {
-      TdPendingMessage *p = g_ptr_array_index (batch, i);
-      if (!td_maildir_delivery_publish (p->delivery, p->info.flags, &e))
-        return td_local_folder_fail (error, e, local->side.name);
-    }
-  if (!td_maildir_folder_sync_dirs (local->folder, &e))
-    return td_local_folder_fail (error, e, local->side.name);
-  if (!insert_rows (local, batch, FALSE, error))
-    return FALSE;
-  remember_rows (local, batch);
-  return TRUE;
+  g_ptr_array_add (locals, local);
+  g_ptr_array_add (batches, batch);
+  return td_local_folder_commit_batches (locals, maildir, batches, error);
 }
 
 static char *

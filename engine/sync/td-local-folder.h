@@ -66,6 +66,8 @@ void td_local_folder_ensure_scanned (TdLocalFolder *local);
 gboolean td_local_folder_apply_plan (TdLocalFolder *local, const GArray *flags,
                                      const GArray *removals, gboolean remove_here,
                                      guint *flags_changed, guint *removed, GError **error);
+gboolean td_local_folder_commit_batches (GPtrArray *locals, TdMaildir *maildir,
+                                         GPtrArray *batches, GError **error);
 gboolean td_local_folder_commit_batch (TdLocalFolder *local, TdMaildir *maildir,
                                        GPtrArray *batch, GError **error);
 gboolean td_local_folder_rematch (TdLocalFolder *local, GArray *server, guint32 uidvalidity,

@@ -10,6 +10,7 @@ struct _TdMaildirSink
   TdMaildirDelivery *current;
   GPtrArray *batch; /* TdPendingMessage */
   guint64 batch_bytes;
+  gint64 batch_started;    /* monotonic time of the batch's first message */
   guint received;          /* messages closed in tmp/ so far */
   guint64 received_bytes;  /* bytes written so far, the message under way included */
   GError *failure;
@@ -82,6 +83,8 @@ sink_commit (TdMessageSink *sink, const TdMessageInfo *info, GError **error)
   m->delivery = g_steal_pointer (&self->current);
   td_message_info_copy (&m->info, info);
   self->batch_bytes += td_maildir_delivery_get_size (m->delivery);
+  if (self->batch->len == 0)
+    self->batch_started = g_get_monotonic_time ();
   g_ptr_array_add (self->batch, m);
   self->received++;
   if (td_maildir_sink_batch_is_full (self) && self->ready != NULL)
@@ -166,6 +169,34 @@ td_maildir_sink_batch_is_full (TdMaildirSink *self)
 {
   return self->batch->len >= TD_MAILDIR_SINK_BATCH_COUNT
          || self->batch_bytes >= TD_MAILDIR_SINK_BATCH_BYTES;
+}
+
+/**
+ * td_maildir_sink_get_batch:
+ * @self: a sink
+ * @messages: (out): messages in the batch, closed in tmp/ and not yet taken
+ * @bytes: (out): their size
+ */
+void
+td_maildir_sink_get_batch (TdMaildirSink *self, guint *messages, guint64 *bytes)
+{
+  *messages = self->batch->len;
+  *bytes = self->batch_bytes;
+}
+
+/**
+ * td_maildir_sink_batch_is_due:
+ * @self: a sink
+ * @now: the monotonic time
+ *
+ * Returns: whether the batch should be made durable now: it is full, or its first message
+ *   came TD_MAILDIR_SINK_BATCH_MAX_AGE_US ago or more.
+ */
+gboolean
+td_maildir_sink_batch_is_due (TdMaildirSink *self, gint64 now)
+{
+  return td_maildir_sink_batch_is_full (self)
+         || (self->batch->len > 0 && now - self->batch_started >= TD_MAILDIR_SINK_BATCH_MAX_AGE_US);
 }
 
 /**

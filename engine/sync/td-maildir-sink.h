@@ -12,6 +12,9 @@ G_BEGIN_DECLS
 
 #define TD_MAILDIR_SINK_BATCH_COUNT 200
 #define TD_MAILDIR_SINK_BATCH_BYTES (32 * 1024 * 1024)
+/* A batch is made durable this long after its first message came, full or not, so a
+ * kill or a power cut loses at most seconds of download. */
+#define TD_MAILDIR_SINK_BATCH_MAX_AGE_US (2 * G_USEC_PER_SEC)
 
 /* A downloaded message, written and closed in tmp/, not yet durable or visible. */
 typedef struct
@@ -31,6 +34,8 @@ TdMaildirSink *td_maildir_sink_new (TdMaildirFolder *folder, TdBatchReadyFunc re
                                     gpointer user_data);
 GPtrArray *td_maildir_sink_take_batch (TdMaildirSink *self);
 gboolean td_maildir_sink_batch_is_full (TdMaildirSink *self);
+void td_maildir_sink_get_batch (TdMaildirSink *self, guint *messages, guint64 *bytes);
+gboolean td_maildir_sink_batch_is_due (TdMaildirSink *self, gint64 now);
 void td_maildir_sink_fail (TdMaildirSink *self, const GError *error);
 void td_maildir_sink_get_received (TdMaildirSink *self, guint *messages, guint64 *bytes);
 

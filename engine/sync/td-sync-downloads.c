@@ -153,10 +153,13 @@ delete_on_server (TdSyncRunner *self)
 
 /* Downloading */
 
+/* A download-only mailbox has one pump. */
 static gboolean
-commit_work (TdSyncRunner *self, TdFetchPump *pump, GPtrArray *batch, GError **error)
+commit_work (TdSyncRunner *self, GPtrArray *pumps, GPtrArray *batches, GError **error)
 {
-  return td_download_folder_commit_batch (self->download->local, self->maildir, batch,
+  g_return_val_if_fail (pumps->len == 1, FALSE);
+  return td_download_folder_commit_batch (self->download->local, self->maildir,
+                                          g_ptr_array_index (batches, 0),
                                           g_get_real_time () / G_USEC_PER_SEC, error);
 }
 

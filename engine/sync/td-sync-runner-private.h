@@ -23,8 +23,9 @@ typedef gboolean (*WorkFunc) (TdSyncRunner *self, gpointer arg, GError **error);
  * runner: with the error that ends the account, or NULL to go on. */
 typedef void (*TdPhaseDone) (TdSyncRunner *self, GError *error);
 
-/* One download into a folder: messages stream into the sink, and full batches are made
- * durable by @commit on the worker thread, one at a time, while the download goes on. */
+/* One download into a folder: messages stream into the sink, and batches are made durable
+ * by @commit on the worker thread, together with those of the other pumps under way, one
+ * commit at a time, while the download goes on. */
 typedef struct _TdFetchPump TdFetchPump;
 struct _TdFetchPump
 {
@@ -32,8 +33,9 @@ struct _TdFetchPump
   gpointer owner;          /* borrowed: what the steps below work for (a folder's run) */
   TdMaildirSink *sink;
   TdFolderReport *report;  /* borrowed: added and bytes are counted here */
-  /* makes one batch (TdPendingMessage) durable, in a worker */
-  gboolean (*commit) (TdSyncRunner *self, TdFetchPump *pump, GPtrArray *batch, GError **error);
+  /* makes the batches (GPtrArray of TdPendingMessage) of @pumps durable together, in a
+   * worker; every pump under way in a run has the same commit step */
+  gboolean (*commit) (TdSyncRunner *self, GPtrArray *pumps, GPtrArray *batches, GError **error);
   /* nullable: a batch is durable */
   void (*stored) (TdSyncRunner *self, TdFetchPump *pump, GPtrArray *batch);
   /* all stored, or the first error */
@@ -42,6 +44,7 @@ struct _TdFetchPump
   guint64 bytes_total;     /* their size, where the plan knows it; else 0 */
   guint folder_index;      /* which folder of the run, for progress; 0: the runner's current */
   gboolean fetch_done;
+  gboolean refused;        /* a batch could not be made durable: no more are tried */
   GError *error;
 };
 
@@ -115,7 +118,7 @@ struct _TdSyncRunner
   TdDownloadRun *download; /* the one mailbox of a download-only backend */
   GPtrArray *pumps;        /* TdFetchPump: the downloads under way, in folder order */
   gboolean committing;     /* a pump's batch is being made durable */
-  guint progress_timer;    /* reports progress while pumps are under way */
+  guint pump_timer;        /* progress and batches due by age, while pumps are under way */
   TdPhaseDone phase_done;  /* where the phase under way hands back */
 };
 

@@ -375,10 +375,13 @@ push_deletions (TdSyncRunner *self)
 }
 
 static gboolean
-commit_work (TdSyncRunner *self, TdFetchPump *pump, GPtrArray *batch, GError **error)
+commit_work (TdSyncRunner *self, GPtrArray *pumps, GPtrArray *batches, GError **error)
 {
-  FolderRun *run = pump->owner;
-  return td_local_folder_commit_batch (run->local, self->maildir, batch, error);
+  g_autoptr (GPtrArray) locals = g_ptr_array_sized_new (pumps->len);
+
+  for (guint i = 0; i < pumps->len; i++)
+    g_ptr_array_add (locals, ((FolderRun *) ((TdFetchPump *) pumps->pdata[i])->owner)->local);
+  return td_local_folder_commit_batches (locals, self->maildir, batches, error);
 }
 
 static void
@@ -1273,7 +1276,7 @@ td_sync_runner_finalize (GObject *object)
   g_clear_pointer (&self->round_work, g_ptr_array_unref);
   g_clear_error (&self->round_error);
   g_clear_pointer (&self->pumps, g_ptr_array_unref);
-  g_clear_handle_id (&self->progress_timer, g_source_remove);
+  g_clear_handle_id (&self->pump_timer, g_source_remove);
   g_clear_pointer (&self->folders, g_ptr_array_unref);
   g_clear_pointer (&self->listing, g_ptr_array_unref);
   g_clear_pointer (&self->changes, g_ptr_array_unref);

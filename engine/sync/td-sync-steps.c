@@ -10,8 +10,9 @@
 
 #include "storage/td-folder-map.h"
 
-/* How often a download in progress is reported, between durable batches. */
-#define TD_PROGRESS_INTERVAL_MS 250
+/* How often a download in progress is reported, and its batches looked at for one due by
+ * age, between the batches that fill up. */
+#define TD_PUMP_TICK_MS 250
 
 /* Work in a thread */
 
@@ -145,8 +146,6 @@ td_fetch_pump_clear (TdFetchPump *pump)
   g_clear_error (&pump->error);
 }
 
-static void pump_next (TdSyncRunner *self, TdFetchPump *pump);
-
 /* Counts a durable message, and names it when it is new mail a notice should show. */
 static void
 note_stored (TdFolderReport *report, TdPendingMessage *message)
@@ -209,102 +208,169 @@ emit_progress (TdSyncRunner *self, TdFetchPump *pump)
   self->options.progress (&p, self->options.progress_data);
 }
 
+static void pumps_next (TdSyncRunner *self);
+
 static gboolean
-progress_tick (gpointer data)
+pump_tick (gpointer data)
 {
   TdSyncRunner *self = data;
 
   emit_progress (self, current_pump (self));
+  pumps_next (self);
   return G_SOURCE_CONTINUE;
 }
 
+/* One durability barrier for the batches of several pumps: every pump under way with
+ * messages waiting joins it, so a round that downloads into a hundred folders flushes the
+ * disk and commits the state DB as often as one folder would. */
 typedef struct
 {
-  TdFetchPump *pump;
-  GPtrArray *batch;
+  GPtrArray *pumps;   /* TdFetchPump, borrowed; the runner keeps them while committing */
+  GPtrArray *batches; /* GPtrArray of TdPendingMessage, one per pump */
 } Commit;
+
+static void
+commit_free (Commit *c)
+{
+  g_ptr_array_unref (c->pumps);
+  g_ptr_array_unref (c->batches);
+  g_free (c);
+}
 
 static gboolean
 commit_work (TdSyncRunner *self, gpointer arg, GError **error)
 {
   Commit *c = arg;
-  return c->pump->commit (self, c->pump, c->batch, error);
+  TdFetchPump *first = g_ptr_array_index (c->pumps, 0);
+  return first->commit (self, c->pumps, c->batches, error);
 }
 
-/* Gives every pump under way its chance to go on, after a commit freed the state DB. */
+/* Whether the messages waiting in the pumps should be made durable now: a batch is full or
+ * old enough, all of them together are a full batch, or nothing more is coming that could
+ * join them. A download that failed or was stopped still has its whole messages made
+ * durable: they are complete and checked, and a link that keeps dropping must still make
+ * progress. Only pumps whose batch could not be stored are left out. */
+static gboolean
+commit_due (TdSyncRunner *self)
+{
+  gint64 now = g_get_monotonic_time ();
+  guint messages = 0;
+  guint64 bytes = 0;
+  gboolean receiving = FALSE;
+
+  for (guint i = 0; i < self->pumps->len; i++)
+    {
+      TdFetchPump *pump = g_ptr_array_index (self->pumps, i);
+      guint n = 0;
+      guint64 b = 0;
+      if (pump->refused)
+        continue;
+      receiving |= !pump->fetch_done;
+      td_maildir_sink_get_batch (pump->sink, &n, &b);
+      if (n > 0 && td_maildir_sink_batch_is_due (pump->sink, now))
+        return TRUE;
+      messages += n;
+      bytes += b;
+    }
+  return messages > 0
+         && (!receiving || messages >= TD_MAILDIR_SINK_BATCH_COUNT
+             || bytes >= TD_MAILDIR_SINK_BATCH_BYTES);
+}
+
+static void pumps_committed (GObject *source, GAsyncResult *result, gpointer data);
+
+/* Starts a durable batch of every pump with messages waiting, when one is due. */
+static gboolean
+start_commit (TdSyncRunner *self)
+{
+  Commit *c;
+
+  if (self->committing || !commit_due (self))
+    return FALSE;
+  c = g_new0 (Commit, 1);
+  c->pumps = g_ptr_array_new ();
+  c->batches = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+  for (guint i = 0; i < self->pumps->len; i++)
+    {
+      TdFetchPump *pump = g_ptr_array_index (self->pumps, i);
+      guint n = 0;
+      guint64 b = 0;
+      td_maildir_sink_get_batch (pump->sink, &n, &b);
+      if (pump->refused || n == 0)
+        continue;
+      g_ptr_array_add (c->pumps, pump);
+      g_ptr_array_add (c->batches, td_maildir_sink_take_batch (pump->sink));
+    }
+  self->committing = TRUE;
+  td_sync_runner_work (self, commit_work, c, pumps_committed);
+  return TRUE;
+}
+
+/* Commits what is due, and hands on every pump whose download is over and stored. */
 static void
 pumps_next (TdSyncRunner *self)
 {
+  if (start_commit (self) || self->committing)
+    return;
   g_autoptr (GPtrArray) pumps = g_ptr_array_copy (self->pumps, NULL, NULL);
-
-  for (guint i = 0; i < pumps->len && !self->committing; i++)
-    pump_next (self, g_ptr_array_index (pumps, i));
+  for (guint i = 0; i < pumps->len; i++)
+    {
+      TdFetchPump *pump = g_ptr_array_index (pumps, i);
+      guint n = 0;
+      guint64 b = 0;
+      td_maildir_sink_get_batch (pump->sink, &n, &b);
+      /* (A pump gone from the list was handed on by a nested call.) */
+      if (!pump->fetch_done || (n > 0 && !pump->refused) || !g_ptr_array_remove (self->pumps, pump))
+        continue;
+      if (self->pumps->len == 0)
+        g_clear_handle_id (&self->pump_timer, g_source_remove);
+      pump->done (self, pump, g_steal_pointer (&pump->error));
+      /* A done step may have started another commit, or other pumps. */
+      if (self->committing)
+        return;
+    }
 }
 
 static void
-pump_committed (GObject *source, GAsyncResult *result, gpointer data)
+pumps_committed (GObject *source, GAsyncResult *result, gpointer data)
 {
   TdSyncRunner *self = TD_SYNC_RUNNER (source);
   Commit *c = data;
-  TdFetchPump *pump = c->pump;
-  g_autoptr (GPtrArray) batch = c->batch;
   GError *error = NULL;
 
-  g_free (c);
   self->committing = FALSE;
   if (!td_sync_runner_work_finish (result, &error))
     {
-      td_maildir_sink_fail (pump->sink, error);
-      if (pump->error == NULL)
-        pump->error = error;
-      else
-        g_error_free (error);
+      for (guint i = 0; i < c->pumps->len; i++)
+        {
+          TdFetchPump *pump = g_ptr_array_index (c->pumps, i);
+          td_maildir_sink_fail (pump->sink, error);
+          pump->refused = TRUE;
+          if (pump->error == NULL)
+            pump->error = g_error_copy (error);
+        }
+      g_error_free (error);
     }
   else
-    {
-      for (guint i = 0; i < batch->len; i++)
-        note_stored (pump->report, batch->pdata[i]);
-      if (pump->stored != NULL)
-        pump->stored (self, pump, batch);
-      emit_progress (self, pump);
-    }
-  pump_next (self, pump);
+    for (guint i = 0; i < c->pumps->len; i++)
+      {
+        TdFetchPump *pump = g_ptr_array_index (c->pumps, i);
+        GPtrArray *batch = g_ptr_array_index (c->batches, i);
+        for (guint k = 0; k < batch->len; k++)
+          note_stored (pump->report, batch->pdata[k]);
+        if (pump->stored != NULL)
+          pump->stored (self, pump, batch);
+        emit_progress (self, pump);
+      }
+  commit_free (c);
   pumps_next (self);
-}
-
-/* Starts @pump's next durable batch when one is due and the state DB is free; hands on once
- * all of it is stored. */
-static void
-pump_next (TdSyncRunner *self, TdFetchPump *pump)
-{
-  if (self->committing)
-    return;
-  if (pump->error == NULL && (pump->fetch_done || td_maildir_sink_batch_is_full (pump->sink)))
-    {
-      GPtrArray *batch = td_maildir_sink_take_batch (pump->sink);
-      if (batch->len > 0)
-        {
-          Commit *c = g_new0 (Commit, 1);
-          c->pump = pump;
-          c->batch = batch;
-          self->committing = TRUE;
-          td_sync_runner_work (self, commit_work, c, pump_committed);
-          return;
-        }
-      g_ptr_array_unref (batch);
-    }
-  if (!pump->fetch_done || !g_ptr_array_remove (self->pumps, pump))
-    return;
-  if (self->pumps->len == 0)
-    g_clear_handle_id (&self->progress_timer, g_source_remove);
-  pump->done (self, pump, g_steal_pointer (&pump->error));
 }
 
 static void
 on_batch_ready (TdMaildirSink *sink, gpointer data)
 {
   TdFetchPump *pump = data;
-  pump_next (pump->runner, pump);
+  pumps_next (pump->runner);
 }
 
 /**
@@ -327,11 +393,9 @@ td_sync_runner_start_pump (TdSyncRunner *self, TdFetchPump *pump, TdMaildirFolde
   pump->total = td_uid_set_count (uids);
   pump->sink = td_maildir_sink_new (folder, on_batch_ready, pump);
   g_ptr_array_add (self->pumps, pump);
-  if (self->options.progress != NULL && self->progress_timer == 0)
-    {
-      emit_progress (self, pump);
-      self->progress_timer = g_timeout_add (TD_PROGRESS_INTERVAL_MS, progress_tick, self);
-    }
+  emit_progress (self, pump);
+  if (self->pump_timer == 0)
+    self->pump_timer = g_timeout_add (TD_PUMP_TICK_MS, pump_tick, self);
   return TD_MESSAGE_SINK (pump->sink);
 }
 
@@ -352,7 +416,7 @@ td_sync_runner_pump_fetched (TdSyncRunner *self, TdFetchPump *pump, GError *erro
   else
     g_clear_error (&error);
   pump->fetch_done = TRUE;
-  pump_next (self, pump);
+  pumps_next (self);
 }
 
 static void
