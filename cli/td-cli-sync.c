@@ -8,9 +8,12 @@
  * stdout, as text or as JSON for scripts. The exit code tells the first account's failure
  * class, or 1 when only some folders failed.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <glib-unix.h>
 
 #include "engine/common/td-error.h"
 #include "cli/td-cli-progress.h"
@@ -23,7 +26,41 @@ typedef struct
   guint pending;
   GPtrArray *reports; /* TdAccountReport, in account order */
   TdCliProgress *progress; /* nullable */
+  GCancellable *stop;
+  guint signal_sources[2];
+  int stopped_by;          /* the signal that asked for a stop, or 0 */
 } SyncState;
+
+/* SIGINT or SIGTERM: every run stops after storing what has come down whole. The handlers
+ * go, so a second signal ends the process at once (safe too: the next run finishes). */
+static gboolean
+on_stop_signal (SyncState *state, int signum)
+{
+  if (state->stopped_by == 0)
+    {
+      state->stopped_by = signum;
+      if (state->progress != NULL)
+        td_cli_progress_clear (state->progress);
+      fprintf (stderr, "tidings: stopping once what has come down is stored (%s again to quit "
+               "at once)\n", signum == SIGINT ? "Ctrl-C" : "the signal");
+      g_cancellable_cancel (state->stop);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (state->signal_sources); i++)
+    g_clear_handle_id (&state->signal_sources[i], g_source_remove);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_sigint (gpointer data)
+{
+  return on_stop_signal (data, SIGINT);
+}
+
+static gboolean
+on_sigterm (gpointer data)
+{
+  return on_stop_signal (data, SIGTERM);
+}
 
 static void
 on_progress (const TdSyncProgress *p, gpointer data)
@@ -257,12 +294,16 @@ daemon_runs (void)
 /* Syncs every account in this process at once, with @display (nullable) showing progress.
  * Returns: (transfer full) (element-type TdAccountReport): the reports, in account order */
 static GPtrArray *
-run_here (TdConfig *config, GPtrArray *accounts, TdSyncOptions *options, TdCliProgress *display)
+run_here (TdConfig *config, GPtrArray *accounts, TdSyncOptions *options, TdCliProgress *display,
+          int *stopped_by)
 {
   g_autoptr (TdPluginRegistry) registry = td_plugin_registry_new_default ();
-  SyncState state = { g_main_loop_new (NULL, FALSE), 0, g_ptr_array_new (), display };
+  SyncState state = { g_main_loop_new (NULL, FALSE), 0, g_ptr_array_new (), display,
+                     g_cancellable_new () };
 
   options->progress = display != NULL ? on_progress : NULL;
+  state.signal_sources[0] = g_unix_signal_add (SIGINT, on_sigint, &state);
+  state.signal_sources[1] = g_unix_signal_add (SIGTERM, on_sigterm, &state);
   options->progress_data = &state;
   for (guint i = 0; i < accounts->len; i++)
     {
@@ -270,10 +311,14 @@ run_here (TdConfig *config, GPtrArray *accounts, TdSyncOptions *options, TdCliPr
                                                  registry, options);
       g_ptr_array_add (state.reports, runner);
       state.pending++;
-      td_sync_runner_run_async (runner, NULL, run_done, &state);
+      td_sync_runner_run_async (runner, state.stop, run_done, &state);
     }
   if (state.pending > 0)
     g_main_loop_run (state.loop);
+  for (guint i = 0; i < G_N_ELEMENTS (state.signal_sources); i++)
+    g_clear_handle_id (&state.signal_sources[i], g_source_remove);
+  g_object_unref (state.stop);
+  *stopped_by = state.stopped_by;
   if (display != NULL)
     td_cli_progress_clear (display);
   g_main_loop_unref (state.loop);
@@ -341,7 +386,8 @@ td_cli_sync (const TdCliGlobals *globals, int argc, char **argv)
     .prune_folders = prune,
     .dry_run = dry_run,
   };
-  g_autoptr (GPtrArray) reports = run_here (config, accounts, &options, display);
+  int stopped_by = 0;
+  g_autoptr (GPtrArray) reports = run_here (config, accounts, &options, display, &stopped_by);
   for (guint i = 0; i < reports->len; i++)
     {
       TdAccountReport *r = g_ptr_array_index (reports, i);
@@ -352,5 +398,6 @@ td_cli_sync (const TdCliGlobals *globals, int argc, char **argv)
     }
   if (json)
     print_json (reports, dry_run);
-  return code;
+  /* Stopped on request: the shell's code for the signal, as if it had ended the process. */
+  return stopped_by != 0 ? 128 + stopped_by : code;
 }

@@ -3,8 +3,11 @@
  * would (files by Message-ID, duplicates failing the test). */
 #include "td-test-sync.h"
 
+#include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <pwd.h>
 #include <string.h>
+#include <unistd.h>
 #include <utime.h>
 
 void
@@ -373,4 +376,63 @@ assert_capabilities_narrowed (Fixture *f, gconstpointer extra_conf)
   g_autofree char *caps = td_test_dovecot_doveadm_output (f->dovecot, "config", "-h",
                                                            "imap_capability", NULL);
   g_assert_cmpstr (g_strstrip (caps), ==, (const char *) extra_conf + strlen (prefix));
+}
+
+/**
+ * seed_inbox_files:
+ * Puts @count messages of about @size bytes into the server's INBOX at once, as files in
+ * its Maildir (one doveadm call per message would take most of a minute for 1,200).
+ */
+void
+seed_inbox_files (Fixture *f, guint count, gsize size)
+{
+  g_autofree char *status = td_test_dovecot_doveadm_output (f->dovecot, "mailbox", "status", "-u",
+                                                            TD_TEST_USER, "messages", "INBOX",
+                                                            NULL);
+  g_autofree char *new_dir = g_build_filename (f->dovecot->dir, "mail", TD_TEST_USER, "new", NULL);
+  struct passwd *owner = getpwnam (f->dovecot->mail_user);
+
+  g_assert_nonnull (owner);
+  g_assert_true (g_file_test (new_dir, G_FILE_TEST_IS_DIR));
+  for (guint i = 0; i < count; i++)
+    {
+      gsize len, lf_len;
+      guint id = ++f->next_id;
+      g_autofree char *m = make_message (id, size, &len);
+      g_autofree char *name = g_strdup_printf ("1700000000.M%uP1.test", id);
+      g_autofree char *path = g_build_filename (new_dir, name, NULL);
+      char *lf = td_test_crlf_to_lf (m, len, &lf_len);
+      g_assert_true (g_file_set_contents (path, lf, lf_len, NULL));
+      g_assert_cmpint (chown (path, owner->pw_uid, owner->pw_gid), ==, 0);
+      g_hash_table_insert (f->expected, g_strdup_printf ("INBOX\n<msg%u@tidings.test>", id), lf);
+    }
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, count);
+}
+
+/**
+ * start_throttle:
+ * Starts tests/throttle-proxy.py in front of the server's @target port: at most @rate
+ * bytes a second towards the client (0: no limit), and with @cut > 0 the first connection
+ * cut once @cut bytes have gone to the client. Its port is put in @port.
+ */
+GSubprocess *
+start_throttle (Fixture *f, guint16 target, guint rate, guint64 cut, guint16 *port)
+{
+  g_autofree char *script = g_build_filename (TD_TEST_SRCDIR, "throttle-proxy.py", NULL);
+  g_autofree char *to = g_strdup_printf ("%u", target);
+  g_autofree char *bytes = g_strdup_printf ("%u", rate);
+  g_autofree char *after = cut > 0 ? g_strdup_printf ("%" G_GUINT64_FORMAT, cut) : NULL;
+  g_autoptr (GError) error = NULL;
+  GSubprocess *proxy = g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE
+                                           | G_SUBPROCESS_FLAGS_STDOUT_PIPE,
+                                         &error, "python3", script, to, bytes, after, NULL);
+  g_assert_no_error (error);
+  g_autoptr (GDataInputStream) out = g_data_input_stream_new (
+    g_subprocess_get_stdout_pipe (proxy));
+  g_autofree char *line = g_data_input_stream_read_line (out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (line);
+  *port = (guint16) g_ascii_strtoull (line, NULL, 10);
+  g_assert_cmpuint (*port, >, 0);
+  return proxy;
 }

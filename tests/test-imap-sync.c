@@ -506,56 +506,6 @@ test_config_errors (Fixture *f, gconstpointer data)
   td_test_run_clear (&r);
 }
 
-/* Puts @count messages of about @size bytes into the server's INBOX at once, as files in
- * its Maildir (one doveadm call per message would take most of a minute for 1,200). */
-static void
-seed_inbox_files (Fixture *f, guint count, gsize size)
-{
-  g_autofree char *status = td_test_dovecot_doveadm_output (f->dovecot, "mailbox", "status", "-u",
-                                                            TD_TEST_USER, "messages", "INBOX",
-                                                            NULL);
-  g_autofree char *new_dir = g_build_filename (f->dovecot->dir, "mail", TD_TEST_USER, "new", NULL);
-  struct passwd *owner = getpwnam (f->dovecot->mail_user);
-
-  g_assert_nonnull (owner);
-  g_assert_true (g_file_test (new_dir, G_FILE_TEST_IS_DIR));
-  for (guint i = 0; i < count; i++)
-    {
-      gsize len, lf_len;
-      guint id = ++f->next_id;
-      g_autofree char *m = make_message (id, size, &len);
-      g_autofree char *name = g_strdup_printf ("1700000000.M%uP1.test", id);
-      g_autofree char *path = g_build_filename (new_dir, name, NULL);
-      char *lf = td_test_crlf_to_lf (m, len, &lf_len);
-      g_assert_true (g_file_set_contents (path, lf, lf_len, NULL));
-      g_assert_cmpint (chown (path, owner->pw_uid, owner->pw_gid), ==, 0);
-      g_hash_table_insert (f->expected, g_strdup_printf ("INBOX\n<msg%u@tidings.test>", id), lf);
-    }
-  g_assert_cmpuint (server_count (f, "INBOX"), ==, count);
-}
-
-/* Starts tests/throttle-proxy.py in front of the server's IMAPS port. */
-static GSubprocess *
-start_throttle (Fixture *f, guint rate, guint16 *port)
-{
-  g_autofree char *script = g_build_filename (TD_TEST_SRCDIR, "throttle-proxy.py", NULL);
-  g_autofree char *target = g_strdup_printf ("%u", f->dovecot->imaps_port);
-  g_autofree char *bytes = g_strdup_printf ("%u", rate);
-  g_autoptr (GError) error = NULL;
-  GSubprocess *proxy = g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE
-                                           | G_SUBPROCESS_FLAGS_STDOUT_PIPE,
-                                         &error, "python3", script, target, bytes, NULL);
-  g_assert_no_error (error);
-  g_autoptr (GDataInputStream) out = g_data_input_stream_new (
-    g_subprocess_get_stdout_pipe (proxy));
-  g_autofree char *line = g_data_input_stream_read_line (out, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (line);
-  *port = (guint16) g_ascii_strtoull (line, NULL, 10);
-  g_assert_cmpuint (*port, >, 0);
-  return proxy;
-}
-
 /* What `tidings sync` drew on a terminal: each redraw ("\r" ends the last) with the time
  * it arrived. */
 typedef struct
@@ -629,7 +579,8 @@ test_progress_terminal (Fixture *f, gconstpointer data)
   int status = -1;
 
   seed_inbox_files (f, 1200, 40000);
-  g_autoptr (GSubprocess) proxy = start_throttle (f, 4 * 1000 * 1000, &port);
+  g_autoptr (GSubprocess) proxy = start_throttle (f, f->dovecot->imaps_port, 4 * 1000 * 1000, 0,
+                                                  &port);
   g_autofree char *body = g_strdup_printf (
     "[general]\nstate-dir = %s\n\n[account t]\nprotocol = imap\nhost = localhost\nport = %u\n"
     "user = " TD_TEST_USER "\npassword = " TD_TEST_PASSWORD "\ntls-ca-file = %s\n"

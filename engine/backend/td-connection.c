@@ -25,6 +25,9 @@ struct _TdConnection
   GError *failure;
   guint timer_id;
   gint64 last_activity;
+  GCancellable *stop;    /* the caller's: cancelling it drops the connection */
+  gulong stop_handler;
+  GMainContext *context; /* where the connection lives, for a stop from another thread */
 };
 
 G_DEFINE_FINAL_TYPE (TdConnection, td_connection, G_TYPE_OBJECT)
@@ -408,6 +411,65 @@ td_connection_close (TdConnection *conn)
   conn->owner = NULL;
 }
 
+/* Stopping */
+
+static gboolean
+stop_now (gpointer data)
+{
+  TdConnection *conn = data;
+
+  td_connection_fail (conn, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                 "stopped on request"));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+stop_requested (GCancellable *cancellable, gpointer data)
+{
+  TdConnection *conn = data;
+
+  /* Any thread may cancel; the connection is only touched where it lives. */
+  g_main_context_invoke_full (conn->context, G_PRIORITY_HIGH, stop_now, g_object_ref (conn),
+                              g_object_unref);
+}
+
+static void
+stop_forget (TdConnection *conn)
+{
+  if (conn->stop != NULL && conn->stop_handler != 0)
+    g_cancellable_disconnect (conn->stop, conn->stop_handler);
+  conn->stop_handler = 0;
+  g_clear_object (&conn->stop);
+}
+
+/**
+ * td_connection_stop_on:
+ * @conn: a connection
+ * @cancellable: (nullable): the caller's cancellable
+ *
+ * Drops the connection as soon as @cancellable is cancelled (at once if it is already):
+ * a protocol cannot withdraw a command it has sent, so a stop request that waited for the
+ * answers of a pipelined download would wait for all of it. What the session received
+ * whole before the drop is its caller's to keep; whatever was waiting fails with
+ * G_IO_ERROR_CANCELLED. One cancellable at a time: a new one replaces the last.
+ */
+void
+td_connection_stop_on (TdConnection *conn, GCancellable *cancellable)
+{
+  g_return_if_fail (TD_IS_CONNECTION (conn));
+
+  if (cancellable == conn->stop)
+    return;
+  stop_forget (conn);
+  if (cancellable == NULL)
+    return;
+  conn->stop = g_object_ref (cancellable);
+  g_clear_pointer (&conn->context, g_main_context_unref);
+  conn->context = g_main_context_ref_thread_default ();
+  conn->stop_handler = g_cancellable_connect (cancellable, G_CALLBACK (stop_requested), conn,
+                                              NULL);
+}
+
 /* Object */
 
 static void
@@ -416,6 +478,7 @@ td_connection_dispose (GObject *object)
   TdConnection *conn = TD_CONNECTION (object);
 
   conn->owner = NULL;
+  stop_forget (conn);
   g_cancellable_cancel (conn->io_cancellable);
   g_clear_handle_id (&conn->timer_id, g_source_remove);
   g_clear_object (&conn->stream);
@@ -430,6 +493,7 @@ td_connection_finalize (GObject *object)
 
   g_clear_error (&conn->failure);
   g_clear_object (&conn->io_cancellable);
+  g_clear_pointer (&conn->context, g_main_context_unref);
   g_free (conn->read_buf);
   g_free (conn->close_reason);
   g_free (conn->description);

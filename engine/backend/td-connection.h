@@ -55,5 +55,6 @@ void td_connection_fail (TdConnection *conn, GError *error);
 void td_connection_fail_with (TdConnection *conn, TdErrorCode code, const char *format, ...)
   G_GNUC_PRINTF (3, 4);
 void td_connection_close (TdConnection *conn);
+void td_connection_stop_on (TdConnection *conn, GCancellable *cancellable);
 
 G_END_DECLS

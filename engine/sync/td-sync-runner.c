@@ -1207,6 +1207,14 @@ disconnected (GObject *source, GAsyncResult *result, gpointer data)
 static void
 td_sync_runner_finish_account (TdSyncRunner *self, GError *error)
 {
+  /* A stop request shows as whatever the dropped connection caused first; it is a stop. */
+  if (error != NULL && g_cancellable_is_cancelled (self->cancellable))
+    {
+      g_clear_error (&error);
+      error = g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED, "account %s: stopped on request; "
+                           "what was downloaded is kept. Run the sync again to finish",
+                           self->account->name);
+    }
   if (error != NULL)
     self->report->error = error;
   if (self->backend != NULL)

@@ -633,6 +633,7 @@ queue_command (TdImapSession *self, const TdImapHandlers *handlers, GPtrArray *p
       g_task_return_error (task, error);
       return NULL;
     }
+  td_connection_stop_on (self->conn, cancellable);
   g_snprintf (c->tag, sizeof c->tag, "t%u", ++self->tag_counter);
   /* The tag goes in front of the first part. */
   GBytes *untagged = g_ptr_array_index (parts, 0);

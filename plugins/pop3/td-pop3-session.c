@@ -381,8 +381,8 @@ try_send (TdPop3Session *self)
  * @self: a greeted session
  * @handlers: what the answer looks like and who gets its lines or message
  * @line: the command, without CRLF; it must hold no CR, LF or NUL
- * @cancellable: (nullable): a cancellable, checked when the answer is returned; the backend
- *   closes the session to stop what is on the wire (POP3 cannot stop one command)
+ * @cancellable: (nullable): a cancellable; cancelling it drops the connection, as POP3
+ *   cannot stop a command under way (and a dropped session deletes nothing)
  * @callback: called with the answer
  * @user_data: data for @callback
  */
@@ -402,6 +402,7 @@ td_pop3_session_command_async (TdPop3Session *self, const TdPop3Handlers *handle
       g_object_unref (task);
       return;
     }
+  td_connection_stop_on (self->conn, cancellable);
   Command *c = g_new0 (Command, 1);
   c->line = g_strdup (line);
   c->handlers = *handlers;
