@@ -293,6 +293,7 @@ typedef struct
   GArray *numbers;     /* guint32, in order */
   guint next;
   guint outstanding;
+  guint64 outstanding_bytes; /* of the messages asked for and not yet answered */
   GError *error;
 } FetchData;
 
@@ -300,6 +301,7 @@ typedef struct
 {
   GTask *task;         /* the fetch; a reference */
   guint32 number;
+  guint64 size;        /* as LIST gave it; 0 if it did not */
   gboolean begun;
   TdHeaderHash *hash;
 } Retr;
@@ -396,8 +398,9 @@ retr_answered (GObject *source, GAsyncResult *result, gpointer data)
   g_clear_error (&error);
   if (r->begun && (reply == NULL || !reply->ok))
     td_message_sink_abort (f->sink);
-  retr_free (r);
   f->outstanding--;
+  f->outstanding_bytes -= r->size;
+  retr_free (r);
   send_more (task);
   g_object_unref (task);
 }
@@ -407,11 +410,16 @@ send_more (GTask *task)
 {
   FetchData *f = g_task_get_task_data (task);
 
-  while (f->error == NULL && f->next < f->numbers->len && f->outstanding < TD_POP3_PIPELINE_DEPTH)
+  while (f->error == NULL && f->next < f->numbers->len && f->outstanding < TD_POP3_PIPELINE_DEPTH
+         && (f->outstanding == 0 || f->outstanding_bytes < TD_POP3_RETR_WINDOW_BYTES))
     {
       Retr *r = g_new0 (Retr, 1);
       r->task = g_object_ref (task);
       r->number = g_array_index (f->numbers, guint32, f->next++);
+      const TdMessageInfo *listed = g_hash_table_lookup (f->infos, GUINT_TO_POINTER (r->number));
+      /* TOP n 0 brings the header alone: count it as small. */
+      r->size = f->sink != NULL && listed != NULL ? listed->size : 0;
+      f->outstanding_bytes += r->size;
       r->hash = td_header_hash_new ();
       TdPop3Handlers handlers = { .expect = TD_POP3_EXPECT_MESSAGE, .on_chunk = retr_chunk,
                                   .on_end = retr_end, .user_data = r };
