@@ -550,6 +550,38 @@ build_mailbox (Core *c)
     }
 }
 
+/* Only what a round carries: the server's new messages, flags and expunges, and flags
+ * changed here (no deletions or new files here), so INBOX's plan goes to the server in a
+ * round and is recorded with the round. */
+static void
+build_round_scenario (Core *c)
+{
+  for (guint i = 1; i <= 30; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("m%u", i);
+      g_autofree char *m = message (id);
+      td_scripted_server_deliver (c->server, "INBOX", m, 0);
+    }
+  sync_child (c, 0, FALSE);
+  for (guint i = 31; i <= 50; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("m%u", i);
+      g_autofree char *m = message (id);
+      td_scripted_server_deliver (c->server, "INBOX", m, 0);
+    }
+  for (guint32 uid = 1; uid <= 10; uid++)
+    td_scripted_server_set_flags (c->server, "INBOX", uid, TD_FLAG_SEEN | TD_FLAG_FLAGGED);
+  for (guint32 uid = 26; uid <= 30; uid++)
+    td_scripted_server_expunge (c->server, "INBOX", uid);
+  for (guint i = 11; i <= 20; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("m%u", i);
+      reader_renames (c, id, "RS");
+    }
+}
+
+static const Scenario imap_round = { "condstore;uidplus;list-status", "", build_round_scenario,
+                                     "INBOX", 45, 45 };
 static const Scenario imap_condstore = { "condstore;uidplus;list-status", "", build_scenario,
                                          "INBOX", 43, 43 };
 static const Scenario imap_plain = { "", "", build_scenario, "INBOX", 43, 43 };
@@ -573,6 +605,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/sync/core/crash-sweep/imap-condstore", &imap_condstore,
                         test_crash_sweep);
   g_test_add_data_func ("/sync/core/crash-sweep/imap-plain", &imap_plain, test_crash_sweep);
+  g_test_add_data_func ("/sync/core/crash-sweep/imap-round", &imap_round, test_crash_sweep);
   g_test_add_data_func ("/sync/core/crash-sweep/pop3-keep", &pop3_keep, test_crash_sweep);
   g_test_add_data_func ("/sync/core/crash-sweep/pop3-delete", &pop3_delete, test_crash_sweep);
   return g_test_run ();

@@ -370,6 +370,20 @@ td_local_folder_ensure_scanned (TdLocalFolder *local)
     local->side.disk = td_maildir_folder_scan (local->folder, NULL);
 }
 
+/* The body of td_local_folder_apply_plan(), in the caller's transaction. */
+static gboolean
+apply_in_transaction (TdLocalFolder *local, const GArray *flags, const GArray *removals,
+                      gboolean remove_here, guint *flags_changed, guint *removed,
+                      GError **error)
+{
+  g_autoptr (GHashTable) disk = local->side.disk ? g_hash_table_ref (local->side.disk) : NULL;
+
+  for (guint i = 0; i < flags->len; i++)
+    if (!apply_flags (local, &disk, &g_array_index (flags, TdFlagPlan, i), flags_changed, error))
+      return FALSE;
+  return apply_removals (local, removals, remove_here, &disk, removed, error);
+}
+
 /**
  * td_local_folder_apply_plan:
  * @local: a prepared folder
@@ -390,7 +404,6 @@ td_local_folder_apply_plan (TdLocalFolder *local, const GArray *flags, const GAr
                             gboolean remove_here, guint *flags_changed, guint *removed,
                             GError **error)
 {
-  g_autoptr (GHashTable) disk = local->side.disk ? g_hash_table_ref (local->side.disk) : NULL;
   GError *e = NULL;
 
   *flags_changed = *removed = 0;
@@ -398,13 +411,7 @@ td_local_folder_apply_plan (TdLocalFolder *local, const GArray *flags, const GAr
     return TRUE;
   if (!td_state_db_begin (local->db, &e))
     return td_local_folder_fail (error, e, local->side.name);
-  for (guint i = 0; i < flags->len; i++)
-    if (!apply_flags (local, &disk, &g_array_index (flags, TdFlagPlan, i), flags_changed, error))
-      {
-        td_state_db_rollback (local->db);
-        return FALSE;
-      }
-  if (!apply_removals (local, removals, remove_here, &disk, removed, error))
+  if (!apply_in_transaction (local, flags, removals, remove_here, flags_changed, removed, error))
     {
       td_state_db_rollback (local->db);
       return FALSE;
@@ -759,6 +766,19 @@ td_local_folder_adopt (TdLocalFolder *local, GArray *server, guint32 uidvalidity
                                 error);
 }
 
+/* The folder's record with @state as its sync point; FALSE when nothing would change. */
+static gboolean
+sync_point (TdLocalFolder *local, const TdFolderState *state, TdStateFolder *r)
+{
+  *r = local->record;
+  r->uidvalidity = state->uidvalidity;
+  r->uidnext = state->uidnext;
+  r->highestmodseq = state->highestmodseq;
+  return local->side.disk != NULL || r->uidvalidity != local->record.uidvalidity
+         || r->uidnext != local->record.uidnext
+         || r->highestmodseq != local->record.highestmodseq;
+}
+
 /**
  * td_local_folder_save:
  * @local: a folder whose sync finished
@@ -773,16 +793,64 @@ gboolean
 td_local_folder_save (TdLocalFolder *local, const TdFolderState *state, GError **error)
 {
   GError *e = NULL;
-  TdStateFolder r = local->record;
+  TdStateFolder r;
 
-  r.uidvalidity = state->uidvalidity;
-  r.uidnext = state->uidnext;
-  r.highestmodseq = state->highestmodseq;
-  if (local->side.disk == NULL && r.uidvalidity == local->record.uidvalidity
-      && r.uidnext == local->record.uidnext && r.highestmodseq == local->record.highestmodseq)
+  if (!sync_point (local, state, &r))
     return TRUE;
   if (!td_state_db_update_folder (local->db, &r, &e))
     return td_local_folder_fail (error, e, local->side.name);
   local->record = r;
+  return TRUE;
+}
+
+/**
+ * td_local_folder_finish_many:
+ * @finishes: (array length=n): folders whose server work is done and whose downloads are
+ *   durable, each with its plan's side here and the state to record
+ * @n: how many
+ * @error: return location for an error
+ *
+ * For every folder in turn, td_local_folder_apply_plan() then td_local_folder_save(), all
+ * in one transaction of the state DB: a round of folders costs one commit, not two a
+ * folder. Each folder's steps keep their order (files renamed or removed, then rows); a
+ * crash before the commit leaves what a crash inside one folder's transaction leaves.
+ *
+ * Returns: %TRUE when every folder's side here and sync point are recorded
+ */
+gboolean
+td_local_folder_finish_many (TdLocalFinish *finishes, guint n, GError **error)
+{
+  g_autofree TdStateFolder *records = g_new0 (TdStateFolder, n);
+  g_autofree gboolean *saving = g_new0 (gboolean, n);
+  GError *e = NULL;
+
+  if (n == 0)
+    return TRUE;
+  TdStateDb *db = finishes[0].local->db;
+  if (!td_state_db_begin (db, &e))
+    return td_local_folder_fail (error, e, finishes[0].local->side.name);
+  for (guint k = 0; k < n; k++)
+    {
+      TdLocalFinish *f = &finishes[k];
+      g_return_val_if_fail (f->local->db == db, FALSE);
+      f->flags_changed = f->removed = 0;
+      if (!apply_in_transaction (f->local, f->flags, f->removals, f->remove_here,
+                                 &f->flags_changed, &f->removed, error))
+        {
+          td_state_db_rollback (db);
+          return FALSE;
+        }
+      saving[k] = sync_point (f->local, f->state, &records[k]);
+      if (saving[k] && !td_state_db_update_folder (db, &records[k], &e))
+        {
+          td_state_db_rollback (db);
+          return td_local_folder_fail (error, e, f->local->side.name);
+        }
+    }
+  if (!td_state_db_commit (db, &e))
+    return td_local_folder_fail (error, e, finishes[0].local->side.name);
+  for (guint k = 0; k < n; k++)
+    if (saving[k])
+      finishes[k].local->record = records[k];
   return TRUE;
 }

@@ -74,6 +74,18 @@ gboolean td_local_folder_rematch (TdLocalFolder *local, GArray *server, guint32 
                                   GArray *to_fetch, guint *matched, GError **error);
 gboolean td_local_folder_adopt (TdLocalFolder *local, GArray *server, guint32 uidvalidity,
                                 GArray *to_fetch, guint *matched, GError **error);
+/* One folder's share of td_local_folder_finish_many(). */
+typedef struct
+{
+  TdLocalFolder *local;
+  const GArray *flags;          /* TdFlagPlan: the server's flags to take here */
+  const GArray *removals;       /* what the server removed */
+  gboolean remove_here;
+  const TdFolderState *state;   /* the sync point to record */
+  guint flags_changed, removed; /* out */
+} TdLocalFinish;
+
+gboolean td_local_folder_finish_many (TdLocalFinish *finishes, guint n, GError **error);
 gboolean td_local_folder_save (TdLocalFolder *local, const TdFolderState *state,
                                GError **error);
 

@@ -67,7 +67,6 @@ typedef struct
   TdFolderInfo *info;      /* borrowed from the runner's folder list */
   TdFolderEntry *entry;    /* borrowed from the runner's entries */
   gboolean open;           /* the backend has this folder open */
-  gboolean worked;         /* its flags were stored and messages downloaded in a round */
   GError *work_error;      /* nullable: what failed it in the round */
   guint folder_index;      /* which folder of the run it is */
   TdFolderReport *report;  /* borrowed from the account report */
@@ -113,7 +112,8 @@ struct _TdSyncRunner
   GPtrArray *round;        /* FolderRun: the round under way or being finished */
   GPtrArray *round_work;   /* TdFolderWork: what the backend does in it */
   guint round_pending;     /* the backend's call and the pumps still out */
-  guint round_next;        /* the next folder of the round to finish */
+  guint round_next;        /* the next folder of the round to report */
+  gboolean round_recorded; /* its folders' side here and sync points are in the state DB */
   GError *round_error;     /* what ended the round for the whole account */
   TdDownloadRun *download; /* the one mailbox of a download-only backend */
   GPtrArray *pumps;        /* TdFetchPump: the downloads under way, in folder order */

@@ -439,12 +439,6 @@ applied (GObject *source, GAsyncResult *result, gpointer data)
       td_sync_runner_end_folder (self, error);
       return;
     }
-  if (run->worked)
-    {
-      /* Downloaded already, in a round. */
-      push_deletions (self);
-      return;
-    }
   g_array_append_vals (run->to_fetch, run->plan->downloads->data, run->plan->downloads->len);
   run->pump.bytes_total = run->plan->download_bytes;
   start_fetch (self);
@@ -477,8 +471,8 @@ static void execute_plan (TdSyncRunner *self);
 
 /* Rounds. A folder whose plan asks of the server only flags stored and messages downloaded
  * waits, parked, while the next folders are planned; then all parked folders' work goes to
- * the server in one pipelined round, the downloads made durable as they come, and each
- * folder is finished in turn (its side here, then its sync point). Parked folders hold
+ * the server in one pipelined round, the downloads made durable together as they come,
+ * and the folders' side here and sync points recorded in one transaction. Parked folders hold
  * their rows, so a round takes at most TD_ROUND_MAX_FOLDERS folders or TD_ROUND_MAX_ROWS
  * rows. */
 
@@ -549,7 +543,6 @@ round_work_for (TdSyncRunner *self, FolderRun *run)
                                         run->state.uidvalidity);
   if (run->plan->stores->len > 0)
     w->stores = g_ptr_array_ref (run->plan->stores);
-  run->worked = TRUE;
   run->report->kept = run->plan->kept;
   if (!self->policy.pulls || run->plan->download_count == 0)
     return w;
@@ -574,6 +567,7 @@ start_round (TdSyncRunner *self)
   self->parked = g_ptr_array_new_with_free_func ((GDestroyNotify) folder_run_free);
   self->parked_rows = 0;
   self->round_next = 0;
+  self->round_recorded = FALSE;
   self->round_work = g_ptr_array_new_with_free_func ((GDestroyNotify) td_folder_work_free);
   self->round_pending = 1; /* the backend's call */
   for (guint i = 0; i < self->round->len; i++)
@@ -582,7 +576,63 @@ start_round (TdSyncRunner *self)
                                  round_worked, self);
 }
 
-/* The round is back and all its downloads durable: each folder is finished in turn. */
+/* The round's folders that did their work: their side here and their sync points, in one
+ * transaction (a round has no deletions or uploads to send, so nothing else is left). */
+static GArray *
+round_finishes (TdSyncRunner *self)
+{
+  GArray *finishes = g_array_new (FALSE, TRUE, sizeof (TdLocalFinish));
+
+  for (guint i = 0; i < self->round->len; i++)
+    {
+      FolderRun *run = g_ptr_array_index (self->round, i);
+      if (run->work_error != NULL)
+        continue;
+      TdLocalFinish f = { run->local, run->plan->flags, run->plan->removals,
+                          run->plan->remove_here, &run->state };
+      g_array_append_val (finishes, f);
+    }
+  return finishes;
+}
+
+static gboolean
+finish_round_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  GArray *finishes = arg;
+  return td_local_folder_finish_many ((TdLocalFinish *) (void *) finishes->data, finishes->len,
+                                      error);
+}
+
+static void
+round_finished (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  g_autoptr (GArray) finishes = data;
+  GError *error = NULL;
+
+  if (!td_sync_runner_work_finish (result, &error))
+    {
+      g_clear_pointer (&self->round, g_ptr_array_unref);
+      td_sync_runner_finish_account (self, error);
+      return;
+    }
+  for (guint i = 0, k = 0; i < self->round->len; i++)
+    {
+      FolderRun *run = g_ptr_array_index (self->round, i);
+      if (run->work_error != NULL)
+        continue;
+      const TdLocalFinish *f = &g_array_index (finishes, TdLocalFinish, k++);
+      run->report->flags_changed = f->flags_changed;
+      run->report->removed = f->removed;
+      if (run->plan->stores->len > 0)
+        run->report->flags_pushed = run->plan->flags_there;
+    }
+  self->round_recorded = TRUE;
+  td_sync_runner_next_folder (self);
+}
+
+/* The round is back and all its downloads durable: the folders that did their work are
+ * recorded together, then each folder is reported in turn. */
 static gboolean
 resume_round (TdSyncRunner *self)
 {
@@ -594,6 +644,12 @@ resume_round (TdSyncRunner *self)
       td_sync_runner_finish_account (self, g_steal_pointer (&self->round_error));
       return TRUE;
     }
+  if (!self->round_recorded)
+    {
+      GArray *finishes = round_finishes (self);
+      td_sync_runner_work (self, finish_round_work, finishes, round_finished);
+      return TRUE;
+    }
   if (self->round_next >= self->round->len)
     {
       g_clear_pointer (&self->round, g_ptr_array_unref);
@@ -602,14 +658,7 @@ resume_round (TdSyncRunner *self)
   FolderRun *run = g_ptr_array_index (self->round, self->round_next);
   g_ptr_array_index (self->round, self->round_next++) = NULL;
   self->run = run;
-  if (run->work_error != NULL)
-    {
-      td_sync_runner_end_folder (self, g_steal_pointer (&run->work_error));
-      return TRUE;
-    }
-  if (run->plan->stores->len > 0)
-    run->report->flags_pushed = run->plan->flags_there;
-  td_sync_runner_work (self, apply_work, NULL, applied);
+  td_sync_runner_end_folder (self, g_steal_pointer (&run->work_error));
   return TRUE;
 }
 

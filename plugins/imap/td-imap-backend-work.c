@@ -7,7 +7,10 @@
  * UIDVALIDITY is not the one its plan was made against, fails alone and every body that
  * still comes for it is dropped. The STOREs behind such a SELECT have reached the server
  * already: a folder deleted and made again between two pipelined rounds may get flags meant
- * for its predecessor's messages, never lose one. Main loop thread.
+ * for its predecessor's messages, never lose one. That is also why deletions are not part
+ * of the round: a UID EXPUNGE behind a SELECT cannot be made to wait for the SELECT's
+ * UIDVALIDITY, and in a folder made again it would remove other messages. A folder with
+ * deletions is opened on its own and checked first. Main loop thread.
  */
 #include "td-imap-backend-private.h"
 
