@@ -93,8 +93,8 @@ class Tool:
     ok_codes = (0,)
     counts_wire = True  # Dovecot logs IMAP bytes per session, not POP3 ones
 
-    def __init__(self, name, root, server, port):
-        self.name, self.server, self.port = name, server, port
+    def __init__(self, name, root, server, port, proxy=None):
+        self.name, self.server, self.port, self.proxy = name, server, port, proxy
         self.home = os.path.join(root, "clients", f"{name}-{port}")
         self.maildir = os.path.join(self.home, "Mail")
         self.config = os.path.join(self.home, "config")
@@ -111,6 +111,7 @@ class Tool:
             os.path.join(TOP, "build-bench", "plugins", p) for p in ("imap", "pop3")))
         stats = os.path.join(self.home, "time.out")
         before = self.server.wire_bytes()
+        turns = self.proxy.turns if self.proxy else None
         proc = subprocess.run(["/usr/bin/time", "-o", stats, "-f", "%e %U %S %M", *self.command()],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         if proc.returncode not in self.ok_codes:
@@ -119,8 +120,10 @@ class Tool:
         wall, user, sys_, rss_kb = open(stats).read().split()[-4:]
         time.sleep(0.05)  # let Dovecot log the logout
         wire = (self.server.wire_bytes() - before) / 1e6 if self.counts_wire else None
+        if turns is not None:
+            turns = self.proxy.turns - turns
         return {"wall": float(wall), "cpu": float(user) + float(sys_), "rss_mb": int(rss_kb) / 1024,
-                "wire_mb": wire}
+                "wire_mb": wire, "turns": turns}
 
 
 class Tidings(Tool):
@@ -273,6 +276,22 @@ def server_changes(server, rng, seq):
     server.adm("force-resync", "-u", "alice", "*")
 
 
+def spread_changes(server, rng, seq, folders):
+    """One flag change and one new message in each of @folders: a changed resync whose
+    cost should not grow with the number of changed folders."""
+    flag = "\\Flagged" if seq % 2 else "\\Answered"
+    for folder in folders:
+        found = server.adm("search", "-u", "alice", "mailbox", folder, "ALL").decode().split()
+        if found:
+            server.adm("flags", "add", "-u", "alice", flag, "mailbox", folder, "uid",
+                       rng.choice(found[1::2]))
+    for i, folder in enumerate(folders):
+        corpus.write(server.maildir, 1, seed=5000 + seq * 1000 + i,
+                     start=20_000_000 + seq * 1000 + i, folders=[folder])
+    fix_owner(server)
+    server.adm("force-resync", "-u", "alice", "*")
+
+
 def local_changes(tool, rng):
     """200 flag changes and 20 deletions in the tool's own Maildir, as a mail reader makes
     them: a rename that adds or drops \\Flagged, and an unlink. Returns what they should do
@@ -351,7 +370,7 @@ def summarize(results):
 def print_table(title, table):
     print(f"\n{title}")
     print(f"  {'scenario':<26}{'tool':<13}{'wall s':>9}{'cpu s':>8}{'rss MB':>8}{'wire MB':>9}"
-          f"{'wall ×':>8}{'spread s':>16}")
+          f"{'trips':>7}{'wall ×':>8}{'spread s':>16}")
     for scen, by_tool in table.items():
         base = by_tool["tidings"]["wall"]
         for tool, m in by_tool.items():
@@ -359,8 +378,9 @@ def print_table(title, table):
             spread = f"{min(walls):.2f}–{max(walls):.2f}" if len(walls) > 1 else ""
             ratio = "1" if tool == "tidings" else f"{m['wall'] / base:.1f}"
             wire = "-" if m["wire_mb"] is None else f"{m['wire_mb']:.2f}"
+            trips = "-" if m.get("turns") is None else f"{m['turns']:.0f}"
             print(f"  {scen if tool == 'tidings' else '':<26}{tool:<13}{m['wall']:>9.2f}{m['cpu']:>8.2f}"
-                  f"{m['rss_mb']:>8.1f}{wire:>9}{ratio:>8}{spread:>16}")
+                  f"{m['rss_mb']:>8.1f}{wire:>9}{trips:>7}{ratio:>8}{spread:>16}")
 
 
 def pop3_section(ws, server, args, rng):
@@ -381,7 +401,7 @@ def pop3_section(ws, server, args, rng):
     for title, port, delay in modes:
         proxy = DelayProxy(server.pop3_port, delay / 1000) if delay else None
         p = proxy.port if proxy else port
-        tools = [cls(name, ws.root, server, p) for name, cls in POP3_TOOLS if name in wanted]
+        tools = [cls(name, ws.root, server, p, proxy) for name, cls in POP3_TOOLS if name in wanted]
         table = {"initial download": scenario("initial", tools, args.runs, reset=True),
                  "rerun, nothing new": scenario("noop", tools, args.runs),
                  "50 new messages": scenario("new", tools, args.runs, before_each=new_mail)}
@@ -422,7 +442,7 @@ def main():
                     help="folders in the corpus (at least 10; 20 for the issue's target account)")
     ap.add_argument("--tools", default="tidings,mbsync,offlineimap",
                     help="comma-separated subset of the tools to time")
-    ap.add_argument("--scenarios", default="initial,noop,server,local",
+    ap.add_argument("--scenarios", default="initial,noop,server,local,spread",
                     help="comma-separated subset of the scenarios (initial always runs)")
     ap.add_argument("--pop3-tools", default="tidings,fetchmail,getmail,mpop",
                     help="comma-separated subset of the POP3 tools to time; empty for none")
@@ -456,7 +476,7 @@ def main():
             proxy = DelayProxy(server.port, delay / 1000) if delay else None
             p = proxy.port if proxy else port
             wanted = args.tools.split(",")
-            tools = [cls(name, ws.root, server, p) for name, cls in TOOLS if name in wanted]
+            tools = [cls(name, ws.root, server, p, proxy) for name, cls in TOOLS if name in wanted]
             scenarios = args.scenarios.split(",")
             table = {}
             table["initial sync"] = scenario("initial", tools, args.runs, reset=True)
@@ -472,6 +492,15 @@ def main():
                                                        before_each=change)
             if "local" in scenarios:
                 table["local: 200 flags, 20 del"] = local_scenario(tools, args.runs, rng)
+            if "spread" in scenarios:
+                names = list(folders)
+                for n in sorted({1, min(10, len(names)), len(names)}):
+                    def spread(r, n=n):
+                        seq[0] += 1
+                        spread_changes(server, rng, seq[0] + (1000 if delay else 0),
+                                       rng.sample(names, n))
+                    table[f"1 flag + 1 new in {n} fold."] = scenario("spread", tools, args.runs,
+                                                                    before_each=spread)
             print_table(title, table)
             report["modes"][title] = table
         if args.pop3_tools:
