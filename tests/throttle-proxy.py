@@ -12,7 +12,7 @@ LIFETIME = 300
 CHUNK = 16 * 1024
 
 
-async def pump(reader, writer, rate, cut=None):
+async def pump(reader, writer, rate, cut=None, close=True):
     start = time.monotonic()
     sent = 0
     try:
@@ -35,7 +35,8 @@ async def pump(reader, writer, rate, cut=None):
     except (ConnectionError, asyncio.CancelledError):
         pass
     finally:
-        writer.close()
+        if close:
+            writer.close()
 
 
 async def main():
@@ -55,12 +56,24 @@ async def main():
             await asyncio.gather(pump(client_r, server_w, 0), pump(server_r, client_w, rate))
             return
         cut = {"left": cut_after}
-        down = asyncio.ensure_future(pump(server_r, client_w, rate, cut))
-        up = asyncio.ensure_future(pump(client_r, server_w, 0))
+        down = asyncio.ensure_future(pump(server_r, client_w, rate, cut, close=False))
+        up = asyncio.ensure_future(pump(client_r, server_w, 0, close=False))
         await down
-        # The cut: the client's side goes as well, whatever it was still sending.
+        # The cut: the server goes, and the client gets an end of stream after exactly the
+        # bytes counted. What the client still sends is read and dropped until it hangs up:
+        # closing with it unread would reset the connection, and a reset throws away what
+        # the client had not read yet, which would make the count a matter of luck.
         up.cancel()
         server_w.close()
+        try:
+            client_w.write_eof()
+
+            async def drain():
+                while await client_r.read(CHUNK):
+                    pass
+            await asyncio.wait_for(drain(), 30)
+        except (ConnectionError, OSError, asyncio.TimeoutError):
+            pass
         client_w.close()
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
