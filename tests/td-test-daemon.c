@@ -122,12 +122,13 @@ td_test_wait_for (DaemonFixture *f, gboolean (*done) (DaemonFixture *f), guint t
 }
 
 /**
- * td_test_daemon_start:
- * Writes the config of account "t" (password inline, @extra added) and starts the daemon on
- * it; returns once it owns its name.
+ * td_test_daemon_start_at:
+ * Writes the config of account "t" (password inline, @extra added; the server reached on
+ * @port, or on its own port with 0) and starts the daemon on it; returns once it owns its
+ * name.
  */
 void
-td_test_daemon_start (DaemonFixture *f, const char *protocol, const char *extra)
+td_test_daemon_start_at (DaemonFixture *f, const char *protocol, guint16 port, const char *extra)
 {
   g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   g_autoptr (GError) error = NULL;
@@ -135,7 +136,8 @@ td_test_daemon_start (DaemonFixture *f, const char *protocol, const char *extra)
                                             extra ? extra : "");
 
   g_free (f->cfg);
-  f->cfg = account_config (&f->base, protocol, lines);
+  f->cfg = port != 0 ? account_config_at (&f->base, protocol, port, lines)
+                    : account_config (&f->base, protocol, lines);
   g_chmod (f->cfg, 0600);
   g_free (f->err_path);
   f->err_path = g_build_filename (f->base.home, "daemon.err", NULL);
@@ -146,6 +148,13 @@ td_test_daemon_start (DaemonFixture *f, const char *protocol, const char *extra)
                                            "--config", f->cfg, "daemon", NULL);
   g_assert_no_error (error);
   g_assert_true (td_test_wait_for (f, td_test_daemon_running, 10000));
+}
+
+/* td_test_daemon_start_at() on the server's own port. */
+void
+td_test_daemon_start (DaemonFixture *f, const char *protocol, const char *extra)
+{
+  td_test_daemon_start_at (f, protocol, 0, extra);
 }
 
 static void

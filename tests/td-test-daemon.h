@@ -30,6 +30,8 @@ typedef struct
 void td_daemon_fixture_setup (DaemonFixture *f, gconstpointer extra_conf);
 void td_daemon_fixture_teardown (DaemonFixture *f, gconstpointer data);
 void td_test_daemon_start (DaemonFixture *f, const char *protocol, const char *extra);
+void td_test_daemon_start_at (DaemonFixture *f, const char *protocol, guint16 port,
+                              const char *extra);
 int td_test_daemon_stop (DaemonFixture *f);
 int td_test_daemon_signal (DaemonFixture *f, int signum);
 gboolean td_test_daemon_running (DaemonFixture *f);

@@ -47,6 +47,13 @@ account_config (Fixture *f, const char *protocol, const char *extra)
 {
   guint16 port = g_str_equal (protocol, "imap") ? f->dovecot->imaps_port
                                                 : f->dovecot->pop3s_port;
+  return account_config_at (f, protocol, port, extra);
+}
+
+/* The same, reaching the server on @port (a proxy in front of it). */
+char *
+account_config_at (Fixture *f, const char *protocol, guint16 port, const char *extra)
+{
   g_autofree char *body = g_strdup_printf (
     "[general]\nstate-dir = %s\n\n[account t]\nprotocol = %s\nhost = localhost\nport = %u\n"
     "user = " TD_TEST_USER "\ntls-ca-file = %s\nmaildir = %s\ntimeout = 20\n%s",

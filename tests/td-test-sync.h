@@ -18,6 +18,7 @@ typedef struct
 void td_sync_fixture_setup (Fixture *f, gconstpointer extra_conf);
 void td_sync_fixture_teardown (Fixture *f, gconstpointer data);
 char *account_config (Fixture *f, const char *protocol, const char *extra);
+char *account_config_at (Fixture *f, const char *protocol, guint16 port, const char *extra);
 char *config_without_ca (Fixture *f, const char *extra);
 char *config (Fixture *f, const char *extra);
 char *make_message (guint id, gsize body_size, gsize *len);

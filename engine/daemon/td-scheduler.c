@@ -483,7 +483,18 @@ td_scheduler_set_paused (TdScheduler *self, gboolean paused)
   self->paused = paused;
   g_signal_emit (self, signals[SIGNAL_PAUSED_CHANGED], 0, paused);
   if (!paused)
-    td_scheduler_request_all (self, TD_SYNC_REASON_SCHEDULE);
+    {
+      td_scheduler_request_all (self, TD_SYNC_REASON_SCHEDULE);
+      return;
+    }
+  /* A pause is a stop request for what runs too: it ends once what came down whole is
+   * stored (the connection is dropped), and Resume's catch-up finishes the job. */
+  GHashTableIter iter;
+  Slot *slot;
+  g_hash_table_iter_init (&iter, self->slots);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &slot))
+    if (slot->cancellable != NULL)
+      g_cancellable_cancel (slot->cancellable);
 }
 
 gboolean
