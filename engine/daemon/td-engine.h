@@ -2,8 +2,8 @@
  *
  * Holds the configuration, the scheduler and the D-Bus service, and feeds the scheduler
  * what the world says: the network coming and going (GNetworkMonitor), the machine waking
- * from suspend (logind's PrepareForSleep), SIGTERM and SIGINT (stop after the batch in
- * flight, exit 0). Main loop thread only.
+ * from suspend (logind's PrepareForSleep), SIGTERM and SIGINT (drop the connections, store
+ * what came down whole, exit 0). Main loop thread only.
  */
 #pragma once
 

@@ -608,8 +608,9 @@ td_scheduler_start (TdScheduler *self)
  * @callback: called once no sync runs any more
  * @user_data: data for @callback
  *
- * Stops every sync under way (a batch being stored is finished first, so mail and state
- * stay consistent) and starts no more. Callers still waiting get G_IO_ERROR_CANCELLED.
+ * Stops every sync under way (its connection is dropped, and what came down whole is
+ * stored first, so mail and state stay consistent) and starts no more. Callers still
+ * waiting get G_IO_ERROR_CANCELLED.
  */
 void
 td_scheduler_shutdown_async (TdScheduler *self, GAsyncReadyCallback callback, gpointer user_data)
