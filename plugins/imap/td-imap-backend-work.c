@@ -32,10 +32,11 @@ typedef struct
 
 struct _WorkRound
 {
-  GTask *task;
+  GTask *task;               /* held until the round returns */
   GPtrArray *folders;        /* WorkFolder */
-  guint pending;             /* folders not yet complete, plus a hold */
-  GError *error;             /* what ends the round: the connection is gone */
+  /* folders not yet complete, plus a hold; its error ends the round (the connection is
+   * gone) */
+  TdImapGroup group;
 };
 
 static void
@@ -50,19 +51,17 @@ static void
 work_round_free (WorkRound *round)
 {
   g_ptr_array_unref (round->folders);
-  g_clear_error (&round->error);
+  td_imap_group_clear (&round->group);
   g_free (round);
 }
 
 static void
 round_release (WorkRound *round)
 {
-  if (--round->pending > 0)
+  if (!td_imap_group_release (&round->group))
     return;
   GTask *task = g_steal_pointer (&round->task);
-  if (round->error != NULL)
-    g_task_return_error (task, g_steal_pointer (&round->error));
-  else
+  if (!td_imap_group_return_error (&round->group, task))
     g_task_return_boolean (task, TRUE);
   g_object_unref (task);
 }
@@ -71,8 +70,8 @@ round_release (WorkRound *round)
 static void
 folder_fail (WorkFolder *f, GError *error)
 {
-  if (td_error_is_account_wide (error) && f->round->error == NULL)
-    f->round->error = g_error_copy (error);
+  if (td_error_is_account_wide (error))
+    td_imap_group_keep_error (&f->round->group, g_error_copy (error));
   if (f->download != NULL && f->error == NULL)
     td_imap_download_refuse (f->download, g_error_copy (error));
   if (f->error == NULL)
@@ -150,8 +149,8 @@ fetch_answered (GObject *source, GAsyncResult *result, gpointer user_data)
   GError *error = NULL;
   g_autoptr (TdImapResponse) r = td_imap_session_command_finish (TD_IMAP_SESSION (source),
                                                                  result, &error);
-  if (r == NULL && td_error_is_account_wide (error) && f->round->error == NULL)
-    f->round->error = g_error_copy (error);
+  if (r == NULL && td_error_is_account_wide (error))
+    td_imap_group_keep_error (&f->round->group, g_error_copy (error));
   if (r == NULL)
     td_imap_download_fail (f->download, error);
   folder_release (f);
@@ -168,7 +167,7 @@ queue_folder (TdImapBackend *self, WorkRound *round, TdFolderWork *work)
   f->round = round;
   f->work = work;
   g_ptr_array_add (round->folders, f);
-  round->pending++;
+  round->group.pending++;
   f->pending = 1;
   if (quoted == NULL)
     {
@@ -205,7 +204,7 @@ td_imap_backend_work_folders_async (TdBackend *backend, GPtrArray *work,
   /* Whatever was open is left behind; the last SELECT's state means nothing to anyone. */
   td_imap_backend_forget_selected (self);
   memset (td_imap_session_get_mailbox (self->session), 0, sizeof (TdImapMailbox));
-  round->pending = 1;
+  round->group.pending = 1;
   for (guint i = 0; i < work->len; i++)
     queue_folder (self, round, g_ptr_array_index (work, i));
   round_release (round);
