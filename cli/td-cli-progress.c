@@ -17,7 +17,8 @@ struct _TdCliProgress
   TdSyncProgress last;   /* its strings are the two below */
   char *account;
   char *folder;
-  gint64 started;        /* monotonic µs: the current folder's download began */
+  gint64 started;        /* monotonic µs: the run's download began (the folder's, where the
+                            line counts one folder) */
   gint64 drawn;          /* monotonic µs of the last redraw */
   gboolean shown;        /* a line is on the terminal */
   guint timer;
@@ -43,41 +44,64 @@ format_duration (gint64 seconds)
   return g_strdup_printf ("%" G_GINT64_FORMAT " s", seconds);
 }
 
+/* What the line counts: the whole run where the account plan gave its totals, else the
+ * folder under way. */
+static void
+counts (const TdSyncProgress *p, guint *messages, guint *messages_total, guint64 *bytes,
+        guint64 *bytes_total)
+{
+  gboolean run = p->run_messages_total > 0;
+
+  *messages = run ? p->run_messages : p->messages;
+  *messages_total = run ? p->run_messages_total : p->messages_total;
+  *bytes = run ? p->run_bytes : p->bytes;
+  *bytes_total = run ? p->run_bytes_total : p->bytes_total;
+}
+
 /**
  * td_cli_progress_format:
  * @p: where a download stands
- * @elapsed_us: how long the folder's download has run
+ * @elapsed_us: how long the download has run (the run's, where it counts the run)
  *
- * Returns: (transfer full): the progress line, without a line end:
- *   "work/INBOX (folder 1 of 3): 600/1200 messages, 12.1 MB of 24.3 MB, 4.0 MB/s, 3 s left"
+ * Returns: (transfer full): the progress line, without a line end. With the run's totals,
+ *   "work (folder 2 of 3, Archive): 600/1200 messages, 12.1 MB of 24.3 MB, 4.0 MB/s, 3 s left";
+ *   for one folder, or without them, "work/INBOX: 600/1200 messages, …"
  */
 char *
 td_cli_progress_format (const TdSyncProgress *p, gint64 elapsed_us)
 {
   GString *out = g_string_new (NULL);
-  g_autofree char *bytes = td_cli_format_size (p->bytes);
   double seconds = elapsed_us / (double) G_USEC_PER_SEC;
+  guint messages, messages_total;
+  guint64 done, total;
 
-  g_string_append_printf (out, "%s/%s", p->account, p->folder);
-  if (p->folder_count > 1)
-    g_string_append_printf (out, " (folder %u of %u)", p->folder_index, p->folder_count);
-  g_string_append_printf (out, ": %u/%u messages, %s", p->messages, p->messages_total, bytes);
-  if (p->bytes_total > 0)
+  counts (p, &messages, &messages_total, &done, &total);
+  g_autofree char *bytes = td_cli_format_size (done);
+  if (p->folder_count > 1 && p->run_messages_total > 0)
+    g_string_append_printf (out, "%s (folder %u of %u, %s)", p->account, p->folder_index,
+                            p->folder_count, p->folder);
+  else if (p->folder_count > 1)
+    g_string_append_printf (out, "%s/%s (folder %u of %u)", p->account, p->folder,
+                            p->folder_index, p->folder_count);
+  else
+    g_string_append_printf (out, "%s/%s", p->account, p->folder);
+  g_string_append_printf (out, ": %u/%u messages, %s", messages, messages_total, bytes);
+  if (total > 0)
     {
-      g_autofree char *total = td_cli_format_size (p->bytes_total);
-      g_string_append_printf (out, " of %s", total);
+      g_autofree char *of = td_cli_format_size (total);
+      g_string_append_printf (out, " of %s", of);
     }
-  if (seconds >= 0.5 && p->bytes > 0)
+  if (seconds >= 0.5 && done > 0)
     {
-      double rate = p->bytes / seconds;
+      double rate = done / seconds;
       g_autofree char *r = td_cli_format_size ((guint64) rate);
       g_string_append_printf (out, ", %s/s", r);
       /* Time left by bytes where the sizes are known, else by messages. */
       double left = -1;
-      if (p->bytes_total > p->bytes)
-        left = (p->bytes_total - p->bytes) / rate;
-      else if (p->messages > 0 && p->messages_total > p->messages)
-        left = (p->messages_total - p->messages) * seconds / p->messages;
+      if (total > done)
+        left = (total - done) / rate;
+      else if (messages > 0 && messages_total > messages)
+        left = (messages_total - messages) * seconds / messages;
       if (left >= 0)
         {
           g_autofree char *d = format_duration ((gint64) (left + 0.5));
@@ -149,8 +173,10 @@ print_finished (const TdSyncProgress *p)
 void
 td_cli_progress_update (TdCliProgress *self, const TdSyncProgress *progress)
 {
-  gboolean same = g_strcmp0 (self->account, progress->account) == 0
-                  && g_strcmp0 (self->folder, progress->folder) == 0;
+  gboolean same_account = g_strcmp0 (self->account, progress->account) == 0;
+  gboolean same = same_account && g_strcmp0 (self->folder, progress->folder) == 0;
+  /* A line that counts the run goes on from folder to folder. */
+  gboolean go_on = same || (same_account && progress->run_messages_total > 0);
 
   if (!self->terminal)
     {
@@ -162,6 +188,13 @@ td_cli_progress_update (TdCliProgress *self, const TdSyncProgress *progress)
     {
       if (same)
         self->last.messages_total = progress->messages_total;
+      if (same_account && progress->run_messages_total > 0)
+        {
+          self->last.run_messages = progress->run_messages;
+          self->last.run_messages_total = progress->run_messages_total;
+          self->last.run_bytes = progress->run_bytes;
+          self->last.run_bytes_total = progress->run_bytes_total;
+        }
       return; /* the summary says the rest */
     }
   if (!same)
@@ -170,6 +203,9 @@ td_cli_progress_update (TdCliProgress *self, const TdSyncProgress *progress)
       g_free (self->folder);
       self->account = g_strdup (progress->account);
       self->folder = g_strdup (progress->folder);
+    }
+  if (!go_on)
+    {
       self->started = g_get_monotonic_time ();
       self->drawn = 0;
     }
@@ -178,8 +214,11 @@ td_cli_progress_update (TdCliProgress *self, const TdSyncProgress *progress)
   self->last.folder = self->folder;
   if (self->timer == 0)
     self->timer = g_timeout_add (MAX_STILL_MS, tick, self);
-  if (!same || g_get_monotonic_time () - self->drawn >= MIN_REDRAW_US
-      || progress->messages == progress->messages_total)
+  guint messages, messages_total;
+  guint64 bytes, bytes_total;
+  counts (progress, &messages, &messages_total, &bytes, &bytes_total);
+  if (!go_on || g_get_monotonic_time () - self->drawn >= MIN_REDRAW_US
+      || messages == messages_total)
     draw (self);
 }
 

@@ -1,7 +1,8 @@
-/* test-folder-plan.c: the folder planner without a server or a disk: how flags merge, what
+/* test-folder-plan.c: the folder and account planners without a server or a disk: how flags merge, what
  * the deletion guards allow, what comes down, what goes up, and when a folder is skipped.
  * Each case builds a folder's local side by hand, as a scan and the state DB would report it.
  */
+#include "engine/sync/td-account-plan.h"
 #include "engine/sync/td-folder-plan.h"
 
 #include "engine/common/td-error.h"
@@ -409,6 +410,133 @@ test_decide (void)
   g_assert_cmpuint (td_folder_plan_new_from (&point, &state), ==, 0);
 }
 
+/* An input whose state is the point moved on by @added new messages (and one MODSEQ step
+ * when anything changed). */
+static TdFolderInput
+input_for (const char *name, const TdLocalSide *local, guint added, TdFolderChanges *changes)
+{
+  TdFolderInput in = { .name = name, .local = local, .changes = changes };
+  guint n = local != NULL ? local->messages->len : 0;
+
+  in.point = (TdSyncPoint) { .uidvalidity = 7, .uidnext = n + 1, .highestmodseq = 50,
+                             .known_count = n, .last_uid = n };
+  in.state = (TdFolderState) { .uidvalidity = 7, .uidnext = n + 1 + added,
+                               .highestmodseq = changes != NULL ? 51 : 50,
+                               .exists = n + added };
+  return in;
+}
+
+static TdFolderChange *
+folder_change (const char *name, TdFolderEvent event)
+{
+  TdFolderChange *c = g_new0 (TdFolderChange, 1);
+  c->name = g_strdup (name);
+  c->event = event;
+  return c;
+}
+
+/* One run's folders planned together: each gets the plan its inputs call for, and the
+ * totals add up what the run will do before anything is done. */
+static void
+test_account_plan (void)
+{
+  TdSyncPolicy policy = policy_for (TD_DIRECTION_BOTH, TD_DIRECTION_BOTH);
+  g_autoptr (TdLocalSide) same = folder_new (10, TD_FLAG_SEEN);
+  g_autoptr (TdLocalSide) busy = folder_new (10, 0);
+  g_autoptr (TdLocalSide) renumbered = folder_new (4, 0);
+  g_autoptr (TdLocalSide) emptied = folder_new (30, 0);
+  g_autoptr (TdFolderChanges) busy_changes = td_folder_changes_new ();
+  g_autoptr (TdFolderChanges) emptied_changes = td_folder_changes_new ();
+  g_autoptr (GPtrArray) folder_changes = g_ptr_array_new_with_free_func ((GDestroyNotify) td_folder_change_free);
+
+  server_adds (busy_changes, 11, 1000);
+  server_adds (busy_changes, 12, 2000);
+  server_sets (busy_changes, 3, TD_FLAG_SEEN);
+  server_vanishes (busy_changes, 9, 10);
+  reader_sets (busy, 4, TD_FLAG_FLAGGED);
+  server_vanishes (emptied_changes, 1, 20);
+  TdFolderInput inputs[] = {
+    input_for ("Same", same, 0, NULL),
+    input_for ("Busy", busy, 2, busy_changes),
+    input_for ("Later", NULL, 0, NULL),
+    input_for ("Renumbered", renumbered, 0, NULL),
+    input_for ("Emptied", emptied, 0, emptied_changes),
+  };
+  inputs[3].state.uidvalidity = 8;
+  g_ptr_array_add (folder_changes, folder_change ("New", TD_FOLDER_EVENT_CREATED_THERE));
+  g_ptr_array_add (folder_changes, folder_change ("Old", TD_FOLDER_EVENT_GONE_THERE));
+
+  g_autoptr (TdAccountPlan) plan = td_account_plan_build (&policy, FALSE, inputs,
+                                                          G_N_ELEMENTS (inputs), folder_changes);
+  g_assert_cmpuint (plan->folders->len, ==, 5);
+  TdPlannedFolder *f = td_account_plan_find (plan, "Same");
+  g_assert_cmpint (f->kind, ==, TD_FOLDER_PLAN_UNCHANGED);
+  g_assert_nonnull (f->plan);
+  g_assert_cmpuint (f->plan->download_count, ==, 0);
+  f = td_account_plan_find (plan, "Busy");
+  g_assert_cmpint (f->kind, ==, TD_FOLDER_PLAN_CHANGES);
+  g_assert_cmpuint (f->plan->download_count, ==, 2);
+  g_assert_cmpuint (f->since.new_from, ==, 11);
+  g_assert_cmpuint (f->plan->removals->len, ==, 2);
+  g_assert_null (td_account_plan_find (plan, "Later")->plan);
+  g_assert_cmpint (td_account_plan_find (plan, "Renumbered")->kind, ==, TD_FOLDER_PLAN_REMATCH);
+  g_assert_error (td_account_plan_find (plan, "Emptied")->plan->stop, TD_ERROR,
+                  TD_ERROR_NEEDS_USER);
+  /* Totals: the stopped and the renumbered folder add nothing; Later is not known yet. */
+  g_assert_cmpuint (plan->planned, ==, 2);
+  g_assert_cmpuint (plan->at_turn, ==, 2);
+  g_assert_cmpuint (plan->stopped, ==, 1);
+  g_assert_cmpuint (plan->download_count, ==, 2);
+  g_assert_cmpuint (plan->download_bytes, ==, 3000);
+  g_assert_cmpuint (plan->flags_here, ==, 1);
+  g_assert_cmpuint (plan->flags_there, ==, 1);
+  g_assert_cmpuint (plan->removals, ==, 2);
+  g_assert_cmpuint (plan->created_there, ==, 1);
+  g_assert_cmpuint (plan->gone, ==, 1);
+
+  /* Later is planned at its turn: it takes its place, and the totals follow. */
+  g_autoptr (TdLocalSide) later = folder_new (5, 0);
+  g_autoptr (TdFolderChanges) later_changes = td_folder_changes_new ();
+  server_adds (later_changes, 6, 500);
+  TdFolderInput at_turn = input_for ("Later", later, 1, later_changes);
+  TdPlannedFolder *replanned = td_account_plan_add (plan, td_planned_folder_new (&policy, FALSE,
+                                                                                 &at_turn));
+  g_assert_true (td_account_plan_find (plan, "Later") == replanned);
+  g_assert_true (g_ptr_array_index (plan->folders, 2) == replanned);
+  g_assert_cmpuint (plan->folders->len, ==, 5);
+  g_assert_cmpuint (plan->at_turn, ==, 1);
+  g_assert_cmpuint (plan->planned, ==, 3);
+  g_assert_cmpuint (plan->download_count, ==, 3);
+  g_assert_cmpuint (plan->download_bytes, ==, 3500);
+}
+
+/* A survey asks for "UID n:*", which a server answers with its highest message even below
+ * n: such an answer, or any when the folder's UIDNEXT has not moved, is no new message. */
+static void
+test_account_plan_new_from (void)
+{
+  TdSyncPolicy policy = policy_for (TD_DIRECTION_BOTH, TD_DIRECTION_BOTH);
+  g_autoptr (TdLocalSide) local = folder_new (10, 0);
+  g_autoptr (TdFolderChanges) changes = td_folder_changes_new ();
+
+  server_adds (changes, 10, 100);
+  server_adds (changes, 11, 100);
+  TdFolderInput in = input_for ("INBOX", local, 1, changes);
+  g_autoptr (TdPlannedFolder) f = td_planned_folder_new (&policy, FALSE, &in);
+  g_assert_cmpuint (f->plan->download_count, ==, 1);
+  g_assert_cmpuint (f->plan->download_bytes, ==, 100);
+
+  g_autoptr (TdFolderChanges) stale = td_folder_changes_new ();
+  server_adds (stale, 10, 100);
+  server_sets (stale, 2, TD_FLAG_SEEN);
+  TdFolderInput none_new = input_for ("INBOX", local, 0, stale);
+  g_autoptr (TdPlannedFolder) g = td_planned_folder_new (&policy, FALSE, &none_new);
+  g_assert_cmpuint (g->since.new_from, ==, 0);
+  g_assert_cmpuint (g->plan->download_count, ==, 0);
+  g_assert_cmpuint (g->plan->flags_there, ==, 0);
+  g_assert_cmpuint (g->plan->flags->len, ==, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -424,5 +552,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sync/plan/downloads", test_downloads);
   g_test_add_func ("/sync/plan/count", test_count);
   g_test_add_func ("/sync/plan/decide", test_decide);
+  g_test_add_func ("/sync/plan/account/folders-and-totals", test_account_plan);
+  g_test_add_func ("/sync/plan/account/new-from", test_account_plan_new_from);
   return g_test_run ();
 }

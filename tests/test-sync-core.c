@@ -131,9 +131,9 @@ synced (GObject *source, GAsyncResult *result, gpointer data)
   g_main_loop_quit (w->loop);
 }
 
-/* Runs one sync in this process. */
+/* Runs one sync in this process, telling @progress where it stands. */
 static TdAccountReport *
-sync_here (Core *c)
+sync_here_with (Core *c, TdProgressFunc progress, gpointer progress_data)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (TdConfig) config = td_config_load (c->config, &error);
@@ -141,7 +141,8 @@ sync_here (Core *c)
   g_autofree char *nowhere = g_build_filename (c->dir, "no-plugins", NULL);
   g_autoptr (TdPluginRegistry) registry = td_plugin_registry_new (nowhere);
   td_plugin_registry_add_type (registry, "scripted", TD_TYPE_SCRIPTED_BACKEND);
-  TdSyncOptions options = { .lock_wait_ms = 2000 };
+  TdSyncOptions options = { .lock_wait_ms = 2000, .progress = progress,
+                            .progress_data = progress_data };
   g_autoptr (TdSyncRunner) runner = td_sync_runner_new (config, td_config_find_account (config,
                                                                                        "s"),
                                                         registry, &options);
@@ -150,6 +151,12 @@ sync_here (Core *c)
   g_main_loop_run (w.loop);
   g_main_loop_unref (w.loop);
   return w.report;
+}
+
+static TdAccountReport *
+sync_here (Core *c)
+{
+  return sync_here_with (c, NULL, NULL);
 }
 
 /* Whether a report says a sync went well (and, with @idle, found nothing to do). */
@@ -545,6 +552,80 @@ test_barriers_across_folders (gconstpointer caps)
   core_clear (&c);
 }
 
+/* Progress of the whole run */
+
+static void
+note_progress (const TdSyncProgress *p, gpointer data)
+{
+  g_array_append_val ((GArray *) data, *p);
+}
+
+/* Checks what the progress of a run of @c said, in a child process as every sync here
+ * runs: the run's total was the same from the first event to the last and never behind
+ * what was done. Returns how far the run got. */
+static guint
+run_progress (Core *c, guint expected_total)
+{
+  g_autofree char *done_file = g_build_filename (c->dir, "progress", NULL);
+  pid_t pid = fork ();
+  int status = 0;
+
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0)
+    {
+      g_autoptr (GArray) events = g_array_new (FALSE, FALSE, sizeof (TdSyncProgress));
+      g_autoptr (TdAccountReport) r = sync_here_with (c, note_progress, events);
+      guint done = 0;
+
+      g_assert_true (report_ok (r, FALSE));
+      g_assert_cmpuint (events->len, >, 0);
+      for (guint i = 0; i < events->len; i++)
+        {
+          const TdSyncProgress *p = &g_array_index (events, TdSyncProgress, i);
+          g_assert_cmpuint (p->run_messages_total, ==, expected_total);
+          g_assert_cmpuint (p->run_messages, >=, done);
+          g_assert_cmpuint (p->run_messages, <=, p->run_messages_total);
+          g_assert_cmpuint (p->run_bytes, <=, p->run_bytes_total);
+          done = p->run_messages;
+        }
+      g_autofree char *n = g_strdup_printf ("%u", done);
+      g_file_set_contents (done_file, n, -1, NULL);
+      _exit (0);
+    }
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+  g_autofree char *n = NULL;
+  g_assert_true (g_file_get_contents (done_file, &n, NULL, NULL));
+  return (guint) g_ascii_strtoull (n, NULL, 10);
+}
+
+/* A run's progress carries the account plan's totals, known before the first byte and the
+ * same for every folder: 35 messages over five folders, then 2 new in two of them. */
+static void
+test_progress_run_totals (gconstpointer caps)
+{
+  Core c = { 0 };
+  guint total = 0;
+
+  core_init (&c, caps);
+  for (guint i = 1; i <= 5; i++)
+    {
+      g_autofree char *folder = g_strdup_printf ("F%02u", i);
+      td_scripted_server_add_folder (c.server, folder);
+      for (guint k = 0; k < 2 * i + 1; k++, total++)
+        {
+          g_autofree char *id = g_strdup_printf ("p%u-%u", i, k);
+          g_autofree char *m = message (id);
+          td_scripted_server_deliver (c.server, folder, m, 0);
+        }
+    }
+  g_assert_cmpuint (run_progress (&c, total), ==, total);
+  deliver_new (&c, 2, 3, 1);
+  g_assert_cmpuint (run_progress (&c, 2), ==, 2);
+  core_clear (&c);
+}
+
 /* POP3: 10 messages downloaded (and, when the account deletes, deleted), then 20 more. */
 static void
 build_mailbox (Core *c)
@@ -581,6 +662,9 @@ main (int argc, char **argv)
                         "condstore;uidplus;list-status", test_barriers_across_folders);
   g_test_add_data_func ("/sync/core/barriers/across-folders/plain", "",
                         test_barriers_across_folders);
+  g_test_add_data_func ("/sync/core/progress/run-totals/condstore",
+                        "condstore;uidplus;list-status", test_progress_run_totals);
+  g_test_add_data_func ("/sync/core/progress/run-totals/plain", "", test_progress_run_totals);
   g_test_add_data_func ("/sync/core/crash-sweep/imap-condstore", &imap_condstore,
                         test_crash_sweep);
   g_test_add_data_func ("/sync/core/crash-sweep/imap-plain", &imap_plain, test_crash_sweep);

@@ -237,8 +237,9 @@ plan_removals (TdFolderPlan *plan, const TdLocalSide *local, const TdSyncPoint *
       guint32 uid = g_array_index (local->messages, TdStateMessage, i).uid;
       gboolean vanished = td_uid_set_contains (gone, uid);
       if (present != NULL && uid <= since->last_uid)
-        vanished = vanished || bsearch (&uid, present->data, present->len, sizeof (guint32),
-                                        compare_uids) == NULL;
+        vanished = vanished || present->len == 0
+                   || bsearch (&uid, present->data, present->len, sizeof (guint32),
+                               compare_uids) == NULL;
       if (vanished)
         g_array_append_val (plan->removals, uid);
     }
@@ -253,8 +254,9 @@ compare_uids_descending (const void *a, const void *b)
 static gboolean
 is_removed (const TdFolderPlan *plan, guint32 uid)
 {
-  return bsearch (&uid, plan->removals->data, plan->removals->len, sizeof (guint32),
-                  compare_uids_descending) != NULL;
+  return plan->removals->len > 0
+         && bsearch (&uid, plan->removals->data, plan->removals->len, sizeof (guint32),
+                     compare_uids_descending) != NULL;
 }
 
 /* The server's removals, under the policy and the guard. */

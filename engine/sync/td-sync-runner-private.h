@@ -7,6 +7,7 @@
 #include "storage/td-maildir.h"
 #include "storage/td-state-db.h"
 #include "engine/backend/td-backend.h"
+#include "engine/sync/td-account-plan.h"
 #include "engine/sync/td-folder-plan.h"
 #include "engine/sync/td-folder-reconcile.h"
 #include "engine/sync/td-local-folder.h"
@@ -16,6 +17,11 @@
 G_BEGIN_DECLS
 
 typedef struct _TdDownloadRun TdDownloadRun;
+
+/* What a run may hold at once: state DB rows of the folders planned ahead or waiting for a
+ * round (the rows of every message, the scan of their files). Beyond it, a folder is
+ * prepared and planned at its turn. */
+#define TD_RUN_MAX_ROWS 200000
 
 typedef gboolean (*WorkFunc) (TdSyncRunner *self, gpointer arg, GError **error);
 
@@ -58,6 +64,8 @@ typedef struct
   gboolean surveyed;       /* opened in the survey, asked about @asked */
   TdSyncPoint asked;       /* the sync point the survey's listing answers */
   TdFolderSurvey *survey;  /* nullable: what the survey told */
+  TdLocalFolder *local;    /* nullable: prepared ahead for the account plan, till its turn */
+  TdSyncPoint point;       /* with @local: the sync point its rows hold */
 } TdFolderEntry;
 
 void td_folder_entry_free (TdFolderEntry *entry);
@@ -73,7 +81,7 @@ typedef struct
   TdLocalFolder *local;
   TdFolderState state;
   TdSyncPoint point;
-  TdFolderPlan *plan;      /* what the server's changes call for, once listed */
+  TdFolderPlan *plan;      /* borrowed from the account plan: what the folder's sync does */
   GArray *to_fetch;        /* TdUidRange */
   TdFetchPump pump;
   GArray *deleting;        /* TdUidRange: local deletions being sent */
@@ -101,6 +109,7 @@ struct _TdSyncRunner
   GPtrArray *listing; /* TdFolderInfo: everything the server listed */
   GPtrArray *folders; /* borrowed TdFolderInfo: the ones to sync, in order */
   GPtrArray *entries; /* TdFolderEntry: the survey of each of @folders, in order */
+  TdAccountPlan *plan; /* every folder's plan, made after the survey */
   GPtrArray *changes; /* TdFolderChange: folders on one side only */
   guint next_change;
   char delimiter;     /* the server's hierarchy delimiter */
@@ -143,6 +152,8 @@ void td_sync_runner_reconcile_folders (TdSyncRunner *self);
 
 /* td-sync-survey.c */
 void td_sync_runner_survey (TdSyncRunner *self);
+void td_sync_runner_plan (TdSyncRunner *self);
+gboolean td_sync_runner_plan_entry (TdSyncRunner *self, TdFolderEntry *entry, GError **error);
 
 /* td-sync-downloads.c */
 void td_sync_runner_download_mailbox (TdSyncRunner *self);

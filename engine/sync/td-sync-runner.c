@@ -27,9 +27,8 @@
 #define LOCK_RETRY_MS 100
 /* Uploads per pipelined group of APPENDs; each holds an open file while it goes. */
 #define TD_UPLOAD_BATCH 32
-/* What one round of folders may hold: folders, and state DB rows of those folders. */
+/* What one round of folders may hold: folders (and rows, TD_RUN_MAX_ROWS). */
 #define TD_ROUND_MAX_FOLDERS 100
-#define TD_ROUND_MAX_ROWS 200000
 
 G_DEFINE_FINAL_TYPE (TdSyncRunner, td_sync_runner, G_TYPE_OBJECT)
 
@@ -81,7 +80,6 @@ folder_run_free (FolderRun *run)
   if (run == NULL)
     return;
   g_clear_pointer (&run->local, td_local_folder_free);
-  g_clear_pointer (&run->plan, td_folder_plan_free);
   g_clear_pointer (&run->to_fetch, g_array_unref);
   td_fetch_pump_clear (&run->pump);
   g_clear_pointer (&run->deleting, g_array_unref);
@@ -473,7 +471,7 @@ static void execute_plan (TdSyncRunner *self);
  * waits, parked, while the next folders are planned; then all parked folders' work goes to
  * the server in one pipelined round, the downloads made durable together as they come,
  * and the folders' side here and sync points recorded in one transaction. Parked folders hold
- * their rows, so a round takes at most TD_ROUND_MAX_FOLDERS folders or TD_ROUND_MAX_ROWS
+ * their rows, so a round takes at most TD_ROUND_MAX_FOLDERS folders or TD_RUN_MAX_ROWS
  * rows. */
 
 static gboolean
@@ -497,7 +495,7 @@ round_due (TdSyncRunner *self)
 {
   return self->parked->len > 0
          && (self->next_folder >= self->entries->len || self->parked->len >= TD_ROUND_MAX_FOLDERS
-             || self->parked_rows >= TD_ROUND_MAX_ROWS);
+             || self->parked_rows >= TD_RUN_MAX_ROWS);
 }
 
 /* A round's download is durable (or failed); with @pump NULL, the round's own hold ends. */
@@ -715,41 +713,81 @@ execute_plan (TdSyncRunner *self)
                                 self);
 }
 
-/* Planning from the server's changes */
+/* Carrying out a folder's share of the account plan */
+
+/* Nothing changed on the server since the sync point, and nothing the policy sends here:
+ * the sync point is saved again (the scan's directory times with it). */
+static void
+keep_unchanged (TdSyncRunner *self)
+{
+  FolderRun *run = self->run;
+
+  if (self->options.dry_run)
+    td_folder_plan_count (run->plan, run->report);
+  run->report->kept = run->plan->kept;
+  run->report->unchanged = TRUE;
+  if (self->options.dry_run)
+    td_sync_runner_end_folder (self, NULL);
+  else
+    td_sync_runner_work (self, save_work, NULL, saved);
+}
+
+static void list_for_rematch (TdSyncRunner *self);
+
+/* @folder is planned: a guard's stop ends it, a dry run counts it, else it is carried out. */
+static void
+carry_out (TdSyncRunner *self, TdPlannedFolder *folder)
+{
+  FolderRun *run = self->run;
+
+  run->plan = folder->plan;
+  if (run->plan->stop != NULL)
+    {
+      td_sync_runner_end_folder (self, g_error_copy (run->plan->stop));
+      return;
+    }
+  if (folder->kind == TD_FOLDER_PLAN_UNCHANGED)
+    {
+      keep_unchanged (self);
+      return;
+    }
+  if (folder->kind == TD_FOLDER_PLAN_REMATCH)
+    {
+      list_for_rematch (self);
+      return;
+    }
+  run->point = folder->since;
+  if (self->options.dry_run)
+    {
+      td_folder_plan_count (run->plan, run->report);
+      td_sync_runner_end_folder (self, NULL);
+      return;
+    }
+  execute_plan (self);
+}
+
+/* Planning at a folder's turn, from what opening and listing it reported */
 
 typedef struct
 {
   TdFolderChanges *changes;
-  TdFolderPlan *plan;
+  TdPlannedFolder *folder;
 } PlanArg;
-
-/* A survey lists from where new messages could start; the folder's state may say that none
- * did (new_from 0), and "UID n:*" answers with the highest message even below n. */
-static void
-keep_new (GArray *added, guint32 new_from)
-{
-  if (new_from == 0)
-    {
-      g_array_set_size (added, 0);
-      return;
-    }
-  for (guint i = added->len; i-- > 0;)
-    if (g_array_index (added, TdMessageInfo, i).uid < new_from)
-      g_array_remove_index (added, i);
-}
 
 static gboolean
 plan_work (TdSyncRunner *self, gpointer arg, GError **error)
 {
   PlanArg *p = arg;
   FolderRun *run = self->run;
+  TdFolderInput input = { run->info->name, NULL, run->point, run->state, p->changes };
 
-  keep_new (p->changes->added, run->point.new_from);
   /* The server's flag changes reach files whatever the reader did: their flags count. */
   if (self->policy.pulls && p->changes->changed->len > 0)
     td_local_folder_ensure_scanned (run->local);
-  p->plan = td_folder_plan_build (&self->policy, self->options.force,
-                                  td_local_folder_get_side (run->local), &run->point, p->changes);
+  input.local = td_local_folder_get_side (run->local);
+  p->folder = td_account_plan_add (self->plan, td_planned_folder_new (&self->policy,
+                                                                      self->options.force,
+                                                                      &input));
   return TRUE;
 }
 
@@ -757,26 +795,13 @@ static void
 planned (GObject *source, GAsyncResult *result, gpointer data)
 {
   TdSyncRunner *self = TD_SYNC_RUNNER (source);
-  FolderRun *run = self->run;
   PlanArg *p = data;
-  TdFolderPlan *plan = p->plan;
+  TdPlannedFolder *folder = p->folder;
 
   td_sync_runner_work_finish (result, NULL);
   td_folder_changes_free (p->changes);
   g_free (p);
-  run->plan = plan;
-  if (plan->stop != NULL)
-    {
-      td_sync_runner_end_folder (self, g_steal_pointer (&plan->stop));
-      return;
-    }
-  if (self->options.dry_run)
-    {
-      td_folder_plan_count (plan, run->report);
-      td_sync_runner_end_folder (self, NULL);
-      return;
-    }
-  execute_plan (self);
+  carry_out (self, folder);
 }
 
 /* Plans from @changes (taken), in a worker: the scan may read the folder. */
@@ -866,6 +891,20 @@ server_listed (GObject *source, GAsyncResult *result, gpointer data)
   td_sync_runner_work (self, rematch_work, server, rematched);
 }
 
+/* The folder is open and renumbered (or its Maildir holds mail the state DB never knew):
+ * it is listed whole and matched by Message-ID and size. */
+static void
+list_for_rematch (TdSyncRunner *self)
+{
+  FolderRun *run = self->run;
+
+  if (self->options.dry_run)
+    td_folder_plan_count (run->plan, run->report);
+  run->report->kept = run->plan->kept;
+  run->report->estimate = self->options.dry_run;
+  td_backend_list_messages_async (self->backend, 1, self->cancellable, server_listed, self);
+}
+
 /* Opening */
 
 static void after_open (TdSyncRunner *self);
@@ -894,81 +933,33 @@ folder_opened (GObject *source, GAsyncResult *result, gpointer data)
   settle_uploads (self);
 }
 
-/* A folder whose server side needs no listing of changes (nothing changed, or a re-match
- * lists it all): its plan holds the local side alone, which is what the guards and the
- * counts of deletions kept here need. */
-static TdFolderPlan *
-plan_local_side (TdSyncRunner *self)
-{
-  g_autoptr (TdFolderChanges) none = td_folder_changes_new ();
-  return td_folder_plan_build (&self->policy, self->options.force,
-                               td_local_folder_get_side (self->run->local), &self->run->point,
-                               none);
-}
-
+/* The folder is open at its turn: planned again from its state, and listed where the plan
+ * needs the server's changes. */
 static void
 after_open (TdSyncRunner *self)
 {
   FolderRun *run = self->run;
-  TdFolderPlanKind kind = td_folder_plan_decide (&self->policy, td_local_folder_get_side (run->local), &run->point,
-                                                 &run->state);
+  TdFolderInput input = { run->info->name, td_local_folder_get_side (run->local), run->point,
+                          run->state, NULL };
+  TdPlannedFolder *folder = td_account_plan_add (self->plan,
+                                                 td_planned_folder_new (&self->policy,
+                                                                        self->options.force,
+                                                                        &input));
 
-  if (kind == TD_FOLDER_PLAN_CHANGES)
+  if (folder->plan != NULL)
     {
-      /* Settling may have recorded uploads: the listing asks about every row held now. */
-      TdSyncPoint settled;
-      td_local_folder_sync_point (run->local, &settled);
-      run->point.last_uid = settled.last_uid;
-      run->point.known_count = settled.known_count;
-      run->point.new_from = self->policy.pulls ? td_folder_plan_new_from (&run->point, &run->state)
-                                               : 0;
-      if (!run->open && run->entry->survey != NULL && run->entry->survey->changes != NULL)
-        {
-          plan_changes (self, g_steal_pointer (&run->entry->survey->changes));
-          return;
-        }
-      td_backend_list_changes_async (self->backend, &run->point, self->cancellable,
-                                     changes_listed, self);
+      carry_out (self, folder);
       return;
     }
-  g_autoptr (TdFolderPlan) local_side = plan_local_side (self);
-  if (local_side->stop != NULL)
-    {
-      td_sync_runner_end_folder (self, g_steal_pointer (&local_side->stop));
-      return;
-    }
-  if (self->options.dry_run)
-    td_folder_plan_count (local_side, run->report);
-  run->report->kept = local_side->kept;
-  if (kind == TD_FOLDER_PLAN_REMATCH)
-    {
-      run->report->estimate = self->options.dry_run;
-      td_backend_list_messages_async (self->backend, 1, self->cancellable, server_listed, self);
-      return;
-    }
-  run->report->unchanged = TRUE;
-  if (self->options.dry_run)
-    td_sync_runner_end_folder (self, NULL);
-  else
-    td_sync_runner_work (self, save_work, NULL, saved);
-}
-
-static gboolean
-prepare_work (TdSyncRunner *self, gpointer arg, GError **error)
-{
-  FolderRun *run = self->run;
-  run->local = td_local_folder_prepare (self->db, self->maildir, self->account->name,
-                                        run->report->name, run->entry->components,
-                                        self->policy.pushes, self->options.dry_run, error);
-  return run->local != NULL;
-}
-
-static gboolean
-same_point (const TdSyncPoint *a, const TdSyncPoint *b)
-{
-  return a->uidvalidity == b->uidvalidity && a->uidnext == b->uidnext
-         && a->highestmodseq == b->highestmodseq && a->known_count == b->known_count
-         && a->last_uid == b->last_uid;
+  /* Settling may have recorded uploads: the listing asks about every row held now. */
+  TdSyncPoint settled;
+  td_local_folder_sync_point (run->local, &settled);
+  run->point.last_uid = settled.last_uid;
+  run->point.known_count = settled.known_count;
+  run->point.new_from = self->policy.pulls ? td_folder_plan_new_from (&run->point, &run->state)
+                                           : 0;
+  td_backend_list_changes_async (self->backend, &run->point, self->cancellable, changes_listed,
+                                 self);
 }
 
 /* Opens the folder at its turn, asking for the changes since its sync point on the way. */
@@ -980,30 +971,41 @@ open_folder (TdSyncRunner *self)
                                 &self->run->point, self->cancellable, folder_opened, self);
 }
 
-/* The survey told the folder's state and, mostly, its changes: the folder is opened again
- * only where the plan needs the server, or where the survey could not tell everything. */
+/* The folder's local side is prepared and the account plan holds what it could decide:
+ * carried out from the survey, or opened where the survey could not tell enough. */
 static void
-use_survey (TdSyncRunner *self)
+begin_folder (TdSyncRunner *self)
 {
   FolderRun *run = self->run;
-  TdFolderSurvey *survey = run->entry->survey;
+  TdFolderEntry *entry = run->entry;
+  TdPlannedFolder *folder = td_account_plan_find (self->plan, run->info->name);
 
-  run->state = survey->state;
-  TdFolderPlanKind kind = td_folder_plan_decide (&self->policy,
-                                                 td_local_folder_get_side (run->local),
-                                                 &run->point, &run->state);
-  if (kind == TD_FOLDER_PLAN_UNCHANGED || (kind == TD_FOLDER_PLAN_CHANGES && survey->changes != NULL))
-    after_open (self);
-  else
-    open_folder (self);
+  run->local = g_steal_pointer (&entry->local);
+  run->point = entry->point;
+  if (entry->survey != NULL && entry->survey->error != NULL)
+    {
+      td_sync_runner_end_folder (self, g_steal_pointer (&entry->survey->error));
+      return;
+    }
+  if (folder == NULL || folder->plan == NULL || folder->kind == TD_FOLDER_PLAN_REMATCH)
+    {
+      open_folder (self);
+      return;
+    }
+  run->state = entry->survey->state;
+  carry_out (self, folder);
+}
+
+static gboolean
+prepare_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  return td_sync_runner_plan_entry (self, self->run->entry, error);
 }
 
 static void
 prepared (GObject *source, GAsyncResult *result, gpointer data)
 {
   TdSyncRunner *self = TD_SYNC_RUNNER (source);
-  FolderRun *run = self->run;
-  TdFolderSurvey *survey = run->entry->survey;
   GError *error = NULL;
 
   if (!td_sync_runner_work_finish (result, &error))
@@ -1011,17 +1013,7 @@ prepared (GObject *source, GAsyncResult *result, gpointer data)
       td_sync_runner_end_folder (self, error);
       return;
     }
-  td_local_folder_sync_point (run->local, &run->point);
-  if (survey != NULL && survey->error != NULL)
-    {
-      td_sync_runner_end_folder (self, g_steal_pointer (&survey->error));
-      return;
-    }
-  /* What the survey asked about must be what the folder's rows say now. */
-  if (survey != NULL && same_point (&run->entry->asked, &run->point))
-    use_survey (self);
-  else
-    open_folder (self);
+  begin_folder (self);
 }
 
 static void
@@ -1064,7 +1056,10 @@ td_sync_runner_next_folder (TdSyncRunner *self)
       td_sync_runner_end_folder (self, NULL);
       return;
     }
-  td_sync_runner_work (self, prepare_work, NULL, prepared);
+  if (run->entry->local != NULL)
+    begin_folder (self);
+  else
+    td_sync_runner_work (self, prepare_work, NULL, prepared);
 }
 
 /* Storage */
@@ -1098,14 +1093,27 @@ open_storage_work (TdSyncRunner *self, gpointer arg, GError **error)
 }
 
 
-/* Every folder that needed opening is open and surveyed: the folders' sync starts. */
+/* The account plan is made: the folders' sync starts. */
 static void
-folders_surveyed (TdSyncRunner *self, GError *error)
+account_planned (TdSyncRunner *self, GError *error)
 {
   if (error != NULL)
     td_sync_runner_finish_account (self, error);
   else
     td_sync_runner_next_folder (self);
+}
+
+/* Every folder that needed opening is open and surveyed: the account plan is made. */
+static void
+folders_surveyed (TdSyncRunner *self, GError *error)
+{
+  if (error != NULL)
+    {
+      td_sync_runner_finish_account (self, error);
+      return;
+    }
+  self->phase_done = account_planned;
+  td_sync_runner_plan (self);
 }
 
 /* The folders on one side only are settled: the survey of the others starts. */
@@ -1328,6 +1336,7 @@ td_sync_runner_finalize (GObject *object)
   g_clear_object (&self->registry);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->entries, g_ptr_array_unref);
+  g_clear_pointer (&self->plan, td_account_plan_free);
   g_clear_pointer (&self->parked, g_ptr_array_unref);
   g_clear_pointer (&self->round, g_ptr_array_unref);
   g_clear_pointer (&self->round_work, g_ptr_array_unref);

@@ -87,6 +87,13 @@ typedef struct
   guint64 bytes;
   guint64 bytes_total;
   gboolean folder_done;
+  /* The run as a whole: what has come down in every folder against the account plan's
+   * totals (folders planned at their turn count once planned); totals 0 where the run has
+   * no account plan (a download-only mailbox). */
+  guint run_messages;
+  guint run_messages_total;
+  guint64 run_bytes;
+  guint64 run_bytes_total;
 } TdSyncProgress;
 
 /* Called on the main loop while a folder downloads (at least every quarter second and after

@@ -61,6 +61,32 @@ folder_position (TdSyncRunner *self, TdSyncProgress *p)
   p->folder_count = one ? 1 : self->folders->len;
 }
 
+/* Where the run as a whole stands: the folders' reports hold what is durable, the pumps
+ * under way what has come down since; the totals are the account plan's. */
+static void
+run_position (TdSyncRunner *self, TdSyncProgress *p)
+{
+  if (self->plan == NULL)
+    return;
+  for (guint i = 0; i < self->report->folders->len; i++)
+    {
+      const TdFolderReport *r = g_ptr_array_index (self->report->folders, i);
+      p->run_messages += r->added;
+      p->run_bytes += r->bytes;
+    }
+  for (guint i = 0; i < self->pumps->len; i++)
+    {
+      TdFetchPump *pump = g_ptr_array_index (self->pumps, i);
+      guint received = 0;
+      guint64 bytes = 0;
+      td_maildir_sink_get_received (pump->sink, &received, &bytes);
+      p->run_messages += received - MIN (received, pump->report->added);
+      p->run_bytes += bytes - MIN (bytes, pump->report->bytes);
+    }
+  p->run_messages_total = MAX (self->plan->download_count, p->run_messages);
+  p->run_bytes_total = MAX (self->plan->download_bytes, p->run_bytes);
+}
+
 /* Tells the progress display that a folder is finished, with what its report holds. */
 void
 td_sync_runner_folder_done (TdSyncRunner *self, const TdFolderReport *report)
@@ -77,6 +103,7 @@ td_sync_runner_folder_done (TdSyncRunner *self, const TdFolderReport *report)
     .folder_done = TRUE,
   };
   folder_position (self, &p);
+  run_position (self, &p);
   self->options.progress (&p, self->options.progress_data);
 }
 
@@ -203,6 +230,7 @@ emit_progress (TdSyncRunner *self, TdFetchPump *pump)
     .bytes_total = pump->bytes_total > 0 ? MAX (pump->bytes_total, bytes) : 0,
   };
   folder_position (self, &p);
+  run_position (self, &p);
   if (pump->folder_index > 0)
     p.folder_index = pump->folder_index;
   self->options.progress (&p, self->options.progress_data);

@@ -1,16 +1,23 @@
-/* td-sync-survey.c: the sync runner's survey, between the folder phase and the first
- * folder's sync. It settles, for every folder of the run at once, whether it needs opening
- * at all (the listing's STATUS and the Maildir's directory times say nothing changed), and
- * opens all that do in one round through td_backend_survey_folders_async(): their state and
- * their changes since the state DB's sync point come back before any folder is worked on,
- * so the run's round trips do not grow with its folders. Each folder's plan is then built
- * at its turn, from the survey and the folder's rows, so only one folder's rows are held
- * at a time. Main loop thread.
+/* td-sync-survey.c: the sync runner's survey and plan, between the folder phase and the
+ * first folder's sync.
+ *
+ * The survey settles, for every folder of the run at once, whether it needs opening at all
+ * (the listing's STATUS and the Maildir's directory times say nothing changed), and opens
+ * all that do in one round through td_backend_survey_folders_async(): their state and their
+ * changes since the state DB's sync point come back before any folder is worked on, so the
+ * run's round trips do not grow with its folders.
+ *
+ * The plan then prepares every surveyed folder's local side (its rows, the scan of its
+ * files) in one worker step and builds the account plan from them (td-account-plan.h),
+ * before anything is done. Rows are held from then until the folder's turn, so at most
+ * TD_RUN_MAX_ROWS are prepared ahead; a folder beyond that is prepared and planned at its
+ * turn, by td_sync_runner_plan_entry() as well. Main loop thread, but for the workers.
  */
 #include "engine/sync/td-sync-runner-private.h"
 
 #include "storage/td-folder-map.h"
 #include "engine/common/td-error.h"
+#include "engine/sync/td-local-folder.h"
 
 void
 td_folder_entry_free (TdFolderEntry *entry)
@@ -18,6 +25,7 @@ td_folder_entry_free (TdFolderEntry *entry)
   g_strfreev (entry->components);
   g_clear_error (&entry->error);
   g_clear_pointer (&entry->survey, td_folder_survey_free);
+  g_clear_pointer (&entry->local, td_local_folder_free);
   g_free (entry);
 }
 
@@ -157,4 +165,112 @@ td_sync_runner_survey (TdSyncRunner *self)
       return;
     }
   td_backend_survey_folders_async (self->backend, queries, self->cancellable, surveyed, self);
+}
+
+/* The plan */
+
+static gboolean
+same_point (const TdSyncPoint *a, const TdSyncPoint *b)
+{
+  return a->uidvalidity == b->uidvalidity && a->uidnext == b->uidnext
+         && a->highestmodseq == b->highestmodseq && a->known_count == b->known_count
+         && a->last_uid == b->last_uid;
+}
+
+/**
+ * td_sync_runner_plan_entry:
+ * @self: a runner
+ * @entry: a folder of the run, not prepared yet
+ * @error: what failed the folder's preparation
+ *
+ * Prepares the folder's local side and adds its plan to the account plan, from the survey
+ * where the survey answers what the folder's rows ask now; otherwise the plan says to open
+ * the folder at its turn. Worker thread.
+ *
+ * Returns: whether the folder was prepared
+ */
+gboolean
+td_sync_runner_plan_entry (TdSyncRunner *self, TdFolderEntry *entry, GError **error)
+{
+  TdFolderSurvey *survey = entry->survey;
+  g_autofree char *display = td_folder_map_display (entry->info->name, entry->info->delimiter);
+  g_autofree char *name = td_printable (display); /* as the folder's report names it */
+
+  entry->local = td_local_folder_prepare (self->db, self->maildir, self->account->name,
+                                          name, entry->components, self->policy.pushes,
+                                          self->options.dry_run, error);
+  if (entry->local == NULL)
+    return FALSE;
+  td_local_folder_sync_point (entry->local, &entry->point);
+  TdFolderInput input = { .name = entry->info->name, .point = entry->point };
+  if (survey != NULL && survey->error == NULL && same_point (&entry->asked, &entry->point))
+    {
+      input.local = td_local_folder_get_side (entry->local);
+      input.state = survey->state;
+      input.changes = survey->changes;
+      /* The server's flag changes reach files whatever the reader did: their flags count. */
+      if (self->policy.pulls && survey->changes != NULL && survey->changes->changed->len > 0)
+        td_local_folder_ensure_scanned (entry->local);
+    }
+  td_account_plan_add (self->plan, td_planned_folder_new (&self->policy, self->options.force,
+                                                          &input));
+  /* The plan holds what it needs of the changes. */
+  if (survey != NULL)
+    g_clear_pointer (&survey->changes, td_folder_changes_free);
+  return TRUE;
+}
+
+static gboolean
+plan_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  guint rows = 0;
+
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      TdFolderEntry *entry = g_ptr_array_index (self->entries, i);
+      GError *e = NULL;
+
+      if (entry->error != NULL || entry->unchanged)
+        continue;
+      if (!entry->surveyed || entry->survey == NULL || entry->survey->error != NULL
+          || rows >= TD_RUN_MAX_ROWS
+          || g_cancellable_is_cancelled (self->cancellable))
+        {
+          TdFolderInput later = { .name = entry->info->name };
+          td_account_plan_add (self->plan, td_planned_folder_new (&self->policy,
+                                                                  self->options.force, &later));
+          continue;
+        }
+      if (!td_sync_runner_plan_entry (self, entry, &e))
+        {
+          entry->error = e; /* the folder fails at its turn */
+          continue;
+        }
+      rows += td_local_folder_get_side (entry->local)->messages->len;
+    }
+  return TRUE;
+}
+
+static void
+planned (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  GError *error = NULL;
+
+  td_sync_runner_work_finish (result, &error);
+  self->phase_done (self, error);
+}
+
+/**
+ * td_sync_runner_plan:
+ * @self: a runner whose folders are surveyed
+ *
+ * Builds the account plan; hands back through the runner's phase_done.
+ */
+void
+td_sync_runner_plan (TdSyncRunner *self)
+{
+  self->plan = td_account_plan_build (&self->policy, self->options.force, NULL, 0,
+                                      self->changes);
+  td_sync_runner_work (self, plan_work, NULL, planned);
 }
