@@ -124,6 +124,7 @@ struct _TdSyncRunner
   guint round_next;        /* the next folder of the round to report */
   gboolean round_recorded; /* its folders' side here and sync points are in the state DB */
   GError *round_error;     /* what ended the round for the whole account */
+  void (*round_back) (TdSyncRunner *self); /* where a round hands back: the next folder */
   TdDownloadRun *download; /* the one mailbox of a download-only backend */
   GPtrArray *pumps;        /* TdFetchPump: the downloads under way, in folder order */
   gboolean committing;     /* a pump's batch is being made durable */
@@ -131,6 +132,9 @@ struct _TdSyncRunner
   TdPhaseDone phase_done;  /* where the phase under way hands back */
 };
 
+void td_folder_run_free (FolderRun *run);
+gboolean td_sync_runner_commit_runs (TdSyncRunner *self, GPtrArray *pumps, GPtrArray *batches,
+                                     GError **error);
 void td_sync_runner_work (TdSyncRunner *self, WorkFunc fn, gpointer arg,
                           GAsyncReadyCallback callback);
 gboolean td_sync_runner_work_finish (GAsyncResult *result, GError **error);
@@ -149,6 +153,21 @@ TdFolderReport *td_sync_runner_add_report (TdSyncRunner *self, const char *name,
 
 /* td-sync-folders.c */
 void td_sync_runner_reconcile_folders (TdSyncRunner *self);
+
+/* td-sync-rounds.c */
+typedef enum
+{
+  TD_ROUND_NONE,    /* no round under way: go on with the next folder */
+  TD_ROUND_BUSY,    /* the round is being recorded; it hands back through round_back */
+  TD_ROUND_FOLDER,  /* a folder of the round is the runner's current one, to be ended */
+  TD_ROUND_FAILED,  /* the round failed for the whole account */
+} TdRoundStep;
+
+gboolean td_sync_runner_joins_round (TdSyncRunner *self, const TdFolderPlan *plan);
+void td_sync_runner_park (TdSyncRunner *self);
+gboolean td_sync_runner_round_due (TdSyncRunner *self);
+void td_sync_runner_start_round (TdSyncRunner *self);
+TdRoundStep td_sync_runner_resume_round (TdSyncRunner *self, GError **error);
 
 /* td-sync-survey.c */
 void td_sync_runner_survey (TdSyncRunner *self);

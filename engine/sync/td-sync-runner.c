@@ -27,8 +27,6 @@
 #define LOCK_RETRY_MS 100
 /* Uploads per pipelined group of APPENDs; each holds an open file while it goes. */
 #define TD_UPLOAD_BATCH 32
-/* What one round of folders may hold: folders (and rows, TD_RUN_MAX_ROWS). */
-#define TD_ROUND_MAX_FOLDERS 100
 
 G_DEFINE_FINAL_TYPE (TdSyncRunner, td_sync_runner, G_TYPE_OBJECT)
 
@@ -72,21 +70,6 @@ td_account_report_free (TdAccountReport *report)
   g_free (report);
 }
 
-/* Folder run bookkeeping */
-
-static void
-folder_run_free (FolderRun *run)
-{
-  if (run == NULL)
-    return;
-  g_clear_pointer (&run->local, td_local_folder_free);
-  g_clear_pointer (&run->to_fetch, g_array_unref);
-  td_fetch_pump_clear (&run->pump);
-  g_clear_pointer (&run->deleting, g_array_unref);
-  g_clear_pointer (&run->sending, g_ptr_array_unref);
-  g_free (run);
-}
-
 /* Ends the current folder: a folder-level error is recorded and the next folder starts;
  * an account-wide one ends the account. */
 static void
@@ -96,14 +79,14 @@ td_sync_runner_end_folder (TdSyncRunner *self, GError *error)
 
   if (error != NULL && td_error_is_account_wide (error))
     {
-      folder_run_free (run);
+      td_folder_run_free (run);
       td_sync_runner_finish_account (self, error);
       return;
     }
   if (error != NULL)
     run->report->error = error;
   td_sync_runner_folder_done (self, run->report);
-  folder_run_free (run);
+  td_folder_run_free (run);
   td_sync_runner_next_folder (self);
 }
 
@@ -372,16 +355,6 @@ push_deletions (TdSyncRunner *self)
   td_backend_expunge_async (self->backend, run->deleting, self->cancellable, expunged, self);
 }
 
-static gboolean
-commit_work (TdSyncRunner *self, GPtrArray *pumps, GPtrArray *batches, GError **error)
-{
-  g_autoptr (GPtrArray) locals = g_ptr_array_sized_new (pumps->len);
-
-  for (guint i = 0; i < pumps->len; i++)
-    g_ptr_array_add (locals, ((FolderRun *) ((TdFetchPump *) pumps->pdata[i])->owner)->local);
-  return td_local_folder_commit_batches (locals, self->maildir, batches, error);
-}
-
 static void
 folder_fetched (TdSyncRunner *self, TdFetchPump *pump, GError *error)
 {
@@ -405,7 +378,7 @@ start_fetch (TdSyncRunner *self)
     }
   run->pump.owner = run;
   run->pump.report = run->report;
-  run->pump.commit = commit_work;
+  run->pump.commit = td_sync_runner_commit_runs;
   run->pump.done = folder_fetched;
   td_sync_runner_fetch (self, &run->pump, td_local_folder_get_maildir_folder (run->local), run->to_fetch);
 }
@@ -467,199 +440,6 @@ needs_server (TdSyncRunner *self, const TdFolderPlan *plan)
 
 static void execute_plan (TdSyncRunner *self);
 
-/* Rounds. A folder whose plan asks of the server only flags stored and messages downloaded
- * waits, parked, while the next folders are planned; then all parked folders' work goes to
- * the server in one pipelined round, the downloads made durable together as they come,
- * and the folders' side here and sync points recorded in one transaction. Parked folders hold
- * their rows, so a round takes at most TD_ROUND_MAX_FOLDERS folders or TD_RUN_MAX_ROWS
- * rows. */
-
-static gboolean
-joins_round (TdSyncRunner *self, const TdFolderPlan *plan)
-{
-  return plan->deletions_there->len == 0 && !(self->policy.uploads && plan->uploads > 0);
-}
-
-static void
-park (TdSyncRunner *self)
-{
-  FolderRun *run = g_steal_pointer (&self->run);
-
-  self->parked_rows += td_local_folder_get_side (run->local)->messages->len;
-  g_ptr_array_add (self->parked, run);
-  td_sync_runner_next_folder (self);
-}
-
-static gboolean
-round_due (TdSyncRunner *self)
-{
-  return self->parked->len > 0
-         && (self->next_folder >= self->entries->len || self->parked->len >= TD_ROUND_MAX_FOLDERS
-             || self->parked_rows >= TD_RUN_MAX_ROWS);
-}
-
-/* A round's download is durable (or failed); with @pump NULL, the round's own hold ends. */
-static void
-round_pump_done (TdSyncRunner *self, TdFetchPump *pump, GError *error)
-{
-  FolderRun *run = pump != NULL ? pump->owner : NULL;
-
-  if (error != NULL && run != NULL && run->work_error == NULL)
-    run->work_error = error;
-  else
-    g_clear_error (&error);
-  if (--self->round_pending == 0)
-    td_sync_runner_next_folder (self);
-}
-
-static void
-round_worked (GObject *source, GAsyncResult *result, gpointer data)
-{
-  TdSyncRunner *self = data;
-  g_autoptr (GPtrArray) work = g_steal_pointer (&self->round_work);
-  GError *error = NULL;
-
-  if (!td_backend_work_folders_finish (TD_BACKEND (source), result, &error))
-    self->round_error = error;
-  /* The backend's call still holds the round while the pumps are told. */
-  for (guint i = 0; i < self->round->len; i++)
-    {
-      FolderRun *run = g_ptr_array_index (self->round, i);
-      TdFolderWork *w = g_ptr_array_index (work, i);
-      run->work_error = g_steal_pointer (&w->error);
-      if (run->pump.sink != NULL)
-        td_sync_runner_pump_fetched (self, &run->pump,
-                                     run->work_error ? g_error_copy (run->work_error) : NULL);
-    }
-  round_pump_done (self, NULL, NULL);
-}
-
-static TdFolderWork *
-round_work_for (TdSyncRunner *self, FolderRun *run)
-{
-  TdFolderWork *w = td_folder_work_new (run->info->name, !self->policy.pushes,
-                                        run->state.uidvalidity);
-  if (run->plan->stores->len > 0)
-    w->stores = g_ptr_array_ref (run->plan->stores);
-  run->report->kept = run->plan->kept;
-  if (!self->policy.pulls || run->plan->download_count == 0)
-    return w;
-  w->uids = g_array_ref (run->plan->downloads);
-  run->pump.owner = run;
-  run->pump.report = run->report;
-  run->pump.commit = commit_work;
-  run->pump.done = round_pump_done;
-  run->pump.bytes_total = run->plan->download_bytes;
-  run->pump.folder_index = run->folder_index;
-  w->sink = g_object_ref (td_sync_runner_start_pump (self, &run->pump,
-                                                     td_local_folder_get_maildir_folder (run->local),
-                                                     w->uids));
-  self->round_pending++;
-  return w;
-}
-
-static void
-start_round (TdSyncRunner *self)
-{
-  self->round = g_steal_pointer (&self->parked);
-  self->parked = g_ptr_array_new_with_free_func ((GDestroyNotify) folder_run_free);
-  self->parked_rows = 0;
-  self->round_next = 0;
-  self->round_recorded = FALSE;
-  self->round_work = g_ptr_array_new_with_free_func ((GDestroyNotify) td_folder_work_free);
-  self->round_pending = 1; /* the backend's call */
-  for (guint i = 0; i < self->round->len; i++)
-    g_ptr_array_add (self->round_work, round_work_for (self, g_ptr_array_index (self->round, i)));
-  td_backend_work_folders_async (self->backend, self->round_work, self->cancellable,
-                                 round_worked, self);
-}
-
-/* The round's folders that did their work: their side here and their sync points, in one
- * transaction (a round has no deletions or uploads to send, so nothing else is left). */
-static GArray *
-round_finishes (TdSyncRunner *self)
-{
-  GArray *finishes = g_array_new (FALSE, TRUE, sizeof (TdLocalFinish));
-
-  for (guint i = 0; i < self->round->len; i++)
-    {
-      FolderRun *run = g_ptr_array_index (self->round, i);
-      if (run->work_error != NULL)
-        continue;
-      TdLocalFinish f = { run->local, run->plan->flags, run->plan->removals,
-                          run->plan->remove_here, &run->state };
-      g_array_append_val (finishes, f);
-    }
-  return finishes;
-}
-
-static gboolean
-finish_round_work (TdSyncRunner *self, gpointer arg, GError **error)
-{
-  GArray *finishes = arg;
-  return td_local_folder_finish_many ((TdLocalFinish *) (void *) finishes->data, finishes->len,
-                                      error);
-}
-
-static void
-round_finished (GObject *source, GAsyncResult *result, gpointer data)
-{
-  TdSyncRunner *self = TD_SYNC_RUNNER (source);
-  g_autoptr (GArray) finishes = data;
-  GError *error = NULL;
-
-  if (!td_sync_runner_work_finish (result, &error))
-    {
-      g_clear_pointer (&self->round, g_ptr_array_unref);
-      td_sync_runner_finish_account (self, error);
-      return;
-    }
-  for (guint i = 0, k = 0; i < self->round->len; i++)
-    {
-      FolderRun *run = g_ptr_array_index (self->round, i);
-      if (run->work_error != NULL)
-        continue;
-      const TdLocalFinish *f = &g_array_index (finishes, TdLocalFinish, k++);
-      run->report->flags_changed = f->flags_changed;
-      run->report->removed = f->removed;
-      if (run->plan->stores->len > 0)
-        run->report->flags_pushed = run->plan->flags_there;
-    }
-  self->round_recorded = TRUE;
-  td_sync_runner_next_folder (self);
-}
-
-/* The round is back and all its downloads durable: the folders that did their work are
- * recorded together, then each folder is reported in turn. */
-static gboolean
-resume_round (TdSyncRunner *self)
-{
-  if (self->round == NULL)
-    return FALSE;
-  if (self->round_error != NULL)
-    {
-      g_clear_pointer (&self->round, g_ptr_array_unref);
-      td_sync_runner_finish_account (self, g_steal_pointer (&self->round_error));
-      return TRUE;
-    }
-  if (!self->round_recorded)
-    {
-      GArray *finishes = round_finishes (self);
-      td_sync_runner_work (self, finish_round_work, finishes, round_finished);
-      return TRUE;
-    }
-  if (self->round_next >= self->round->len)
-    {
-      g_clear_pointer (&self->round, g_ptr_array_unref);
-      return FALSE;
-    }
-  FolderRun *run = g_ptr_array_index (self->round, self->round_next);
-  g_ptr_array_index (self->round, self->round_next++) = NULL;
-  self->run = run;
-  td_sync_runner_end_folder (self, g_steal_pointer (&run->work_error));
-  return TRUE;
-}
-
 /* A surveyed folder opened again to carry out its plan: it must still be the folder the
  * plan was made for. */
 static void
@@ -692,9 +472,10 @@ execute_plan (TdSyncRunner *self)
 {
   FolderRun *run = self->run;
 
-  if (!run->open && needs_server (self, run->plan) && joins_round (self, run->plan))
+  if (!run->open && needs_server (self, run->plan) && td_sync_runner_joins_round (self, run->plan))
     {
-      park (self);
+      td_sync_runner_park (self);
+      td_sync_runner_next_folder (self);
       return;
     }
   if (!run->open && needs_server (self, run->plan))
@@ -1019,11 +800,26 @@ prepared (GObject *source, GAsyncResult *result, gpointer data)
 static void
 td_sync_runner_next_folder (TdSyncRunner *self)
 {
-  if (self->round_pending > 0 || resume_round (self))
+  GError *error = NULL;
+
+  if (self->round_pending > 0)
     return;
-  if (round_due (self))
+  switch (td_sync_runner_resume_round (self, &error))
     {
-      start_round (self);
+    case TD_ROUND_BUSY:
+      return;
+    case TD_ROUND_FOLDER:
+      td_sync_runner_end_folder (self, error);
+      return;
+    case TD_ROUND_FAILED:
+      td_sync_runner_finish_account (self, error);
+      return;
+    case TD_ROUND_NONE:
+      break;
+    }
+  if (td_sync_runner_round_due (self))
+    {
+      td_sync_runner_start_round (self);
       return;
     }
   if (self->next_folder >= self->entries->len)
@@ -1365,7 +1161,8 @@ td_sync_runner_init (TdSyncRunner *self)
 {
   self->lock_fd = -1;
   self->pumps = g_ptr_array_new ();
-  self->parked = g_ptr_array_new_with_free_func ((GDestroyNotify) folder_run_free);
+  self->parked = g_ptr_array_new_with_free_func ((GDestroyNotify) td_folder_run_free);
+  self->round_back = td_sync_runner_next_folder;
 }
 
 /**

@@ -14,6 +14,34 @@
  * age, between the batches that fill up. */
 #define TD_PUMP_TICK_MS 250
 
+/* Folder runs */
+
+void
+td_folder_run_free (FolderRun *run)
+{
+  if (run == NULL)
+    return;
+  g_clear_pointer (&run->local, td_local_folder_free);
+  g_clear_pointer (&run->to_fetch, g_array_unref);
+  td_fetch_pump_clear (&run->pump);
+  g_clear_pointer (&run->deleting, g_array_unref);
+  g_clear_pointer (&run->sending, g_ptr_array_unref);
+  g_free (run);
+}
+
+/* The commit step of every pump that downloads into a folder run: the batches of all pumps
+ * under way made durable together. Worker thread. */
+gboolean
+td_sync_runner_commit_runs (TdSyncRunner *self, GPtrArray *pumps, GPtrArray *batches,
+                            GError **error)
+{
+  g_autoptr (GPtrArray) locals = g_ptr_array_sized_new (pumps->len);
+
+  for (guint i = 0; i < pumps->len; i++)
+    g_ptr_array_add (locals, ((FolderRun *) ((TdFetchPump *) pumps->pdata[i])->owner)->local);
+  return td_local_folder_commit_batches (locals, self->maildir, batches, error);
+}
+
 /* Work in a thread */
 
 typedef struct
