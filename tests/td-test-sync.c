@@ -386,19 +386,24 @@ assert_capabilities_narrowed (Fixture *f, gconstpointer extra_conf)
 }
 
 /**
- * seed_inbox_files:
- * Puts @count messages of about @size bytes into the server's INBOX at once, as files in
- * its Maildir (one doveadm call per message would take most of a minute for 1,200).
+ * seed_folder_files:
+ * Puts @count messages of about @size bytes into the server's @folder at once, as files in
+ * its Maildir (one doveadm call per message would take most of a minute for 1,200). A
+ * folder other than INBOX is created first.
  */
 void
-seed_inbox_files (Fixture *f, guint count, gsize size)
+seed_folder_files (Fixture *f, const char *folder, guint count, gsize size)
 {
-  g_autofree char *status = td_test_dovecot_doveadm_output (f->dovecot, "mailbox", "status", "-u",
-                                                            TD_TEST_USER, "messages", "INBOX",
-                                                            NULL);
-  g_autofree char *new_dir = g_build_filename (f->dovecot->dir, "mail", TD_TEST_USER, "new", NULL);
+  gboolean inbox = g_str_equal (folder, "INBOX");
+  g_autofree char *dot = g_strconcat (".", folder, NULL);
+  g_autofree char *new_dir = g_build_filename (f->dovecot->dir, "mail", TD_TEST_USER,
+                                               inbox ? "new" : dot, inbox ? NULL : "new", NULL);
   struct passwd *owner = getpwnam (f->dovecot->mail_user);
+  guint before = 0;
 
+  if (!inbox)
+    td_test_dovecot_doveadm (f->dovecot, "mailbox", "create", "-u", TD_TEST_USER, folder, NULL);
+  before = server_count (f, folder);
   g_assert_nonnull (owner);
   g_assert_true (g_file_test (new_dir, G_FILE_TEST_IS_DIR));
   for (guint i = 0; i < count; i++)
@@ -411,9 +416,20 @@ seed_inbox_files (Fixture *f, guint count, gsize size)
       char *lf = td_test_crlf_to_lf (m, len, &lf_len);
       g_assert_true (g_file_set_contents (path, lf, lf_len, NULL));
       g_assert_cmpint (chown (path, owner->pw_uid, owner->pw_gid), ==, 0);
-      g_hash_table_insert (f->expected, g_strdup_printf ("INBOX\n<msg%u@tidings.test>", id), lf);
+      g_hash_table_insert (f->expected, g_strdup_printf ("%s\n<msg%u@tidings.test>", folder, id),
+                           lf);
     }
-  g_assert_cmpuint (server_count (f, "INBOX"), ==, count);
+  g_assert_cmpuint (server_count (f, folder), ==, before + count);
+}
+
+/**
+ * seed_inbox_files:
+ * seed_folder_files() into INBOX.
+ */
+void
+seed_inbox_files (Fixture *f, guint count, gsize size)
+{
+  seed_folder_files (f, "INBOX", count, size);
 }
 
 /**

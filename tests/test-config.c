@@ -27,6 +27,7 @@ test_defaults (void)
   g_assert_cmpint (a->layout, ==, TD_LAYOUT_VERBATIM);
   g_assert_cmpint (a->sync, ==, TD_DIRECTION_BOTH);
   g_assert_true (a->keep_on_server);
+  g_assert_cmpuint (a->connections, ==, 3);
   g_assert_cmpstrv (a->folders, ((const char *[]) { "*", NULL }));
   g_assert_true (td_account_config_wants_folder (a, "Archive/2024"));
 }
@@ -41,7 +42,7 @@ test_every_key (void)
     "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\n"
     "maildir = ~/Mail/work\nlayout = maildir++\nfolders = INBOX;Archive/*\nexclude = Junk;Trash\n"
     "sync = pull\ndeletes = none\nwatch = *\nkeep-on-server = false\ndelete-after-days = 7\n"
-    "timeout = 30\ncommand-timeout = 90\n", NULL);
+    "timeout = 30\ncommand-timeout = 90\nconnections = 1\n", NULL);
   g_autoptr (GError) error = NULL;
   g_autoptr (TdConfig) c = td_config_load_from_data (text, "/cfg", &error);
   g_assert_no_error (error);
@@ -57,6 +58,7 @@ test_every_key (void)
   g_assert_false (a->keep_on_server);
   g_assert_cmpuint (a->delete_after_days, ==, 7);
   g_assert_cmpuint (a->command_timeout_seconds, ==, 90);
+  g_assert_cmpuint (a->connections, ==, 1);
   g_assert_true (td_account_config_wants_folder (a, "Archive/2024"));
   g_assert_false (td_account_config_wants_folder (a, "Junk"));
   g_assert_false (td_account_config_wants_folder (a, "Sent"));
@@ -78,6 +80,8 @@ test_errors_name_the_place (void)
     { "tls-fingerprint = sha256:12\n", "/cfg:7: [account work] tls-fingerprint:" },
     { "maildir = relative/path\n", "/cfg:7: [account work] maildir:" },
     { "keep-on-server = perhaps\n", "/cfg:7: [account work] keep-on-server:" },
+    { "connections = 0\n", "/cfg:7: [account work] connections:" },
+    { "connections = 17\n", "/cfg:7: [account work] connections:" },
     { "auth = xoauth2\n", "[account work] oauth2-token-command:" },
     { "[account work]\nprotocol = imap\n", "/cfg:7: [account work] is defined twice" },
     { "[acount typo]\n", "[acount typo]: unknown group" },

@@ -1,6 +1,7 @@
 /* test-imap-survey.c: the survey that opens every changed folder in one pipelined round,
  * against a real Dovecot with QRESYNC, with CONDSTORE only (with and without ESEARCH) and
- * as a plain IMAP4rev1 server. Round trips are counted by tests/round-trip-relay.py, which
+ * as a plain IMAP4rev1 server; and a round spread over more connections, with a server
+ * that allows them and one that does not. Round trips are counted by tests/round-trip-relay.py, which
  * delays both ways and counts the times Tidings had to wait for an answer before writing
  * again; no time is measured. */
 #include <string.h>
@@ -130,10 +131,11 @@ change_on_server (Fixture *f, guint i, const char *uid, const char *expunged)
   g_assert_true (g_hash_table_remove (f->expected, key));
 }
 
+/* The first @n folders hold what the server has. */
 static void
-assert_all_match (Fixture *f)
+assert_first_match (Fixture *f, guint n)
 {
-  for (guint i = 0; i < FOLDERS; i++)
+  for (guint i = 0; i < n; i++)
     {
       g_autofree char *name = folder_name (i);
       assert_folder_matches (f, name);
@@ -151,18 +153,18 @@ test_round_trips (Fixture *f, gconstpointer data)
   make_folders (f);
   g_autofree char *cfg = config (f, NULL);
   sync_ok (cfg);
-  assert_all_match (f);
+  assert_first_match (f, FOLDERS);
 
   change_on_server (f, 0, "1", "2");
   guint one = sync_through_relay (f, "folders = F01\n");
-  assert_all_match (f);
+  assert_first_match (f, FOLDERS);
   g_autoptr (GHashTable) local = read_local (f, "F01");
   g_assert_true (has_flag (local, 1, 'F'));
 
   for (guint i = 0; i < FOLDERS; i++)
     change_on_server (f, i, "3", "1");
   guint all = sync_through_relay (f, NULL);
-  assert_all_match (f);
+  assert_first_match (f, FOLDERS);
   for (guint i = 0; i < FOLDERS; i++)
     {
       g_autofree char *name = folder_name (i);
@@ -207,6 +209,64 @@ test_folder_gone (Fixture *f, gconstpointer data)
     }
 }
 
+/* Parallel connections */
+
+#define SPREAD_FOLDERS 4
+
+static guint
+count_in_log (Fixture *f, const char *what)
+{
+  g_autofree char *log = td_test_dovecot_read_log (f->dovecot);
+  guint n = 0;
+
+  for (const char *p = strstr (log, what); p != NULL; p = strstr (p + 1, what))
+    n++;
+  return n;
+}
+
+/* Four folders of 1.6 MB each: enough for a first sync to spread over more connections. */
+static void
+seed_spread (Fixture *f)
+{
+  for (guint i = 0; i < SPREAD_FOLDERS; i++)
+    {
+      g_autofree char *name = folder_name (i);
+      seed_folder_files (f, name, 200, 8000);
+    }
+}
+
+/* A big first sync spreads its folders over `connections`: Dovecot logs a login for each;
+ * a sync with nothing to download keeps to one. */
+static void
+test_connections_spread (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, "connections = 3\n");
+
+  seed_spread (f);
+  guint before = count_in_log (f, "Login: user=");
+  sync_ok (cfg);
+  guint first = count_in_log (f, "Login: user=") - before;
+  assert_first_match (f, SPREAD_FOLDERS);
+  sync_ok (cfg);
+  guint second = count_in_log (f, "Login: user=") - before - first;
+  g_test_message ("logins: %u for the first sync, %u for the second", first, second);
+  g_assert_cmpuint (first, ==, 3);
+  g_assert_cmpuint (second, ==, 1);
+}
+
+/* A server that allows one connection per user and address refuses the others: the sync
+ * goes on with the one it has, and succeeds. */
+static void
+test_connections_limited (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, "connections = 4\n");
+
+  seed_spread (f);
+  sync_ok (cfg);
+  assert_first_match (f, SPREAD_FOLDERS);
+  g_assert_cmpuint (count_in_log (f, "Maximum number of connections"), >, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -221,5 +281,8 @@ main (int argc, char **argv)
   ADD ("/integration/imap/survey/round-trips-plain-imap4rev1", test_round_trips,
        "imap_capability = IMAP4rev1 LITERAL+");
   ADD ("/integration/imap/survey/folder-gone", test_folder_gone, NULL);
+  ADD ("/integration/imap/connections/spread", test_connections_spread, NULL);
+  ADD ("/integration/imap/connections/limited", test_connections_limited,
+       "mail_max_userip_connections = 1");
   return g_test_run ();
 }

@@ -30,7 +30,8 @@ static const char *const account_keys[] = {
   "protocol", "host", "port", "security", "allow-insecure-auth", "user", "auth", "password",
   "password-command", "oauth2-token-command", "tls-ca-file", "tls-fingerprint", "maildir",
   "layout", "folders", "exclude", "sync", "deletes", "watch", "keep-on-server",
-  "delete-after-days", "timeout", "command-timeout", "poll-interval", "notify", "metered", NULL
+  "delete-after-days", "timeout", "command-timeout", "poll-interval", "notify", "metered",
+  "connections", NULL
 };
 
 /* The line on which @key takes effect inside @group, or the group's line. */
@@ -374,6 +375,9 @@ load_sync_policy (Loader *ld, TdConfig *cfg, TdAccountConfig *a)
   if (!get_uint (ld, "command-timeout", 1, 3600, 30, &n))
     return FALSE;
   a->command_timeout_seconds = (guint) n;
+  if (!get_uint (ld, "connections", 1, TD_MAX_CONNECTIONS, TD_DEFAULT_CONNECTIONS, &n))
+    return FALSE;
+  a->connections = (guint) n;
   return load_daemon_policy (ld, a);
 }
 
@@ -386,6 +390,7 @@ load_account (Loader *ld, TdConfig *cfg, const char *name)
   a->config_file = g_strdup (ld->path);
   a->timeout_seconds = 60;
   a->command_timeout_seconds = 30;
+  a->connections = TD_DEFAULT_CONNECTIONS;
   a->poll_interval_seconds = 300;
   a->notify = TRUE;
   if (!g_regex_match_simple ("^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$", name, 0, 0))

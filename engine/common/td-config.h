@@ -10,6 +10,12 @@
 
 G_BEGIN_DECLS
 
+/* `connections`: how many connections a sync may open to one server for a big download.
+ * Three is what mail clients commonly keep and well inside what servers allow a user
+ * (Dovecot 10 per user and address, Gmail 15); a server that allows fewer gets fewer. */
+#define TD_DEFAULT_CONNECTIONS 3
+#define TD_MAX_CONNECTIONS 16
+
 typedef enum
 {
   TD_SECURITY_TLS,
@@ -65,6 +71,7 @@ typedef struct
   guint delete_after_days;
   guint timeout_seconds;
   guint command_timeout_seconds; /* password-command, oauth2-token-command */
+  guint connections;             /* at most this many connections to the server at once */
   guint poll_interval_seconds;   /* daemon: how often to sync without push */
   gboolean notify;               /* daemon: desktop notices of new mail */
   gboolean sync_when_metered;    /* daemon: sync by itself on a metered network too */

@@ -12,8 +12,16 @@
  */
 #include "engine/sync/td-sync-runner-private.h"
 
+#include "engine/common/td-error.h"
+
 /* What one round of folders may hold: folders (and rows, TD_RUN_MAX_ROWS). */
 #define TD_ROUND_MAX_FOLDERS 100
+/* A round spreads over more connections (the account's `connections`) when at least two
+ * of its folders download and all of them together at least this much: below it, the
+ * logins cost more than they save. A message counts TD_MESSAGE_LOAD bytes on top of its
+ * size, for the commands and the file it costs. */
+#define TD_PARALLEL_MIN_LOAD (4 * 1024 * 1024)
+#define TD_MESSAGE_LOAD 2048
 
 /**
  * td_sync_runner_joins_round:
@@ -63,21 +71,66 @@ round_pump_done (TdSyncRunner *self, TdFetchPump *pump, GError *error)
     self->round_back (self);
 }
 
+/* One connection's share of a round. */
+typedef struct
+{
+  TdSyncRunner *self;
+  TdBackend *backend;    /* borrowed from the runner */
+  gboolean extra;        /* not the run's first connection */
+  GPtrArray *runs;       /* borrowed FolderRun */
+  GPtrArray *work;       /* TdFolderWork of @runs, borrowed from round_work */
+  guint64 load;          /* what it downloads: bytes, and a little for each message */
+} RoundPart;
+
+static void
+round_part_free (RoundPart *part)
+{
+  g_ptr_array_unref (part->runs);
+  g_ptr_array_unref (part->work);
+  g_free (part);
+}
+
+/* An extra connection that failed takes only its own folders down with it; whatever came
+ * down whole on it is kept. A stop request is a stop, wherever it shows first. */
+static GError *
+lost_on_extra (TdSyncRunner *self, FolderRun *run, const GError *lost)
+{
+  return g_error_new (TD_ERROR, TD_ERROR_FOLDER, "account %s, folder %s: one of the extra "
+                      "connections to the server failed (%s); what came down whole is kept. "
+                      "Run the sync again to finish", self->account->name, run->report->name,
+                      lost->message);
+}
+
 static void
 round_worked (GObject *source, GAsyncResult *result, gpointer data)
 {
-  TdSyncRunner *self = data;
-  g_autoptr (GPtrArray) work = g_steal_pointer (&self->round_work);
+  RoundPart *part = data;
+  TdSyncRunner *self = part->self;
+  g_autoptr (GError) lost = NULL;
   GError *error = NULL;
 
   if (!td_backend_work_folders_finish (TD_BACKEND (source), result, &error))
-    self->round_error = error;
-  /* The backend's call still holds the round while the pumps are told. */
-  for (guint i = 0; i < self->round->len; i++)
     {
-      FolderRun *run = g_ptr_array_index (self->round, i);
-      TdFolderWork *w = g_ptr_array_index (work, i);
+      if (!part->extra || g_cancellable_is_cancelled (self->cancellable))
+        {
+          if (self->round_error == NULL)
+            self->round_error = g_steal_pointer (&error);
+          g_clear_error (&error);
+        }
+      else
+        {
+          lost = error;
+          td_sync_runner_drop_connection (self, part->backend);
+        }
+    }
+  /* The backend's call still holds the round while the pumps are told. */
+  for (guint i = 0; i < part->runs->len; i++)
+    {
+      FolderRun *run = g_ptr_array_index (part->runs, i);
+      TdFolderWork *w = g_ptr_array_index (part->work, i);
       run->work_error = g_steal_pointer (&w->error);
+      if (run->work_error == NULL && lost != NULL)
+        run->work_error = lost_on_extra (self, run, lost);
       if (run->pump.sink != NULL)
         td_sync_runner_pump_fetched (self, &run->pump,
                                      run->work_error ? g_error_copy (run->work_error) : NULL);
@@ -109,10 +162,90 @@ round_work_for (TdSyncRunner *self, FolderRun *run)
   return w;
 }
 
-/* Sends the parked folders' work in one round; hands back through round_back once the
- * backend is done and every download is durable. */
-void
-td_sync_runner_start_round (TdSyncRunner *self)
+/* What a folder of the round downloads, as a connection's load. */
+static guint64
+load_of (TdSyncRunner *self, const FolderRun *run)
+{
+  if (!self->policy.pulls)
+    return 0;
+  return run->plan->download_bytes + (guint64) run->plan->download_count * TD_MESSAGE_LOAD;
+}
+
+static int
+heavier_first (gconstpointer a, gconstpointer b, gpointer data)
+{
+  guint64 x = load_of (data, *(FolderRun *const *) a), y = load_of (data, *(FolderRun *const *) b);
+  return x > y ? -1 : x < y;
+}
+
+/* Whether the parked folders download enough for more connections to pay their logins. */
+static gboolean
+wants_connections (TdSyncRunner *self)
+{
+  guint64 load = 0;
+  guint downloading = 0;
+
+  if (self->extras_tried || self->account->connections <= 1)
+    return FALSE;
+  for (guint i = 0; i < self->parked->len; i++)
+    {
+      guint64 l = load_of (self, g_ptr_array_index (self->parked, i));
+      load += l;
+      downloading += l > 0;
+    }
+  return downloading > 1 && load >= TD_PARALLEL_MIN_LOAD;
+}
+
+static RoundPart *
+part_new (TdSyncRunner *self, TdBackend *backend, gboolean extra)
+{
+  RoundPart *part = g_new0 (RoundPart, 1);
+  part->self = self;
+  part->backend = backend;
+  part->extra = extra;
+  part->runs = g_ptr_array_new ();
+  part->work = g_ptr_array_new ();
+  return part;
+}
+
+/* Each downloading folder goes to the connection with the least to do so far, heaviest
+ * first; the rest stay on the first. Each connection takes its folders in the run's order. */
+static void
+split_round (TdSyncRunner *self)
+{
+  g_autoptr (GPtrArray) by_load = g_ptr_array_sized_new (self->round->len);
+  g_autoptr (GHashTable) where = g_hash_table_new (g_direct_hash, g_direct_equal);
+
+  self->round_parts = g_ptr_array_new_with_free_func ((GDestroyNotify) round_part_free);
+  g_ptr_array_add (self->round_parts, part_new (self, self->backend, FALSE));
+  for (guint i = 0; i < self->extras->len; i++)
+    g_ptr_array_add (self->round_parts, part_new (self, g_ptr_array_index (self->extras, i),
+                                                  TRUE));
+  for (guint i = 0; i < self->round->len; i++)
+    g_ptr_array_add (by_load, g_ptr_array_index (self->round, i));
+  g_ptr_array_sort_with_data (by_load, heavier_first, self);
+  for (guint i = 0; i < by_load->len; i++)
+    {
+      FolderRun *run = g_ptr_array_index (by_load, i);
+      guint64 load = load_of (self, run);
+      RoundPart *least = g_ptr_array_index (self->round_parts, 0);
+      for (guint k = 1; load > 0 && k < self->round_parts->len; k++)
+        if (((RoundPart *) g_ptr_array_index (self->round_parts, k))->load < least->load)
+          least = g_ptr_array_index (self->round_parts, k);
+      least->load += load;
+      g_hash_table_insert (where, run, least);
+    }
+  for (guint i = 0; i < self->round->len; i++)
+    {
+      FolderRun *run = g_ptr_array_index (self->round, i);
+      RoundPart *part = g_hash_table_lookup (where, run);
+      g_ptr_array_add (part->runs, run);
+      g_ptr_array_add (part->work, g_ptr_array_index (self->round_work, i));
+    }
+}
+
+static void
+send_round (TdSyncRunner *self)
 {
   self->round = g_steal_pointer (&self->parked);
   self->parked = g_ptr_array_new_with_free_func ((GDestroyNotify) td_folder_run_free);
@@ -120,11 +253,34 @@ td_sync_runner_start_round (TdSyncRunner *self)
   self->round_next = 0;
   self->round_recorded = FALSE;
   self->round_work = g_ptr_array_new_with_free_func ((GDestroyNotify) td_folder_work_free);
-  self->round_pending = 1; /* the backend's call */
+  self->round_pending = 1; /* a hold while the parts go out */
   for (guint i = 0; i < self->round->len; i++)
     g_ptr_array_add (self->round_work, round_work_for (self, g_ptr_array_index (self->round, i)));
-  td_backend_work_folders_async (self->backend, self->round_work, self->cancellable,
-                                 round_worked, self);
+  split_round (self);
+  for (guint i = 0; i < self->round_parts->len; i++)
+    {
+      RoundPart *part = g_ptr_array_index (self->round_parts, i);
+      if (part->runs->len == 0)
+        continue;
+      self->round_pending++;
+      td_backend_work_folders_async (part->backend, part->work, self->cancellable, round_worked,
+                                     part);
+    }
+  round_pump_done (self, NULL, NULL);
+}
+
+/* Sends the parked folders' work in one round, spread over more connections where it
+ * downloads enough; hands back through round_back once every connection is done and every
+ * download is durable. */
+void
+td_sync_runner_start_round (TdSyncRunner *self)
+{
+  g_clear_pointer (&self->round_parts, g_ptr_array_unref);
+  g_clear_pointer (&self->round_work, g_ptr_array_unref);
+  if (wants_connections (self))
+    td_sync_runner_add_connections (self, send_round);
+  else
+    send_round (self);
 }
 
 /* The round's folders that did their work: their side here and their sync points, in one
@@ -213,6 +369,8 @@ td_sync_runner_resume_round (TdSyncRunner *self, GError **error)
     }
   if (self->round_next >= self->round->len)
     {
+      g_clear_pointer (&self->round_parts, g_ptr_array_unref);
+      g_clear_pointer (&self->round_work, g_ptr_array_unref);
       g_clear_pointer (&self->round, g_ptr_array_unref);
       return TD_ROUND_NONE;
     }

@@ -125,6 +125,11 @@ struct _TdSyncRunner
   gboolean round_recorded; /* its folders' side here and sync points are in the state DB */
   GError *round_error;     /* what ended the round for the whole account */
   void (*round_back) (TdSyncRunner *self); /* where a round hands back: the next folder */
+  GPtrArray *round_parts;  /* RoundPart: the round's share of each connection */
+  GPtrArray *extras;       /* TdBackend: connections beyond @backend, logged in */
+  gboolean extras_tried;   /* the extra connections were asked for in this run */
+  guint extras_pending;    /* logins or logouts of connections under way, and a hold */
+  void (*extras_then) (TdSyncRunner *self); /* where they hand back */
   TdDownloadRun *download; /* the one mailbox of a download-only backend */
   GPtrArray *pumps;        /* TdFetchPump: the downloads under way, in folder order */
   gboolean committing;     /* a pump's batch is being made durable */
@@ -168,6 +173,11 @@ void td_sync_runner_park (TdSyncRunner *self);
 gboolean td_sync_runner_round_due (TdSyncRunner *self);
 void td_sync_runner_start_round (TdSyncRunner *self);
 TdRoundStep td_sync_runner_resume_round (TdSyncRunner *self, GError **error);
+
+/* td-sync-connections.c */
+void td_sync_runner_add_connections (TdSyncRunner *self, void (*then) (TdSyncRunner *self));
+void td_sync_runner_drop_connection (TdSyncRunner *self, TdBackend *backend);
+void td_sync_runner_disconnect_all (TdSyncRunner *self, void (*then) (TdSyncRunner *self));
 
 /* td-sync-survey.c */
 void td_sync_runner_survey (TdSyncRunner *self);

@@ -1050,12 +1050,6 @@ complete (TdSyncRunner *self)
   g_object_unref (task);
 }
 
-static void
-disconnected (GObject *source, GAsyncResult *result, gpointer data)
-{
-  td_backend_disconnect_finish (TD_BACKEND (source), result, NULL);
-  complete (data);
-}
 
 static void
 td_sync_runner_finish_account (TdSyncRunner *self, GError *error)
@@ -1070,10 +1064,7 @@ td_sync_runner_finish_account (TdSyncRunner *self, GError *error)
     }
   if (error != NULL)
     self->report->error = error;
-  if (self->backend != NULL)
-    td_backend_disconnect_async (self->backend, NULL, disconnected, self);
-  else
-    complete (self);
+  td_sync_runner_disconnect_all (self, complete);
 }
 
 /**
@@ -1129,6 +1120,8 @@ td_sync_runner_finalize (GObject *object)
   TdSyncRunner *self = TD_SYNC_RUNNER (object);
 
   g_clear_object (&self->backend);
+  g_clear_pointer (&self->extras, g_ptr_array_unref);
+  g_clear_pointer (&self->round_parts, g_ptr_array_unref);
   g_clear_object (&self->registry);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->entries, g_ptr_array_unref);
@@ -1163,6 +1156,7 @@ td_sync_runner_init (TdSyncRunner *self)
   self->pumps = g_ptr_array_new ();
   self->parked = g_ptr_array_new_with_free_func ((GDestroyNotify) td_folder_run_free);
   self->round_back = td_sync_runner_next_folder;
+  self->extras = g_ptr_array_new_with_free_func (g_object_unref);
 }
 
 /**
