@@ -41,6 +41,7 @@ typedef struct
   guint32 counts[N_COUNTS]; /* in the order of summary_keys */
   guint64 bytes;
   GError *error;     /* the first failure */
+  gboolean run_progress; /* the daemon sends RunProgress for this sync */
 } Account;
 
 struct Delegation
@@ -62,14 +63,27 @@ account_free (Account *a)
   g_free (a);
 }
 
-/* The daemon's Progress signal carries the same totals as a sync here, but not which folder
- * of how many: the line leaves that out. */
+/* The daemon's Progress signal carries one folder's totals; a sync that planned the whole
+ * account sends RunProgress as well, with which folder of how many and the sync's totals,
+ * and then the line counts the sync as a sync here does. */
 static void
 on_progress (TdDBusAccount *proxy, const char *folder, guint done, guint total, guint64 bytes,
              guint64 bytes_total, Account *a)
 {
   TdSyncProgress p = { .account = a->name, .folder = folder, .messages = done,
                        .messages_total = total, .bytes = bytes, .bytes_total = bytes_total };
+  if (!a->run_progress)
+    td_cli_progress_update (a->owner->progress, &p);
+}
+
+static void
+on_run_progress (TdDBusAccount *proxy, const char *folder, guint index, guint count, guint done,
+                 guint total, guint64 bytes, guint64 bytes_total, Account *a)
+{
+  TdSyncProgress p = { .account = a->name, .folder = folder, .folder_index = index,
+                       .folder_count = count, .run_messages = done, .run_messages_total = total,
+                       .run_bytes = bytes, .run_bytes_total = bytes_total };
+  a->run_progress = TRUE;
   td_cli_progress_update (a->owner->progress, &p);
 }
 
@@ -240,7 +254,10 @@ find_accounts (Delegation *d, GPtrArray *accounts, gboolean progress, gboolean *
       a->name = g_strdup (config->name);
       g_ptr_array_add (d->accounts, a);
       if (progress)
-        g_signal_connect (proxy, "progress", G_CALLBACK (on_progress), a);
+        {
+          g_signal_connect (proxy, "progress", G_CALLBACK (on_progress), a);
+          g_signal_connect (proxy, "run-progress", G_CALLBACK (on_run_progress), a);
+        }
     }
   return TRUE;
 }

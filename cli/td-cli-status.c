@@ -183,6 +183,8 @@ typedef struct
   GMainLoop *loop;
   GDBusConnection *bus;
   GHashTable *names; /* account object path -> account name */
+  GHashTable *run_progress; /* account object paths that send RunProgress: their Progress
+                               lines would say the same again */
 } Watch;
 
 static const char *
@@ -277,7 +279,21 @@ on_account_signal (GDBusConnection *bus, const char *sender, const char *path, c
           && g_variant_lookup (changed, "State", "&s", &state))
         say ("%s: %s", account_name (w, path), state);
     }
-  else if (g_str_equal (signal, "Progress")
+  else if (g_str_equal (signal, "RunProgress")
+           && g_variant_is_of_type (params, G_VARIANT_TYPE ("(suuuutt)")))
+    {
+      const char *folder = NULL;
+      guint index = 0, count = 0, done = 0, total = 0;
+      guint64 bytes = 0, bytes_total = 0;
+      g_variant_get (params, "(&suuuutt)", &folder, &index, &count, &done, &total, &bytes,
+                     &bytes_total);
+      g_autofree char *size = td_cli_format_size (bytes);
+      g_autofree char *of = td_cli_format_size (bytes_total);
+      g_hash_table_add (w->run_progress, g_strdup (path));
+      say ("%s: %u of %u messages, %s of %s (folder %u of %u, %s)", account_name (w, path), done,
+           total, size, of, index, count, folder);
+    }
+  else if (g_str_equal (signal, "Progress") && !g_hash_table_contains (w->run_progress, path)
            && g_variant_is_of_type (params, G_VARIANT_TYPE ("(suutt)")))
     {
       const char *folder = NULL;
@@ -356,6 +372,7 @@ td_cli_watch (const TdCliGlobals *globals, int argc, char **argv)
     }
   w.loop = g_main_loop_new (NULL, FALSE);
   w.names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  w.run_progress = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_dbus_connection_signal_subscribe (w.bus, TD_DBUS_NAME, NULL, NULL, NULL, NULL,
                                       G_DBUS_SIGNAL_FLAGS_NONE, on_signal, &w, NULL);
   guint watch_id = g_bus_watch_name_on_connection (w.bus, TD_DBUS_NAME,
@@ -366,6 +383,7 @@ td_cli_watch (const TdCliGlobals *globals, int argc, char **argv)
   g_main_loop_run (w.loop);
   g_bus_unwatch_name (watch_id);
   g_hash_table_unref (w.names);
+  g_hash_table_unref (w.run_progress);
   g_main_loop_unref (w.loop);
   g_object_unref (w.bus);
   return TD_EXIT_OK;

@@ -313,6 +313,13 @@ test_pause_stops_running_sync (DaemonFixture *f, gconstpointer data)
                                                   4 * 1000 * 1000, 0, &port);
   td_test_daemon_start_at (f, "imap", port, "watch =\n");
   g_assert_nonnull (td_test_wait_signal (f, "Progress", &from, SIGNAL_WAIT_MS));
+  /* The sync's totals come from its plan, before the first message is stored. */
+  GVariant *run = td_test_wait_signal (f, "RunProgress", NULL, SIGNAL_WAIT_MS);
+  g_assert_nonnull (run);
+  guint done = 0, total = 0;
+  g_variant_get (run, "(&suuuutt)", NULL, NULL, NULL, &done, &total, NULL, NULL);
+  g_assert_cmpuint (total, ==, 1200);
+  g_assert_cmpuint (done, <, 1200);
   g_usleep (500 * 1000);
   gint64 asked = g_get_monotonic_time ();
   g_autoptr (GVariant) paused = td_test_call (f, "/org/tidings/Tidings1",

@@ -326,6 +326,10 @@ on_progress (TdScheduler *scheduler, const TdSyncProgress *p, TdDBusService *sel
   a->last_progress = now;
   td_dbus_account_emit_progress (a->iface, p->folder, p->messages, p->messages_total, p->bytes,
                                  p->bytes_total);
+  if (p->run_messages_total > 0)
+    td_dbus_account_emit_run_progress (a->iface, p->folder, p->folder_index, p->folder_count,
+                                       p->run_messages, p->run_messages_total, p->run_bytes,
+                                       p->run_bytes_total);
 }
 
 /* What the thread reads for one folder after a sync. */
