@@ -224,14 +224,14 @@ count_in_log (Fixture *f, const char *what)
   return n;
 }
 
-/* Four folders of 1.6 MB each: enough for a first sync to spread over more connections. */
+/* Four folders of 5 MB each: enough for a first sync to spread over more connections. */
 static void
 seed_spread (Fixture *f)
 {
   for (guint i = 0; i < SPREAD_FOLDERS; i++)
     {
       g_autofree char *name = folder_name (i);
-      seed_folder_files (f, name, 200, 8000);
+      seed_folder_files (f, name, 250, 20000);
     }
 }
 

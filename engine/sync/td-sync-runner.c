@@ -472,7 +472,9 @@ execute_plan (TdSyncRunner *self)
 {
   FolderRun *run = self->run;
 
-  if (!run->open && needs_server (self, run->plan) && td_sync_runner_joins_round (self, run->plan))
+  /* A folder with nothing for the server joins the round too: its side here is recorded
+   * with the round's, in the one transaction. */
+  if (!run->open && td_sync_runner_joins_round (self, run->plan))
     {
       td_sync_runner_park (self);
       td_sync_runner_next_folder (self);
