@@ -518,6 +518,37 @@ td_test_expect_timeout (const char *config)
 }
 
 /**
+ * td_test_config_with:
+ * @base: a configuration's text
+ * @extra: (nullable): lines to add
+ *
+ * A configuration sets each key once, so a test's own value of a key replaces the one the
+ * fixture wrote rather than following it.
+ *
+ * Returns: (transfer full): @base's lines, less those setting a key that @extra sets, then
+ *   @extra
+ */
+char *
+td_test_config_with (const char *base, const char *extra)
+{
+  g_auto (GStrv) lines = g_strsplit (base, "\n", -1);
+  g_auto (GStrv) extras = g_strsplit (extra ? extra : "", "\n", -1);
+  GString *out = g_string_new (NULL);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *eq = strstr (lines[i], " = ");
+      gboolean replaced = FALSE;
+      for (guint k = 0; eq != NULL && extras[k] != NULL && !replaced; k++)
+        replaced = strncmp (extras[k], lines[i], eq - lines[i] + 3) == 0;
+      if (!replaced && (lines[i][0] != '\0' || lines[i + 1] != NULL))
+        g_string_append_printf (out, "%s\n", lines[i]);
+    }
+  g_string_append (out, extra ? extra : "");
+  return g_string_free (out, FALSE);
+}
+
+/**
  * td_test_expect_refused:
  * @dir: a directory for the configuration and state
  * @protocol: "imap" or "pop3"

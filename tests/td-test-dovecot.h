@@ -49,6 +49,7 @@ TdTestRun td_test_tidings_debug_all (const char *config, ...) G_GNUC_NULL_TERMIN
 TdTestRun td_test_tidings_input (const char *input, const char *config, ...)
   G_GNUC_NULL_TERMINATED;
 char *td_test_write_config (const char *dir, const char *body);
+char *td_test_config_with (const char *base, const char *extra);
 void td_test_remove_tree (const char *path);
 guint td_test_count_entries (const char *dir);
 void td_test_expect_timeout (const char *config);

@@ -54,10 +54,11 @@ account_config (Fixture *f, const char *protocol, const char *extra)
 char *
 account_config_at (Fixture *f, const char *protocol, guint16 port, const char *extra)
 {
-  g_autofree char *body = g_strdup_printf (
+  g_autofree char *base = g_strdup_printf (
     "[general]\nstate-dir = %s\n\n[account t]\nprotocol = %s\nhost = localhost\nport = %u\n"
-    "user = " TD_TEST_USER "\ntls-ca-file = %s\nmaildir = %s\ntimeout = 20\n%s",
-    f->state, protocol, port, f->dovecot->cert, f->maildir, extra ? extra : "");
+    "user = " TD_TEST_USER "\ntls-ca-file = %s\nmaildir = %s\ntimeout = 20\n",
+    f->state, protocol, port, f->dovecot->cert, f->maildir);
+  g_autofree char *body = td_test_config_with (base, extra);
   return td_test_write_config (f->home, body);
 }
 
@@ -66,11 +67,12 @@ account_config_at (Fixture *f, const char *protocol, guint16 port, const char *e
 char *
 config_without_ca (Fixture *f, const char *extra)
 {
-  g_autofree char *body = g_strdup_printf (
+  g_autofree char *base = g_strdup_printf (
     "[general]\nstate-dir = %s\n\n[account t]\nprotocol = imap\nhost = localhost\n"
     "port = %u\nuser = " TD_TEST_USER "\npassword = " TD_TEST_PASSWORD "\n"
-    "maildir = %s\ntimeout = 20\n%s",
-    f->state, f->dovecot->imaps_port, f->maildir, extra ? extra : "");
+    "maildir = %s\ntimeout = 20\n",
+    f->state, f->dovecot->imaps_port, f->maildir);
+  g_autofree char *body = td_test_config_with (base, extra);
   return td_test_write_config (f->home, body);
 }
 

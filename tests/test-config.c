@@ -75,7 +75,11 @@ test_errors_name_the_place (void)
   } cases[] = {
     { "port = 99999\n", "/cfg:7: [account work] port:" },
     { "security = ssl\n", "/cfg:7: [account work] security:" },
-    { "colour = blue\n", "/cfg:7: [account work] colour: unknown key" },
+    { "colour = blue\n", "/cfg:7: [account work] colour: unknown key (every key is in /" },
+    { "maildr = /x\n", "/cfg:7: [account work] maildr: unknown key; did you mean “maildir”?" },
+    { "maildir = /x   # default\n", "/cfg:7: [account work] maildir: “/x   # default” holds a "
+                                     "comment" },
+    { "port = 993\nsync = pull\nport = 143\n", "/cfg:9: [account work] port: set more than once" },
     { "security = none\n", "/cfg:7: [account work] security:" },
     { "tls-fingerprint = sha256:12\n", "/cfg:7: [account work] tls-fingerprint:" },
     { "maildir = relative/path\n", "/cfg:7: [account work] maildir:" },
@@ -135,6 +139,45 @@ test_inline_password_warning (void)
 }
 
 /* The example the README points to is a configuration that validates. */
+/* A password may hold " #"; a folder pattern may hold "#" that follows no space. */
+static void
+test_hash_in_values (void)
+{
+  g_autofree char *text = g_strconcat (base, "password = open # sesame\nfolders = #news;INBOX\n",
+                                       NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TdConfig) c = td_config_load_from_data (text, "/cfg", &error);
+  g_assert_no_error (error);
+  TdAccountConfig *a = td_config_find_account (c, "work");
+  g_assert_cmpstr (a->password, ==, "open # sesame");
+  g_assert_cmpstrv (a->folders, ((const char *[]) { "#news", "INBOX", NULL }));
+}
+
+/* The example's comments are on lines of their own, so uncommenting a line gives a value
+ * without one. */
+static void
+test_example_comments (void)
+{
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (TD_SOURCE_ROOT "/data/tidings.conf.example", &text, NULL,
+                                      NULL));
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  guint settings = 0;
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *l = lines[i];
+      if (g_str_has_prefix (l, "# "))
+        l += 2;
+      const char *eq = strstr (l, " = ");
+      if (eq == NULL || !g_regex_match_simple ("^[a-z0-9-]+ = ", l, 0, 0))
+        continue;
+      settings++;
+      if (strstr (eq, " #") != NULL)
+        g_error ("line %u of the example has a comment after its value: %s", i + 1, lines[i]);
+    }
+  g_assert_cmpuint (settings, >, 30);
+}
+
 static void
 test_example (void)
 {
@@ -155,5 +198,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config/insecure-needs-consent", test_insecure_needs_consent);
   g_test_add_func ("/config/inline-password-warning", test_inline_password_warning);
   g_test_add_func ("/config/example", test_example);
+  g_test_add_func ("/config/example-comments", test_example_comments);
+  g_test_add_func ("/config/hash-in-values", test_hash_in_values);
   return g_test_run ();
 }

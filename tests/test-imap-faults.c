@@ -151,7 +151,8 @@ test_starttls_injection (Fixture *f, gconstpointer mode)
   require_starttls (f);
   g_autofree char *text = NULL;
   g_file_get_contents (f->config, &text, NULL, NULL);
-  g_autofree char *with_ca = g_strdup_printf ("%stls-ca-file = %s\nhost = localhost\n", text, cert);
+  g_autofree char *more = g_strdup_printf ("tls-ca-file = %s\nhost = localhost\n", cert);
+  g_autofree char *with_ca = td_test_config_with (text, more);
   g_assert_true (g_file_set_contents (f->config, with_ca, -1, NULL));
 
   TdTestRun r = td_test_tidings (f->config, "sync", "--verbose", "--folder", "Good", NULL);

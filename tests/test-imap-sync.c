@@ -490,7 +490,7 @@ test_config_errors (Fixture *f, gconstpointer data)
   g_autofree char *bad = config (f, "port = 70000\n");
   TdTestRun r = td_test_tidings (bad, "check-config", NULL);
   g_assert_cmpint (r.status, ==, 2);
-  g_assert_nonnull (strstr (r.err, "tidings.conf:13: [account t] port:"));
+  g_assert_nonnull (strstr (r.err, "tidings.conf:12: [account t] port:"));
   td_test_run_clear (&r);
 
   g_autofree char *jmap = config (f, "protocol = jmap\n");

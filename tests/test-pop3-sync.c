@@ -16,11 +16,13 @@ pop3_config (Fixture *f, gboolean trust, guint16 port, const char *extra)
 {
   g_autofree char *ca = trust ? g_strdup_printf ("tls-ca-file = %s\n", f->dovecot->cert)
                               : g_strdup ("");
-  g_autofree char *body = g_strdup_printf (
+  g_autofree char *base = g_strdup_printf (
     "[general]\nstate-dir = %s\n\n[account t]\nprotocol = pop3\nhost = localhost\n"
     "port = %u\nuser = " TD_TEST_USER "\npassword = " TD_TEST_PASSWORD "\n"
-    "maildir = %s\ntimeout = 20\n%s%s",
-    f->state, port ? port : f->dovecot->pop3s_port, f->maildir, ca, extra ? extra : "");
+    "maildir = %s\ntimeout = 20\n",
+    f->state, port ? port : f->dovecot->pop3s_port, f->maildir);
+  g_autofree char *more = g_strconcat (ca, extra, NULL);
+  g_autofree char *body = td_test_config_with (base, more);
   return td_test_write_config (f->home, body);
 }
 

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "engine/common/td-error.h"
+#include "td-build-config.h"
 
 #define TD_CONFIG_MAX_SIZE (1024 * 1024)
 #define ACCOUNT_PREFIX "account "
@@ -243,13 +244,103 @@ get_fingerprint (Loader *ld, TdAccountConfig *acct)
   return TRUE;
 }
 
+/* How many single-character edits turn @a into @b (at most a short key's length). */
+static guint
+edit_distance (const char *a, const char *b)
+{
+  guint la = strlen (a), lb = strlen (b);
+  g_autofree guint *row = g_new (guint, lb + 1);
+
+  for (guint j = 0; j <= lb; j++)
+    row[j] = j;
+  for (guint i = 1; i <= la; i++)
+    {
+      guint diagonal = row[0];
+      row[0] = i;
+      for (guint j = 1; j <= lb; j++)
+        {
+          guint up = row[j];
+          row[j] = MIN (MIN (row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] != b[j - 1]));
+          diagonal = up;
+        }
+    }
+  return row[lb];
+}
+
+/* The known key closest to @key, when it is close enough to be what was meant. */
+static const char *
+closest_key (const char *key, const char *const *known)
+{
+  const char *best = NULL;
+  guint best_distance = 3; /* a typo or two, not another word */
+
+  for (guint i = 0; known[i] != NULL; i++)
+    {
+      guint d = edit_distance (key, known[i]);
+      if (d < best_distance)
+        {
+          best = known[i];
+          best_distance = d;
+        }
+    }
+  return best;
+}
+
+/* How many times @key is set in @group (GKeyFile keeps only the last). */
+static guint
+times_set (const char *text, const char *group, const char *key)
+{
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  gboolean in_group = FALSE;
+  guint n = 0;
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *l = lines[i] + strspn (lines[i], " \t");
+      if (*l == '[')
+        {
+          const char *end = strrchr (l, ']');
+          in_group = end != NULL && (gsize) (end - l - 1) == strlen (group)
+                     && strncmp (l + 1, group, strlen (group)) == 0;
+          continue;
+        }
+      if (in_group && g_str_has_prefix (l, key))
+        {
+          const char *rest = l + strlen (key);
+          rest += strspn (rest, " \t");
+          n += *rest == '=';
+        }
+    }
+  return n;
+}
+
+/* Every key of the group is known, set once, and holds no comment: GKeyFile has no
+ * comments after a value, so "maildir = ~/Mail   # mine" would name a directory ending in
+ * "# mine". A password may hold anything. */
 static gboolean
-check_unknown_keys (Loader *ld, const char *const *known)
+check_keys (Loader *ld, const char *const *known)
 {
   g_auto (GStrv) keys = g_key_file_get_keys (ld->kf, ld->group, NULL, NULL);
   for (guint i = 0; keys != NULL && keys[i] != NULL; i++)
-    if (!g_strv_contains (known, keys[i]))
-      return bad_key (ld, keys[i], "unknown key (check its spelling against data/tidings.conf.example)");
+    {
+      const char *key = keys[i];
+      if (!g_strv_contains (known, key))
+        {
+          const char *meant = closest_key (key, known);
+          if (meant != NULL)
+            return bad_key (ld, key, "unknown key; did you mean “%s”?", meant);
+          return bad_key (ld, key, "unknown key (every key is in " TD_EXAMPLE_CONFIG ")");
+        }
+      if (times_set (ld->text, ld->group, key) > 1)
+        return bad_key (ld, key, "set more than once in this group; keep one");
+      g_autofree char *value = g_key_file_get_value (ld->kf, ld->group, key, NULL);
+      gboolean comment = FALSE;
+      for (const char *c = value; c != NULL && *c != '\0' && c[1] != '\0'; c++)
+        comment = comment || (g_ascii_isspace (c[0]) && c[1] == '#');
+      if (comment && !g_str_equal (key, "password"))
+        return bad_key (ld, key, "“%s” holds a comment, which would become part of the value; "
+                        "comments go on a line of their own", value);
+    }
   return TRUE;
 }
 
@@ -399,7 +490,7 @@ load_account (Loader *ld, TdConfig *cfg, const char *name)
                "at most 64)", name);
       return NULL;
     }
-  if (!check_unknown_keys (ld, account_keys) || !load_connection (ld, a)
+  if (!check_keys (ld, account_keys) || !load_connection (ld, a)
       || !load_credentials (ld, a) || !load_sync_policy (ld, cfg, a))
     return NULL;
   return g_steal_pointer (&a);
@@ -441,7 +532,7 @@ load_groups (Loader *ld, TdConfig *cfg)
   ld->group = "general";
   if (g_key_file_has_group (ld->kf, "general"))
     {
-      if (!check_unknown_keys (ld, general_keys))
+      if (!check_keys (ld, general_keys))
         return FALSE;
     }
   if (!get_path (ld, "maildir-root", default_root, &cfg->maildir_root)
