@@ -63,3 +63,55 @@ td_cli_format_size (guint64 bytes)
 {
   return g_format_size_full (bytes, G_FORMAT_SIZE_DEFAULT);
 }
+
+/**
+ * td_cli_format_counts:
+ * @c: what a sync did
+ *
+ * Returns: (transfer full): "3 new (1.2 MB), 1 flag change; 2 uploaded", leaving out what is
+ *   zero, or "nothing new" when all is
+ */
+char *
+td_cli_format_counts (const TdCliCounts *c)
+{
+  GString *here = g_string_new (NULL), *there = g_string_new (NULL);
+
+  if (c->added > 0)
+    {
+      g_autofree char *size = td_cli_format_size (c->bytes);
+      g_string_append_printf (here, "%u new (%s)", c->added, size);
+    }
+  if (c->flags_changed > 0)
+    g_string_append_printf (here, "%s%u flag %s", here->len ? ", " : "", c->flags_changed,
+                            c->flags_changed == 1 ? "change" : "changes");
+  if (c->removed > 0)
+    g_string_append_printf (here, "%s%u removed", here->len ? ", " : "", c->removed);
+  if (c->uploaded > 0)
+    g_string_append_printf (there, "%u uploaded", c->uploaded);
+  if (c->sent > 0)
+    g_string_append_printf (there, "%s%u %s sent", there->len ? ", " : "", c->sent,
+                            c->sent == 1 ? "change" : "changes");
+  if (here->len == 0 && there->len == 0)
+    g_string_append (here, "nothing new");
+  if (here->len > 0 && there->len > 0)
+    g_string_append (here, "; ");
+  g_string_append (here, there->str);
+  g_string_free (there, TRUE);
+  return g_string_free (here, FALSE);
+}
+
+/**
+ * td_cli_format_folders:
+ * @folders: how many folders a sync took
+ * @unchanged: how many of them had nothing to do
+ *
+ * Returns: (transfer full): "in 1 folder", "in 12 folders (9 unchanged)"
+ */
+char *
+td_cli_format_folders (guint folders, guint unchanged)
+{
+  if (unchanged == 0)
+    return g_strdup_printf ("in %u %s", folders, folders == 1 ? "folder" : "folders");
+  return g_strdup_printf ("in %u %s (%u unchanged)", folders, folders == 1 ? "folder" : "folders",
+                          unchanged);
+}

@@ -159,7 +159,6 @@ exit_code_of (const Account *a)
 static void
 print_text (const Account *a)
 {
-  g_autofree char *size = td_cli_format_size (a->bytes);
   const guint32 *c = a->counts;
 
   if (a->error != NULL)
@@ -175,10 +174,11 @@ print_text (const Account *a)
               a->name);
       return;
     }
-  printf ("%s: %u new (%s), %u flag changes, %u removed; %u uploaded, %u changes sent; in %u "
-          "%s, by the running daemon%s\n", a->name, c[ADDED], size, c[FLAGS_CHANGED],
-          c[REMOVED], c[UPLOADED], c[FLAGS_PUSHED] + c[DELETED_REMOTE], c[FOLDERS],
-          c[FOLDERS] == 1 ? "folder" : "folders",
+  TdCliCounts counts = { c[ADDED], a->bytes, c[FLAGS_CHANGED], c[REMOVED], c[UPLOADED],
+                        c[FLAGS_PUSHED] + c[DELETED_REMOTE] };
+  g_autofree char *did = td_cli_format_counts (&counts);
+  g_autofree char *where = td_cli_format_folders (c[FOLDERS], 0);
+  printf ("%s: %s; %s, by the running daemon%s\n", a->name, did, where,
           c[FAILED_FOLDERS] ? "; some folders failed (`tidings status` says which)" : "");
 }
 

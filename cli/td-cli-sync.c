@@ -192,6 +192,12 @@ print_text (TdAccountReport *r, gboolean verbose, gboolean dry_run)
   g_autofree char *size = td_cli_format_size (bytes);
   const char *end = r->error ? ", FAILED" : failed ? ", some folders failed" : "";
   const char *folders = r->folders->len == 1 ? "folder" : "folders";
+  TdCliCounts counts = { added, bytes, changed, removed, up, pushed + deleted };
+  g_autofree char *did = td_cli_format_counts (&counts);
+  g_autofree char *where = td_cli_format_folders (r->folders->len, unchanged);
+  /* A run that failed before doing anything has said why; a line of zeros adds nothing. */
+  if (r->error != NULL && !dry_run && g_str_equal (did, "nothing new"))
+    return;
   if (r->download_only)
     printf ("%s: %s%u new (%s), %u deleted on the server%s\n", r->account,
             dry_run ? "dry run, nothing changed. A sync would download " : "", added, size,
@@ -202,9 +208,7 @@ print_text (TdAccountReport *r, gboolean verbose, gboolean dry_run)
             "server; in %u %s (%u unchanged)%s\n", r->account, added, size, up, changed,
             pushed, removed, deleted, r->folders->len, folders, unchanged, end);
   else
-    printf ("%s: %u new (%s), %u flag changes, %u removed; %u uploaded, %u changes sent; "
-            "in %u %s (%u unchanged)%s\n", r->account, added, size, changed, removed, up,
-            pushed + deleted, r->folders->len, folders, unchanged, end);
+    printf ("%s: %s; %s%s\n", r->account, did, where, end);
 }
 
 static void

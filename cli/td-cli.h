@@ -23,6 +23,20 @@ TdConfig *td_cli_load_config (const TdCliGlobals *globals, GError **error);
 void td_cli_print_error (const GError *error);
 char *td_cli_json_string (const char *text);
 char *td_cli_format_size (guint64 bytes);
+
+/* What a sync did, as its summary line counts it. */
+typedef struct
+{
+  guint added;
+  guint64 bytes;
+  guint flags_changed;
+  guint removed;
+  guint uploaded;
+  guint sent;          /* flag changes and deletions sent to the server */
+} TdCliCounts;
+
+char *td_cli_format_counts (const TdCliCounts *c);
+char *td_cli_format_folders (guint folders, guint unchanged);
 GDBusConnection *td_cli_connect_daemon (gboolean *running, GError **error);
 gboolean td_cli_sync_by_daemon (GPtrArray *accounts, char **folders, gboolean json,
                                 gboolean quiet, gboolean progress, int *code,

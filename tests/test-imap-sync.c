@@ -467,6 +467,35 @@ test_kill_and_rerun (Fixture *f, gconstpointer data)
   assert_folder_matches (f, "INBOX");
 }
 
+/* The summary line counts in words that agree with their numbers and leaves out what is
+ * zero; a run that fails before doing anything prints no line of zeros. */
+static void
+test_summary (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, NULL);
+
+  seed (f, "INBOX", 3, 200);
+  TdTestRun r = td_test_tidings (cfg, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_true (g_regex_match_simple ("^t: 3 new \\([^)]+\\); in 1 folder\n$", r.out, 0, 0));
+  td_test_run_clear (&r);
+
+  g_usleep (200 * 1000); /* past the same-tick margin of the directory times */
+  td_test_dovecot_doveadm (f->dovecot, "flags", "add", "-u", TD_TEST_USER, "\\Flagged",
+                           "mailbox", "INBOX", "uid", "1", NULL);
+  r = td_test_tidings (cfg, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_cmpstr (r.out, ==, "t: 1 flag change; in 1 folder\n");
+  td_test_run_clear (&r);
+
+  g_autofree char *closed = config (f, "port = 9\n");
+  r = td_test_tidings (closed, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 5);
+  g_assert_cmpstr (r.out, ==, "");
+  g_assert_nonnull (strstr (r.err, "account t"));
+  td_test_run_clear (&r);
+}
+
 /* A second run on a locked account waits briefly, then exits 8. */
 static void
 test_lock (Fixture *f, gconstpointer data)
@@ -650,5 +679,6 @@ main (int argc, char **argv)
   ADD ("/integration/cli/lock", test_lock, NULL);
   ADD ("/integration/cli/progress-terminal", test_progress_terminal, NULL);
   ADD ("/integration/cli/config-errors", test_config_errors, NULL);
+  ADD ("/integration/cli/summary", test_summary, NULL);
   return g_test_run ();
 }
