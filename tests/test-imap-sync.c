@@ -496,7 +496,7 @@ test_summary (Fixture *f, gconstpointer data)
   td_test_run_clear (&r);
 }
 
-/* A second run on a locked account waits briefly, then exits 8. */
+/* A second run on a locked account waits briefly, then exits 8 naming the holder's pid. */
 static void
 test_lock (Fixture *f, gconstpointer data)
 {
@@ -506,9 +506,13 @@ test_lock (Fixture *f, gconstpointer data)
   g_mkdir_with_parents (f->state, 0700);
   int fd = g_open (lock, O_RDWR | O_CREAT, 0600);
   g_assert_cmpint (flock (fd, LOCK_EX), ==, 0);
+  /* The holder notes its pid, as a running Tidings does; the refusal names it. */
+  g_autofree char *pid = g_strdup_printf ("%d\n", (int) getpid ());
+  g_assert_cmpint (write (fd, pid, strlen (pid)), ==, (gssize) strlen (pid));
   TdTestRun r = td_test_tidings (cfg, "sync", NULL);
   g_assert_cmpint (r.status, ==, 8);
-  g_assert_nonnull (strstr (r.err, "another Tidings"));
+  g_autofree char *named = g_strdup_printf ("another Tidings process (pid %d)", (int) getpid ());
+  g_assert_nonnull (strstr (r.err, named));
   td_test_run_clear (&r);
   close (fd);
 }

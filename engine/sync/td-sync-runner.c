@@ -995,6 +995,27 @@ connected (GObject *source, GAsyncResult *result, gpointer data)
 
 /* The lock */
 
+/* The holder wrote its pid into the lock file when it took the lock. */
+static GError *
+lock_error (TdSyncRunner *self)
+{
+  char buf[32] = "";
+  ssize_t n = pread (self->lock_fd, buf, sizeof buf - 1, 0);
+  guint64 pid = 0;
+
+  if (n > 0)
+    {
+      buf[n] = '\0';
+      pid = g_ascii_strtoull (buf, NULL, 10);
+    }
+  if (pid == 0 || pid > G_MAXINT32)
+    return g_error_new (TD_ERROR, TD_ERROR_LOCKED, "account %s is being synced by another "
+                        "Tidings process; try again when it has finished", self->account->name);
+  return g_error_new (TD_ERROR, TD_ERROR_LOCKED, "account %s is being synced by another "
+                      "Tidings process (pid %" G_GUINT64_FORMAT "); try again when it has "
+                      "finished", self->account->name, pid);
+}
+
 static gboolean
 try_lock (gpointer data)
 {
@@ -1010,9 +1031,7 @@ try_lock (gpointer data)
     }
   if (g_get_monotonic_time () < self->lock_deadline)
     return G_SOURCE_CONTINUE;
-  td_sync_runner_finish_account (self, g_error_new (TD_ERROR, TD_ERROR_LOCKED, "account %s is being synced by "
-                                     "another Tidings process; try again when it has finished",
-                                     self->account->name));
+  td_sync_runner_finish_account (self, lock_error (self));
   return G_SOURCE_REMOVE;
 }
 
