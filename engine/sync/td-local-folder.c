@@ -534,29 +534,6 @@ td_local_folder_commit_batches (GPtrArray *locals, TdMaildir *maildir, GPtrArray
   return TRUE;
 }
 
-/**
- * td_local_folder_commit_batch:
- * @local: a prepared folder
- * @maildir: the account's Maildir
- * @batch: (element-type TdPendingMessage): downloads closed in tmp/
- * @error: return location for an error
- *
- * td_local_folder_commit_batches() for one folder.
- *
- * Returns: %TRUE when every message of @batch is stored
- */
-gboolean
-td_local_folder_commit_batch (TdLocalFolder *local, TdMaildir *maildir, GPtrArray *batch,
-                              GError **error)
-{
-  g_autoptr (GPtrArray) locals = g_ptr_array_new ();
-  g_autoptr (GPtrArray) batches = g_ptr_array_new ();
-
-  g_ptr_array_add (locals, local);
-  g_ptr_array_add (batches, batch);
-  return td_local_folder_commit_batches (locals, maildir, batches, error);
-}
-
 static char *
 match_key (const char *message_id, guint64 size)
 {

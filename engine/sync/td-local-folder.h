@@ -68,8 +68,6 @@ gboolean td_local_folder_apply_plan (TdLocalFolder *local, const GArray *flags,
                                      guint *flags_changed, guint *removed, GError **error);
 gboolean td_local_folder_commit_batches (GPtrArray *locals, TdMaildir *maildir,
                                          GPtrArray *batches, GError **error);
-gboolean td_local_folder_commit_batch (TdLocalFolder *local, TdMaildir *maildir,
-                                       GPtrArray *batch, GError **error);
 gboolean td_local_folder_rematch (TdLocalFolder *local, GArray *server, guint32 uidvalidity,
                                   GArray *to_fetch, guint *matched, GError **error);
 gboolean td_local_folder_adopt (TdLocalFolder *local, GArray *server, guint32 uidvalidity,

@@ -19,6 +19,16 @@ typedef struct
   guint number;          /* which connection of the run: 2, 3, … */
 } Extra;
 
+/* One login or logout (or the hold while they start) is over; the last hands back. */
+static void
+one_done (TdSyncRunner *self)
+{
+  if (--self->extras_pending > 0)
+    return;
+  void (*then) (TdSyncRunner *) = g_steal_pointer (&self->extras_then);
+  then (self);
+}
+
 static void
 extra_free (Extra *x)
 {
@@ -38,10 +48,7 @@ extra_done (Extra *x, GError *error)
             self->account->name, x->number, error->message);
   g_clear_error (&error);
   extra_free (x);
-  if (--self->extras_pending > 0)
-    return;
-  void (*then) (TdSyncRunner *) = g_steal_pointer (&self->extras_then);
-  then (self);
+  one_done (self);
 }
 
 static void
@@ -101,11 +108,7 @@ td_sync_runner_add_connections (TdSyncRunner *self, void (*then) (TdSyncRunner *
       self->extras_pending++;
       td_credentials_log_in_async (backend, self->cancellable, extra_logged_in, x);
     }
-  if (--self->extras_pending == 0)
-    {
-      self->extras_then = NULL;
-      then (self);
-    }
+  one_done (self);
 }
 
 /**
@@ -129,10 +132,7 @@ logged_out (GObject *source, GAsyncResult *result, gpointer data)
   TdSyncRunner *self = data;
 
   td_backend_disconnect_finish (TD_BACKEND (source), result, NULL);
-  if (--self->extras_pending > 0)
-    return;
-  void (*then) (TdSyncRunner *) = g_steal_pointer (&self->extras_then);
-  then (self);
+  one_done (self);
 }
 
 /**
@@ -157,9 +157,5 @@ td_sync_runner_disconnect_all (TdSyncRunner *self, void (*then) (TdSyncRunner *s
       self->extras_pending++;
       td_backend_disconnect_async (g_ptr_array_index (self->extras, i), NULL, logged_out, self);
     }
-  if (--self->extras_pending == 0)
-    {
-      self->extras_then = NULL;
-      then (self);
-    }
+  one_done (self);
 }
