@@ -311,6 +311,65 @@ test_state_db_upgrades (void)
     }
 }
 
+static const TdStateFolderSummary *
+summary_named (GPtrArray *all, const char *name)
+{
+  for (guint i = 0; i < all->len; i++)
+    if (g_strcmp0 (((TdStateFolderSummary *) g_ptr_array_index (all, i))->name, name) == 0)
+      return g_ptr_array_index (all, i);
+  return NULL;
+}
+
+/* What a resync compares with the server's listing before opening anything: each folder's
+ * message count, its highest UID, and the work left over (pending downloads, uploads). */
+static void
+test_state_db_folder_summaries (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *base = g_dir_make_tmp ("tidings-storage-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (base, "state.db", NULL);
+  g_autoptr (TdStateDb) db = td_state_db_open (path, &error);
+  TdStateFolder inbox, archive, empty, other;
+
+  g_assert_no_error (error);
+  g_assert_true (td_state_db_get_folder (db, "acct", "INBOX", &inbox, &error));
+  g_assert_true (td_state_db_get_folder (db, "acct", "Archive", &archive, &error));
+  g_assert_true (td_state_db_get_folder (db, "acct", "Empty", &empty, &error));
+  g_assert_true (td_state_db_get_folder (db, "other", "INBOX", &other, &error));
+  g_assert_true (td_state_db_begin (db, &error));
+  for (guint32 uid = 1; uid <= 40; uid++)
+    {
+      g_autofree char *name = g_strdup_printf ("b%u", uid);
+      TdStateMessage m = { uid * 3, name, 0, 10, NULL, uid % 10 == 0 };
+      g_assert_true (td_state_db_put_message (db, uid <= 30 ? inbox.id : archive.id, &m, &error));
+    }
+  TdStateMessage foreign = { 500, "f", 0, 10, NULL, TRUE };
+  g_assert_true (td_state_db_put_message (db, other.id, &foreign, &error));
+  TdStateUpload up = { "u1", "token", NULL, 10, 0, 0, 0, FALSE };
+  g_assert_true (td_state_db_put_upload (db, archive.id, &up, &error));
+  g_assert_true (td_state_db_commit (db, &error));
+
+  g_autoptr (GPtrArray) all = td_state_db_list_folders (db, "acct", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (all->len, ==, 3);
+  const TdStateFolderSummary *s = summary_named (all, "INBOX");
+  g_assert_nonnull (s);
+  g_assert_cmpint (s->record.id, ==, inbox.id);
+  g_assert_cmpuint (s->count, ==, 30);
+  g_assert_cmpuint (s->last_uid, ==, 90);
+  g_assert_cmpuint (s->pending, ==, 3);
+  s = summary_named (all, "Archive");
+  g_assert_nonnull (s);
+  g_assert_cmpuint (s->count, ==, 10);
+  g_assert_cmpuint (s->last_uid, ==, 120);
+  g_assert_cmpuint (s->pending, ==, 1 + 1);
+  s = summary_named (all, "Empty");
+  g_assert_nonnull (s);
+  g_assert_cmpuint (s->count, ==, 0);
+  g_assert_cmpuint (s->last_uid, ==, 0);
+  g_assert_cmpuint (s->pending, ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -325,5 +384,6 @@ main (int argc, char **argv)
   g_test_add_func ("/storage/maildir/symlink", test_symlink_not_followed);
   g_test_add_func ("/storage/state-db/migrations", test_state_db_migrations);
   g_test_add_func ("/storage/state-db/upgrades", test_state_db_upgrades);
+  g_test_add_func ("/storage/state-db/folder-summaries", test_state_db_folder_summaries);
   return g_test_run ();
 }
