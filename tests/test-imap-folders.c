@@ -4,7 +4,7 @@
  * layouts; one made on the server appears here. A folder deleted on one side is reported
  * and left alone until --prune-folders, which never deletes mail that exists nowhere else;
  * --force downloads a folder deleted here again. A Maildir that looks unmounted stops the
- * run before anything is taken as deleted.
+ * run before anything is taken as deleted. A folder pattern that matches nothing is an error.
  */
 #include <glib/gstdio.h>
 #include <string.h>
@@ -290,6 +290,41 @@ test_unmounted_root (Fixture *f, gconstpointer data)
   g_assert_cmpuint (server_count (f, "INBOX"), ==, 3);
 }
 
+/* A folder pattern that matches nothing is an error that names it and the folders it may
+ * have meant, and nothing syncs; "," for ";" is pointed out; INBOX matches in any case. */
+static void
+test_pattern_misses (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, NULL);
+
+  td_test_dovecot_doveadm (f->dovecot, "mailbox", "create", "-u", TD_TEST_USER, "Sent", NULL);
+  seed (f, "INBOX", 2, 200);
+  seed (f, "Sent", 1, 200);
+
+  TdTestRun r = td_test_tidings (cfg, "sync", "--folder", "Snet", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "account t: folder pattern “Snet” (--folder) matches no "
+                                   "folder; did you mean “Sent”?"));
+  td_test_run_clear (&r);
+  g_assert_cmpuint (local_count (f, "INBOX"), ==, 0);
+  g_assert_cmpuint (local_count (f, "Sent"), ==, 0);
+
+  g_autofree char *comma = config (f, "folders = INBOX,Sent\n"); /* the same file */
+  r = td_test_tidings (comma, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "folder pattern “INBOX,Sent” (folders in "));
+  g_assert_nonnull (strstr (r.err, "patterns are separated by “;”, not “,”"));
+  td_test_run_clear (&r);
+  g_assert_cmpuint (local_count (f, "INBOX"), ==, 0);
+
+  g_free (config (f, NULL));
+  r = td_test_tidings (cfg, "sync", "--folder", "inbox", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  td_test_run_clear (&r);
+  g_assert_cmpuint (local_count (f, "INBOX"), ==, 2);
+  g_assert_cmpuint (local_count (f, "Sent"), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -303,5 +338,6 @@ main (int argc, char **argv)
   ADD ("/integration/imap/folders/delete-local", test_delete_local, NULL);
   ADD ("/integration/imap/folders/delete-server", test_delete_server, NULL);
   ADD ("/integration/imap/folders/unmounted-root", test_unmounted_root, NULL);
+  ADD ("/integration/imap/folders/pattern-misses", test_pattern_misses, NULL);
   return g_test_run ();
 }

@@ -711,13 +711,75 @@ td_account_config_unref (TdAccountConfig *account)
   g_atomic_rc_box_release_full (account, (GDestroyNotify) account_config_clear);
 }
 
+/**
+ * td_folder_pattern_matches:
+ * @pattern: a folder pattern (`*` and `?` as in a shell)
+ * @name: a folder name with '/' as the hierarchy delimiter
+ *
+ * INBOX is a name in any case (RFC 3501), so `inbox` matches it and `Inbox/Sent` its child; every
+ * other name matches as written.
+ *
+ * Returns: whether @pattern takes in @name
+ */
+gboolean
+td_folder_pattern_matches (const char *pattern, const char *name)
+{
+  if (g_ascii_strncasecmp (pattern, "INBOX", 5) == 0 && (pattern[5] == '\0' || pattern[5] == '/')
+      && strncmp (name, "INBOX", 5) == 0)
+    {
+      g_autofree char *upper = g_strconcat ("INBOX", pattern + 5, NULL);
+      return g_pattern_match_simple (upper, name);
+    }
+  return g_pattern_match_simple (pattern, name);
+}
+
 static gboolean
 matches_any (char *const *patterns, const char *name)
 {
   for (guint i = 0; patterns != NULL && patterns[i] != NULL; i++)
-    if (g_pattern_match_simple (patterns[i], name))
+    if (td_folder_pattern_matches (patterns[i], name))
       return TRUE;
   return FALSE;
+}
+
+/**
+ * td_folder_pattern_miss:
+ * @pattern: a folder pattern that matched none of @names
+ * @names: (array zero-terminated=1): the folders there are
+ * @where: where the pattern was given ("--folder", "folders in FILE")
+ *
+ * Returns: (transfer full): what to tell the user: the pattern, where it came from, and
+ *   the names it may have meant (close in spelling, or all of them when there are few)
+ */
+char *
+td_folder_pattern_miss (const char *pattern, const char *const *names, const char *where)
+{
+  GString *out = g_string_new (NULL);
+  g_autofree char *lower = g_ascii_strdown (pattern, -1);
+  guint limit = MAX (2, (guint) strlen (pattern) / 3), shown = 0, count = 0;
+
+  g_string_append_printf (out, "folder pattern “%s” (%s) matches no folder", pattern, where);
+  if (strchr (pattern, ',') != NULL)
+    g_string_append (out, "; patterns are separated by “;”, not “,”");
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      g_autofree char *name = g_ascii_strdown (names[i], -1);
+      count++;
+      if (edit_distance (lower, name) > limit && strstr (name, lower) == NULL)
+        continue;
+      g_string_append_printf (out, shown++ == 0 ? "; did you mean “%s”" : ", “%s”", names[i]);
+      if (shown == 5)
+        break;
+    }
+  if (shown == 0 && count > 0 && count <= 12)
+    {
+      g_string_append (out, "; the folders are ");
+      for (guint i = 0; names[i] != NULL; i++)
+        g_string_append_printf (out, i ? ", %s" : "%s", names[i]);
+    }
+  else if (shown > 0)
+    g_string_append (out, "?");
+  return g_string_free (out, FALSE);
 }
 
 /**

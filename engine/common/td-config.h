@@ -100,6 +100,8 @@ void td_account_config_unref (TdAccountConfig *account);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdAccountConfig, td_account_config_unref)
 
 gboolean td_account_config_wants_folder (const TdAccountConfig *account, const char *name);
+gboolean td_folder_pattern_matches (const char *pattern, const char *name);
+char *td_folder_pattern_miss (const char *pattern, const char *const *names, const char *where);
 const char *td_security_to_string (TdSecurity security);
 
 G_END_DECLS

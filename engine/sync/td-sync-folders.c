@@ -5,6 +5,8 @@
  */
 #include "engine/sync/td-sync-runner-private.h"
 
+#include <string.h>
+
 #include "storage/td-folder-map.h"
 #include "storage/td-storage-error.h"
 #include "engine/common/td-error.h"
@@ -55,11 +57,73 @@ remove_from_sync (TdSyncRunner *self, const char *name)
       g_ptr_array_remove_index (self->folders, i--);
 }
 
+/* The first of @patterns that matches none of @names, as an error, or NULL. */
+static GError *
+pattern_missed (char **patterns, const char *const *names, const char *where)
+{
+  for (guint i = 0; patterns != NULL && patterns[i] != NULL; i++)
+    {
+      gboolean hit = FALSE;
+      for (guint k = 0; names[k] != NULL && !hit; k++)
+        hit = td_folder_pattern_matches (patterns[i], names[k]);
+      if (!hit)
+        {
+          g_autofree char *why = td_folder_pattern_miss (patterns[i], names, where);
+          return g_error_new (TD_ERROR, TD_ERROR_CONFIG, "%s", why);
+        }
+    }
+  return NULL;
+}
+
+static int
+by_name (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* A folder pattern that takes in nothing is a mistake (a typo, "," for ";"), not a wish
+ * to sync nothing: said before any folder syncs. The names are the server's and those
+ * made here. */
+static GError *
+check_patterns (TdSyncRunner *self)
+{
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *in_config = g_strdup_printf ("folders in %s", self->account->config_file);
+  GError *error;
+
+  for (guint i = 0; i < self->listing->len; i++)
+    {
+      TdFolderInfo *info = g_ptr_array_index (self->listing, i);
+      g_ptr_array_add (names, td_folder_map_display (info->name, info->delimiter));
+    }
+  for (guint i = 0; i < self->changes->len; i++)
+    {
+      TdFolderChange *c = g_ptr_array_index (self->changes, i);
+      g_ptr_array_add (names, td_folder_map_display (c->name, self->delimiter));
+    }
+  g_ptr_array_sort (names, by_name);
+  g_ptr_array_add (names, NULL);
+  const char *const *all = (const char *const *) names->pdata;
+  if ((error = pattern_missed (self->account->folders, all, in_config)) == NULL
+      && (error = pattern_missed (self->options.folder_patterns, all, "--folder")) == NULL)
+    error = pattern_missed (self->options.folder_names, all, "the folder asked for");
+  if (error != NULL)
+    g_prefix_error (&error, "account %s: ", self->account->name);
+  return error;
+}
+
 /* Every change is done: settle which folders sync, report the others, start the first. */
 static void
 begin_folders (TdSyncRunner *self)
 {
   char delimiter = self->delimiter;
+  GError *error = check_patterns (self);
+
+  if (error != NULL)
+    {
+      self->phase_done (self, error);
+      return;
+    }
 
   for (guint i = 0; i < self->changes->len; i++)
     {

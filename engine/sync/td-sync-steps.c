@@ -175,7 +175,7 @@ td_sync_runner_wants (TdSyncRunner *self, const char *display)
   if (patterns == NULL || patterns[0] == NULL)
     return TRUE;
   for (guint i = 0; patterns[i] != NULL; i++)
-    if (g_pattern_match_simple (patterns[i], display))
+    if (td_folder_pattern_matches (patterns[i], display))
       return TRUE;
   return FALSE;
 }
