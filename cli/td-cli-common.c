@@ -1,5 +1,7 @@
 /* td-cli-common.c: what the commands share: loading the configuration, messages, JSON. */
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "engine/common/td-error.h"
 #include "td-cli.h"
@@ -114,4 +116,124 @@ td_cli_format_folders (guint folders, guint unchanged)
     return g_strdup_printf ("in %u %s", folders, folders == 1 ? "folder" : "folders");
   return g_strdup_printf ("in %u %s (%u unchanged)", folders, folders == 1 ? "folder" : "folders",
                           unchanged);
+}
+
+/* Plain output for a locale that is not UTF-8 (LC_ALL=C): the punctuation Tidings writes
+ * (curly quotes, the no-break space between a number and its unit, an ellipsis, dashes,
+ * arrows) becomes its ASCII look-alike, so `grep '46.6 MB'` finds a size. Names from the
+ * server or the disk pass through as they are. The streams are wrapped once, in main(),
+ * before anything is written. */
+
+typedef struct
+{
+  FILE *real;
+  char carry[4];  /* the start of a UTF-8 sequence that the next write completes */
+  gsize ncarry;
+} PlainStream;
+
+typedef struct
+{
+  const char *utf8;
+  const char *ascii;
+} PlainSwap;
+
+static const PlainSwap plain_swaps[] = {
+  { "\u00a0", " " },  { "\u202f", " " },   { "\u2009", " " },   { "\u2018", "'" },
+  { "\u2019", "'" },  { "\u201c", "'" },   { "\u201d", "'" },   { "\u2026", "..." },
+  { "\u2013", "-" },  { "\u2014", "-" },   { "\u2192", "->" },  { "\u00d7", "x" },
+  { "\u2264", "<=" }, { "\u2265", ">=" },  { "\u2248", "~" },
+};
+
+/* How many bytes the UTF-8 sequence that starts with @lead has (1 for anything else). */
+static gsize
+sequence_length (guchar lead)
+{
+  return lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+}
+
+static void
+plain_put (PlainStream *s, const char *seq, gsize len)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (plain_swaps); i++)
+    if (strlen (plain_swaps[i].utf8) == len && memcmp (plain_swaps[i].utf8, seq, len) == 0)
+      {
+        fputs (plain_swaps[i].ascii, s->real);
+        return;
+      }
+  fwrite (seq, 1, len, s->real);
+}
+
+static ssize_t
+plain_write (void *cookie, const char *buf, size_t size)
+{
+  PlainStream *s = cookie;
+  gsize i = 0;
+
+  while (s->ncarry > 0 && i < size)
+    {
+      s->carry[s->ncarry++] = buf[i++];
+      if (s->ncarry == sequence_length ((guchar) s->carry[0]))
+        {
+          plain_put (s, s->carry, s->ncarry);
+          s->ncarry = 0;
+        }
+    }
+  while (i < size)
+    {
+      gsize len = sequence_length ((guchar) buf[i]);
+      if (i + len > size)
+        {
+          memcpy (s->carry, buf + i, size - i);
+          s->ncarry = size - i;
+          break;
+        }
+      plain_put (s, buf + i, len);
+      i += len;
+    }
+  fflush (s->real);
+  return (ssize_t) size;
+}
+
+static int
+plain_close (void *cookie)
+{
+  PlainStream *s = cookie;
+  if (s->ncarry > 0)
+    fwrite (s->carry, 1, s->ncarry, s->real);
+  fflush (s->real);
+  g_free (s);
+  return 0;
+}
+
+static FILE *
+plain_stream (FILE *real, int mode)
+{
+  cookie_io_functions_t io = { .write = plain_write, .close = plain_close };
+  PlainStream *s = g_new0 (PlainStream, 1);
+  FILE *f;
+
+  s->real = real;
+  f = fopencookie (s, "w", io);
+  if (f == NULL)
+    {
+      g_free (s);
+      return real;
+    }
+  setvbuf (f, NULL, mode, BUFSIZ);
+  return f;
+}
+
+/**
+ * td_cli_plain_output_init:
+ *
+ * Under a locale whose character set is not UTF-8, wraps stdout and stderr so that the
+ * punctuation Tidings writes comes out as ASCII. Call once, before any output.
+ */
+void
+td_cli_plain_output_init (void)
+{
+  if (g_get_charset (NULL))
+    return;
+  stdout = plain_stream (stdout, isatty (STDOUT_FILENO) ? _IOLBF : _IOFBF);
+  stderr = plain_stream (stderr, _IONBF);
 }

@@ -34,6 +34,7 @@ main (int argc, char **argv)
   int i = 1;
 
   setlocale (LC_ALL, "");
+  td_cli_plain_output_init ();
   /* Diagnostics go to stderr at every level, so stdout carries only results (and --json). */
   g_log_writer_default_set_use_stderr (TRUE);
   for (; i < argc && argv[i][0] == '-'; i++)

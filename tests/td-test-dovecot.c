@@ -351,7 +351,8 @@ td_test_run_clear (TdTestRun *run)
 }
 
 static TdTestRun
-run_tidings (const char *input, gboolean debug_all, const char *config, va_list args)
+run_tidings (const char *input, gboolean debug_all, const char *locale, const char *config,
+             va_list args)
 {
   g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
@@ -374,6 +375,8 @@ run_tidings (const char *input, gboolean debug_all, const char *config, va_list 
                                                          : G_SUBPROCESS_FLAGS_NONE));
   if (debug_all)
     g_subprocess_launcher_setenv (launcher, "G_MESSAGES_DEBUG", "all", TRUE);
+  if (locale != NULL)
+    g_subprocess_launcher_setenv (launcher, "LC_ALL", locale, TRUE);
   proc = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
   g_assert_no_error (error);
   g_subprocess_communicate_utf8 (proc, input, NULL, &run.out, &run.err, &error);
@@ -398,7 +401,7 @@ td_test_tidings (const char *config, ...)
 {
   va_list args;
   va_start (args, config);
-  TdTestRun run = run_tidings (NULL, FALSE, config, args);
+  TdTestRun run = run_tidings (NULL, FALSE, NULL, config, args);
   va_end (args);
   return run;
 }
@@ -417,7 +420,25 @@ td_test_tidings_debug_all (const char *config, ...)
 {
   va_list args;
   va_start (args, config);
-  TdTestRun run = run_tidings (NULL, TRUE, config, args);
+  TdTestRun run = run_tidings (NULL, TRUE, NULL, config, args);
+  va_end (args);
+  return run;
+}
+
+/**
+ * td_test_tidings_in_locale:
+ * @locale: the LC_ALL it runs under ("C", say)
+ * @config: the configuration file
+ * @...: the command and its arguments, %NULL-terminated
+ *
+ * Returns: the exit status and output
+ */
+TdTestRun
+td_test_tidings_in_locale (const char *locale, const char *config, ...)
+{
+  va_list args;
+  va_start (args, config);
+  TdTestRun run = run_tidings (NULL, FALSE, locale, config, args);
   va_end (args);
   return run;
 }
@@ -435,7 +456,7 @@ td_test_tidings_input (const char *input, const char *config, ...)
 {
   va_list args;
   va_start (args, config);
-  TdTestRun run = run_tidings (input, FALSE, config, args);
+  TdTestRun run = run_tidings (input, FALSE, NULL, config, args);
   va_end (args);
   return run;
 }

@@ -46,6 +46,8 @@ typedef struct
 void td_test_run_clear (TdTestRun *run);
 TdTestRun td_test_tidings (const char *config, ...) G_GNUC_NULL_TERMINATED;
 TdTestRun td_test_tidings_debug_all (const char *config, ...) G_GNUC_NULL_TERMINATED;
+TdTestRun td_test_tidings_in_locale (const char *locale, const char *config, ...)
+  G_GNUC_NULL_TERMINATED;
 TdTestRun td_test_tidings_input (const char *input, const char *config, ...)
   G_GNUC_NULL_TERMINATED;
 char *td_test_write_config (const char *dir, const char *body);

@@ -496,6 +496,43 @@ test_summary (Fixture *f, gconstpointer data)
   td_test_run_clear (&r);
 }
 
+static gboolean
+is_ascii (const char *text)
+{
+  for (const char *c = text; *c != '\0'; c++)
+    if ((guchar) *c >= 0x80)
+      return FALSE;
+  return TRUE;
+}
+
+/* Under LC_ALL=C what Tidings writes is ASCII: a size is "1.2 kB" with a plain space (so
+ * grep finds it) and quotes are straight; under a UTF-8 locale they stay as they were. */
+static void
+test_plain_locale (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, NULL);
+
+  seed (f, "INBOX", 3, 2000);
+  TdTestRun r = td_test_tidings_in_locale ("C", cfg, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_true (is_ascii (r.out));
+  g_assert_true (g_regex_match_simple ("^t: 3 new \\([0-9.]+ kB\\); in 1 folder\n$", r.out,
+                                       0, 0));
+  td_test_run_clear (&r);
+
+  g_autofree char *typo = config (f, "maildri = /tmp\n"); /* the same file */
+  r = td_test_tidings_in_locale ("C", typo, "check-config", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_true (is_ascii (r.err));
+  g_assert_nonnull (strstr (r.err, "unknown key; did you mean 'maildir'?"));
+  td_test_run_clear (&r);
+
+  r = td_test_tidings_in_locale ("C.UTF-8", typo, "check-config", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "unknown key; did you mean “maildir”?"));
+  td_test_run_clear (&r);
+}
+
 /* A second run on a locked account waits briefly, then exits 8 naming the holder's pid. */
 static void
 test_lock (Fixture *f, gconstpointer data)
@@ -684,5 +721,6 @@ main (int argc, char **argv)
   ADD ("/integration/cli/progress-terminal", test_progress_terminal, NULL);
   ADD ("/integration/cli/config-errors", test_config_errors, NULL);
   ADD ("/integration/cli/summary", test_summary, NULL);
+  ADD ("/integration/cli/plain-locale", test_plain_locale, NULL);
   return g_test_run ();
 }
