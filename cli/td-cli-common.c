@@ -24,6 +24,27 @@ td_cli_load_config (const TdCliGlobals *globals, GError **error)
   return config;
 }
 
+/**
+ * td_cli_unknown_account:
+ * @config: the configuration
+ * @name: an account name the user gave that @config does not have
+ *
+ * Returns: (transfer full): "no account “x” in FILE; the accounts there are: a, b"
+ */
+char *
+td_cli_unknown_account (const TdConfig *config, const char *name)
+{
+  GString *out = g_string_new (NULL);
+
+  g_string_append_printf (out, "no account “%s” in %s", name, config->path);
+  if (config->accounts->len == 0)
+    g_string_append (out, "; it has no [account NAME] group");
+  for (guint i = 0; i < config->accounts->len; i++)
+    g_string_append_printf (out, i == 0 ? "; the accounts there are: %s" : ", %s",
+                            ((TdAccountConfig *) g_ptr_array_index (config->accounts, i))->name);
+  return g_string_free (out, FALSE);
+}
+
 void
 td_cli_print_error (const GError *error)
 {

@@ -220,7 +220,8 @@ td_cli_password (const TdCliGlobals *globals, int argc, char **argv)
   TdAccountConfig *a = td_config_find_account (config, argv[2]);
   if (a == NULL)
     {
-      fprintf (stderr, "tidings: no account “%s” in %s\n", argv[2], config->path);
+      g_autofree char *why = td_cli_unknown_account (config, argv[2]);
+      fprintf (stderr, "tidings: %s\n", why);
       return TD_EXIT_USAGE;
     }
   if (g_str_equal (argv[1], "set"))

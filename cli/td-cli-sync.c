@@ -263,8 +263,8 @@ pick_accounts (TdConfig *config, char **names, GError **error)
       TdAccountConfig *a = td_config_find_account (config, names[i]);
       if (a == NULL)
         {
-          g_set_error (error, TD_ERROR, TD_ERROR_CONFIG, "no account “%s” in %s", names[i],
-                       config->path);
+          g_autofree char *why = td_cli_unknown_account (config, names[i]);
+          g_set_error_literal (error, TD_ERROR, TD_ERROR_CONFIG, why);
           g_ptr_array_unref (picked);
           return NULL;
         }

@@ -21,6 +21,7 @@ int td_cli_watch (const TdCliGlobals *globals, int argc, char **argv);
 
 TdConfig *td_cli_load_config (const TdCliGlobals *globals, GError **error);
 void td_cli_print_error (const GError *error);
+char *td_cli_unknown_account (const TdConfig *config, const char *name);
 void td_cli_plain_output_init (void);
 char *td_cli_json_string (const char *text);
 char *td_cli_format_size (guint64 bytes);

@@ -563,12 +563,39 @@ test_config_errors (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (r.err, "tidings.conf:12: [account t] port:"));
   td_test_run_clear (&r);
 
+  /* An unknown protocol names the line and the protocols there are, not the installation. */
   g_autofree char *jmap = config (f, "protocol = jmap\n");
   r = td_test_tidings (jmap, "sync", NULL);
   g_assert_cmpint (r.status, ==, 2);
-  g_assert_nonnull (strstr (r.err, "no plugin serves protocol “jmap”"));
+  g_assert_nonnull (strstr (r.err, "tidings.conf:12: [account t] no plugin serves protocol "
+                                   "“jmap”; the protocols there are: imap, pop3"));
   td_test_run_clear (&r);
   g_assert_false (g_file_test (f->maildir, G_FILE_TEST_EXISTS));
+
+  /* "imaps" says how implicit TLS is asked for. */
+  g_autofree char *imaps = config (f, "protocol = imaps\n");
+  r = td_test_tidings (imaps, "check-config", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "tidings.conf:12: [account t] protocol: “imaps” is IMAP "
+                                   "over TLS: write protocol = imap"));
+  g_assert_nonnull (strstr (r.err, "security = tls"));
+  td_test_run_clear (&r);
+
+  /* A CA file that cannot be read is found without connecting. */
+  g_autofree char *no_ca = config_without_ca (f, "tls-ca-file = /nonexistent/ca.pem\n");
+  r = td_test_tidings (no_ca, "check-config", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "tls-ca-file: cannot read “/nonexistent/ca.pem”: No such "
+                                   "file or directory"));
+  td_test_run_clear (&r);
+
+  /* An account that is not there: the ones that are. */
+  g_autofree char *good_again = config (f, NULL);
+  r = td_test_tidings (good_again, "sync", "nope", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "no account “nope” in "));
+  g_assert_nonnull (strstr (r.err, "; the accounts there are: t\n"));
+  td_test_run_clear (&r);
 
   g_autofree char *good = config (f, NULL);
   r = td_test_tidings (good, "check-config", NULL);

@@ -269,11 +269,24 @@ td_plugin_registry_create_backend (TdPluginRegistry *self, TdAccountConfig *acco
       const char *why = g_hash_table_lookup (self->problems, account->protocol);
       if (why != NULL)
         g_set_error (error, TD_ERROR, TD_ERROR_PLUGIN, "account %s: %s", account->name, why);
+      else if (self->plugins->len > 0)
+        {
+          g_autoptr (GStrvBuilder) served = g_strv_builder_new ();
+          for (guint i = 0; i < self->plugins->len; i++)
+            g_strv_builder_addv (served, (const char **) ((PluginEntry *) g_ptr_array_index (
+                                           self->plugins, i))->protocols);
+          g_auto (GStrv) names = g_strv_builder_end (served);
+          g_autofree char *list = g_strjoinv (", ", names);
+          g_set_error (error, TD_ERROR, TD_ERROR_PLUGIN,
+                       "%s:%u: [account %s] no plugin serves protocol “%s”; the protocols "
+                       "there are: %s", account->config_file, account->protocol_line,
+                       account->name, account->protocol, list);
+        }
       else
         g_set_error (error, TD_ERROR, TD_ERROR_PLUGIN,
-                     "account %s: no plugin serves protocol “%s” (searched %s; set "
-                     "TIDINGS_PLUGIN_DIR or check the installation)", account->name,
-                     account->protocol, self->search_path);
+                     "account %s: no plugin serves protocol “%s” (searched %s and found no "
+                     "plugin; set TIDINGS_PLUGIN_DIR or check the installation)",
+                     account->name, account->protocol, self->search_path);
       return NULL;
     }
   if (!load_entry (entry, error))

@@ -371,6 +371,16 @@ load_connection (Loader *ld, TdAccountConfig *a)
     return bad_key (ld, "protocol", "missing; set it to imap or pop3");
   if (!g_regex_match_simple ("^[a-z0-9][a-z0-9_-]*$", a->protocol, 0, 0))
     return bad_key (ld, "protocol", "“%s” is not a protocol name", a->protocol);
+  /* "imaps" and "pop3s" are port names, not protocols: TLS is the security key's. */
+  if (g_str_equal (a->protocol, "imaps"))
+    return bad_key (ld, "protocol", "“imaps” is IMAP over TLS: write protocol = imap (the "
+                    "protocols are imap and pop3); TLS from the first byte, port 993, is the "
+                    "default (security = tls)");
+  if (g_str_equal (a->protocol, "pop3s") || g_str_equal (a->protocol, "pops"))
+    return bad_key (ld, "protocol", "“%s” is POP3 over TLS: write protocol = pop3 (the "
+                    "protocols are imap and pop3); TLS from the first byte, port 995, is the "
+                    "default (security = tls)", a->protocol);
+  a->protocol_line = find_line (ld->text, ld->group, "protocol");
   a->host = get_string (ld, "host", NULL);
   if (a->host == NULL || *a->host == '\0')
     return bad_key (ld, "host", "missing; set it to the server's host name");
@@ -410,7 +420,16 @@ load_credentials (Loader *ld, TdAccountConfig *a)
   if (td_account_config_uses_token (a) && !a->oauth2_token_command)
     return bad_key (ld, "oauth2-token-command", "auth = %s needs a command that prints a token",
                     auth_names[a->auth]);
-  return get_path (ld, "tls-ca-file", NULL, &a->tls_ca_file);
+  if (!get_path (ld, "tls-ca-file", NULL, &a->tls_ca_file))
+    return FALSE;
+  /* Found here rather than at the TLS handshake, so check-config catches it. */
+  if (a->tls_ca_file != NULL && g_access (a->tls_ca_file, R_OK) != 0)
+    {
+      int saved = errno;
+      return bad_key (ld, "tls-ca-file", "cannot read “%s”: %s", a->tls_ca_file,
+                      g_strerror (saved));
+    }
+  return TRUE;
 }
 
 /* What only the daemon uses: how often to look without push, and what to tell the user. */

@@ -49,6 +49,7 @@ typedef struct
   char *name;         /* the account id: the part after "account " in the group name */
   char *config_file;  /* where it was defined, for messages */
   char *protocol;
+  guint protocol_line;  /* where protocol is set in config_file, for messages */
   char *host;
   guint16 port;
   TdSecurity security;
