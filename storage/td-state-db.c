@@ -28,11 +28,24 @@ struct _TdStateDb
   GHashTable *statements; /* SQL text (static) -> sqlite3_stmt */
 };
 
+/* What to do about a database file that is damaged, or "" when it is not. Every fact in it
+ * can be found again: the next run matches the Maildir's messages to the server's (by
+ * Message-ID and size, as after a UIDVALIDITY change) instead of downloading them. */
+static const char *
+damage_advice (TdStateDb *db)
+{
+  int code = db->db != NULL ? sqlite3_errcode (db->db) & 0xff : SQLITE_OK;
+  if (code != SQLITE_NOTADB && code != SQLITE_CORRUPT)
+    return "";
+  return "; the file is damaged: move it aside (with its -wal and -shm files) and run again, "
+         "and Tidings builds a new one from the Maildir and the server";
+}
+
 static gboolean
 db_error (TdStateDb *db, GError **error, const char *what)
 {
-  g_set_error (error, TD_STORAGE_ERROR, TD_STORAGE_ERROR_DB, "state database %s: cannot %s: %s",
-               db->path, what, sqlite3_errmsg (db->db));
+  g_set_error (error, TD_STORAGE_ERROR, TD_STORAGE_ERROR_DB, "state database %s: cannot %s: %s%s",
+               db->path, what, sqlite3_errmsg (db->db), damage_advice (db));
   return FALSE;
 }
 
@@ -68,8 +81,8 @@ exec (TdStateDb *db, const char *sql, GError **error)
   char *msg = NULL;
   if (sqlite3_exec (db->db, sql, NULL, NULL, &msg) != SQLITE_OK)
     {
-      g_set_error (error, TD_STORAGE_ERROR, TD_STORAGE_ERROR_DB, "state database %s: %s",
-                   db->path, msg ? msg : "failed");
+      g_set_error (error, TD_STORAGE_ERROR, TD_STORAGE_ERROR_DB, "state database %s: %s%s",
+                   db->path, msg ? msg : "failed", damage_advice (db));
       sqlite3_free (msg);
       return FALSE;
     }

@@ -356,6 +356,40 @@ test_lost_state_db (Fixture *f, gconstpointer data)
   g_assert_true (has_flag (local, 2, 'F') && has_flag (local, 2, 'S'));
 }
 
+/* A damaged state DB (here a file of other bytes) stops the run with what to do; done, the
+ * next run recognises the messages already here instead of downloading them again. */
+static void
+test_corrupt_state_db (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, NULL);
+  g_autofree char *db = g_build_filename (f->state, "state.db", NULL);
+  g_autofree char *aside = g_build_filename (f->state, "state.db.broken", NULL);
+  g_autofree char *junk = g_strnfill (64 * 1024, 'x');
+
+  seed (f, "INBOX", 4, 300);
+  sync_ok (cfg);
+  for (const char *const *ext = (const char *const[]) { "-wal", "-shm", NULL }; *ext; ext++)
+    {
+      g_autofree char *side = g_strconcat (db, *ext, NULL);
+      g_unlink (side);
+    }
+  g_assert_true (g_file_set_contents (db, junk, -1, NULL));
+
+  TdTestRun r = td_test_tidings (cfg, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 6);
+  g_assert_nonnull (strstr (r.err, "file is not a database"));
+  g_assert_nonnull (strstr (r.err, "the file is damaged: move it aside"));
+  td_test_run_clear (&r);
+
+  g_assert_cmpint (g_rename (db, aside), ==, 0);
+  r = td_test_tidings (cfg, "sync", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "\"rematched\":4"));
+  g_assert_nonnull (strstr (r.out, "\"added\":0,"));
+  td_test_run_clear (&r);
+  assert_folder_matches (f, "INBOX");
+}
+
 /* Flags changed in the mail reader reach the server. */
 static void
 test_push_flags (Fixture *f, gconstpointer data)
@@ -740,6 +774,7 @@ main (int argc, char **argv)
   ADD ("/integration/imap/status-fallback", test_status_fallback,
        "imap_capability = IMAP4rev1 LITERAL+ CONDSTORE ESEARCH");
   ADD ("/integration/imap/lost-state-db", test_lost_state_db, NULL);
+  ADD ("/integration/imap/corrupt-state-db", test_corrupt_state_db, NULL);
   ADD ("/integration/imap/push-flags", test_push_flags, NULL);
   ADD ("/integration/imap/merge-flags", test_merge_flags, NULL);
   ADD ("/integration/imap/pull-does-not-push", test_pull_does_not_push, NULL);
