@@ -96,6 +96,9 @@ report_exit_code (TdAccountReport *r)
       if (f->error != NULL)
         return td_error_to_exit_code (f->error);
     }
+  for (guint i = 0; i < r->folders->len; i++)
+    if (((TdFolderReport *) g_ptr_array_index (r->folders, i))->unreadable > 0)
+      return TD_EXIT_FAILED;
   return TD_EXIT_OK;
 }
 
@@ -211,6 +214,20 @@ print_text (TdAccountReport *r, gboolean verbose, gboolean dry_run)
     printf ("%s: %s; %s%s\n", r->account, did, where, end);
 }
 
+/* Files left out of the sync, on stderr whatever the output format: a file that cannot be
+ * read makes the exit code 1, and this says which. */
+static void
+print_skipped (TdAccountReport *r)
+{
+  for (guint i = 0; i < r->folders->len; i++)
+    {
+      TdFolderReport *f = g_ptr_array_index (r->folders, i);
+      for (guint k = 0; f->skipped != NULL && k < f->skipped->len; k++)
+        fprintf (stderr, "tidings: account %s, folder %s: warning: %s\n", r->account, f->name,
+                 (char *) g_ptr_array_index (f->skipped, k));
+    }
+}
+
 static void
 print_json (GPtrArray *reports, gboolean dry_run)
 {
@@ -233,13 +250,15 @@ print_json (GPtrArray *reports, gboolean dry_run)
                                   "\"removed\":%u,\"rematched\":%u,\"flags_pushed\":%u,"
                                   "\"uploaded\":%u,\"deleted_remote\":%u,\"kept\":%u,"
                                   "\"bytes\":%" G_GUINT64_FORMAT ",\"unchanged\":%s,"
-                                  "\"estimate\":%s,\"event\":\"%s\",\"error\":%s}", k ? "," : "", fname,
+                                  "\"estimate\":%s,\"event\":\"%s\",\"skipped\":%u,"
+                                  "\"error\":%s}", k ? "," : "", fname,
                                   f->added,
                                   f->flags_changed, f->removed, f->matched, f->flags_pushed,
                                   f->uploaded, f->deleted_remote, f->kept, f->bytes,
                                   f->unchanged ? "true" : "false",
                                   f->estimate ? "true" : "false",
-                                  td_folder_event_to_string (f->event), ferr);
+                                  td_folder_event_to_string (f->event),
+                                  f->skipped ? f->skipped->len : 0, ferr);
         }
       g_string_append (out, "]}");
     }
@@ -395,6 +414,7 @@ td_cli_sync (const TdCliGlobals *globals, int argc, char **argv)
   for (guint i = 0; i < reports->len; i++)
     {
       TdAccountReport *r = g_ptr_array_index (reports, i);
+      print_skipped (r);
       if (!json && (!quiet || report_exit_code (r) != 0))
         print_text (r, verbose, dry_run);
       if (code == TD_EXIT_OK)

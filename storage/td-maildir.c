@@ -658,6 +658,22 @@ td_maildir_remove_folder (TdMaildir *maildir, char **components, GHashTable *kno
 /* The header block is looked at up to this size for the Message-ID. */
 #define IDENTITY_HEADER_MAX (256 * 1024)
 
+/* A message file that cannot be read, named in full: gone (a mail reader moved it), or
+ * there and unreadable (permissions, a symbolic link, which is never followed). */
+static gboolean
+unreadable (GError **error, TdMaildirFolder *folder, const TdMaildirEntry *entry, int errsv)
+{
+  g_autofree char *path = g_build_filename (folder->path, entry->in_cur ? "cur" : "new",
+                                            entry->filename, NULL);
+  if (errsv == ENOENT)
+    g_set_error (error, TD_STORAGE_ERROR, TD_STORAGE_ERROR_GONE, "%s is gone", path);
+  else
+    g_set_error (error, TD_STORAGE_ERROR, TD_STORAGE_ERROR_UNREADABLE, "cannot read %s: %s%s",
+                 path, g_strerror (errsv),
+                 errsv == ELOOP ? " (a symbolic link; Tidings reads only plain files)" : "");
+  return FALSE;
+}
+
 /**
  * td_maildir_folder_read_identity:
  * @folder: a folder
@@ -683,7 +699,7 @@ td_maildir_folder_read_identity (TdMaildirFolder *folder, const TdMaildirEntry *
   ssize_t n;
 
   if (fd < 0)
-    return io_error (error, "read a message in", folder->path, errno);
+    return unreadable (error, folder, entry, errno);
   while ((n = read (fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
     {
       for (ssize_t i = 0; i < n; i++)
@@ -699,7 +715,7 @@ td_maildir_folder_read_identity (TdMaildirFolder *folder, const TdMaildirEntry *
   int errsv = errno;
   close (fd);
   if (n < 0)
-    return io_error (error, "read a message in", folder->path, errsv);
+    return unreadable (error, folder, entry, errsv);
   *message_id = td_message_id_parse ((const char *) head->data, head->len);
   *wire_size = size;
   return TRUE;
@@ -748,7 +764,7 @@ td_maildir_folder_open_message (TdMaildirFolder *folder, const char *base, TdMai
       fd = open_entry (folder, entry);
     }
   if (fd < 0)
-    return io_error (error, "read a message in", folder->path, errno), -1;
+    return unreadable (error, folder, entry, errno), -1;
   if (fstat (fd, &st) != 0)
     {
       int errsv = errno;

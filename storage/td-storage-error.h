@@ -14,6 +14,8 @@ G_BEGIN_DECLS
  * @TD_STORAGE_ERROR_DB: the state database failed or is corrupt
  * @TD_STORAGE_ERROR_GONE: a message file is no longer there (a mail reader removed it)
  * @TD_STORAGE_ERROR_UNSAFE: refused, since mail found nowhere else would be lost
+ * @TD_STORAGE_ERROR_UNREADABLE: a message file is there but cannot be read (permissions, a
+ *   symbolic link); the rest of its folder can go on without it
  */
 typedef enum
 {
@@ -22,6 +24,7 @@ typedef enum
   TD_STORAGE_ERROR_DB,
   TD_STORAGE_ERROR_GONE,
   TD_STORAGE_ERROR_UNSAFE,
+  TD_STORAGE_ERROR_UNREADABLE,
 } TdStorageErrorCode;
 
 GQuark td_storage_error_quark (void);

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <unistd.h>
 #include <utime.h>
 
 #include "td-test-sync.h"
@@ -169,6 +170,38 @@ test_upload_crash (Fixture *f, gconstpointer data)
   use_device_b (f, TRUE);
   assert_folder_matches (f, "INBOX");
   use_device_b (f, FALSE);
+}
+
+/* A file that cannot be read (a symbolic link, never followed) is named, left out with a
+ * warning and exit 1, and the rest of the folder syncs; an empty file is not uploaded. The
+ * next run says the same and uploads nothing twice. */
+static void
+test_unreadable_files (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, NULL);
+
+  seed (f, "INBOX", 2, 300);
+  sync_ok (cfg);
+  g_autofree char *m1 = new_local_message (f, "INBOX", "fine");
+  g_free (write_local (f, "INBOX", "cur", "1700000000.fine.host:2,S", m1, 0));
+  g_autofree char *empty = write_local (f, "INBOX", "cur", "1700000000.empty.host:2,S", "", 0);
+  g_autofree char *loop = g_build_filename (f->maildir, "INBOX", "cur",
+                                            "1700000000.loop.host:2,S", NULL);
+  g_assert_cmpint (symlink (loop, loop), ==, 0);
+
+  for (guint i = 0; i < 2; i++)
+    {
+      TdTestRun r = sync_json (cfg, NULL);
+      g_assert_cmpint (r.status, ==, 1);
+      assert_json (&r, i == 0 ? "\"uploaded\":1" : "\"uploaded\":0");
+      g_autofree char *named = g_strdup_printf ("account t, folder INBOX: warning: cannot read "
+                                                "%s: Too many levels of symbolic links", loop);
+      g_assert_nonnull (strstr (r.err, named));
+      g_autofree char *said = g_strdup_printf ("warning: %s is empty: not uploaded", empty);
+      g_assert_nonnull (strstr (r.err, said));
+      td_test_run_clear (&r);
+      g_assert_cmpuint (server_count (f, "INBOX"), ==, 3);
+    }
 }
 
 /* deletes = both (the default): a message deleted locally is expunged on the server. */
@@ -708,6 +741,7 @@ main (int argc, char **argv)
 #define ADD(path, fn, conf) g_test_add (path, Fixture, conf, td_sync_fixture_setup, fn, td_sync_fixture_teardown)
   ADD ("/integration/imap/two-way/upload", test_upload, NULL);
   ADD ("/integration/imap/two-way/upload-crash", test_upload_crash, NULL);
+  ADD ("/integration/imap/two-way/unreadable-files", test_unreadable_files, NULL);
   ADD ("/integration/imap/two-way/delete-local", test_delete_local, NULL);
   ADD ("/integration/imap/two-way/delete-policies", test_delete_policies, NULL);
   ADD ("/integration/imap/two-way/local-deletion-guard", test_local_deletion_guard, NULL);

@@ -13,9 +13,12 @@ struct _TdLocalFolder
   TdMaildirFolder *folder;
   TdStateFolder record;   /* the sync point after the last good sync */
   GHashTable *local_only; /* base set: kept here after the server dropped them */
+  GPtrArray *skipped;     /* nullable: why files were left out of this sync, one line each */
+  guint unreadable;       /* of @skipped, the files that could not be read */
 };
 
 gboolean td_local_folder_fail (GError **error, GError *local, const char *folder);
+gboolean td_local_folder_skip (TdLocalFolder *local, GError *why);
 TdStateMessage *td_local_folder_find (TdLocalFolder *local, guint32 uid, guint *index);
 void td_local_folder_insert (TdLocalFolder *local, TdStateMessage *message);
 

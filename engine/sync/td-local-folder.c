@@ -40,6 +40,7 @@ td_local_folder_free (TdLocalFolder *local)
   g_clear_pointer (&local->side.disk, g_hash_table_unref);
   g_clear_pointer (&local->side.local_flags, g_array_unref);
   g_clear_pointer (&local->local_only, g_hash_table_unref);
+  g_clear_pointer (&local->skipped, g_ptr_array_unref);
   g_clear_pointer (&local->side.uploads, g_array_unref);
   g_clear_pointer (&local->side.new_files, g_ptr_array_unref);
   g_clear_pointer (&local->side.deleted, g_array_unref);
@@ -93,6 +94,54 @@ const TdLocalSide *
 td_local_folder_get_side (TdLocalFolder *local)
 {
   return &local->side;
+}
+
+/* Leaves a file out of this sync when reading it failed for a reason of its own: gone
+ * since the scan (silently), or there and unreadable (said, and the run ends with exit 1).
+ * Takes @why. Returns: FALSE when @why is about more than the one file. */
+gboolean
+td_local_folder_skip (TdLocalFolder *local, GError *why)
+{
+  gboolean gone = g_error_matches (why, TD_STORAGE_ERROR, TD_STORAGE_ERROR_GONE);
+
+  if (!gone && !g_error_matches (why, TD_STORAGE_ERROR, TD_STORAGE_ERROR_UNREADABLE))
+    return FALSE;
+  if (!gone)
+    {
+      td_local_folder_note_skipped (local, g_strdup_printf ("%s; skipped, the rest of the "
+                                                            "folder syncs", why->message));
+      local->unreadable++;
+    }
+  g_error_free (why);
+  return TRUE;
+}
+
+/**
+ * td_local_folder_note_skipped:
+ * @local: a folder
+ * @why: (transfer full): a line that names a file left out of the sync and why
+ */
+void
+td_local_folder_note_skipped (TdLocalFolder *local, char *why)
+{
+  if (local->skipped == NULL)
+    local->skipped = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (local->skipped, why);
+}
+
+/**
+ * td_local_folder_take_skipped:
+ * @local: a folder
+ * @unreadable: (out): how many of them could not be read
+ *
+ * Returns: (transfer full) (nullable): why files were left out of this sync, one line each
+ */
+GPtrArray *
+td_local_folder_take_skipped (TdLocalFolder *local, guint *unreadable)
+{
+  *unreadable = local->unreadable;
+  local->unreadable = 0;
+  return g_steal_pointer (&local->skipped);
 }
 
 /* Returns: (transfer none) (nullable): the folder's directory, NULL in a dry run when the
@@ -734,7 +783,14 @@ td_local_folder_adopt (TdLocalFolder *local, GArray *server, guint32 uidvalidity
       char *id = NULL;
       guint64 size = 0;
       if (!td_maildir_folder_read_identity (local->folder, entry, &id, &size, &e))
-        return td_local_folder_fail (error, e, local->side.name);
+        {
+          if (td_local_folder_skip (local, e))
+            {
+              e = NULL;
+              continue;
+            }
+          return td_local_folder_fail (error, e, local->side.name);
+        }
       g_ptr_array_add (ids, id);
       Candidate c = { base, id, size, entry->flags };
       g_array_append_val (candidates, c);

@@ -60,6 +60,8 @@ void td_local_folder_free (TdLocalFolder *local);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdLocalFolder, td_local_folder_free)
 
 const TdLocalSide *td_local_folder_get_side (TdLocalFolder *local);
+void td_local_folder_note_skipped (TdLocalFolder *local, char *why);
+GPtrArray *td_local_folder_take_skipped (TdLocalFolder *local, guint *unreadable);
 TdMaildirFolder *td_local_folder_get_maildir_folder (TdLocalFolder *local);
 void td_local_folder_sync_point (TdLocalFolder *local, TdSyncPoint *point);
 void td_local_folder_ensure_scanned (TdLocalFolder *local);

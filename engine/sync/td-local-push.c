@@ -248,7 +248,8 @@ td_local_folder_resolve_uploads (TdLocalFolder *local, GArray *server, guint *fo
   return TRUE;
 }
 
-/* The intent row for one new file; FALSE with no error when the file went away. */
+/* The intent row for one new file; FALSE with no error when the file is left out (gone,
+ * unreadable or empty; see td_local_folder_skip()). */
 static gboolean
 plan_upload (TdLocalFolder *local, const char *base, const TdFolderState *state,
              TdStateUpload *u, GError **error)
@@ -256,11 +257,25 @@ plan_upload (TdLocalFolder *local, const char *base, const TdFolderState *state,
   TdMaildirEntry *entry = g_hash_table_lookup (local->side.disk, base);
   char *message_id = NULL;
   guint64 size = 0;
+  GError *e = NULL;
 
   if (entry == NULL)
     return FALSE;
-  if (!td_maildir_folder_read_identity (local->folder, entry, &message_id, &size, error))
-    return FALSE;
+  if (!td_maildir_folder_read_identity (local->folder, entry, &message_id, &size, &e))
+    {
+      if (!td_local_folder_skip (local, e))
+        g_propagate_error (error, e);
+      return FALSE;
+    }
+  if (size == 0)
+    {
+      /* Only the upload header would reach the server: not a message. */
+      g_autofree char *path = g_build_filename (td_maildir_folder_get_path (local->folder),
+                                                entry->in_cur ? "cur" : "new", entry->filename,
+                                                NULL);
+      td_local_folder_note_skipped (local, g_strdup_printf ("%s is empty: not uploaded", path));
+      return FALSE;
+    }
   if (message_id != NULL && !g_str_is_ascii (message_id))
     g_clear_pointer (&message_id, g_free); /* not a usable identifier: the token is used */
   g_autofree char *uuid = g_uuid_string_random ();
@@ -353,11 +368,8 @@ td_local_folder_open_uploads (TdLocalFolder *local, guint first, guint count, GE
                      : -1;
       if (fd < 0)
         {
-          if (e == NULL || g_error_matches (e, TD_STORAGE_ERROR, TD_STORAGE_ERROR_GONE))
-            {
-              g_clear_error (&e);
-              continue;
-            }
+          if (e == NULL || td_local_folder_skip (local, e))
+            continue;
           return td_local_folder_fail (error, e, local->side.name), NULL;
         }
       g_autofree char *prefix = u->message_id ? NULL

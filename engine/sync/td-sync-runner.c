@@ -55,6 +55,7 @@ folder_report_free (TdFolderReport *report)
   g_free (report->name);
   g_free (report->path);
   g_clear_pointer (&report->new_files, g_ptr_array_unref);
+  g_clear_pointer (&report->skipped, g_ptr_array_unref);
   g_clear_error (&report->error);
   g_free (report);
 }
@@ -85,6 +86,8 @@ td_sync_runner_end_folder (TdSyncRunner *self, GError *error)
     }
   if (error != NULL)
     run->report->error = error;
+  if (run->local != NULL)
+    run->report->skipped = td_local_folder_take_skipped (run->local, &run->report->unreadable);
   td_sync_runner_folder_done (self, run->report);
   td_folder_run_free (run);
   td_sync_runner_next_folder (self);

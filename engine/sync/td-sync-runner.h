@@ -54,6 +54,8 @@ typedef struct
   char *path;           /* the folder's directory in the Maildir, nullable */
   guint added_unseen;   /* of @added, the messages without \Seen */
   GPtrArray *new_files; /* paths of the first TD_REPORT_MAX_NEW_FILES of @added_unseen */
+  GPtrArray *skipped;   /* nullable: files left out of the sync and why, a line each */
+  guint unreadable;     /* of @skipped, files that could not be read: the run ends with 1 */
   GError *error;
 } TdFolderReport;
 
