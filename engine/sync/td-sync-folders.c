@@ -104,9 +104,10 @@ check_patterns (TdSyncRunner *self)
   g_ptr_array_sort (names, by_name);
   g_ptr_array_add (names, NULL);
   const char *const *all = (const char *const *) names->pdata;
-  if ((error = pattern_missed (self->account->folders, all, in_config)) == NULL
-      && (error = pattern_missed (self->options.folder_patterns, all, "--folder")) == NULL)
-    error = pattern_missed (self->options.folder_names, all, "the folder asked for");
+  /* options.folder_names (D-Bus SyncFolder) are not checked here: that method answers a
+   * name with no folder InvalidArgs itself, as its API says. */
+  if ((error = pattern_missed (self->account->folders, all, in_config)) == NULL)
+    error = pattern_missed (self->options.folder_patterns, all, "--folder");
   if (error != NULL)
     g_prefix_error (&error, "account %s: ", self->account->name);
   return error;
