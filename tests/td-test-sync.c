@@ -461,3 +461,18 @@ start_throttle (Fixture *f, guint16 target, guint rate, guint64 cut, guint16 *po
   g_assert_cmpuint (*port, >, 0);
   return proxy;
 }
+
+/* Whether a --verbose trace in @err shows Tidings sending a command that holds @fragment
+ * (the server's answers, also traced, do not count). */
+gboolean
+sent_command (const char *err, const char *fragment)
+{
+  g_auto (GStrv) lines = g_strsplit (err, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *c = strstr (lines[i], ": C: ");
+      if (c != NULL && strstr (c, fragment) != NULL)
+        return TRUE;
+    }
+  return FALSE;
+}

@@ -75,7 +75,7 @@ test_errors_name_the_place (void)
   } cases[] = {
     { "port = 99999\n", "/cfg:7: [account work] port:" },
     { "security = ssl\n", "/cfg:7: [account work] security:" },
-    { "colour = blue\n", "/cfg:7: [account work] colour: unknown key (every key is in /" },
+    { "colour = blue\n", "/cfg:7: [account work] colour: unknown key (every key is in `man tidings.conf` and /" },
     { "maildr = /x\n", "/cfg:7: [account work] maildr: unknown key; did you mean “maildir”?" },
     { "maildir = /x   # default\n", "/cfg:7: [account work] maildir: “/x   # default” holds a "
                                      "comment" },

@@ -305,6 +305,49 @@ test_dates (void)
   g_assert_false (td_imap_date_parse ("garbage", &t));
 }
 
+/* The --verbose trace shows answers as a reader would want them: structure kept, bodies,
+ * long strings and challenges left out, the line cut at its bound. */
+static void
+test_describe (void)
+{
+  struct
+  {
+    const char *in;
+    const char *shown;
+  } cases[] = {
+    { "* 3 FETCH (UID 7 FLAGS (\\Seen) BODY[] {5}\r\nHello)\r\n",
+      "* 3 FETCH (UID 7 FLAGS (\\Seen) BODY[] {5 bytes not shown})" },
+    { "* 4 FETCH (UID 8 BODY[HEADER.FIELDS (MESSAGE-ID)] {23}\r\nMessage-ID: <a@b.c>\r\n\r\n)\r\n",
+      "* 4 FETCH (UID 8 BODY[HEADER.FIELDS (MESSAGE-ID)] {23 bytes not shown})" },
+    { "a1 OK [READ-WRITE] SELECT completed\r\n", "a1 OK [READ-WRITE] SELECT completed" },
+    { "* LIST (\\HasNoChildren) \"/\" \"Lists/gnome\"\r\n",
+      "* LIST (\\HasNoChildren) \"/\" \"Lists/gnome\"" },
+    { "* 12 EXISTS\r\n", "* 12 EXISTS" },
+    { "+ cj1meWtvK3JmNDdlZ2U=\r\n", "+ <not shown>" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      Parsed p = parse_all (cases[i].in, strlen (cases[i].in), G_MAXSIZE);
+      g_assert_no_error (p.error);
+      g_autofree char *shown = td_imap_response_describe (g_ptr_array_index (p.responses, 0),
+                                                          300);
+      g_assert_cmpstr (shown, ==, cases[i].shown);
+      parsed_clear (&p);
+    }
+
+  GString *many = g_string_new ("* SEARCH");
+  for (guint i = 1; i <= 500; i++)
+    g_string_append_printf (many, " %u", i);
+  g_string_append (many, "\r\n");
+  Parsed p = parse_all (many->str, many->len, G_MAXSIZE);
+  g_autofree char *cut = td_imap_response_describe (g_ptr_array_index (p.responses, 0), 100);
+  g_assert_cmpuint (strlen (cut), <=, 100 + 3 + 10);
+  g_assert_true (g_str_has_suffix (cut, "..."));
+  parsed_clear (&p);
+  g_string_free (many, TRUE);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -315,6 +358,7 @@ main (int argc, char **argv)
   g_test_add_func ("/imap/parser/limits", test_limits);
   g_test_add_func ("/imap/parser/literal/big-streams", test_big_literal_streams);
   g_test_add_func ("/imap/fetch/info", test_fetch_info);
+  g_test_add_func ("/imap/parser/describe", test_describe);
   g_test_add_func ("/imap/fetch/dates", test_dates);
   return g_test_run ();
 }

@@ -45,9 +45,9 @@ test_full_pull (Fixture *f, gconstpointer data)
   g_assert_null (strstr (r.out, "\"unchanged\":false"));
   g_assert_nonnull (strstr (r.out, "\"folder\":\"Entwürfe\""));
   g_assert_true (g_regex_match_simple ("\"bytes\":[1-9]", r.out, 0, 0) == FALSE);
-  g_assert_nonnull (strstr (r.err, "RETURN (STATUS"));
-  g_assert_null (strstr (r.err, "EXAMINE"));
-  g_assert_null (strstr (r.err, "SELECT"));
+  g_assert_true (sent_command (r.err, "RETURN (STATUS"));
+  g_assert_false (sent_command (r.err, "EXAMINE"));
+  g_assert_false (sent_command (r.err, "SELECT"));
   td_test_run_clear (&r);
   assert_folder_matches (f, "INBOX");
 }
@@ -110,8 +110,8 @@ test_qresync (Fixture *f, gconstpointer data)
   TdTestRun r = td_test_tidings (cfg, "sync", "--verbose", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.err, "(QRESYNC ("));
-  g_assert_null (strstr (r.err, "CHANGEDSINCE"));
-  g_assert_null (strstr (r.err, "UID FETCH 1:"));
+  g_assert_false (sent_command (r.err, "CHANGEDSINCE"));
+  g_assert_false (sent_command (r.err, "UID FETCH 1:"));
   td_test_run_clear (&r);
   g_autoptr (GHashTable) local = read_local (f, "INBOX");
   g_assert_true (has_flag (local, 2, 'F'));
@@ -218,25 +218,38 @@ fingerprint_of (const char *cert)
   return g_strstrip (g_strdup (eq + 1));
 }
 
-/* A pinned certificate is accepted without any CA; a different pin is refused (exit 4). */
+/* A pinned certificate is accepted without any CA, written as Tidings prints it or as
+ * openssl does; a different pin is refused (exit 4), and a refusal shows the fingerprint
+ * the server presented, ready to paste. */
 static void
 test_tls_fingerprint (Fixture *f, gconstpointer data)
 {
   g_autofree char *pin = fingerprint_of (f->dovecot->cert);
   const char *wrong = "sha256:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:"
                       "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF";
+  g_autofree char *seen = g_strdup_printf ("tls-fingerprint = sha256:%s;", pin);
+  const char *prefixes[] = { "sha256:", "sha256 Fingerprint=", "" };
 
   seed (f, "INBOX", 2, 100);
-  for (guint i = 0; i < 2; i++)
+  for (guint i = 0; i < G_N_ELEMENTS (prefixes); i++)
     {
-      g_autofree char *line = g_strdup_printf ("tls-fingerprint = %s%s\n", i == 0 ? "sha256:" : "",
-                                               i == 0 ? pin : wrong);
+      g_autofree char *line = g_strdup_printf ("tls-fingerprint = %s%s\n", prefixes[i],
+                                               i < 2 ? pin : wrong);
       g_autofree char *cfg = config_without_ca (f, line);
       TdTestRun r = td_test_tidings (cfg, "sync", NULL);
-      g_assert_cmpint (r.status, ==, i == 0 ? 0 : 4);
+      g_assert_cmpint (r.status, ==, i < 2 ? 0 : 4);
+      if (i == 2)
+        g_assert_nonnull (strstr (r.err, seen));
       td_test_run_clear (&r);
     }
   assert_folder_matches (f, "INBOX");
+
+  g_autofree char *unpinned = config_without_ca (f, NULL);
+  TdTestRun r = td_test_tidings (unpinned, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 4);
+  g_assert_nonnull (strstr (r.err, "it is not signed by a trusted authority"));
+  g_assert_nonnull (strstr (r.err, seen));
+  td_test_run_clear (&r);
 }
 
 /* layout = maildir++: INBOX is the Maildir itself, other folders .A.B in modified UTF-7. */
@@ -303,11 +316,11 @@ test_status_fallback (Fixture *f, gconstpointer data)
                            "Archive", "uid", "1", NULL);
   TdTestRun r = td_test_tidings (cfg, "sync", "--verbose", NULL);
   g_assert_cmpint (r.status, ==, 0);
-  g_assert_nonnull (strstr (r.err, "STATUS \"INBOX\""));
-  g_assert_null (strstr (r.err, "RETURN (STATUS"));
-  g_assert_null (strstr (r.err, "SELECT \"INBOX\""));
-  g_assert_null (strstr (r.err, "EXAMINE \"INBOX\""));
-  g_assert_nonnull (strstr (r.err, "SELECT \"Archive\""));
+  g_assert_true (sent_command (r.err, "STATUS \"INBOX\""));
+  g_assert_false (sent_command (r.err, "RETURN (STATUS"));
+  g_assert_false (sent_command (r.err, "SELECT \"INBOX\""));
+  g_assert_false (sent_command (r.err, "EXAMINE \"INBOX\""));
+  g_assert_true (sent_command (r.err, "SELECT \"Archive\""));
   td_test_run_clear (&r);
   g_autoptr (GHashTable) local = read_local (f, "Archive");
   g_assert_true (has_flag (local, 4, 'F'));
@@ -464,8 +477,8 @@ test_pull_does_not_push (Fixture *f, gconstpointer data)
   reader_sets_flags (f, "INBOX", 1, "FS");
   TdTestRun r = td_test_tidings (cfg, "sync", "--verbose", NULL);
   g_assert_cmpint (r.status, ==, 0);
-  g_assert_null (strstr (r.err, "STORE"));
-  g_assert_null (strstr (r.err, "SELECT"));
+  g_assert_false (sent_command (r.err, "STORE"));
+  g_assert_false (sent_command (r.err, "SELECT"));
   td_test_run_clear (&r);
   g_autofree char *f1 = server_flags (f, "INBOX", "1");
   g_assert_cmpstr (f1, ==, "");
@@ -564,6 +577,61 @@ test_plain_locale (Fixture *f, gconstpointer data)
   r = td_test_tidings_in_locale ("C.UTF-8", typo, "check-config", NULL);
   g_assert_cmpint (r.status, ==, 2);
   g_assert_nonnull (strstr (r.err, "unknown key; did you mean “maildir”?"));
+  td_test_run_clear (&r);
+}
+
+/* An account pointed at the other protocol's port, or at a plain-text port with TLS, is
+ * told which port or security setting it wants (exit 5), not a parse error. */
+static void
+test_wrong_port (Fixture *f, gconstpointer data)
+{
+  struct
+  {
+    const char *protocol;
+    const char *security;
+    guint port;
+    const char *said;
+  } cases[] = {
+    { "imap", "tls", f->dovecot->pop3s_port, "this port speaks POP3, not IMAP: set the "
+                                             "account's port to the IMAP one (993 with "
+                                             "security = tls, 143 with starttls), or "
+                                             "protocol = pop3" },
+    { "pop3", "tls", f->dovecot->imaps_port, "this port speaks IMAP, not POP3" },
+    { "imap", "tls", f->dovecot->imap_port, "the server answers in plain text, not TLS: this "
+                                            "port wants security = starttls" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *extra = g_strdup_printf ("protocol = %s\nsecurity = %s\nport = %u\n",
+                                                cases[i].protocol, cases[i].security,
+                                                cases[i].port);
+      g_autofree char *cfg = config (f, extra);
+      TdTestRun r = td_test_tidings (cfg, "sync", NULL);
+      g_assert_cmpint (r.status, ==, 5);
+      g_assert_nonnull (strstr (r.err, cases[i].said));
+      td_test_run_clear (&r);
+    }
+}
+
+/* --verbose traces both sides of the exchange, readable, with no credential and no message
+ * body in it. */
+static void
+test_verbose_trace (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, NULL);
+
+  seed (f, "INBOX", 2, 400);
+  TdTestRun r = td_test_tidings (cfg, "sync", "--verbose", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.err, ": C: "));
+  g_assert_nonnull (strstr (r.err, ": S: * OK"));
+  g_assert_true (g_regex_match_simple (": S: \\* [0-9]+ FETCH \\(.*BODY\\[\\] \\{[0-9]+ bytes not shown\\}",
+                                       r.err, 0, 0));
+  g_assert_true (g_regex_match_simple (": S: [a-z]*[0-9]+ OK ", r.err, 0, 0));
+  g_assert_null (strstr (r.err, TD_TEST_PASSWORD));
+  g_assert_null (strstr (r.err, "Hello 1,"));
+  g_assert_null (strstr (r.err, "abcdefghijklmnopqrstuvwxyz"));
   td_test_run_clear (&r);
 }
 
@@ -784,5 +852,7 @@ main (int argc, char **argv)
   ADD ("/integration/cli/config-errors", test_config_errors, NULL);
   ADD ("/integration/cli/summary", test_summary, NULL);
   ADD ("/integration/cli/plain-locale", test_plain_locale, NULL);
+  ADD ("/integration/cli/wrong-port", test_wrong_port, NULL);
+  ADD ("/integration/cli/verbose-trace", test_verbose_trace, NULL);
   return g_test_run ();
 }

@@ -297,6 +297,38 @@ td_connection_awaits_greeting (TdConnection *conn)
 }
 
 /**
+ * td_connection_refuse_other_protocol:
+ * @conn: a connection awaiting its greeting
+ * @data: the first bytes the server sent
+ * @n: how many
+ * @protocol: what the owner speaks, "imap" or "pop3"
+ *
+ * A server that greets in the other protocol (the account points at the wrong port, or
+ * names the wrong protocol) would otherwise meet a parse error that says nothing useful.
+ * When @data is the other protocol's greeting, fails @conn saying so (a network error: the
+ * account reached the wrong service).
+ *
+ * Returns: %TRUE when @conn was failed
+ */
+gboolean
+td_connection_refuse_other_protocol (TdConnection *conn, const guint8 *data, gsize n,
+                                     const char *protocol)
+{
+  const char *greets = td_net_greeting_protocol ((const char *) data, n);
+  gboolean want_imap = g_str_equal (protocol, "imap");
+
+  if (conn->greeting == NULL || greets == NULL || g_str_equal (greets, protocol))
+    return FALSE;
+  td_connection_fail_with (conn, TD_ERROR_NETWORK,
+                           "this port speaks %s, not %s: set the account's port to the %s one "
+                           "(%s with security = tls, %s with starttls), or protocol = %s",
+                           want_imap ? "POP3" : "IMAP", want_imap ? "IMAP" : "POP3",
+                           want_imap ? "IMAP" : "POP3", want_imap ? "993" : "995",
+                           want_imap ? "143" : "110", want_imap ? "pop3" : "imap");
+  return TRUE;
+}
+
+/**
  * td_connection_take_greeting:
  * @conn: a connection whose greeting arrived
  *

@@ -32,6 +32,8 @@ TdConnection *td_connection_new (TdAccountConfig *account, gsize read_chunk,
 void td_connection_open (TdConnection *conn, GTask *greeting);
 gboolean td_connection_awaits_greeting (TdConnection *conn);
 GTask *td_connection_take_greeting (TdConnection *conn);
+gboolean td_connection_refuse_other_protocol (TdConnection *conn, const guint8 *data, gsize n,
+                                              const char *protocol);
 void td_connection_start_tls_async (TdConnection *conn, GCancellable *cancellable,
                                     GAsyncReadyCallback callback, gpointer user_data);
 gboolean td_connection_start_tls_finish (TdConnection *conn, GAsyncResult *result,

@@ -79,29 +79,49 @@ td_net_connect_finish (GAsyncResult *result, GError **error)
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
+/**
+ * td_net_greeting_protocol:
+ * @data: the first bytes a server sent
+ * @n: how many
+ *
+ * Returns: (nullable): "imap" or "pop3" when @data begins as that protocol's greeting does
+ */
+const char *
+td_net_greeting_protocol (const char *data, gsize n)
+{
+  if ((n >= 3 && strncmp (data, "+OK", 3) == 0) || (n >= 4 && strncmp (data, "-ERR", 4) == 0))
+    return "pop3";
+  if (n >= 4 && (strncmp (data, "* OK", 4) == 0 || strncmp (data, "* PR", 4) == 0
+                 || strncmp (data, "* BY", 4) == 0))
+    return "imap";
+  return NULL;
+}
+
 /* TLS */
 
 typedef struct
 {
   TdAccountConfig *account;
   GTlsCertificateFlags errors;
+  char *seen;  /* the refused certificate's fingerprint, as tls-fingerprint takes it */
 } TlsData;
 
 static void
 tls_data_free (TlsData *t)
 {
   td_account_config_unref (t->account);
+  g_free (t->seen);
   g_free (t);
 }
 
+/* The SHA-256 of @cert's DER form; FALSE when it has none. */
 static gboolean
-fingerprint_matches (TdAccountConfig *account, GTlsCertificate *cert)
+cert_digest (GTlsCertificate *cert, guint8 digest[32])
 {
   g_autoptr (GByteArray) der = NULL;
-  guint8 digest[32];
-  gsize digest_len = sizeof digest;
+  gsize digest_len = 32;
 
-  if (account->tls_fingerprint == NULL || cert == NULL)
+  if (cert == NULL)
     return FALSE;
   g_object_get (cert, "certificate", &der, NULL);
   if (der == NULL)
@@ -109,9 +129,33 @@ fingerprint_matches (TdAccountConfig *account, GTlsCertificate *cert)
   g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
   g_checksum_update (sum, der->data, der->len);
   g_checksum_get_digest (sum, digest, &digest_len);
+  return digest_len == 32;
+}
+
+/* "sha256:AB:CD:…", ready to paste into tls-fingerprint; NULL without a certificate. */
+static char *
+describe_fingerprint (GTlsCertificate *cert)
+{
+  guint8 digest[32];
+
+  if (!cert_digest (cert, digest))
+    return NULL;
+  GString *out = g_string_new ("sha256:");
+  for (guint i = 0; i < 32; i++)
+    g_string_append_printf (out, i ? ":%02X" : "%02X", digest[i]);
+  return g_string_free (out, FALSE);
+}
+
+static gboolean
+fingerprint_matches (TdAccountConfig *account, GTlsCertificate *cert)
+{
+  guint8 digest[32];
   gsize pin_len = 0;
+
+  if (account->tls_fingerprint == NULL || !cert_digest (cert, digest))
+    return FALSE;
   const guint8 *pin = g_bytes_get_data (account->tls_fingerprint, &pin_len);
-  return pin_len == digest_len && memcmp (pin, digest, digest_len) == 0;
+  return pin_len == sizeof digest && memcmp (pin, digest, sizeof digest) == 0;
 }
 
 static gboolean
@@ -120,11 +164,15 @@ on_accept_certificate (GTlsConnection *conn, GTlsCertificate *cert, GTlsCertific
 {
   TlsData *t = g_task_get_task_data (data);
   t->errors = errors;
-  return fingerprint_matches (t->account, cert);
+  if (fingerprint_matches (t->account, cert))
+    return TRUE;
+  g_free (t->seen);
+  t->seen = describe_fingerprint (cert);
+  return FALSE;
 }
 
 static char *
-describe_tls_errors (GTlsCertificateFlags errors)
+describe_tls_errors (GTlsCertificateFlags errors, const char *seen)
 {
   GString *out = g_string_new (NULL);
   if (errors & G_TLS_CERTIFICATE_UNKNOWN_CA)
@@ -139,7 +187,88 @@ describe_tls_errors (GTlsCertificateFlags errors)
     g_string_append (out, "it failed validation; ");
   g_string_append (out, "set tls-ca-file to trust a private CA, or tls-fingerprint to pin this "
                         "certificate");
+  if (seen != NULL)
+    g_string_append_printf (out, " (it is tls-fingerprint = %s; compare it with what the "
+                            "server's administrator publishes before you pin it)", seen);
   return g_string_free (out, FALSE);
+}
+
+/* A handshake that failed for want of TLS (the account asks for TLS on a plain-text port)
+ * gets a parse error from the TLS library that says nothing useful. A plain-text IMAP or
+ * POP3 server greets as soon as it is connected to, while a TLS one waits for the client:
+ * a second, short-lived connection that reads the first bytes tells which it is. Only a
+ * failed handshake pays for it. */
+
+typedef struct
+{
+  GTask *task;             /* owned: the handshake's */
+  GError *handshake_error; /* owned: returned when the look finds no plain-text greeting */
+  GSocketConnection *conn;
+  char head[8];
+} PlainLook;
+
+static void
+plain_look_end (PlainLook *look, gssize n)
+{
+  TlsData *t = g_task_get_task_data (look->task);
+  gboolean plain = n > 0 && td_net_greeting_protocol (look->head, (gsize) n) != NULL;
+  g_autofree char *where = td_net_describe (t->account);
+
+  if (!g_task_return_error_if_cancelled (look->task) && plain)
+    g_task_return_new_error (look->task, TD_ERROR, TD_ERROR_NETWORK, "account %s (%s): the "
+                             "server answers in plain text, not TLS: this port wants security = "
+                             "starttls, or use the port for TLS (993 for IMAP, 995 for POP3)",
+                             t->account->name, where);
+  else if (!g_task_had_error (look->task))
+    g_task_return_new_error (look->task, TD_ERROR, TD_ERROR_TLS, "account %s (%s): TLS "
+                             "handshake failed: %s", t->account->name, where,
+                             look->handshake_error->message);
+  if (look->conn != NULL)
+    g_io_stream_close (G_IO_STREAM (look->conn), NULL, NULL);
+  g_clear_object (&look->conn);
+  g_object_unref (look->task);
+  g_error_free (look->handshake_error);
+  g_free (look);
+}
+
+static void
+plain_look_read (GObject *source, GAsyncResult *result, gpointer data)
+{
+  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, NULL);
+  plain_look_end (data, n);
+}
+
+static void
+plain_look_connected (GObject *source, GAsyncResult *result, gpointer data)
+{
+  PlainLook *look = data;
+
+  look->conn = g_socket_client_connect_to_host_finish (G_SOCKET_CLIENT (source), result, NULL);
+  if (look->conn == NULL)
+    {
+      plain_look_end (look, -1);
+      return;
+    }
+  g_socket_set_timeout (g_socket_connection_get_socket (look->conn), 2);
+  g_input_stream_read_async (g_io_stream_get_input_stream (G_IO_STREAM (look->conn)), look->head,
+                             sizeof look->head, G_PRIORITY_DEFAULT,
+                             g_task_get_cancellable (look->task), plain_look_read, look);
+}
+
+static void
+look_for_plain_text (GTask *task, GError *handshake_error)
+{
+  TlsData *t = g_task_get_task_data (task);
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  PlainLook *look = g_new0 (PlainLook, 1);
+
+  look->task = task;
+  look->handshake_error = handshake_error;
+  g_socket_client_set_timeout (client, 2);
+  g_socket_client_set_enable_proxy (client, FALSE);
+  g_socket_client_connect_to_host_async (client, t->account->host, t->account->port,
+                                         g_task_get_cancellable (task), plain_look_connected,
+                                         look);
 }
 
 static void
@@ -157,23 +286,25 @@ handshake_done (GObject *source, GAsyncResult *result, gpointer data)
         g_task_return_error (task, g_steal_pointer (&error));
       else if (t->errors != 0)
         {
-          g_autofree char *why = describe_tls_errors (t->errors);
+          g_autofree char *why = describe_tls_errors (t->errors, t->seen);
           g_task_return_new_error (task, TD_ERROR, TD_ERROR_TLS, "account %s (%s): the server's "
                                    "certificate is refused: %s", t->account->name, where, why);
         }
+      else if (error->domain == G_TLS_ERROR)
+        look_for_plain_text (g_steal_pointer (&task), g_steal_pointer (&error));
       else
         g_task_return_new_error (task, TD_ERROR, TD_ERROR_TLS, "account %s (%s): TLS handshake "
                                  "failed: %s", t->account->name, where, error->message);
       return;
     }
-  if (t->account->tls_fingerprint != NULL
-      && !fingerprint_matches (t->account,
-                               g_tls_connection_get_peer_certificate (G_TLS_CONNECTION (source))))
+  GTlsCertificate *peer = g_tls_connection_get_peer_certificate (G_TLS_CONNECTION (source));
+  if (t->account->tls_fingerprint != NULL && !fingerprint_matches (t->account, peer))
     {
+      g_autofree char *seen = describe_fingerprint (peer);
       g_task_return_new_error (task, TD_ERROR, TD_ERROR_TLS, "account %s (%s): the server's "
-                               "certificate does not match tls-fingerprint; if the server's "
-                               "certificate was renewed, update the pin", t->account->name,
-                               where);
+                               "certificate (%s) does not match tls-fingerprint; if the "
+                               "server's certificate was renewed, update the pin",
+                               t->account->name, where, seen ? seen : "no fingerprint");
       return;
     }
   g_task_return_pointer (task, g_object_ref (source), g_object_unref);

@@ -23,5 +23,6 @@ void td_net_tls_async (TdAccountConfig *account, GIOStream *base, GCancellable *
 GIOStream *td_net_tls_finish (GAsyncResult *result, GError **error);
 
 char *td_net_describe (TdAccountConfig *account);
+const char *td_net_greeting_protocol (const char *data, gsize n);
 
 G_END_DECLS

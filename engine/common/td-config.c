@@ -219,8 +219,12 @@ get_fingerprint (Loader *ld, TdAccountConfig *acct)
   if (value == NULL)
     return TRUE;
   hex = value;
+  /* As Tidings prints it (sha256:AB:CD:…) or as `openssl x509 -noout -fingerprint -sha256`
+   * does (sha256 Fingerprint=AB:CD:…, SHA256 in older versions). */
   if (g_ascii_strncasecmp (hex, "sha256:", 7) == 0)
     hex += 7;
+  else if (g_ascii_strncasecmp (hex, "sha256 fingerprint=", 19) == 0)
+    hex += 19;
   for (const char *p = hex; *p != '\0';)
     {
       if (*p == ':' || *p == ' ')
@@ -329,7 +333,8 @@ check_keys (Loader *ld, const char *const *known)
           const char *meant = closest_key (key, known);
           if (meant != NULL)
             return bad_key (ld, key, "unknown key; did you mean “%s”?", meant);
-          return bad_key (ld, key, "unknown key (every key is in " TD_EXAMPLE_CONFIG ")");
+          return bad_key (ld, key, "unknown key (every key is in `man tidings.conf` and "
+                          TD_EXAMPLE_CONFIG ")");
         }
       if (times_set (ld->text, ld->group, key) > 1)
         return bad_key (ld, key, "set more than once in this group; keep one");

@@ -37,3 +37,5 @@
 #define TD_IMAP_IDLE_RENEW_SECONDS (10 * 60)
 /* Folders one NOTIFY SET names (RFC 5465), keeping the command a few kilobytes. */
 #define TD_IMAP_NOTIFY_MAX_FOLDERS 200
+/* Characters of a server answer shown in the --verbose trace (the rest is cut). */
+#define TD_IMAP_TRACE_LINE 300

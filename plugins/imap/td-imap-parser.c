@@ -755,3 +755,99 @@ td_imap_parser_peek_partial (TdImapParser *parser)
 {
   return parser->response;
 }
+
+/* Trace text */
+
+static void
+describe_value (GString *out, const TdImapValue *v, gsize max)
+{
+  if (out->len >= max)
+    return;
+  switch (v->type)
+    {
+    case TD_IMAP_VALUE_ATOM:
+      g_string_append (out, v->str);
+      break;
+    case TD_IMAP_VALUE_NIL:
+      g_string_append (out, "NIL");
+      break;
+    case TD_IMAP_VALUE_STREAMED:
+      g_string_append_printf (out, "{%" G_GUINT64_FORMAT " bytes not shown}", v->size);
+      break;
+    case TD_IMAP_VALUE_STRING:
+      if (v->len > 80 || memchr (v->str, '\0', v->len) != NULL
+          || strpbrk (v->str, "\r\n") != NULL)
+        g_string_append_printf (out, "{%" G_GSIZE_FORMAT " bytes not shown}", v->len);
+      else
+        {
+          g_autofree char *shown = g_strescape (v->str, NULL);
+          g_string_append_printf (out, "\"%s\"", shown);
+        }
+      break;
+    case TD_IMAP_VALUE_LIST:
+      g_string_append_c (out, '(');
+      for (guint i = 0; i < v->items->len && out->len < max; i++)
+        {
+          if (i > 0)
+            g_string_append_c (out, ' ');
+          describe_value (out, g_ptr_array_index (v->items, i), max);
+        }
+      g_string_append_c (out, ')');
+      break;
+    }
+}
+
+/**
+ * td_imap_response_describe:
+ * @r: a response
+ * @max: about how many characters to show at most
+ *
+ * A response as a line of a protocol trace, for --verbose: strings of more than a short
+ * line, and every literal (message bodies, headers), are shown by their size only, and a
+ * continuation's payload (an authentication challenge) not at all.
+ *
+ * Returns: (transfer full): the line, without CRLF
+ */
+char *
+td_imap_response_describe (const TdImapResponse *r, gsize max)
+{
+  static const char *const status_names[] = { NULL, "OK", "NO", "BAD", "BYE", "PREAUTH" };
+  GString *out = g_string_new (NULL);
+
+  if (r->kind == TD_IMAP_RESPONSE_CONTINUATION)
+    return g_string_free (g_string_append (out, "+ <not shown>"), FALSE);
+  g_string_append (out, r->kind == TD_IMAP_RESPONSE_TAGGED ? r->tag : "*");
+  if (r->has_number)
+    g_string_append_printf (out, " %u", r->number);
+  if (r->status != TD_IMAP_STATUS_NONE)
+    g_string_append_printf (out, " %s", status_names[r->status]);
+  else if (r->name != NULL)
+    g_string_append_printf (out, " %s", r->name);
+  if (r->code != NULL)
+    {
+      g_string_append (out, " [");
+      for (guint i = 0; i < r->code->items->len && out->len < max; i++)
+        {
+          if (i > 0)
+            g_string_append_c (out, ' ');
+          describe_value (out, g_ptr_array_index (r->code->items, i), max);
+        }
+      g_string_append_c (out, ']');
+    }
+  for (guint i = 0; r->args != NULL && i < r->args->items->len && out->len < max; i++)
+    {
+      g_string_append_c (out, ' ');
+      describe_value (out, g_ptr_array_index (r->args->items, i), max);
+    }
+  if (r->text != NULL && *r->text != '\0' && out->len < max)
+    {
+      g_autofree char *text = g_utf8_make_valid (r->text, -1);
+      g_string_append_printf (out, " %s", g_strdelimit (text, "\r\n\t", ' '));
+    }
+  if (out->len > max)
+    {
+      g_string_truncate (out, max);
+      g_string_append (out, "...");
+    }
+  return g_string_free (out, FALSE);
+}

@@ -85,6 +85,7 @@ typedef struct
 void td_imap_response_free (TdImapResponse *response);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdImapResponse, td_imap_response_free)
 const char *td_imap_response_code_name (const TdImapResponse *response);
+char *td_imap_response_describe (const TdImapResponse *response, gsize max);
 
 typedef enum
 {

@@ -322,6 +322,12 @@ handle_continuation (TdImapSession *self, TdImapResponse *r)
 static void
 dispatch (TdImapSession *self, TdImapResponse *r)
 {
+  /* The --verbose trace: answers as well as commands, bodies and challenges left out. */
+  if (!g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN))
+    {
+      g_autofree char *line = td_imap_response_describe (r, TD_IMAP_TRACE_LINE);
+      g_debug ("%s: S: %s", where (self), line);
+    }
   if (td_connection_awaits_greeting (self->conn))
     {
       if (r->code != NULL)
@@ -369,6 +375,8 @@ process (gpointer owner, const guint8 *data, gsize n)
   TdImapSession *self = owner;
   gsize off = 0;
 
+  if (td_connection_refuse_other_protocol (self->conn, data, n, "imap"))
+    return;
   while (off < n && !failed (self) && !td_connection_is_paused (self->conn))
     {
       GError *error = NULL;

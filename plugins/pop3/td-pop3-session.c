@@ -176,6 +176,13 @@ dispatch_status (TdPop3Session *self, gboolean challenge)
   const TdPop3Status *status = td_pop3_parser_get_status (self->parser);
   Command *c = oldest_sent (self);
 
+  /* The --verbose trace: status lines, not listings or messages; a challenge not at all. */
+  if (challenge)
+    g_debug ("%s: S: + <not shown>", where (self));
+  else
+    g_debug ("%s: S: %s%s%s%s %.200s", where (self), status->ok ? "+OK" : "-ERR",
+             status->code ? " [" : "", status->code ? status->code : "",
+             status->code ? "]" : "", status->text);
   if (td_connection_awaits_greeting (self->conn))
     {
       handle_greeting (self, status);
@@ -236,6 +243,8 @@ process (gpointer owner, const guint8 *data, gsize n)
   TdPop3Session *self = owner;
   gsize off = 0;
 
+  if (td_connection_refuse_other_protocol (self->conn, data, n, "pop3"))
+    return;
   while (off < n && td_connection_get_failure (self->conn) == NULL
          && !td_connection_is_paused (self->conn))
     {
