@@ -14,6 +14,7 @@ typedef struct
 
 int td_cli_sync (const TdCliGlobals *globals, int argc, char **argv);
 int td_cli_check_config (const TdCliGlobals *globals, int argc, char **argv);
+int td_cli_complete (const TdCliGlobals *globals, int argc, char **argv);
 int td_cli_password (const TdCliGlobals *globals, int argc, char **argv);
 int td_cli_daemon (const TdCliGlobals *globals, int argc, char **argv);
 int td_cli_status (const TdCliGlobals *globals, int argc, char **argv);

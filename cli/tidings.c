@@ -76,6 +76,8 @@ main (int argc, char **argv)
     return td_cli_watch (&globals, argc - i, argv + i);
   if (g_str_equal (argv[i], "check-config"))
     return td_cli_check_config (&globals, argc - i, argv + i);
+  if (g_str_equal (argv[i], "complete"))
+    return td_cli_complete (&globals, argc - i, argv + i);
   if (g_str_equal (argv[i], "help"))
     {
       fputs (usage, stdout);

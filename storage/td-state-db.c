@@ -506,6 +506,48 @@ td_state_db_list_folders (TdStateDb *db, const char *account, GError **error)
   return g_steal_pointer (&out);
 }
 
+/**
+ * td_state_db_peek_folder_names:
+ * @path: the database file
+ * @account: an account name
+ * @error: return location for an error
+ *
+ * Reads the names of the folders @account has synced without changing anything: the file
+ * is opened read-only, not created or migrated, and a writer holding it makes this give up
+ * after a moment instead of waiting. For shell completion.
+ *
+ * Returns: (transfer full) (nullable): the names, sorted, %NULL-terminated
+ */
+char **
+td_state_db_peek_folder_names (const char *path, const char *account, GError **error)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  g_autoptr (GStrvBuilder) names = g_strv_builder_new ();
+  int rc = sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL);
+
+  if (rc == SQLITE_OK)
+    {
+      sqlite3_busy_timeout (db, 200);
+      rc = sqlite3_prepare_v2 (db, "SELECT name FROM folders WHERE account = ? ORDER BY name",
+                               -1, &stmt, NULL);
+    }
+  if (rc == SQLITE_OK)
+    {
+      sqlite3_bind_text (stmt, 1, account, -1, SQLITE_STATIC);
+      while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+        g_strv_builder_add (names, (const char *) sqlite3_column_text (stmt, 0));
+      if (rc == SQLITE_DONE)
+        rc = SQLITE_OK;
+    }
+  if (rc != SQLITE_OK)
+    g_set_error (error, TD_STORAGE_ERROR, TD_STORAGE_ERROR_DB, "state database %s: %s", path,
+                 db != NULL ? sqlite3_errmsg (db) : sqlite3_errstr (rc));
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return rc == SQLITE_OK ? g_strv_builder_end (names) : NULL;
+}
+
 void
 td_state_upload_clear (TdStateUpload *upload)
 {

@@ -63,6 +63,7 @@ typedef struct
 
 void td_state_folder_summary_free (TdStateFolderSummary *summary);
 GPtrArray *td_state_db_list_folders (TdStateDb *db, const char *account, GError **error);
+char **td_state_db_peek_folder_names (const char *path, const char *account, GError **error);
 GArray *td_state_db_load_messages (TdStateDb *db, gint64 folder_id, GError **error);
 gboolean td_state_db_put_message (TdStateDb *db, gint64 folder_id, const TdStateMessage *message,
                                   GError **error);

@@ -325,6 +325,78 @@ test_pattern_misses (Fixture *f, gconstpointer data)
   g_assert_cmpuint (local_count (f, "Sent"), ==, 0);
 }
 
+/* What a shell completion offers for "tidings --config CFG @typed" (the last word being
+ * completed), from the script itself run in the shell: bash and fish here; zsh's is
+ * checked for syntax. */
+static char *
+complete_in (const char *shell, const char *cfg, const char *typed)
+{
+  const char *bin = g_getenv ("TIDINGS_BIN");
+  g_autofree char *bindir = g_path_get_dirname (bin);
+  g_autofree char *dir = g_build_filename (TD_TEST_SRCDIR, "..", "data", "completions", NULL);
+  g_autofree char *script = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *out = NULL;
+  g_autoptr (GError) error = NULL;
+  int status = 0;
+
+  if (g_str_equal (shell, "bash"))
+    {
+      script = g_strdup_printf ("source '%s/tidings.bash'; read -ra rest <<< \"$1\"; "
+                                "[[ -z $1 || $1 == *' ' ]] && rest+=(''); "
+                                "COMP_WORDS=(\"$2\" --config \"$3\" \"${rest[@]}\"); "
+                                "COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _tidings; "
+                                "printf '%%s\\n' \"${COMPREPLY[@]}\"", dir);
+      char *argv[] = { "bash", "-c", script, "bash", (char *) typed, (char *) bin,
+                       (char *) cfg, NULL };
+      g_assert_true (g_spawn_sync (NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, NULL,
+                                   &status, &error));
+    }
+  else
+    {
+      line = g_strdup_printf ("tidings --config %s %s", cfg, typed);
+      script = g_strdup_printf ("set PATH '%s' $PATH; source '%s/tidings.fish'; "
+                                "complete -C $argv[1]", bindir, dir);
+      char *argv[] = { "fish", "--no-config", "-c", script, line, NULL };
+      g_assert_true (g_spawn_sync (NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, NULL,
+                                   &status, &error));
+    }
+  g_assert_no_error (error);
+  g_assert_cmpint (status, ==, 0);
+  g_test_message ("%s completes \"%s\" with:\n%s", shell, typed, out);
+  return g_steal_pointer (&out);
+}
+
+static void
+test_completions (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, NULL);
+  g_autofree char *dir = g_build_filename (TD_TEST_SRCDIR, "..", "data", "completions", NULL);
+  g_autofree char *zsh = g_build_filename (dir, "_tidings", NULL);
+  const char *shells[] = { "bash", "fish" };
+
+  td_test_dovecot_doveadm (f->dovecot, "mailbox", "create", "-u", TD_TEST_USER, "Sent",
+                           "Lists/Spam-Filter", NULL);
+  seed (f, "INBOX", 1, 200);
+  sync_ok (cfg);
+  for (guint i = 0; i < G_N_ELEMENTS (shells); i++)
+    {
+      g_autofree char *commands = complete_in (shells[i], cfg, "ch");
+      g_assert_true (g_str_has_prefix (commands, "check-config"));
+      g_autofree char *accounts = complete_in (shells[i], cfg, "sync ");
+      g_assert_true (g_str_has_prefix (accounts, "t\n") || g_str_has_prefix (accounts, "t\t"));
+      g_autofree char *folders = complete_in (shells[i], cfg, "sync -f L");
+      g_assert_true (g_str_has_prefix (folders, "Lists/Spam-Filter"));
+      g_autofree char *option = complete_in (shells[i], cfg, "sync --dr");
+      g_assert_true (g_str_has_prefix (option, "--dry-run"));
+    }
+  char *argv[] = { "zsh", "-n", zsh, NULL };
+  int status = -1;
+  g_assert_true (g_spawn_sync (NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
+                               &status, NULL));
+  g_assert_cmpint (status, ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -339,5 +411,6 @@ main (int argc, char **argv)
   ADD ("/integration/imap/folders/delete-server", test_delete_server, NULL);
   ADD ("/integration/imap/folders/unmounted-root", test_unmounted_root, NULL);
   ADD ("/integration/imap/folders/pattern-misses", test_pattern_misses, NULL);
+  ADD ("/integration/cli/completions", test_completions, NULL);
   return g_test_run ();
 }
