@@ -94,6 +94,19 @@ test_upload (Fixture *f, gconstpointer data)
   GStatBuf st;
   g_assert_cmpint (g_stat (path, &st), ==, 0);
   g_assert_cmpint (st.st_mtime, ==, date);
+
+  /* The state DB is lost: the note, which has no Message-ID, is known on the server by its
+   * upload header; it is neither uploaded again nor downloaded beside itself. */
+  td_test_remove_tree (f->state);
+  r = sync_json (cfg, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_false (g_regex_match_simple ("\"(added|uploaded)\":[1-9]", r.out, 0, 0));
+  td_test_run_clear (&r);
+  g_assert_cmpuint (server_count (f, "Notes"), ==, 1);
+  g_autofree char *here = g_build_filename (f->maildir, "Notes", "cur", NULL);
+  g_assert_cmpuint (td_test_count_entries (here), ==, 1);
+  g_autofree char *here_new = g_build_filename (f->maildir, "Notes", "new", NULL);
+  g_assert_cmpuint (td_test_count_entries (here_new), ==, 0);
 }
 
 static void

@@ -583,10 +583,27 @@ td_local_folder_commit_batches (GPtrArray *locals, TdMaildir *maildir, GPtrArray
   return TRUE;
 }
 
+/* What a message is matched by: its Message-ID and size. A message Tidings uploaded without
+ * a Message-ID is known on the server by the upload header it was given: it matches a local
+ * file without one whose size is the server's less that header line, so losing the state
+ * DB does not upload it again and download its copy. */
 static char *
 match_key (const char *message_id, guint64 size)
 {
-  return message_id ? g_strdup_printf ("%" G_GUINT64_FORMAT " %s", size, message_id) : NULL;
+  if (message_id == NULL)
+    return g_strdup_printf ("upload %" G_GUINT64_FORMAT, size);
+  return g_strdup_printf ("%" G_GUINT64_FORMAT " %s", size, message_id);
+}
+
+static char *
+server_key (const TdMessageInfo *s)
+{
+  if (s->message_id != NULL)
+    return match_key (s->message_id, s->size);
+  if (s->upload_token == NULL)
+    return NULL;
+  guint64 line = strlen (TD_UPLOAD_HEADER ": ") + strlen (s->upload_token) + 2;
+  return s->size >= line ? match_key (NULL, s->size - line) : NULL;
 }
 
 /* Server messages by Message-ID and size; a key that occurs twice is ambiguous (UID 0). */
@@ -598,7 +615,7 @@ index_server (GArray *server)
   for (guint i = 0; i < server->len; i++)
     {
       const TdMessageInfo *s = &g_array_index (server, TdMessageInfo, i);
-      char *key = match_key (s->message_id, s->size);
+      char *key = server_key (s);
       if (key == NULL)
         continue;
       if (g_hash_table_contains (by_key, key))
@@ -627,9 +644,17 @@ assign (TdLocalFolder *local, GArray *candidates, GArray *server, guint32 uidval
 {
   g_autoptr (GHashTable) by_key = index_server (server);
   g_autoptr (GHashTable) taken = g_hash_table_new (g_direct_hash, g_direct_equal);
+  g_autoptr (GHashTable) sizes = g_hash_table_new (g_direct_hash, g_direct_equal);
   GError *e = NULL;
 
   *matched = 0;
+  /* A row keeps the server's size, which for an upload holds its header line too. */
+  for (guint i = 0; i < server->len; i++)
+    {
+      const TdMessageInfo *s = &g_array_index (server, TdMessageInfo, i);
+      if (s->message_id == NULL && s->upload_token != NULL)
+        g_hash_table_insert (sizes, GUINT_TO_POINTER (s->uid), &g_array_index (server, TdMessageInfo, i).size);
+    }
   for (guint i = 0; i < local->side.messages->len; i++)
     g_hash_table_add (taken, GUINT_TO_POINTER (g_array_index (local->side.messages, TdStateMessage, i).uid));
   for (guint i = 0; i < candidates->len; i++)
@@ -640,8 +665,10 @@ assign (TdLocalFolder *local, GArray *candidates, GArray *server, guint32 uidval
       if (uid == 0 || g_hash_table_contains (taken, GUINT_TO_POINTER (uid)))
         continue;
       g_hash_table_add (taken, GUINT_TO_POINTER (uid));
-      TdStateMessage m = { uid, g_strdup (c->base), c->flags, c->size, g_strdup (c->message_id),
-                           FALSE };
+      const guint64 *server_size = g_hash_table_lookup (sizes, GUINT_TO_POINTER (uid));
+      TdStateMessage m = { uid, g_strdup (c->base), c->flags,
+                           server_size != NULL ? *server_size : c->size,
+                           g_strdup (c->message_id), FALSE };
       if (!td_state_db_put_message (local->db, local->record.id, &m, &e))
         {
           td_state_message_clear (&m);
