@@ -174,10 +174,10 @@ print_text (const Account *a)
               a->name);
       return;
     }
-  TdCliCounts counts = { c[ADDED], a->bytes, c[FLAGS_CHANGED], c[REMOVED], c[UPLOADED],
-                        c[FLAGS_PUSHED] + c[DELETED_REMOTE] };
-  g_autofree char *did = td_cli_format_counts (&counts);
-  g_autofree char *where = td_cli_format_folders (c[FOLDERS], 0);
+  TdSyncCounts counts = { c[ADDED], a->bytes, c[FLAGS_CHANGED], c[REMOVED], c[UPLOADED],
+                          c[FLAGS_PUSHED] + c[DELETED_REMOTE] };
+  g_autofree char *did = td_sync_counts_describe (&counts);
+  g_autofree char *where = td_sync_folders_describe (c[FOLDERS], 0);
   printf ("%s: %s; %s, by the running daemon%s\n", a->name, did, where,
           c[FAILED_FOLDERS] ? "; some folders failed (`tidings status` says which)" : "");
 }
@@ -186,26 +186,46 @@ print_text (const Account *a)
 static void
 print_json (GPtrArray *accounts)
 {
-  GString *out = g_string_new ("{\"accounts\":[");
+  static const struct
+  {
+    const char *member;
+    guint index;
+  } counts[] = {
+    { "added", ADDED },           { "flags_changed", FLAGS_CHANGED },
+    { "removed", REMOVED },       { "uploaded", UPLOADED },
+    { "flags_pushed", FLAGS_PUSHED }, { "deleted_remote", DELETED_REMOTE },
+  };
+  g_autoptr (JsonBuilder) b = json_builder_new ();
 
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "accounts");
+  json_builder_begin_array (b);
   for (guint i = 0; i < accounts->len; i++)
     {
       const Account *a = g_ptr_array_index (accounts, i);
-      g_autofree char *name = td_cli_json_string (a->name);
-      g_autofree char *err = td_cli_json_string (a->error ? a->error->message : NULL);
-      const guint32 *c = a->counts;
-      g_string_append_printf (out, "%s{\"account\":%s,\"daemon\":true,\"exit_code\":%d,"
-                              "\"error\":%s,\"added\":%u,\"flags_changed\":%u,\"removed\":%u,"
-                              "\"uploaded\":%u,\"flags_pushed\":%u,\"deleted_remote\":%u,"
-                              "\"bytes\":%" G_GUINT64_FORMAT ",\"folder_count\":%u,"
-                              "\"failed_folders\":%u}", i ? "," : "", name, exit_code_of (a), err,
-                              c[ADDED], c[FLAGS_CHANGED], c[REMOVED], c[UPLOADED],
-                              c[FLAGS_PUSHED], c[DELETED_REMOTE], a->bytes, c[FOLDERS],
-                              c[FAILED_FOLDERS]);
+      json_builder_begin_object (b);
+      td_cli_json_member (b, "account", a->name);
+      json_builder_set_member_name (b, "daemon");
+      json_builder_add_boolean_value (b, TRUE);
+      json_builder_set_member_name (b, "exit_code");
+      json_builder_add_int_value (b, exit_code_of (a));
+      td_cli_json_member (b, "error", a->error ? a->error->message : NULL);
+      for (guint k = 0; k < G_N_ELEMENTS (counts); k++)
+        {
+          json_builder_set_member_name (b, counts[k].member);
+          json_builder_add_int_value (b, a->counts[counts[k].index]);
+        }
+      json_builder_set_member_name (b, "bytes");
+      json_builder_add_int_value (b, (gint64) a->bytes);
+      json_builder_set_member_name (b, "folder_count");
+      json_builder_add_int_value (b, a->counts[FOLDERS]);
+      json_builder_set_member_name (b, "failed_folders");
+      json_builder_add_int_value (b, a->counts[FAILED_FOLDERS]);
+      json_builder_end_object (b);
     }
-  g_string_append (out, "]}\n");
-  fputs (out->str, stdout);
-  g_string_free (out, TRUE);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  td_cli_json_print (b);
 }
 
 /* The proxy of @name's account object, if the daemon has one: a daemon started on another

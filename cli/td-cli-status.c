@@ -79,32 +79,41 @@ print_account_text (TdDBusAccount *a)
 }
 
 static void
-print_account_json (TdDBusAccount *a, gboolean first)
+json_account (JsonBuilder *b, TdDBusAccount *a)
 {
-  g_autofree char *name = td_cli_json_string (td_dbus_account_get_name (a));
-  g_autofree char *protocol = td_cli_json_string (td_dbus_account_get_protocol (a));
-  g_autofree char *state = td_cli_json_string (td_dbus_account_get_state (a));
   const char *last_error = td_dbus_account_get_last_error (a);
-  g_autofree char *error = td_cli_json_string (last_error && *last_error ? last_error : NULL);
   GVariant *folders = td_dbus_account_get_folders (a);
 
-  printf ("%s{\"name\":%s,\"protocol\":%s,\"state\":%s,\"last_sync\":%" G_GINT64_FORMAT
-          ",\"last_error\":%s,\"unread\":%u,\"folders\":[", first ? "" : ",", name, protocol,
-          state, td_dbus_account_get_last_sync (a), error, td_dbus_account_get_unread_count (a));
+  json_builder_begin_object (b);
+  td_cli_json_member (b, "name", td_dbus_account_get_name (a));
+  td_cli_json_member (b, "protocol", td_dbus_account_get_protocol (a));
+  td_cli_json_member (b, "state", td_dbus_account_get_state (a));
+  json_builder_set_member_name (b, "last_sync");
+  json_builder_add_int_value (b, td_dbus_account_get_last_sync (a));
+  td_cli_json_member (b, "last_error", last_error && *last_error ? last_error : NULL);
+  json_builder_set_member_name (b, "unread");
+  json_builder_add_int_value (b, td_dbus_account_get_unread_count (a));
+  json_builder_set_member_name (b, "folders");
+  json_builder_begin_array (b);
   if (folders != NULL)
     {
       GVariantIter iter;
       const char *folder;
-      guint total, unread, n = 0;
+      guint total, unread;
       g_variant_iter_init (&iter, folders);
       while (g_variant_iter_next (&iter, "{&s(uu)}", &folder, &total, &unread))
         {
-          g_autofree char *f = td_cli_json_string (folder);
-          printf ("%s{\"name\":%s,\"messages\":%u,\"unread\":%u}", n++ ? "," : "", f, total,
-                  unread);
+          json_builder_begin_object (b);
+          td_cli_json_member (b, "name", folder);
+          json_builder_set_member_name (b, "messages");
+          json_builder_add_int_value (b, total);
+          json_builder_set_member_name (b, "unread");
+          json_builder_add_int_value (b, unread);
+          json_builder_end_object (b);
         }
     }
-  printf ("]}");
+  json_builder_end_array (b);
+  json_builder_end_object (b);
 }
 
 int
@@ -137,7 +146,14 @@ td_cli_status (const TdCliGlobals *globals, int argc, char **argv)
   if (!running)
     {
       if (json)
-        printf ("{\"running\":false}\n");
+        {
+          g_autoptr (JsonBuilder) b = json_builder_new ();
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "running");
+          json_builder_add_boolean_value (b, FALSE);
+          json_builder_end_object (b);
+          td_cli_json_print (b);
+        }
       fputs (not_running, stderr);
       return TD_EXIT_FAILED;
     }
@@ -150,9 +166,17 @@ td_cli_status (const TdCliGlobals *globals, int argc, char **argv)
                error != NULL ? error->message : "no accounts property");
       return TD_EXIT_FAILED;
     }
+  g_autoptr (JsonBuilder) b = json_builder_new ();
   if (json)
-    printf ("{\"running\":true,\"paused\":%s,\"accounts\":[",
-            td_dbus_engine_get_paused (engine) ? "true" : "false");
+    {
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "running");
+      json_builder_add_boolean_value (b, TRUE);
+      json_builder_set_member_name (b, "paused");
+      json_builder_add_boolean_value (b, td_dbus_engine_get_paused (engine));
+      json_builder_set_member_name (b, "accounts");
+      json_builder_begin_array (b);
+    }
   else
     printf ("The Tidings daemon is running%s.\n",
             td_dbus_engine_get_paused (engine) ? " (paused: `tidings` syncs only when asked)" : "");
@@ -167,12 +191,16 @@ td_cli_status (const TdCliGlobals *globals, int argc, char **argv)
           return TD_EXIT_FAILED;
         }
       if (json)
-        print_account_json (a, i == 0);
+        json_account (b, a);
       else
         print_account_text (a);
     }
   if (json)
-    printf ("]}\n");
+    {
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+      td_cli_json_print (b);
+    }
   return TD_EXIT_OK;
 }
 

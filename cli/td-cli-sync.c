@@ -160,28 +160,17 @@ print_plan (const TdFolderReport *f)
 static void
 print_text (TdAccountReport *r, gboolean verbose, gboolean dry_run)
 {
-  guint added = 0, changed = 0, removed = 0, unchanged = 0, failed = 0, up = 0, pushed = 0;
-  guint deleted = 0;
-  guint64 bytes = 0;
+  TdSyncCounts c;
+  guint unchanged = 0, failed = 0;
 
+  td_sync_counts_of_report (r, &c, &unchanged, &failed);
   for (guint i = 0; i < r->folders->len; i++)
     {
       TdFolderReport *f = g_ptr_array_index (r->folders, i);
-      added += f->added;
-      changed += f->flags_changed;
-      removed += f->removed;
-      up += f->uploaded;
-      pushed += f->flags_pushed;
-      deleted += f->deleted_remote;
-      bytes += f->bytes;
-      unchanged += f->unchanged;
       print_event (r, f, dry_run);
       if (f->error != NULL)
-        {
-          failed++;
-          fprintf (stderr, "tidings: account %s, folder %s: %s\n", r->account, f->name,
-                   f->error->message);
-        }
+        fprintf (stderr, "tidings: account %s, folder %s: %s\n", r->account, f->name,
+                 f->error->message);
       else if (dry_run)
         print_plan (f);
       else if (verbose)
@@ -192,24 +181,31 @@ print_text (TdAccountReport *r, gboolean verbose, gboolean dry_run)
     }
   if (r->error != NULL)
     fprintf (stderr, "tidings: %s\n", r->error->message);
-  g_autofree char *size = td_cli_format_size (bytes);
+  g_autofree char *size = td_cli_format_size (c.bytes);
   const char *end = r->error ? ", FAILED" : failed ? ", some folders failed" : "";
   const char *folders = r->folders->len == 1 ? "folder" : "folders";
-  TdCliCounts counts = { added, bytes, changed, removed, up, pushed + deleted };
-  g_autofree char *did = td_cli_format_counts (&counts);
-  g_autofree char *where = td_cli_format_folders (r->folders->len, unchanged);
+  g_autofree char *did = td_sync_counts_describe (&c);
+  g_autofree char *where = td_sync_folders_describe (r->folders->len, unchanged);
+  guint pushed = 0, deleted = 0;
+  for (guint i = 0; i < r->folders->len; i++)
+    {
+      const TdFolderReport *f = g_ptr_array_index (r->folders, i);
+      pushed += f->flags_pushed;
+      deleted += f->deleted_remote;
+    }
   /* A run that failed before doing anything has said why; a line of zeros adds nothing. */
   if (r->error != NULL && !dry_run && g_str_equal (did, "nothing new"))
     return;
   if (r->download_only)
     printf ("%s: %s%u new (%s), %u deleted on the server%s\n", r->account,
-            dry_run ? "dry run, nothing changed. A sync would download " : "", added, size,
+            dry_run ? "dry run, nothing changed. A sync would download " : "", c.added, size,
             deleted, end);
   else if (dry_run)
     printf ("%s: dry run, nothing changed. A sync would download %u (%s) and upload %u; "
             "change flags of %u here and %u on the server; delete %u here and %u on the "
-            "server; in %u %s (%u unchanged)%s\n", r->account, added, size, up, changed,
-            pushed, removed, deleted, r->folders->len, folders, unchanged, end);
+            "server; in %u %s (%u unchanged)%s\n", r->account, c.added, size, c.uploaded,
+            c.flags_changed, pushed, c.removed, deleted, r->folders->len, folders, unchanged,
+            end);
   else
     printf ("%s: %s; %s%s\n", r->account, did, where, end);
 }
@@ -229,42 +225,67 @@ print_skipped (TdAccountReport *r)
 }
 
 static void
+json_uint (JsonBuilder *b, const char *member, guint64 value)
+{
+  json_builder_set_member_name (b, member);
+  json_builder_add_int_value (b, (gint64) value);
+}
+
+static void
+json_bool (JsonBuilder *b, const char *member, gboolean value)
+{
+  json_builder_set_member_name (b, member);
+  json_builder_add_boolean_value (b, value);
+}
+
+static void
+json_folder (JsonBuilder *b, const TdFolderReport *f)
+{
+  json_builder_begin_object (b);
+  td_cli_json_member (b, "folder", f->name);
+  json_uint (b, "added", f->added);
+  json_uint (b, "flags_changed", f->flags_changed);
+  json_uint (b, "removed", f->removed);
+  json_uint (b, "rematched", f->matched);
+  json_uint (b, "flags_pushed", f->flags_pushed);
+  json_uint (b, "uploaded", f->uploaded);
+  json_uint (b, "deleted_remote", f->deleted_remote);
+  json_uint (b, "kept", f->kept);
+  json_uint (b, "bytes", f->bytes);
+  json_bool (b, "unchanged", f->unchanged);
+  json_bool (b, "estimate", f->estimate);
+  td_cli_json_member (b, "event", td_folder_event_to_string (f->event));
+  json_uint (b, "skipped", f->skipped ? f->skipped->len : 0);
+  td_cli_json_member (b, "error", f->error ? f->error->message : NULL);
+  json_builder_end_object (b);
+}
+
+static void
 print_json (GPtrArray *reports, gboolean dry_run)
 {
-  GString *out = g_string_new ("{\"accounts\":[");
+  g_autoptr (JsonBuilder) b = json_builder_new ();
 
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "accounts");
+  json_builder_begin_array (b);
   for (guint i = 0; i < reports->len; i++)
     {
       TdAccountReport *r = g_ptr_array_index (reports, i);
-      g_autofree char *name = td_cli_json_string (r->account);
-      g_autofree char *err = td_cli_json_string (r->error ? r->error->message : NULL);
-      g_string_append_printf (out, "%s{\"account\":%s,\"dry_run\":%s,\"exit_code\":%d,"
-                              "\"error\":%s,\"folders\":[", i ? "," : "", name,
-                              dry_run ? "true" : "false", report_exit_code (r), err);
+      json_builder_begin_object (b);
+      td_cli_json_member (b, "account", r->account);
+      json_bool (b, "dry_run", dry_run);
+      json_uint (b, "exit_code", (guint64) report_exit_code (r));
+      td_cli_json_member (b, "error", r->error ? r->error->message : NULL);
+      json_builder_set_member_name (b, "folders");
+      json_builder_begin_array (b);
       for (guint k = 0; k < r->folders->len; k++)
-        {
-          TdFolderReport *f = g_ptr_array_index (r->folders, k);
-          g_autofree char *fname = td_cli_json_string (f->name);
-          g_autofree char *ferr = td_cli_json_string (f->error ? f->error->message : NULL);
-          g_string_append_printf (out, "%s{\"folder\":%s,\"added\":%u,\"flags_changed\":%u,"
-                                  "\"removed\":%u,\"rematched\":%u,\"flags_pushed\":%u,"
-                                  "\"uploaded\":%u,\"deleted_remote\":%u,\"kept\":%u,"
-                                  "\"bytes\":%" G_GUINT64_FORMAT ",\"unchanged\":%s,"
-                                  "\"estimate\":%s,\"event\":\"%s\",\"skipped\":%u,"
-                                  "\"error\":%s}", k ? "," : "", fname,
-                                  f->added,
-                                  f->flags_changed, f->removed, f->matched, f->flags_pushed,
-                                  f->uploaded, f->deleted_remote, f->kept, f->bytes,
-                                  f->unchanged ? "true" : "false",
-                                  f->estimate ? "true" : "false",
-                                  td_folder_event_to_string (f->event),
-                                  f->skipped ? f->skipped->len : 0, ferr);
-        }
-      g_string_append (out, "]}");
+        json_folder (b, g_ptr_array_index (r->folders, k));
+      json_builder_end_array (b);
+      json_builder_end_object (b);
     }
-  g_string_append (out, "]}\n");
-  fputs (out->str, stdout);
-  g_string_free (out, TRUE);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  td_cli_json_print (b);
 }
 
 static GPtrArray *

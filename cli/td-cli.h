@@ -2,8 +2,10 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 
 #include "engine/common/td-config.h"
+#include "engine/sync/td-sync-summary.h"
 
 G_BEGIN_DECLS
 
@@ -24,22 +26,10 @@ TdConfig *td_cli_load_config (const TdCliGlobals *globals, GError **error);
 void td_cli_print_error (const GError *error);
 char *td_cli_unknown_account (const TdConfig *config, const char *name);
 void td_cli_plain_output_init (void);
-char *td_cli_json_string (const char *text);
+void td_cli_json_member (JsonBuilder *b, const char *member, const char *value);
+void td_cli_json_print (JsonBuilder *b);
 char *td_cli_format_size (guint64 bytes);
 
-/* What a sync did, as its summary line counts it. */
-typedef struct
-{
-  guint added;
-  guint64 bytes;
-  guint flags_changed;
-  guint removed;
-  guint uploaded;
-  guint sent;          /* flag changes and deletions sent to the server */
-} TdCliCounts;
-
-char *td_cli_format_counts (const TdCliCounts *c);
-char *td_cli_format_folders (guint folders, guint unchanged);
 GDBusConnection *td_cli_connect_daemon (gboolean *running, GError **error);
 gboolean td_cli_sync_by_daemon (GPtrArray *accounts, char **folders, gboolean json,
                                 gboolean quiet, gboolean progress, int *code,

@@ -1,0 +1,27 @@
+/* td-sync-summary.h: what a sync did, in the words every face uses (the `tidings sync`
+ * summary line, the daemon's log). Pure functions; any thread. */
+#pragma once
+
+#include <glib.h>
+
+#include "engine/sync/td-sync-runner.h"
+
+G_BEGIN_DECLS
+
+/* What a sync did, as its summary line counts it. */
+typedef struct
+{
+  guint added;
+  guint64 bytes;
+  guint flags_changed;
+  guint removed;
+  guint uploaded;
+  guint sent;          /* flag changes and deletions sent to the server */
+} TdSyncCounts;
+
+void td_sync_counts_of_report (const TdAccountReport *report, TdSyncCounts *counts,
+                               guint *unchanged, guint *failed);
+char *td_sync_counts_describe (const TdSyncCounts *counts);
+char *td_sync_folders_describe (guint folders, guint unchanged);
+
+G_END_DECLS
