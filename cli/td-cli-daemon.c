@@ -14,7 +14,14 @@ td_cli_daemon (const TdCliGlobals *globals, int argc, char **argv)
   g_autoptr (TdEngine) engine = NULL;
   TdConfig *config;
   int status;
+  gboolean verbose = FALSE;
+  GOptionEntry entries[] = {
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Say more: why each sync runs, push "
+      "notices, and the protocol exchange (credentials are never shown)", NULL },
+    { NULL }
+  };
 
+  g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_set_description (ctx, "Syncs every account now, then whenever the server "
                                     "or the Maildir changes, and every poll-interval seconds.\n"
                                     "Owns org.tidings.Tidings1 on the session bus; see "
@@ -24,6 +31,8 @@ td_cli_daemon (const TdCliGlobals *globals, int argc, char **argv)
       fprintf (stderr, "tidings daemon: %s\n", error->message);
       return TD_EXIT_USAGE;
     }
+  if (verbose)
+    g_setenv ("G_MESSAGES_DEBUG", G_LOG_DOMAIN, FALSE);
   config = td_cli_load_config (globals, &error);
   if (config == NULL)
     {

@@ -155,6 +155,31 @@ test_gdbus_sync (DaemonFixture *f, gconstpointer data)
   g_assert_nonnull (strstr (body, "Grüße Nummer 1"));
 }
 
+/* A new account's first sync is a backfill: the mail already there raises no desktop notice
+ * (the NewMail signal still says what came); the next new message does. */
+static void
+test_backfill_no_notice (DaemonFixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  guint from = 0;
+
+  seed (&f->base, "INBOX", 5, 200);
+  td_test_daemon_start (f, "imap", "watch =\n");
+  g_assert_nonnull (td_test_wait_signal (f, "NewMail", &from, SIGNAL_WAIT_MS));
+  g_assert_false (td_test_wait_for (f, has_notice, 2000));
+
+  seed (&f->base, "INBOX", 1, 200);
+  g_autoptr (GVariant) reply = td_test_call (f, TD_TEST_ACCOUNT_PATH,
+                                             "org.tidings.Tidings1.Account", "Sync", NULL,
+                                             &error);
+  g_assert_no_error (error);
+  g_assert_true (td_test_wait_for (f, has_notice, 5000));
+  g_assert_cmpuint (f->notices->len, ==, 1);
+  const char *summary = NULL, *body = NULL;
+  g_variant_get (g_ptr_array_index (f->notices, 0), "(&s&s)", &summary, &body);
+  g_assert_cmpstr (summary, ==, "New mail in t");
+}
+
 /* notify = false: the signal still goes out, the desktop is not told. */
 static void
 test_notify_off (DaemonFixture *f, gconstpointer data)
@@ -347,16 +372,23 @@ test_pause_stops_running_sync (DaemonFixture *f, gconstpointer data)
 static void
 test_status (DaemonFixture *f, gconstpointer data)
 {
+  td_test_dovecot_doveadm (f->base.dovecot, "mailbox", "create", "-u", TD_TEST_USER, "Zeta",
+                           "Archive", NULL);
+  seed (&f->base, "Zeta", 1, 100);
+  seed (&f->base, "Archive", 1, 100);
   seed (&f->base, "INBOX", 2, 100);
   td_test_daemon_start (f, "imap", NULL);
   expect_watching (f);
   guint from = 0;
   g_assert_nonnull (td_test_wait_signal (f, "NewMail", &from, SIGNAL_WAIT_MS));
   TdTestRun r = td_test_tidings (f->cfg, "status", "--json", NULL);
+  /* INBOX first, then by name. */
+  g_assert_true (g_regex_match_simple ("\"folders\":\\[\\{\"name\":\"INBOX\".*\"name\":\"Archive\""
+                                       ".*\"name\":\"Zeta\"", r.out, 0, 0));
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.out, "\"running\":true"));
   g_assert_nonnull (strstr (r.out, "\"name\":\"t\",\"protocol\":\"imap\",\"state\":\"watching\""));
-  g_assert_nonnull (strstr (r.out, "\"unread\":2"));
+  g_assert_nonnull (strstr (r.out, "\"unread\":4"));
   g_assert_nonnull (strstr (r.out, "{\"name\":\"INBOX\",\"messages\":2,\"unread\":2}"));
   td_test_run_clear (&r);
 
@@ -366,11 +398,47 @@ test_status (DaemonFixture *f, gconstpointer data)
   g_assert_nonnull (strstr (second.err, "another Tidings daemon already runs"));
   td_test_run_clear (&second);
 
+  g_autoptr (GVariant) last = td_test_account_property (f, "LastSync");
+  g_assert_cmpint (g_variant_get_int64 (last), >, 0);
   g_assert_cmpint (td_test_daemon_stop (f), ==, 0);
   r = td_test_tidings (f->cfg, "status", NULL);
   g_assert_cmpint (r.status, ==, 1);
   g_assert_nonnull (strstr (r.err, "the Tidings daemon is not running"));
   td_test_run_clear (&r);
+
+  /* The time of the last good sync survives a restart (here one whose own sync fails: the
+   * server's port is closed). */
+  td_test_daemon_start_at (f, "imap", 9, NULL);
+  g_autoptr (GVariant) again = td_test_account_property (f, "LastSync");
+  g_assert_cmpint (g_variant_get_int64 (again), ==, g_variant_get_int64 (last));
+  g_assert_cmpint (td_test_daemon_stop (f), ==, 0);
+}
+
+/* The daemon says what it does on stderr: each sync's start (and why) and its end (what
+ * it brought). With no keyring on the bus and the password in the file, it says once that
+ * it passes the keyring over, not at every sync. */
+static void
+test_keyring_warning_once (DaemonFixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *err = NULL;
+
+  td_test_daemon_start (f, "imap", "watch =\n");
+  expect_startup_sync (f);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr (GVariant) reply = td_test_call (f, TD_TEST_ACCOUNT_PATH,
+                                                 "org.tidings.Tidings1.Account", "Sync", NULL,
+                                                 &error);
+      g_assert_no_error (error);
+    }
+  g_assert_cmpint (td_test_daemon_stop (f), ==, 0);
+  g_assert_true (g_file_get_contents (f->err_path, &err, NULL, NULL));
+  g_auto (GStrv) parts = g_strsplit (err, "the keyring cannot be reached", -1);
+  g_assert_cmpuint (g_strv_length (parts) - 1, ==, 1);
+  g_assert_nonnull (strstr (err, "account t: sync started (request)"));
+  g_assert_true (g_regex_match_simple ("account t: sync finished: nothing new; in [0-9]+ "
+                                       "folders?", err, 0, 0));
 }
 
 /* SIGTERM while a big folder downloads: exit 0 soon, and a later sync completes the folder
@@ -597,6 +665,28 @@ hold_lock (DaemonFixture *f)
   g_assert_cmpint (fd, >=, 0);
   g_assert_cmpint (flock (fd, LOCK_EX | LOCK_NB), ==, 0);
   return g_thread_new ("lock", release_later, GINT_TO_POINTER (fd));
+}
+
+/* `tidings sync` handed to the daemon while its sync of the account is under way: the
+ * answer says what that sync brought, not the "nothing new" of the short one after it. */
+static void
+test_cli_sync_during_sync (DaemonFixture *f, gconstpointer data)
+{
+  guint16 port = 0;
+  guint from = 0;
+
+  seed_inbox_files (&f->base, 200, 40000);
+  g_autoptr (GSubprocess) proxy = start_throttle (&f->base, f->base.dovecot->imaps_port,
+                                                  4 * 1000 * 1000, 0, &port);
+  td_test_daemon_start_at (f, "imap", port, "watch =\n");
+  g_assert_nonnull (td_test_wait_signal (f, "Progress", &from, SIGNAL_WAIT_MS));
+  TdTestRun r = td_test_tidings (f->cfg, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "t: 200 new"));
+  g_assert_nonnull (strstr (r.out, "by the running daemon"));
+  td_test_run_clear (&r);
+  g_subprocess_force_exit (proxy);
+  assert_folder_matches (&f->base, "INBOX");
 }
 
 /* `tidings sync` while the daemon runs: the daemon syncs (its SyncStarted says a caller
@@ -870,16 +960,19 @@ main (int argc, char **argv)
   ADD ("objects", test_objects);
   ADD ("gdbus-sync", test_gdbus_sync);
   ADD ("notify-off", test_notify_off);
+  ADD ("backfill-no-notice", test_backfill_no_notice);
   ADD ("auth-error", test_auth_error);
   ADD ("bad-arguments", test_bad_arguments);
   ADD ("pause-resume", test_pause_resume);
   ADD ("status", test_status);
+  ADD ("log-and-keyring-warning", test_keyring_warning_once);
   ADD ("sigterm-mid-sync", test_sigterm_mid_sync);
   ADD ("server-restart", test_server_restart);
   ADD ("local-change", test_local_change);
   ADD ("pause-stops-running-sync", test_pause_stops_running_sync);
   ADD ("local-policy", test_local_policy);
   ADD ("cli-sync", test_cli_sync);
+  ADD ("cli-sync-during-sync", test_cli_sync_during_sync);
   ADD ("activation", test_activation);
 #undef ADD
   g_test_add ("/integration/daemon/push/notify", DaemonFixture, NULL, td_daemon_fixture_setup,

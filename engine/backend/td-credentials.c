@@ -236,6 +236,18 @@ run_command (GTask *task, TdCredentialSource source, const char *what, char *con
                                    g_task_get_cancellable (task), command_read, task);
 }
 
+/* Whether the keyring warning is still to be given for @account in this process: once, not
+ * at every sync of a daemon that looks the password up each time. Main thread. */
+static gboolean
+first_keyring_warning (const char *account)
+{
+  static GHashTable *given;
+
+  if (given == NULL)
+    given = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  return g_hash_table_add (given, g_strdup (account));
+}
+
 /* After the keyring: password-command, then the inline password. When the keyring could not
  * be asked (@keyring_trouble) although this is a desktop session, passing on to another
  * source is said out loud: the password may be in that keyring. */
@@ -246,7 +258,7 @@ next_source (GTask *task, const char *keyring_trouble, gboolean session)
   TdAccountConfig *a = lookup->account;
   gboolean other = a->password_command != NULL || a->password != NULL;
 
-  if (keyring_trouble != NULL && other && session)
+  if (keyring_trouble != NULL && other && session && first_keyring_warning (a->name))
     g_warning ("account %s: the keyring cannot be reached (%s); using %s instead", a->name,
                keyring_trouble, a->password_command != NULL ? "password-command"
                                                             : "the password in the file");

@@ -1,6 +1,7 @@
 /* td-dbus-service.c: TdDBusService, the daemon's D-Bus face. See td-dbus-service.h. */
 #include "engine/daemon/td-dbus-service.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/daemon/td-dbus-generated.h"
@@ -124,20 +125,31 @@ update_state (AccountObject *a)
   td_dbus_account_set_last_error (a->iface, error != NULL ? error : "");
 }
 
+/* INBOX first, then by name: the order `tidings status` and a GNOME panel show them in. */
+static int
+folder_order (gconstpointer a, gconstpointer b)
+{
+  const char *x = *(const char *const *) a, *y = *(const char *const *) b;
+  gboolean xi = g_str_equal (x, "INBOX"), yi = g_str_equal (y, "INBOX");
+
+  if (xi != yi)
+    return xi ? -1 : 1;
+  return g_utf8_collate (x, y);
+}
+
 static void
 update_counts (AccountObject *a)
 {
   GVariantBuilder b;
-  GHashTableIter iter;
-  const char *name;
-  FolderCount *count;
-  guint unread = 0;
+  guint n = 0, unread = 0;
+  g_autofree const char **names = (const char **) g_hash_table_get_keys_as_array (a->folders, &n);
 
+  qsort (names, n, sizeof *names, folder_order);
   g_variant_builder_init (&b, G_VARIANT_TYPE ("a{s(uu)}"));
-  g_hash_table_iter_init (&iter, a->folders);
-  while (g_hash_table_iter_next (&iter, (gpointer *) &name, (gpointer *) &count))
+  for (guint i = 0; i < n; i++)
     {
-      g_variant_builder_add (&b, "{s(uu)}", name, count->total, count->unseen);
+      const FolderCount *count = g_hash_table_lookup (a->folders, names[i]);
+      g_variant_builder_add (&b, "{s(uu)}", names[i], count->total, count->unseen);
       unread += count->unseen;
     }
   td_dbus_account_set_folders (a->iface, g_variant_builder_end (&b));
@@ -338,6 +350,7 @@ typedef struct
   char *name;
   char *path;
   guint added_unseen;
+  gboolean backfill;    /* the folder's first sync: no desktop notice for what it brought */
   GPtrArray *files;     /* new message files, nullable */
   gboolean recount;
   gboolean counted;
@@ -466,6 +479,7 @@ on_sync_finished (TdScheduler *scheduler, const char *account, const TdAccountRe
       w->name = g_strdup (f->name);
       w->path = g_strdup (f->path);
       w->added_unseen = f->added_unseen;
+      w->backfill = f->first_sync;
       w->files = f->new_files != NULL ? g_ptr_array_ref (f->new_files) : NULL;
       /* Counting reads the directories: only where something may have changed. */
       w->recount = !f->unchanged || !g_hash_table_contains (a->folders, f->name);
@@ -476,7 +490,8 @@ on_sync_finished (TdScheduler *scheduler, const char *account, const TdAccountRe
   g_task_run_in_thread (task, read_folders_thread);
 }
 
-/* Desktop notices: one per account and sync, through org.freedesktop.Notifications. */
+/* Desktop notices: one per account and sync, through org.freedesktop.Notifications; none
+ * for a folder's first sync. */
 
 static void
 notified (GObject *source, GAsyncResult *result, gpointer data)
@@ -501,6 +516,10 @@ notify_desktop (TdDBusService *self, AccountObject *a, FinishedWork *work)
       GVariantIter iter;
       const char *subject, *sender;
 
+      /* A folder's first sync brings what was already there, not news (a new account's
+       * first run would say "609 new messages"); the NewMail signal still tells. */
+      if (w->backfill)
+        continue;
       count += w->added_unseen;
       g_variant_iter_init (&iter, w->messages);
       while (lines < NOTICE_MAX_LINES && g_variant_iter_next (&iter, "(&s&s)", &subject, &sender))

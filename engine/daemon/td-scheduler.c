@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 
 #include "engine/common/td-error.h"
+#include "engine/sync/td-sync-summary.h"
 
 typedef struct
 {
@@ -228,17 +229,76 @@ on_progress (const TdSyncProgress *progress, gpointer data)
   g_signal_emit (slot->owner, signals[SIGNAL_PROGRESS], 0, progress);
 }
 
+/* Two runs' summaries as one: counts added, the folder count the larger, the rest (an
+ * error) the later run's. */
+static GVariant *
+add_summaries (GVariant *earlier, GVariant *later)
+{
+  GVariantBuilder b;
+  GVariantIter iter;
+  const char *key;
+  GVariant *value;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_iter_init (&iter, later);
+  while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
+    {
+      g_autoptr (GVariant) v = value;
+      g_autoptr (GVariant) before = g_variant_lookup_value (earlier, key, NULL);
+      if (before != NULL && g_variant_is_of_type (v, G_VARIANT_TYPE_UINT32))
+        {
+          guint32 x = g_variant_get_uint32 (before), y = g_variant_get_uint32 (v);
+          g_variant_builder_add (&b, "{sv}", key,
+                                 g_variant_new_uint32 (g_str_equal (key, "folders") ? MAX (x, y)
+                                                                                    : x + y));
+        }
+      else if (before != NULL && g_variant_is_of_type (v, G_VARIANT_TYPE_UINT64))
+        g_variant_builder_add (&b, "{sv}", key,
+                               g_variant_new_uint64 (g_variant_get_uint64 (before)
+                                                     + g_variant_get_uint64 (v)));
+      else
+        g_variant_builder_add (&b, "{sv}", key, v);
+    }
+  return g_variant_ref_sink (g_variant_builder_end (&b));
+}
+
+#define CARRIED "td-scheduler-carried"
+
+/* Callers who asked while a whole-account run was under way are answered after the next
+ * run, which sees what came meanwhile; what the run under way did is carried to them, so
+ * `tidings sync` during a daemon's long sync says what that sync brought, not "nothing
+ * new" from the short one after it. */
+static void
+carry (GPtrArray *riders, const TdAccountReport *report)
+{
+  g_autoptr (GVariant) done = g_variant_ref_sink (td_account_report_summarize (report));
+
+  for (guint i = 0; i < riders->len; i++)
+    {
+      GTask *task = g_ptr_array_index (riders, i);
+      GVariant *before = g_object_get_data (G_OBJECT (task), CARRIED);
+      g_object_set_data_full (G_OBJECT (task), CARRIED,
+                              before != NULL ? add_summaries (before, done) : g_variant_ref (done),
+                              (GDestroyNotify) g_variant_unref);
+    }
+}
+
 static void
 answer (GPtrArray *tasks, const TdAccountReport *report)
 {
   for (guint i = 0; i < tasks->len; i++)
     {
       GTask *task = g_ptr_array_index (tasks, i);
+      GVariant *carried = g_object_get_data (G_OBJECT (task), CARRIED);
       if (report->error != NULL)
-        g_task_return_error (task, g_error_copy (report->error));
-      else
-        g_task_return_pointer (task, g_variant_ref_sink (td_account_report_summarize (report)),
-                               (GDestroyNotify) g_variant_unref);
+        {
+          g_task_return_error (task, g_error_copy (report->error));
+          continue;
+        }
+      g_autoptr (GVariant) summary = g_variant_ref_sink (td_account_report_summarize (report));
+      g_task_return_pointer (task, carried != NULL ? add_summaries (carried, summary)
+                                                   : g_steal_pointer (&summary),
+                             (GDestroyNotify) g_variant_unref);
     }
   g_ptr_array_set_size (tasks, 0);
 }
@@ -295,6 +355,62 @@ maybe_finish_shutdown (TdScheduler *self)
   g_object_unref (task);
 }
 
+/* When each account last synced, kept across restarts of the daemon (`tidings status`,
+ * LastSync): a small key file beside the state database, rewritten after each good sync. */
+static char *
+last_sync_path (TdScheduler *self)
+{
+  return g_build_filename (self->config->state_dir, "daemon-last-sync", NULL);
+}
+
+static void
+save_last_sync (TdScheduler *self, Slot *slot)
+{
+  g_autofree char *path = last_sync_path (self);
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autoptr (GError) error = NULL;
+
+  g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, NULL);
+  g_key_file_set_int64 (kf, "last-sync", slot->account->name, slot->last_sync);
+  if (!g_key_file_save_to_file (kf, path, &error))
+    g_debug ("account %s: the time of this sync is not kept: %s", slot->account->name,
+             error->message);
+}
+
+static void
+load_last_sync (TdScheduler *self)
+{
+  g_autofree char *path = last_sync_path (self);
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  GHashTableIter iter;
+  Slot *slot;
+
+  if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, NULL))
+    return;
+  g_hash_table_iter_init (&iter, self->slots);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &slot))
+    slot->last_sync = MAX (0, g_key_file_get_int64 (kf, "last-sync", slot->account->name, NULL));
+}
+
+static void
+log_finished (Slot *slot, const TdAccountReport *report)
+{
+  TdSyncCounts counts;
+  guint unchanged = 0, failed = 0;
+
+  td_sync_counts_of_report (report, &counts, &unchanged, &failed);
+  g_autofree char *did = td_sync_counts_describe (&counts);
+  g_autofree char *where = td_sync_folders_describe (report->folders->len, unchanged);
+  g_message ("account %s: sync finished: %s; %s%s", slot->account->name, did, where,
+             failed ? "; some folders failed" : "");
+  for (guint i = 0; i < report->folders->len; i++)
+    {
+      const TdFolderReport *f = g_ptr_array_index (report->folders, i);
+      if (f->error != NULL)
+        g_message ("account %s, folder %s: %s", slot->account->name, f->name, f->error->message);
+    }
+}
+
 static void
 run_done (GObject *source, GAsyncResult *result, gpointer data)
 {
@@ -308,19 +424,26 @@ run_done (GObject *source, GAsyncResult *result, gpointer data)
   g_clear_object (&slot->cancellable);
   if (report->error != NULL
       && g_error_matches (report->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    g_debug ("account %s: sync stopped", slot->account->name);
+    g_message ("account %s: sync stopped; the next one finishes the job", slot->account->name);
   else if (report->error != NULL)
-    note_failure (slot, report->error);
+    {
+      g_message ("sync failed: %s", report->error->message);
+      note_failure (slot, report->error);
+    }
   else
     {
       slot->last_failed = FALSE;
       slot->failures = 0;
       slot->last_sync = g_get_real_time () / G_USEC_PER_SEC;
+      save_last_sync (self, slot);
+      log_finished (slot, report);
       g_clear_pointer (&slot->last_error, g_free);
       if (whole && self->shutdown == NULL)
         schedule_in (slot, slot->account->poll_interval_seconds);
     }
   g_signal_emit (self, signals[SIGNAL_SYNC_FINISHED], 0, slot->account->name, report);
+  if (whole && report->error == NULL)
+    carry (slot->waiters, report);
   answer (slot->answering, report);
   state_changed (slot);
   maybe_finish_shutdown (self);
@@ -354,6 +477,9 @@ start_run (Slot *slot)
   /* A whole-account run is the poll; a run of some folders leaves the poll as it was. */
   if (slot->running_all)
     g_clear_handle_id (&slot->timer_id, g_source_remove);
+  /* The daemon's log (stderr, or the journal under systemd) says what it does. */
+  g_message ("account %s: sync started (%s%s)", slot->account->name,
+             td_sync_reason_to_string (reason), slot->running_all ? "" : ", some folders");
   g_signal_emit (self, signals[SIGNAL_SYNC_STARTED], 0, slot->account->name, (int) reason);
   state_changed (slot);
   td_sync_runner_run_async (slot->runner, slot->cancellable, run_done, slot);
@@ -711,5 +837,6 @@ td_scheduler_new (TdConfig *config, TdPluginRegistry *registry)
       slot->answering = g_ptr_array_new_with_free_func (g_object_unref);
       g_hash_table_insert (self->slots, slot->account->name, slot);
     }
+  load_last_sync (self);
   return self;
 }

@@ -50,6 +50,7 @@ typedef struct
   guint kept;           /* local deletions not sent, or server ones not applied (policy) */
   guint64 bytes;
   gboolean unchanged;   /* skipped: nothing changed since the last sync */
+  gboolean first_sync;  /* the folder had never been synced: what came is a backfill */
   gboolean estimate;    /* dry run: the counts are at most (a re-match by Message-ID decides) */
   char *path;           /* the folder's directory in the Maildir, nullable */
   guint added_unseen;   /* of @added, the messages without \Seen */
