@@ -88,6 +88,25 @@ read_password (const TdAccountConfig *a, GError **error)
   return password;
 }
 
+/* Why storing failed, in words that say what to do: no keyring in this session, or one
+ * whose default collection is locked (storing would need a prompt nobody can answer). */
+static char *
+why_not_stored (const GError *error)
+{
+  g_autoptr (SecretService) service = secret_service_get_sync (SECRET_SERVICE_NONE, NULL, NULL);
+  g_autoptr (SecretCollection) keyring = NULL;
+
+  if (service == NULL)
+    return g_strdup_printf ("%s. A keyring (Secret Service, such as gnome-keyring) must run in "
+                            "this session", error->message);
+  keyring = secret_collection_for_alias_sync (service, SECRET_COLLECTION_DEFAULT,
+                                              SECRET_COLLECTION_NONE, NULL, NULL);
+  if (keyring != NULL && secret_collection_get_locked (keyring))
+    return g_strdup ("the keyring is locked. Unlock it (logging in to the desktop does, or "
+                     "Passwords and Keys) and run this again");
+  return g_strdup (error->message);
+}
+
 static int
 password_set (TdAccountConfig *a)
 {
@@ -114,9 +133,9 @@ password_set (TdAccountConfig *a)
   td_secret_free (password);
   if (!stored)
     {
-      fprintf (stderr, "tidings: account %s: cannot store the password in the keyring: %s. "
-               "A keyring (Secret Service, such as gnome-keyring) must run in this session\n",
-               a->name, error->message);
+      g_autofree char *why = why_not_stored (error);
+      fprintf (stderr, "tidings: account %s: cannot store the password in the keyring: %s\n",
+               a->name, why);
       return TD_EXIT_AUTH;
     }
   printf ("%s: password stored in the keyring\n", a->name);

@@ -204,6 +204,9 @@ test_locked (KeyringFixture *f, gconstpointer data)
   expect (td_test_tidings (cfg, "sync", NULL), 3, NULL,
           "account t: the password is in a locked keyring; unlock the keyring");
   g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
+  /* Storing into the locked keyring says it is locked, not that none runs. */
+  expect (td_test_tidings_input (TD_TEST_PASSWORD "\n", cfg, "password", "set", "t", NULL), 3,
+          NULL, "cannot store the password in the keyring: the keyring is locked. Unlock it");
 }
 
 static char *
