@@ -34,6 +34,7 @@ on_notify (GDBusConnection *bus, const char *sender, const char *path, const cha
   g_variant_get (params, "(&su&s&s&s@as@a{sv}i)", NULL, NULL, NULL, &summary, &body, NULL,
                  NULL, NULL);
   g_ptr_array_add (f->notices, g_variant_ref_sink (g_variant_new ("(ss)", summary, body)));
+  g_ptr_array_add (f->notify_calls, g_variant_ref (params));
   g_dbus_method_invocation_return_value (invocation, g_variant_new ("(u)", f->notices->len));
 }
 
@@ -51,6 +52,7 @@ td_daemon_fixture_setup (DaemonFixture *f, gconstpointer extra_conf)
   f->signals = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
   f->signal_names = g_ptr_array_new_with_free_func (g_free);
   f->notices = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  f->notify_calls = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
   f->subscription = g_dbus_connection_signal_subscribe (f->bus, TD_NAME, NULL, NULL, NULL, NULL,
                                                         G_DBUS_SIGNAL_FLAGS_NONE, on_signal, f,
                                                         NULL);
@@ -78,6 +80,7 @@ td_daemon_fixture_teardown (DaemonFixture *f, gconstpointer data)
   g_ptr_array_unref (f->signals);
   g_ptr_array_unref (f->signal_names);
   g_ptr_array_unref (f->notices);
+  g_ptr_array_unref (f->notify_calls);
   g_object_unref (f->bus);
   g_free (f->cfg);
   g_free (f->err_path);

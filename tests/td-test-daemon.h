@@ -20,6 +20,7 @@ typedef struct
   GPtrArray *signals;      /* GVariant: each signal's parameters, in arrival order */
   GPtrArray *signal_names; /* char *: and its name */
   GPtrArray *notices;      /* GVariant (ss): summary, body of each Notify call */
+  GPtrArray *notify_calls; /* GVariant: each Notify call's whole arguments; its id is index + 1 */
   guint subscription;
   guint notify_object;
   guint notify_name;

@@ -180,6 +180,60 @@ test_backfill_no_notice (DaemonFixture *f, gconstpointer data)
   g_assert_cmpstr (summary, ==, "New mail in t");
 }
 
+static gboolean
+reader_opened (DaemonFixture *f)
+{
+  g_autofree char *mark = g_build_filename (f->base.home, "reader-opened", NULL);
+  return g_file_test (mark, G_FILE_TEST_EXISTS);
+}
+
+/* A notice of new mail names the daemon's desktop entry and offers a default action: its
+ * click runs the account's mail-reader-command, or else says NoticeActivated on the bus. */
+static void
+test_notice_click (DaemonFixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *mark = g_build_filename (f->base.home, "reader-opened", NULL);
+  guint from = 0;
+
+  for (guint round = 0; round < 2; round++)
+    {
+      g_autofree char *extra = round == 0
+        ? g_strdup_printf ("watch =\nmail-reader-command = touch '%s'\n", mark)
+        : g_strdup ("watch =\n");
+      td_test_daemon_start (f, "imap", extra);
+      expect_startup_sync (f);
+      seed (&f->base, "INBOX", 1, 200);
+      g_autoptr (GVariant) reply = td_test_call (f, TD_TEST_ACCOUNT_PATH,
+                                                 "org.tidings.Tidings1.Account", "Sync", NULL,
+                                                 &error);
+      g_assert_no_error (error);
+      g_assert_true (td_test_wait_for (f, has_notice, 5000));
+      guint32 id = f->notify_calls->len;
+      GVariant *call = g_ptr_array_index (f->notify_calls, id - 1);
+      g_autofree const char **actions = NULL;
+      g_autoptr (GVariant) hints = NULL;
+      g_variant_get (call, "(&su&s&s&s^a&s@a{sv}i)", NULL, NULL, NULL, NULL, NULL, &actions,
+                     &hints, NULL);
+      g_assert_true (g_strv_contains (actions, "default"));
+      const char *entry = NULL;
+      g_assert_true (g_variant_lookup (hints, "desktop-entry", "&s", &entry));
+      g_assert_cmpstr (entry, ==, "org.tidings.Tidings1");
+
+      g_assert_true (g_dbus_connection_emit_signal (f->bus, NULL, "/org/freedesktop/Notifications",
+                                                    "org.freedesktop.Notifications",
+                                                    "ActionInvoked",
+                                                    g_variant_new ("(us)", id, "default"), &error));
+      if (round == 0)
+        g_assert_true (td_test_wait_for (f, reader_opened, 5000));
+      else
+        g_assert_nonnull (td_test_wait_signal (f, "NoticeActivated", &from, SIGNAL_WAIT_MS));
+      g_assert_cmpint (td_test_daemon_stop (f), ==, 0);
+      g_ptr_array_set_size (f->notices, 0);
+      g_ptr_array_set_size (f->notify_calls, 0);
+    }
+}
+
 /* notify = false: the signal still goes out, the desktop is not told. */
 static void
 test_notify_off (DaemonFixture *f, gconstpointer data)
@@ -961,6 +1015,7 @@ main (int argc, char **argv)
   ADD ("gdbus-sync", test_gdbus_sync);
   ADD ("notify-off", test_notify_off);
   ADD ("backfill-no-notice", test_backfill_no_notice);
+  ADD ("notice-click", test_notice_click);
   ADD ("auth-error", test_auth_error);
   ADD ("bad-arguments", test_bad_arguments);
   ADD ("pause-resume", test_pause_resume);

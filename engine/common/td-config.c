@@ -32,7 +32,7 @@ static const char *const account_keys[] = {
   "password-command", "oauth2-token-command", "tls-ca-file", "tls-fingerprint", "maildir",
   "layout", "folders", "exclude", "sync", "deletes", "watch", "keep-on-server",
   "delete-after-days", "timeout", "command-timeout", "poll-interval", "notify", "metered",
-  "connections", NULL
+  "connections", "mail-reader-command", NULL
 };
 
 /* The line on which @key takes effect inside @group, or the group's line. */
@@ -448,7 +448,8 @@ load_daemon_policy (Loader *ld, TdAccountConfig *a)
   if (!get_uint (ld, "poll-interval", 10, 86400, 300, &n))
     return FALSE;
   a->poll_interval_seconds = (guint) n;
-  if (!get_bool (ld, "notify", TRUE, &a->notify))
+  if (!get_bool (ld, "notify", TRUE, &a->notify)
+      || !get_argv (ld, "mail-reader-command", &a->mail_reader_command))
     return FALSE;
   if (!get_enum (ld, "metered", metered_names, 0, &v))
     return FALSE;
@@ -714,6 +715,7 @@ account_config_clear (TdAccountConfig *a)
     explicit_bzero (a->password, strlen (a->password));
   g_free (a->password);
   g_strfreev (a->password_command);
+  g_strfreev (a->mail_reader_command);
   g_strfreev (a->oauth2_token_command);
   g_free (a->tls_ca_file);
   g_clear_pointer (&a->tls_fingerprint, g_bytes_unref);

@@ -75,6 +75,7 @@ typedef struct
   guint connections;             /* at most this many connections to the server at once */
   guint poll_interval_seconds;   /* daemon: how often to sync without push */
   gboolean notify;               /* daemon: desktop notices of new mail */
+  char **mail_reader_command;    /* daemon: argv a notice's click runs, nullable */
   gboolean sync_when_metered;    /* daemon: sync by itself on a metered network too */
 } TdAccountConfig;
 

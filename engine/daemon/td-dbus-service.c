@@ -42,6 +42,8 @@ struct _TdDBusService
   GDBusObjectManagerServer *manager;
   GHashTable *accounts; /* name -> AccountObject */
   gulong handlers[4];
+  GHashTable *notices;  /* notification id -> account name: the notices shown, for a click */
+  guint action_subscription;
 };
 
 G_DEFINE_FINAL_TYPE (TdDBusService, td_dbus_service, G_TYPE_OBJECT)
@@ -493,14 +495,68 @@ on_sync_finished (TdScheduler *scheduler, const char *account, const TdAccountRe
 /* Desktop notices: one per account and sync, through org.freedesktop.Notifications; none
  * for a folder's first sync. */
 
+/* Notices whose click is still answered. */
+#define NOTICES_KEPT 64
+
+typedef struct
+{
+  TdDBusService *self;  /* owned */
+  char *account;
+} NoticeCall;
+
 static void
 notified (GObject *source, GAsyncResult *result, gpointer data)
 {
+  NoticeCall *call = data;
   g_autoptr (GError) error = NULL;
   g_autoptr (GVariant) reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result,
                                                               &error);
+  guint32 id = 0;
+
   if (reply == NULL)
     g_debug ("no desktop notice of new mail: %s", error->message);
+  else
+    {
+      g_variant_get (reply, "(u)", &id);
+      /* Only recent notices are still on screen to be clicked. */
+      if (g_hash_table_size (call->self->notices) >= NOTICES_KEPT)
+        g_hash_table_remove_all (call->self->notices);
+      g_hash_table_replace (call->self->notices, GUINT_TO_POINTER (id),
+                            g_steal_pointer (&call->account));
+    }
+  g_object_unref (call->self);
+  g_free (call->account);
+  g_free (call);
+}
+
+/* A click on one of our notices: the account's mail-reader-command, run without a shell,
+ * or else NoticeActivated for a mail reader on the bus to answer. */
+static void
+on_notice_action (GDBusConnection *bus, const char *sender, const char *path,
+                  const char *iface, const char *member, GVariant *params, gpointer data)
+{
+  TdDBusService *self = data;
+  guint32 id = 0;
+  const char *action = NULL;
+
+  if (!g_variant_is_of_type (params, G_VARIANT_TYPE ("(us)")))
+    return;
+  g_variant_get (params, "(u&s)", &id, &action);
+  const char *name = g_hash_table_lookup (self->notices, GUINT_TO_POINTER (id));
+  AccountObject *a = name != NULL ? g_hash_table_lookup (self->accounts, name) : NULL;
+  if (a == NULL || !g_str_equal (action, "default"))
+    return;
+  if (a->account->mail_reader_command == NULL)
+    {
+      td_dbus_engine_emit_notice_activated (self->engine, a->path);
+      return;
+    }
+  g_autoptr (GError) error = NULL;
+  if (!g_spawn_async (NULL, a->account->mail_reader_command, NULL,
+                      G_SPAWN_SEARCH_PATH | G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL, NULL,
+                      &error))
+    g_message ("account %s: mail-reader-command cannot be run: %s", a->account->name,
+               error->message);
 }
 
 static void
@@ -541,13 +597,19 @@ notify_desktop (TdDBusService *self, AccountObject *a, FinishedWork *work)
     g_string_append_printf (body, "\n… and %u more", count - lines);
   g_variant_builder_init (&hints, G_VARIANT_TYPE_VARDICT);
   g_variant_builder_add (&hints, "{sv}", "category", g_variant_new_string ("email.arrived"));
+  g_variant_builder_add (&hints, "{sv}", "desktop-entry", g_variant_new_string (TD_DBUS_NAME));
+  /* "default" is the click on the notice itself (the notification spec's name for it). */
+  const char *actions[] = { "default", "Open", NULL };
+  NoticeCall *call = g_new0 (NoticeCall, 1);
+  call->self = g_object_ref (self);
+  call->account = g_strdup (a->account->name);
   g_dbus_connection_call (self->connection, "org.freedesktop.Notifications",
                           "/org/freedesktop/Notifications", "org.freedesktop.Notifications",
                           "Notify",
-                          g_variant_new ("(susssasa{sv}i)", "Tidings", 0, "mail-unread", summary,
-                                         body->str, NULL, &hints, -1),
+                          g_variant_new ("(susss^asa{sv}i)", "Tidings", 0, "mail-unread", summary,
+                                         body->str, actions, &hints, -1),
                           G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, 5000, NULL, notified,
-                          NULL);
+                          call);
 }
 
 /* Exporting */
@@ -570,6 +632,10 @@ td_dbus_service_export (TdDBusService *self, GDBusConnection *connection, GError
     return FALSE;
   self->connection = g_object_ref (connection);
   g_dbus_object_manager_server_set_connection (self->manager, connection);
+  self->action_subscription = g_dbus_connection_signal_subscribe (
+    connection, "org.freedesktop.Notifications", "org.freedesktop.Notifications",
+    "ActionInvoked", "/org/freedesktop/Notifications", NULL, G_DBUS_SIGNAL_FLAGS_NONE,
+    on_notice_action, self, NULL);
   return TRUE;
 }
 
@@ -580,6 +646,9 @@ td_dbus_service_unexport (TdDBusService *self)
     return;
   g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->engine));
   g_dbus_object_manager_server_set_connection (self->manager, NULL);
+  if (self->action_subscription != 0)
+    g_dbus_connection_signal_unsubscribe (self->connection, self->action_subscription);
+  self->action_subscription = 0;
   g_clear_object (&self->connection);
 }
 
@@ -624,6 +693,7 @@ td_dbus_service_finalize (GObject *object)
   TdDBusService *self = TD_DBUS_SERVICE (object);
 
   g_hash_table_unref (self->accounts);
+  g_hash_table_unref (self->notices);
   g_clear_object (&self->manager);
   g_clear_object (&self->engine);
   g_clear_object (&self->scheduler);
@@ -640,6 +710,7 @@ td_dbus_service_class_init (TdDBusServiceClass *klass)
 static void
 td_dbus_service_init (TdDBusService *self)
 {
+  self->notices = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free);
   self->accounts = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                           (GDestroyNotify) account_object_free);
 }
