@@ -116,70 +116,49 @@ json_account (JsonBuilder *b, TdDBusAccount *a)
   json_builder_end_object (b);
 }
 
-int
-td_cli_status (const TdCliGlobals *globals, int argc, char **argv)
+static int
+print_not_running (gboolean json)
 {
-  gboolean json = FALSE;
-  GOptionEntry entries[] = {
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON for scripts", NULL },
-    { NULL }
-  };
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("- show what the daemon is doing");
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GDBusConnection) bus = NULL;
-  g_autoptr (TdDBusEngine) engine = NULL;
-  gboolean running = FALSE;
+  if (json)
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "running");
+      json_builder_add_boolean_value (b, FALSE);
+      json_builder_end_object (b);
+      td_cli_json_print (b);
+    }
+  fputs (not_running, stderr);
+  return TD_EXIT_FAILED;
+}
 
-  g_option_context_add_main_entries (ctx, entries, NULL);
-  if (!g_option_context_parse (ctx, &argc, &argv, &error))
-    {
-      fprintf (stderr, "tidings status: %s\n", error->message);
-      return TD_EXIT_USAGE;
-    }
-  bus = td_cli_connect_daemon (&running, &error);
-  if (bus == NULL)
-    {
-      fprintf (stderr, "tidings: cannot reach the D-Bus session bus, where the daemon would "
-               "be: %s\n", error->message);
-      return TD_EXIT_FAILED;
-    }
-  if (!running)
-    {
-      if (json)
-        {
-          g_autoptr (JsonBuilder) b = json_builder_new ();
-          json_builder_begin_object (b);
-          json_builder_set_member_name (b, "running");
-          json_builder_add_boolean_value (b, FALSE);
-          json_builder_end_object (b);
-          td_cli_json_print (b);
-        }
-      fputs (not_running, stderr);
-      return TD_EXIT_FAILED;
-    }
-  engine = td_dbus_engine_proxy_new_sync (bus, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START, TD_DBUS_NAME,
-                                          TD_DBUS_PATH, NULL, &error);
+/* The running daemon and its accounts, as text or as one JSON document. */
+static int
+print_daemon (GDBusConnection *bus, gboolean json)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TdDBusEngine) engine = td_dbus_engine_proxy_new_sync (
+    bus, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START, TD_DBUS_NAME, TD_DBUS_PATH, NULL, &error);
   const char *const *paths = engine != NULL ? td_dbus_engine_get_accounts (engine) : NULL;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+
   if (paths == NULL)
     {
       fprintf (stderr, "tidings: the daemon did not answer: %s\n",
                error != NULL ? error->message : "no accounts property");
       return TD_EXIT_FAILED;
     }
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  if (json)
-    {
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "running");
-      json_builder_add_boolean_value (b, TRUE);
-      json_builder_set_member_name (b, "paused");
-      json_builder_add_boolean_value (b, td_dbus_engine_get_paused (engine));
-      json_builder_set_member_name (b, "accounts");
-      json_builder_begin_array (b);
-    }
-  else
+  gboolean paused = td_dbus_engine_get_paused (engine);
+  if (!json)
     printf ("The Tidings daemon is running%s.\n",
-            td_dbus_engine_get_paused (engine) ? " (paused: `tidings` syncs only when asked)" : "");
+            paused ? " (paused: `tidings` syncs only when asked)" : "");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "running");
+  json_builder_add_boolean_value (b, TRUE);
+  json_builder_set_member_name (b, "paused");
+  json_builder_add_boolean_value (b, paused);
+  json_builder_set_member_name (b, "accounts");
+  json_builder_begin_array (b);
   for (guint i = 0; paths[i] != NULL; i++)
     {
       g_autoptr (TdDBusAccount) a = td_dbus_account_proxy_new_sync (
@@ -195,13 +174,40 @@ td_cli_status (const TdCliGlobals *globals, int argc, char **argv)
       else
         print_account_text (a);
     }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
   if (json)
-    {
-      json_builder_end_array (b);
-      json_builder_end_object (b);
-      td_cli_json_print (b);
-    }
+    td_cli_json_print (b);
   return TD_EXIT_OK;
+}
+
+int
+td_cli_status (const TdCliGlobals *globals, int argc, char **argv)
+{
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON for scripts", NULL },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("- show what the daemon is doing");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDBusConnection) bus = NULL;
+  gboolean running = FALSE;
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    {
+      fprintf (stderr, "tidings status: %s\n", error->message);
+      return TD_EXIT_USAGE;
+    }
+  bus = td_cli_connect_daemon (&running, &error);
+  if (bus == NULL)
+    {
+      fprintf (stderr, "tidings: cannot reach the D-Bus session bus, where the daemon would "
+               "be: %s\n", error->message);
+      return TD_EXIT_FAILED;
+    }
+  return running ? print_daemon (bus, json) : print_not_running (json);
 }
 
 /* `tidings watch` */
