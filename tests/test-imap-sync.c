@@ -691,6 +691,14 @@ test_config_errors (Fixture *f, gconstpointer data)
                                    "file or directory"));
   td_test_run_clear (&r);
 
+  /* No configuration file: the installed example and the man page, not a checkout's path. */
+  g_autofree char *missing = g_build_filename (f->home, "no-such-config", NULL);
+  r = td_test_tidings (missing, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "tidings.conf.example (`man tidings.conf` describes"));
+  g_assert_null (strstr (r.err, "data/"));
+  td_test_run_clear (&r);
+
   /* An account that is not there: the ones that are. */
   g_autofree char *good_again = config (f, NULL);
   r = td_test_tidings (good_again, "sync", "nope", NULL);

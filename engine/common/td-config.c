@@ -647,7 +647,8 @@ td_config_load (const char *path, GError **error)
   if (!g_file_get_contents (path, &data, &len, &local))
     {
       g_set_error (error, TD_ERROR, TD_ERROR_CONFIG,
-                   "cannot read the configuration: %s (see data/tidings.conf.example)",
+                   "cannot read the configuration: %s. Write one from the example, "
+                   TD_EXAMPLE_CONFIG " (`man tidings.conf` describes every key)",
                    local->message);
       return NULL;
     }
