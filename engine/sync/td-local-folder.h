@@ -93,8 +93,8 @@ gboolean td_local_folder_save (TdLocalFolder *local, const TdFolderState *state,
 gboolean td_local_folder_forget_deleted (TdLocalFolder *local, GArray *uids, gboolean expunged,
                                          GError **error);
 guint32 td_local_folder_unsettled_from (TdLocalFolder *local);
-gboolean td_local_folder_resolve_uploads (TdLocalFolder *local, GArray *server, guint *found,
-                                          GError **error);
+gboolean td_local_folder_resolve_uploads (TdLocalFolder *local, GArray *server, gboolean last_look,
+                                          guint *found, guint *left, GError **error);
 gboolean td_local_folder_begin_uploads (TdLocalFolder *local, const TdFolderState *state,
                                         GError **error);
 GPtrArray *td_local_folder_open_uploads (TdLocalFolder *local, guint first, guint count,

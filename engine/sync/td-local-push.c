@@ -196,21 +196,28 @@ drop_upload (TdLocalFolder *local, const TdStateUpload *u, GError **error)
  * @local: a prepared folder
  * @server: (element-type TdMessageInfo): the server's messages from
  *   td_local_folder_unsettled_from() on
+ * @last_look: whether what is not found now is taken as not on the server
  * @found: (out): uploads found on the server and recorded
+ * @left: (out): uploads not found and kept for another look (0 on the @last_look)
  * @error: return location for an error
  *
  * Settles every upload in local->side.uploads: found ones become messages, the rest are sent
- * again (or kept local, see drop_upload()). local->side.uploads is empty afterwards.
+ * again (or kept local, see drop_upload()). Unless it is the @last_look, what is not found
+ * stays in local->side.uploads (@left says how many) for a second look a moment later: after
+ * a run was killed, the server may still be storing APPENDs the dead connection had sent,
+ * and a message sent again before they land would be there twice.
  *
  * Returns: %TRUE on success
  */
 gboolean
-td_local_folder_resolve_uploads (TdLocalFolder *local, GArray *server, guint *found,
-                                 GError **error)
+td_local_folder_resolve_uploads (TdLocalFolder *local, GArray *server, gboolean last_look,
+                                 guint *found, guint *left, GError **error)
 {
   g_autoptr (GHashTable) by_key = index_listing (server);
   g_autoptr (GHashTable) taken = g_hash_table_new (g_direct_hash, g_direct_equal);
   GError *e = NULL;
+
+  g_autoptr (GArray) kept = g_array_new (FALSE, TRUE, sizeof (TdStateUpload));
 
   *found = 0;
   if (!td_state_db_begin (local->db, &e))
@@ -227,12 +234,18 @@ td_local_folder_resolve_uploads (TdLocalFolder *local, GArray *server, guint *fo
           if (candidate >= first_possible_uid (local, u) && !uid_taken (local, taken, candidate))
             uid = candidate;
         }
-      gboolean ok;
+      gboolean ok = TRUE;
       if (uid != 0)
         {
           g_hash_table_add (taken, GUINT_TO_POINTER (uid));
           ok = record_upload (local, u, uid, &e);
           (*found)++;
+        }
+      else if (!last_look)
+        {
+          /* Looked for again in a moment: see td_local_folder_resolve_uploads(). */
+          g_array_append_val (kept, *u);
+          memset (&g_array_index (local->side.uploads, TdStateUpload, i), 0, sizeof *u);
         }
       else
         ok = drop_upload (local, u, &e);
@@ -245,6 +258,9 @@ td_local_folder_resolve_uploads (TdLocalFolder *local, GArray *server, guint *fo
   if (!td_state_db_commit (local->db, &e))
     return td_local_folder_fail (error, e, local->side.name);
   g_array_set_size (local->side.uploads, 0);
+  g_array_append_vals (local->side.uploads, kept->data, kept->len);
+  g_array_set_size (kept, 0);
+  *left = local->side.uploads->len;
   return TRUE;
 }
 

@@ -87,8 +87,13 @@ typedef struct
   GArray *deleting;        /* TdUidRange: local deletions being sent */
   GPtrArray *sending;      /* TdLocalUpload: the batch of uploads under way */
   guint upload_next;       /* index in local->uploads of the next batch */
+  guint unsettled_left;    /* uploads the last listing did not find */
+  gboolean looked_again;   /* the listing for unsettled uploads was made a second time */
   void (*after_settle) (TdSyncRunner *self);
 } FolderRun;
+
+/* How long to wait before looking again for uploads a listing did not find. */
+#define TD_UPLOAD_LOOK_AGAIN_MS 1000
 
 struct _TdSyncRunner
 {

@@ -125,9 +125,22 @@ resolve_work (TdSyncRunner *self, gpointer arg, GError **error)
 {
   FolderRun *run = self->run;
   guint found = 0;
-  gboolean ok = td_local_folder_resolve_uploads (run->local, arg, &found, error);
+  gboolean ok = td_local_folder_resolve_uploads (run->local, arg, run->looked_again, &found,
+                                                 &run->unsettled_left, error);
   run->report->uploaded += found;
   return ok;
+}
+
+static void settle_uploads (TdSyncRunner *self);
+
+static gboolean
+look_again (gpointer data)
+{
+  TdSyncRunner *self = data;
+
+  settle_uploads (self);
+  g_object_unref (self);
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -140,6 +153,14 @@ resolved (GObject *source, GAsyncResult *result, gpointer data)
   if (!td_sync_runner_work_finish (result, &error))
     {
       td_sync_runner_end_folder (self, error);
+      return;
+    }
+  /* Uploads not found may still be landing: APPENDs a killed run had sent, which the server
+   * stores after the listing. One more look a moment later before they are sent again. */
+  if (self->run->unsettled_left > 0 && !self->run->looked_again)
+    {
+      self->run->looked_again = TRUE;
+      g_timeout_add (TD_UPLOAD_LOOK_AGAIN_MS, look_again, g_object_ref (self));
       return;
     }
   self->run->after_settle (self);
