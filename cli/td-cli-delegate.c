@@ -175,7 +175,7 @@ print_text (const Account *a)
       return;
     }
   TdSyncCounts counts = { c[ADDED], a->bytes, c[FLAGS_CHANGED], c[REMOVED], c[UPLOADED],
-                          c[FLAGS_PUSHED] + c[DELETED_REMOTE] };
+                          c[FLAGS_PUSHED], c[DELETED_REMOTE] };
   g_autofree char *did = td_sync_counts_describe (&counts);
   g_autofree char *where = td_sync_folders_describe (c[FOLDERS], 0);
   printf ("%s: %s; %s, by the running daemon%s\n", a->name, did, where,

@@ -186,25 +186,19 @@ print_text (TdAccountReport *r, gboolean verbose, gboolean dry_run)
   const char *folders = r->folders->len == 1 ? "folder" : "folders";
   g_autofree char *did = td_sync_counts_describe (&c);
   g_autofree char *where = td_sync_folders_describe (r->folders->len, unchanged);
-  guint pushed = 0, deleted = 0;
-  for (guint i = 0; i < r->folders->len; i++)
-    {
-      const TdFolderReport *f = g_ptr_array_index (r->folders, i);
-      pushed += f->flags_pushed;
-      deleted += f->deleted_remote;
-    }
   /* A run that failed before doing anything has said why; a line of zeros adds nothing. */
   if (r->error != NULL && !dry_run && g_str_equal (did, "nothing new"))
     return;
   if (r->download_only)
     printf ("%s: %s%u new (%s), %u deleted on the server%s\n", r->account,
             dry_run ? "dry run, nothing changed. A sync would download " : "", c.added, size,
-            deleted, end);
+            c.deleted_remote, end);
   else if (dry_run)
     printf ("%s: dry run, nothing changed. A sync would download %u (%s) and upload %u; "
             "change flags of %u here and %u on the server; delete %u here and %u on the "
             "server; in %u %s (%u unchanged)%s\n", r->account, c.added, size, c.uploaded,
-            c.flags_changed, pushed, c.removed, deleted, r->folders->len, folders, unchanged,
+            c.flags_changed, c.flags_pushed, c.removed, c.deleted_remote, r->folders->len,
+            folders, unchanged,
             end);
   else
     printf ("%s: %s; %s%s\n", r->account, did, where, end);

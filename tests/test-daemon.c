@@ -378,20 +378,30 @@ inbox_messages (DaemonFixture *f)
   return g_hash_table_size (local);
 }
 
+/* The daemon's first sync of @count 40 KB messages through a 4 MB/s link, under way: it
+ * returns once the first Progress came. The relay is the caller's to stop. */
+static GSubprocess *
+start_slow_first_sync (DaemonFixture *f, guint count, guint *from)
+{
+  guint16 port = 0;
+
+  seed_inbox_files (&f->base, count, 40000);
+  GSubprocess *proxy = start_throttle (&f->base, f->base.dovecot->imaps_port, 4 * 1000 * 1000,
+                                       0, &port);
+  td_test_daemon_start_at (f, "imap", port, "watch =\n");
+  g_assert_nonnull (td_test_wait_signal (f, "Progress", from, SIGNAL_WAIT_MS));
+  return proxy;
+}
+
 /* Pause during the first sync of 1,200 messages (48 MB) over a 4 MB/s link stops that sync
  * within moments, keeping what came down; Resume's catch-up brings the rest, none twice. */
 static void
 test_pause_stops_running_sync (DaemonFixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
-  guint16 port = 0;
   guint from = 0;
+  g_autoptr (GSubprocess) proxy = start_slow_first_sync (f, 1200, &from);
 
-  seed_inbox_files (&f->base, 1200, 40000);
-  g_autoptr (GSubprocess) proxy = start_throttle (&f->base, f->base.dovecot->imaps_port,
-                                                  4 * 1000 * 1000, 0, &port);
-  td_test_daemon_start_at (f, "imap", port, "watch =\n");
-  g_assert_nonnull (td_test_wait_signal (f, "Progress", &from, SIGNAL_WAIT_MS));
   /* The sync's totals come from its plan, before the first message is stored. */
   GVariant *run = td_test_wait_signal (f, "RunProgress", NULL, SIGNAL_WAIT_MS);
   g_assert_nonnull (run);
@@ -726,14 +736,9 @@ hold_lock (DaemonFixture *f)
 static void
 test_cli_sync_during_sync (DaemonFixture *f, gconstpointer data)
 {
-  guint16 port = 0;
   guint from = 0;
+  g_autoptr (GSubprocess) proxy = start_slow_first_sync (f, 200, &from);
 
-  seed_inbox_files (&f->base, 200, 40000);
-  g_autoptr (GSubprocess) proxy = start_throttle (&f->base, f->base.dovecot->imaps_port,
-                                                  4 * 1000 * 1000, 0, &port);
-  td_test_daemon_start_at (f, "imap", port, "watch =\n");
-  g_assert_nonnull (td_test_wait_signal (f, "Progress", &from, SIGNAL_WAIT_MS));
   TdTestRun r = td_test_tidings (f->cfg, "sync", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.out, "t: 200 new"));

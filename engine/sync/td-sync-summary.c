@@ -23,7 +23,8 @@ td_sync_counts_of_report (const TdAccountReport *report, TdSyncCounts *counts,
       counts->flags_changed += f->flags_changed;
       counts->removed += f->removed;
       counts->uploaded += f->uploaded;
-      counts->sent += f->flags_pushed + f->deleted_remote;
+      counts->flags_pushed += f->flags_pushed;
+      counts->deleted_remote += f->deleted_remote;
       skipped += f->unchanged;
       broken += f->error != NULL;
     }
@@ -57,9 +58,10 @@ td_sync_counts_describe (const TdSyncCounts *c)
     g_string_append_printf (here, "%s%u removed", here->len ? ", " : "", c->removed);
   if (c->uploaded > 0)
     g_string_append_printf (there, "%u uploaded", c->uploaded);
-  if (c->sent > 0)
-    g_string_append_printf (there, "%s%u %s sent", there->len ? ", " : "", c->sent,
-                            c->sent == 1 ? "change" : "changes");
+  guint sent = c->flags_pushed + c->deleted_remote;
+  if (sent > 0)
+    g_string_append_printf (there, "%s%u %s sent", there->len ? ", " : "", sent,
+                            sent == 1 ? "change" : "changes");
   if (here->len == 0 && there->len == 0)
     g_string_append (here, "nothing new");
   if (here->len > 0 && there->len > 0)

@@ -16,7 +16,8 @@ typedef struct
   guint flags_changed;
   guint removed;
   guint uploaded;
-  guint sent;          /* flag changes and deletions sent to the server */
+  guint flags_pushed;  /* messages whose flags were changed on the server */
+  guint deleted_remote; /* messages deleted on the server */
 } TdSyncCounts;
 
 void td_sync_counts_of_report (const TdAccountReport *report, TdSyncCounts *counts,
