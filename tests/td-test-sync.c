@@ -393,6 +393,21 @@ assert_capabilities_narrowed (Fixture *f, gconstpointer extra_conf)
  * its Maildir (one doveadm call per message would take most of a minute for 1,200). A
  * folder other than INBOX is created first.
  */
+/* How many commands a --verbose trace in @err shows Tidings sending that hold @fragment. */
+guint
+sent_count (const char *err, const char *fragment)
+{
+  g_auto (GStrv) lines = g_strsplit (err, "\n", -1);
+  guint n = 0;
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *c = strstr (lines[i], ": C: ");
+      if (c != NULL && strstr (c, fragment) != NULL)
+        n++;
+    }
+  return n;
+}
+
 void
 seed_folder_files (Fixture *f, const char *folder, guint count, gsize size)
 {

@@ -47,6 +47,7 @@ void expect_lf (Fixture *f);
 TdTestRun sync_json (const char *cfg, const char *extra);
 void assert_json (const TdTestRun *r, const char *fragment);
 gboolean sent_command (const char *err, const char *fragment);
+guint sent_count (const char *err, const char *fragment);
 void seed_folder_files (Fixture *f, const char *folder, guint count, gsize size);
 void seed_inbox_files (Fixture *f, guint count, gsize size);
 GSubprocess *start_throttle (Fixture *f, guint16 target, guint rate, guint64 cut,

@@ -176,6 +176,38 @@ test_round_trips (Fixture *f, gconstpointer data)
   g_assert_cmpuint (all, <=, one + 2);
 }
 
+/* The folder with new mail is opened once: the survey opens it last and the round that
+ * downloads its messages finds it still open. Another folder the round works on (a flag
+ * the reader set, stored on the server) is opened again; one with only a server flag
+ * change is worked on here alone. Every change lands either way. */
+static void
+test_opened_once (Fixture *f, gconstpointer data)
+{
+  assert_capabilities_narrowed (f, data);
+  make_folders (f);
+  g_autofree char *cfg = config (f, NULL);
+  sync_ok (cfg);
+
+  seed (f, "F02", 2, 300);
+  td_test_dovecot_doveadm (f->dovecot, "flags", "add", "-u", TD_TEST_USER, "\\Flagged",
+                           "mailbox", "F05", "uid", "2", NULL);
+  reader_sets_flags (f, "F07", 3 * 6 + 1, "S");
+  TdTestRun r = td_test_tidings (cfg, "sync", "--verbose", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+
+  guint f02 = sent_count (r.err, "SELECT \"F02\"");
+  guint f07 = sent_count (r.err, "SELECT \"F07\"");
+  g_test_message ("SELECTs: F02 %u, F07 %u, all %u", f02, f07, sent_count (r.err, " SELECT "));
+  g_assert_cmpuint (f02, ==, 1);
+  g_assert_cmpuint (f07, ==, 2);
+  td_test_run_clear (&r);
+  assert_first_match (f, FOLDERS);
+  g_autoptr (GHashTable) f05 = read_local (f, "F05");
+  g_assert_true (has_flag (f05, 3 * 4 + 2, 'F'));
+  g_autofree char *flags = server_flags (f, "F07", "1");
+  g_assert_nonnull (strstr (flags, "\\Seen"));
+}
+
 /* A folder deleted on the server between the listing and the survey's SELECT fails alone:
  * the others sync, and the report names it. */
 static void
@@ -279,6 +311,9 @@ main (int argc, char **argv)
   ADD ("/integration/imap/survey/round-trips-condstore-no-esearch", test_round_trips,
        "imap_capability = IMAP4rev1 LITERAL+ CONDSTORE");
   ADD ("/integration/imap/survey/round-trips-plain-imap4rev1", test_round_trips,
+       "imap_capability = IMAP4rev1 LITERAL+");
+  ADD ("/integration/imap/survey/opened-once", test_opened_once, NULL);
+  ADD ("/integration/imap/survey/opened-once-plain-imap4rev1", test_opened_once,
        "imap_capability = IMAP4rev1 LITERAL+");
   ADD ("/integration/imap/survey/folder-gone", test_folder_gone, NULL);
   ADD ("/integration/imap/connections/spread", test_connections_spread, NULL);

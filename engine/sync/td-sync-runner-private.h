@@ -63,6 +63,7 @@ typedef struct
   gboolean unchanged;      /* nothing changed on either side: not even opened */
   gboolean surveyed;       /* opened in the survey, asked about @asked */
   TdSyncPoint asked;       /* the sync point the survey's listing answers */
+  guint survey_index;      /* with @surveyed: its place in the survey's round */
   TdFolderSurvey *survey;  /* nullable: what the survey told */
   TdLocalFolder *local;    /* nullable: prepared ahead for the account plan, till its turn */
   TdSyncPoint point;       /* with @local: the sync point its rows hold */

@@ -128,13 +128,33 @@ surveyed (GObject *source, GAsyncResult *result, gpointer data)
       self->phase_done (self, error);
       return;
     }
-  for (guint i = 0, k = 0; i < self->entries->len; i++)
+  for (guint i = 0; i < self->entries->len; i++)
     {
       TdFolderEntry *entry = g_ptr_array_index (self->entries, i);
-      if (entry->surveyed && k < surveys->len)
-        entry->survey = g_steal_pointer (&g_ptr_array_index (surveys, k++));
+      if (entry->surveyed && entry->survey_index < surveys->len)
+        entry->survey = g_steal_pointer (&g_ptr_array_index (surveys, entry->survey_index));
     }
   self->phase_done (self, NULL);
+}
+
+/* Which surveyed entry to open last, or NULL: the folder the survey opens last stays open
+ * for the round after it, which then need not open it again. Of the folders whose listing
+ * shows new messages (the round downloads them), the biggest, whose SELECT costs the server
+ * most. */
+static TdFolderEntry *
+open_last (TdSyncRunner *self)
+{
+  TdFolderEntry *best = NULL;
+
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      TdFolderEntry *entry = g_ptr_array_index (self->entries, i);
+      const TdFolderState *s = &entry->info->status;
+      if (entry->surveyed && entry->info->has_status && s->uidnext > entry->asked.uidnext
+          && (best == NULL || s->exists > best->info->status.exists))
+        best = entry;
+    }
+  return best;
 }
 
 /**
@@ -152,12 +172,16 @@ td_sync_runner_survey (TdSyncRunner *self)
 
   self->entries = g_ptr_array_new_with_free_func ((GDestroyNotify) td_folder_entry_free);
   for (guint i = 0; i < self->folders->len; i++)
+    g_ptr_array_add (self->entries, entry_new (self, g_ptr_array_index (self->folders, i)));
+  TdFolderEntry *last = open_last (self);
+  for (guint i = 0; i <= self->entries->len; i++)
     {
-      TdFolderEntry *entry = entry_new (self, g_ptr_array_index (self->folders, i));
-      g_ptr_array_add (self->entries, entry);
-      if (entry->surveyed)
-        g_ptr_array_add (queries, td_folder_query_new (entry->info->name, read_only,
-                                                       &entry->asked));
+      TdFolderEntry *entry = i < self->entries->len ? g_ptr_array_index (self->entries, i) : last;
+      if (entry == NULL || !entry->surveyed || (entry == last && i < self->entries->len))
+        continue;
+      entry->survey_index = queries->len;
+      g_ptr_array_add (queries, td_folder_query_new (entry->info->name, read_only,
+                                                     &entry->asked));
     }
   if (queries->len == 0)
     {

@@ -6,6 +6,17 @@
 
 G_BEGIN_DECLS
 
+/* A folder a round left selected, known well enough that the next round's commands for it
+ * need no SELECT of their own: the same name, UIDVALIDITY and read-only mode, and no
+ * command since that changed the selection (the session's count of them unmoved). */
+typedef struct
+{
+  char *name;            /* nullable: nothing is known to be open */
+  guint32 uidvalidity;
+  gboolean read_only;
+  guint selections;      /* td_imap_session_get_selections() right after its SELECT */
+} TdImapLeftOpen;
+
 struct _TdImapBackend
 {
   TdBackend parent_instance;
@@ -17,6 +28,7 @@ struct _TdImapBackend
   guint32 prelisted_from;  /* ... from this UID on */
   char *watched;         /* the folder EXAMINEd for IDLE, or the folders NOTIFY names, if any */
   gboolean notify_refused; /* NOTIFY SET failed here: watch one folder with IDLE */
+  TdImapLeftOpen left_open; /* the folder the last survey left selected, if any */
 };
 
 /* Commands one backend operation waits for together: how many are still out (plus any

@@ -8,7 +8,8 @@
  * folder's record. A folder whose SELECT fails fails alone: the listings behind it are dropped, since
  * they were answered about no folder or the wrong one. Where an answer is needed before the
  * rest can be asked (a count that differs from ours, a folder renumbered), the folder's
- * survey has no changes and the runner asks again after opening it.
+ * survey has no changes and the runner asks again after opening it. The folder selected
+ * last is left open, and noted (TdImapLeftOpen) for the work round that follows.
  * Main loop thread.
  */
 #include "td-imap-backend-private.h"
@@ -32,6 +33,8 @@ typedef struct
 {
   Round *round;            /* borrowed: the round this folder is part of */
   TdFolderSurvey *out;     /* borrowed from the round's result */
+  char *name;
+  gboolean read_only;
   TdSyncPoint since;
   guint32 added_from;
   OldListing old;
@@ -55,10 +58,30 @@ struct _Round
   GPtrArray *folders;      /* SurveyFolder */
   guint pending;           /* folders not yet complete, plus the hold while queueing */
   gboolean second;         /* the second pass has been asked */
+  SurveyFolder *last;      /* borrowed: the folder whose SELECT went out last */
+  guint selections;        /* the session's count of selecting commands after it */
   GError *error;           /* the first failure that ends the round */
 };
 
 static void ask_again (Round *round);
+
+/* Whether the folder opened last is known to be still open, as the next round wants it. */
+static void
+leave_open (Round *round)
+{
+  TdImapBackend *self = g_task_get_source_object (round->task);
+  SurveyFolder *f = round->last;
+
+  if (f == NULL || f->select_error != NULL || f->out->error != NULL
+      || f->out->state.uidvalidity == 0 || (f->pass == 2 && f->recheck != f->out->state.uidvalidity)
+      || td_imap_session_get_selections (self->session) != round->selections)
+    return;
+  g_free (self->left_open.name);
+  self->left_open.name = g_strdup (f->name);
+  self->left_open.uidvalidity = f->out->state.uidvalidity;
+  self->left_open.read_only = f->read_only;
+  self->left_open.selections = round->selections;
+}
 
 static void
 survey_folder_free (SurveyFolder *f)
@@ -66,6 +89,7 @@ survey_folder_free (SurveyFolder *f)
   g_clear_error (&f->select_error);
   g_clear_pointer (&f->changes, td_folder_changes_free);
   g_free (f->select);
+  g_free (f->name);
   g_free (f);
 }
 
@@ -89,6 +113,8 @@ round_release (Round *round)
       ask_again (round);
       return;
     }
+  if (round->error == NULL)
+    leave_open (round);
   GTask *task = g_steal_pointer (&round->task);
   if (round->error != NULL)
     g_task_return_error (task, g_steal_pointer (&round->error));
@@ -293,6 +319,11 @@ ask (SurveyFolder *f, TdImapSession *session, GAsyncReadyCallback callback, cons
   f->pending++;
   td_imap_session_run_async (session, &handlers, g_task_get_cancellable (f->round->task),
                              callback, f, "%s", command);
+  if (callback == select_answered)
+    {
+      f->round->last = f;
+      f->round->selections = td_imap_session_get_selections (session);
+    }
 }
 
 /* The commands that list the old messages' changes without QRESYNC, as list_changes asks. */
@@ -341,6 +372,8 @@ ask_folder (TdImapBackend *self, Round *round, const TdFolderQuery *q)
   g_ptr_array_add (round->surveys, f->out);
   g_ptr_array_add (round->folders, f);
   f->since = q->since;
+  f->name = g_strdup (q->name);
+  f->read_only = q->read_only;
   f->added_from = td_folder_query_new_from (q);
   f->old_count = G_MAXUINT64;
   f->changes = td_folder_changes_new ();

@@ -2,7 +2,10 @@
  *
  * For each folder, SELECT (EXAMINE where it is read-only), its UID STOREs and its UID FETCH
  * batches are written out together, folder after folder, before the first answer comes;
- * bodies stream into each folder's own sink. A SELECT is never run beside other commands,
+ * bodies stream into each folder's own sink. The folder the survey opened last is still
+ * open, as the survey found it (td_imap_session_get_selections() tells that nothing was
+ * selected since): its commands go first, without a SELECT, which spares the server
+ * opening that folder twice; with one folder changed, that is the only one. A SELECT is never run beside other commands,
  * so every answer belongs to the folder selected last. A folder whose SELECT fails, or whose
  * UIDVALIDITY is not the one its plan was made against, fails alone and every body that
  * still comes for it is dropped. The STOREs behind such a SELECT have reached the server
@@ -156,8 +159,9 @@ fetch_answered (GObject *source, GAsyncResult *result, gpointer user_data)
   folder_release (f);
 }
 
+/* Queues one folder's commands; behind its own SELECT unless it is @open already. */
 static void
-queue_folder (TdImapBackend *self, WorkRound *round, TdFolderWork *work)
+queue_folder (TdImapBackend *self, WorkRound *round, TdFolderWork *work, gboolean open)
 {
   WorkFolder *f = g_new0 (WorkFolder, 1);
   GError *error = NULL;
@@ -177,15 +181,38 @@ queue_folder (TdImapBackend *self, WorkRound *round, TdFolderWork *work)
     }
   if (work->uids != NULL && work->uids->len > 0)
     f->download = td_imap_download_new (self->session, work->uids, work->sink);
-  g_autofree char *select = g_strdup_printf ("%s %s%s", work->read_only ? "EXAMINE" : "SELECT",
-                                             quoted, args);
-  TdImapHandlers on_select_handlers = { .on_untagged = on_select, .user_data = f };
-  queue (f, self->session, &on_select_handlers, select);
+  if (!open)
+    {
+      g_autofree char *select = g_strdup_printf ("%s %s%s",
+                                                 work->read_only ? "EXAMINE" : "SELECT",
+                                                 quoted, args);
+      TdImapHandlers on_select_handlers = { .on_untagged = on_select, .user_data = f };
+      queue (f, self->session, &on_select_handlers, select);
+    }
   queue_stores (self, f);
   if (f->download != NULL)
     f->pending += td_imap_download_queue (f->download, g_task_get_cancellable (round->task),
                                           fetch_answered, f, NULL);
   folder_release (f);
+}
+
+/* Which of @work is for the folder still open from the survey, as its plan was made
+ * against it; work->len if none. */
+static guint
+open_one (TdImapBackend *self, GPtrArray *work)
+{
+  const TdImapLeftOpen *open = &self->left_open;
+
+  if (open->name == NULL || td_imap_session_get_selections (self->session) != open->selections)
+    return work->len;
+  for (guint i = 0; i < work->len; i++)
+    {
+      const TdFolderWork *w = g_ptr_array_index (work, i);
+      if (strcmp (w->name, open->name) == 0 && w->uidvalidity == open->uidvalidity
+          && w->read_only == open->read_only)
+        return i;
+    }
+  return work->len;
 }
 
 void
@@ -201,12 +228,18 @@ td_imap_backend_work_folders_async (TdBackend *backend, GPtrArray *work,
   round->task = g_object_ref (task);
   round->folders = g_ptr_array_new_with_free_func ((GDestroyNotify) work_folder_free);
   g_task_set_task_data (task, round, (GDestroyNotify) work_round_free);
-  /* Whatever was open is left behind; the last SELECT's state means nothing to anyone. */
+  /* The folder the survey left open goes first, without opening it again (a SELECT of a
+   * big folder is most of what the server spends on it); whatever else was open is left
+   * behind, and the last SELECT's state means nothing to anyone. */
+  guint open = open_one (self, work);
   td_imap_backend_forget_selected (self);
   memset (td_imap_session_get_mailbox (self->session), 0, sizeof (TdImapMailbox));
   round->group.pending = 1;
+  if (open < work->len)
+    queue_folder (self, round, g_ptr_array_index (work, open), TRUE);
   for (guint i = 0; i < work->len; i++)
-    queue_folder (self, round, g_ptr_array_index (work, i));
+    if (i != open)
+      queue_folder (self, round, g_ptr_array_index (work, i), FALSE);
   round_release (round);
   g_object_unref (task);
 }

@@ -486,9 +486,9 @@ td_imap_backend_quote_name (TdImapBackend *self, const char *name, GError **erro
 
 /**
  * td_imap_backend_forget_selected:
- * Drops what was known of the folder open so far: its QRESYNC changes, its pre-listed UIDs
- * and what IDLE watched (a SELECT replaces it). The mailbox state the session parsed is
- * left to the caller, whose next SELECT overwrites it.
+ * Drops what was known of the folder open so far: its QRESYNC changes, its pre-listed UIDs,
+ * what IDLE watched and what a survey left open (a SELECT replaces it). The mailbox state
+ * the session parsed is left to the caller, whose next SELECT overwrites it.
  */
 void
 td_imap_backend_forget_selected (TdImapBackend *self)
@@ -496,6 +496,7 @@ td_imap_backend_forget_selected (TdImapBackend *self)
   g_clear_pointer (&self->resync_changes, td_folder_changes_free);
   g_clear_pointer (&self->prelisted, g_array_unref);
   g_clear_pointer (&self->watched, g_free);
+  g_clear_pointer (&self->left_open.name, g_free);
 }
 
 static void
@@ -621,6 +622,7 @@ td_imap_backend_finalize (GObject *object)
   g_clear_pointer (&TD_IMAP_BACKEND (object)->resync_changes, td_folder_changes_free);
   g_clear_pointer (&TD_IMAP_BACKEND (object)->prelisted, g_array_unref);
   g_clear_pointer (&TD_IMAP_BACKEND (object)->watched, g_free);
+  g_clear_pointer (&TD_IMAP_BACKEND (object)->left_open.name, g_free);
   G_OBJECT_CLASS (td_imap_backend_parent_class)->finalize (object);
 }
 

@@ -57,6 +57,7 @@ struct _TdImapSession
   gboolean writing;
   GQueue commands; /* Command*, oldest first */
   guint tag_counter;
+  guint selections; /* SELECT, EXAMINE, CLOSE and UNSELECT commands queued so far */
   TdImapCaps caps;
   TdImapMailbox mailbox;
 };
@@ -615,6 +616,17 @@ try_send (TdImapSession *self)
 
 /* Commands */
 
+/* Whether a command with @verb leaves another folder selected, or none. */
+static gboolean
+changes_selection (const char *verb)
+{
+  static const char *const verbs[] = { "SELECT", "EXAMINE", "CLOSE", "UNSELECT" };
+  for (gsize i = 0; i < G_N_ELEMENTS (verbs); i++)
+    if (g_ascii_strcasecmp (verb, verbs[i]) == 0)
+      return TRUE;
+  return FALSE;
+}
+
 /* Queues a command without starting to send it; NULL when the session already failed. */
 static Command *
 queue_command (TdImapSession *self, const TdImapHandlers *handlers, GPtrArray *parts,
@@ -643,6 +655,8 @@ queue_command (TdImapSession *self, const TdImapHandlers *handlers, GPtrArray *p
     }
   td_connection_stop_on (self->conn, cancellable);
   g_snprintf (c->tag, sizeof c->tag, "t%u", ++self->tag_counter);
+  if (changes_selection (c->verb))
+    self->selections++;
   /* The tag goes in front of the first part. */
   GBytes *untagged = g_ptr_array_index (parts, 0);
   GByteArray *tagged = g_byte_array_sized_new ((guint) (len + sizeof c->tag + 1));
@@ -942,6 +956,20 @@ TdImapMailbox *
 td_imap_session_get_mailbox (TdImapSession *self)
 {
   return &self->mailbox;
+}
+
+/**
+ * td_imap_session_get_selections:
+ * @self: a session
+ *
+ * Returns: how many commands that change the selected folder (SELECT, EXAMINE, CLOSE,
+ *   UNSELECT) were queued so far: a folder left open by one of them is still open while
+ *   this count has not moved
+ */
+guint
+td_imap_session_get_selections (TdImapSession *self)
+{
+  return self->selections;
 }
 
 const char *

@@ -106,6 +106,7 @@ TdImapResponse *td_imap_session_command_finish (TdImapSession *self, GAsyncResul
 void td_imap_session_idle_done (TdImapSession *self);
 const TdImapCaps *td_imap_session_get_caps (TdImapSession *self);
 TdImapMailbox *td_imap_session_get_mailbox (TdImapSession *self);
+guint td_imap_session_get_selections (TdImapSession *self);
 const char *td_imap_session_describe (TdImapSession *self);
 void td_imap_session_close (TdImapSession *self);
 
