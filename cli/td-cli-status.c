@@ -210,12 +210,14 @@ td_cli_status (const TdCliGlobals *globals, int argc, char **argv)
   return running ? print_daemon (bus, json) : print_not_running (json);
 }
 
-/* `tidings watch` */
+/* `tidings watch`: a line of text per event, or with --json one JSON object per line, each
+ * with "time" (ISO 8601), "event" and, where it concerns one, "account". */
 
 typedef struct
 {
   GMainLoop *loop;
   GDBusConnection *bus;
+  gboolean json;
   GHashTable *names; /* account object path -> account name */
   GHashTable *run_progress; /* account object paths that send RunProgress: their Progress
                                lines would say the same again */
@@ -246,12 +248,119 @@ say (const char *format, ...)
   fflush (stdout);
 }
 
+/* A JSON event: begun with its time, name and account (nullable), members added, then
+ * printed as one line by event_end(). */
+static JsonBuilder *
+event_begin (const char *event, const char *account)
+{
+  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *stamp = g_date_time_format_iso8601 (now);
+  JsonBuilder *b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  td_cli_json_member (b, "time", stamp);
+  td_cli_json_member (b, "event", event);
+  if (account != NULL)
+    td_cli_json_member (b, "account", account);
+  return b;
+}
+
+static void
+event_number (JsonBuilder *b, const char *member, guint64 value)
+{
+  json_builder_set_member_name (b, member);
+  json_builder_add_int_value (b, (gint64) MIN (value, (guint64) G_MAXINT64));
+}
+
+static void
+event_end (JsonBuilder *b)
+{
+  json_builder_end_object (b);
+  td_cli_json_print (b);
+  fflush (stdout);
+  g_object_unref (b);
+}
+
 static guint
 summary_count (GVariant *summary, const char *key)
 {
   guint n = 0;
   g_variant_lookup (summary, key, "u", &n);
   return n;
+}
+
+/* The counts of a SyncFinished summary, by their JSON names. */
+static const struct
+{
+  const char *key;
+  const char *json;
+} summary_counts[] = {
+  { "added", "added" },
+  { "flags-changed", "flags_changed" },
+  { "removed", "removed" },
+  { "uploaded", "uploaded" },
+  { "flags-pushed", "flags_pushed" },
+  { "deleted-remote", "deleted_remote" },
+};
+
+static void
+sync_finished (Watch *w, const char *account, GVariant *summary)
+{
+  const char *message = NULL;
+  gboolean failed = g_variant_lookup (summary, "error-message", "&s", &message);
+
+  if (w->json)
+    {
+      JsonBuilder *b = event_begin ("sync-finished", account);
+      for (gsize i = 0; i < G_N_ELEMENTS (summary_counts); i++)
+        event_number (b, summary_counts[i].json, summary_count (summary, summary_counts[i].key));
+      if (failed)
+        td_cli_json_member (b, "error", message);
+      event_end (b);
+    }
+  else if (failed)
+    say ("%s: sync failed: %s", account, message);
+  else
+    say ("%s: sync finished: %u new, %u flag changes, %u removed; to the server: "
+         "%u uploaded, %u flag changes, %u deleted", account,
+         summary_count (summary, "added"), summary_count (summary, "flags-changed"),
+         summary_count (summary, "removed"), summary_count (summary, "uploaded"),
+         summary_count (summary, "flags-pushed"), summary_count (summary, "deleted-remote"));
+}
+
+static void
+new_mail (Watch *w, const char *account, const char *folder, guint count, GVariantIter *iter)
+{
+  const char *subject = NULL, *from = NULL;
+  JsonBuilder *b = NULL;
+
+  if (w->json)
+    {
+      b = event_begin ("new-mail", account);
+      td_cli_json_member (b, "folder", folder);
+      event_number (b, "count", count);
+      json_builder_set_member_name (b, "messages");
+      json_builder_begin_array (b);
+    }
+  else
+    say ("%s/%s: %u new", account, folder, count);
+  while (g_variant_iter_next (iter, "(&s&s)", &subject, &from))
+    {
+      if (b == NULL)
+        {
+          say ("  %s: %s", *from ? from : "(no sender)", *subject ? subject : "(no subject)");
+          continue;
+        }
+      json_builder_begin_object (b);
+      td_cli_json_member (b, "subject", subject);
+      td_cli_json_member (b, "from", from);
+      json_builder_end_object (b);
+    }
+  if (b != NULL)
+    {
+      json_builder_end_array (b);
+      event_end (b);
+    }
 }
 
 static void
@@ -264,37 +373,56 @@ on_engine_signal (GDBusConnection *bus, const char *sender, const char *path, co
   if (g_str_equal (signal, "SyncStarted") && g_variant_is_of_type (params, G_VARIANT_TYPE ("(os)")))
     {
       g_variant_get (params, "(&o&s)", &account, &a);
-      say ("%s: sync started (%s)", account_name (w, account), a);
+      if (!w->json)
+        {
+          say ("%s: sync started (%s)", account_name (w, account), a);
+          return;
+        }
+      JsonBuilder *e = event_begin ("sync-started", account_name (w, account));
+      td_cli_json_member (e, "reason", a);
+      event_end (e);
     }
   else if (g_str_equal (signal, "SyncFinished")
            && g_variant_is_of_type (params, G_VARIANT_TYPE ("(oa{sv})")))
     {
       g_autoptr (GVariant) summary = NULL;
-      const char *message = NULL;
       g_variant_get (params, "(&o@a{sv})", &account, &summary);
-      if (g_variant_lookup (summary, "error-message", "&s", &message))
-        say ("%s: sync failed: %s", account_name (w, account), message);
-      else
-        say ("%s: sync finished: %u new, %u flag changes, %u removed; to the server: "
-             "%u uploaded, %u flag changes, %u deleted", account_name (w, account),
-             summary_count (summary, "added"), summary_count (summary, "flags-changed"),
-             summary_count (summary, "removed"), summary_count (summary, "uploaded"),
-             summary_count (summary, "flags-pushed"), summary_count (summary, "deleted-remote"));
+      sync_finished (w, account_name (w, account), summary);
     }
   else if (g_str_equal (signal, "NewMail") && g_variant_is_of_type (params, G_VARIANT_TYPE ("(osua(ss))")))
     {
       g_autoptr (GVariantIter) iter = NULL;
       guint count = 0;
       g_variant_get (params, "(&o&sua(ss))", &account, &a, &count, &iter);
-      say ("%s/%s: %u new", account_name (w, account), a, count);
-      while (g_variant_iter_next (iter, "(&s&s)", &b, &c))
-        say ("  %s: %s", *c ? c : "(no sender)", *b ? b : "(no subject)");
+      new_mail (w, account_name (w, account), a, count, iter);
     }
   else if (g_str_equal (signal, "Error") && g_variant_is_of_type (params, G_VARIANT_TYPE ("(osss)")))
     {
       g_variant_get (params, "(&o&s&s&s)", &account, &a, &b, &c);
-      say ("%s%s%s: error: %s", account_name (w, account), *a ? "/" : "", a, c);
+      if (!w->json)
+        {
+          say ("%s%s%s: error: %s", account_name (w, account), *a ? "/" : "", a, c);
+          return;
+        }
+      JsonBuilder *e = event_begin ("error", account_name (w, account));
+      if (*a != '\0')
+        td_cli_json_member (e, "folder", a);
+      td_cli_json_member (e, "name", b);
+      td_cli_json_member (e, "message", c);
+      event_end (e);
     }
+}
+
+static JsonBuilder *
+progress_begin (const char *account, const char *folder, guint done, guint total,
+                guint64 bytes)
+{
+  JsonBuilder *e = event_begin ("progress", account);
+  td_cli_json_member (e, "folder", folder);
+  event_number (e, "messages", done);
+  event_number (e, "messages_total", total);
+  event_number (e, "bytes", bytes);
+  return e;
 }
 
 static void
@@ -302,6 +430,7 @@ on_account_signal (GDBusConnection *bus, const char *sender, const char *path, c
                    const char *signal, GVariant *params, gpointer data)
 {
   Watch *w = data;
+  const char *account = account_name (w, path);
 
   if (g_str_equal (iface, "org.freedesktop.DBus.Properties")
       && g_variant_is_of_type (params, G_VARIANT_TYPE ("(sa{sv}as)")))
@@ -309,9 +438,17 @@ on_account_signal (GDBusConnection *bus, const char *sender, const char *path, c
       g_autoptr (GVariant) changed = NULL;
       const char *which = NULL, *state = NULL;
       g_variant_get (params, "(&s@a{sv}@as)", &which, &changed, NULL);
-      if (g_str_equal (which, "org.tidings.Tidings1.Account")
-          && g_variant_lookup (changed, "State", "&s", &state))
-        say ("%s: %s", account_name (w, path), state);
+      if (!g_str_equal (which, "org.tidings.Tidings1.Account")
+          || !g_variant_lookup (changed, "State", "&s", &state))
+        return;
+      if (!w->json)
+        {
+          say ("%s: %s", account, state);
+          return;
+        }
+      JsonBuilder *e = event_begin ("state", account);
+      td_cli_json_member (e, "state", state);
+      event_end (e);
     }
   else if (g_str_equal (signal, "RunProgress")
            && g_variant_is_of_type (params, G_VARIANT_TYPE ("(suuuutt)")))
@@ -321,11 +458,20 @@ on_account_signal (GDBusConnection *bus, const char *sender, const char *path, c
       guint64 bytes = 0, bytes_total = 0;
       g_variant_get (params, "(&suuuutt)", &folder, &index, &count, &done, &total, &bytes,
                      &bytes_total);
-      g_autofree char *size = td_cli_format_size (bytes);
-      g_autofree char *of = td_cli_format_size (bytes_total);
       g_hash_table_add (w->run_progress, g_strdup (path));
-      say ("%s: %u of %u messages, %s of %s (folder %u of %u, %s)", account_name (w, path), done,
-           total, size, of, index, count, folder);
+      if (!w->json)
+        {
+          g_autofree char *size = td_cli_format_size (bytes);
+          g_autofree char *of = td_cli_format_size (bytes_total);
+          say ("%s: %u of %u messages, %s of %s (folder %u of %u, %s)", account, done, total,
+               size, of, index, count, folder);
+          return;
+        }
+      JsonBuilder *e = progress_begin (account, folder, done, total, bytes);
+      event_number (e, "bytes_total", bytes_total);
+      event_number (e, "folder_index", index);
+      event_number (e, "folder_count", count);
+      event_end (e);
     }
   else if (g_str_equal (signal, "Progress") && !g_hash_table_contains (w->run_progress, path)
            && g_variant_is_of_type (params, G_VARIANT_TYPE ("(suutt)")))
@@ -334,8 +480,13 @@ on_account_signal (GDBusConnection *bus, const char *sender, const char *path, c
       guint done = 0, total = 0;
       guint64 bytes = 0;
       g_variant_get (params, "(&suutt)", &folder, &done, &total, &bytes, NULL);
-      g_autofree char *size = td_cli_format_size (bytes);
-      say ("%s/%s: %u of %u messages, %s", account_name (w, path), folder, done, total, size);
+      if (!w->json)
+        {
+          g_autofree char *size = td_cli_format_size (bytes);
+          say ("%s/%s: %u of %u messages, %s", account, folder, done, total, size);
+          return;
+        }
+      event_end (progress_begin (account, folder, done, total, bytes));
     }
 }
 
@@ -366,16 +517,31 @@ learn_names (Watch *w)
 }
 
 static void
+daemon_event (Watch *w, gboolean running)
+{
+  if (!w->json)
+    {
+      say (running ? "the daemon is running" : "the daemon is not running; waiting for it to "
+                                               "start");
+      return;
+    }
+  JsonBuilder *e = event_begin ("daemon", NULL);
+  json_builder_set_member_name (e, "running");
+  json_builder_add_boolean_value (e, running);
+  event_end (e);
+}
+
+static void
 name_appeared (GDBusConnection *bus, const char *name, const char *owner, gpointer data)
 {
   learn_names (data);
-  say ("the daemon is running");
+  daemon_event (data, TRUE);
 }
 
 static void
 name_vanished (GDBusConnection *bus, const char *name, gpointer data)
 {
-  say ("the daemon is not running; waiting for it to start");
+  daemon_event (data, FALSE);
 }
 
 static gboolean
@@ -392,7 +558,12 @@ td_cli_watch (const TdCliGlobals *globals, int argc, char **argv)
   g_autoptr (GError) error = NULL;
   Watch w = { NULL };
   gboolean running = FALSE;
+  GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &w.json, "Print each event as a JSON object on a line of its own", NULL },
+    { NULL }
+  };
 
+  g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
       fprintf (stderr, "tidings watch: %s\n", error->message);

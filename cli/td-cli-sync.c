@@ -17,6 +17,7 @@
 
 #include "engine/common/td-error.h"
 #include "cli/td-cli-progress.h"
+#include "engine/sync/td-hooks.h"
 #include "engine/sync/td-sync-runner.h"
 #include "td-cli.h"
 
@@ -25,10 +26,13 @@ typedef struct
   GMainLoop *loop;
   guint pending;
   GPtrArray *reports; /* TdAccountReport, in account order */
+  GPtrArray *accounts; /* borrowed TdAccountConfig, in the same order */
   TdCliProgress *progress; /* nullable */
   GCancellable *stop;
   guint signal_sources[2];
   int stopped_by;          /* the signal that asked for a stop, or 0 */
+  gboolean run_hooks;      /* post-sync-command and new-mail-command run after each sync */
+  gboolean quiet;          /* their output is not shown, only their failures */
 } SyncState;
 
 /* SIGINT or SIGTERM: every run stops after storing what has come down whole. The handlers
@@ -70,36 +74,63 @@ on_progress (const TdSyncProgress *p, gpointer data)
 }
 
 static void
+one_done (SyncState *state)
+{
+  if (--state->pending == 0)
+    g_main_loop_quit (state->loop);
+}
+
+/* A line from post-sync-command or new-mail-command, on stderr (stdout has the summary). */
+static void
+hook_output (const char *account, const char *key, const char *line, gboolean failure,
+             gpointer data)
+{
+  SyncState *state = data;
+
+  if (state->quiet && !failure)
+    return;
+  if (state->progress != NULL)
+    td_cli_progress_clear (state->progress);
+  fprintf (stderr, "%s: %s: %s\n", account, key, line);
+}
+
+static void
+hooks_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  td_hooks_run_finish (result);
+  one_done (data);
+}
+
+static void
 run_done (GObject *source, GAsyncResult *result, gpointer data)
 {
   SyncState *state = data;
   TdAccountReport *report = td_sync_runner_run_finish (TD_SYNC_RUNNER (source), result);
+  TdAccountConfig *account = NULL;
 
   for (guint i = 0; i < state->reports->len; i++)
     if (g_ptr_array_index (state->reports, i) == source)
       {
         g_object_unref (source);
         state->reports->pdata[i] = report;
+        account = g_ptr_array_index (state->accounts, i);
       }
-  if (--state->pending == 0)
-    g_main_loop_quit (state->loop);
+  /* A stop request runs nothing more. */
+  g_autoptr (TdSyncOutcome) outcome = td_sync_outcome_new ();
+  td_sync_outcome_add (outcome, report);
+  if (state->run_hooks && !g_cancellable_is_cancelled (state->stop)
+      && td_hooks_wanted (account, outcome))
+    {
+      td_hooks_run_async (account, outcome, hook_output, state, state->stop, hooks_done, state);
+      return;
+    }
+  one_done (state);
 }
 
 static int
 report_exit_code (TdAccountReport *r)
 {
-  if (r->error != NULL)
-    return td_error_to_exit_code (r->error);
-  for (guint i = 0; i < r->folders->len; i++)
-    {
-      TdFolderReport *f = g_ptr_array_index (r->folders, i);
-      if (f->error != NULL)
-        return td_error_to_exit_code (f->error);
-    }
-  for (guint i = 0; i < r->folders->len; i++)
-    if (((TdFolderReport *) g_ptr_array_index (r->folders, i))->unreadable > 0)
-      return TD_EXIT_FAILED;
-  return TD_EXIT_OK;
+  return td_account_report_exit_code (r);
 }
 
 /* What happened to a folder itself (or would, in a dry run), and what the user can do. */
@@ -333,11 +364,19 @@ daemon_runs (void)
  * Returns: (transfer full) (element-type TdAccountReport): the reports, in account order */
 static GPtrArray *
 run_here (TdConfig *config, GPtrArray *accounts, TdSyncOptions *options, TdCliProgress *display,
-          int *stopped_by)
+          gboolean quiet, int *stopped_by)
 {
   g_autoptr (TdPluginRegistry) registry = td_plugin_registry_new_default ();
-  SyncState state = { g_main_loop_new (NULL, FALSE), 0, g_ptr_array_new (), display,
-                     g_cancellable_new () };
+  SyncState state = {
+    .loop = g_main_loop_new (NULL, FALSE),
+    .reports = g_ptr_array_new (),
+    .accounts = accounts,
+    .progress = display,
+    .stop = g_cancellable_new (),
+  };
+
+  state.run_hooks = !options->dry_run;
+  state.quiet = quiet;
 
   options->progress = display != NULL ? on_progress : NULL;
   state.signal_sources[0] = g_unix_signal_add (SIGINT, on_sigint, &state);
@@ -425,7 +464,8 @@ td_cli_sync (const TdCliGlobals *globals, int argc, char **argv)
     .dry_run = dry_run,
   };
   int stopped_by = 0;
-  g_autoptr (GPtrArray) reports = run_here (config, accounts, &options, display, &stopped_by);
+  g_autoptr (GPtrArray) reports = run_here (config, accounts, &options, display,
+                                                      quiet || json, &stopped_by);
   for (guint i = 0; i < reports->len; i++)
     {
       TdAccountReport *r = g_ptr_array_index (reports, i);

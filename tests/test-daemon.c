@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 #include <sqlite3.h>
 
 #include "td-test-daemon.h"
@@ -1009,6 +1010,151 @@ test_server_restart (DaemonFixture *f, gconstpointer data)
   assert_folder_matches (&f->base, "INBOX");
 }
 
+/* `tidings watch --json`: every line is a JSON object with its time and event; a requested
+ * sync shows as sync-started, sync-finished with its counts and new-mail with the
+ * messages' subjects. */
+static void
+test_watch_json (DaemonFixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out = NULL;
+  guint from = 0;
+
+  td_test_daemon_start (f, "imap", "watch =\n");
+  expect_startup_sync (f);
+  g_autoptr (GSubprocess) watch = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
+                                                    g_getenv ("TIDINGS_BIN"), "--config", f->cfg,
+                                                    "watch", "--json", NULL);
+  g_assert_no_error (error);
+  /* The watcher says the daemon runs once it is listening. */
+  g_autoptr (GDataInputStream) lines = g_data_input_stream_new (
+    g_subprocess_get_stdout_pipe (watch));
+  g_autofree char *first = g_data_input_stream_read_line_utf8 (lines, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (first, "\"event\":\"daemon\""));
+  td_test_clear_signals (f);
+  seed (&f->base, "INBOX", 2, 200);
+  g_autoptr (GVariant) reply = td_test_call (f, TD_TEST_ACCOUNT_PATH,
+                                             "org.tidings.Tidings1.Account", "Sync", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (td_test_wait_signal (f, "NewMail", &from, SIGNAL_WAIT_MS));
+  g_usleep (G_USEC_PER_SEC); /* the watcher gets the same signals */
+  g_subprocess_send_signal (watch, SIGTERM);
+  /* The rest of what it printed, up to its exit. */
+  g_autoptr (GString) rest = g_string_new (NULL);
+  for (;;)
+    {
+      g_autofree char *line = g_data_input_stream_read_line_utf8 (lines, NULL, NULL, &error);
+      g_assert_no_error (error);
+      if (line == NULL)
+        break;
+      g_string_append_printf (rest, "%s\n", line);
+    }
+  g_assert_true (g_subprocess_wait (watch, NULL, &error));
+  g_assert_no_error (error);
+  g_test_message ("watch --json printed:\n%s", rest->str);
+  g_auto (GStrv) events = g_strsplit (rest->str, "\n", -1);
+  gboolean started = FALSE, finished = FALSE, mail = FALSE;
+  for (guint i = 0; events[i] != NULL && *events[i] != '\0'; i++)
+    {
+      g_autoptr (JsonParser) parser = json_parser_new ();
+      g_assert_true (json_parser_load_from_data (parser, events[i], -1, &error));
+      g_assert_no_error (error);
+      JsonObject *o = json_node_get_object (json_parser_get_root (parser));
+      g_assert_nonnull (o);
+      g_assert_true (json_object_has_member (o, "time"));
+      const char *event = json_object_get_string_member (o, "event");
+      if (g_strcmp0 (event, "daemon") != 0)
+        g_assert_cmpstr (json_object_get_string_member (o, "account"), ==, "t");
+      if (g_strcmp0 (event, "sync-started") == 0)
+        started = g_strcmp0 (json_object_get_string_member (o, "reason"), "request") == 0;
+      else if (g_strcmp0 (event, "sync-finished") == 0)
+        finished = json_object_get_int_member (o, "added") == 2
+                   && !json_object_has_member (o, "error");
+      else if (g_strcmp0 (event, "new-mail") == 0)
+        {
+          JsonArray *messages = json_object_get_array_member (o, "messages");
+          mail = g_strcmp0 (json_object_get_string_member (o, "folder"), "INBOX") == 0
+                 && json_object_get_int_member (o, "count") == 2
+                 && json_array_get_length (messages) == 2
+                 && g_str_has_prefix (json_object_get_string_member (
+                                        json_array_get_object_element (messages, 0), "subject"),
+                                      "Grüße Nummer");
+        }
+    }
+  g_assert_true (started);
+  g_assert_true (finished);
+  g_assert_true (mail);
+}
+
+/* Hooks: post-sync-command once per quiet period */
+
+static char *hook_log; /* the file the test's post-sync-command writes to */
+
+static guint
+hook_runs (void)
+{
+  g_autofree char *text = NULL;
+  guint n = 0;
+
+  if (!g_file_get_contents (hook_log, &text, NULL, NULL))
+    return 0;
+  for (const char *p = strstr (text, "run NEW="); p != NULL; p = strstr (p + 1, "run NEW="))
+    n++;
+  return n;
+}
+
+static guint runs_wanted;
+
+static gboolean
+hook_ran (DaemonFixture *f)
+{
+  return hook_runs () >= runs_wanted;
+}
+
+/* Five messages delivered a moment apart set off several syncs; post-sync-command runs once
+ * they are quiet, told of all five, and its output is in the daemon's log. */
+static void
+test_hooks_quiet_period (DaemonFixture *f, gconstpointer data)
+{
+  hook_log = g_build_filename (f->base.home, "hooks.log", NULL);
+  g_autofree char *extra = g_strdup_printf ("post-sync-command = sh -c 'echo \"run "
+                                            "NEW=$TIDINGS_NEW\" >> %s; echo hook says hi'\n",
+                                            hook_log);
+  td_test_daemon_start (f, "imap", extra);
+  expect_watching (f);
+  /* Start-up's syncs get a run of their own once quiet; then nothing more happens. */
+  runs_wanted = 1;
+  g_assert_true (td_test_wait_for (f, hook_ran, SIGNAL_WAIT_MS));
+  g_usleep (3 * G_USEC_PER_SEC);
+  guint before = hook_runs ();
+  td_test_clear_signals (f);
+  for (guint i = 0; i < 5; i++)
+    {
+      seed (&f->base, "INBOX", 1, 100);
+      g_usleep (700 * 1000);
+    }
+  runs_wanted = before + 1;
+  g_assert_true (td_test_wait_for (f, hook_ran, SIGNAL_WAIT_MS));
+  /* Well past the quiet period: no second run. */
+  g_usleep (4 * G_USEC_PER_SEC);
+  guint syncs = 0;
+  for (guint i = 0; i < f->signal_names->len; i++)
+    syncs += g_str_equal (g_ptr_array_index (f->signal_names, i), "SyncFinished");
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (hook_log, &text, NULL, NULL));
+  g_test_message ("%u syncs after the deliveries; the hook's log:\n%s", syncs, text);
+  /* Several syncs, or the test would not show them coalesced. */
+  g_assert_cmpuint (syncs, >=, 2);
+  g_assert_cmpuint (hook_runs (), ==, before + 1);
+  g_assert_true (g_str_has_suffix (text, "run NEW=5\n"));
+  assert_folder_matches (&f->base, "INBOX");
+  g_autofree char *err = NULL;
+  g_assert_true (g_file_get_contents (f->err_path, &err, NULL, NULL));
+  g_assert_nonnull (strstr (err, "account t: post-sync-command: hook says hi"));
+  g_clear_pointer (&hook_log, g_free);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1034,6 +1180,8 @@ main (int argc, char **argv)
   ADD ("cli-sync", test_cli_sync);
   ADD ("cli-sync-during-sync", test_cli_sync_during_sync);
   ADD ("activation", test_activation);
+  ADD ("hooks/quiet-period", test_hooks_quiet_period);
+  ADD ("watch-json", test_watch_json);
 #undef ADD
   g_test_add ("/integration/daemon/push/notify", DaemonFixture, NULL, td_daemon_fixture_setup,
               test_push, td_daemon_fixture_teardown);

@@ -831,6 +831,119 @@ test_progress_terminal (Fixture *f, gconstpointer data)
   g_assert_cmpint (longest, <=, 1500 * G_TIME_SPAN_MILLISECOND);
 }
 
+/* Hooks */
+
+/* A hook command for @key that appends its environment's TIDINGS_ values, a line each
+ * ("key NAME=value", the changed folders joined by "|"), to @log and says hello. */
+static char *
+hook_command (const char *key, const char *log, const char *extra)
+{
+  return g_strdup_printf ("%s = sh -c 'for v in ACCOUNT NEW EXIT_CODE; do echo \"%s "
+                          "$v=$(printenv TIDINGS_$v)\"; done >> %s; echo \"%s CHANGED=$(printf "
+                          "%%s \"$TIDINGS_CHANGED_FOLDERS\" | tr \"\\n\" \"|\")\" >> %s; "
+                          "echo hello from %s%s'\n", key, key, log, key, log, key,
+                          extra != NULL ? extra : "");
+}
+
+static char *
+read_text (const char *path)
+{
+  char *text = NULL;
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return g_strdup ("");
+  return text;
+}
+
+static guint
+count_text (const char *text, const char *what)
+{
+  guint n = 0;
+  for (const char *p = strstr (text, what); p != NULL; p = strstr (p + 1, what))
+    n++;
+  return n;
+}
+
+/* post-sync-command runs after each sync and new-mail-command after one that downloaded
+ * mail, each told the account, the count of new messages, the exit code and the folders
+ * that changed; what they print shows on stderr, named. */
+static void
+test_hooks_run (Fixture *f, gconstpointer data)
+{
+  g_autofree char *log = g_build_filename (f->home, "hooks.log", NULL);
+  g_autofree char *post = hook_command ("post-sync-command", log, NULL);
+  g_autofree char *fresh = hook_command ("new-mail-command", log, NULL);
+  g_autofree char *keys = g_strconcat (post, fresh, NULL);
+
+  td_test_dovecot_doveadm (f->dovecot, "mailbox", "create", "-u", TD_TEST_USER, "Lists", NULL);
+  seed (f, "INBOX", 2, 100);
+  seed (f, "Lists", 1, 100);
+  g_autofree char *cfg = config (f, keys);
+  TdTestRun r = td_test_tidings (cfg, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.err, "t: post-sync-command: hello from post-sync-command"));
+  g_assert_nonnull (strstr (r.err, "t: new-mail-command: hello from new-mail-command"));
+  td_test_run_clear (&r);
+  g_autofree char *first = read_text (log);
+  g_test_message ("after the first sync:\n%s", first);
+  g_assert_nonnull (strstr (first, "post-sync-command ACCOUNT=t\npost-sync-command NEW=3\n"
+                                   "post-sync-command EXIT_CODE=0\n"));
+  g_assert_nonnull (strstr (first, "new-mail-command NEW=3\n"));
+  g_assert_true (strstr (first, "post-sync-command CHANGED=INBOX|Lists\n") != NULL
+                 || strstr (first, "post-sync-command CHANGED=Lists|INBOX\n") != NULL);
+  /* post-sync-command first: an indexer has the mail before the notice. */
+  g_assert_true (strstr (first, "post-sync-command ACCOUNT") < strstr (first, "new-mail-command"));
+
+  /* Nothing new: post-sync-command runs, told so; new-mail-command does not. */
+  g_assert_no_errno (g_unlink (log));
+  r = td_test_tidings (cfg, "sync", "--quiet", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_null (strstr (r.err, "hello")); /* --quiet: only a hook's failure is shown */
+  td_test_run_clear (&r);
+  g_autofree char *second = read_text (log);
+  g_assert_nonnull (strstr (second, "post-sync-command NEW=0\npost-sync-command EXIT_CODE=0\n"
+                                    "post-sync-command CHANGED=\n"));
+  g_assert_cmpuint (count_text (second, "new-mail-command"), ==, 0);
+
+  /* A dry run runs neither. */
+  g_assert_no_errno (g_unlink (log));
+  seed (f, "INBOX", 1, 100);
+  r = td_test_tidings (cfg, "sync", "--dry-run", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  td_test_run_clear (&r);
+  g_assert_false (g_file_test (log, G_FILE_TEST_EXISTS));
+}
+
+/* A hook that fails, or runs past command-timeout, is reported and stopped; the sync's own
+ * result stands. A failed sync runs post-sync-command too, told its exit code. */
+static void
+test_hooks_fail (Fixture *f, gconstpointer data)
+{
+  g_autofree char *log = g_build_filename (f->home, "hooks.log", NULL);
+  g_autofree char *post = hook_command ("post-sync-command", log, "; exit 3");
+  g_autofree char *keys = g_strconcat (post, "new-mail-command = sleep 60\ncommand-timeout = 1\n",
+                                       NULL);
+  seed (f, "INBOX", 1, 100);
+  g_autofree char *cfg = config (f, keys);
+  TdTestRun r = td_test_tidings (cfg, "sync", "--quiet", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.err, "t: post-sync-command: sh failed with exit status 3; the "
+                                   "sync itself is not affected"));
+  g_assert_nonnull (strstr (r.err, "t: new-mail-command: sleep did not finish within 1 second "
+                                   "(command-timeout) and was stopped"));
+  td_test_run_clear (&r);
+  assert_folder_matches (f, "INBOX");
+
+  /* The server refuses the login: the sync fails with exit code 3, and the hook says so. */
+  g_assert_no_errno (g_unlink (log));
+  g_autofree char *bad = g_strconcat (post, "password = wrong\n", NULL);
+  g_autofree char *wrong = config (f, bad);
+  TdTestRun w = td_test_tidings (wrong, "sync", "--quiet", NULL);
+  g_assert_cmpint (w.status, ==, 3);
+  td_test_run_clear (&w);
+  g_autofree char *text = read_text (log);
+  g_assert_nonnull (strstr (text, "post-sync-command EXIT_CODE=3\n"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -862,5 +975,7 @@ main (int argc, char **argv)
   ADD ("/integration/cli/plain-locale", test_plain_locale, NULL);
   ADD ("/integration/cli/wrong-port", test_wrong_port, NULL);
   ADD ("/integration/cli/verbose-trace", test_verbose_trace, NULL);
+  ADD ("/integration/cli/hooks/run", test_hooks_run, NULL);
+  ADD ("/integration/cli/hooks/fail", test_hooks_fail, NULL);
   return g_test_run ();
 }

@@ -32,7 +32,7 @@ static const char *const account_keys[] = {
   "password-command", "oauth2-token-command", "tls-ca-file", "tls-fingerprint", "maildir",
   "layout", "folders", "exclude", "sync", "deletes", "watch", "keep-on-server",
   "delete-after-days", "timeout", "command-timeout", "poll-interval", "notify", "metered",
-  "connections", "mail-reader-command", NULL
+  "connections", "mail-reader-command", "post-sync-command", "new-mail-command", NULL
 };
 
 /* The line on which @key takes effect inside @group, or the group's line. */
@@ -491,6 +491,9 @@ load_sync_policy (Loader *ld, TdConfig *cfg, TdAccountConfig *a)
   if (!get_uint (ld, "command-timeout", 1, 3600, 30, &n))
     return FALSE;
   a->command_timeout_seconds = (guint) n;
+  if (!get_argv (ld, "post-sync-command", &a->post_sync_command)
+      || !get_argv (ld, "new-mail-command", &a->new_mail_command))
+    return FALSE;
   if (!get_uint (ld, "connections", 1, TD_MAX_CONNECTIONS, TD_DEFAULT_CONNECTIONS, &n))
     return FALSE;
   a->connections = (guint) n;
@@ -717,6 +720,8 @@ account_config_clear (TdAccountConfig *a)
   g_free (a->password);
   g_strfreev (a->password_command);
   g_strfreev (a->mail_reader_command);
+  g_strfreev (a->post_sync_command);
+  g_strfreev (a->new_mail_command);
   g_strfreev (a->oauth2_token_command);
   g_free (a->tls_ca_file);
   g_clear_pointer (&a->tls_fingerprint, g_bytes_unref);

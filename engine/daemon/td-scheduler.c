@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 
 #include "engine/common/td-error.h"
+#include "engine/sync/td-hooks.h"
 #include "engine/sync/td-sync-summary.h"
 
 typedef struct
@@ -25,7 +26,15 @@ typedef struct
   TdAccountState failed_state;
   gint64 last_sync;
   char *last_error;
+  TdSyncOutcome *outcome;   /* the syncs since the hooks last ran, for the next run of them */
+  guint hooks_timer;        /* the quiet period before they run */
+  GCancellable *hooks;      /* the hooks under way, if any */
 } Slot;
+
+/* The account's post-sync-command and new-mail-command run once its syncs have been quiet
+ * this long: a burst of pushes (every message of a mailing list thread, a filter moving
+ * mail) runs them once, for all of it. */
+#define TD_HOOK_QUIET_SECONDS 2
 
 struct _TdScheduler
 {
@@ -126,8 +135,11 @@ static void
 slot_free (Slot *slot)
 {
   g_clear_handle_id (&slot->timer_id, g_source_remove);
+  g_clear_handle_id (&slot->hooks_timer, g_source_remove);
   g_clear_object (&slot->runner);
   g_clear_object (&slot->cancellable);
+  g_clear_object (&slot->hooks);
+  td_sync_outcome_free (slot->outcome);
   g_hash_table_unref (slot->want_folders);
   g_ptr_array_unref (slot->waiters);
   g_ptr_array_unref (slot->answering);
@@ -348,7 +360,7 @@ maybe_finish_shutdown (TdScheduler *self)
     return;
   g_hash_table_iter_init (&iter, self->slots);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &slot))
-    if (slot->runner != NULL)
+    if (slot->runner != NULL || slot->hooks != NULL)
       return;
   GTask *task = g_steal_pointer (&self->shutdown);
   g_task_return_boolean (task, TRUE);
@@ -411,6 +423,60 @@ log_finished (Slot *slot, const TdAccountReport *report)
     }
 }
 
+/* The hooks: post-sync-command and new-mail-command, once a quiet period has passed */
+
+static void
+hook_output (const char *account, const char *key, const char *line, gboolean failure,
+             gpointer data)
+{
+  g_message ("account %s: %s: %s", account, key, line);
+}
+
+static void
+hooks_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Slot *slot = data;
+
+  td_hooks_run_finish (result);
+  g_clear_object (&slot->hooks);
+  maybe_finish_shutdown (slot->owner);
+}
+
+static gboolean
+hooks_due (gpointer data)
+{
+  Slot *slot = data;
+
+  slot->hooks_timer = 0;
+  /* A sync under way or wanted ends the quiet; its end starts the period again. The hooks
+   * of the last period still running, the next ones wait for them. */
+  if (slot->runner != NULL || slot->owner->shutdown != NULL)
+    return G_SOURCE_REMOVE;
+  if (slot->hooks != NULL)
+    {
+      slot->hooks_timer = g_timeout_add_seconds (TD_HOOK_QUIET_SECONDS, hooks_due, slot);
+      return G_SOURCE_REMOVE;
+    }
+  g_autoptr (TdSyncOutcome) outcome = g_steal_pointer (&slot->outcome);
+  slot->hooks = g_cancellable_new ();
+  td_hooks_run_async (slot->account, outcome, hook_output, slot, slot->hooks, hooks_done, slot);
+  return G_SOURCE_REMOVE;
+}
+
+/* A sync ended: what it did is kept for the hooks, which run once the syncs are quiet. */
+static void
+note_for_hooks (Slot *slot, const TdAccountReport *report)
+{
+  if (slot->account->post_sync_command == NULL && slot->account->new_mail_command == NULL)
+    return;
+  if (slot->outcome == NULL)
+    slot->outcome = td_sync_outcome_new ();
+  td_sync_outcome_add (slot->outcome, report);
+  g_clear_handle_id (&slot->hooks_timer, g_source_remove);
+  if (slot->owner->shutdown == NULL)
+    slot->hooks_timer = g_timeout_add_seconds (TD_HOOK_QUIET_SECONDS, hooks_due, slot);
+}
+
 static void
 run_done (GObject *source, GAsyncResult *result, gpointer data)
 {
@@ -442,6 +508,9 @@ run_done (GObject *source, GAsyncResult *result, gpointer data)
         schedule_in (slot, slot->account->poll_interval_seconds);
     }
   g_signal_emit (self, signals[SIGNAL_SYNC_FINISHED], 0, slot->account->name, report);
+  if (report->error == NULL
+      || !g_error_matches (report->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    note_for_hooks (slot, report);
   if (whole && report->error == NULL)
     carry (slot->waiters, report);
   answer (slot->answering, report);
@@ -469,6 +538,8 @@ start_run (Slot *slot)
   slot->runner = td_sync_runner_new (self->config, slot->account, self->registry, &options);
   slot->running_all = slot->want_all;
   slot->cancellable = g_cancellable_new ();
+  /* The quiet period before the hooks starts again when this run ends. */
+  g_clear_handle_id (&slot->hooks_timer, g_source_remove);
   TdSyncReason reason = slot->want_reason;
   slot->want_all = FALSE;
   g_hash_table_remove_all (slot->want_folders);
@@ -757,6 +828,10 @@ td_scheduler_shutdown_async (TdScheduler *self, GAsyncReadyCallback callback, gp
       g_ptr_array_set_size (slot->waiters, 0);
       if (slot->cancellable != NULL)
         g_cancellable_cancel (slot->cancellable);
+      /* Hooks not yet started do not start; one under way is stopped. */
+      g_clear_handle_id (&slot->hooks_timer, g_source_remove);
+      if (slot->hooks != NULL)
+        g_cancellable_cancel (slot->hooks);
     }
   maybe_finish_shutdown (self);
 }
