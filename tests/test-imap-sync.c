@@ -831,6 +831,27 @@ test_progress_terminal (Fixture *f, gconstpointer data)
   g_assert_cmpint (longest, <=, 1500 * G_TIME_SPAN_MILLISECOND);
 }
 
+/* A server that offers ID (RFC 2971) is told the client's name and version (Dovecot logs
+ * it with imap_id_log); one that does not is not asked. */
+static void
+test_imap_id (Fixture *f, gconstpointer data)
+{
+  gboolean offered = data != NULL && strstr (data, "imap_id_log") != NULL;
+  g_autofree char *cfg = config (f, NULL);
+
+  seed (f, "INBOX", 1, 100);
+  TdTestRun r = td_test_tidings (cfg, "sync", "--verbose", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_true (sent_command (r.err, "ID (\"name\" \"Tidings\" \"version\"") == offered);
+  td_test_run_clear (&r);
+  assert_folder_matches (f, "INBOX");
+  if (offered)
+    {
+      g_autofree char *log = td_test_dovecot_read_log (f->dovecot);
+      g_assert_nonnull (strstr (log, "ID sent: name=Tidings, version="));
+    }
+}
+
 /* Hooks */
 
 /* A hook command for @key that appends its environment's TIDINGS_ values, a line each
@@ -975,6 +996,8 @@ main (int argc, char **argv)
   ADD ("/integration/cli/plain-locale", test_plain_locale, NULL);
   ADD ("/integration/cli/wrong-port", test_wrong_port, NULL);
   ADD ("/integration/cli/verbose-trace", test_verbose_trace, NULL);
+  ADD ("/integration/imap/id", test_imap_id, "imap_id_log = *");
+  ADD ("/integration/imap/id-not-offered", test_imap_id, "imap_capability = IMAP4rev1 LITERAL+");
   ADD ("/integration/cli/hooks/run", test_hooks_run, NULL);
   ADD ("/integration/cli/hooks/fail", test_hooks_fail, NULL);
   return g_test_run ();

@@ -6,6 +6,8 @@
  */
 #include "td-imap-backend-private.h"
 
+#include "td-build-config.h"
+
 #include <string.h>
 
 #include "engine/common/td-error.h"
@@ -43,13 +45,14 @@ on_enabled (TdImapSession *session, const TdImapResponse *r, gpointer user_data)
       self->qresync = TRUE;
 }
 
+/* ENABLE and ID: a refusal changes nothing (no QRESYNC; a server that wanted ID says so at
+ * SELECT); a broken connection shows at the next step. */
 static void
-enabled (GObject *source, GAsyncResult *result, gpointer data)
+answer_ignored (GObject *source, GAsyncResult *result, gpointer data)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (TdImapResponse) r = td_imap_session_command_finish (TD_IMAP_SESSION (source),
                                                                  result, &error);
-  /* A refused ENABLE only means no QRESYNC; a broken connection shows at the next step. */
 }
 
 static void
@@ -65,12 +68,18 @@ logged_in (GObject *source, GAsyncResult *result, gpointer data)
       return;
     }
   const TdImapCaps *caps = td_imap_session_get_caps (self->session);
+  /* Neither is waited for: commands complete in order, so their answers are in before the
+   * first SELECT is even sent, and the listing goes out in the same round trip. Some
+   * providers refuse SELECT to a client that has not said who it is (RFC 2971); the name
+   * and version are all it tells. */
+  if (caps->id)
+    td_imap_session_run_async (self->session, NULL, NULL, answer_ignored, NULL,
+                               "ID (\"name\" \"Tidings\" \"version\" \"%s\")", TD_VERSION);
   if (caps->qresync && caps->enable)
     {
-      /* Not waited for: commands complete in order, so its answer is in before the first
-       * SELECT is even sent, and the listing goes out in the same round trip. */
       TdImapHandlers handlers = { .on_untagged = on_enabled, .user_data = self };
-      td_imap_session_run_async (self->session, &handlers, NULL, enabled, NULL, "ENABLE QRESYNC");
+      td_imap_session_run_async (self->session, &handlers, NULL, answer_ignored, NULL,
+                                 "ENABLE QRESYNC");
     }
   g_task_return_boolean (task, TRUE);
 }

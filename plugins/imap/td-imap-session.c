@@ -144,6 +144,7 @@ parse_caps (TdImapSession *self, GPtrArray *items, guint first)
       CAP ("IDLE", idle);
       CAP ("NOTIFY", notify);
       CAP ("LIST-STATUS", list_status);
+      CAP ("ID", id);
 #undef CAP
       if (g_ascii_strncasecmp (cap, "AUTH=", 5) == 0)
         td_sasl_offer_add (&c->sasl, cap + 5);

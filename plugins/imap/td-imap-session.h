@@ -35,6 +35,7 @@ typedef struct
   gboolean idle;
   gboolean notify;
   gboolean list_status;
+  gboolean id;             /* RFC 2971 */
 } TdImapCaps;
 
 /* The selected mailbox as untagged data reports it. */
