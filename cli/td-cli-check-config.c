@@ -34,6 +34,13 @@ td_cli_check_config (const TdCliGlobals *globals, int argc, char **argv)
           td_cli_print_error (error);
           return TD_EXIT_USAGE;
         }
+      if (a->tunnel_command != NULL)
+        {
+          g_autofree char *command = g_strjoinv (" ", a->tunnel_command);
+          printf ("account %s: %s through tunnel-command %s, Maildir %s\n", a->name,
+                  a->protocol, command, a->maildir);
+          continue;
+        }
       printf ("account %s: %s://%s@%s:%u (%s), Maildir %s\n", a->name, a->protocol, a->user,
               a->host, a->port, td_security_to_string (a->security), a->maildir);
     }

@@ -118,6 +118,35 @@ test_insecure_needs_consent (void)
   g_assert_cmpuint (td_config_find_account (c, "work")->port, ==, 143);
 }
 
+/* tunnel-command takes the place of host, TLS and (for a server that logs in by itself)
+ * user; it is for IMAP only. */
+static void
+test_tunnel (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TdConfig) c = td_config_load_from_data (
+    "[account t]\nprotocol = imap\ntunnel-command = ssh mail.example.org "
+    "'/usr/lib/dovecot/imap'\n", "/cfg", &error);
+  g_assert_no_error (error);
+  TdAccountConfig *a = td_config_find_account (c, "t");
+  g_assert_cmpstrv (a->tunnel_command, ((const char *[]) { "ssh", "mail.example.org",
+                                                           "/usr/lib/dovecot/imap", NULL }));
+  g_assert_cmpint (a->security, ==, TD_SECURITY_NONE);
+  g_assert_nonnull (a->user);
+
+  g_autoptr (GError) pop3 = NULL;
+  g_autoptr (TdConfig) p = td_config_load_from_data (
+    "[account t]\nprotocol = pop3\ntunnel-command = ssh mail.example.org\n", "/cfg", &pop3);
+  g_assert_error (pop3, TD_ERROR, TD_ERROR_CONFIG);
+  g_assert_nonnull (strstr (pop3->message, "tunnel-command: is for IMAP accounts"));
+
+  g_autoptr (GError) nohost = NULL;
+  g_autoptr (TdConfig) n = td_config_load_from_data ("[account t]\nprotocol = imap\nuser = u\n",
+                                                     "/cfg", &nohost);
+  g_assert_error (nohost, TD_ERROR, TD_ERROR_CONFIG);
+  g_assert_nonnull (strstr (nohost->message, "or set tunnel-command"));
+}
+
 /* An inline password in a file others can read is warned about. */
 static void
 test_inline_password_warning (void)
@@ -200,5 +229,6 @@ main (int argc, char **argv)
   g_test_add_func ("/config/example", test_example);
   g_test_add_func ("/config/example-comments", test_example_comments);
   g_test_add_func ("/config/hash-in-values", test_hash_in_values);
+  g_test_add_func ("/config/tunnel", test_tunnel);
   return g_test_run ();
 }

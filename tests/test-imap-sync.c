@@ -852,6 +852,46 @@ test_imap_id (Fixture *f, gconstpointer data)
     }
 }
 
+/* tunnel-command: IMAP over a command's standard input and output, here Dovecot's imap
+ * binary run by doveadm exec, which logs in by itself (PREAUTH): no host, no password, no
+ * TLS. Mail comes down and a flag set here goes up, as over the network. A command that
+ * cannot run fails the sync as a network error that names it. */
+static void
+test_tunnel (Fixture *f, gconstpointer data)
+{
+  td_test_dovecot_doveadm (f->dovecot, "mailbox", "create", "-u", TD_TEST_USER, "Lists", NULL);
+  seed (f, "INBOX", 3, 200);
+  seed (f, "Lists", 1, 100);
+  g_autofree char *body = g_strdup_printf (
+    "[general]\nstate-dir = %s\n\n[account t]\nprotocol = imap\n"
+    "tunnel-command = doveadm -c %s exec imap -u " TD_TEST_USER "\nmaildir = %s\n",
+    f->state, f->dovecot->conf, f->maildir);
+  g_autofree char *cfg = td_test_write_config (f->home, body);
+  TdTestRun r = td_test_tidings (cfg, "sync", "--verbose", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.err, "PREAUTH"));
+  g_assert_false (sent_command (r.err, "AUTHENTICATE"));
+  g_assert_false (sent_command (r.err, "LOGIN"));
+  td_test_run_clear (&r);
+  assert_folder_matches (f, "INBOX");
+  assert_folder_matches (f, "Lists");
+
+  reader_sets_flags (f, "INBOX", 2, "FS");
+  sync_ok (cfg);
+  g_autofree char *flags = server_flags (f, "INBOX", "2");
+  g_assert_nonnull (strstr (flags, "\\Flagged"));
+
+  g_autofree char *broken = g_strdup_printf (
+    "[general]\nstate-dir = %s\n\n[account t]\nprotocol = imap\n"
+    "tunnel-command = /nonexistent/imap-tunnel\nmaildir = %s\n", f->state, f->maildir);
+  g_autofree char *bad = td_test_write_config (f->home, broken);
+  r = td_test_tidings (bad, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 5);
+  g_assert_nonnull (strstr (r.err, "account t (tunnel-command /nonexistent/imap-tunnel): the "
+                                   "command cannot be run"));
+  td_test_run_clear (&r);
+}
+
 /* Hooks */
 
 /* A hook command for @key that appends its environment's TIDINGS_ values, a line each
@@ -998,6 +1038,7 @@ main (int argc, char **argv)
   ADD ("/integration/cli/verbose-trace", test_verbose_trace, NULL);
   ADD ("/integration/imap/id", test_imap_id, "imap_id_log = *");
   ADD ("/integration/imap/id-not-offered", test_imap_id, "imap_capability = IMAP4rev1 LITERAL+");
+  ADD ("/integration/imap/tunnel", test_tunnel, NULL);
   ADD ("/integration/cli/hooks/run", test_hooks_run, NULL);
   ADD ("/integration/cli/hooks/fail", test_hooks_fail, NULL);
   return g_test_run ();

@@ -1,6 +1,8 @@
 /* td-connection.c: TdConnection, the socket, TLS and read loop under a protocol session. */
 #include "engine/backend/td-connection.h"
 
+#include <signal.h>
+
 #include "engine/backend/td-net.h"
 
 struct _TdConnection
@@ -12,6 +14,7 @@ struct _TdConnection
   TdConnectionHooks hooks;
   GObject *owner;        /* not a reference: the owner holds us, and detaches on close */
   GSocketConnection *socket_conn;
+  GSubprocess *tunnel;   /* tunnel-command, when it is the connection */
   GIOStream *stream;
   GCancellable *io_cancellable;
   guint8 *read_buf;
@@ -271,6 +274,33 @@ connected (GObject *source, GAsyncResult *result, gpointer data)
     td_connection_start_reading (conn);
 }
 
+/* tunnel-command: the protocol goes over the command's standard input and output (its
+ * standard error is the user's: ssh asks and complains there). No TLS: the command is
+ * the user's own way to the server. When the connection ends, the command's input is
+ * closed, which ends a server; one that lingers is stopped when the connection goes. */
+static void
+open_tunnel (TdConnection *conn)
+{
+  char **argv = conn->account->tunnel_command;
+  GError *error = NULL;
+
+  conn->tunnel = g_subprocess_newv ((const char *const *) argv,
+                                    G_SUBPROCESS_FLAGS_STDIN_PIPE
+                                      | G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  if (conn->tunnel == NULL)
+    {
+      td_connection_fail_with (conn, TD_ERROR_NETWORK, "the command cannot be run (%s); check "
+                               "tunnel-command", error->message);
+      g_error_free (error);
+      return;
+    }
+  conn->stream = g_simple_io_stream_new (g_subprocess_get_stdout_pipe (conn->tunnel),
+                                         g_subprocess_get_stdin_pipe (conn->tunnel));
+  conn->timer_id = g_timeout_add_seconds (1, on_timer, conn);
+  conn->last_activity = g_get_monotonic_time ();
+  td_connection_start_reading (conn);
+}
+
 /**
  * td_connection_open:
  * @conn: a new connection
@@ -286,6 +316,11 @@ td_connection_open (TdConnection *conn, GTask *greeting)
 {
   g_return_if_fail (conn->greeting == NULL && conn->stream == NULL);
   conn->greeting = greeting;
+  if (conn->account->tunnel_command != NULL)
+    {
+      open_tunnel (conn);
+      return;
+    }
   td_net_connect_async (conn->account, g_task_get_cancellable (greeting), connected,
                         g_object_ref (conn));
 }
@@ -515,6 +550,9 @@ td_connection_dispose (GObject *object)
   g_clear_handle_id (&conn->timer_id, g_source_remove);
   g_clear_object (&conn->stream);
   g_clear_object (&conn->socket_conn);
+  if (conn->tunnel != NULL && g_subprocess_get_identifier (conn->tunnel) != NULL)
+    g_subprocess_send_signal (conn->tunnel, SIGTERM);
+  g_clear_object (&conn->tunnel);
   G_OBJECT_CLASS (td_connection_parent_class)->dispose (object);
 }
 

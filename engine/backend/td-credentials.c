@@ -453,6 +453,17 @@ secret_found (GObject *source, GAsyncResult *result, gpointer data)
   GError *error = NULL;
   char *secret = td_credentials_lookup_finish (result, &log_in->source, &error);
 
+  /* Through a tunnel the server may log in by itself (PREAUTH): no password is needed
+   * then, and the login says so if one was. */
+  if (secret == NULL && td_backend_get_account (log_in->backend)->tunnel_command != NULL
+      && g_error_matches (error, TD_ERROR, TD_ERROR_NO_CREDENTIALS))
+    {
+      g_clear_error (&error);
+      log_in->attempts++;
+      td_backend_connect_async (log_in->backend, NULL, g_task_get_cancellable (task), connected,
+                                task);
+      return;
+    }
   if (secret == NULL)
     {
       g_task_return_error (task, error);

@@ -11,11 +11,14 @@
  * td_net_describe:
  * @account: an account
  *
- * Returns: (transfer full): "host:port", as messages name the server
+ * Returns: (transfer full): "host:port", as messages name the server, or "tunnel-command
+ *   ssh" for an account reached through its tunnel-command
  */
 char *
 td_net_describe (TdAccountConfig *account)
 {
+  if (account->tunnel_command != NULL)
+    return g_strdup_printf ("tunnel-command %s", account->tunnel_command[0]);
   return g_strdup_printf ("%s:%u", account->host, account->port);
 }
 

@@ -32,7 +32,8 @@ static const char *const account_keys[] = {
   "password-command", "oauth2-token-command", "tls-ca-file", "tls-fingerprint", "maildir",
   "layout", "folders", "exclude", "sync", "deletes", "watch", "keep-on-server",
   "delete-after-days", "timeout", "command-timeout", "poll-interval", "notify", "metered",
-  "connections", "mail-reader-command", "post-sync-command", "new-mail-command", NULL
+  "connections", "mail-reader-command", "post-sync-command", "new-mail-command",
+  "tunnel-command", NULL
 };
 
 /* The line on which @key takes effect inside @group, or the group's line. */
@@ -386,9 +387,39 @@ load_connection (Loader *ld, TdAccountConfig *a)
                     "protocols are imap and pop3); TLS from the first byte, port 995, is the "
                     "default (security = tls)", a->protocol);
   a->protocol_line = find_line (ld->text, ld->group, "protocol");
+  if (!get_argv (ld, "tunnel-command", &a->tunnel_command))
+    return FALSE;
+  if (a->tunnel_command != NULL && !g_str_equal (a->protocol, "imap"))
+    return bad_key (ld, "tunnel-command", "is for IMAP accounts (protocol = imap)");
   a->host = get_string (ld, "host", NULL);
+  if (a->tunnel_command != NULL)
+    {
+      /* The command is the connection: the user's own, secured as they set it up (ssh), so
+       * neither TLS nor a host applies, and a server there that logs in by itself
+       * (PREAUTH) needs no user or password. */
+      if (a->host == NULL || *a->host == '\0')
+        {
+          g_free (a->host);
+          a->host = g_strdup ("tunnel");
+        }
+      a->security = TD_SECURITY_NONE;
+      a->allow_insecure_auth = TRUE;
+      a->user = get_string (ld, "user", NULL);
+      if (a->user == NULL || *a->user == '\0')
+        {
+          g_free (a->user);
+          a->user = g_strdup (g_get_user_name ());
+        }
+      if (strpbrk (a->user, "\r\n") != NULL)
+        return bad_key (ld, "user", "contains a line break");
+      if (!get_enum (ld, "auth", auth_names, TD_AUTH_AUTO, &v))
+        return FALSE;
+      a->auth = v;
+      return TRUE;
+    }
   if (a->host == NULL || *a->host == '\0')
-    return bad_key (ld, "host", "missing; set it to the server's host name");
+    return bad_key (ld, "host", "missing; set it to the server's host name, or set "
+                    "tunnel-command");
   if (strpbrk (a->host, " /\t\r\n") != NULL)
     return bad_key (ld, "host", "“%s” is not a host name", a->host);
   if (!get_enum (ld, "security", security_names, TD_SECURITY_TLS, &v))
@@ -714,6 +745,7 @@ account_config_clear (TdAccountConfig *a)
   g_free (a->config_file);
   g_free (a->protocol);
   g_free (a->host);
+  g_strfreev (a->tunnel_command);
   g_free (a->user);
   if (a->password != NULL)
     explicit_bzero (a->password, strlen (a->password));

@@ -50,7 +50,8 @@ typedef struct
   char *config_file;  /* where it was defined, for messages */
   char *protocol;
   guint protocol_line;  /* where protocol is set in config_file, for messages */
-  char *host;
+  char *host;                    /* "tunnel" with @tunnel_command and no host set */
+  char **tunnel_command;         /* argv: IMAP over its stdin and stdout, nullable */
   guint16 port;
   TdSecurity security;
   gboolean allow_insecure_auth;

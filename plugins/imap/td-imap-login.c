@@ -211,9 +211,13 @@ send_login (TdImapBackend *self, GTask *task)
 
   if (data->secret == NULL)
     {
-      fail_login (task, g_error_new (TD_ERROR, TD_ERROR_AUTH, "account %s: no password is "
+      fail_login (task, g_error_new (TD_ERROR, TD_ERROR_AUTH, "account %s: %sno password is "
                                      "configured; run `tidings password set %s`, or set "
-                                     "password-command", a->name, a->name));
+                                     "password-command", a->name,
+                                     a->tunnel_command != NULL
+                                       ? "the server at the end of tunnel-command did not log "
+                                         "in by itself (PREAUTH), and "
+                                       : "", a->name));
       return;
     }
   if (!td_sasl_choose (a, &caps->sasl, &mechanism, &error))
