@@ -176,7 +176,7 @@ static void
 print_plan (const TdFolderReport *f)
 {
   if (f->error != NULL || (f->added | f->uploaded | f->flags_changed | f->flags_pushed
-                           | f->removed | f->deleted_remote | f->kept) == 0)
+                           | f->removed | f->deleted_remote | f->kept | f->too_big) == 0)
     return;
   g_autofree char *size = td_cli_format_size (f->bytes);
   printf ("  %s: would download %u (%s), upload %u; change flags of %u here and %u on the "
@@ -184,6 +184,8 @@ print_plan (const TdFolderReport *f)
           f->flags_changed, f->flags_pushed, f->removed, f->deleted_remote);
   if (f->kept > 0)
     printf ("; keep %u deletions on one side (deletes policy)", f->kept);
+  if (f->too_big > 0)
+    printf ("; leave %u over max-size on the server", f->too_big);
   printf ("%s\n", f->estimate ? " (at most: the server renumbered the folder or the state "
                                  "is new, so messages are matched by Message-ID first)" : "");
 }
@@ -205,10 +207,15 @@ print_text (TdAccountReport *r, gboolean verbose, gboolean dry_run)
       else if (dry_run)
         print_plan (f);
       else if (verbose)
-        printf ("  %s: %u new, %u flag changes, %u removed; to the server: %u uploaded, "
-                "%u flag changes, %u deleted%s\n", f->name, f->added, f->flags_changed,
-                f->removed, f->uploaded, f->flags_pushed, f->deleted_remote,
-                f->unchanged ? " (unchanged)" : "");
+        {
+          g_autofree char *left = f->too_big > 0 ? g_strdup_printf ("; %u over max-size left "
+                                                                    "on the server", f->too_big)
+                                                 : g_strdup ("");
+          printf ("  %s: %u new, %u flag changes, %u removed; to the server: %u uploaded, "
+                  "%u flag changes, %u deleted%s%s\n", f->name, f->added, f->flags_changed,
+                  f->removed, f->uploaded, f->flags_pushed, f->deleted_remote, left,
+                  f->unchanged ? " (unchanged)" : "");
+        }
     }
   if (r->error != NULL)
     fprintf (stderr, "tidings: %s\n", r->error->message);
@@ -220,17 +227,19 @@ print_text (TdAccountReport *r, gboolean verbose, gboolean dry_run)
   /* A run that failed before doing anything has said why; a line of zeros adds nothing. */
   if (r->error != NULL && !dry_run && g_str_equal (did, "nothing new"))
     return;
+  g_autofree char *too_big = c.too_big > 0 ? g_strdup_printf (", %u over max-size left on the "
+                                                              "server", c.too_big)
+                                             : g_strdup ("");
   if (r->download_only)
-    printf ("%s: %s%u new (%s), %u deleted on the server%s\n", r->account,
+    printf ("%s: %s%u new (%s), %u deleted on the server%s%s\n", r->account,
             dry_run ? "dry run, nothing changed. A sync would download " : "", c.added, size,
-            c.deleted_remote, end);
+            c.deleted_remote, too_big, end);
   else if (dry_run)
     printf ("%s: dry run, nothing changed. A sync would download %u (%s) and upload %u; "
             "change flags of %u here and %u on the server; delete %u here and %u on the "
-            "server; in %u %s (%u unchanged)%s\n", r->account, c.added, size, c.uploaded,
-            c.flags_changed, c.flags_pushed, c.removed, c.deleted_remote, r->folders->len,
-            folders, unchanged,
-            end);
+            "server%s; in %u %s (%u unchanged)%s\n", r->account, c.added, size, c.uploaded,
+            c.flags_changed, c.flags_pushed, c.removed, c.deleted_remote, too_big,
+            r->folders->len, folders, unchanged, end);
   else
     printf ("%s: %s; %s%s\n", r->account, did, where, end);
 }
@@ -276,6 +285,7 @@ json_folder (JsonBuilder *b, const TdFolderReport *f)
   json_uint (b, "uploaded", f->uploaded);
   json_uint (b, "deleted_remote", f->deleted_remote);
   json_uint (b, "kept", f->kept);
+  json_uint (b, "too_big", f->too_big);
   json_uint (b, "bytes", f->bytes);
   json_bool (b, "unchanged", f->unchanged);
   json_bool (b, "estimate", f->estimate);

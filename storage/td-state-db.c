@@ -469,14 +469,20 @@ td_state_db_list_folders (TdStateDb *db, const char *account, GError **error)
    * reads every message row of the account, which is most of the file. */
   sqlite3_stmt *stmt = statement (db, "SELECT f.name, f.id, f.uidvalidity, f.uidnext, "
                                       "f.highestmodseq, "
-                                      "(SELECT COUNT(*) FROM messages m WHERE m.folder_id = f.id), "
-                                      "(SELECT COALESCE(MAX(m.uid), 0) FROM messages m "
+                                      "(SELECT COUNT(*) FROM messages m WHERE m.folder_id = f.id) "
+                                      "+ (SELECT COUNT(*) FROM too_big t WHERE t.folder_id = f.id), "
+                                      "MAX ((SELECT COALESCE(MAX(m.uid), 0) FROM messages m "
                                       "WHERE m.folder_id = f.id), "
+                                      "(SELECT COALESCE(MAX(t.uid), 0) FROM too_big t "
+                                      "WHERE t.folder_id = f.id)), "
                                       "(SELECT COUNT(*) FROM messages m INDEXED BY messages_pending "
                                       "WHERE m.folder_id = f.id AND m.pending = 1) "
                                       "+ (SELECT COUNT(*) FROM uploads u WHERE u.folder_id = f.id), "
                                       "f.cur_mtime, f.new_mtime, "
-                                      "f.scanned_at FROM folders f WHERE f.account = ?",
+                                      "f.scanned_at, "
+                                      "(SELECT COALESCE(MIN(t.size), 0) FROM too_big t "
+                                      "WHERE t.folder_id = f.id) "
+                                      "FROM folders f WHERE f.account = ?",
                                   error);
   g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) td_state_folder_summary_free);
   int rc;
@@ -498,6 +504,7 @@ td_state_db_list_folders (TdStateDb *db, const char *account, GError **error)
       f->record.cur_mtime = sqlite3_column_int64 (stmt, 8);
       f->record.new_mtime = sqlite3_column_int64 (stmt, 9);
       f->record.scanned_at = sqlite3_column_int64 (stmt, 10);
+      f->too_big_smallest = (guint64) sqlite3_column_int64 (stmt, 11);
       g_ptr_array_add (out, f);
     }
   sqlite3_reset (stmt);
@@ -698,7 +705,7 @@ td_state_db_remove_folder (TdStateDb *db, gint64 folder_id, GError **error)
   static const char *const sql[] = {
     "DELETE FROM messages WHERE folder_id = ?", "DELETE FROM uploads WHERE folder_id = ?",
     "DELETE FROM local_only WHERE folder_id = ?", "DELETE FROM downloads WHERE folder_id = ?",
-    "DELETE FROM folders WHERE id = ?",
+    "DELETE FROM too_big WHERE folder_id = ?", "DELETE FROM folders WHERE id = ?",
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (sql); i++)
@@ -711,6 +718,77 @@ td_state_db_remove_folder (TdStateDb *db, gint64 folder_id, GError **error)
         return FALSE;
     }
   return TRUE;
+}
+
+/* Messages max-size left on the server (version 5) */
+
+static int
+compare_too_big (gconstpointer a, gconstpointer b)
+{
+  guint32 x = ((const TdStateTooBig *) a)->uid, y = ((const TdStateTooBig *) b)->uid;
+  return x < y ? -1 : x > y;
+}
+
+/**
+ * td_state_db_load_too_big:
+ * @db: a database
+ * @folder_id: the folder
+ * @error: return location for an error
+ *
+ * Returns: (transfer full) (element-type TdStateTooBig) (nullable): the messages max-size
+ *   left on the server, by ascending UID
+ */
+GArray *
+td_state_db_load_too_big (TdStateDb *db, gint64 folder_id, GError **error)
+{
+  sqlite3_stmt *stmt = statement (db, "SELECT uid, size FROM too_big WHERE folder_id = ?",
+                                  error);
+  g_autoptr (GArray) out = g_array_new (FALSE, FALSE, sizeof (TdStateTooBig));
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, folder_id);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      TdStateTooBig t = { (guint32) sqlite3_column_int64 (stmt, 0),
+                          (guint64) sqlite3_column_int64 (stmt, 1) };
+      g_array_append_val (out, t);
+    }
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    return db_error (db, error, "read the messages max-size left on the server"), NULL;
+  g_array_sort (out, compare_too_big);
+  return g_steal_pointer (&out);
+}
+
+gboolean
+td_state_db_put_too_big (TdStateDb *db, gint64 folder_id, const TdStateTooBig *message,
+                         GError **error)
+{
+  sqlite3_stmt *stmt = statement (db, "INSERT OR REPLACE INTO too_big (folder_id, uid, size) "
+                                      "VALUES (?, ?, ?)", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, folder_id);
+  sqlite3_bind_int64 (stmt, 2, message->uid);
+  sqlite3_bind_int64 (stmt, 3, (sqlite3_int64) MIN (message->size, (guint64) G_MAXINT64));
+  return step_done (db, stmt, error);
+}
+
+/* @uid 0: every row of the folder. */
+gboolean
+td_state_db_remove_too_big (TdStateDb *db, gint64 folder_id, guint32 uid, GError **error)
+{
+  sqlite3_stmt *stmt = statement (db, uid == 0 ? "DELETE FROM too_big WHERE folder_id = ?"
+                                               : "DELETE FROM too_big WHERE folder_id = ? "
+                                                 "AND uid = ?", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, folder_id);
+  if (uid != 0)
+    sqlite3_bind_int64 (stmt, 2, uid);
+  return step_done (db, stmt, error);
 }
 
 /* Download-only mailboxes (version 4) */

@@ -36,6 +36,13 @@ typedef struct
   gboolean pending;
 } TdStateMessage;
 
+/* A message max-size left on the server (version 5). */
+typedef struct
+{
+  guint32 uid;
+  guint64 size;
+} TdStateTooBig;
+
 TdStateDb *td_state_db_open (const char *path, GError **error);
 void td_state_db_close (TdStateDb *db);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdStateDb, td_state_db_close)
@@ -56,9 +63,10 @@ typedef struct
 {
   char *name;
   TdStateFolder record;
-  guint32 count;
-  guint32 last_uid;
+  guint32 count;      /* messages held, and those max-size left on the server */
+  guint32 last_uid;   /* the highest UID of either */
   guint32 pending;    /* downloads and uploads an earlier run left unfinished */
+  guint64 too_big_smallest; /* the smallest message max-size left on the server, or 0 */
 } TdStateFolderSummary;
 
 void td_state_folder_summary_free (TdStateFolderSummary *summary);
@@ -97,6 +105,11 @@ gboolean td_state_db_put_upload (TdStateDb *db, gint64 folder_id, const TdStateU
 gboolean td_state_db_remove_upload (TdStateDb *db, gint64 folder_id, const char *base,
                                     GError **error);
 GHashTable *td_state_db_load_local_only (TdStateDb *db, gint64 folder_id, GError **error);
+GArray *td_state_db_load_too_big (TdStateDb *db, gint64 folder_id, GError **error);
+gboolean td_state_db_put_too_big (TdStateDb *db, gint64 folder_id, const TdStateTooBig *message,
+                                  GError **error);
+gboolean td_state_db_remove_too_big (TdStateDb *db, gint64 folder_id, guint32 uid,
+                                     GError **error);
 gboolean td_state_db_put_local_only (TdStateDb *db, gint64 folder_id, const char *base,
                                      GError **error);
 gboolean td_state_db_remove_local_only (TdStateDb *db, gint64 folder_id, const char *base,

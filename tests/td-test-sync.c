@@ -212,6 +212,21 @@ local_name (GHashTable *local, guint id)
   return v;
 }
 
+/* The mail reader deletes message @id's file in @folder; it is no longer expected there. */
+void
+remove_local (Fixture *f, const char *folder, guint id)
+{
+  g_autoptr (GHashTable) local = read_local (f, folder);
+  const char *v = local_name (local, id);
+  g_assert_nonnull (v);
+  g_autofree char *name = g_strndup (v, strchr (v, '\n') - v);
+  g_autofree char *cur = g_build_filename (f->maildir, folder, "cur", name, NULL);
+  g_autofree char *new = g_build_filename (f->maildir, folder, "new", name, NULL);
+  g_assert_true (g_unlink (cur) == 0 || g_unlink (new) == 0);
+  g_autofree char *key = g_strdup_printf ("%s\n<msg%u@tidings.test>", folder, id);
+  g_hash_table_remove (f->expected, key);
+}
+
 gboolean
 has_flag (GHashTable *local, guint id, char flag)
 {

@@ -32,6 +32,7 @@ void assert_local_matches (Fixture *f, const char *folder, const char *local_dir
 void assert_folder_matches (Fixture *f, const char *folder);
 const char *local_name (GHashTable *local, guint id);
 gboolean has_flag (GHashTable *local, guint id, char flag);
+void remove_local (Fixture *f, const char *folder, guint id);
 void reader_sets_flags (Fixture *f, const char *folder, guint id, const char *letters);
 char *server_flags (Fixture *f, const char *folder, const char *uid);
 

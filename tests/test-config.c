@@ -147,6 +147,36 @@ test_tunnel (void)
   g_assert_nonnull (strstr (nohost->message, "or set tunnel-command"));
 }
 
+/* max-size takes bytes, K, M or G (with or without a B), and 0 for none. */
+static void
+test_max_size (void)
+{
+  static const struct
+  {
+    const char *value;
+    guint64 bytes;
+  } good[] = { { "0", 0 }, { "1500", 1500 }, { "10K", 10240 }, { "512kb", 524288 },
+               { "10M", 10485760 }, { "2G", G_GUINT64_CONSTANT (2147483648) } };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (good); i++)
+    {
+      g_autofree char *text = g_strdup_printf ("%smax-size = %s\n", base, good[i].value);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (TdConfig) c = td_config_load_from_data (text, "/cfg", &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (td_config_find_account (c, "work")->max_size, ==, good[i].bytes);
+    }
+  const char *bad[] = { "10X", "M", "-1", "10 M", "99999999999999G" };
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *text = g_strdup_printf ("%smax-size = %s\n", base, bad[i]);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (TdConfig) c = td_config_load_from_data (text, "/cfg", &error);
+      g_assert_error (error, TD_ERROR, TD_ERROR_CONFIG);
+      g_assert_nonnull (strstr (error->message, "is not a size"));
+    }
+}
+
 /* An inline password in a file others can read is warned about. */
 static void
 test_inline_password_warning (void)
@@ -230,5 +260,6 @@ main (int argc, char **argv)
   g_test_add_func ("/config/example-comments", test_example_comments);
   g_test_add_func ("/config/hash-in-values", test_hash_in_values);
   g_test_add_func ("/config/tunnel", test_tunnel);
+  g_test_add_func ("/config/max-size", test_max_size);
   return g_test_run ();
 }

@@ -106,7 +106,7 @@ test_new_mailbox (Fixture *f, gconstpointer data)
   g_autoptr (GError) error = NULL;
   TdDownloadPlan plan;
 
-  g_assert_true (td_download_folder_plan (local, server, TRUE, 0, FALSE, NOW, &plan, &error));
+  g_assert_true (td_download_folder_plan (local, server, TRUE, 0, 0, FALSE, NOW, &plan, &error));
   g_autofree char *fetch = fetch_string (&plan);
   g_assert_cmpstr (fetch, ==, "1:3");
   g_assert_cmpuint (plan.to_delete->len, ==, 0);
@@ -127,7 +127,7 @@ test_duplicate_ids (Fixture *f, gconstpointer data)
   record (f, "a", "base2", NOW, FALSE);
   record (f, "b", "base3", NOW, FALSE);
   g_autoptr (TdDownloadFolder) local = prepare (f);
-  g_assert_true (td_download_folder_plan (local, server, TRUE, 0, FALSE, NOW, &plan, &error));
+  g_assert_true (td_download_folder_plan (local, server, TRUE, 0, 0, FALSE, NOW, &plan, &error));
   g_autofree char *fetch = fetch_string (&plan);
   g_assert_cmpstr (fetch, ==, "4");
   g_assert_cmpuint (plan.known, ==, 3);
@@ -145,12 +145,12 @@ test_no_unique_ids (Fixture *f, gconstpointer data)
   g_autoptr (GError) error = NULL;
   TdDownloadPlan plan;
 
-  g_assert_false (td_download_folder_plan (local, server, TRUE, 0, FALSE, NOW, &plan, &error));
+  g_assert_false (td_download_folder_plan (local, server, TRUE, 0, 0, FALSE, NOW, &plan, &error));
   g_assert_error (error, TD_ERROR, TD_ERROR_NEEDS_USER);
   g_assert_nonnull (strstr (error->message, "keep-on-server = false"));
   td_download_plan_clear (&plan);
   g_clear_error (&error);
-  g_assert_true (td_download_folder_plan (local, server, FALSE, 0, FALSE, NOW, &plan, &error));
+  g_assert_true (td_download_folder_plan (local, server, FALSE, 0, 0, FALSE, NOW, &plan, &error));
   g_autofree char *fetch = fetch_string (&plan);
   g_assert_cmpstr (fetch, ==, "1:2");
   td_download_plan_clear (&plan);
@@ -189,7 +189,7 @@ test_migration (Fixture *f, gconstpointer data)
       record_full (f, id, base, 100 + i, i < 10 ? hash : NULL, NOW, FALSE);
     }
   g_autoptr (TdDownloadFolder) local = prepare (f);
-  g_assert_true (td_download_folder_plan (local, server, TRUE, 0, FALSE, NOW, &plan, &error));
+  g_assert_true (td_download_folder_plan (local, server, TRUE, 0, 0, FALSE, NOW, &plan, &error));
   g_assert_true (plan.moved);
   g_assert_cmpuint (plan.to_fetch->len, ==, 0);
   g_autofree char *candidates = td_uid_set_to_string (plan.candidates);
@@ -214,7 +214,7 @@ test_migration (Fixture *f, gconstpointer data)
 
   /* Planned again (as a fresh run would be): only the unrecognised three are fetched. */
   g_autoptr (TdDownloadFolder) again = prepare (f);
-  g_assert_true (td_download_folder_plan (again, server, TRUE, 0, FALSE, NOW, &plan, &error));
+  g_assert_true (td_download_folder_plan (again, server, TRUE, 0, 0, FALSE, NOW, &plan, &error));
   g_assert_false (plan.moved);
   g_autofree char *fetch = fetch_string (&plan);
   g_assert_cmpstr (fetch, ==, "10:12");
@@ -268,7 +268,7 @@ test_own_deletions (Fixture *f, gconstpointer data)
   g_assert_true (td_download_folder_mark_deleting (local, ours, &error));
   g_assert_no_error (error);
   g_autoptr (TdDownloadFolder) marked = prepare (f);
-  g_assert_true (td_download_folder_plan (marked, server, TRUE, 0, FALSE, NOW, &plan, &error));
+  g_assert_true (td_download_folder_plan (marked, server, TRUE, 0, 0, FALSE, NOW, &plan, &error));
   g_assert_false (plan.moved);
   g_autofree char *fetch = fetch_string (&plan);
   g_assert_cmpstr (fetch, ==, "1:12");
@@ -286,7 +286,7 @@ test_migration_forced (Fixture *f, gconstpointer data)
 
   record_old_ids (f);
   g_autoptr (TdDownloadFolder) local = prepare (f);
-  g_assert_true (td_download_folder_plan (local, server, TRUE, 0, TRUE, NOW, &plan, &error));
+  g_assert_true (td_download_folder_plan (local, server, TRUE, 0, 0, TRUE, NOW, &plan, &error));
   g_autofree char *fetch = fetch_string (&plan);
   g_assert_cmpstr (fetch, ==, "1:12");
   td_download_plan_clear (&plan);
@@ -306,7 +306,7 @@ test_delete_and_forget (Fixture *f, gconstpointer data)
   record (f, "b", "base2", NOW - 1 * DAY, FALSE);
   record (f, "gone", "base3", NOW - 1 * DAY, FALSE);
   g_autoptr (TdDownloadFolder) local = prepare (f);
-  g_assert_true (td_download_folder_plan (local, server, TRUE, 3, FALSE, NOW, &plan, &error));
+  g_assert_true (td_download_folder_plan (local, server, TRUE, 3, 0, FALSE, NOW, &plan, &error));
   g_autofree char *old = delete_string (&plan);
   g_assert_cmpstr (old, ==, "1");
   g_assert_cmpuint (plan.forgotten, ==, 1);
@@ -314,7 +314,7 @@ test_delete_and_forget (Fixture *f, gconstpointer data)
   g_assert_cmpstr (fetch, ==, "3");
   td_download_plan_clear (&plan);
 
-  g_assert_true (td_download_folder_plan (local, server, FALSE, 0, FALSE, NOW, &plan, &error));
+  g_assert_true (td_download_folder_plan (local, server, FALSE, 0, 0, FALSE, NOW, &plan, &error));
   g_autofree char *all = delete_string (&plan);
   g_assert_cmpstr (all, ==, "1:2");
   td_download_plan_clear (&plan);

@@ -19,6 +19,8 @@ side_free (TdLocalSide *side)
   g_array_unref (side->deleted);
   g_ptr_array_unref (side->new_files);
   g_array_unref (side->uploads);
+  if (side->too_big != NULL)
+    g_array_unref (side->too_big);
   g_free (side);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdLocalSide, side_free)
@@ -337,6 +339,84 @@ test_downloads (void)
   g_assert_cmpuint (none->download_count, ==, 0);
 }
 
+static void
+left_on_server (TdLocalSide *local, guint32 uid, guint64 size)
+{
+  TdStateTooBig t = { uid, size };
+  if (local->too_big == NULL)
+    local->too_big = g_array_new (FALSE, FALSE, sizeof (TdStateTooBig));
+  g_array_append_val (local->too_big, t);
+}
+
+/* max-size: a new message bigger than it is left on the server and recorded; one recorded
+ * before comes down once the limit lets it through, and its record goes when it is held or
+ * gone from the server. A recorded message makes an otherwise unchanged folder worth
+ * opening only when the limit now lets it through. */
+static void
+test_too_big (void)
+{
+  g_autoptr (TdLocalSide) local = folder_new (4, 0);
+  g_autoptr (TdFolderChanges) changes = td_folder_changes_new ();
+  TdSyncPolicy policy = policy_for (TD_DIRECTION_BOTH, TD_DIRECTION_BOTH);
+
+  policy.max_size = 5000;
+  server_adds (changes, 10, 4000);
+  server_adds (changes, 11, 9000);
+  server_adds (changes, 12, 5000);
+  g_autoptr (TdFolderPlan) plan = td_folder_plan_build (&policy, FALSE, local, &everything,
+                                                        changes);
+  g_autofree char *set = td_uid_set_to_string (plan->downloads);
+  g_assert_cmpstr (set, ==, "10,12");
+  g_assert_cmpuint (plan->too_big, ==, 1);
+  g_assert_cmpuint (plan->too_big_new->len, ==, 1);
+  g_assert_cmpuint (g_array_index (plan->too_big_new, TdStateTooBig, 0).uid, ==, 11);
+  g_assert_cmpuint (g_array_index (plan->too_big_new, TdStateTooBig, 0).size, ==, 9000);
+  g_assert_cmpuint (plan->removals->len, ==, 0);
+  g_assert_cmpuint (td_uid_set_count (plan->deletions_there), ==, 0);
+
+  /* Recorded: 11 (9000) and 7 (20000); 3 is held now, 8 vanished from the server. */
+  left_on_server (local, 3, 7000);
+  left_on_server (local, 7, 20000);
+  left_on_server (local, 8, 100);
+  left_on_server (local, 11, 9000);
+  g_autoptr (TdFolderChanges) quiet = td_folder_changes_new ();
+  server_vanishes (quiet, 8, 8);
+  g_autoptr (TdFolderPlan) same = td_folder_plan_build (&policy, FALSE, local, &everything,
+                                                        quiet);
+  g_assert_cmpuint (same->download_count, ==, 0);
+  g_assert_cmpuint (same->too_big, ==, 2);
+  g_assert_cmpuint (same->too_big_new->len, ==, 0);
+  g_assert_cmpuint (same->too_big_gone->len, ==, 2);
+  g_assert_cmpuint (g_array_index (same->too_big_gone, guint32, 0), ==, 3);
+  g_assert_cmpuint (g_array_index (same->too_big_gone, guint32, 1), ==, 8);
+
+  /* The limit raised to 10000: 11 comes down, 7 stays. No limit: both. */
+  policy.max_size = 10000;
+  g_autoptr (TdFolderPlan) raised = td_folder_plan_build (&policy, FALSE, local, &everything,
+                                                          quiet);
+  g_autofree char *some = td_uid_set_to_string (raised->downloads);
+  g_assert_cmpstr (some, ==, "11");
+  g_assert_cmpuint (raised->download_bytes, ==, 9000);
+  g_assert_cmpuint (raised->too_big, ==, 1);
+  policy.max_size = 0;
+  g_autoptr (TdFolderPlan) all = td_folder_plan_build (&policy, FALSE, local, &everything, quiet);
+  g_autofree char *both = td_uid_set_to_string (all->downloads);
+  g_assert_cmpstr (both, ==, "7,11");
+  g_assert_cmpuint (all->too_big, ==, 0);
+
+  /* Nothing changed on either side: the folder is opened only for what the limit lets
+   * through now. */
+  TdSyncPoint point = { .uidvalidity = 1, .uidnext = 20, .highestmodseq = 5, .known_count = 4 };
+  TdFolderState state = { .uidvalidity = 1, .uidnext = 20, .highestmodseq = 5, .exists = 4 };
+  policy.max_size = 5000;
+  g_assert_cmpint (td_folder_plan_decide (&policy, local, &point, &state), ==,
+                   TD_FOLDER_PLAN_CHANGES); /* 8 (100 bytes) fits */
+  g_array_remove_index (local->too_big, 2);
+  g_array_remove_index (local->too_big, 0);
+  g_assert_cmpint (td_folder_plan_decide (&policy, local, &point, &state), ==,
+                   TD_FOLDER_PLAN_UNCHANGED);
+}
+
 /* What the dry run reports is the plan, counted. */
 static void
 test_count (void)
@@ -550,6 +630,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sync/plan/deletions-there/policy", test_deletions_there);
   g_test_add_func ("/sync/plan/deletions-there/wiped", test_deletions_wiped);
   g_test_add_func ("/sync/plan/downloads", test_downloads);
+  g_test_add_func ("/sync/plan/too-big", test_too_big);
   g_test_add_func ("/sync/plan/count", test_count);
   g_test_add_func ("/sync/plan/decide", test_decide);
   g_test_add_func ("/sync/plan/account/folders-and-totals", test_account_plan);

@@ -892,6 +892,81 @@ test_tunnel (Fixture *f, gconstpointer data)
   td_test_run_clear (&r);
 }
 
+/* max-size: messages bigger than it stay on the server, named in the summary and the JSON,
+ * and are not deleted on either side by later syncs; a dry run shows them; raising the
+ * limit brings them on the next sync. With QRESYNC, and on a plain IMAP4rev1 server where
+ * what is left is listed whole. */
+static void
+test_max_size (Fixture *f, gconstpointer data)
+{
+  assert_capabilities_narrowed (f, data);
+  seed (f, "INBOX", 3, 200);
+  seed (f, "INBOX", 2, 30000);
+  g_autofree char *cfg = config (f, "max-size = 10K\n");
+  TdTestRun r = td_test_tidings (cfg, "sync", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "\"added\":3"));
+  g_assert_nonnull (strstr (r.out, "\"too_big\":2"));
+  td_test_run_clear (&r);
+  g_autoptr (GHashTable) first = read_local (f, "INBOX");
+  g_assert_cmpuint (g_hash_table_size (first), ==, 3);
+
+  /* A new big one and a new small one, and the reader deletes a small one: the big ones
+   * stay where they are, on the server only. */
+  seed (f, "INBOX", 1, 30000);
+  seed (f, "INBOX", 1, 200);
+  r = td_test_tidings (cfg, "sync", "--dry-run", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "leave 3 over max-size on the server"));
+  td_test_run_clear (&r);
+  remove_local (f, "INBOX", 1);
+  r = td_test_tidings (cfg, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "1 new"));
+  g_assert_nonnull (strstr (r.out, "3 over max-size left on the server"));
+  td_test_run_clear (&r);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 6); /* the reader's deletion, no other */
+  sync_ok (cfg);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 6);
+  g_autoptr (GHashTable) second = read_local (f, "INBOX");
+  g_assert_cmpuint (g_hash_table_size (second), ==, 3);
+
+  /* The state DB lost: the files here are recognised, and the big ones are still left on
+   * the server rather than downloaded. */
+  td_test_remove_tree (f->state);
+  r = td_test_tidings (cfg, "sync", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "\"added\":0"));
+  g_assert_nonnull (strstr (r.out, "\"too_big\":3"));
+  td_test_run_clear (&r);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 6);
+
+  /* Quiet now: the folder is not even opened (where HIGHESTMODSEQ can tell)... */
+  g_usleep (200 * 1000); /* past the same-tick margin of the directory times */
+  sync_ok (cfg);
+  r = td_test_tidings (cfg, "sync", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_true ((strstr (r.out, "\"unchanged\":true") != NULL) == (data == NULL));
+  g_assert_nonnull (strstr (r.out, "\"added\":0"));
+  td_test_run_clear (&r);
+
+  /* ...until the limit is raised: the three big ones come down, and nothing else changes. */
+  g_autofree char *raised = config (f, "max-size = 1M\n");
+  r = td_test_tidings (raised, "sync", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "\"added\":3"));
+  td_test_run_clear (&r);
+  g_autoptr (GHashTable) third = read_local (f, "INBOX");
+  g_assert_cmpuint (g_hash_table_size (third), ==, 6);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 6);
+  assert_folder_matches (f, "INBOX");
+  r = td_test_tidings (raised, "sync", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_null (strstr (r.out, "\"added\":1"));
+  g_assert_nonnull (strstr (r.out, "\"too_big\":0"));
+  td_test_run_clear (&r);
+}
+
 /* Hooks */
 
 /* A hook command for @key that appends its environment's TIDINGS_ values, a line each
@@ -1039,6 +1114,9 @@ main (int argc, char **argv)
   ADD ("/integration/imap/id", test_imap_id, "imap_id_log = *");
   ADD ("/integration/imap/id-not-offered", test_imap_id, "imap_capability = IMAP4rev1 LITERAL+");
   ADD ("/integration/imap/tunnel", test_tunnel, NULL);
+  ADD ("/integration/imap/max-size", test_max_size, NULL);
+  ADD ("/integration/imap/max-size-plain-imap4rev1", test_max_size,
+       "imap_capability = IMAP4rev1 LITERAL+");
   ADD ("/integration/cli/hooks/run", test_hooks_run, NULL);
   ADD ("/integration/cli/hooks/fail", test_hooks_fail, NULL);
   return g_test_run ();

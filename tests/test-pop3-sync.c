@@ -138,6 +138,41 @@ test_delete (Fixture *f, gconstpointer data)
   g_assert_cmpuint (server_count (f, "INBOX"), ==, 0);
 }
 
+/* max-size: bigger messages are not downloaded, and with keep-on-server = false not
+ * deleted either (only what was downloaded is); raising the limit brings them. */
+static void
+test_max_size (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = pop3_config (f, TRUE, 0, "keep-on-server = false\nmax-size = 10K\n");
+
+  seed (f, "INBOX", 4, 200);
+  seed (f, "INBOX", 2, 30000);
+  TdTestRun r = sync_run (cfg);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_json (&r, "\"added\":4");
+  assert_json (&r, "\"too_big\":2");
+  assert_json (&r, "\"deleted_remote\":4");
+  g_assert_cmpuint (count_retr (r.err), ==, 4);
+  td_test_run_clear (&r);
+  g_assert_cmpuint (count_files (f, "new"), ==, 4);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 2);
+
+  r = td_test_tidings (cfg, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "2 over max-size left on the server"));
+  td_test_run_clear (&r);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 2);
+
+  g_autofree char *raised = pop3_config (f, TRUE, 0, "keep-on-server = false\nmax-size = 0\n");
+  r = sync_run (raised);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_json (&r, "\"added\":2");
+  assert_json (&r, "\"too_big\":0");
+  td_test_run_clear (&r);
+  assert_local_matches (f, "INBOX", ROOT);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 0);
+}
+
 /* Moves every download's date back by @days in the state DB. */
 static void
 age_downloads (Fixture *f, guint days)
@@ -430,6 +465,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   ADD ("/integration/pop3/download", test_download, NULL);
   ADD ("/integration/pop3/delete", test_delete, NULL);
+  ADD ("/integration/pop3/max-size", test_max_size, NULL);
   ADD ("/integration/pop3/delete-after-days", test_delete_after_days, NULL);
   ADD ("/integration/pop3/stls", test_stls, NULL);
   ADD ("/integration/pop3/wrong-password", test_wrong_password, NULL);

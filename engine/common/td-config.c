@@ -33,7 +33,7 @@ static const char *const account_keys[] = {
   "layout", "folders", "exclude", "sync", "deletes", "watch", "keep-on-server",
   "delete-after-days", "timeout", "command-timeout", "poll-interval", "notify", "metered",
   "connections", "mail-reader-command", "post-sync-command", "new-mail-command",
-  "tunnel-command", NULL
+  "tunnel-command", "max-size", NULL
 };
 
 /* The line on which @key takes effect inside @group, or the group's line. */
@@ -153,6 +153,39 @@ get_uint (Loader *ld, const char *key, guint64 min, guint64 max, guint64 fallbac
   if (!g_ascii_string_to_unsigned (value, 10, min, max, out, &local))
     return bad_key (ld, key, "“%s” is not a whole number from %" G_GUINT64_FORMAT " to %"
                     G_GUINT64_FORMAT, value, min, max);
+  return TRUE;
+}
+
+/* A size in bytes: a whole number, or one followed by K, M or G (powers of 1024, a trailing
+ * B allowed: 10M, 512KB); 0 for none. */
+static gboolean
+get_size (Loader *ld, const char *key, guint64 *out)
+{
+  g_autofree char *value = get_string (ld, key, NULL);
+  guint64 n = 0, unit = 1;
+  char *end = NULL;
+
+  *out = 0;
+  if (value == NULL)
+    return TRUE;
+  if (g_ascii_isdigit (value[0]))
+    n = g_ascii_strtoull (value, &end, 10);
+  if (end != NULL && *end != '\0')
+    {
+      switch (g_ascii_toupper (*end))
+        {
+        case 'K': unit = G_GUINT64_CONSTANT (1) << 10; end++; break;
+        case 'M': unit = G_GUINT64_CONSTANT (1) << 20; end++; break;
+        case 'G': unit = G_GUINT64_CONSTANT (1) << 30; end++; break;
+        default: break;
+        }
+      if (unit > 1 && g_ascii_toupper (*end) == 'B')
+        end++;
+    }
+  if (end == NULL || *end != '\0' || n > G_MAXUINT64 / unit)
+    return bad_key (ld, key, "“%s” is not a size: write bytes, or a number with K, M or G "
+                    "(10M), or 0 for no limit", value);
+  *out = n * unit;
   return TRUE;
 }
 
@@ -522,6 +555,8 @@ load_sync_policy (Loader *ld, TdConfig *cfg, TdAccountConfig *a)
   if (!get_uint (ld, "command-timeout", 1, 3600, 30, &n))
     return FALSE;
   a->command_timeout_seconds = (guint) n;
+  if (!get_size (ld, "max-size", &a->max_size))
+    return FALSE;
   if (!get_argv (ld, "post-sync-command", &a->post_sync_command)
       || !get_argv (ld, "new-mail-command", &a->new_mail_command))
     return FALSE;

@@ -77,6 +77,7 @@ typedef struct
   guint poll_interval_seconds;   /* daemon: how often to sync without push */
   gboolean notify;               /* daemon: desktop notices of new mail */
   char **mail_reader_command;    /* daemon: argv a notice's click runs, nullable */
+  guint64 max_size;              /* bigger messages are left on the server; 0: no limit */
   char **post_sync_command;      /* argv run after each sync (td-hooks.h), nullable */
   char **new_mail_command;       /* argv run after a sync that downloaded mail, nullable */
   gboolean sync_when_metered;    /* daemon: sync by itself on a metered network too */

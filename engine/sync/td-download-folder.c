@@ -256,7 +256,7 @@ forget_in_transaction (TdDownloadFolder *local, GHashTable *listed, guint *forgo
  */
 gboolean
 td_download_folder_plan (TdDownloadFolder *local, GArray *listing, gboolean keep_on_server,
-                         guint delete_after_days, gboolean force, gint64 now,
+                         guint delete_after_days, guint64 max_size, gboolean force, gint64 now,
                          TdDownloadPlan *plan, GError **error)
 {
   g_autoptr (GHashTable) known = index_downloads (local->downloads);
@@ -308,6 +308,13 @@ td_download_folder_plan (TdDownloadFolder *local, GArray *listing, gboolean keep
           continue;
         }
       unknown++;
+      /* Too big: left on the server and not recorded, so it comes once max-size allows;
+       * nothing deletes it, since only what was downloaded is ever deleted. */
+      if (max_size > 0 && m->size > max_size)
+        {
+          plan->too_big++;
+          continue;
+        }
       add_number (plan->to_fetch, m->uid);
       g_hash_table_insert (plan->fetching, GUINT_TO_POINTER (m->uid), (gpointer) m);
     }

@@ -36,6 +36,7 @@ typedef struct
   gboolean moved;           /* most unique ids look changed: nothing planned but @candidates */
   GArray *candidates;       /* TdUidRange: unknown messages the size of a vanished record */
   guint vanished, expected, unknown;
+  guint too_big;            /* unknown messages bigger than max-size: left on the server */
 } TdDownloadPlan;
 
 void td_download_plan_clear (TdDownloadPlan *plan);
@@ -48,8 +49,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdDownloadFolder, td_download_folder_free)
 
 gboolean td_download_folder_plan (TdDownloadFolder *local, GArray *listing,
                                   gboolean keep_on_server, guint delete_after_days,
-                                  gboolean force, gint64 now, TdDownloadPlan *plan,
-                                  GError **error);
+                                  guint64 max_size, gboolean force, gint64 now,
+                                  TdDownloadPlan *plan, GError **error);
 GError *td_download_folder_move_error (TdDownloadFolder *local, const TdDownloadPlan *plan,
                                       guint matched);
 gboolean td_download_folder_rematch (TdDownloadFolder *local, GArray *listing, GArray *hashed,

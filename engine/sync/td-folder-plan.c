@@ -21,6 +21,8 @@ td_folder_plan_free (TdFolderPlan *plan)
   g_clear_pointer (&plan->removals, g_array_unref);
   g_clear_pointer (&plan->downloads, g_array_unref);
   g_clear_pointer (&plan->deletions_there, g_array_unref);
+  g_clear_pointer (&plan->too_big_new, g_array_unref);
+  g_clear_pointer (&plan->too_big_gone, g_array_unref);
   g_free (plan);
 }
 
@@ -75,6 +77,17 @@ td_folder_plan_local_work (const TdSyncPolicy *policy, const TdLocalSide *local)
   return deleted->len > 0;
 }
 
+/* Whether max-size now lets through a message it left on the server before. */
+static gboolean
+too_big_let_through (const TdSyncPolicy *policy, const TdLocalSide *local)
+{
+  for (guint i = 0; policy->pulls && local->too_big != NULL && i < local->too_big->len; i++)
+    if (policy->max_size == 0 || g_array_index (local->too_big, TdStateTooBig, i).size
+                                   <= policy->max_size)
+      return TRUE;
+  return FALSE;
+}
+
 /**
  * td_folder_plan_decide:
  * @policy: the account's policy
@@ -93,7 +106,8 @@ td_folder_plan_decide (const TdSyncPolicy *policy, const TdLocalSide *local,
   /* Without HIGHESTMODSEQ a flag change does not show in the state, so only a listing tells. */
   if (point->uidvalidity == state->uidvalidity && state->highestmodseq != 0
       && state->highestmodseq == point->highestmodseq && state->uidnext == point->uidnext
-      && state->exists == point->known_count && !td_folder_plan_local_work (policy, local))
+      && state->exists == point->known_count && !td_folder_plan_local_work (policy, local)
+      && !too_big_let_through (policy, local))
     return TD_FOLDER_PLAN_UNCHANGED;
   return TD_FOLDER_PLAN_CHANGES;
 }
@@ -346,29 +360,85 @@ add_download (TdFolderPlan *plan, guint32 uid, guint64 size)
   plan->download_bytes += size;
 }
 
-/* What comes down: messages below the sync point an earlier run never stored, then the new
- * ones, less any we hold already (our own uploads, a run cut short before its sync point). */
-static void
-plan_downloads (TdFolderPlan *plan, const TdLocalSide *local, const TdFolderChanges *changes,
-                const GArray *present)
+/* What max-size left on the server before, if @uid is among it. */
+static const TdStateTooBig *
+too_big_row (const TdLocalSide *local, guint32 uid)
 {
-  g_autoptr (GArray) added = g_array_sized_new (FALSE, FALSE, sizeof (TdMessageInfo),
-                                                changes->added->len);
+  TdStateTooBig key = { uid, 0 };
 
+  if (local->too_big == NULL || local->too_big->len == 0)
+    return NULL;
+  return bsearch (&key, local->too_big->data, local->too_big->len, sizeof (TdStateTooBig),
+                  compare_uids);
+}
+
+/* Whether the server says a message is gone: QRESYNC's VANISHED, or missing from the
+ * listing of what is left (which covers the UIDs up to the request's last_uid). */
+static gboolean
+gone_from_server (guint32 uid, const TdSyncPoint *since, GArray *vanished,
+                  const GArray *present)
+{
+  if (td_uid_set_contains (vanished, uid))
+    return TRUE;
+  return present != NULL && uid <= since->last_uid
+         && (present->len == 0
+             || bsearch (&uid, present->data, present->len, sizeof (guint32), compare_uids)
+                  == NULL);
+}
+
+/* What comes down: messages below the sync point an earlier run never stored, the new ones,
+ * and those max-size left on the server before, less any we hold already (our own
+ * uploads, a run cut short before its sync point). A message bigger than max-size stays on
+ * the server, recorded so that it comes down once max-size allows. */
+static void
+plan_downloads (TdFolderPlan *plan, const TdSyncPolicy *policy, const TdLocalSide *local,
+                const TdSyncPoint *since, const TdFolderChanges *changes, const GArray *present)
+{
+  g_autoptr (GArray) wanted = g_array_sized_new (FALSE, FALSE, sizeof (TdMessageInfo),
+                                                 changes->added->len);
+  guint64 limit = policy->max_size;
+  g_autoptr (GArray) vanished = g_array_copy (changes->vanished);
+
+  td_uid_set_normalize (vanished);
+  /* Shallow copies: only uid and size are read. */
   for (guint i = 0; present != NULL && i < present->len; i++)
     {
-      guint32 uid = g_array_index (present, guint32, i);
-      if (td_local_side_find (local, uid, NULL) == NULL)
-        add_download (plan, uid, 0);
+      TdMessageInfo m = { .uid = g_array_index (present, guint32, i) };
+      g_array_append_val (wanted, m);
     }
-  /* Shallow copies: only uid and size are read. */
-  g_array_append_vals (added, changes->added->data, changes->added->len);
-  g_array_sort (added, compare_infos);
-  for (guint i = 0; i < added->len; i++)
+  g_array_append_vals (wanted, changes->added->data, changes->added->len);
+  for (guint i = 0; local->too_big != NULL && i < local->too_big->len; i++)
     {
-      const TdMessageInfo *m = &g_array_index (added, TdMessageInfo, i);
-      if (m->uid != 0 && td_local_side_find (local, m->uid, NULL) == NULL)
-        add_download (plan, m->uid, m->size);
+      const TdStateTooBig *t = &g_array_index (local->too_big, TdStateTooBig, i);
+      if (td_local_side_find (local, t->uid, NULL) != NULL
+          || gone_from_server (t->uid, since, vanished, present))
+        {
+          g_array_append_val (plan->too_big_gone, t->uid);
+          continue;
+        }
+      TdMessageInfo m = { .uid = t->uid, .size = t->size };
+      g_array_append_val (wanted, m);
+    }
+  g_array_sort (wanted, compare_infos);
+  for (guint i = 0; i < wanted->len; i++)
+    {
+      const TdMessageInfo *m = &g_array_index (wanted, TdMessageInfo, i);
+      if (m->uid == 0 || (i > 0 && g_array_index (wanted, TdMessageInfo, i - 1).uid == m->uid)
+          || td_local_side_find (local, m->uid, NULL) != NULL)
+        continue;
+      const TdStateTooBig *row = too_big_row (local, m->uid);
+      guint64 size = row != NULL ? row->size : m->size;
+      if (limit > 0 && size > limit)
+        {
+          plan->too_big++;
+          if (row == NULL)
+            {
+              TdStateTooBig t = { m->uid, size };
+              g_array_append_val (plan->too_big_new, t);
+            }
+          continue;
+        }
+      add_download (plan, m->uid, size);
     }
 }
 
@@ -399,6 +469,8 @@ td_folder_plan_build (const TdSyncPolicy *policy, gboolean force, const TdLocalS
   plan->removals = g_array_new (FALSE, FALSE, sizeof (guint32));
   plan->downloads = g_array_new (FALSE, FALSE, sizeof (TdUidRange));
   plan->deletions_there = g_array_new (FALSE, FALSE, sizeof (TdUidRange));
+  plan->too_big_new = g_array_new (FALSE, FALSE, sizeof (TdStateTooBig));
+  plan->too_big_gone = g_array_new (FALSE, FALSE, sizeof (guint32));
 
   plan_removals (plan, local, since, changes, present);
   if (!decide_deletions_there (plan, policy, force, local)
@@ -406,7 +478,7 @@ td_folder_plan_build (const TdSyncPolicy *policy, gboolean force, const TdLocalS
     return plan;
   plan_flags (plan, policy, local, changes);
   if (policy->pulls)
-    plan_downloads (plan, local, changes, present);
+    plan_downloads (plan, policy, local, since, changes, present);
   if (policy->uploads)
     plan->uploads = (local->new_files ? local->new_files->len : 0) + local->uploads->len;
   return plan;
@@ -430,4 +502,5 @@ td_folder_plan_count (const TdFolderPlan *plan, TdFolderReport *report)
   report->kept = plan->kept;
   report->deleted_remote = td_uid_set_count (plan->deletions_there);
   report->uploaded = plan->uploads;
+  report->too_big = plan->too_big;
 }

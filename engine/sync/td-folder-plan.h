@@ -54,6 +54,9 @@ typedef struct
   GArray *deletions_there; /* TdUidRange: the reader's deletions, deleted on the server */
   guint kept;            /* deletions either side that the policy does not carry over */
   guint uploads;         /* new local messages (and unsettled uploads) to send */
+  guint too_big;         /* messages max-size leaves on the server, those of earlier runs too */
+  GArray *too_big_new;   /* TdStateTooBig: of those, the ones to record */
+  GArray *too_big_gone;  /* guint32: records to drop: held now, or gone from the server */
 } TdFolderPlan;
 
 TdFolderPlanKind td_folder_plan_decide (const TdSyncPolicy *policy, const TdLocalSide *local,

@@ -189,7 +189,8 @@ plan_work (TdSyncRunner *self, gpointer arg, GError **error)
 {
   TdDownloadRun *run = self->download;
   return td_download_folder_plan (run->local, run->listing, self->account->keep_on_server,
-                                  self->account->delete_after_days, self->options.force,
+                                  self->account->delete_after_days, self->account->max_size,
+                                  self->options.force,
                                   g_get_real_time () / G_USEC_PER_SEC, &run->plan, error);
 }
 
@@ -210,6 +211,7 @@ planned (GObject *source, GAsyncResult *result, gpointer data)
       rematch (self);
       return;
     }
+  run->report->too_big = run->plan.too_big;
   if (run->plan.to_fetch->len == 0 || self->options.dry_run)
     {
       if (self->options.dry_run)

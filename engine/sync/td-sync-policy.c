@@ -29,4 +29,5 @@ td_sync_policy_init (TdSyncPolicy *policy, const TdAccountConfig *account, TdBac
                           && (caps & TD_BACKEND_CAP_EXPUNGE);
   policy->uploads = policy->pushes && (caps & TD_BACKEND_CAP_APPEND);
   policy->creates_folders = policy->pushes && (caps & TD_BACKEND_CAP_CREATE_FOLDER);
+  policy->max_size = account->max_size;
 }

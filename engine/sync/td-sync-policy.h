@@ -21,6 +21,7 @@ typedef struct
   gboolean uploads;        /* new local messages are uploaded */
   gboolean creates_folders;/* folders made in the Maildir are made on the server */
   gboolean download_only;  /* a mailbox known by unique ids (POP3): downloads, no flags */
+  guint64 max_size;        /* bigger messages are not downloaded (0: no limit) */
 } TdSyncPolicy;
 
 void td_sync_policy_init (TdSyncPolicy *policy, const TdAccountConfig *account,

@@ -149,6 +149,7 @@ round_work_for (TdSyncRunner *self, FolderRun *run)
   if (run->plan->stores->len > 0)
     w->stores = g_ptr_array_ref (run->plan->stores);
   run->report->kept = run->plan->kept;
+  run->report->too_big = run->plan->too_big;
   if (!self->policy.pulls || run->plan->download_count == 0)
     return w;
   w->uids = g_array_ref (run->plan->downloads);
@@ -303,7 +304,8 @@ round_finishes (TdSyncRunner *self)
       if (run->work_error != NULL)
         continue;
       TdLocalFinish f = { run->local, run->plan->flags, run->plan->removals,
-                          run->plan->remove_here, &run->state };
+                          run->plan->remove_here, &run->state, run->plan->too_big_new,
+                          run->plan->too_big_gone };
       g_array_append_val (finishes, f);
     }
   return finishes;

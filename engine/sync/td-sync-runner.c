@@ -418,7 +418,8 @@ apply_work (TdSyncRunner *self, gpointer arg, GError **error)
 {
   FolderRun *run = self->run;
   return td_local_folder_apply_plan (run->local, run->plan->flags, run->plan->removals,
-                                     run->plan->remove_here, &run->report->flags_changed,
+                                     run->plan->remove_here, run->plan->too_big_new,
+                                     run->plan->too_big_gone, &run->report->flags_changed,
                                      &run->report->removed, error);
 }
 
@@ -511,6 +512,7 @@ execute_plan (TdSyncRunner *self)
       return;
     }
   run->report->kept = run->plan->kept;
+  run->report->too_big = run->plan->too_big;
   if (run->plan->stores->len == 0)
     {
       td_sync_runner_work (self, apply_work, NULL, applied);
@@ -532,6 +534,7 @@ keep_unchanged (TdSyncRunner *self)
   if (self->options.dry_run)
     td_folder_plan_count (run->plan, run->report);
   run->report->kept = run->plan->kept;
+  run->report->too_big = run->plan->too_big;
   run->report->unchanged = TRUE;
   if (self->options.dry_run)
     td_sync_runner_end_folder (self, NULL);
@@ -641,11 +644,17 @@ static gboolean
 rematch_work (TdSyncRunner *self, gpointer arg, GError **error)
 {
   FolderRun *run = self->run;
+  gboolean ok;
+
   if (td_local_folder_get_side (run->local)->untracked)
-    return td_local_folder_adopt (run->local, arg, run->state.uidvalidity, run->to_fetch,
+    ok = td_local_folder_adopt (run->local, arg, run->state.uidvalidity, run->to_fetch,
+                                &run->report->matched, error);
+  else
+    ok = td_local_folder_rematch (run->local, arg, run->state.uidvalidity, run->to_fetch,
                                   &run->report->matched, error);
-  return td_local_folder_rematch (run->local, arg, run->state.uidvalidity, run->to_fetch,
-                                  &run->report->matched, error);
+  return ok && td_local_folder_leave_too_big (run->local, arg, run->to_fetch,
+                                              self->policy.max_size, &run->report->too_big,
+                                              error);
 }
 
 static void
@@ -688,8 +697,14 @@ server_listed (GObject *source, GAsyncResult *result, gpointer data)
       /* Which of these match a local message only the re-match tells: at most all come. */
       for (guint i = 0; self->policy.pulls && i < server->len; i++)
         {
+          guint64 size = g_array_index (server, TdMessageInfo, i).size;
+          if (self->policy.max_size > 0 && size > self->policy.max_size)
+            {
+              self->run->report->too_big++;
+              continue;
+            }
           self->run->report->added++;
-          self->run->report->bytes += g_array_index (server, TdMessageInfo, i).size;
+          self->run->report->bytes += size;
         }
       g_array_unref (server);
       td_sync_runner_end_folder (self, NULL);
@@ -708,6 +723,7 @@ list_for_rematch (TdSyncRunner *self)
   if (self->options.dry_run)
     td_folder_plan_count (run->plan, run->report);
   run->report->kept = run->plan->kept;
+  run->report->too_big = run->plan->too_big;
   run->report->estimate = self->options.dry_run;
   td_backend_list_messages_async (self->backend, 1, self->cancellable, server_listed, self);
 }

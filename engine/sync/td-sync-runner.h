@@ -57,6 +57,7 @@ typedef struct
   GPtrArray *new_files; /* paths of the first TD_REPORT_MAX_NEW_FILES of @added_unseen */
   GPtrArray *skipped;   /* nullable: files left out of the sync and why, a line each */
   guint unreadable;     /* of @skipped, files that could not be read: the run ends with 1 */
+  guint too_big;        /* messages over max-size left on the server */
   GError *error;
 } TdFolderReport;
 

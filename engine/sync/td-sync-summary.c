@@ -25,6 +25,7 @@ td_sync_counts_of_report (const TdAccountReport *report, TdSyncCounts *counts,
       counts->uploaded += f->uploaded;
       counts->flags_pushed += f->flags_pushed;
       counts->deleted_remote += f->deleted_remote;
+      counts->too_big += f->too_big;
       skipped += f->unchanged;
       broken += f->error != NULL;
     }
@@ -39,7 +40,8 @@ td_sync_counts_of_report (const TdAccountReport *report, TdSyncCounts *counts,
  * @counts: what a sync did
  *
  * Returns: (transfer full): "3 new (1.2 MB), 1 flag change; 2 uploaded", leaving out what is
- *   zero, or "nothing new" when all is
+ *   zero, or "nothing new" when all is (messages max-size left on the server count as
+ *   something)
  */
 char *
 td_sync_counts_describe (const TdSyncCounts *c)
@@ -56,6 +58,9 @@ td_sync_counts_describe (const TdSyncCounts *c)
                             c->flags_changed == 1 ? "change" : "changes");
   if (c->removed > 0)
     g_string_append_printf (here, "%s%u removed", here->len ? ", " : "", c->removed);
+  if (c->too_big > 0)
+    g_string_append_printf (here, "%s%u over max-size left on the server", here->len ? ", " : "",
+                            c->too_big);
   if (c->uploaded > 0)
     g_string_append_printf (there, "%u uploaded", c->uploaded);
   guint sent = c->flags_pushed + c->deleted_remote;

@@ -18,6 +18,7 @@ typedef struct
   guint uploaded;
   guint flags_pushed;  /* messages whose flags were changed on the server */
   guint deleted_remote; /* messages deleted on the server */
+  guint too_big;       /* messages over max-size left on the server */
 } TdSyncCounts;
 
 void td_sync_counts_of_report (const TdAccountReport *report, TdSyncCounts *counts,
