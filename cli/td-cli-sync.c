@@ -285,12 +285,12 @@ json_folder (JsonBuilder *b, const TdFolderReport *f)
   json_uint (b, "uploaded", f->uploaded);
   json_uint (b, "deleted_remote", f->deleted_remote);
   json_uint (b, "kept", f->kept);
-  json_uint (b, "too_big", f->too_big);
   json_uint (b, "bytes", f->bytes);
   json_bool (b, "unchanged", f->unchanged);
   json_bool (b, "estimate", f->estimate);
   td_cli_json_member (b, "event", td_folder_event_to_string (f->event));
   json_uint (b, "skipped", f->skipped ? f->skipped->len : 0);
+  json_uint (b, "too_big", f->too_big);
   td_cli_json_member (b, "error", f->error ? f->error->message : NULL);
   json_builder_end_object (b);
 }

@@ -1,9 +1,16 @@
 /* td-folder-map.c: server folder name -> Maildir path components.
  *
- * verbatim: the name split at the server's delimiter, each part a directory, INBOX at
- * "INBOX". maildir++: INBOX is the root itself; other folders are ".A.B" in modified UTF-7.
- * A component that is empty, "." or "..", holds '/', NUL or a control character, collides
- * with cur/new/tmp, or is too long is refused, as is a name nested too deeply.
+ * The name is split at the server's delimiter; each part is written in UTF-8 or, where the
+ * layout says so, in modified UTF-7. Then, by layout:
+ *   verbatim  each part a directory, INBOX at "INBOX"            Archive/2024
+ *   maildir++ INBOX is the root itself; others ".A.B"            .Archive.2024
+ *   legacy    the first part a directory, each deeper one ".B"   Archive/.2024
+ *             (mbsync's SubFolders Legacy), INBOX at "INBOX"
+ *   flat      the parts joined by the separator, at the top,     Archive.2024
+ *             INBOX at "INBOX" (offlineimap's default)
+ * A part that is empty, "." or "..", holds '/', NUL or a control character, holds the
+ * layout's own separator, or is too long is refused, as is a directory named cur, new or
+ * tmp and a name nested too deeply.
  */
 #include "td-folder-map.h"
 
@@ -24,25 +31,48 @@ refuse (GError **error, const char *name, const char *why)
   return FALSE;
 }
 
-static gboolean
-component_ok (const char *name, const char *c, TdLayout layout, GError **error)
+/* What joins the parts of a nested name in one directory name, or '\0' for none. */
+static char
+joiner (const TdFolderLayout *layout)
 {
+  switch (layout->kind)
+    {
+    case TD_LAYOUT_MAILDIRPP:
+      return '.';
+    case TD_LAYOUT_FLAT:
+      return layout->separator;
+    case TD_LAYOUT_VERBATIM:
+    case TD_LAYOUT_LEGACY:
+    default:
+      return '\0';
+    }
+}
+
+/* One part as written, @c (already encoded), at depth @i. */
+static gboolean
+component_ok (const char *name, const char *c, guint i, const TdFolderLayout *layout,
+              GError **error)
+{
+  char sep = joiner (layout);
+
   if (*c == '\0')
     return refuse (error, name, "it has an empty part");
   if (g_str_equal (c, ".") || g_str_equal (c, ".."))
     return refuse (error, name, "it has a part “.” or “..”");
-  if (strlen (c) > TD_FOLDER_MAX_COMPONENT)
+  if (strlen (c) + (layout->kind == TD_LAYOUT_LEGACY && i > 0) > TD_FOLDER_MAX_COMPONENT)
     return refuse (error, name, "a part is longer than 255 bytes");
   for (const char *p = c; *p != '\0'; p++)
     if ((guchar) *p < 0x20 || *p == 0x7f || *p == '/')
       return refuse (error, name, "it holds '/' or a control character");
-  if (layout == TD_LAYOUT_VERBATIM
-      && (g_str_equal (c, "cur") || g_str_equal (c, "new") || g_str_equal (c, "tmp")))
-    return refuse (error, name, "a part is named cur, new or tmp, which Maildir reserves");
-  if (layout == TD_LAYOUT_MAILDIRPP && strchr (c, '.') != NULL)
-    return refuse (error, name, "a part holds '.', which maildir++ uses as its separator");
+  if (sep != '\0' && strchr (c, sep) != NULL)
+    return refuse (error, name, layout->kind == TD_LAYOUT_MAILDIRPP
+                                  ? "a part holds '.', which maildir++ uses as its separator"
+                                  : "a part holds the flat layout's separator");
   return TRUE;
 }
+
+static char **build_components (const char *name, char delimiter,
+                                const TdFolderLayout *layout, GError **error);
 
 /**
  * td_folder_map_components:
@@ -55,7 +85,22 @@ component_ok (const char *name, const char *c, TdLayout layout, GError **error)
  *   first; empty for the root itself (maildir++ INBOX)
  */
 char **
-td_folder_map_components (const char *name, char delimiter, TdLayout layout, GError **error)
+td_folder_map_components (const char *name, char delimiter, const TdFolderLayout *layout,
+                          GError **error)
+{
+  g_auto (GStrv) dirs = build_components (name, delimiter, layout, error);
+
+  for (guint i = 0; dirs != NULL && dirs[i] != NULL; i++)
+    if (g_str_equal (dirs[i], "cur") || g_str_equal (dirs[i], "new")
+        || g_str_equal (dirs[i], "tmp"))
+      return refuse (error, name, "a part is named cur, new or tmp, which Maildir reserves"),
+             NULL;
+  return g_steal_pointer (&dirs);
+}
+
+static char **
+build_components (const char *name, char delimiter, const TdFolderLayout *layout,
+                  GError **error)
 {
   g_autoptr (GStrvBuilder) out = g_strv_builder_new ();
   char sep[2] = { delimiter, '\0' };
@@ -66,7 +111,7 @@ td_folder_map_components (const char *name, char delimiter, TdLayout layout, GEr
     return refuse (error, name, "it is not valid UTF-8"), NULL;
   if (g_ascii_strcasecmp (name, "INBOX") == 0)
     {
-      if (layout == TD_LAYOUT_VERBATIM)
+      if (layout->kind != TD_LAYOUT_MAILDIRPP)
         g_strv_builder_add (out, "INBOX");
       return g_strv_builder_end (out);
     }
@@ -81,40 +126,84 @@ td_folder_map_components (const char *name, char delimiter, TdLayout layout, GEr
   if (n > TD_FOLDER_MAX_DEPTH)
     return refuse (error, name, "it is nested more than 32 levels deep"), NULL;
   for (guint i = 0; i < n; i++)
-    if (!component_ok (name, parts[i], layout, error))
-      return NULL;
-  if (layout == TD_LAYOUT_VERBATIM)
     {
-      g_strv_builder_addv (out, (const char **) parts);
+      if (layout->utf7)
+        {
+          char *encoded = td_mutf7_encode (parts[i]);
+          g_free (parts[i]);
+          parts[i] = encoded;
+        }
+      if (!component_ok (name, parts[i], i, layout, error))
+        return NULL;
+    }
+  char joined = joiner (layout);
+  if (joined == '\0')
+    {
+      for (guint i = 0; i < n; i++)
+        {
+          g_autofree char *dir = g_strconcat (layout->kind == TD_LAYOUT_LEGACY && i > 0 ? "."
+                                                                                         : "",
+                                              parts[i], NULL);
+          g_strv_builder_add (out, dir);
+        }
       return g_strv_builder_end (out);
     }
-  GString *flat = g_string_new (NULL);
+  GString *flat = g_string_new (layout->kind == TD_LAYOUT_MAILDIRPP ? "." : "");
   for (guint i = 0; i < n; i++)
     {
-      g_autofree char *encoded = td_mutf7_encode (parts[i]);
-      g_string_append_c (flat, '.');
-      g_string_append (flat, encoded);
+      if (i > 0)
+        g_string_append_c (flat, joined);
+      g_string_append (flat, parts[i]);
     }
   if (flat->len > TD_FOLDER_MAX_COMPONENT)
     {
       g_string_free (flat, TRUE);
-      return refuse (error, name, "its maildir++ directory name is longer than 255 bytes"), NULL;
+      return refuse (error, name, "its directory name is longer than 255 bytes"), NULL;
     }
   g_strv_builder_add (out, flat->str);
   g_string_free (flat, TRUE);
   return g_strv_builder_end (out);
 }
 
-/* The decoded parts of a maildir++ directory name ".A.B", or NULL. */
+/* The parts a local folder's directories stand for, decoded, or NULL when they are not
+ * this layout's. */
 static char **
-maildirpp_parts (const char *dir)
+parts_of (char **components, const TdFolderLayout *layout)
 {
+  guint n = g_strv_length (components);
   g_auto (GStrv) parts = NULL;
 
-  if (dir[0] != '.' || dir[1] == '\0')
+  if (n == 0)
     return NULL;
-  parts = g_strsplit (dir + 1, ".", TD_FOLDER_MAX_DEPTH + 1);
-  for (guint i = 0; parts[i] != NULL; i++)
+  switch (layout->kind)
+    {
+    case TD_LAYOUT_VERBATIM:
+      parts = g_strdupv (components);
+      break;
+    case TD_LAYOUT_LEGACY:
+      parts = g_new0 (char *, n + 1);
+      for (guint i = 0; i < n; i++)
+        {
+          gboolean dotted = components[i][0] == '.';
+          if (dotted != (i > 0) || (dotted && components[i][1] == '\0'))
+            return NULL;
+          parts[i] = g_strdup (components[i] + (i > 0));
+        }
+      break;
+    case TD_LAYOUT_MAILDIRPP:
+    case TD_LAYOUT_FLAT:
+    default:
+      {
+        const char *dir = components[0];
+        char sep[2] = { joiner (layout), '\0' };
+        if (n != 1 || (layout->kind == TD_LAYOUT_MAILDIRPP && (dir[0] != '.' || dir[1] == '\0')))
+          return NULL;
+        parts = g_strsplit (dir + (layout->kind == TD_LAYOUT_MAILDIRPP), sep,
+                            TD_FOLDER_MAX_DEPTH + 1);
+      }
+      break;
+    }
+  for (guint i = 0; layout->utf7 && parts[i] != NULL; i++)
     {
       char *decoded = td_mutf7_decode (parts[i], NULL);
       if (decoded == NULL)
@@ -140,18 +229,16 @@ maildirpp_parts (const char *dir)
  * Returns: (transfer full) (nullable): the decoded UTF-8 name, with @delimiter
  */
 char *
-td_folder_map_name (char **components, char delimiter, TdLayout layout, GError **error)
+td_folder_map_name (char **components, char delimiter, const TdFolderLayout *layout,
+                    GError **error)
 {
   g_auto (GStrv) parts = NULL;
   g_autofree char *joined = g_strjoinv ("/", components);
   char sep[2] = { delimiter, '\0' };
 
-  if (layout == TD_LAYOUT_MAILDIRPP && components[0] == NULL)
+  if (layout->kind == TD_LAYOUT_MAILDIRPP && components[0] == NULL)
     return g_strdup ("INBOX");
-  if (layout == TD_LAYOUT_MAILDIRPP)
-    parts = components[1] == NULL ? maildirpp_parts (components[0]) : NULL;
-  else
-    parts = g_strdupv (components);
+  parts = parts_of (components, layout);
   if (parts == NULL || parts[0] == NULL)
     return refuse (error, joined, "it is not a folder name of this layout"), NULL;
   if (delimiter == '\0' && parts[1] != NULL)

@@ -14,9 +14,10 @@ G_BEGIN_DECLS
 #define TD_FOLDER_MAX_DEPTH 32
 #define TD_FOLDER_MAX_COMPONENT 255
 
-char **td_folder_map_components (const char *name, char delimiter, TdLayout layout,
-                                 GError **error);
-char *td_folder_map_name (char **components, char delimiter, TdLayout layout, GError **error);
+char **td_folder_map_components (const char *name, char delimiter,
+                                 const TdFolderLayout *layout, GError **error);
+char *td_folder_map_name (char **components, char delimiter, const TdFolderLayout *layout,
+                          GError **error);
 char *td_folder_map_display (const char *name, char delimiter);
 
 G_END_DECLS

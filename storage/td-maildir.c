@@ -495,9 +495,38 @@ typedef struct
 {
   GPtrArray *found;  /* GStrv */
   GPtrArray *path;   /* the components down to the directory being walked */
-  gboolean nested;
+  TdLayout layout;
   guint visited;
 } Walk;
+
+/* Whether a directory named @n at the walk's depth can be a folder of the layout: dotted
+ * ones are folders in maildir++ (at the top) and mbsync's legacy layout (below it), and
+ * hidden directories (.notmuch) elsewhere. */
+static gboolean
+may_be_folder (Walk *w, const char *n)
+{
+  gboolean dotted = n[0] == '.';
+  gboolean top = w->path->len == 0;
+
+  switch (w->layout)
+    {
+    case TD_LAYOUT_MAILDIRPP:
+      return dotted;
+    case TD_LAYOUT_LEGACY:
+      return dotted != top;
+    case TD_LAYOUT_VERBATIM:
+    case TD_LAYOUT_FLAT:
+    default:
+      return !dotted;
+    }
+}
+
+/* Whether folders can be below folders: not in the layouts that keep them all at the top. */
+static gboolean
+walks_down (Walk *w)
+{
+  return w->layout == TD_LAYOUT_VERBATIM || w->layout == TD_LAYOUT_LEGACY;
+}
 
 /* Adds the folders at and below @fd (which it closes) to walk->found. */
 static gboolean
@@ -515,8 +544,7 @@ walk_dir (Walk *w, int fd, GError **error)
       if (g_str_equal (n, ".") || g_str_equal (n, "..") || g_str_equal (n, "cur")
           || g_str_equal (n, "new") || g_str_equal (n, "tmp"))
         continue;
-      /* verbatim: a leading dot is a hidden directory (.notmuch); maildir++: a folder. */
-      if ((n[0] == '.') == w->nested || !is_dir_at (dirfd (dir), n, de->d_type))
+      if (!may_be_folder (w, n) || !is_dir_at (dirfd (dir), n, de->d_type))
         continue;
       g_ptr_array_add (subdirs, g_strdup (n));
     }
@@ -541,7 +569,7 @@ walk_dir (Walk *w, int fd, GError **error)
         g_ptr_array_add (w->found, g_strdupv ((char **) w->path->pdata));
       g_ptr_array_remove_index (w->path, w->path->len - 1);
       gboolean ok = TRUE;
-      if (w->nested && w->path->len < TD_MAILDIR_MAX_WALK_DEPTH)
+      if (walks_down (w) && w->path->len < TD_MAILDIR_MAX_WALK_DEPTH)
         ok = walk_dir (w, sub, error);
       else
         close (sub);
@@ -559,8 +587,9 @@ walk_dir (Walk *w, int fd, GError **error)
 /**
  * td_maildir_list_folders:
  * @maildir: the account's Maildir
- * @nested: folders are nested directories (verbatim), else dot-named ones at the top
- *   (maildir++, where the Maildir itself is INBOX)
+ * @layout: how folders are laid out: nested directories (verbatim, and legacy with the
+ *   nested ones dot-named), or all at the top (flat; maildir++, dot-named, where the
+ *   Maildir itself is INBOX)
  * @error: return location for an error
  *
  * Finds every folder (a directory holding cur/ and new/) without following symlinks and
@@ -569,13 +598,13 @@ walk_dir (Walk *w, int fd, GError **error)
  * Returns: (transfer full) (element-type GStrv): each folder's directories below @maildir
  */
 GPtrArray *
-td_maildir_list_folders (TdMaildir *maildir, gboolean nested, GError **error)
+td_maildir_list_folders (TdMaildir *maildir, TdLayout layout, GError **error)
 {
   Walk w = { g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev),
-             g_ptr_array_new_with_free_func (g_free), nested, 0 };
+             g_ptr_array_new_with_free_func (g_free), layout, 0 };
   int fd = dup (maildir->fd);
 
-  if (!nested && holds_maildir (maildir->fd))
+  if (layout == TD_LAYOUT_MAILDIRPP && holds_maildir (maildir->fd))
     g_ptr_array_add (w.found, g_new0 (char *, 1));
   if (fd < 0 || !walk_dir (&w, fd, error))
     {
@@ -686,9 +715,29 @@ unreadable (GError **error, TdMaildirFolder *folder, const TdMaildirEntry *entry
  *
  * Returns: %TRUE when the file could be read
  */
+/* The wire length (CRLF line ends) of the X-TUID header line mbsync puts in the messages it
+ * stores, in the header block @head; 0 without one. */
+static guint64
+mbsync_line (const GByteArray *head)
+{
+  const char *p = (const char *) head->data, *end = p + head->len;
+
+  while (p < end && *p != '\n' && !(*p == '\r' && p + 1 < end && p[1] == '\n'))
+    {
+      const char *nl = memchr (p, '\n', end - p);
+      if (nl == NULL)
+        return 0;
+      if (nl - p > 7 && g_ascii_strncasecmp (p, "X-TUID:", 7) == 0)
+        return (guint64) (nl - p) + (nl > p && nl[-1] == '\r' ? 1 : 2);
+      p = nl + 1;
+    }
+  return 0;
+}
+
 gboolean
 td_maildir_folder_read_identity (TdMaildirFolder *folder, const TdMaildirEntry *entry,
-                                 char **message_id, guint64 *wire_size, GError **error)
+                                 char **message_id, guint64 *wire_size, guint64 *tool_line,
+                                 GError **error)
 {
   int fd = openat (entry->in_cur ? folder->cur_fd : folder->new_fd, entry->filename,
                    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -718,6 +767,8 @@ td_maildir_folder_read_identity (TdMaildirFolder *folder, const TdMaildirEntry *
     return unreadable (error, folder, entry, errsv);
   *message_id = td_message_id_parse ((const char *) head->data, head->len);
   *wire_size = size;
+  if (tool_line != NULL)
+    *tool_line = mbsync_line (head);
   return TRUE;
 }
 

@@ -38,7 +38,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdMaildir, td_maildir_free)
 const char *td_maildir_get_path (TdMaildir *maildir);
 gboolean td_maildir_sync_filesystem (TdMaildir *maildir, GError **error);
 
-GPtrArray *td_maildir_list_folders (TdMaildir *maildir, gboolean nested, GError **error);
+GPtrArray *td_maildir_list_folders (TdMaildir *maildir, TdLayout layout, GError **error);
 gboolean td_maildir_remove_folder (TdMaildir *maildir, char **components, GHashTable *known,
                                    GError **error);
 TdMaildirFolder *td_maildir_open_folder (TdMaildir *maildir, char **components, GError **error);
@@ -59,7 +59,7 @@ gboolean td_maildir_dir_mtimes (TdMaildir *maildir, char **components, gint64 *c
                                 gint64 *new_ns);
 gboolean td_maildir_folder_read_identity (TdMaildirFolder *folder, const TdMaildirEntry *entry,
                                           char **message_id, guint64 *wire_size,
-                                          GError **error);
+                                          guint64 *tool_line, GError **error);
 
 int td_maildir_folder_open_message (TdMaildirFolder *folder, const char *base,
                                     TdMaildirEntry *entry, gint64 *mtime, GError **error);

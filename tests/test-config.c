@@ -24,7 +24,8 @@ test_defaults (void)
   g_assert_cmpuint (a->port, ==, 993);
   g_assert_cmpint (a->security, ==, TD_SECURITY_TLS);
   g_assert_cmpstr (a->maildir, ==, "/srv/mail/work");
-  g_assert_cmpint (a->layout, ==, TD_LAYOUT_VERBATIM);
+  g_assert_cmpint (a->layout.kind, ==, TD_LAYOUT_VERBATIM);
+  g_assert_false (a->layout.utf7);
   g_assert_cmpint (a->sync, ==, TD_DIRECTION_BOTH);
   g_assert_true (a->keep_on_server);
   g_assert_cmpuint (a->connections, ==, 3);
@@ -52,7 +53,8 @@ test_every_key (void)
   g_assert_cmpstrv (a->password_command, ((const char *[]) { "pass", "show", "mail/work", NULL }));
   g_assert_cmpuint (g_bytes_get_size (a->tls_fingerprint), ==, 32);
   g_assert_true (g_str_has_suffix (a->maildir, "/Mail/work"));
-  g_assert_cmpint (a->layout, ==, TD_LAYOUT_MAILDIRPP);
+  g_assert_cmpint (a->layout.kind, ==, TD_LAYOUT_MAILDIRPP);
+  g_assert_true (a->layout.utf7);
   g_assert_cmpint (a->sync, ==, TD_DIRECTION_PULL);
   g_assert_cmpint (a->deletes, ==, TD_DIRECTION_NONE);
   g_assert_false (a->keep_on_server);
@@ -177,6 +179,36 @@ test_max_size (void)
     }
 }
 
+/* The layouts of mbsync and offlineimap, with how names are written. */
+static void
+test_layouts (void)
+{
+  g_autofree char *text = g_strconcat (base, "layout = flat\nflat-separator = _\n"
+                                       "folder-names = utf-7\n", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TdConfig) c = td_config_load_from_data (text, "/cfg", &error);
+  g_assert_no_error (error);
+  TdAccountConfig *a = td_config_find_account (c, "work");
+  g_assert_cmpint (a->layout.kind, ==, TD_LAYOUT_FLAT);
+  g_assert_cmpint (a->layout.separator, ==, '_');
+  g_assert_true (a->layout.utf7);
+
+  g_autofree char *legacy = g_strconcat (base, "layout = legacy\n", NULL);
+  g_autoptr (TdConfig) l = td_config_load_from_data (legacy, "/cfg", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (td_config_find_account (l, "work")->layout.kind, ==, TD_LAYOUT_LEGACY);
+  g_assert_false (td_config_find_account (l, "work")->layout.utf7);
+
+  const char *bad[] = { "flat-separator = ab\n", "flat-separator = /\n", "folder-names = latin1\n" };
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *t = g_strconcat (base, bad[i], NULL);
+      g_autoptr (GError) e = NULL;
+      g_autoptr (TdConfig) x = td_config_load_from_data (t, "/cfg", &e);
+      g_assert_error (e, TD_ERROR, TD_ERROR_CONFIG);
+    }
+}
+
 /* An inline password in a file others can read is warned about. */
 static void
 test_inline_password_warning (void)
@@ -261,5 +293,6 @@ main (int argc, char **argv)
   g_test_add_func ("/config/hash-in-values", test_hash_in_values);
   g_test_add_func ("/config/tunnel", test_tunnel);
   g_test_add_func ("/config/max-size", test_max_size);
+  g_test_add_func ("/config/layouts", test_layouts);
   return g_test_run ();
 }

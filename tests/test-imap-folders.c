@@ -22,6 +22,13 @@ make_local_folder (Fixture *f, const char *dir)
     }
 }
 
+/* For qsort and g_ptr_array_sort over strings. */
+static int
+compare_paths (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
 /* The server's folder names, one per line, sorted; only the subscribed ones if asked. */
 static char *
 server_folders (Fixture *f, gboolean subscribed)
@@ -30,7 +37,7 @@ server_folders (Fixture *f, gboolean subscribed)
                                                           TD_TEST_USER, subscribed ? "-s" : NULL,
                                                           NULL);
   g_auto (GStrv) lines = g_strsplit (g_strstrip (out), "\n", -1);
-  qsort (lines, g_strv_length (lines), sizeof (char *), (GCompareFunc) g_strcmp0);
+  qsort (lines, g_strv_length (lines), sizeof (char *), compare_paths);
   GString *s = g_string_new (NULL);
   for (guint i = 0; lines[i] != NULL; i++)
     g_string_append_printf (s, "%s\n", lines[i]);
@@ -325,6 +332,94 @@ test_pattern_misses (Fixture *f, gconstpointer data)
   g_assert_cmpuint (local_count (f, "Sent"), ==, 0);
 }
 
+
+/* Every directory below @root, one per line, sorted: what a mail reader's folder list is
+ * made of. */
+static char *
+directory_tree (const char *root)
+{
+  g_autoptr (GPtrArray) found = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) todo = g_ptr_array_new_with_free_func (g_free);
+  GString *out = g_string_new (NULL);
+
+  g_ptr_array_add (todo, g_strdup (""));
+  while (todo->len > 0)
+    {
+      g_autofree char *rel = g_ptr_array_steal_index (todo, todo->len - 1);
+      g_autofree char *dir = g_build_filename (root, rel, NULL);
+      g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+      const char *name;
+      while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+        {
+          g_autofree char *path = g_build_filename (dir, name, NULL);
+          if (!g_file_test (path, G_FILE_TEST_IS_DIR) || g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+            continue;
+          char *sub = *rel ? g_build_filename (rel, name, NULL) : g_strdup (name);
+          g_ptr_array_add (found, g_strdup (sub));
+          g_ptr_array_add (todo, sub);
+        }
+    }
+  g_ptr_array_sort (found, compare_paths);
+  for (guint i = 0; i < found->len; i++)
+    g_string_append_printf (out, "%s\n", (char *) g_ptr_array_index (found, i));
+  return g_string_free (out, FALSE);
+}
+
+/* A Maildir mbsync 1.4 filled with SubFolders Legacy (nested folders dot-named below the
+ * first level, names in modified UTF-7) is taken over as it is by layout = legacy and
+ * folder-names = utf-7: the first sync downloads and uploads nothing, creates no folder on
+ * the server and renames no directory, and the next finds nothing to do. */
+static void
+test_mbsync_legacy (Fixture *f, gconstpointer data)
+{
+  const char *folders[] = { "Archive", "Archive/2024", "Zz", "Zz/Tëst", "Zz/Tëst/Deep" };
+  for (guint i = 0; i < G_N_ELEMENTS (folders); i++)
+    {
+      td_test_dovecot_doveadm (f->dovecot, "mailbox", "create", "-u", TD_TEST_USER, folders[i],
+                               NULL);
+      seed (f, folders[i], 2, 300);
+    }
+  seed (f, "INBOX", 3, 300);
+  g_assert_cmpint (g_mkdir_with_parents (f->maildir, 0700), ==, 0);
+  g_autofree char *rc = g_build_filename (f->home, "mbsyncrc", NULL);
+  g_autofree char *rc_text = g_strdup_printf (
+    "IMAPAccount t\nHost localhost\nPort %u\nUser " TD_TEST_USER "\nPass \"" TD_TEST_PASSWORD
+    "\"\nSSLType IMAPS\nCertificateFile %s\n\nIMAPStore remote\nAccount t\n\n"
+    "MaildirStore local\nPath %s/\nInbox %s/INBOX\nSubFolders Legacy\n\n"
+    "Channel t\nFar :remote:\nNear :local:\nPatterns *\nCreate Near\nSync All\n"
+    "SyncState *\n", f->dovecot->imaps_port, f->dovecot->cert, f->maildir, f->maildir);
+  g_assert_true (g_file_set_contents (rc, rc_text, -1, NULL));
+  const char *argv[] = { "mbsync", "-q", "-c", rc, "-a", NULL };
+  g_autoptr (GError) error = NULL;
+  int status = -1;
+  g_autofree char *err = NULL;
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
+                NULL, NULL, &err, &status, &error);
+  g_assert_no_error (error);
+  g_test_message ("mbsync: %s", err);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_autofree char *before = directory_tree (f->maildir);
+  g_test_message ("mbsync's tree:\n%s", before);
+  g_assert_nonnull (strstr (before, "Zz/.T&AOs-st/.Deep\n"));
+  g_autofree char *folders_before = server_folders (f, FALSE);
+
+  g_autofree char *cfg = config (f, "layout = legacy\nfolder-names = utf-7\n");
+  TdTestRun r = td_test_tidings (cfg, "sync", "--json", "--verbose", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_false (g_regex_match_simple ("\"(added|uploaded|removed|deleted_remote)\":[1-9]",
+                                        r.out, 0, 0));
+  g_assert_false (sent_command (r.err, " CREATE "));
+  g_assert_false (sent_command (r.err, " APPEND "));
+  td_test_run_clear (&r);
+  g_autofree char *after = directory_tree (f->maildir);
+  g_assert_cmpstr (after, ==, before);
+  g_autofree char *folders_after = server_folders (f, FALSE);
+  g_assert_cmpstr (folders_after, ==, folders_before);
+  r = td_test_tidings (cfg, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "nothing new"));
+  td_test_run_clear (&r);
+}
 /* What a shell completion offers for "tidings --config CFG @typed" (the last word being
  * completed), from the script itself run in the shell: bash and fish here; zsh's is
  * checked for syntax. */
@@ -412,5 +507,6 @@ main (int argc, char **argv)
   ADD ("/integration/imap/folders/unmounted-root", test_unmounted_root, NULL);
   ADD ("/integration/imap/folders/pattern-misses", test_pattern_misses, NULL);
   ADD ("/integration/cli/completions", test_completions, NULL);
+  ADD ("/integration/imap/folders/mbsync-legacy", test_mbsync_legacy, NULL);
   return g_test_run ();
 }

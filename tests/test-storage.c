@@ -52,13 +52,22 @@ test_mutf7_malformed (void)
     }
 }
 
+/* @kind as Tidings writes it by default (static storage: for one call at a time). */
+static const TdFolderLayout *
+layout (TdLayout kind)
+{
+  static TdFolderLayout l[4];
+  l[kind] = td_folder_layout_default (kind);
+  return &l[kind];
+}
+
 static void
 test_map_verbatim (void)
 {
   g_autoptr (GError) error = NULL;
-  g_auto (GStrv) a = td_folder_map_components ("Archive/2024", '/', TD_LAYOUT_VERBATIM, &error);
-  g_auto (GStrv) b = td_folder_map_components ("inbox", '/', TD_LAYOUT_VERBATIM, &error);
-  g_auto (GStrv) c = td_folder_map_components ("Lists.gnome", '.', TD_LAYOUT_VERBATIM, &error);
+  g_auto (GStrv) a = td_folder_map_components ("Archive/2024", '/', layout (TD_LAYOUT_VERBATIM), &error);
+  g_auto (GStrv) b = td_folder_map_components ("inbox", '/', layout (TD_LAYOUT_VERBATIM), &error);
+  g_auto (GStrv) c = td_folder_map_components ("Lists.gnome", '.', layout (TD_LAYOUT_VERBATIM), &error);
   g_assert_no_error (error);
   g_assert_cmpstrv (a, ((const char *[]) { "Archive", "2024", NULL }));
   g_assert_cmpstrv (b, ((const char *[]) { "INBOX", NULL }));
@@ -69,13 +78,85 @@ static void
 test_map_maildirpp (void)
 {
   g_autoptr (GError) error = NULL;
-  g_auto (GStrv) a = td_folder_map_components ("Archive/2024", '/', TD_LAYOUT_MAILDIRPP, &error);
-  g_auto (GStrv) b = td_folder_map_components ("INBOX", '/', TD_LAYOUT_MAILDIRPP, &error);
-  g_auto (GStrv) c = td_folder_map_components ("Entwürfe", '/', TD_LAYOUT_MAILDIRPP, &error);
+  g_auto (GStrv) a = td_folder_map_components ("Archive/2024", '/', layout (TD_LAYOUT_MAILDIRPP), &error);
+  g_auto (GStrv) b = td_folder_map_components ("INBOX", '/', layout (TD_LAYOUT_MAILDIRPP), &error);
+  g_auto (GStrv) c = td_folder_map_components ("Entwürfe", '/', layout (TD_LAYOUT_MAILDIRPP), &error);
   g_assert_no_error (error);
   g_assert_cmpstrv (a, ((const char *[]) { ".Archive.2024", NULL }));
   g_assert_cmpstrv (b, ((const char *[]) { NULL }));
   g_assert_cmpstrv (c, ((const char *[]) { ".Entw&APw-rfe", NULL }));
+}
+
+/* mbsync's legacy layout, flat (offlineimap's), and names in modified UTF-7 as mbsync 1.4
+ * writes them: each maps back to the same name, and a directory of another layout maps to
+ * none. */
+static void
+test_map_other_layouts (void)
+{
+  TdFolderLayout legacy = { TD_LAYOUT_LEGACY, TRUE, '.' };
+  TdFolderLayout flat = { TD_LAYOUT_FLAT, FALSE, '.' };
+  TdFolderLayout flat_utf7 = { TD_LAYOUT_FLAT, TRUE, '_' };
+  TdFolderLayout verbatim_utf7 = { TD_LAYOUT_VERBATIM, TRUE, '.' };
+  const struct
+  {
+    const TdFolderLayout *layout;
+    const char *name;
+    const char *dirs[4];
+  } cases[] = {
+    { &legacy, "INBOX", { "INBOX" } },
+    { &legacy, "Archive", { "Archive" } },
+    { &legacy, "Archive/2024/Q1", { "Archive", ".2024", ".Q1" } },
+    { &legacy, "Zz/Tëst", { "Zz", ".T&AOs-st" } },
+    { &flat, "INBOX", { "INBOX" } },
+    { &flat, "Archive/2024", { "Archive.2024" } },
+    { &flat, "Entwürfe", { "Entwürfe" } },
+    { &flat_utf7, "Lists/Entwürfe", { "Lists_Entw&APw-rfe" } },
+    { &verbatim_utf7, "Reçus/2024", { "Re&AOc-us", "2024" } },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_auto (GStrv) c = td_folder_map_components (cases[i].name, '/', cases[i].layout, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstrv (c, cases[i].dirs);
+      g_autofree char *back = td_folder_map_name (c, '/', cases[i].layout, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (back, ==, g_ascii_strcasecmp (cases[i].name, "INBOX") ? cases[i].name
+                                                                               : "INBOX");
+    }
+  const struct
+  {
+    const TdFolderLayout *layout;
+    const char *dirs[4];
+  } foreign[] = {
+    { &legacy, { "Archive", "2024" } },  /* verbatim's */
+    { &legacy, { ".Archive" } },         /* maildir++'s */
+    { &legacy, { "Archive", "." } },
+    { &flat, { "Archive", "2024" } },
+    { &flat, { "Archive..2024" } },
+    { &verbatim_utf7, { "Re&AOc" } },     /* not modified UTF-7 */
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (foreign); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree char *name = td_folder_map_name ((char **) foreign[i].dirs, '/',
+                                                  foreign[i].layout, &error);
+      g_assert_null (name);
+      g_assert_error (error, TD_STORAGE_ERROR, TD_STORAGE_ERROR_BAD_NAME);
+    }
+  /* A part holding the flat separator, a directory named cur: refused. */
+  g_autoptr (GError) sep = NULL;
+  g_auto (GStrv) a = td_folder_map_components ("v1.2/x", '/', &flat, &sep);
+  g_assert_null (a);
+  g_assert_error (sep, TD_STORAGE_ERROR, TD_STORAGE_ERROR_BAD_NAME);
+  g_autoptr (GError) cur = NULL;
+  g_auto (GStrv) b = td_folder_map_components ("cur/x", '/', &legacy, &cur);
+  g_assert_null (b);
+  g_assert_error (cur, TD_STORAGE_ERROR, TD_STORAGE_ERROR_BAD_NAME);
+  g_autoptr (GError) deeper = NULL;
+  g_auto (GStrv) d = td_folder_map_components ("x/cur", '/', &legacy, &deeper);
+  g_assert_no_error (deeper);
+  g_assert_cmpstrv (d, ((const char *[]) { "x", ".cur", NULL }));
 }
 
 /* Names a hostile server may send: none may map to a path outside the account root. */
@@ -99,7 +180,7 @@ test_map_hostile (void)
   for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
     {
       g_autoptr (GError) error = NULL;
-      g_auto (GStrv) c = td_folder_map_components (bad[i].name, bad[i].delim, bad[i].layout, &error);
+      g_auto (GStrv) c = td_folder_map_components (bad[i].name, bad[i].delim, layout (bad[i].layout), &error);
       g_assert_null (c);
       g_assert_error (error, TD_STORAGE_ERROR, TD_STORAGE_ERROR_BAD_NAME);
     }
@@ -107,7 +188,7 @@ test_map_hostile (void)
   for (int i = 0; i < TD_FOLDER_MAX_DEPTH; i++)
     g_string_append (deep, "/a");
   g_autoptr (GError) error = NULL;
-  g_auto (GStrv) c = td_folder_map_components (deep->str, '/', TD_LAYOUT_VERBATIM, &error);
+  g_auto (GStrv) c = td_folder_map_components (deep->str, '/', layout (TD_LAYOUT_VERBATIM), &error);
   g_assert_null (c);
 }
 
@@ -378,6 +459,7 @@ main (int argc, char **argv)
   g_test_add_func ("/mutf7/malformed", test_mutf7_malformed);
   g_test_add_func ("/storage/folder-map/verbatim", test_map_verbatim);
   g_test_add_func ("/storage/folder-map/maildir++", test_map_maildirpp);
+  g_test_add_func ("/storage/folder-map/other-layouts", test_map_other_layouts);
   g_test_add_func ("/storage/folder-map/hostile", test_map_hostile);
   g_test_add_func ("/storage/maildir/crlf", test_delivery_crlf);
   g_test_add_func ("/storage/maildir/flags-and-tmp", test_flags_and_tmp);

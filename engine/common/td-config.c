@@ -33,7 +33,7 @@ static const char *const account_keys[] = {
   "layout", "folders", "exclude", "sync", "deletes", "watch", "keep-on-server",
   "delete-after-days", "timeout", "command-timeout", "poll-interval", "notify", "metered",
   "connections", "mail-reader-command", "post-sync-command", "new-mail-command",
-  "tunnel-command", "max-size", NULL
+  "tunnel-command", "max-size", "folder-names", "flat-separator", NULL
 };
 
 /* The line on which @key takes effect inside @group, or the group's line. */
@@ -384,7 +384,8 @@ check_keys (Loader *ld, const char *const *known)
 }
 
 static const char *const security_names[] = { "tls", "starttls", "none", NULL };
-static const char *const layout_names[] = { "verbatim", "maildir++", NULL };
+static const char *const layout_names[] = { "verbatim", "maildir++", "legacy", "flat", NULL };
+static const char *const name_encodings[] = { "utf-8", "utf-7", NULL };
 static const char *const direction_names[] = { "both", "pull", "push", "none", NULL };
 static const char *const auth_names[] = { "auto", "plain", "login", "scram-sha-256",
                                           "scram-sha-1", "cram-md5", "apop", "xoauth2",
@@ -532,7 +533,18 @@ load_sync_policy (Loader *ld, TdConfig *cfg, TdAccountConfig *a)
     return FALSE;
   if (!get_enum (ld, "layout", layout_names, TD_LAYOUT_VERBATIM, &v))
     return FALSE;
-  a->layout = v;
+  a->layout = td_folder_layout_default (v);
+  if (!get_enum (ld, "folder-names", name_encodings, a->layout.utf7, &v))
+    return FALSE;
+  a->layout.utf7 = v == 1;
+  g_autofree char *separator = get_string (ld, "flat-separator", NULL);
+  if (separator != NULL)
+    {
+      if (strlen (separator) != 1 || !g_ascii_ispunct (separator[0]) || separator[0] == '/')
+        return bad_key (ld, "flat-separator", "“%s” is not one punctuation character (other "
+                        "than '/')", separator);
+      a->layout.separator = separator[0];
+    }
   get_list (ld, "folders", "*", &a->folders);
   get_list (ld, "exclude", NULL, &a->exclude);
   get_list (ld, "watch", "INBOX", &a->watch);

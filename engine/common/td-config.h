@@ -63,7 +63,7 @@ typedef struct
   char *tls_ca_file;
   GBytes *tls_fingerprint;  /* SHA-256 of the DER certificate, nullable */
   char *maildir;
-  TdLayout layout;
+  TdFolderLayout layout;
   char **folders;
   char **exclude;
   TdDirection sync;

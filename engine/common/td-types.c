@@ -3,6 +3,19 @@
 
 #include <string.h>
 
+/**
+ * td_folder_layout_default:
+ * @kind: a layout
+ *
+ * Returns: @kind as Tidings writes it unless told otherwise: Maildir++ names in modified
+ *   UTF-7, the others in UTF-8, and '.' between the parts of a flat name
+ */
+TdFolderLayout
+td_folder_layout_default (TdLayout kind)
+{
+  return (TdFolderLayout) { kind, kind == TD_LAYOUT_MAILDIRPP, '.' };
+}
+
 TdFolderInfo *
 td_folder_info_new (const char *name, char delimiter, gboolean selectable)
 {

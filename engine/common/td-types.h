@@ -9,13 +9,28 @@
 
 G_BEGIN_DECLS
 
-/* How a folder's server name becomes its Maildir directory: verbatim (Archive/2024) or
- * Maildir++ (.Archive.2024). */
+/* How a folder's server name becomes its Maildir directory: verbatim (Archive/2024),
+ * Maildir++ (.Archive.2024, INBOX the Maildir itself), mbsync's legacy one
+ * (Archive/.2024) or flat, as offlineimap keeps folders (Archive.2024 at the top). */
 typedef enum
 {
   TD_LAYOUT_VERBATIM,
   TD_LAYOUT_MAILDIRPP,
+  TD_LAYOUT_LEGACY,
+  TD_LAYOUT_FLAT,
 } TdLayout;
+
+/* A layout with how names are written: UTF-8, or modified UTF-7 as IMAP sends them (and as
+ * mbsync 1.4 and Maildir++ write them), and for the flat layout the separator between the
+ * parts of a nested name. */
+typedef struct
+{
+  TdLayout kind;
+  gboolean utf7;
+  char separator;
+} TdFolderLayout;
+
+TdFolderLayout td_folder_layout_default (TdLayout kind);
 
 /* Message flags common to IMAP and Maildir; keywords beyond these are kept as strings. */
 typedef enum

@@ -73,7 +73,7 @@ static gboolean
 present_here (TdFolderReconcile *r, const char *name)
 {
   g_auto (GStrv) components = td_folder_map_components (name, r->delimiter,
-                                                        r->account->layout, NULL);
+                                                        &r->account->layout, NULL);
   gint64 cur, new;
   return components != NULL && td_maildir_dir_mtimes (r->maildir, components, &cur, &new);
 }
@@ -107,7 +107,7 @@ static void
 prune_here (TdFolderReconcile *r, TdFolderChange *c)
 {
   g_auto (GStrv) components = td_folder_map_components (c->name, r->delimiter,
-                                                        r->account->layout, &c->error);
+                                                        &r->account->layout, &c->error);
   g_autoptr (GArray) messages = NULL;
   g_autoptr (GHashTable) known = g_hash_table_new (g_str_hash, g_str_equal);
 
@@ -162,8 +162,8 @@ find_deleted (TdFolderReconcile *r, GHashTable *listed, guint *recorded, GError 
 static gboolean
 find_created (TdFolderReconcile *r, GHashTable *listed, GError **error)
 {
-  gboolean nested = r->account->layout == TD_LAYOUT_VERBATIM;
-  g_autoptr (GPtrArray) local = td_maildir_list_folders (r->maildir, nested, error);
+  g_autoptr (GPtrArray) local = td_maildir_list_folders (r->maildir, r->account->layout.kind,
+                                                         error);
 
   if (local == NULL)
     return FALSE;
@@ -171,7 +171,7 @@ find_created (TdFolderReconcile *r, GHashTable *listed, GError **error)
     {
       g_autoptr (GError) e = NULL;
       g_autofree char *name = td_folder_map_name (g_ptr_array_index (local, i), r->delimiter,
-                                                  r->account->layout, &e);
+                                                  &r->account->layout, &e);
       if (name == NULL)
         {
           g_debug ("account %s: a local directory is not a folder: %s", r->account->name,

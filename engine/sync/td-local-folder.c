@@ -718,6 +718,9 @@ typedef struct
   const char *message_id;
   guint64 size;
   TdFlags flags;
+  /* The size without the header line another tool added to its copy (mbsync's X-TUID), 0
+   * without one: the server's copy may not have it. */
+  guint64 bare_size;
 } Candidate;
 
 /* Gives each candidate the server UID with its key, at most once per UID, stores the
@@ -747,12 +750,20 @@ assign (TdLocalFolder *local, GArray *candidates, GArray *server, guint32 uidval
       const Candidate *c = &g_array_index (candidates, Candidate, i);
       g_autofree char *key = match_key (c->message_id, c->size);
       guint32 uid = key ? GPOINTER_TO_UINT (g_hash_table_lookup (by_key, key)) : 0;
+      guint64 size = c->size;
+      if ((uid == 0 || g_hash_table_contains (taken, GUINT_TO_POINTER (uid)))
+          && c->bare_size > 0 && c->message_id != NULL)
+        {
+          g_autofree char *bare = match_key (c->message_id, c->bare_size);
+          uid = GPOINTER_TO_UINT (g_hash_table_lookup (by_key, bare));
+          size = c->bare_size;
+        }
       if (uid == 0 || g_hash_table_contains (taken, GUINT_TO_POINTER (uid)))
         continue;
       g_hash_table_add (taken, GUINT_TO_POINTER (uid));
       const guint64 *server_size = g_hash_table_lookup (sizes, GUINT_TO_POINTER (uid));
       TdStateMessage m = { uid, g_strdup (c->base), c->flags,
-                           server_size != NULL ? *server_size : c->size,
+                           server_size != NULL ? *server_size : size,
                            g_strdup (c->message_id), FALSE };
       if (!td_state_db_put_message (local->db, local->record.id, &m, &e))
         {
@@ -965,8 +976,8 @@ td_local_folder_adopt (TdLocalFolder *local, GArray *server, guint32 uidvalidity
     {
       TdMaildirEntry *entry = value;
       char *id = NULL;
-      guint64 size = 0;
-      if (!td_maildir_folder_read_identity (local->folder, entry, &id, &size, &e))
+      guint64 size = 0, tool_line = 0;
+      if (!td_maildir_folder_read_identity (local->folder, entry, &id, &size, &tool_line, &e))
         {
           if (td_local_folder_skip (local, e))
             {
@@ -976,7 +987,7 @@ td_local_folder_adopt (TdLocalFolder *local, GArray *server, guint32 uidvalidity
           return td_local_folder_fail (error, e, local->side.name);
         }
       g_ptr_array_add (ids, id);
-      Candidate c = { base, id, size, entry->flags };
+      Candidate c = { base, id, size, entry->flags, tool_line < size ? size - tool_line : 0 };
       g_array_append_val (candidates, c);
     }
   return assign_in_transaction (local, candidates, server, uidvalidity, FALSE, to_fetch, matched,

@@ -277,7 +277,7 @@ plan_upload (TdLocalFolder *local, const char *base, const TdFolderState *state,
 
   if (entry == NULL)
     return FALSE;
-  if (!td_maildir_folder_read_identity (local->folder, entry, &message_id, &size, &e))
+  if (!td_maildir_folder_read_identity (local->folder, entry, &message_id, &size, NULL, &e))
     {
       if (!td_local_folder_skip (local, e))
         g_propagate_error (error, e);

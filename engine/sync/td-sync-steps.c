@@ -151,7 +151,7 @@ td_sync_runner_add_report (TdSyncRunner *self, const char *name, char delimiter)
 
   report->name = td_printable (display);
   report->first_sync = self->synced == NULL || !g_hash_table_contains (self->synced, display);
-  g_auto (GStrv) components = td_folder_map_components (name, delimiter, self->account->layout,
+  g_auto (GStrv) components = td_folder_map_components (name, delimiter, &self->account->layout,
                                                         NULL);
   if (components != NULL && self->maildir != NULL)
     {

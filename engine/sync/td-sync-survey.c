@@ -105,7 +105,7 @@ entry_new (TdSyncRunner *self, TdFolderInfo *info)
 
   entry->info = info;
   entry->components = td_folder_map_components (info->name, info->delimiter,
-                                                self->account->layout, &error);
+                                                &self->account->layout, &error);
   if (entry->components == NULL)
     {
       entry->error = g_error_new (TD_ERROR, TD_ERROR_FOLDER, "%s", error->message);
