@@ -5,6 +5,9 @@
  * and left alone until --prune-folders, which never deletes mail that exists nowhere else;
  * --force downloads a folder deleted here again. A Maildir that looks unmounted stops the
  * run before anything is taken as deleted. A folder pattern that matches nothing is an error.
+ * A Maildir that mbsync (SubFolders Legacy) or offlineimap (flat) filled from the same
+ * server is taken over without moving a message or renaming a directory; both tools are
+ * the real ones from Debian.
  */
 #include <glib/gstdio.h>
 #include <string.h>
@@ -420,6 +423,63 @@ test_mbsync_legacy (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (r.out, "nothing new"));
   td_test_run_clear (&r);
 }
+
+/* A Maildir offlineimap 8 filled with its defaults (every folder at the top, the parts of a
+ * nested name joined by '.', names in modified UTF-7) is taken over as it is by
+ * layout = flat and folder-names = utf-7: the first sync moves no mail either way, creates
+ * no folder on the server and renames no directory; the next has nothing to do. */
+static void
+test_offlineimap_flat (Fixture *f, gconstpointer data)
+{
+  const char *folders[] = { "Archive", "Archive/2024", "Zz", "Zz/Tëst", "Zz/Tëst/Deep" };
+  for (guint i = 0; i < G_N_ELEMENTS (folders); i++)
+    {
+      td_test_dovecot_doveadm (f->dovecot, "mailbox", "create", "-u", TD_TEST_USER, folders[i],
+                               NULL);
+      seed (f, folders[i], 2, 300);
+    }
+  seed (f, "INBOX", 3, 300);
+  g_assert_cmpint (g_mkdir_with_parents (f->maildir, 0700), ==, 0);
+  g_autofree char *rc = g_build_filename (f->home, "offlineimaprc", NULL);
+  g_autofree char *rc_text = g_strdup_printf (
+    "[general]\naccounts = t\nmetadata = %s/offlineimap\n\n[Account t]\nlocalrepository = local\n"
+    "remoterepository = remote\n\n[Repository local]\ntype = Maildir\nlocalfolders = %s\n\n"
+    "[Repository remote]\ntype = IMAP\nremotehost = localhost\nremoteport = %u\n"
+    "remoteuser = " TD_TEST_USER "\nremotepass = " TD_TEST_PASSWORD "\nssl = yes\n"
+    "sslcacertfile = %s\n", f->home, f->maildir, f->dovecot->imaps_port, f->dovecot->cert);
+  g_assert_true (g_file_set_contents (rc, rc_text, -1, NULL));
+  const char *argv[] = { "offlineimap", "-c", rc, "-u", "quiet", NULL };
+  g_autoptr (GError) error = NULL;
+  int status = -1;
+  g_autofree char *err = NULL;
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
+                NULL, NULL, &err, &status, &error);
+  g_assert_no_error (error);
+  g_test_message ("offlineimap: %s", err);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_autofree char *before = directory_tree (f->maildir);
+  g_test_message ("offlineimap's tree:\n%s", before);
+  g_assert_nonnull (strstr (before, "Zz.T&AOs-st.Deep\n"));
+  g_autofree char *folders_before = server_folders (f, FALSE);
+
+  g_autofree char *cfg = config (f, "layout = flat\nfolder-names = utf-7\n");
+  TdTestRun r = td_test_tidings (cfg, "sync", "--json", "--verbose", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_false (g_regex_match_simple ("\"(added|uploaded|removed|deleted_remote)\":[1-9]",
+                                        r.out, 0, 0));
+  g_assert_nonnull (strstr (r.out, "\"folder\":\"Zz/T"));
+  g_assert_false (sent_command (r.err, " CREATE "));
+  g_assert_false (sent_command (r.err, " APPEND "));
+  td_test_run_clear (&r);
+  g_autofree char *after = directory_tree (f->maildir);
+  g_assert_cmpstr (after, ==, before);
+  g_autofree char *folders_after = server_folders (f, FALSE);
+  g_assert_cmpstr (folders_after, ==, folders_before);
+  r = td_test_tidings (cfg, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "nothing new"));
+  td_test_run_clear (&r);
+}
 /* What a shell completion offers for "tidings --config CFG @typed" (the last word being
  * completed), from the script itself run in the shell: bash and fish here; zsh's is
  * checked for syntax. */
@@ -508,5 +568,6 @@ main (int argc, char **argv)
   ADD ("/integration/imap/folders/pattern-misses", test_pattern_misses, NULL);
   ADD ("/integration/cli/completions", test_completions, NULL);
   ADD ("/integration/imap/folders/mbsync-legacy", test_mbsync_legacy, NULL);
+  ADD ("/integration/imap/folders/offlineimap-flat", test_offlineimap_flat, NULL);
   return g_test_run ();
 }
