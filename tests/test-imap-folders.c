@@ -368,12 +368,9 @@ directory_tree (const char *root)
   return g_string_free (out, FALSE);
 }
 
-/* A Maildir mbsync 1.4 filled with SubFolders Legacy (nested folders dot-named below the
- * first level, names in modified UTF-7) is taken over as it is by layout = legacy and
- * folder-names = utf-7: the first sync downloads and uploads nothing, creates no folder on
- * the server and renames no directory, and the next finds nothing to do. */
+/* Nested and non-ASCII folders on the server, with a few messages in each and in INBOX. */
 static void
-test_mbsync_legacy (Fixture *f, gconstpointer data)
+seed_for_another_tool (Fixture *f)
 {
   const char *folders[] = { "Archive", "Archive/2024", "Zz", "Zz/Tëst", "Zz/Tëst/Deep" };
   for (guint i = 0; i < G_N_ELEMENTS (folders); i++)
@@ -384,86 +381,39 @@ test_mbsync_legacy (Fixture *f, gconstpointer data)
     }
   seed (f, "INBOX", 3, 300);
   g_assert_cmpint (g_mkdir_with_parents (f->maildir, 0700), ==, 0);
-  g_autofree char *rc = g_build_filename (f->home, "mbsyncrc", NULL);
-  g_autofree char *rc_text = g_strdup_printf (
-    "IMAPAccount t\nHost localhost\nPort %u\nUser " TD_TEST_USER "\nPass \"" TD_TEST_PASSWORD
-    "\"\nSSLType IMAPS\nCertificateFile %s\n\nIMAPStore remote\nAccount t\n\n"
-    "MaildirStore local\nPath %s/\nInbox %s/INBOX\nSubFolders Legacy\n\n"
-    "Channel t\nFar :remote:\nNear :local:\nPatterns *\nCreate Near\nSync All\n"
-    "SyncState *\n", f->dovecot->imaps_port, f->dovecot->cert, f->maildir, f->maildir);
-  g_assert_true (g_file_set_contents (rc, rc_text, -1, NULL));
-  const char *argv[] = { "mbsync", "-q", "-c", rc, "-a", NULL };
-  g_autoptr (GError) error = NULL;
-  int status = -1;
-  g_autofree char *err = NULL;
-  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
-                NULL, NULL, &err, &status, &error);
-  g_assert_no_error (error);
-  g_test_message ("mbsync: %s", err);
-  g_assert_true (g_spawn_check_wait_status (status, NULL));
-  g_autofree char *before = directory_tree (f->maildir);
-  g_test_message ("mbsync's tree:\n%s", before);
-  g_assert_nonnull (strstr (before, "Zz/.T&AOs-st/.Deep\n"));
-  g_autofree char *folders_before = server_folders (f, FALSE);
-
-  g_autofree char *cfg = config (f, "layout = legacy\nfolder-names = utf-7\n");
-  TdTestRun r = td_test_tidings (cfg, "sync", "--json", "--verbose", NULL);
-  g_assert_cmpint (r.status, ==, 0);
-  g_assert_false (g_regex_match_simple ("\"(added|uploaded|removed|deleted_remote)\":[1-9]",
-                                        r.out, 0, 0));
-  g_assert_false (sent_command (r.err, " CREATE "));
-  g_assert_false (sent_command (r.err, " APPEND "));
-  td_test_run_clear (&r);
-  g_autofree char *after = directory_tree (f->maildir);
-  g_assert_cmpstr (after, ==, before);
-  g_autofree char *folders_after = server_folders (f, FALSE);
-  g_assert_cmpstr (folders_after, ==, folders_before);
-  r = td_test_tidings (cfg, "sync", NULL);
-  g_assert_cmpint (r.status, ==, 0);
-  g_assert_nonnull (strstr (r.out, "nothing new"));
-  td_test_run_clear (&r);
 }
 
-/* A Maildir offlineimap 8 filled with its defaults (every folder at the top, the parts of a
- * nested name joined by '.', names in modified UTF-7) is taken over as it is by
- * layout = flat and folder-names = utf-7: the first sync moves no mail either way, creates
- * no folder on the server and renames no directory; the next has nothing to do. */
+/* Runs another sync tool (@argv) to fill the Maildir; @deepest is the directory it must have
+ * made for Zz/Tëst/Deep. */
 static void
-test_offlineimap_flat (Fixture *f, gconstpointer data)
+run_other_tool (Fixture *f, const char *const *argv, const char *deepest)
 {
-  const char *folders[] = { "Archive", "Archive/2024", "Zz", "Zz/Tëst", "Zz/Tëst/Deep" };
-  for (guint i = 0; i < G_N_ELEMENTS (folders); i++)
-    {
-      td_test_dovecot_doveadm (f->dovecot, "mailbox", "create", "-u", TD_TEST_USER, folders[i],
-                               NULL);
-      seed (f, folders[i], 2, 300);
-    }
-  seed (f, "INBOX", 3, 300);
-  g_assert_cmpint (g_mkdir_with_parents (f->maildir, 0700), ==, 0);
-  g_autofree char *rc = g_build_filename (f->home, "offlineimaprc", NULL);
-  g_autofree char *rc_text = g_strdup_printf (
-    "[general]\naccounts = t\nmetadata = %s/offlineimap\n\n[Account t]\nlocalrepository = local\n"
-    "remoterepository = remote\n\n[Repository local]\ntype = Maildir\nlocalfolders = %s\n\n"
-    "[Repository remote]\ntype = IMAP\nremotehost = localhost\nremoteport = %u\n"
-    "remoteuser = " TD_TEST_USER "\nremotepass = " TD_TEST_PASSWORD "\nssl = yes\n"
-    "sslcacertfile = %s\n", f->home, f->maildir, f->dovecot->imaps_port, f->dovecot->cert);
-  g_assert_true (g_file_set_contents (rc, rc_text, -1, NULL));
-  const char *argv[] = { "offlineimap", "-c", rc, "-u", "quiet", NULL };
   g_autoptr (GError) error = NULL;
   int status = -1;
   g_autofree char *err = NULL;
-  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
-                NULL, NULL, &err, &status, &error);
-  g_assert_no_error (error);
-  g_test_message ("offlineimap: %s", err);
-  g_assert_true (g_spawn_check_wait_status (status, NULL));
-  g_autofree char *before = directory_tree (f->maildir);
-  g_test_message ("offlineimap's tree:\n%s", before);
-  g_assert_nonnull (strstr (before, "Zz.T&AOs-st.Deep\n"));
-  g_autofree char *folders_before = server_folders (f, FALSE);
 
-  g_autofree char *cfg = config (f, "layout = flat\nfolder-names = utf-7\n");
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+                NULL, NULL, NULL, &err, &status, &error);
+  g_assert_no_error (error);
+  g_test_message ("%s: %s", argv[0], err);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_autofree char *tree = directory_tree (f->maildir);
+  g_test_message ("%s's tree:\n%s", argv[0], tree);
+  g_autofree char *line = g_strconcat ("\n", deepest, "\n", NULL);
+  g_assert_nonnull (strstr (tree, line));
+}
+
+/* Tidings with @keys takes over the Maildir as it is: the first sync downloads and uploads
+ * nothing, deletes nothing, creates no folder on the server and renames no directory; the
+ * next finds nothing to do. */
+static void
+assert_taken_over (Fixture *f, const char *keys)
+{
+  g_autofree char *before = directory_tree (f->maildir);
+  g_autofree char *folders_before = server_folders (f, FALSE);
+  g_autofree char *cfg = config (f, keys);
   TdTestRun r = td_test_tidings (cfg, "sync", "--json", "--verbose", NULL);
+
   g_assert_cmpint (r.status, ==, 0);
   g_assert_false (g_regex_match_simple ("\"(added|uploaded|removed|deleted_remote)\":[1-9]",
                                         r.out, 0, 0));
@@ -480,6 +430,46 @@ test_offlineimap_flat (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (r.out, "nothing new"));
   td_test_run_clear (&r);
 }
+
+/* mbsync 1.4 with SubFolders Legacy (nested folders dot-named below the first level, names
+ * in modified UTF-7), taken over by layout = legacy and folder-names = utf-7. */
+static void
+test_mbsync_legacy (Fixture *f, gconstpointer data)
+{
+  seed_for_another_tool (f);
+  g_autofree char *rc = g_build_filename (f->home, "mbsyncrc", NULL);
+  g_autofree char *rc_text = g_strdup_printf (
+    "IMAPAccount t\nHost localhost\nPort %u\nUser " TD_TEST_USER "\nPass \"" TD_TEST_PASSWORD
+    "\"\nSSLType IMAPS\nCertificateFile %s\n\nIMAPStore remote\nAccount t\n\n"
+    "MaildirStore local\nPath %s/\nInbox %s/INBOX\nSubFolders Legacy\n\n"
+    "Channel t\nFar :remote:\nNear :local:\nPatterns *\nCreate Near\nSync All\n"
+    "SyncState *\n", f->dovecot->imaps_port, f->dovecot->cert, f->maildir, f->maildir);
+  g_assert_true (g_file_set_contents (rc, rc_text, -1, NULL));
+  const char *argv[] = { "mbsync", "-q", "-c", rc, "-a", NULL };
+  run_other_tool (f, argv, "Zz/.T&AOs-st/.Deep");
+  assert_taken_over (f, "layout = legacy\nfolder-names = utf-7\n");
+}
+
+/* offlineimap 8 with its defaults (every folder at the top, the parts of a nested name
+ * joined by '.', names in modified UTF-7), taken over by layout = flat and
+ * folder-names = utf-7. */
+static void
+test_offlineimap_flat (Fixture *f, gconstpointer data)
+{
+  seed_for_another_tool (f);
+  g_autofree char *rc = g_build_filename (f->home, "offlineimaprc", NULL);
+  g_autofree char *rc_text = g_strdup_printf (
+    "[general]\naccounts = t\nmetadata = %s/offlineimap\n\n[Account t]\nlocalrepository = local\n"
+    "remoterepository = remote\n\n[Repository local]\ntype = Maildir\nlocalfolders = %s\n\n"
+    "[Repository remote]\ntype = IMAP\nremotehost = localhost\nremoteport = %u\n"
+    "remoteuser = " TD_TEST_USER "\nremotepass = " TD_TEST_PASSWORD "\nssl = yes\n"
+    "sslcacertfile = %s\n", f->home, f->maildir, f->dovecot->imaps_port, f->dovecot->cert);
+  g_assert_true (g_file_set_contents (rc, rc_text, -1, NULL));
+  const char *argv[] = { "offlineimap", "-c", rc, "-u", "quiet", NULL };
+  run_other_tool (f, argv, "Zz.T&AOs-st.Deep");
+  assert_taken_over (f, "layout = flat\nfolder-names = utf-7\n");
+}
+
 /* What a shell completion offers for "tidings --config CFG @typed" (the last word being
  * completed), from the script itself run in the shell: bash and fish here; zsh's is
  * checked for syntax. */
