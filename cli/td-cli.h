@@ -21,6 +21,7 @@ int td_cli_password (const TdCliGlobals *globals, int argc, char **argv);
 int td_cli_daemon (const TdCliGlobals *globals, int argc, char **argv);
 int td_cli_status (const TdCliGlobals *globals, int argc, char **argv);
 int td_cli_watch (const TdCliGlobals *globals, int argc, char **argv);
+int td_cli_import (const TdCliGlobals *globals, int argc, char **argv);
 
 TdConfig *td_cli_load_config (const TdCliGlobals *globals, GError **error);
 void td_cli_print_error (const GError *error);

@@ -18,6 +18,8 @@ static const char usage[] =
   "  status [--json]     show the daemon's accounts, states, last syncs and errors\n"
   "  watch               print the daemon's events as they come\n"
   "  check-config        validate the configuration without touching the network\n"
+  "  import mbsync [FILE]\n"
+  "                      print a configuration made from mbsync's (~/.mbsyncrc)\n"
   "  password set|clear|check ACCOUNT\n"
   "                      store or remove ACCOUNT's password in the keyring, or try it\n"
   "\n"
@@ -74,6 +76,8 @@ main (int argc, char **argv)
     return td_cli_status (&globals, argc - i, argv + i);
   if (g_str_equal (argv[i], "watch"))
     return td_cli_watch (&globals, argc - i, argv + i);
+  if (g_str_equal (argv[i], "import"))
+    return td_cli_import (&globals, argc - i, argv + i);
   if (g_str_equal (argv[i], "check-config"))
     return td_cli_check_config (&globals, argc - i, argv + i);
   if (g_str_equal (argv[i], "complete"))

@@ -403,15 +403,14 @@ run_other_tool (Fixture *f, const char *const *argv, const char *deepest)
   g_assert_nonnull (strstr (tree, line));
 }
 
-/* Tidings with @keys takes over the Maildir as it is: the first sync downloads and uploads
- * nothing, deletes nothing, creates no folder on the server and renames no directory; the
- * next finds nothing to do. */
+/* Tidings with the config @cfg takes over the Maildir as it is: the first sync downloads and
+ * uploads nothing, deletes nothing, creates no folder on the server and renames no
+ * directory; the next finds nothing to do. */
 static void
-assert_taken_over (Fixture *f, const char *keys)
+assert_taken_over (Fixture *f, const char *cfg)
 {
   g_autofree char *before = directory_tree (f->maildir);
   g_autofree char *folders_before = server_folders (f, FALSE);
-  g_autofree char *cfg = config (f, keys);
   TdTestRun r = td_test_tidings (cfg, "sync", "--json", "--verbose", NULL);
 
   g_assert_cmpint (r.status, ==, 0);
@@ -432,7 +431,8 @@ assert_taken_over (Fixture *f, const char *keys)
 }
 
 /* mbsync 1.4 with SubFolders Legacy (nested folders dot-named below the first level, names
- * in modified UTF-7), taken over by layout = legacy and folder-names = utf-7. */
+ * in modified UTF-7), taken over with the configuration `tidings import mbsync` makes of
+ * mbsync's (layout = legacy, folder-names = utf-7). */
 static void
 test_mbsync_legacy (Fixture *f, gconstpointer data)
 {
@@ -447,7 +447,29 @@ test_mbsync_legacy (Fixture *f, gconstpointer data)
   g_assert_true (g_file_set_contents (rc, rc_text, -1, NULL));
   const char *argv[] = { "mbsync", "-q", "-c", rc, "-a", NULL };
   run_other_tool (f, argv, "Zz/.T&AOs-st/.Deep");
-  assert_taken_over (f, "layout = legacy\nfolder-names = utf-7\n");
+
+  /* The configuration comes from mbsync's: `tidings import mbsync`, with the test's own
+   * state directory in front. */
+  g_autofree char *imported = g_build_filename (f->home, "imported.conf", NULL);
+  g_autofree char *unused = g_build_filename (f->home, "not-read.conf", NULL);
+  TdTestRun r = td_test_tidings (unused, "import", "mbsync", rc, "--output", imported, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.err, "Create Near")); /* said, not silently dropped */
+  td_test_run_clear (&r);
+  GStatBuf st;
+  g_assert_cmpint (g_stat (imported, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (imported, &text, NULL, NULL));
+  g_assert_nonnull (strstr (text, "layout = legacy\nfolder-names = utf-7\n"));
+  g_autofree char *body = g_strdup_printf ("[general]\nstate-dir = %s\n\n%s", f->state, text);
+  g_autofree char *cfg = td_test_write_config (f->home, body);
+  assert_taken_over (f, cfg);
+  /* Never over an existing file. */
+  r = td_test_tidings (unused, "import", "mbsync", rc, "--output", imported, NULL);
+  g_assert_cmpint (r.status, ==, 6);
+  g_assert_nonnull (strstr (r.err, "is not overwritten"));
+  td_test_run_clear (&r);
 }
 
 /* offlineimap 8 with its defaults (every folder at the top, the parts of a nested name
@@ -467,7 +489,8 @@ test_offlineimap_flat (Fixture *f, gconstpointer data)
   g_assert_true (g_file_set_contents (rc, rc_text, -1, NULL));
   const char *argv[] = { "offlineimap", "-c", rc, "-u", "quiet", NULL };
   run_other_tool (f, argv, "Zz.T&AOs-st.Deep");
-  assert_taken_over (f, "layout = flat\nfolder-names = utf-7\n");
+  g_autofree char *cfg = config (f, "layout = flat\nfolder-names = utf-7\n");
+  assert_taken_over (f, cfg);
 }
 
 /* What a shell completion offers for "tidings --config CFG @typed" (the last word being

@@ -21,7 +21,7 @@ function __tidings_named_accounts
     end
 end
 
-set -l commands sync daemon status watch check-config password
+set -l commands sync daemon status watch check-config import password
 complete -c tidings -f
 complete -c tidings -n "not __fish_seen_subcommand_from $commands" -l config -r -F -d 'Use this configuration file'
 complete -c tidings -n "not __fish_seen_subcommand_from $commands" -l version -d 'Print the version'
@@ -30,6 +30,7 @@ complete -c tidings -n "not __fish_seen_subcommand_from $commands" -a daemon -d 
 complete -c tidings -n "not __fish_seen_subcommand_from $commands" -a status -d "Show the daemon's accounts"
 complete -c tidings -n "not __fish_seen_subcommand_from $commands" -a watch -d "Print the daemon's events"
 complete -c tidings -n "not __fish_seen_subcommand_from $commands" -a check-config -d 'Validate the configuration'
+complete -c tidings -n "not __fish_seen_subcommand_from $commands" -a import -d "Make a configuration from mbsync's"
 complete -c tidings -n "not __fish_seen_subcommand_from $commands" -a password -d 'Store, remove or try a password'
 
 complete -c tidings -n '__fish_seen_subcommand_from sync' -a '(__tidings_words accounts)' -d account

@@ -1,0 +1,490 @@
+/* td-import.c: an mbsync configuration (.mbsyncrc) as a Tidings one. See td-import.h.
+ *
+ * mbsync's file is a list of "Keyword value" lines; IMAPAccount, IMAPStore, MaildirStore,
+ * Channel and Group start a section. Every Channel between an IMAP store and a Maildir
+ * store becomes an account named after it. What has no Tidings equivalent is left out and
+ * said, a line each, both on the list the caller prints and as a comment in the result.
+ * Nothing here touches the network or the disk.
+ */
+#include "engine/common/td-import.h"
+
+#include <string.h>
+
+#include "engine/common/td-error.h"
+
+typedef enum
+{
+  SECTION_NONE,
+  SECTION_ACCOUNT,
+  SECTION_IMAP_STORE,
+  SECTION_MAILDIR_STORE,
+  SECTION_CHANNEL,
+  SECTION_GROUP,
+} SectionKind;
+
+typedef struct
+{
+  SectionKind kind;
+  char *name;
+  GPtrArray *keys;   /* char *: lower-case keywords, in order */
+  GPtrArray *values; /* char *: their values, unquoted (the words joined by one space) */
+  GPtrArray *words;  /* GStrv: the same values, word by word */
+} Section;
+
+static void
+section_free (Section *s)
+{
+  g_free (s->name);
+  g_ptr_array_unref (s->keys);
+  g_ptr_array_unref (s->values);
+  g_ptr_array_unref (s->words);
+  g_free (s);
+}
+
+/* The last value of @key in @s, or NULL. */
+static const char *
+get (const Section *s, const char *key)
+{
+  if (s == NULL)
+    return NULL;
+  for (guint i = s->keys->len; i-- > 0;)
+    if (g_str_equal (g_ptr_array_index (s->keys, i), key))
+      return g_ptr_array_index (s->values, i);
+  return NULL;
+}
+
+/* The words of the last value of @key in @s, or NULL. */
+static char **
+get_words (const Section *s, const char *key)
+{
+  for (guint i = s->keys->len; i-- > 0;)
+    if (g_str_equal (g_ptr_array_index (s->keys, i), key))
+      return g_ptr_array_index (s->words, i);
+  return NULL;
+}
+
+static Section *
+find (GPtrArray *sections, SectionKind kind, const char *name)
+{
+  for (guint i = 0; name != NULL && i < sections->len; i++)
+    {
+      Section *s = g_ptr_array_index (sections, i);
+      if (s->kind == kind && g_str_equal (s->name, name))
+        return s;
+    }
+  return NULL;
+}
+
+/* The words of a line, mbsync's way: separated by blanks, "double quotes" around a word with
+ * blanks, a backslash taking the next character as it is. */
+static GPtrArray *
+split_words (const char *line)
+{
+  GPtrArray *words = g_ptr_array_new_with_free_func (g_free);
+  const char *p = line;
+
+  while (*p != '\0')
+    {
+      while (*p == ' ' || *p == '\t')
+        p++;
+      if (*p == '\0' || *p == '#')
+        break;
+      GString *w = g_string_new (NULL);
+      gboolean quoted = FALSE;
+      for (; *p != '\0' && (quoted || (*p != ' ' && *p != '\t')); p++)
+        {
+          if (*p == '"')
+            quoted = !quoted;
+          else if (*p == '\\' && p[1] != '\0')
+            g_string_append_c (w, *++p);
+          else
+            g_string_append_c (w, *p);
+        }
+      g_ptr_array_add (words, g_string_free (w, FALSE));
+    }
+  return words;
+}
+
+static SectionKind
+section_kind (const char *keyword)
+{
+  static const struct
+  {
+    const char *name;
+    SectionKind kind;
+  } kinds[] = { { "imapaccount", SECTION_ACCOUNT },     { "imapstore", SECTION_IMAP_STORE },
+                { "maildirstore", SECTION_MAILDIR_STORE }, { "channel", SECTION_CHANNEL },
+                { "group", SECTION_GROUP } };
+  for (gsize i = 0; i < G_N_ELEMENTS (kinds); i++)
+    if (g_str_equal (keyword, kinds[i].name))
+      return kinds[i].kind;
+  return SECTION_NONE;
+}
+
+static GPtrArray *
+parse (const char *text)
+{
+  GPtrArray *sections = g_ptr_array_new_with_free_func ((GDestroyNotify) section_free);
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  Section *cur = NULL;
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_autoptr (GPtrArray) words = split_words (g_strchomp (lines[i]));
+      if (words->len == 0)
+        continue;
+      g_autofree char *keyword = g_ascii_strdown (g_ptr_array_index (words, 0), -1);
+      SectionKind kind = section_kind (keyword);
+      if (kind != SECTION_NONE)
+        {
+          cur = g_new0 (Section, 1);
+          cur->kind = kind;
+          cur->name = g_strdup (words->len > 1 ? (char *) g_ptr_array_index (words, 1) : "");
+          cur->keys = g_ptr_array_new_with_free_func (g_free);
+          cur->values = g_ptr_array_new_with_free_func (g_free);
+          cur->words = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+          g_ptr_array_add (sections, cur);
+          continue;
+        }
+      if (cur == NULL)
+        continue; /* global options: none carries over */
+      GString *value = g_string_new (NULL);
+      for (guint k = 1; k < words->len; k++)
+        g_string_append_printf (value, "%s%s", k > 1 ? " " : "",
+                                (char *) g_ptr_array_index (words, k));
+      GStrvBuilder *b = g_strv_builder_new ();
+      for (guint k = 1; k < words->len; k++)
+        g_strv_builder_add (b, g_ptr_array_index (words, k));
+      g_ptr_array_add (cur->keys, g_steal_pointer (&keyword));
+      g_ptr_array_add (cur->values, g_string_free (value, FALSE));
+      g_ptr_array_add (cur->words, g_strv_builder_end (b));
+      g_strv_builder_unref (b);
+    }
+  return sections;
+}
+
+/* Notes */
+
+static void
+note (GPtrArray *notes, GString *out, const char *channel, const char *format, ...)
+  G_GNUC_PRINTF (4, 5);
+
+static void
+note (GPtrArray *notes, GString *out, const char *channel, const char *format, ...)
+{
+  va_list args;
+  va_start (args, format);
+  g_autofree char *text = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_ptr_array_add (notes, g_strdup_printf ("Channel %s: %s", channel, text));
+  g_string_append_printf (out, "# Note: %s\n", text);
+}
+
+/* A value as a config line can hold it: no line break can get in. */
+static void
+put (GString *out, const char *key, const char *value)
+{
+  g_autofree char *flat = g_strdelimit (g_strdup (value), "\r\n", ' ');
+  g_string_append_printf (out, "%s = %s\n", key, flat);
+}
+
+/* Whether a shell would do more with @cmd than split it into words. */
+static gboolean
+needs_shell (const char *cmd)
+{
+  return strpbrk (cmd, "|&;<>()$`*?[]~{}!\n") != NULL;
+}
+
+/* A command mbsync runs through the shell, as a command line Tidings splits itself. */
+static char *
+command_of (const char *cmd)
+{
+  if (!needs_shell (cmd))
+    return g_strdup (cmd);
+  g_autofree char *quoted = g_shell_quote (cmd);
+  return g_strdup_printf ("sh -c %s", quoted);
+}
+
+/* a b !c -> folders "a;b", exclude "c"; '%' (one level) has no equivalent. */
+static void
+put_patterns (GString *out, GPtrArray *notes, const char *channel, char **words)
+{
+  g_autoptr (GString) take = g_string_new (NULL), leave = g_string_new (NULL);
+
+  for (guint i = 0; words[i] != NULL; i++)
+    {
+      const char *w = words[i];
+      if (*w == '\0')
+        continue;
+      if (strchr (w, '%') != NULL)
+        {
+          note (notes, out, channel, "pattern “%s”: '%%' (one level) has no equivalent; "
+                "'*' below matches all levels", w);
+          continue;
+        }
+      GString *to = *w == '!' ? leave : take;
+      g_string_append_printf (to, "%s%s", to->len ? ";" : "", w + (*w == '!'));
+    }
+  if (take->len > 0)
+    put (out, "folders", take->str);
+  if (leave->len > 0)
+    put (out, "exclude", leave->str);
+}
+
+/* Which way a Far/Near/Both/None setting goes, as a Tidings direction (the Maildir is
+ * near). */
+static const char *
+direction_of (const char *v)
+{
+  if (v == NULL || g_ascii_strcasecmp (v, "none") == 0)
+    return "none";
+  if (g_ascii_strcasecmp (v, "both") == 0)
+    return "both";
+  if (g_ascii_strcasecmp (v, "far") == 0 || g_ascii_strcasecmp (v, "master") == 0)
+    return "push";
+  if (g_ascii_strcasecmp (v, "near") == 0 || g_ascii_strcasecmp (v, "slave") == 0)
+    return "pull";
+  return NULL;
+}
+
+/* The store a Far or Near value names (":name:" or ":name:mailbox"), and its mailbox. */
+static char *
+store_name (const char *v, char **mailbox)
+{
+  *mailbox = NULL;
+  if (v == NULL || v[0] != ':')
+    return NULL;
+  const char *end = strchr (v + 1, ':');
+  if (end == NULL)
+    return NULL;
+  if (end[1] != '\0')
+    *mailbox = g_strdup (end + 1);
+  return g_strndup (v + 1, end - v - 1);
+}
+
+static gboolean
+same_dir (const char *a, const char *b)
+{
+  g_autofree char *x = g_strdup (a), *y = g_strdup (b);
+  gsize lx = strlen (x), ly = strlen (y);
+  while (lx > 1 && x[lx - 1] == '/')
+    x[--lx] = '\0';
+  while (ly > 1 && y[ly - 1] == '/')
+    y[--ly] = '\0';
+  return g_str_equal (x, y);
+}
+
+/* The server side: IMAPAccount keywords, in the store or in the account it names. */
+static void
+put_server (GString *out, GPtrArray *notes, const char *channel, const Section *store,
+            const Section *account)
+{
+  const Section *a = account != NULL ? account : store;
+  const char *tunnel = get (a, "tunnel");
+  const char *v;
+
+  if (tunnel != NULL)
+    {
+      g_autofree char *cmd = command_of (tunnel);
+      put (out, "tunnel-command", cmd);
+    }
+  else
+    {
+      put (out, "host", (v = get (a, "host")) ? v : "");
+      const char *ssl = get (a, "tlstype") ?: get (a, "ssltype");
+      const char *security = ssl == NULL || g_ascii_strcasecmp (ssl, "imaps") == 0 ? "tls"
+                             : g_ascii_strcasecmp (ssl, "starttls") == 0 ? "starttls"
+                                                                          : "none";
+      /* mbsync's default without SSLType is STARTTLS when the server offers it. */
+      if (ssl == NULL)
+        security = "starttls";
+      put (out, "security", security);
+      if (g_str_equal (security, "none"))
+        put (out, "allow-insecure-auth", "true");
+      if ((v = get (a, "port")) != NULL)
+        put (out, "port", v);
+    }
+  if ((v = get (a, "user")) != NULL)
+    put (out, "user", v);
+  if (get (a, "usercmd") != NULL)
+    note (notes, out, channel, "UserCmd: write the login name as user");
+  if ((v = get (a, "passcmd")) != NULL)
+    {
+      /* "+cmd" asks for a terminal: Tidings hands the command the terminal anyway. */
+      g_autofree char *cmd = command_of (v + (v[0] == '+'));
+      put (out, "password-command", cmd);
+    }
+  else if ((v = get (a, "pass")) != NULL)
+    {
+      put (out, "password", v);
+      note (notes, out, channel, "Pass: the password is in this file; better run "
+            "`tidings password set %s` and delete the line", channel);
+    }
+  if ((v = get (a, "certificatefile")) != NULL)
+    put (out, "tls-ca-file", v);
+  if (get (a, "clientcertificate") != NULL)
+    note (notes, out, channel, "ClientCertificate: client certificates are not supported");
+  if ((v = get (a, "authmechs")) != NULL && !g_str_equal (v, "*"))
+    note (notes, out, channel, "AuthMechs %s: Tidings chooses the strongest the server "
+          "offers; set auth to insist on one", v);
+  if ((v = get (store, "path")) != NULL && *v != '\0')
+    note (notes, out, channel, "IMAPStore Path %s: the folders' server prefix is not supported",
+          v);
+}
+
+/* The Maildir side. */
+static void
+put_maildir (GString *out, GPtrArray *notes, const char *channel, const Section *store)
+{
+  const char *path = get (store, "path");
+  const char *inbox = get (store, "inbox");
+  const char *sub = get (store, "subfolders");
+
+  if (sub != NULL && g_ascii_strcasecmp (sub, "maildir++") == 0)
+    {
+      put (out, "maildir", inbox ? inbox : "~/Maildir");
+      put (out, "layout", "maildir++");
+    }
+  else
+    {
+      g_autofree char *root = g_strdup (path ? path : "~/Maildir");
+      gsize n = strlen (root);
+      while (n > 1 && root[n - 1] == '/')
+        root[--n] = '\0';
+      put (out, "maildir", root);
+      put (out, "layout", sub != NULL && g_ascii_strcasecmp (sub, "legacy") == 0 ? "legacy"
+                                                                                 : "verbatim");
+      if (sub == NULL)
+        note (notes, out, channel, "no SubFolders: nested folders are kept as verbatim "
+              "directories (mbsync's SubFolders Verbatim)");
+      g_autofree char *expected = g_build_filename (root, "INBOX", NULL);
+      if (inbox != NULL && !same_dir (inbox, expected))
+        note (notes, out, channel, "Inbox %s: Tidings keeps INBOX at %s; move it there "
+              "before the first sync, or it is downloaded again", inbox, expected);
+    }
+  /* mbsync 1.4 writes names as IMAP sends them, in modified UTF-7. */
+  put (out, "folder-names", "utf-7");
+  if (get (store, "flatten") != NULL)
+    note (notes, out, channel, "Flatten: use layout = flat with flat-separator instead");
+  if (get (store, "altmap") != NULL)
+    note (notes, out, channel, "AltMap: the UIDs in file names are not read");
+}
+
+/* Sync, Expunge, Create and MaxSize as sync, deletes and max-size. */
+static void
+put_policy (GString *out, GPtrArray *notes, const char *channel, const Section *c)
+{
+  const char *sync = get (c, "sync");
+  const char *v;
+  gboolean deletes = TRUE;
+
+  if (sync == NULL || g_ascii_strcasecmp (sync, "all") == 0
+      || g_ascii_strcasecmp (sync, "full") == 0)
+    put (out, "sync", "both");
+  else if (g_ascii_strcasecmp (sync, "pull") == 0)
+    put (out, "sync", "pull");
+  else if (g_ascii_strcasecmp (sync, "push") == 0)
+    put (out, "sync", "push");
+  else if (g_ascii_strcasecmp (sync, "none") == 0)
+    note (notes, out, channel, "Sync None: there is nothing to sync; leave the account out");
+  else
+    {
+      put (out, "sync", "both");
+      deletes = strstr (sync, "Delete") != NULL || strstr (sync, "delete") != NULL;
+      note (notes, out, channel, "Sync %s: Tidings syncs new mail, flags and deletions "
+            "together; sync and deletes below are the nearest", sync);
+    }
+  const char *expunge = direction_of (get (c, "expunge"));
+  if (expunge == NULL)
+    note (notes, out, channel, "Expunge %s: not understood", get (c, "expunge"));
+  put (out, "deletes", deletes && expunge != NULL ? expunge : "none");
+  if ((v = get (c, "create")) != NULL && g_ascii_strcasecmp (v, "both") != 0
+      && g_ascii_strcasecmp (v, "far") != 0 && g_ascii_strcasecmp (v, "master") != 0)
+    note (notes, out, channel, "Create %s: Tidings makes folders made here on the server too",
+          v);
+  if ((v = get (c, "remove")) != NULL && g_ascii_strcasecmp (v, "none") != 0)
+    note (notes, out, channel, "Remove %s: run `tidings sync --prune-folders` to remove "
+          "folders deleted on one side", v);
+  if ((v = get (c, "maxsize")) != NULL)
+    {
+      g_autofree char *size = g_strdelimit (g_strdup (v), "bB", ' ');
+      put (out, "max-size", g_strstrip (size));
+    }
+  if (get (c, "maxmessages") != NULL)
+    note (notes, out, channel, "MaxMessages: there is no limit on the count of messages");
+}
+
+/* A name Tidings takes for an account: letters, digits, '-', '_' and '.'. */
+static char *
+account_name (const char *channel)
+{
+  char *name = g_strdup (channel);
+  for (char *p = name; *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_' && *p != '.')
+      *p = '-';
+  return name;
+}
+
+/**
+ * td_import_mbsync:
+ * @text: the contents of an mbsync configuration file
+ * @source: where it was read from, for the comment at the top of the result
+ * @notes: (element-type utf8): receives a line for each setting that was not carried over
+ * @error: %TD_ERROR_CONFIG when no Channel joins an IMAP store and a Maildir store
+ *
+ * Returns: (transfer full) (nullable): the Tidings configuration, one account per Channel
+ */
+char *
+td_import_mbsync (const char *text, const char *source, GPtrArray *notes, GError **error)
+{
+  g_autoptr (GPtrArray) sections = parse (text);
+  GString *out = g_string_new (NULL);
+  guint accounts = 0;
+
+  g_string_append_printf (out, "# Made by `tidings import mbsync` from %s.\n"
+                          "# Check it with `tidings check-config`.\n", source);
+  for (guint i = 0; i < sections->len; i++)
+    {
+      const Section *c = g_ptr_array_index (sections, i);
+      if (c->kind != SECTION_CHANNEL)
+        continue;
+      g_autofree char *far_box = NULL, *near_box = NULL;
+      g_autofree char *far = store_name (get (c, "far") ?: get (c, "master"), &far_box);
+      g_autofree char *near = store_name (get (c, "near") ?: get (c, "slave"), &near_box);
+      const Section *imap = find (sections, SECTION_IMAP_STORE, far);
+      const Section *maildir = find (sections, SECTION_MAILDIR_STORE, near);
+      if (imap == NULL || maildir == NULL)
+        {
+          imap = find (sections, SECTION_IMAP_STORE, near);
+          maildir = find (sections, SECTION_MAILDIR_STORE, far);
+          if (imap == NULL || maildir == NULL)
+            {
+              g_ptr_array_add (notes, g_strdup_printf ("Channel %s: not between an IMAP store "
+                                                       "and a Maildir store; left out",
+                                                       c->name));
+              continue;
+            }
+          g_free (far_box);
+          far_box = g_steal_pointer (&near_box);
+        }
+      g_autofree char *name = account_name (c->name);
+      g_string_append_printf (out, "\n[account %s]\nprotocol = imap\n", name);
+      put_server (out, notes, name, imap, find (sections, SECTION_ACCOUNT, get (imap, "account")));
+      put_maildir (out, notes, name, maildir);
+      if (far_box != NULL)
+        put (out, "folders", far_box);
+      else if (get (c, "patterns") != NULL || get (c, "pattern") != NULL)
+        put_patterns (out, notes, name, get_words (c, get (c, "patterns") ? "patterns"
+                                                                          : "pattern"));
+      put_policy (out, notes, name, c);
+      accounts++;
+    }
+  if (accounts == 0)
+    {
+      g_string_free (out, TRUE);
+      g_set_error (error, TD_ERROR, TD_ERROR_CONFIG, "%s has no Channel between an IMAP store "
+                   "and a Maildir store", source);
+      return NULL;
+    }
+  return g_string_free (out, FALSE);
+}
