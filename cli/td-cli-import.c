@@ -1,5 +1,6 @@
-/* td-cli-import.c: `tidings import mbsync [FILE]`: another tool's configuration as a
- * Tidings one, on stdout or written to --output (mode 0600, never over an existing file).
+/* td-cli-import.c: `tidings import mbsync|offlineimap [FILE]`: another tool's configuration
+ * as a Tidings one, on stdout or written to --output (mode 0600, never over an existing
+ * file).
  * What cannot be carried over is said on stderr, and as comments in the result. */
 #include <errno.h>
 #include <fcntl.h>
@@ -57,9 +58,9 @@ td_cli_import (const TdCliGlobals *globals, int argc, char **argv)
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Write the configuration to FILE (mode 0600) instead of printing it", "FILE" },
     { NULL }
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("mbsync [FILE] - make a Tidings "
-                                                         "configuration from mbsync's "
-                                                         "(default ~/.mbsyncrc)");
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("mbsync|offlineimap [FILE] - make a "
+                                                         "Tidings configuration from "
+                                                         "another tool's");
   g_autoptr (GError) error = NULL;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
@@ -68,14 +69,27 @@ td_cli_import (const TdCliGlobals *globals, int argc, char **argv)
       fprintf (stderr, "tidings import: %s\n", error->message);
       return TD_EXIT_USAGE;
     }
-  if (argc < 2 || argc > 3 || !g_str_equal (argv[1], "mbsync"))
+  gboolean mbsync = argc >= 2 && g_str_equal (argv[1], "mbsync");
+  if (argc < 2 || argc > 3 || (!mbsync && !g_str_equal (argv[1], "offlineimap")))
     {
       fprintf (stderr, "tidings import: say which tool's configuration to read: "
-               "`tidings import mbsync [FILE]`\n");
+               "`tidings import mbsync [FILE]` or `tidings import offlineimap [FILE]`\n");
       return TD_EXIT_USAGE;
     }
-  g_autofree char *source = argc == 3 ? g_strdup (argv[2])
-                                      : g_build_filename (g_get_home_dir (), ".mbsyncrc", NULL);
+  g_autofree char *source = NULL;
+  if (argc == 3)
+    source = g_strdup (argv[2]);
+  else if (mbsync)
+    source = g_build_filename (g_get_home_dir (), ".mbsyncrc", NULL);
+  else
+    {
+      source = g_build_filename (g_get_home_dir (), ".offlineimaprc", NULL);
+      if (!g_file_test (source, G_FILE_TEST_EXISTS))
+        {
+          g_free (source);
+          source = g_build_filename (g_get_user_config_dir (), "offlineimap", "config", NULL);
+        }
+    }
   g_autofree char *text = NULL;
   if (!g_file_get_contents (source, &text, NULL, &error))
     {
@@ -83,7 +97,8 @@ td_cli_import (const TdCliGlobals *globals, int argc, char **argv)
       return TD_EXIT_USAGE;
     }
   g_autoptr (GPtrArray) notes = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *config = td_import_mbsync (text, source, notes, &error);
+  g_autofree char *config = mbsync ? td_import_mbsync (text, source, notes, &error)
+                                   : td_import_offlineimap (text, source, notes, &error);
   if (config == NULL)
     {
       fprintf (stderr, "tidings import: %s\n", error->message);

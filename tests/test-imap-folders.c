@@ -430,6 +430,33 @@ assert_taken_over (Fixture *f, const char *cfg)
   td_test_run_clear (&r);
 }
 
+/* The configuration `tidings import @tool @rc --output` makes, with the test's own state
+ * directory in front: written mode 0600, holding @keys, having said @noted on stderr, and
+ * never written over an existing file. */
+static char *
+import_config (Fixture *f, const char *tool, const char *rc, const char *noted,
+               const char *keys)
+{
+  g_autofree char *imported = g_build_filename (f->home, "imported.conf", NULL);
+  g_autofree char *unused = g_build_filename (f->home, "not-read.conf", NULL);
+  TdTestRun r = td_test_tidings (unused, "import", tool, rc, "--output", imported, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.err, noted)); /* said, not silently dropped */
+  td_test_run_clear (&r);
+  GStatBuf st;
+  g_assert_cmpint (g_stat (imported, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (imported, &text, NULL, NULL));
+  g_assert_nonnull (strstr (text, keys));
+  r = td_test_tidings (unused, "import", tool, rc, "--output", imported, NULL);
+  g_assert_cmpint (r.status, ==, 6);
+  g_assert_nonnull (strstr (r.err, "is not overwritten"));
+  td_test_run_clear (&r);
+  g_autofree char *body = g_strdup_printf ("[general]\nstate-dir = %s\n\n%s", f->state, text);
+  return td_test_write_config (f->home, body);
+}
+
 /* mbsync 1.4 with SubFolders Legacy (nested folders dot-named below the first level, names
  * in modified UTF-7), taken over with the configuration `tidings import mbsync` makes of
  * mbsync's (layout = legacy, folder-names = utf-7). */
@@ -447,34 +474,15 @@ test_mbsync_legacy (Fixture *f, gconstpointer data)
   g_assert_true (g_file_set_contents (rc, rc_text, -1, NULL));
   const char *argv[] = { "mbsync", "-q", "-c", rc, "-a", NULL };
   run_other_tool (f, argv, "Zz/.T&AOs-st/.Deep");
-
-  /* The configuration comes from mbsync's: `tidings import mbsync`, with the test's own
-   * state directory in front. */
-  g_autofree char *imported = g_build_filename (f->home, "imported.conf", NULL);
-  g_autofree char *unused = g_build_filename (f->home, "not-read.conf", NULL);
-  TdTestRun r = td_test_tidings (unused, "import", "mbsync", rc, "--output", imported, NULL);
-  g_assert_cmpint (r.status, ==, 0);
-  g_assert_nonnull (strstr (r.err, "Create Near")); /* said, not silently dropped */
-  td_test_run_clear (&r);
-  GStatBuf st;
-  g_assert_cmpint (g_stat (imported, &st), ==, 0);
-  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
-  g_autofree char *text = NULL;
-  g_assert_true (g_file_get_contents (imported, &text, NULL, NULL));
-  g_assert_nonnull (strstr (text, "layout = legacy\nfolder-names = utf-7\n"));
-  g_autofree char *body = g_strdup_printf ("[general]\nstate-dir = %s\n\n%s", f->state, text);
-  g_autofree char *cfg = td_test_write_config (f->home, body);
+  g_autofree char *cfg = import_config (f, "mbsync", rc, "Create Near",
+                                        "layout = legacy\nfolder-names = utf-7\n");
   assert_taken_over (f, cfg);
-  /* Never over an existing file. */
-  r = td_test_tidings (unused, "import", "mbsync", rc, "--output", imported, NULL);
-  g_assert_cmpint (r.status, ==, 6);
-  g_assert_nonnull (strstr (r.err, "is not overwritten"));
-  td_test_run_clear (&r);
 }
 
 /* offlineimap 8 with its defaults (every folder at the top, the parts of a nested name
- * joined by '.', names in modified UTF-7), taken over by layout = flat and
- * folder-names = utf-7. */
+ * joined by '.', names in modified UTF-7), taken over with the configuration
+ * `tidings import offlineimap` makes of offlineimap's (layout = flat, folder-names =
+ * utf-7). */
 static void
 test_offlineimap_flat (Fixture *f, gconstpointer data)
 {
@@ -489,7 +497,8 @@ test_offlineimap_flat (Fixture *f, gconstpointer data)
   g_assert_true (g_file_set_contents (rc, rc_text, -1, NULL));
   const char *argv[] = { "offlineimap", "-c", rc, "-u", "quiet", NULL };
   run_other_tool (f, argv, "Zz.T&AOs-st.Deep");
-  g_autofree char *cfg = config (f, "layout = flat\nfolder-names = utf-7\n");
+  g_autofree char *cfg = import_config (f, "offlineimap", rc, "remotepass",
+                                        "layout = flat\nfolder-names = utf-7\n");
   assert_taken_over (f, cfg);
 }
 

@@ -70,6 +70,20 @@ noted (GPtrArray *notes, const char *what)
   return FALSE;
 }
 
+/* The imported configuration, as Tidings loads it (@error: the import's). */
+static TdConfig *
+load_imported (const char *text, const GError *error)
+{
+  g_autoptr (GError) load = NULL;
+
+  g_assert_no_error (error);
+  g_test_message ("%s", text);
+  g_autofree char *full = g_strconcat ("[general]\nmaildir-root = /srv/mail\n", text, NULL);
+  TdConfig *c = td_config_load_from_data (full, "/cfg", &load);
+  g_assert_no_error (load);
+  return c;
+}
+
 /* Each Channel between an IMAP store and a Maildir store is an account with its server,
  * Maildir, layout, folders and policy; what has no equivalent is said. */
 static void
@@ -78,11 +92,7 @@ test_mbsync (void)
   g_autoptr (GPtrArray) notes = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GError) error = NULL;
   g_autofree char *text = td_import_mbsync (rc, "~/.mbsyncrc", notes, &error);
-  g_assert_no_error (error);
-  g_test_message ("%s", text);
-  g_autofree char *full = g_strconcat ("[general]\nmaildir-root = /srv/mail\n", text, NULL);
-  g_autoptr (TdConfig) c = td_config_load_from_data (full, "/cfg", &error);
-  g_assert_no_error (error);
+  g_autoptr (TdConfig) c = load_imported (text, error);
 
   TdAccountConfig *w = td_config_find_account (c, "work");
   g_assert_nonnull (w);
@@ -150,11 +160,97 @@ test_mbsync_refusals (void)
   g_assert_error (empty, TD_ERROR, TD_ERROR_CONFIG);
 }
 
+static const char oi[] =
+  "[general]\n"
+  "accounts = work, home\n"
+  "metadata = ~/.offlineimap\n"
+  "\n"
+  "[Account work]\n"
+  "localrepository = work-local\n"
+  "remoterepository = work-remote\n"
+  "postsynchook = notmuch new\n"
+  "maxsize = 2000000\n"
+  "\n"
+  "[Repository work-local]\n"
+  "type = Maildir\n"
+  "localfolders = ~/Mail/work\n"
+  "\n"
+  "[Repository work-remote]\n"
+  "type = IMAP\n"
+  "remotehost = imap.example.org\n"
+  "remoteport: 1993\n"
+  "remoteuser = alice\n"
+  "remotepassfile = ~/.work-pass\n"
+  "ssl = yes\n"
+  "sslcacertfile = /etc/ssl/certs/ca-certificates.crt\n"
+  "folderfilter = lambda folder: folder in ['INBOX', 'Sent',\n"
+  "    'Archive/2024']\n"
+  "\n"
+  "[Account home]\n"
+  "localrepository = home-local\n"
+  "remoterepository = home-remote\n"
+  "\n"
+  "[Repository home-local]\n"
+  "type = Maildir\n"
+  "localfolders = ~/Mail/home\n"
+  "sep = /\n"
+  "nametrans = lambda f: f.replace('INBOX', 'Inbox')\n"
+  "\n"
+  "[Repository home-remote]\n"
+  "type = IMAP\n"
+  "remotehost = mail.example.net\n"
+  "remoteuser = bob\n"
+  "remotepasseval = get_password('home')\n"
+  "ssl = no\n"
+  "starttls = yes\n"
+  "readonly = True\n"
+  "folderfilter = lambda f: not f.startswith('Spam')\n";
+
+/* Each account of [general] accounts between a Maildir and an IMAP repository is an account:
+ * server, user, password file, TLS, Maildir and layout (flat by default, verbatim with
+ * sep = /), a plain-list folderfilter, readonly, maxsize and postsynchook; Python elsewhere
+ * is said. */
+static void
+test_offlineimap (void)
+{
+  g_autoptr (GPtrArray) notes = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = td_import_offlineimap (oi, "~/.offlineimaprc", notes, &error);
+  g_autoptr (TdConfig) c = load_imported (text, error);
+
+  TdAccountConfig *w = td_config_find_account (c, "work");
+  g_assert_nonnull (w);
+  g_assert_cmpstr (w->host, ==, "imap.example.org");
+  g_assert_cmpuint (w->port, ==, 1993);
+  g_assert_cmpint (w->security, ==, TD_SECURITY_TLS);
+  g_assert_cmpstrv (w->password_command, ((const char *[]) { "head", "-n1", "~/.work-pass",
+                                                             NULL }));
+  g_assert_cmpint (w->layout.kind, ==, TD_LAYOUT_FLAT);
+  g_assert_cmpint (w->layout.separator, ==, '.');
+  g_assert_true (w->layout.utf7);
+  g_assert_true (td_account_config_wants_folder (w, "Archive/2024"));
+  g_assert_true (td_account_config_wants_folder (w, "Sent"));
+  g_assert_false (td_account_config_wants_folder (w, "Junk"));
+  g_assert_cmpint (w->sync, ==, TD_DIRECTION_BOTH);
+  g_assert_cmpuint (w->max_size, ==, 2000000);
+  g_assert_cmpstrv (w->post_sync_command, ((const char *[]) { "notmuch", "new", NULL }));
+
+  TdAccountConfig *h = td_config_find_account (c, "home");
+  g_assert_nonnull (h);
+  g_assert_cmpint (h->security, ==, TD_SECURITY_STARTTLS);
+  g_assert_cmpint (h->layout.kind, ==, TD_LAYOUT_VERBATIM);
+  g_assert_cmpint (h->sync, ==, TD_DIRECTION_PULL);
+  g_assert_true (noted (notes, "account home: remotepasseval is Python"));
+  g_assert_true (noted (notes, "account home: nametrans"));
+  g_assert_true (noted (notes, "account home: folderfilter lambda f: not f.startswith"));
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   g_test_add_func ("/import/mbsync", test_mbsync);
   g_test_add_func ("/import/mbsync-refusals", test_mbsync_refusals);
+  g_test_add_func ("/import/offlineimap", test_offlineimap);
   return g_test_run ();
 }

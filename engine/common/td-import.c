@@ -1,10 +1,13 @@
-/* td-import.c: an mbsync configuration (.mbsyncrc) as a Tidings one. See td-import.h.
+/* td-import.c: an mbsync (.mbsyncrc) or offlineimap (.offlineimaprc) configuration as a
+ * Tidings one. See td-import.h.
  *
  * mbsync's file is a list of "Keyword value" lines; IMAPAccount, IMAPStore, MaildirStore,
  * Channel and Group start a section. Every Channel between an IMAP store and a Maildir
- * store becomes an account named after it. What has no Tidings equivalent is left out and
- * said, a line each, both on the list the caller prints and as a comment in the result.
- * Nothing here touches the network or the disk.
+ * store becomes an account named after it. offlineimap's is an INI file whose [general]
+ * accounts name [Account X] sections, each joining a local and a remote [Repository Y].
+ * What has no Tidings equivalent (Python code above all) is left out and said, a line each,
+ * both on the list the caller prints and as a comment in the result. Nothing here touches
+ * the network or the disk.
  */
 #include "engine/common/td-import.h"
 
@@ -176,7 +179,7 @@ note (GPtrArray *notes, GString *out, const char *channel, const char *format, .
   va_start (args, format);
   g_autofree char *text = g_strdup_vprintf (format, args);
   va_end (args);
-  g_ptr_array_add (notes, g_strdup_printf ("Channel %s: %s", channel, text));
+  g_ptr_array_add (notes, g_strdup_printf ("%s: %s", channel, text));
   g_string_append_printf (out, "# Note: %s\n", text);
 }
 
@@ -276,8 +279,8 @@ same_dir (const char *a, const char *b)
 
 /* The server side: IMAPAccount keywords, in the store or in the account it names. */
 static void
-put_server (GString *out, GPtrArray *notes, const char *channel, const Section *store,
-            const Section *account)
+put_server (GString *out, GPtrArray *notes, const char *channel, const char *name,
+            const Section *store, const Section *account)
 {
   const Section *a = account != NULL ? account : store;
   const char *tunnel = get (a, "tunnel");
@@ -318,7 +321,7 @@ put_server (GString *out, GPtrArray *notes, const char *channel, const Section *
     {
       put (out, "password", v);
       note (notes, out, channel, "Pass: the password is in this file; better run "
-            "`tidings password set %s` and delete the line", channel);
+            "`tidings password set %s` and delete the line", name);
     }
   if ((v = get (a, "certificatefile")) != NULL)
     put (out, "tls-ca-file", v);
@@ -468,15 +471,17 @@ td_import_mbsync (const char *text, const char *source, GPtrArray *notes, GError
           far_box = g_steal_pointer (&near_box);
         }
       g_autofree char *name = account_name (c->name);
+      g_autofree char *label = g_strdup_printf ("Channel %s", c->name);
       g_string_append_printf (out, "\n[account %s]\nprotocol = imap\n", name);
-      put_server (out, notes, name, imap, find (sections, SECTION_ACCOUNT, get (imap, "account")));
-      put_maildir (out, notes, name, maildir);
+      put_server (out, notes, label, name, imap,
+                  find (sections, SECTION_ACCOUNT, get (imap, "account")));
+      put_maildir (out, notes, label, maildir);
       if (far_box != NULL)
         put (out, "folders", far_box);
       else if (get (c, "patterns") != NULL || get (c, "pattern") != NULL)
-        put_patterns (out, notes, name, get_words (c, get (c, "patterns") ? "patterns"
-                                                                          : "pattern"));
-      put_policy (out, notes, name, c);
+        put_patterns (out, notes, label, get_words (c, get (c, "patterns") ? "patterns"
+                                                                           : "pattern"));
+      put_policy (out, notes, label, c);
       accounts++;
     }
   if (accounts == 0)
@@ -484,6 +489,261 @@ td_import_mbsync (const char *text, const char *source, GPtrArray *notes, GError
       g_string_free (out, TRUE);
       g_set_error (error, TD_ERROR, TD_ERROR_CONFIG, "%s has no Channel between an IMAP store "
                    "and a Maildir store", source);
+      return NULL;
+    }
+  return g_string_free (out, FALSE);
+}
+
+/* offlineimap */
+
+/* An offlineimaprc as sections of lower-case keys (Python's configparser: "key = value" or
+ * "key: value", '#' and ';' comments, indented lines continuing a value). */
+static GPtrArray *
+parse_ini (const char *text)
+{
+  GPtrArray *sections = g_ptr_array_new_with_free_func ((GDestroyNotify) section_free);
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  Section *cur = NULL;
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      char *line = g_strchomp (lines[i]);
+      char *start = line + strspn (line, " \t");
+      if (*start == '\0' || *start == '#' || *start == ';')
+        continue;
+      if (start != line && cur != NULL && cur->values->len > 0)
+        {
+          /* A continuation: the value goes on. */
+          char **last = (char **) &cur->values->pdata[cur->values->len - 1];
+          char *joined = g_strconcat (*last, " ", start, NULL);
+          g_free (*last);
+          *last = joined;
+          continue;
+        }
+      if (*start == '[')
+        {
+          char *end = strchr (start, ']');
+          if (end == NULL)
+            continue;
+          cur = g_new0 (Section, 1);
+          cur->name = g_strstrip (g_strndup (start + 1, end - start - 1));
+          cur->keys = g_ptr_array_new_with_free_func (g_free);
+          cur->values = g_ptr_array_new_with_free_func (g_free);
+          cur->words = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+          g_ptr_array_add (sections, cur);
+          continue;
+        }
+      gsize at = strcspn (start, "=:");
+      if (cur == NULL || start[at] == '\0')
+        continue;
+      g_ptr_array_add (cur->keys, g_ascii_strdown (g_strstrip (g_strndup (start, at)), -1));
+      g_ptr_array_add (cur->values, g_strstrip (g_strdup (start + at + 1)));
+      g_ptr_array_add (cur->words, g_new0 (char *, 1));
+    }
+  return sections;
+}
+
+static const Section *
+ini_section (GPtrArray *sections, const char *name)
+{
+  for (guint i = 0; i < sections->len; i++)
+    {
+      const Section *s = g_ptr_array_index (sections, i);
+      if (g_ascii_strcasecmp (s->name, name) == 0)
+        return s;
+    }
+  return NULL;
+}
+
+static gboolean
+ini_true (const char *v)
+{
+  return v != NULL && (g_ascii_strcasecmp (v, "yes") == 0 || g_ascii_strcasecmp (v, "true") == 0
+                       || g_ascii_strcasecmp (v, "on") == 0 || g_str_equal (v, "1"));
+}
+
+/* The quoted strings of a Python list in @text ('a', "b"), or NULL when @text is not just
+ * such a list. */
+static char **
+python_list (const char *text)
+{
+  g_autoptr (GRegex) list = g_regex_new ("^\\[\\s*((['\"])[^'\"]*\\2\\s*,?\\s*)*\\]$", 0, 0, NULL);
+  g_autoptr (GRegex) item = g_regex_new ("(['\"])([^'\"]*)\\1", 0, 0, NULL);
+  g_autoptr (GMatchInfo) m = NULL;
+  GStrvBuilder *b;
+
+  if (!g_regex_match (list, text, 0, NULL))
+    return NULL;
+  b = g_strv_builder_new ();
+  for (g_regex_match (item, text, 0, &m); g_match_info_matches (m); g_match_info_next (m, NULL))
+    {
+      g_autofree char *s = g_match_info_fetch (m, 2);
+      g_strv_builder_add (b, s);
+    }
+  char **out = g_strv_builder_end (b);
+  g_strv_builder_unref (b);
+  return out;
+}
+
+/* folderfilter as folders or exclude, where it is "lambda f: f in [...]" or "not in". */
+static void
+put_folderfilter (GString *out, GPtrArray *notes, const char *account, const char *filter)
+{
+  g_autoptr (GRegex) re = g_regex_new ("^lambda\\s+(\\w+)\\s*:\\s*(\\w+)\\s+(not\\s+in|in)\\s+"
+                                       "(\\[.*\\])\\s*$", 0, 0, NULL);
+  g_autoptr (GMatchInfo) m = NULL;
+
+  if (g_regex_match (re, filter, 0, &m))
+    {
+      g_autofree char *arg = g_match_info_fetch (m, 1), *var = g_match_info_fetch (m, 2);
+      g_autofree char *op = g_match_info_fetch (m, 3), *items = g_match_info_fetch (m, 4);
+      g_auto (GStrv) names = python_list (items);
+      if (names != NULL && names[0] != NULL && g_str_equal (arg, var))
+        {
+          g_autofree char *joined = g_strjoinv (";", names);
+          put (out, g_str_has_prefix (op, "not") ? "exclude" : "folders", joined);
+          return;
+        }
+    }
+  note (notes, out, account, "folderfilter %s: only a lambda testing a plain list is carried "
+        "over; write folders or exclude", filter);
+}
+
+/**
+ * td_import_offlineimap:
+ * @text: the contents of an offlineimap configuration file
+ * @source: where it was read from, for the comment at the top of the result
+ * @notes: (element-type utf8): receives a line for each setting that was not carried over
+ * @error: %TD_ERROR_CONFIG when no account joins an IMAP repository and a Maildir one
+ *
+ * Returns: (transfer full) (nullable): the Tidings configuration, one account per account
+ *   of [general] accounts
+ */
+char *
+td_import_offlineimap (const char *text, const char *source, GPtrArray *notes, GError **error)
+{
+  g_autoptr (GPtrArray) sections = parse_ini (text);
+  const char *list = get (ini_section (sections, "general"), "accounts");
+  g_auto (GStrv) accounts = g_strsplit_set (list ? list : "", ", ", -1);
+  GString *out = g_string_new (NULL);
+  guint made = 0;
+
+  g_string_append_printf (out, "# Made by `tidings import offlineimap` from %s.\n"
+                          "# Check it with `tidings check-config`.\n", source);
+  for (guint i = 0; accounts[i] != NULL; i++)
+    {
+      if (*accounts[i] == '\0')
+        continue;
+      g_autofree char *acc_name = g_strdup_printf ("Account %s", accounts[i]);
+      const Section *acc = ini_section (sections, acc_name);
+      g_autofree char *local_name = g_strdup_printf ("Repository %s",
+                                                     get (acc, "localrepository") ?: "");
+      g_autofree char *remote_name = g_strdup_printf ("Repository %s",
+                                                      get (acc, "remoterepository") ?: "");
+      const Section *local = ini_section (sections, local_name);
+      const Section *remote = ini_section (sections, remote_name);
+      const char *ltype = get (local, "type"), *rtype = get (remote, "type");
+      g_autofree char *name = account_name (accounts[i]);
+      g_autofree char *label = g_strdup_printf ("account %s", accounts[i]);
+      if (ltype == NULL || rtype == NULL || g_ascii_strcasecmp (ltype, "Maildir") != 0
+          || (g_ascii_strcasecmp (rtype, "IMAP") != 0 && g_ascii_strcasecmp (rtype, "Gmail") != 0))
+        {
+          g_ptr_array_add (notes, g_strdup_printf ("account %s: not between a Maildir and an "
+                                                   "IMAP repository; left out", accounts[i]));
+          continue;
+        }
+      const char *v;
+      g_string_append_printf (out, "\n[account %s]\nprotocol = imap\n", name);
+      if (g_ascii_strcasecmp (rtype, "Gmail") == 0)
+        put (out, "host", "imap.gmail.com");
+      else if ((v = get (remote, "preauthtunnel") ?: get (remote, "tunnel")) != NULL)
+        {
+          g_autofree char *cmd = command_of (v);
+          put (out, "tunnel-command", cmd);
+        }
+      else
+        put (out, "host", (v = get (remote, "remotehost")) ? v : "");
+      gboolean ssl = get (remote, "ssl") == NULL || ini_true (get (remote, "ssl"));
+      if (get (remote, "preauthtunnel") == NULL && get (remote, "tunnel") == NULL)
+        {
+          const char *security = ssl ? "tls" : ini_true (get (remote, "starttls")) ? "starttls"
+                                                                                   : "none";
+          put (out, "security", security);
+          if (g_str_equal (security, "none"))
+            put (out, "allow-insecure-auth", "true");
+          if ((v = get (remote, "remoteport")) != NULL)
+            put (out, "port", v);
+        }
+      if ((v = get (remote, "remoteuser")) != NULL)
+        put (out, "user", v);
+      if ((v = get (remote, "remotepass")) != NULL)
+        {
+          put (out, "password", v);
+          note (notes, out, label, "remotepass: the password is in this file; better run "
+                "`tidings password set %s` and delete the line", name);
+        }
+      if (get (remote, "remotepasseval") != NULL)
+        note (notes, out, label, "remotepasseval is Python: set password-command to a command "
+              "that prints the password");
+      if ((v = get (remote, "remotepassfile")) != NULL)
+        {
+          g_autofree char *quoted = g_shell_quote (v);
+          g_autofree char *cmd = g_strdup_printf ("head -n1 %s", quoted);
+          put (out, "password-command", cmd);
+        }
+      if ((v = get (remote, "sslcacertfile")) != NULL && !g_str_equal (v, "OS-DEFAULT"))
+        put (out, "tls-ca-file", v);
+      if ((v = get (remote, "cert_fingerprint")) != NULL)
+        note (notes, out, label, "cert_fingerprint is SHA-1 or SHA-512 of the certificate; "
+              "tls-fingerprint takes its SHA-256 (shown when a certificate is refused)");
+      put (out, "maildir", (v = get (local, "localfolders")) ? v : "~/Maildir");
+      const char *sep = get (local, "sep");
+      g_autofree char *unquoted = sep ? g_strdup (sep) : NULL;
+      if (unquoted != NULL && strlen (unquoted) == 3 && (unquoted[0] == '"' || unquoted[0] == '\''))
+        {
+          unquoted[0] = unquoted[1];
+          unquoted[1] = '\0';
+        }
+      if (unquoted != NULL && g_str_equal (unquoted, "/"))
+        put (out, "layout", "verbatim");
+      else
+        {
+          put (out, "layout", "flat");
+          if (unquoted != NULL && !g_str_equal (unquoted, "."))
+            put (out, "flat-separator", unquoted);
+        }
+      /* offlineimap keeps the server's modified UTF-7 names unless told to decode them. */
+      put (out, "folder-names", ini_true (get (acc, "utf8foldernames"))
+                                  || ini_true (get (remote, "decodefoldernames")) ? "utf-8"
+                                                                                  : "utf-7");
+      if ((v = get (remote, "folderfilter")) != NULL)
+        put_folderfilter (out, notes, label, v);
+      if (get (remote, "nametrans") != NULL || get (local, "nametrans") != NULL)
+        note (notes, out, label, "nametrans is Python and renames folders; Tidings keeps the "
+              "server's names, so folders renamed by it would be downloaded again under "
+              "those: remove nametrans first, or move the directories");
+      gboolean readonly = ini_true (get (remote, "readonly"));
+      put (out, "sync", readonly ? "pull" : "both");
+      put (out, "deletes", readonly ? "pull" : "both");
+      if ((v = get (acc, "maxsize")) != NULL)
+        put (out, "max-size", v);
+      if (get (acc, "maxage") != NULL || get (acc, "startdate") != NULL)
+        note (notes, out, label, "maxage and startdate: syncing only recent mail is not there "
+              "yet");
+      if (get (acc, "presynchook") != NULL)
+        note (notes, out, label, "presynchook: there is no hook before a sync");
+      if ((v = get (acc, "postsynchook")) != NULL)
+        {
+          g_autofree char *cmd = command_of (v);
+          put (out, "post-sync-command", cmd);
+        }
+      made++;
+    }
+  if (made == 0)
+    {
+      g_string_free (out, TRUE);
+      g_set_error (error, TD_ERROR, TD_ERROR_CONFIG, "%s has no account between a Maildir and "
+                   "an IMAP repository", source);
       return NULL;
     }
   return g_string_free (out, FALSE);

@@ -7,5 +7,7 @@
 G_BEGIN_DECLS
 
 char *td_import_mbsync (const char *text, const char *source, GPtrArray *notes, GError **error);
+char *td_import_offlineimap (const char *text, const char *source, GPtrArray *notes,
+                             GError **error);
 
 G_END_DECLS
