@@ -457,26 +457,63 @@ import_config (Fixture *f, const char *tool, const char *rc, const char *noted,
   return td_test_write_config (f->home, body);
 }
 
-/* mbsync 1.4 with SubFolders Legacy (nested folders dot-named below the first level, names
- * in modified UTF-7), taken over with the configuration `tidings import mbsync` makes of
- * mbsync's (layout = legacy, folder-names = utf-7). */
-static void
-test_mbsync_legacy (Fixture *f, gconstpointer data)
+/* mbsync 1.4's layouts, each with what `tidings import mbsync` makes of it. */
+typedef struct
 {
+  const char *subfolders;
+  const char *deepest;  /* the directory mbsync makes for Zz/Tëst/Deep */
+  const char *keys;     /* what the imported configuration says of the layout */
+} MbsyncLayout;
+
+static const MbsyncLayout mbsync_legacy = { "Legacy", "Zz/.T&AOs-st/.Deep",
+                                            "layout = legacy\nfolder-names = utf-7\n" };
+static const MbsyncLayout mbsync_maildirpp = { "Maildir++", ".Zz.T&AOs-st.Deep",
+                                               "layout = maildir++\nfolder-names = utf-7\n" };
+static const MbsyncLayout mbsync_verbatim = { "Verbatim", "Zz/T&AOs-st/Deep",
+                                              "layout = verbatim\nfolder-names = utf-7\n" };
+
+/* mbsync 1.4 fills the Maildir in layout @l (names in modified UTF-7), and it is taken over
+ * with the configuration `tidings import mbsync` makes of mbsync's. */
+static void
+mbsync_taken_over (Fixture *f, const MbsyncLayout *l)
+{
+  gboolean pp = g_str_equal (l->subfolders, "Maildir++");
+
   seed_for_another_tool (f);
   g_autofree char *rc = g_build_filename (f->home, "mbsyncrc", NULL);
+  /* Maildir++ keeps INBOX at the root and takes no Path. */
+  g_autofree char *where = pp ? g_strdup_printf ("Inbox %s\n", f->maildir)
+                              : g_strdup_printf ("Path %s/\nInbox %s/INBOX\n", f->maildir,
+                                                 f->maildir);
   g_autofree char *rc_text = g_strdup_printf (
     "IMAPAccount t\nHost localhost\nPort %u\nUser " TD_TEST_USER "\nPass \"" TD_TEST_PASSWORD
     "\"\nSSLType IMAPS\nCertificateFile %s\n\nIMAPStore remote\nAccount t\n\n"
-    "MaildirStore local\nPath %s/\nInbox %s/INBOX\nSubFolders Legacy\n\n"
+    "MaildirStore local\n%sSubFolders %s\n\n"
     "Channel t\nFar :remote:\nNear :local:\nPatterns *\nCreate Near\nSync All\n"
-    "SyncState *\n", f->dovecot->imaps_port, f->dovecot->cert, f->maildir, f->maildir);
+    "SyncState *\n", f->dovecot->imaps_port, f->dovecot->cert, where, l->subfolders);
   g_assert_true (g_file_set_contents (rc, rc_text, -1, NULL));
   const char *argv[] = { "mbsync", "-q", "-c", rc, "-a", NULL };
-  run_other_tool (f, argv, "Zz/.T&AOs-st/.Deep");
-  g_autofree char *cfg = import_config (f, "mbsync", rc, "Create Near",
-                                        "layout = legacy\nfolder-names = utf-7\n");
+  run_other_tool (f, argv, l->deepest);
+  g_autofree char *cfg = import_config (f, "mbsync", rc, "Create Near", l->keys);
   assert_taken_over (f, cfg);
+}
+
+static void
+test_mbsync_legacy (Fixture *f, gconstpointer data)
+{
+  mbsync_taken_over (f, &mbsync_legacy);
+}
+
+static void
+test_mbsync_maildirpp (Fixture *f, gconstpointer data)
+{
+  mbsync_taken_over (f, &mbsync_maildirpp);
+}
+
+static void
+test_mbsync_verbatim (Fixture *f, gconstpointer data)
+{
+  mbsync_taken_over (f, &mbsync_verbatim);
 }
 
 /* offlineimap 8 with its defaults (every folder at the top, the parts of a nested name
@@ -590,6 +627,8 @@ main (int argc, char **argv)
   ADD ("/integration/imap/folders/pattern-misses", test_pattern_misses, NULL);
   ADD ("/integration/cli/completions", test_completions, NULL);
   ADD ("/integration/imap/folders/mbsync-legacy", test_mbsync_legacy, NULL);
+  ADD ("/integration/imap/folders/mbsync-maildir++", test_mbsync_maildirpp, NULL);
+  ADD ("/integration/imap/folders/mbsync-verbatim", test_mbsync_verbatim, NULL);
   ADD ("/integration/imap/folders/offlineimap-flat", test_offlineimap_flat, NULL);
   return g_test_run ();
 }
