@@ -21,8 +21,8 @@ static const char rc[] =
   "Account work\n"
   "\n"
   "MaildirStore work-local\n"
-  "Path ~/Mail/work/\n"
-  "Inbox ~/Mail/work/INBOX\n"
+  "Path ~/Mail/office/\n"
+  "Inbox ~/Mail/office/INBOX\n"
   "SubFolders Legacy\n"
   "\n"
   "Channel work\n"
@@ -104,7 +104,7 @@ test_mbsync (void)
                                                              "pass show mail/work | head -n1",
                                                              NULL }));
   g_assert_cmpstr (w->tls_ca_file, ==, "/etc/ssl/certs/ca-certificates.crt");
-  g_assert_true (g_str_has_suffix (w->maildir, "/Mail/work"));
+  g_assert_true (g_str_has_suffix (w->maildir, "/Mail/office"));
   g_assert_cmpint (w->layout.kind, ==, TD_LAYOUT_LEGACY);
   g_assert_true (w->layout.utf7);
   g_assert_true (td_account_config_wants_folder (w, "Archive/2024"));

@@ -609,6 +609,125 @@ put_folderfilter (GString *out, GPtrArray *notes, const char *account, const cha
         "over; write folders or exclude", filter);
 }
 
+/* The offlineimap remote repository's server side. */
+static void
+put_oi_server (GString *out, GPtrArray *notes, const char *label, const char *name,
+               const Section *remote)
+{
+  const char *tunnel = get (remote, "preauthtunnel") ?: get (remote, "tunnel");
+  const char *v;
+
+  if (g_ascii_strcasecmp (get (remote, "type"), "Gmail") == 0)
+    put (out, "host", "imap.gmail.com");
+  else if (tunnel == NULL)
+    put (out, "host", (v = get (remote, "remotehost")) ? v : "");
+  if (tunnel != NULL)
+    {
+      g_autofree char *cmd = command_of (tunnel);
+      put (out, "tunnel-command", cmd);
+    }
+  else
+    {
+      gboolean ssl = get (remote, "ssl") == NULL || ini_true (get (remote, "ssl"));
+      const char *security = ssl ? "tls" : ini_true (get (remote, "starttls")) ? "starttls"
+                                                                               : "none";
+      put (out, "security", security);
+      if (g_str_equal (security, "none"))
+        put (out, "allow-insecure-auth", "true");
+      if ((v = get (remote, "remoteport")) != NULL)
+        put (out, "port", v);
+    }
+  if ((v = get (remote, "remoteuser")) != NULL)
+    put (out, "user", v);
+  if ((v = get (remote, "remotepass")) != NULL)
+    {
+      put (out, "password", v);
+      note (notes, out, label, "remotepass: the password is in this file; better run "
+            "`tidings password set %s` and delete the line", name);
+    }
+  if (get (remote, "remotepasseval") != NULL)
+    note (notes, out, label, "remotepasseval is Python: set password-command to a command "
+          "that prints the password");
+  if ((v = get (remote, "remotepassfile")) != NULL)
+    {
+      g_autofree char *quoted = g_shell_quote (v);
+      g_autofree char *cmd = g_strdup_printf ("head -n1 %s", quoted);
+      put (out, "password-command", cmd);
+    }
+  if ((v = get (remote, "sslcacertfile")) != NULL && !g_str_equal (v, "OS-DEFAULT"))
+    put (out, "tls-ca-file", v);
+  if (get (remote, "cert_fingerprint") != NULL)
+    note (notes, out, label, "cert_fingerprint is SHA-1 or SHA-512 of the certificate; "
+          "tls-fingerprint takes its SHA-256 (shown when a certificate is refused)");
+}
+
+/* The local repository: its Maildir, and sep as the layout. */
+static void
+put_oi_maildir (GString *out, const Section *acc, const Section *local, const Section *remote)
+{
+  const char *v = get (local, "localfolders");
+  const char *sep = get (local, "sep");
+  g_autofree char *bare = sep != NULL ? g_strdup (sep) : NULL;
+
+  put (out, "maildir", v != NULL ? v : "~/Maildir");
+  if (bare != NULL && strlen (bare) == 3 && (bare[0] == '"' || bare[0] == '\'')
+      && bare[2] == bare[0])
+    {
+      bare[0] = bare[1];
+      bare[1] = '\0';
+    }
+  if (bare != NULL && g_str_equal (bare, "/"))
+    put (out, "layout", "verbatim");
+  else
+    {
+      put (out, "layout", "flat");
+      if (bare != NULL && !g_str_equal (bare, "."))
+        put (out, "flat-separator", bare);
+    }
+  /* offlineimap keeps the server's modified UTF-7 names unless told to decode them. */
+  put (out, "folder-names", ini_true (get (acc, "utf8foldernames"))
+                              || ini_true (get (remote, "decodefoldernames")) ? "utf-8"
+                                                                              : "utf-7");
+}
+
+/* What syncs: folderfilter, nametrans, readonly, maxsize, maxage and the hooks. */
+static void
+put_oi_policy (GString *out, GPtrArray *notes, const char *label, const Section *acc,
+               const Section *local, const Section *remote)
+{
+  const char *v;
+
+  if ((v = get (remote, "folderfilter")) != NULL)
+    put_folderfilter (out, notes, label, v);
+  if (get (remote, "nametrans") != NULL || get (local, "nametrans") != NULL)
+    note (notes, out, label, "nametrans is Python and renames folders; Tidings keeps the "
+          "server's names, so folders renamed by it would be downloaded again under those: "
+          "remove nametrans first, or move the directories");
+  gboolean readonly = ini_true (get (remote, "readonly"));
+  put (out, "sync", readonly ? "pull" : "both");
+  put (out, "deletes", readonly ? "pull" : "both");
+  if ((v = get (acc, "maxsize")) != NULL)
+    put (out, "max-size", v);
+  if (get (acc, "maxage") != NULL || get (acc, "startdate") != NULL)
+    note (notes, out, label, "maxage and startdate: syncing only recent mail is not there "
+          "yet");
+  if (get (acc, "presynchook") != NULL)
+    note (notes, out, label, "presynchook: there is no hook before a sync");
+  if ((v = get (acc, "postsynchook")) != NULL)
+    {
+      g_autofree char *cmd = command_of (v);
+      put (out, "post-sync-command", cmd);
+    }
+}
+
+/* The repository [Repository NAME] that @acc's @key names, or NULL. */
+static const Section *
+repository (GPtrArray *sections, const Section *acc, const char *key)
+{
+  g_autofree char *name = g_strdup_printf ("Repository %s", get (acc, key) ?: "");
+  return ini_section (sections, name);
+}
+
 /**
  * td_import_offlineimap:
  * @text: the contents of an offlineimap configuration file
@@ -636,15 +755,9 @@ td_import_offlineimap (const char *text, const char *source, GPtrArray *notes, G
         continue;
       g_autofree char *acc_name = g_strdup_printf ("Account %s", accounts[i]);
       const Section *acc = ini_section (sections, acc_name);
-      g_autofree char *local_name = g_strdup_printf ("Repository %s",
-                                                     get (acc, "localrepository") ?: "");
-      g_autofree char *remote_name = g_strdup_printf ("Repository %s",
-                                                      get (acc, "remoterepository") ?: "");
-      const Section *local = ini_section (sections, local_name);
-      const Section *remote = ini_section (sections, remote_name);
+      const Section *local = repository (sections, acc, "localrepository");
+      const Section *remote = repository (sections, acc, "remoterepository");
       const char *ltype = get (local, "type"), *rtype = get (remote, "type");
-      g_autofree char *name = account_name (accounts[i]);
-      g_autofree char *label = g_strdup_printf ("account %s", accounts[i]);
       if (ltype == NULL || rtype == NULL || g_ascii_strcasecmp (ltype, "Maildir") != 0
           || (g_ascii_strcasecmp (rtype, "IMAP") != 0 && g_ascii_strcasecmp (rtype, "Gmail") != 0))
         {
@@ -652,91 +765,12 @@ td_import_offlineimap (const char *text, const char *source, GPtrArray *notes, G
                                                    "IMAP repository; left out", accounts[i]));
           continue;
         }
-      const char *v;
+      g_autofree char *name = account_name (accounts[i]);
+      g_autofree char *label = g_strdup_printf ("account %s", accounts[i]);
       g_string_append_printf (out, "\n[account %s]\nprotocol = imap\n", name);
-      if (g_ascii_strcasecmp (rtype, "Gmail") == 0)
-        put (out, "host", "imap.gmail.com");
-      else if ((v = get (remote, "preauthtunnel") ?: get (remote, "tunnel")) != NULL)
-        {
-          g_autofree char *cmd = command_of (v);
-          put (out, "tunnel-command", cmd);
-        }
-      else
-        put (out, "host", (v = get (remote, "remotehost")) ? v : "");
-      gboolean ssl = get (remote, "ssl") == NULL || ini_true (get (remote, "ssl"));
-      if (get (remote, "preauthtunnel") == NULL && get (remote, "tunnel") == NULL)
-        {
-          const char *security = ssl ? "tls" : ini_true (get (remote, "starttls")) ? "starttls"
-                                                                                   : "none";
-          put (out, "security", security);
-          if (g_str_equal (security, "none"))
-            put (out, "allow-insecure-auth", "true");
-          if ((v = get (remote, "remoteport")) != NULL)
-            put (out, "port", v);
-        }
-      if ((v = get (remote, "remoteuser")) != NULL)
-        put (out, "user", v);
-      if ((v = get (remote, "remotepass")) != NULL)
-        {
-          put (out, "password", v);
-          note (notes, out, label, "remotepass: the password is in this file; better run "
-                "`tidings password set %s` and delete the line", name);
-        }
-      if (get (remote, "remotepasseval") != NULL)
-        note (notes, out, label, "remotepasseval is Python: set password-command to a command "
-              "that prints the password");
-      if ((v = get (remote, "remotepassfile")) != NULL)
-        {
-          g_autofree char *quoted = g_shell_quote (v);
-          g_autofree char *cmd = g_strdup_printf ("head -n1 %s", quoted);
-          put (out, "password-command", cmd);
-        }
-      if ((v = get (remote, "sslcacertfile")) != NULL && !g_str_equal (v, "OS-DEFAULT"))
-        put (out, "tls-ca-file", v);
-      if ((v = get (remote, "cert_fingerprint")) != NULL)
-        note (notes, out, label, "cert_fingerprint is SHA-1 or SHA-512 of the certificate; "
-              "tls-fingerprint takes its SHA-256 (shown when a certificate is refused)");
-      put (out, "maildir", (v = get (local, "localfolders")) ? v : "~/Maildir");
-      const char *sep = get (local, "sep");
-      g_autofree char *unquoted = sep ? g_strdup (sep) : NULL;
-      if (unquoted != NULL && strlen (unquoted) == 3 && (unquoted[0] == '"' || unquoted[0] == '\''))
-        {
-          unquoted[0] = unquoted[1];
-          unquoted[1] = '\0';
-        }
-      if (unquoted != NULL && g_str_equal (unquoted, "/"))
-        put (out, "layout", "verbatim");
-      else
-        {
-          put (out, "layout", "flat");
-          if (unquoted != NULL && !g_str_equal (unquoted, "."))
-            put (out, "flat-separator", unquoted);
-        }
-      /* offlineimap keeps the server's modified UTF-7 names unless told to decode them. */
-      put (out, "folder-names", ini_true (get (acc, "utf8foldernames"))
-                                  || ini_true (get (remote, "decodefoldernames")) ? "utf-8"
-                                                                                  : "utf-7");
-      if ((v = get (remote, "folderfilter")) != NULL)
-        put_folderfilter (out, notes, label, v);
-      if (get (remote, "nametrans") != NULL || get (local, "nametrans") != NULL)
-        note (notes, out, label, "nametrans is Python and renames folders; Tidings keeps the "
-              "server's names, so folders renamed by it would be downloaded again under "
-              "those: remove nametrans first, or move the directories");
-      gboolean readonly = ini_true (get (remote, "readonly"));
-      put (out, "sync", readonly ? "pull" : "both");
-      put (out, "deletes", readonly ? "pull" : "both");
-      if ((v = get (acc, "maxsize")) != NULL)
-        put (out, "max-size", v);
-      if (get (acc, "maxage") != NULL || get (acc, "startdate") != NULL)
-        note (notes, out, label, "maxage and startdate: syncing only recent mail is not there "
-              "yet");
-      if (get (acc, "presynchook") != NULL)
-        note (notes, out, label, "presynchook: there is no hook before a sync");
-      if ((v = get (acc, "postsynchook")) != NULL)
-        {
-          g_autofree char *cmd = command_of (v);
-          put (out, "post-sync-command", cmd);
-        }
+      put_oi_server (out, notes, label, name, remote);
+      put_oi_maildir (out, acc, local, remote);
+      put_oi_policy (out, notes, label, acc, local, remote);
       made++;
     }
   if (made == 0)
