@@ -1155,6 +1155,36 @@ test_hooks_quiet_period (DaemonFixture *f, gconstpointer data)
   g_clear_pointer (&hook_log, g_free);
 }
 
+/* A `tidings sync` the daemon does for the command line runs the hooks once, in the daemon
+ * (told of what it downloaded), and never a second time in the command's own process. */
+static void
+test_hooks_handed_to_daemon (DaemonFixture *f, gconstpointer data)
+{
+  hook_log = g_build_filename (f->base.home, "hooks.log", NULL);
+  g_autofree char *extra = g_strdup_printf ("watch =\npost-sync-command = sh -c 'echo \"run "
+                                            "NEW=$TIDINGS_NEW\" >> %s; echo hook says hi'\n",
+                                            hook_log);
+  td_test_daemon_start (f, "imap", extra);
+  expect_startup_sync (f);
+  runs_wanted = 1;
+  g_assert_true (td_test_wait_for (f, hook_ran, SIGNAL_WAIT_MS));
+  guint before = hook_runs ();
+  seed (&f->base, "INBOX", 2, 100);
+  TdTestRun r = td_test_tidings (f->cfg, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "by the running daemon"));
+  g_assert_null (strstr (r.err, "hook says hi"));
+  td_test_run_clear (&r);
+  runs_wanted = before + 1;
+  g_assert_true (td_test_wait_for (f, hook_ran, SIGNAL_WAIT_MS));
+  g_usleep (3 * G_USEC_PER_SEC); /* past the quiet period: no other run */
+  g_assert_cmpuint (hook_runs (), ==, before + 1);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (hook_log, &text, NULL, NULL));
+  g_assert_true (g_str_has_suffix (text, "run NEW=2\n"));
+  g_clear_pointer (&hook_log, g_free);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1181,6 +1211,7 @@ main (int argc, char **argv)
   ADD ("cli-sync-during-sync", test_cli_sync_during_sync);
   ADD ("activation", test_activation);
   ADD ("hooks/quiet-period", test_hooks_quiet_period);
+  ADD ("hooks/handed-to-daemon", test_hooks_handed_to_daemon);
   ADD ("watch-json", test_watch_json);
 #undef ADD
   g_test_add ("/integration/daemon/push/notify", DaemonFixture, NULL, td_daemon_fixture_setup,
