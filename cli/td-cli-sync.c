@@ -127,11 +127,6 @@ run_done (GObject *source, GAsyncResult *result, gpointer data)
   one_done (state);
 }
 
-static int
-report_exit_code (TdAccountReport *r)
-{
-  return td_account_report_exit_code (r);
-}
 
 /* What happened to a folder itself (or would, in a dry run), and what the user can do. */
 static void
@@ -309,7 +304,7 @@ print_json (GPtrArray *reports, gboolean dry_run)
       json_builder_begin_object (b);
       td_cli_json_member (b, "account", r->account);
       json_bool (b, "dry_run", dry_run);
-      json_uint (b, "exit_code", (guint64) report_exit_code (r));
+      json_uint (b, "exit_code", (guint64) td_account_report_exit_code (r));
       td_cli_json_member (b, "error", r->error ? r->error->message : NULL);
       json_builder_set_member_name (b, "folders");
       json_builder_begin_array (b);
@@ -480,10 +475,10 @@ td_cli_sync (const TdCliGlobals *globals, int argc, char **argv)
     {
       TdAccountReport *r = g_ptr_array_index (reports, i);
       print_skipped (r);
-      if (!json && (!quiet || report_exit_code (r) != 0))
+      if (!json && (!quiet || td_account_report_exit_code (r) != 0))
         print_text (r, verbose, dry_run);
       if (code == TD_EXIT_OK)
-        code = report_exit_code (r);
+        code = td_account_report_exit_code (r);
     }
   if (json)
     print_json (reports, dry_run);

@@ -1106,6 +1106,18 @@ hook_runs (void)
 
 static guint runs_wanted;
 
+/* Starts the daemon with @extra keys and a post-sync-command that logs each run to
+ * hook_log and says hello. */
+static void
+start_with_hook (DaemonFixture *f, const char *extra)
+{
+  hook_log = g_build_filename (f->base.home, "hooks.log", NULL);
+  g_autofree char *keys = g_strdup_printf ("%spost-sync-command = sh -c 'echo \"run "
+                                           "NEW=$TIDINGS_NEW\" >> %s; echo hook says hi'\n",
+                                           extra, hook_log);
+  td_test_daemon_start (f, "imap", keys);
+}
+
 static gboolean
 hook_ran (DaemonFixture *f)
 {
@@ -1117,11 +1129,7 @@ hook_ran (DaemonFixture *f)
 static void
 test_hooks_quiet_period (DaemonFixture *f, gconstpointer data)
 {
-  hook_log = g_build_filename (f->base.home, "hooks.log", NULL);
-  g_autofree char *extra = g_strdup_printf ("post-sync-command = sh -c 'echo \"run "
-                                            "NEW=$TIDINGS_NEW\" >> %s; echo hook says hi'\n",
-                                            hook_log);
-  td_test_daemon_start (f, "imap", extra);
+  start_with_hook (f, "");
   expect_watching (f);
   /* Start-up's syncs get a run of their own once quiet; then nothing more happens. */
   runs_wanted = 1;
@@ -1160,11 +1168,7 @@ test_hooks_quiet_period (DaemonFixture *f, gconstpointer data)
 static void
 test_hooks_handed_to_daemon (DaemonFixture *f, gconstpointer data)
 {
-  hook_log = g_build_filename (f->base.home, "hooks.log", NULL);
-  g_autofree char *extra = g_strdup_printf ("watch =\npost-sync-command = sh -c 'echo \"run "
-                                            "NEW=$TIDINGS_NEW\" >> %s; echo hook says hi'\n",
-                                            hook_log);
-  td_test_daemon_start (f, "imap", extra);
+  start_with_hook (f, "watch =\n");
   expect_startup_sync (f);
   runs_wanted = 1;
   g_assert_true (td_test_wait_for (f, hook_ran, SIGNAL_WAIT_MS));

@@ -254,6 +254,44 @@ forget_in_transaction (TdDownloadFolder *local, GHashTable *listed, guint *forgo
  *
  * Returns: %TRUE with @plan filled in
  */
+/* How often each unique id is listed; @without_id: how many messages have none. */
+static GHashTable *
+count_listed (GArray *listing, guint *without_id)
+{
+  GHashTable *counts = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (guint i = 0; i < listing->len; i++)
+    {
+      const TdMessageInfo *m = &g_array_index (listing, TdMessageInfo, i);
+      if (m->unique_id == NULL)
+        (*without_id)++;
+      else
+        g_hash_table_insert (counts, m->unique_id,
+                             GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (counts,
+                                                                                      m->unique_id))
+                                               + 1));
+    }
+  return counts;
+}
+
+/* Of the records: @gone, of messages the server no longer lists (ours included);
+ * @vanished, those of them not being deleted by us; @expected, those that should still be
+ * on the server. */
+static void
+tally_records (TdDownloadFolder *local, GHashTable *listed_count, guint *gone, guint *vanished,
+               guint *expected)
+{
+  for (guint i = 0; i < local->downloads->len; i++)
+    {
+      const TdStateDownload *d = &g_array_index (local->downloads, TdStateDownload, i);
+      *expected += !d->deleting;
+      if (g_hash_table_contains (listed_count, d->unique_id))
+        continue;
+      (*gone)++;
+      *vanished += !d->deleting;
+    }
+}
+
 gboolean
 td_download_folder_plan (TdDownloadFolder *local, GArray *listing, gboolean keep_on_server,
                          guint delete_after_days, guint64 max_size, gboolean force, gint64 now,
@@ -261,22 +299,13 @@ td_download_folder_plan (TdDownloadFolder *local, GArray *listing, gboolean keep
 {
   g_autoptr (GHashTable) known = index_downloads (local->downloads);
   g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal); /* id -> count */
-  g_autoptr (GHashTable) listed_count = g_hash_table_new (g_str_hash, g_str_equal);
-  guint without_id = 0, unknown = 0, vanished = 0;
+  guint without_id = 0, unknown = 0, vanished = 0, gone = 0, expected = 0;
+  g_autoptr (GHashTable) listed_count = count_listed (listing, &without_id);
 
   memset (plan, 0, sizeof *plan);
   plan->to_fetch = g_array_new (FALSE, FALSE, sizeof (TdUidRange));
   plan->to_delete = g_array_new (FALSE, FALSE, sizeof (guint32));
   plan->fetching = g_hash_table_new (g_direct_hash, g_direct_equal);
-  for (guint i = 0; i < listing->len; i++)
-    {
-      const TdMessageInfo *m = &g_array_index (listing, TdMessageInfo, i);
-      if (m->unique_id == NULL)
-        without_id++;
-      else
-        g_hash_table_insert (listed_count, m->unique_id,
-                             GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (listed_count, m->unique_id)) + 1));
-    }
   if (without_id > 0 && keep_on_server)
     {
       g_set_error (error, TD_ERROR, TD_ERROR_NEEDS_USER, "the server gives no unique id "
@@ -318,18 +347,7 @@ td_download_folder_plan (TdDownloadFolder *local, GArray *listing, gboolean keep
       add_number (plan->to_fetch, m->uid);
       g_hash_table_insert (plan->fetching, GUINT_TO_POINTER (m->uid), (gpointer) m);
     }
-  guint gone = 0; /* records of messages the server no longer lists, ours included */
-  for (guint i = 0; i < local->downloads->len; i++)
-    {
-      const TdStateDownload *d = &g_array_index (local->downloads, TdStateDownload, i);
-      if (g_hash_table_contains (listed_count, d->unique_id))
-        continue;
-      gone++;
-      vanished += !d->deleting;
-    }
-  guint expected = 0; /* records of messages that should still be on the server */
-  for (guint i = 0; i < local->downloads->len; i++)
-    expected += !g_array_index (local->downloads, TdStateDownload, i).deleting;
+  tally_records (local, listed_count, &gone, &vanished, &expected);
   plan->vanished = vanished, plan->expected = expected, plan->unknown = unknown;
   if (!force && expected >= TD_MIGRATION_MIN_MESSAGES && vanished * 2 > expected
       && unknown * 2 > expected)
