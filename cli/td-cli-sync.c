@@ -166,12 +166,27 @@ print_event (const TdAccountReport *r, const TdFolderReport *f, gboolean dry_run
     }
 }
 
+/* "; leave 2 over max-size and 1 older than max-age on the server", or "" when max-size and
+ * max-age left nothing there. */
+static char *
+describe_left (const char *lead, guint too_big, guint too_old, const char *tail)
+{
+  g_autofree char *big = too_big > 0 ? g_strdup_printf ("%u over max-size", too_big) : NULL;
+  g_autofree char *old = too_old > 0 ? g_strdup_printf ("%u older than max-age", too_old) : NULL;
+
+  if (big == NULL && old == NULL)
+    return g_strdup ("");
+  return g_strdup_printf ("%s%s%s%s%s", lead, big ? big : "", big && old ? " and " : "",
+                          old ? old : "", tail);
+}
+
 /* One folder's plan in a dry run, when it has one. */
 static void
 print_plan (const TdFolderReport *f)
 {
   if (f->error != NULL || (f->added | f->uploaded | f->flags_changed | f->flags_pushed
-                           | f->removed | f->deleted_remote | f->kept | f->too_big) == 0)
+                           | f->removed | f->deleted_remote | f->kept | f->too_big
+                           | f->too_old) == 0)
     return;
   g_autofree char *size = td_cli_format_size (f->bytes);
   printf ("  %s: would download %u (%s), upload %u; change flags of %u here and %u on the "
@@ -179,9 +194,8 @@ print_plan (const TdFolderReport *f)
           f->flags_changed, f->flags_pushed, f->removed, f->deleted_remote);
   if (f->kept > 0)
     printf ("; keep %u deletions on one side (deletes policy)", f->kept);
-  if (f->too_big > 0)
-    printf ("; leave %u over max-size on the server", f->too_big);
-  printf ("%s\n", f->estimate ? " (at most: the server renumbered the folder or the state "
+  g_autofree char *left = describe_left ("; leave ", f->too_big, f->too_old, " on the server");
+  printf ("%s%s\n", left, f->estimate ? " (at most: the server renumbered the folder or the state "
                                  "is new, so messages are matched by Message-ID first)" : "");
 }
 
@@ -203,9 +217,8 @@ print_text (TdAccountReport *r, gboolean verbose, gboolean dry_run)
         print_plan (f);
       else if (verbose)
         {
-          g_autofree char *left = f->too_big > 0 ? g_strdup_printf ("; %u over max-size left "
-                                                                    "on the server", f->too_big)
-                                                 : g_strdup ("");
+          g_autofree char *left = describe_left ("; ", f->too_big, f->too_old,
+                                                 " left on the server");
           printf ("  %s: %u new, %u flag changes, %u removed; to the server: %u uploaded, "
                   "%u flag changes, %u deleted%s%s\n", f->name, f->added, f->flags_changed,
                   f->removed, f->uploaded, f->flags_pushed, f->deleted_remote, left,
@@ -222,9 +235,7 @@ print_text (TdAccountReport *r, gboolean verbose, gboolean dry_run)
   /* A run that failed before doing anything has said why; a line of zeros adds nothing. */
   if (r->error != NULL && !dry_run && g_str_equal (did, "nothing new"))
     return;
-  g_autofree char *too_big = c.too_big > 0 ? g_strdup_printf (", %u over max-size left on the "
-                                                              "server", c.too_big)
-                                             : g_strdup ("");
+  g_autofree char *too_big = describe_left (", ", c.too_big, c.too_old, " left on the server");
   if (r->download_only)
     printf ("%s: %s%u new (%s), %u deleted on the server%s%s\n", r->account,
             dry_run ? "dry run, nothing changed. A sync would download " : "", c.added, size,
@@ -286,6 +297,7 @@ json_folder (JsonBuilder *b, const TdFolderReport *f)
   td_cli_json_member (b, "event", td_folder_event_to_string (f->event));
   json_uint (b, "skipped", f->skipped ? f->skipped->len : 0);
   json_uint (b, "too_big", f->too_big);
+  json_uint (b, "too_old", f->too_old);
   td_cli_json_member (b, "error", f->error ? f->error->message : NULL);
   json_builder_end_object (b);
 }

@@ -456,13 +456,17 @@ td_state_folder_summary_free (TdStateFolderSummary *summary)
  * td_state_db_list_folders:
  * @db: a database
  * @account: an account name
+ * @max_size: the account's max-size (0: none)
+ * @not_before: the account's max-age as a date: seconds since the epoch (0: none)
  * @error: return location for an error
  *
  * Returns: (transfer full) (element-type TdStateFolderSummary): every folder the account has
- *   synced, with its message counts, from one query
+ *   synced, with its message counts and how many messages left on the server @max_size and
+ *   @not_before let through now, from one query
  */
 GPtrArray *
-td_state_db_list_folders (TdStateDb *db, const char *account, GError **error)
+td_state_db_list_folders (TdStateDb *db, const char *account, guint64 max_size,
+                          gint64 not_before, GError **error)
 {
   /* One lookup per folder in an index (the count walks the narrow messages_by_base, the
    * highest UID is a seek, pending rows have their own index): a join grouped by folder
@@ -470,19 +474,20 @@ td_state_db_list_folders (TdStateDb *db, const char *account, GError **error)
   sqlite3_stmt *stmt = statement (db, "SELECT f.name, f.id, f.uidvalidity, f.uidnext, "
                                       "f.highestmodseq, "
                                       "(SELECT COUNT(*) FROM messages m WHERE m.folder_id = f.id) "
-                                      "+ (SELECT COUNT(*) FROM too_big t WHERE t.folder_id = f.id), "
+                                      "+ (SELECT COUNT(*) FROM left_on_server t WHERE t.folder_id = f.id), "
                                       "MAX ((SELECT COALESCE(MAX(m.uid), 0) FROM messages m "
                                       "WHERE m.folder_id = f.id), "
-                                      "(SELECT COALESCE(MAX(t.uid), 0) FROM too_big t "
+                                      "(SELECT COALESCE(MAX(t.uid), 0) FROM left_on_server t "
                                       "WHERE t.folder_id = f.id)), "
                                       "(SELECT COUNT(*) FROM messages m INDEXED BY messages_pending "
                                       "WHERE m.folder_id = f.id AND m.pending = 1) "
                                       "+ (SELECT COUNT(*) FROM uploads u WHERE u.folder_id = f.id), "
                                       "f.cur_mtime, f.new_mtime, "
                                       "f.scanned_at, "
-                                      "(SELECT COALESCE(MIN(t.size), 0) FROM too_big t "
-                                      "WHERE t.folder_id = f.id) "
-                                      "FROM folders f WHERE f.account = ?",
+                                      "(SELECT COUNT(*) FROM left_on_server t "
+                                      "WHERE t.folder_id = f.id AND (?2 = 0 OR t.size <= ?2) "
+                                      "AND (t.internal_date < 0 OR t.internal_date >= ?3)) "
+                                      "FROM folders f WHERE f.account = ?1",
                                   error);
   g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) td_state_folder_summary_free);
   int rc;
@@ -490,6 +495,8 @@ td_state_db_list_folders (TdStateDb *db, const char *account, GError **error)
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_text (stmt, 1, account, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 2, (sqlite3_int64) MIN (max_size, (guint64) G_MAXINT64));
+  sqlite3_bind_int64 (stmt, 3, not_before);
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
       TdStateFolderSummary *f = g_new0 (TdStateFolderSummary, 1);
@@ -504,7 +511,7 @@ td_state_db_list_folders (TdStateDb *db, const char *account, GError **error)
       f->record.cur_mtime = sqlite3_column_int64 (stmt, 8);
       f->record.new_mtime = sqlite3_column_int64 (stmt, 9);
       f->record.scanned_at = sqlite3_column_int64 (stmt, 10);
-      f->too_big_smallest = (guint64) sqlite3_column_int64 (stmt, 11);
+      f->left_let_through = (guint32) sqlite3_column_int64 (stmt, 11);
       g_ptr_array_add (out, f);
     }
   sqlite3_reset (stmt);
@@ -705,7 +712,7 @@ td_state_db_remove_folder (TdStateDb *db, gint64 folder_id, GError **error)
   static const char *const sql[] = {
     "DELETE FROM messages WHERE folder_id = ?", "DELETE FROM uploads WHERE folder_id = ?",
     "DELETE FROM local_only WHERE folder_id = ?", "DELETE FROM downloads WHERE folder_id = ?",
-    "DELETE FROM too_big WHERE folder_id = ?", "DELETE FROM folders WHERE id = ?",
+    "DELETE FROM left_on_server WHERE folder_id = ?", "DELETE FROM folders WHERE id = ?",
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (sql); i++)
@@ -720,30 +727,31 @@ td_state_db_remove_folder (TdStateDb *db, gint64 folder_id, GError **error)
   return TRUE;
 }
 
-/* Messages max-size left on the server (version 5) */
+/* Messages max-size or max-age left on the server (versions 5 and 6) */
 
 static int
-compare_too_big (gconstpointer a, gconstpointer b)
+compare_left (gconstpointer a, gconstpointer b)
 {
-  guint32 x = ((const TdStateTooBig *) a)->uid, y = ((const TdStateTooBig *) b)->uid;
+  guint32 x = ((const TdStateLeft *) a)->uid, y = ((const TdStateLeft *) b)->uid;
   return x < y ? -1 : x > y;
 }
 
 /**
- * td_state_db_load_too_big:
+ * td_state_db_load_left:
  * @db: a database
  * @folder_id: the folder
  * @error: return location for an error
  *
- * Returns: (transfer full) (element-type TdStateTooBig) (nullable): the messages max-size
- *   left on the server, by ascending UID
+ * Returns: (transfer full) (element-type TdStateLeft) (nullable): the messages max-size or
+ *   max-age left on the server, by ascending UID
  */
 GArray *
-td_state_db_load_too_big (TdStateDb *db, gint64 folder_id, GError **error)
+td_state_db_load_left (TdStateDb *db, gint64 folder_id, GError **error)
 {
-  sqlite3_stmt *stmt = statement (db, "SELECT uid, size FROM too_big WHERE folder_id = ?",
+  sqlite3_stmt *stmt = statement (db, "SELECT uid, size, internal_date FROM left_on_server "
+                                      "WHERE folder_id = ?",
                                   error);
-  g_autoptr (GArray) out = g_array_new (FALSE, FALSE, sizeof (TdStateTooBig));
+  g_autoptr (GArray) out = g_array_new (FALSE, FALSE, sizeof (TdStateLeft));
   int rc;
 
   if (stmt == NULL)
@@ -751,37 +759,38 @@ td_state_db_load_too_big (TdStateDb *db, gint64 folder_id, GError **error)
   sqlite3_bind_int64 (stmt, 1, folder_id);
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
-      TdStateTooBig t = { (guint32) sqlite3_column_int64 (stmt, 0),
-                          (guint64) sqlite3_column_int64 (stmt, 1) };
+      TdStateLeft t = { (guint32) sqlite3_column_int64 (stmt, 0),
+                        (guint64) sqlite3_column_int64 (stmt, 1), sqlite3_column_int64 (stmt, 2) };
       g_array_append_val (out, t);
     }
   sqlite3_reset (stmt);
   if (rc != SQLITE_DONE)
-    return db_error (db, error, "read the messages max-size left on the server"), NULL;
-  g_array_sort (out, compare_too_big);
+    return db_error (db, error, "read the messages left on the server"), NULL;
+  g_array_sort (out, compare_left);
   return g_steal_pointer (&out);
 }
 
 gboolean
-td_state_db_put_too_big (TdStateDb *db, gint64 folder_id, const TdStateTooBig *message,
-                         GError **error)
+td_state_db_put_left (TdStateDb *db, gint64 folder_id, const TdStateLeft *message,
+                      GError **error)
 {
-  sqlite3_stmt *stmt = statement (db, "INSERT OR REPLACE INTO too_big (folder_id, uid, size) "
-                                      "VALUES (?, ?, ?)", error);
+  sqlite3_stmt *stmt = statement (db, "INSERT OR REPLACE INTO left_on_server (folder_id, uid, "
+                                      "size, internal_date) VALUES (?, ?, ?, ?)", error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, folder_id);
   sqlite3_bind_int64 (stmt, 2, message->uid);
   sqlite3_bind_int64 (stmt, 3, (sqlite3_int64) MIN (message->size, (guint64) G_MAXINT64));
+  sqlite3_bind_int64 (stmt, 4, message->internal_date);
   return step_done (db, stmt, error);
 }
 
 /* @uid 0: every row of the folder. */
 gboolean
-td_state_db_remove_too_big (TdStateDb *db, gint64 folder_id, guint32 uid, GError **error)
+td_state_db_remove_left (TdStateDb *db, gint64 folder_id, guint32 uid, GError **error)
 {
-  sqlite3_stmt *stmt = statement (db, uid == 0 ? "DELETE FROM too_big WHERE folder_id = ?"
-                                               : "DELETE FROM too_big WHERE folder_id = ? "
+  sqlite3_stmt *stmt = statement (db, uid == 0 ? "DELETE FROM left_on_server WHERE folder_id = ?"
+                                               : "DELETE FROM left_on_server WHERE folder_id = ? "
                                                  "AND uid = ?", error);
   if (stmt == NULL)
     return FALSE;

@@ -36,12 +36,13 @@ typedef struct
   gboolean pending;
 } TdStateMessage;
 
-/* A message max-size left on the server (version 5). */
+/* A message max-size or max-age left on the server (versions 5 and 6). */
 typedef struct
 {
   guint32 uid;
   guint64 size;
-} TdStateTooBig;
+  gint64 internal_date; /* seconds since the epoch; -1 when not known */
+} TdStateLeft;
 
 TdStateDb *td_state_db_open (const char *path, GError **error);
 void td_state_db_close (TdStateDb *db);
@@ -63,14 +64,15 @@ typedef struct
 {
   char *name;
   TdStateFolder record;
-  guint32 count;      /* messages held, and those max-size left on the server */
+  guint32 count;      /* messages held, and those left on the server (max-size, max-age) */
   guint32 last_uid;   /* the highest UID of either */
   guint32 pending;    /* downloads and uploads an earlier run left unfinished */
-  guint64 too_big_smallest; /* the smallest message max-size left on the server, or 0 */
+  guint32 left_let_through; /* messages left on the server that the limits let through now */
 } TdStateFolderSummary;
 
 void td_state_folder_summary_free (TdStateFolderSummary *summary);
-GPtrArray *td_state_db_list_folders (TdStateDb *db, const char *account, GError **error);
+GPtrArray *td_state_db_list_folders (TdStateDb *db, const char *account, guint64 max_size,
+                                     gint64 not_before, GError **error);
 char **td_state_db_peek_folder_names (const char *path, const char *account, GError **error);
 GArray *td_state_db_load_messages (TdStateDb *db, gint64 folder_id, GError **error);
 gboolean td_state_db_put_message (TdStateDb *db, gint64 folder_id, const TdStateMessage *message,
@@ -105,11 +107,11 @@ gboolean td_state_db_put_upload (TdStateDb *db, gint64 folder_id, const TdStateU
 gboolean td_state_db_remove_upload (TdStateDb *db, gint64 folder_id, const char *base,
                                     GError **error);
 GHashTable *td_state_db_load_local_only (TdStateDb *db, gint64 folder_id, GError **error);
-GArray *td_state_db_load_too_big (TdStateDb *db, gint64 folder_id, GError **error);
-gboolean td_state_db_put_too_big (TdStateDb *db, gint64 folder_id, const TdStateTooBig *message,
+GArray *td_state_db_load_left (TdStateDb *db, gint64 folder_id, GError **error);
+gboolean td_state_db_put_left (TdStateDb *db, gint64 folder_id, const TdStateLeft *message,
+                               GError **error);
+gboolean td_state_db_remove_left (TdStateDb *db, gint64 folder_id, guint32 uid,
                                   GError **error);
-gboolean td_state_db_remove_too_big (TdStateDb *db, gint64 folder_id, guint32 uid,
-                                     GError **error);
 gboolean td_state_db_put_local_only (TdStateDb *db, gint64 folder_id, const char *base,
                                      GError **error);
 gboolean td_state_db_remove_local_only (TdStateDb *db, gint64 folder_id, const char *base,

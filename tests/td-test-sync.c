@@ -339,6 +339,26 @@ assert_json (const TdTestRun *r, const char *fragment)
     g_error ("expected %s in: %s\nstderr: %s", fragment, r->out, r->err);
 }
 
+/**
+ * sync_says:
+ * Runs `tidings sync` with @option (nullable, such as "--json"), requires it to succeed and
+ * its output to hold each of the NULL-terminated fragments.
+ */
+void
+sync_says (const char *cfg, const char *option, ...)
+{
+  TdTestRun r = td_test_tidings (cfg, "sync", option, NULL);
+  va_list args;
+
+  if (r.status != 0)
+    g_error ("tidings sync %s exited with %d: %s%s", option ? option : "", r.status, r.out, r.err);
+  va_start (args, option);
+  for (const char *s = va_arg (args, const char *); s != NULL; s = va_arg (args, const char *))
+    assert_json (&r, s);
+  va_end (args);
+  td_test_run_clear (&r);
+}
+
 /* What another machine sees: a CRLF a local file held comes down as LF like every line. */
 void
 expect_lf (Fixture *f)
@@ -423,8 +443,14 @@ sent_count (const char *err, const char *fragment)
   return n;
 }
 
+/**
+ * seed_files_dated:
+ * Like seed_folder_files(), with each file's time set to @received (seconds since the epoch):
+ * Dovecot's Maildir takes a new file's modification time as its INTERNALDATE. @received
+ * -1 leaves the time of writing.
+ */
 void
-seed_folder_files (Fixture *f, const char *folder, guint count, gsize size)
+seed_files_dated (Fixture *f, const char *folder, guint count, gsize size, gint64 received)
 {
   gboolean inbox = g_str_equal (folder, "INBOX");
   g_autofree char *dot = g_strconcat (".", folder, NULL);
@@ -448,10 +474,20 @@ seed_folder_files (Fixture *f, const char *folder, guint count, gsize size)
       char *lf = td_test_crlf_to_lf (m, len, &lf_len);
       g_assert_true (g_file_set_contents (path, lf, lf_len, NULL));
       g_assert_cmpint (chown (path, owner->pw_uid, owner->pw_gid), ==, 0);
+      struct utimbuf times = { (time_t) received, (time_t) received };
+      g_assert_true (received < 0 || utime (path, &times) == 0);
       g_hash_table_insert (f->expected, g_strdup_printf ("%s\n<msg%u@tidings.test>", folder, id),
                            lf);
     }
   g_assert_cmpuint (server_count (f, folder), ==, before + count);
+}
+
+/* @count messages written straight into Dovecot's Maildir for @folder, faster than a doveadm
+ * save each. */
+void
+seed_folder_files (Fixture *f, const char *folder, guint count, gsize size)
+{
+  seed_files_dated (f, folder, count, size, -1);
 }
 
 /**

@@ -47,9 +47,12 @@ char *new_local_message (Fixture *f, const char *folder, const char *id);
 void expect_lf (Fixture *f);
 TdTestRun sync_json (const char *cfg, const char *extra);
 void assert_json (const TdTestRun *r, const char *fragment);
+void sync_says (const char *cfg, const char *option, ...) G_GNUC_NULL_TERMINATED;
 gboolean sent_command (const char *err, const char *fragment);
 guint sent_count (const char *err, const char *fragment);
 void seed_folder_files (Fixture *f, const char *folder, guint count, gsize size);
+void seed_files_dated (Fixture *f, const char *folder, guint count, gsize size,
+                       gint64 received);
 void seed_inbox_files (Fixture *f, guint count, gsize size);
 GSubprocess *start_throttle (Fixture *f, guint16 target, guint rate, guint64 cut,
                              guint16 *port);

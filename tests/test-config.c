@@ -179,6 +179,32 @@ test_max_size (void)
     }
 }
 
+/* max-age takes days (0 for none); a POP3 account is told it cannot have it. */
+static void
+test_max_age (void)
+{
+  g_autofree char *text = g_strdup_printf ("%smax-age = 365\n", base);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TdConfig) c = td_config_load_from_data (text, "/cfg", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (td_config_find_account (c, "work")->max_age_days, ==, 365);
+
+  const char *bad[] = { "-1", "1y", "36501" };
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *t = g_strdup_printf ("%smax-age = %s\n", base, bad[i]);
+      g_autoptr (GError) e = NULL;
+      g_autoptr (TdConfig) none = td_config_load_from_data (t, "/cfg", &e);
+      g_assert_error (e, TD_ERROR, TD_ERROR_CONFIG);
+      g_assert_nonnull (strstr (e->message, "max-age"));
+    }
+  g_autoptr (GError) pop_error = NULL;
+  g_autoptr (TdConfig) pop = td_config_load_from_data (
+    "[account mail]\nprotocol = pop3\nhost = h\nuser = u\nmax-age = 30\n", "/cfg", &pop_error);
+  g_assert_error (pop_error, TD_ERROR, TD_ERROR_CONFIG);
+  g_assert_nonnull (strstr (pop_error->message, "max-age works only with protocol = imap"));
+}
+
 /* The layouts of mbsync and offlineimap, with how names are written. */
 static void
 test_layouts (void)
@@ -293,6 +319,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config/hash-in-values", test_hash_in_values);
   g_test_add_func ("/config/tunnel", test_tunnel);
   g_test_add_func ("/config/max-size", test_max_size);
+  g_test_add_func ("/config/max-age", test_max_age);
   g_test_add_func ("/config/layouts", test_layouts);
   return g_test_run ();
 }

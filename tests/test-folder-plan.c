@@ -19,8 +19,8 @@ side_free (TdLocalSide *side)
   g_array_unref (side->deleted);
   g_ptr_array_unref (side->new_files);
   g_array_unref (side->uploads);
-  if (side->too_big != NULL)
-    g_array_unref (side->too_big);
+  if (side->left != NULL)
+    g_array_unref (side->left);
   g_free (side);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdLocalSide, side_free)
@@ -84,7 +84,14 @@ server_sets (TdFolderChanges *changes, guint32 uid, TdFlags flags)
 static void
 server_adds (TdFolderChanges *changes, guint32 uid, guint64 size)
 {
-  TdMessageInfo info = { .uid = uid, .size = size };
+  TdMessageInfo info = { .uid = uid, .size = size, .internal_date = -1 };
+  g_array_append_val (changes->added, info);
+}
+
+static void
+server_adds_dated (TdFolderChanges *changes, guint32 uid, guint64 size, gint64 internal_date)
+{
+  TdMessageInfo info = { .uid = uid, .size = size, .internal_date = internal_date };
   g_array_append_val (changes->added, info);
 }
 
@@ -342,10 +349,10 @@ test_downloads (void)
 static void
 left_on_server (TdLocalSide *local, guint32 uid, guint64 size)
 {
-  TdStateTooBig t = { uid, size };
-  if (local->too_big == NULL)
-    local->too_big = g_array_new (FALSE, FALSE, sizeof (TdStateTooBig));
-  g_array_append_val (local->too_big, t);
+  TdStateLeft t = { uid, size, -1 };
+  if (local->left == NULL)
+    local->left = g_array_new (FALSE, FALSE, sizeof (TdStateLeft));
+  g_array_append_val (local->left, t);
 }
 
 /* max-size: a new message bigger than it is left on the server and recorded; one recorded
@@ -368,9 +375,9 @@ test_too_big (void)
   g_autofree char *set = td_uid_set_to_string (plan->downloads);
   g_assert_cmpstr (set, ==, "10,12");
   g_assert_cmpuint (plan->too_big, ==, 1);
-  g_assert_cmpuint (plan->too_big_new->len, ==, 1);
-  g_assert_cmpuint (g_array_index (plan->too_big_new, TdStateTooBig, 0).uid, ==, 11);
-  g_assert_cmpuint (g_array_index (plan->too_big_new, TdStateTooBig, 0).size, ==, 9000);
+  g_assert_cmpuint (plan->left_new->len, ==, 1);
+  g_assert_cmpuint (g_array_index (plan->left_new, TdStateLeft, 0).uid, ==, 11);
+  g_assert_cmpuint (g_array_index (plan->left_new, TdStateLeft, 0).size, ==, 9000);
   g_assert_cmpuint (plan->removals->len, ==, 0);
   g_assert_cmpuint (td_uid_set_count (plan->deletions_there), ==, 0);
 
@@ -385,10 +392,10 @@ test_too_big (void)
                                                         quiet);
   g_assert_cmpuint (same->download_count, ==, 0);
   g_assert_cmpuint (same->too_big, ==, 2);
-  g_assert_cmpuint (same->too_big_new->len, ==, 0);
-  g_assert_cmpuint (same->too_big_gone->len, ==, 2);
-  g_assert_cmpuint (g_array_index (same->too_big_gone, guint32, 0), ==, 3);
-  g_assert_cmpuint (g_array_index (same->too_big_gone, guint32, 1), ==, 8);
+  g_assert_cmpuint (same->left_new->len, ==, 0);
+  g_assert_cmpuint (same->left_gone->len, ==, 2);
+  g_assert_cmpuint (g_array_index (same->left_gone, guint32, 0), ==, 3);
+  g_assert_cmpuint (g_array_index (same->left_gone, guint32, 1), ==, 8);
 
   /* The limit raised to 10000: 11 comes down, 7 stays. No limit: both. */
   policy.max_size = 10000;
@@ -411,10 +418,76 @@ test_too_big (void)
   policy.max_size = 5000;
   g_assert_cmpint (td_folder_plan_decide (&policy, local, &point, &state), ==,
                    TD_FOLDER_PLAN_CHANGES); /* 8 (100 bytes) fits */
-  g_array_remove_index (local->too_big, 2);
-  g_array_remove_index (local->too_big, 0);
+  g_array_remove_index (local->left, 2);
+  g_array_remove_index (local->left, 0);
   g_assert_cmpint (td_folder_plan_decide (&policy, local, &point, &state), ==,
                    TD_FOLDER_PLAN_UNCHANGED);
+}
+
+/* max-age: a new message the server received before the cut-off is left there and recorded
+ * with its date (before max-size is asked: a message only gets older); one whose date is not
+ * known comes down. Raising the limit brings recorded ones, and only that opens a folder
+ * where nothing else changed. The cut-off is the clock less the days. */
+static void
+test_too_old (void)
+{
+  g_autoptr (TdLocalSide) local = folder_new (4, 0);
+  g_autoptr (TdFolderChanges) changes = td_folder_changes_new ();
+  TdSyncPolicy policy = policy_for (TD_DIRECTION_BOTH, TD_DIRECTION_BOTH);
+  TdAccountConfig account = { .sync = TD_DIRECTION_BOTH, .max_age_days = 30 };
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  td_sync_policy_init (&policy, &account, TD_BACKEND_CAP_FOLDERS | TD_BACKEND_CAP_FLAGS);
+  g_assert_cmpint (policy.not_before, >=, now - 30 * 86400 - 5);
+  g_assert_cmpint (policy.not_before, <=, now - 30 * 86400 + 5);
+
+  policy = policy_for (TD_DIRECTION_BOTH, TD_DIRECTION_BOTH);
+  policy.not_before = 1000000;
+  policy.max_size = 5000;
+  server_adds_dated (changes, 10, 100, 2000000);
+  server_adds_dated (changes, 11, 100, 500000);
+  server_adds_dated (changes, 12, 100, -1);
+  server_adds_dated (changes, 13, 9000, 999999);
+  server_adds_dated (changes, 14, 9000, 1000000);
+  g_autoptr (TdFolderPlan) plan = td_folder_plan_build (&policy, FALSE, local, &everything,
+                                                        changes);
+  g_autofree char *set = td_uid_set_to_string (plan->downloads);
+  g_assert_cmpstr (set, ==, "10,12");
+  g_assert_cmpuint (plan->too_old, ==, 2);
+  g_assert_cmpuint (plan->too_big, ==, 1);
+  g_assert_cmpuint (plan->left_new->len, ==, 3);
+  const TdStateLeft *old = &g_array_index (plan->left_new, TdStateLeft, 0);
+  g_assert_cmpuint (old->uid, ==, 11);
+  g_assert_cmpint (old->internal_date, ==, 500000);
+  g_assert_cmpint (g_array_index (plan->left_new, TdStateLeft, 2).internal_date, ==, 1000000);
+  /* The held messages 1 to 4 are older than anything here: nothing touches them. */
+  g_assert_cmpuint (plan->removals->len, ==, 0);
+  g_assert_cmpuint (td_uid_set_count (plan->deletions_there), ==, 0);
+
+  /* Recorded: 11 from 500000. The same cut-off keeps the quiet folder closed; an earlier
+   * one (a longer max-age) opens it and brings 11. */
+  g_array_append_vals (local->left == NULL
+                         ? (local->left = g_array_new (FALSE, FALSE, sizeof (TdStateLeft)))
+                         : local->left,
+                       old, 1);
+  TdSyncPoint point = { .uidvalidity = 1, .uidnext = 20, .highestmodseq = 5, .known_count = 5 };
+  TdFolderState state = { .uidvalidity = 1, .uidnext = 20, .highestmodseq = 5, .exists = 5 };
+  g_assert_cmpint (td_folder_plan_decide (&policy, local, &point, &state), ==,
+                   TD_FOLDER_PLAN_UNCHANGED);
+  g_autoptr (TdFolderChanges) quiet = td_folder_changes_new ();
+  g_autoptr (TdFolderPlan) same = td_folder_plan_build (&policy, FALSE, local, &everything,
+                                                        quiet);
+  g_assert_cmpuint (same->download_count, ==, 0);
+  g_assert_cmpuint (same->too_old, ==, 1);
+  g_assert_cmpuint (same->left_new->len, ==, 0);
+  policy.not_before = 400000;
+  g_assert_cmpint (td_folder_plan_decide (&policy, local, &point, &state), ==,
+                   TD_FOLDER_PLAN_CHANGES);
+  g_autoptr (TdFolderPlan) raised = td_folder_plan_build (&policy, FALSE, local, &everything,
+                                                          quiet);
+  g_autofree char *some = td_uid_set_to_string (raised->downloads);
+  g_assert_cmpstr (some, ==, "11");
+  g_assert_cmpuint (raised->too_old, ==, 0);
 }
 
 /* What the dry run reports is the plan, counted. */
@@ -631,6 +704,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sync/plan/deletions-there/wiped", test_deletions_wiped);
   g_test_add_func ("/sync/plan/downloads", test_downloads);
   g_test_add_func ("/sync/plan/too-big", test_too_big);
+  g_test_add_func ("/sync/plan/too-old", test_too_old);
   g_test_add_func ("/sync/plan/count", test_count);
   g_test_add_func ("/sync/plan/decide", test_decide);
   g_test_add_func ("/sync/plan/account/folders-and-totals", test_account_plan);

@@ -903,11 +903,7 @@ test_max_size (Fixture *f, gconstpointer data)
   seed (f, "INBOX", 3, 200);
   seed (f, "INBOX", 2, 30000);
   g_autofree char *cfg = config (f, "max-size = 10K\n");
-  TdTestRun r = td_test_tidings (cfg, "sync", "--json", NULL);
-  g_assert_cmpint (r.status, ==, 0);
-  g_assert_nonnull (strstr (r.out, "\"added\":3"));
-  g_assert_nonnull (strstr (r.out, "\"too_big\":2"));
-  td_test_run_clear (&r);
+  sync_says (cfg, "--json", "\"added\":3", "\"too_big\":2", NULL);
   g_autoptr (GHashTable) first = read_local (f, "INBOX");
   g_assert_cmpuint (g_hash_table_size (first), ==, 3);
 
@@ -915,16 +911,9 @@ test_max_size (Fixture *f, gconstpointer data)
    * stay where they are, on the server only. */
   seed (f, "INBOX", 1, 30000);
   seed (f, "INBOX", 1, 200);
-  r = td_test_tidings (cfg, "sync", "--dry-run", NULL);
-  g_assert_cmpint (r.status, ==, 0);
-  g_assert_nonnull (strstr (r.out, "leave 3 over max-size on the server"));
-  td_test_run_clear (&r);
+  sync_says (cfg, "--dry-run", "leave 3 over max-size on the server", NULL);
   remove_local (f, "INBOX", 1);
-  r = td_test_tidings (cfg, "sync", NULL);
-  g_assert_cmpint (r.status, ==, 0);
-  g_assert_nonnull (strstr (r.out, "1 new"));
-  g_assert_nonnull (strstr (r.out, "3 over max-size left on the server"));
-  td_test_run_clear (&r);
+  sync_says (cfg, NULL, "1 new", "3 over max-size left on the server", NULL);
   g_assert_cmpuint (server_count (f, "INBOX"), ==, 6); /* the reader's deletion, no other */
   sync_ok (cfg);
   g_assert_cmpuint (server_count (f, "INBOX"), ==, 6);
@@ -934,17 +923,13 @@ test_max_size (Fixture *f, gconstpointer data)
   /* The state DB lost: the files here are recognised, and the big ones are still left on
    * the server rather than downloaded. */
   td_test_remove_tree (f->state);
-  r = td_test_tidings (cfg, "sync", "--json", NULL);
-  g_assert_cmpint (r.status, ==, 0);
-  g_assert_nonnull (strstr (r.out, "\"added\":0"));
-  g_assert_nonnull (strstr (r.out, "\"too_big\":3"));
-  td_test_run_clear (&r);
+  sync_says (cfg, "--json", "\"added\":0", "\"too_big\":3", NULL);
   g_assert_cmpuint (server_count (f, "INBOX"), ==, 6);
 
   /* Quiet now: the folder is not even opened (where HIGHESTMODSEQ can tell)... */
   g_usleep (200 * 1000); /* past the same-tick margin of the directory times */
   sync_ok (cfg);
-  r = td_test_tidings (cfg, "sync", "--json", NULL);
+  TdTestRun r = td_test_tidings (cfg, "sync", "--json", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_true ((strstr (r.out, "\"unchanged\":true") != NULL) == (data == NULL));
   g_assert_nonnull (strstr (r.out, "\"added\":0"));
@@ -952,10 +937,7 @@ test_max_size (Fixture *f, gconstpointer data)
 
   /* ...until the limit is raised: the three big ones come down, and nothing else changes. */
   g_autofree char *raised = config (f, "max-size = 1M\n");
-  r = td_test_tidings (raised, "sync", "--json", NULL);
-  g_assert_cmpint (r.status, ==, 0);
-  g_assert_nonnull (strstr (r.out, "\"added\":3"));
-  td_test_run_clear (&r);
+  sync_says (raised, "--json", "\"added\":3", NULL);
   g_autoptr (GHashTable) third = read_local (f, "INBOX");
   g_assert_cmpuint (g_hash_table_size (third), ==, 6);
   g_assert_cmpuint (server_count (f, "INBOX"), ==, 6);
@@ -965,6 +947,61 @@ test_max_size (Fixture *f, gconstpointer data)
   g_assert_null (strstr (r.out, "\"added\":1"));
   g_assert_nonnull (strstr (r.out, "\"too_big\":0"));
   td_test_run_clear (&r);
+}
+
+/* max-age: messages the server received before the cut-off stay there, counted like
+ * max-size's; the limit raised brings them; held messages that age past the limit stay on
+ * both sides; a lost state DB finds the held ones again and leaves the rest. */
+static void
+test_max_age (Fixture *f, gconstpointer data)
+{
+  gint64 long_ago = g_get_real_time () / G_USEC_PER_SEC - 400 * 24 * 3600;
+
+  assert_capabilities_narrowed (f, data);
+  seed (f, "INBOX", 3, 200);
+  seed_files_dated (f, "INBOX", 2, 200, long_ago);
+  g_autofree char *cfg = config (f, "max-age = 365\n");
+  sync_says (cfg, "--json", "\"added\":3", "\"too_old\":2", NULL);
+  g_autoptr (GHashTable) first = read_local (f, "INBOX");
+  g_assert_cmpuint (g_hash_table_size (first), ==, 3);
+
+  /* An old one and a new one come, and the reader deletes one: the dry run and the sync say
+   * what stays on the server, and only the reader's deletion reaches it. */
+  seed_files_dated (f, "INBOX", 1, 200, long_ago);
+  seed (f, "INBOX", 1, 200);
+  sync_says (cfg, "--dry-run", "leave 3 older than max-age on the server", NULL);
+  remove_local (f, "INBOX", 1);
+  sync_says (cfg, NULL, "1 new", "3 older than max-age left on the server", NULL);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 6);
+
+  /* Quiet: not opened where HIGHESTMODSEQ tells, and nothing comes either way. */
+  g_usleep (200 * 1000); /* past the same-tick margin of the directory times */
+  sync_ok (cfg);
+  TdTestRun r = td_test_tidings (cfg, "sync", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_true ((strstr (r.out, "\"unchanged\":true") != NULL) == (data == NULL));
+  g_assert_nonnull (strstr (r.out, "\"added\":0"));
+  td_test_run_clear (&r);
+
+  /* A longer max-age brings the three. */
+  g_autofree char *longer = config (f, "max-age = 500\n");
+  sync_says (longer, "--json", "\"added\":3", "\"too_old\":0", NULL);
+  assert_folder_matches (f, "INBOX");
+
+  /* Back to 365: the three held ones are older than that now, and stay on both sides. */
+  g_autofree char *again = config (f, "max-age = 365\n");
+  sync_says (again, "--json", "\"removed\":0", "\"deleted_remote\":0", "\"too_old\":0", NULL);
+  assert_folder_matches (f, "INBOX");
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 6);
+
+  /* The state DB lost: every file here is recognised, old or not; an old one only the server
+   * has stays there. */
+  seed_files_dated (f, "INBOX", 1, 200, long_ago);
+  td_test_remove_tree (f->state);
+  sync_says (again, "--json", "\"added\":0", "\"too_old\":1", NULL);
+  g_autoptr (GHashTable) last = read_local (f, "INBOX");
+  g_assert_cmpuint (g_hash_table_size (last), ==, 6);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 7);
 }
 
 /* Hooks */
@@ -1115,6 +1152,9 @@ main (int argc, char **argv)
   ADD ("/integration/imap/id-not-offered", test_imap_id, "imap_capability = IMAP4rev1 LITERAL+");
   ADD ("/integration/imap/tunnel", test_tunnel, NULL);
   ADD ("/integration/imap/max-size", test_max_size, NULL);
+  ADD ("/integration/imap/max-age", test_max_age, NULL);
+  ADD ("/integration/imap/max-age-plain-imap4rev1", test_max_age,
+       "imap_capability = IMAP4rev1 LITERAL+");
   ADD ("/integration/imap/max-size-plain-imap4rev1", test_max_size,
        "imap_capability = IMAP4rev1 LITERAL+");
   ADD ("/integration/cli/hooks/run", test_hooks_run, NULL);

@@ -329,7 +329,7 @@ test_plain_server_two_way (Fixture *f, gconstpointer data)
   g_assert_cmpint (r.status, ==, 0);
   assert_json (&r, "\"uploaded\":1");
   /* No APPENDUID to trust: found in one listing from the folder's old UIDNEXT on. */
-  g_assert_true (g_regex_match_simple ("UID FETCH [0-9]+:\\* \\(UID FLAGS RFC822.SIZE "
+  g_assert_true (g_regex_match_simple ("UID FETCH [0-9]+:\\* \\(UID FLAGS RFC822.SIZE INTERNALDATE "
                                        "BODY.PEEK\\[HEADER.FIELDS \\(MESSAGE-ID X-Tidings-Upload",
                                        r.err, 0, 0));
   td_test_run_clear (&r);

@@ -170,6 +170,7 @@ static const char oi[] =
   "remoterepository = work-remote\n"
   "postsynchook = notmuch new\n"
   "maxsize = 2000000\n"
+  "maxage = 90\n"
   "\n"
   "[Repository work-local]\n"
   "type = Maildir\n"
@@ -189,6 +190,7 @@ static const char oi[] =
   "[Account home]\n"
   "localrepository = home-local\n"
   "remoterepository = home-remote\n"
+  "maxage = 2024-01-01\n"
   "\n"
   "[Repository home-local]\n"
   "type = Maildir\n"
@@ -208,8 +210,8 @@ static const char oi[] =
 
 /* Each account of [general] accounts between a Maildir and an IMAP repository is an account:
  * server, user, password file, TLS, Maildir and layout (flat by default, verbatim with
- * sep = /), a plain-list folderfilter, readonly, maxsize and postsynchook; Python elsewhere
- * is said. */
+ * sep = /), a plain-list folderfilter, readonly, maxsize, maxage in days and postsynchook;
+ * Python elsewhere, and a maxage that is a date, is said. */
 static void
 test_offlineimap (void)
 {
@@ -233,6 +235,7 @@ test_offlineimap (void)
   g_assert_false (td_account_config_wants_folder (w, "Junk"));
   g_assert_cmpint (w->sync, ==, TD_DIRECTION_BOTH);
   g_assert_cmpuint (w->max_size, ==, 2000000);
+  g_assert_cmpuint (w->max_age_days, ==, 90);
   g_assert_cmpstrv (w->post_sync_command, ((const char *[]) { "notmuch", "new", NULL }));
 
   TdAccountConfig *h = td_config_find_account (c, "home");
@@ -242,6 +245,8 @@ test_offlineimap (void)
   g_assert_cmpint (h->sync, ==, TD_DIRECTION_PULL);
   g_assert_true (noted (notes, "account home: remotepasseval is Python"));
   g_assert_true (noted (notes, "account home: nametrans"));
+  g_assert_true (noted (notes, "account home: maxage = 2024-01-01 is not a count of days"));
+  g_assert_cmpuint (h->max_age_days, ==, 0);
   g_assert_true (noted (notes, "account home: folderfilter lambda f: not f.startswith"));
 }
 

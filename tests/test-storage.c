@@ -430,7 +430,7 @@ test_state_db_folder_summaries (void)
   g_assert_true (td_state_db_put_upload (db, archive.id, &up, &error));
   g_assert_true (td_state_db_commit (db, &error));
 
-  g_autoptr (GPtrArray) all = td_state_db_list_folders (db, "acct", &error);
+  g_autoptr (GPtrArray) all = td_state_db_list_folders (db, "acct", 0, 0, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (all->len, ==, 3);
   const TdStateFolderSummary *s = summary_named (all, "INBOX");

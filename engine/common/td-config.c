@@ -33,7 +33,7 @@ static const char *const account_keys[] = {
   "layout", "folders", "exclude", "sync", "deletes", "watch", "keep-on-server",
   "delete-after-days", "timeout", "command-timeout", "poll-interval", "notify", "metered",
   "connections", "mail-reader-command", "post-sync-command", "new-mail-command",
-  "tunnel-command", "max-size", "folder-names", "flat-separator", NULL
+  "tunnel-command", "max-size", "max-age", "folder-names", "flat-separator", NULL
 };
 
 /* The line on which @key takes effect inside @group, or the group's line. */
@@ -522,6 +522,23 @@ load_daemon_policy (Loader *ld, TdAccountConfig *a)
   return TRUE;
 }
 
+/* max-size and max-age: which messages stay on the server. */
+static gboolean
+load_partial (Loader *ld, TdAccountConfig *a)
+{
+  guint64 n;
+
+  if (!get_size (ld, "max-size", &a->max_size)
+      || !get_uint (ld, "max-age", 0, 36500, 0, &n))
+    return FALSE;
+  a->max_age_days = (guint) n;
+  /* A POP3 server tells no dates short of downloading each header: say so, not ignore it. */
+  if (a->max_age_days > 0 && g_strcmp0 (a->protocol, "pop3") == 0)
+    return bad_key (ld, "max-age", "a POP3 server does not tell when a message came, so "
+                    "max-age works only with protocol = imap; remove it from this account");
+  return TRUE;
+}
+
 static gboolean
 load_sync_policy (Loader *ld, TdConfig *cfg, TdAccountConfig *a)
 {
@@ -567,7 +584,7 @@ load_sync_policy (Loader *ld, TdConfig *cfg, TdAccountConfig *a)
   if (!get_uint (ld, "command-timeout", 1, 3600, 30, &n))
     return FALSE;
   a->command_timeout_seconds = (guint) n;
-  if (!get_size (ld, "max-size", &a->max_size))
+  if (!load_partial (ld, a))
     return FALSE;
   if (!get_argv (ld, "post-sync-command", &a->post_sync_command)
       || !get_argv (ld, "new-mail-command", &a->new_mail_command))

@@ -78,6 +78,7 @@ typedef struct
   gboolean notify;               /* daemon: desktop notices of new mail */
   char **mail_reader_command;    /* daemon: argv a notice's click runs, nullable */
   guint64 max_size;              /* bigger messages are left on the server; 0: no limit */
+  guint max_age_days;            /* older messages (INTERNALDATE) are left there; 0: no limit */
   char **post_sync_command;      /* argv run after each sync (td-hooks.h), nullable */
   char **new_mail_command;       /* argv run after a sync that downloaded mail, nullable */
   gboolean sync_when_metered;    /* daemon: sync by itself on a metered network too */

@@ -708,9 +708,14 @@ put_oi_policy (GString *out, GPtrArray *notes, const char *label, const Section 
   put (out, "deletes", readonly ? "pull" : "both");
   if ((v = get (acc, "maxsize")) != NULL)
     put (out, "max-size", v);
-  if (get (acc, "maxage") != NULL || get (acc, "startdate") != NULL)
-    note (notes, out, label, "maxage and startdate: syncing only recent mail is not there "
-          "yet");
+  if ((v = get (acc, "maxage")) != NULL && v[strspn (v, "0123456789")] == '\0' && *v != '\0')
+    put (out, "max-age", v);
+  else if (v != NULL)
+    note (notes, out, label, "maxage = %s is not a count of days; max-age takes days, so "
+          "write the days since that date", v);
+  if ((v = get (acc, "startdate")) != NULL)
+    note (notes, out, label, "startdate = %s: a fixed date is not there; max-age = N keeps "
+          "the last N days, so write the days since that date", v);
   if (get (acc, "presynchook") != NULL)
     note (notes, out, label, "presynchook: there is no hook before a sync");
   if ((v = get (acc, "postsynchook")) != NULL)

@@ -21,8 +21,8 @@ td_folder_plan_free (TdFolderPlan *plan)
   g_clear_pointer (&plan->removals, g_array_unref);
   g_clear_pointer (&plan->downloads, g_array_unref);
   g_clear_pointer (&plan->deletions_there, g_array_unref);
-  g_clear_pointer (&plan->too_big_new, g_array_unref);
-  g_clear_pointer (&plan->too_big_gone, g_array_unref);
+  g_clear_pointer (&plan->left_new, g_array_unref);
+  g_clear_pointer (&plan->left_gone, g_array_unref);
   g_free (plan);
 }
 
@@ -77,14 +77,16 @@ td_folder_plan_local_work (const TdSyncPolicy *policy, const TdLocalSide *local)
   return deleted->len > 0;
 }
 
-/* Whether max-size now lets through a message it left on the server before. */
+/* Whether max-size and max-age now let through a message they left on the server before. */
 static gboolean
-too_big_let_through (const TdSyncPolicy *policy, const TdLocalSide *local)
+left_let_through (const TdSyncPolicy *policy, const TdLocalSide *local)
 {
-  for (guint i = 0; policy->pulls && local->too_big != NULL && i < local->too_big->len; i++)
-    if (policy->max_size == 0 || g_array_index (local->too_big, TdStateTooBig, i).size
-                                   <= policy->max_size)
-      return TRUE;
+  for (guint i = 0; policy->pulls && local->left != NULL && i < local->left->len; i++)
+    {
+      const TdStateLeft *t = &g_array_index (local->left, TdStateLeft, i);
+      if (td_sync_policy_leaves (policy, t->size, t->internal_date) == TD_LEAVE_NONE)
+        return TRUE;
+    }
   return FALSE;
 }
 
@@ -107,7 +109,7 @@ td_folder_plan_decide (const TdSyncPolicy *policy, const TdLocalSide *local,
   if (point->uidvalidity == state->uidvalidity && state->highestmodseq != 0
       && state->highestmodseq == point->highestmodseq && state->uidnext == point->uidnext
       && state->exists == point->known_count && !td_folder_plan_local_work (policy, local)
-      && !too_big_let_through (policy, local))
+      && !left_let_through (policy, local))
     return TD_FOLDER_PLAN_UNCHANGED;
   return TD_FOLDER_PLAN_CHANGES;
 }
@@ -361,14 +363,14 @@ add_download (TdFolderPlan *plan, guint32 uid, guint64 size)
 }
 
 /* What max-size left on the server before, if @uid is among it. */
-static const TdStateTooBig *
-too_big_row (const TdLocalSide *local, guint32 uid)
+static const TdStateLeft *
+left_row (const TdLocalSide *local, guint32 uid)
 {
-  TdStateTooBig key = { uid, 0 };
+  TdStateLeft key = { uid, 0 };
 
-  if (local->too_big == NULL || local->too_big->len == 0)
+  if (local->left == NULL || local->left->len == 0)
     return NULL;
-  return bsearch (&key, local->too_big->data, local->too_big->len, sizeof (TdStateTooBig),
+  return bsearch (&key, local->left->data, local->left->len, sizeof (TdStateLeft),
                   compare_uids);
 }
 
@@ -386,37 +388,62 @@ gone_from_server (guint32 uid, const TdSyncPoint *since, GArray *vanished,
                   == NULL);
 }
 
+/* Counts a message max-size or max-age leaves on the server, and records it unless an
+ * earlier run did. */
+static gboolean
+leave_on_server (TdFolderPlan *plan, const TdSyncPolicy *policy, const TdStateLeft *row,
+                 const TdMessageInfo *m)
+{
+  TdStateLeft t = { m->uid, row != NULL ? row->size : m->size,
+                    row != NULL && row->internal_date >= 0 ? row->internal_date
+                                                           : m->internal_date };
+
+  switch (td_sync_policy_leaves (policy, t.size, t.internal_date))
+    {
+    case TD_LEAVE_NONE:
+      return FALSE;
+    case TD_LEAVE_TOO_OLD:
+      plan->too_old++;
+      break;
+    case TD_LEAVE_TOO_BIG:
+      plan->too_big++;
+      break;
+    }
+  if (row == NULL)
+    g_array_append_val (plan->left_new, t);
+  return TRUE;
+}
+
 /* What comes down: messages below the sync point an earlier run never stored, the new ones,
- * and those max-size left on the server before, less any we hold already (our own
- * uploads, a run cut short before its sync point). A message bigger than max-size stays on
- * the server, recorded so that it comes down once max-size allows. */
+ * and those max-size or max-age left on the server before, less any we hold already (our
+ * own uploads, a run cut short before its sync point). A message the limits keep off stays
+ * on the server, recorded so that it comes down once they allow. */
 static void
 plan_downloads (TdFolderPlan *plan, const TdSyncPolicy *policy, const TdLocalSide *local,
                 const TdSyncPoint *since, const TdFolderChanges *changes, const GArray *present)
 {
   g_autoptr (GArray) wanted = g_array_sized_new (FALSE, FALSE, sizeof (TdMessageInfo),
                                                  changes->added->len);
-  guint64 limit = policy->max_size;
   g_autoptr (GArray) vanished = g_array_copy (changes->vanished);
 
   td_uid_set_normalize (vanished);
-  /* Shallow copies: only uid and size are read. */
+  /* Shallow copies: only uid, size and date are read. */
   for (guint i = 0; present != NULL && i < present->len; i++)
     {
-      TdMessageInfo m = { .uid = g_array_index (present, guint32, i) };
+      TdMessageInfo m = { .uid = g_array_index (present, guint32, i), .internal_date = -1 };
       g_array_append_val (wanted, m);
     }
   g_array_append_vals (wanted, changes->added->data, changes->added->len);
-  for (guint i = 0; local->too_big != NULL && i < local->too_big->len; i++)
+  for (guint i = 0; local->left != NULL && i < local->left->len; i++)
     {
-      const TdStateTooBig *t = &g_array_index (local->too_big, TdStateTooBig, i);
+      const TdStateLeft *t = &g_array_index (local->left, TdStateLeft, i);
       if (td_local_side_find (local, t->uid, NULL) != NULL
           || gone_from_server (t->uid, since, vanished, present))
         {
-          g_array_append_val (plan->too_big_gone, t->uid);
+          g_array_append_val (plan->left_gone, t->uid);
           continue;
         }
-      TdMessageInfo m = { .uid = t->uid, .size = t->size };
+      TdMessageInfo m = { .uid = t->uid, .size = t->size, .internal_date = t->internal_date };
       g_array_append_val (wanted, m);
     }
   g_array_sort (wanted, compare_infos);
@@ -426,19 +453,9 @@ plan_downloads (TdFolderPlan *plan, const TdSyncPolicy *policy, const TdLocalSid
       if (m->uid == 0 || (i > 0 && g_array_index (wanted, TdMessageInfo, i - 1).uid == m->uid)
           || td_local_side_find (local, m->uid, NULL) != NULL)
         continue;
-      const TdStateTooBig *row = too_big_row (local, m->uid);
-      guint64 size = row != NULL ? row->size : m->size;
-      if (limit > 0 && size > limit)
-        {
-          plan->too_big++;
-          if (row == NULL)
-            {
-              TdStateTooBig t = { m->uid, size };
-              g_array_append_val (plan->too_big_new, t);
-            }
-          continue;
-        }
-      add_download (plan, m->uid, size);
+      const TdStateLeft *row = left_row (local, m->uid);
+      if (!leave_on_server (plan, policy, row, m))
+        add_download (plan, m->uid, row != NULL ? row->size : m->size);
     }
 }
 
@@ -469,8 +486,8 @@ td_folder_plan_build (const TdSyncPolicy *policy, gboolean force, const TdLocalS
   plan->removals = g_array_new (FALSE, FALSE, sizeof (guint32));
   plan->downloads = g_array_new (FALSE, FALSE, sizeof (TdUidRange));
   plan->deletions_there = g_array_new (FALSE, FALSE, sizeof (TdUidRange));
-  plan->too_big_new = g_array_new (FALSE, FALSE, sizeof (TdStateTooBig));
-  plan->too_big_gone = g_array_new (FALSE, FALSE, sizeof (guint32));
+  plan->left_new = g_array_new (FALSE, FALSE, sizeof (TdStateLeft));
+  plan->left_gone = g_array_new (FALSE, FALSE, sizeof (guint32));
 
   plan_removals (plan, local, since, changes, present);
   if (!decide_deletions_there (plan, policy, force, local)
@@ -503,4 +520,5 @@ td_folder_plan_count (const TdFolderPlan *plan, TdFolderReport *report)
   report->deleted_remote = td_uid_set_count (plan->deletions_there);
   report->uploaded = plan->uploads;
   report->too_big = plan->too_big;
+  report->too_old = plan->too_old;
 }

@@ -55,8 +55,9 @@ typedef struct
   guint kept;            /* deletions either side that the policy does not carry over */
   guint uploads;         /* new local messages (and unsettled uploads) to send */
   guint too_big;         /* messages max-size leaves on the server, those of earlier runs too */
-  GArray *too_big_new;   /* TdStateTooBig: of those, the ones to record */
-  GArray *too_big_gone;  /* guint32: records to drop: held now, or gone from the server */
+  guint too_old;         /* messages max-age leaves there, likewise */
+  GArray *left_new;      /* TdStateLeft: of those, the ones to record */
+  GArray *left_gone;     /* guint32: records to drop: held now, or gone from the server */
 } TdFolderPlan;
 
 TdFolderPlanKind td_folder_plan_decide (const TdSyncPolicy *policy, const TdLocalSide *local,

@@ -42,7 +42,7 @@ td_local_folder_free (TdLocalFolder *local)
   g_clear_pointer (&local->local_only, g_hash_table_unref);
   g_clear_pointer (&local->skipped, g_ptr_array_unref);
   g_clear_pointer (&local->side.uploads, g_array_unref);
-  g_clear_pointer (&local->side.too_big, g_array_unref);
+  g_clear_pointer (&local->side.left, g_array_unref);
   g_clear_pointer (&local->side.new_files, g_ptr_array_unref);
   g_clear_pointer (&local->side.deleted, g_array_unref);
   g_free (local);
@@ -295,7 +295,7 @@ td_local_folder_prepare (TdStateDb *db, TdMaildir *maildir, const char *account,
   local->side.new_files = g_ptr_array_new_with_free_func (g_free);
   if ((local->side.uploads = td_state_db_load_uploads (db, local->record.id, &e)) == NULL
       || (local->local_only = td_state_db_load_local_only (db, local->record.id, &e)) == NULL
-      || (local->side.too_big = td_state_db_load_too_big (db, local->record.id, &e)) == NULL)
+      || (local->side.left = td_state_db_load_left (db, local->record.id, &e)) == NULL)
     return td_local_folder_fail (error, e, name), NULL;
   if (local->record.uidvalidity == 0 && local->side.messages->len == 0 && local->folder != NULL)
     {
@@ -317,14 +317,14 @@ td_local_folder_sync_point (TdLocalFolder *local, TdSyncPoint *point)
   point->last_uid = local->side.messages->len
                       ? g_array_index (local->side.messages, TdStateMessage, local->side.messages->len - 1).uid
                       : 0;
-  /* What max-size left on the server is known to be there as much as what is held: the
+  /* What max-size or max-age left on the server is known to be there as much as what is held: the
    * server's count and listings include it. */
-  GArray *too_big = local->side.too_big;
-  if (too_big != NULL && too_big->len > 0)
+  GArray *left = local->side.left;
+  if (left != NULL && left->len > 0)
     {
-      point->known_count += too_big->len;
+      point->known_count += left->len;
       point->last_uid = MAX (point->last_uid,
-                             g_array_index (too_big, TdStateTooBig, too_big->len - 1).uid);
+                             g_array_index (left, TdStateLeft, left->len - 1).uid);
     }
 }
 
@@ -430,44 +430,44 @@ td_local_folder_ensure_scanned (TdLocalFolder *local)
     local->side.disk = td_maildir_folder_scan (local->folder, NULL);
 }
 
-static int compare_too_big (const void *a, const void *b);
+static int compare_left (const void *a, const void *b);
 
 /* Drops @uid from the records of what max-size left on the server, as the DB did. */
 static void
-forget_too_big (TdLocalFolder *local, guint32 uid)
+forget_left (TdLocalFolder *local, guint32 uid)
 {
-  GArray *rows = local->side.too_big;
-  TdStateTooBig key = { uid, 0 };
-  TdStateTooBig *hit = rows != NULL && rows->len > 0
-                         ? bsearch (&key, rows->data, rows->len, sizeof (TdStateTooBig),
-                                    compare_too_big)
+  GArray *rows = local->side.left;
+  TdStateLeft key = { uid, 0 };
+  TdStateLeft *hit = rows != NULL && rows->len > 0
+                         ? bsearch (&key, rows->data, rows->len, sizeof (TdStateLeft),
+                                    compare_left)
                          : NULL;
   if (hit != NULL)
-    g_array_remove_index (rows, (guint) (hit - (TdStateTooBig *) (void *) rows->data));
+    g_array_remove_index (rows, (guint) (hit - (TdStateLeft *) (void *) rows->data));
 }
 
 /* What max-size leaves on the server: the plan's new records, and the records of messages
  * held now or gone from the server dropped; the folder's copy follows. */
 static gboolean
-record_too_big (TdLocalFolder *local, const GArray *too_big_new, const GArray *too_big_gone,
+record_left (TdLocalFolder *local, const GArray *left_new, const GArray *left_gone,
                 GError **error)
 {
   GError *e = NULL;
 
-  for (guint i = 0; too_big_new != NULL && i < too_big_new->len; i++)
-    if (!td_state_db_put_too_big (local->db, local->record.id,
-                                  &g_array_index (too_big_new, TdStateTooBig, i), &e))
+  for (guint i = 0; left_new != NULL && i < left_new->len; i++)
+    if (!td_state_db_put_left (local->db, local->record.id,
+                               &g_array_index (left_new, TdStateLeft, i), &e))
       return td_local_folder_fail (error, e, local->side.name);
-  for (guint i = 0; too_big_gone != NULL && i < too_big_gone->len; i++)
-    if (!td_state_db_remove_too_big (local->db, local->record.id,
-                                     g_array_index (too_big_gone, guint32, i), &e))
+  for (guint i = 0; left_gone != NULL && i < left_gone->len; i++)
+    if (!td_state_db_remove_left (local->db, local->record.id,
+                                  g_array_index (left_gone, guint32, i), &e))
       return td_local_folder_fail (error, e, local->side.name);
-  for (guint i = 0; too_big_gone != NULL && i < too_big_gone->len; i++)
-    forget_too_big (local, g_array_index (too_big_gone, guint32, i));
-  if (too_big_new != NULL && too_big_new->len > 0)
+  for (guint i = 0; left_gone != NULL && i < left_gone->len; i++)
+    forget_left (local, g_array_index (left_gone, guint32, i));
+  if (left_new != NULL && left_new->len > 0)
     {
-      g_array_append_vals (local->side.too_big, too_big_new->data, too_big_new->len);
-      g_array_sort (local->side.too_big, compare_too_big);
+      g_array_append_vals (local->side.left, left_new->data, left_new->len);
+      g_array_sort (local->side.left, compare_left);
     }
   return TRUE;
 }
@@ -475,8 +475,8 @@ record_too_big (TdLocalFolder *local, const GArray *too_big_new, const GArray *t
 /* The body of td_local_folder_apply_plan(), in the caller's transaction. */
 static gboolean
 apply_in_transaction (TdLocalFolder *local, const GArray *flags, const GArray *removals,
-                      gboolean remove_here, const GArray *too_big_new,
-                      const GArray *too_big_gone, guint *flags_changed, guint *removed,
+                      gboolean remove_here, const GArray *left_new,
+                      const GArray *left_gone, guint *flags_changed, guint *removed,
                       GError **error)
 {
   g_autoptr (GHashTable) disk = local->side.disk ? g_hash_table_ref (local->side.disk) : NULL;
@@ -485,7 +485,7 @@ apply_in_transaction (TdLocalFolder *local, const GArray *flags, const GArray *r
     if (!apply_flags (local, &disk, &g_array_index (flags, TdFlagPlan, i), flags_changed, error))
       return FALSE;
   return apply_removals (local, removals, remove_here, &disk, removed, error)
-         && record_too_big (local, too_big_new, too_big_gone, error);
+         && record_left (local, left_new, left_gone, error);
 }
 
 /**
@@ -494,9 +494,9 @@ apply_in_transaction (TdLocalFolder *local, const GArray *flags, const GArray *r
  * @flags: (element-type TdFlagPlan): the plan's flag changes
  * @removals: (element-type guint32): the plan's removals: UIDs the server no longer has
  * @remove_here: remove their files; otherwise keep them, local-only
- * @too_big_new: (element-type TdStateTooBig) (nullable): messages max-size leaves on the
+ * @left_new: (element-type TdStateLeft) (nullable): messages max-size leaves on the
  *   server, to record
- * @too_big_gone: (element-type guint32) (nullable): their records to drop
+ * @left_gone: (element-type guint32) (nullable): their records to drop
  * @flags_changed: (out): messages whose files took a flag change
  * @removed: (out): messages removed
  * @error: return location for an error
@@ -508,19 +508,19 @@ apply_in_transaction (TdLocalFolder *local, const GArray *flags, const GArray *r
  */
 gboolean
 td_local_folder_apply_plan (TdLocalFolder *local, const GArray *flags, const GArray *removals,
-                            gboolean remove_here, const GArray *too_big_new,
-                            const GArray *too_big_gone, guint *flags_changed, guint *removed,
+                            gboolean remove_here, const GArray *left_new,
+                            const GArray *left_gone, guint *flags_changed, guint *removed,
                             GError **error)
 {
   GError *e = NULL;
 
   *flags_changed = *removed = 0;
-  if (flags->len == 0 && removals->len == 0 && (too_big_new == NULL || too_big_new->len == 0)
-      && (too_big_gone == NULL || too_big_gone->len == 0))
+  if (flags->len == 0 && removals->len == 0 && (left_new == NULL || left_new->len == 0)
+      && (left_gone == NULL || left_gone->len == 0))
     return TRUE;
   if (!td_state_db_begin (local->db, &e))
     return td_local_folder_fail (error, e, local->side.name);
-  if (!apply_in_transaction (local, flags, removals, remove_here, too_big_new, too_big_gone,
+  if (!apply_in_transaction (local, flags, removals, remove_here, left_new, left_gone,
                              flags_changed, removed, error))
     {
       td_state_db_rollback (local->db);
@@ -532,21 +532,21 @@ td_local_folder_apply_plan (TdLocalFolder *local, const GArray *flags, const GAr
 }
 
 static int
-compare_too_big (const void *a, const void *b)
+compare_left (const void *a, const void *b)
 {
-  guint32 x = ((const TdStateTooBig *) a)->uid, y = ((const TdStateTooBig *) b)->uid;
+  guint32 x = ((const TdStateLeft *) a)->uid, y = ((const TdStateLeft *) b)->uid;
   return x < y ? -1 : x > y;
 }
 
 /* Whether max-size had left @uid on the server. */
 static gboolean
-too_big_held (TdLocalFolder *local, guint32 uid)
+left_held (TdLocalFolder *local, guint32 uid)
 {
-  TdStateTooBig key = { uid, 0 };
-  GArray *rows = local->side.too_big;
+  TdStateLeft key = { uid, 0 };
+  GArray *rows = local->side.left;
 
   return rows != NULL && rows->len > 0
-         && bsearch (&key, rows->data, rows->len, sizeof (TdStateTooBig), compare_too_big)
+         && bsearch (&key, rows->data, rows->len, sizeof (TdStateLeft), compare_left)
               != NULL;
 }
 
@@ -572,8 +572,8 @@ insert_rows (GPtrArray *locals, GPtrArray *batches, gboolean pending, GError **e
           /* A message max-size left on the server before, now stored: its record goes
            * with the row that replaces it. */
           if (!td_state_db_put_message (db, local->record.id, &m, &e)
-              || (!pending && too_big_held (local, p->info.uid)
-                  && !td_state_db_remove_too_big (db, local->record.id, p->info.uid, &e)))
+              || (!pending && left_held (local, p->info.uid)
+                  && !td_state_db_remove_left (db, local->record.id, p->info.uid, &e)))
             {
               td_state_db_rollback (db);
               return td_local_folder_fail (error, e, local->side.name);
@@ -591,7 +591,7 @@ remember_rows (TdLocalFolder *local, GPtrArray *batch)
   for (guint i = 0; i < batch->len; i++)
     {
       TdPendingMessage *p = g_ptr_array_index (batch, i);
-      forget_too_big (local, p->info.uid);
+      forget_left (local, p->info.uid);
       if (td_local_folder_find (local, p->info.uid, NULL) != NULL)
         continue;
       TdStateMessage m = { p->info.uid, g_strdup (td_maildir_delivery_get_base (p->delivery)),
@@ -882,32 +882,35 @@ compare_infos (gconstpointer a, gconstpointer b)
 }
 
 /**
- * td_local_folder_leave_too_big:
+ * td_local_folder_leave_on_server:
  * @local: a folder just re-matched or adopted
- * @server: (element-type TdMessageInfo): every message the server has, with its size
+ * @server: (element-type TdMessageInfo): every message the server has, with its size and
+ *   date
  * @to_fetch: (element-type TdUidRange): what the match left to download; the messages
- *   bigger than @max_size are taken out
- * @max_size: the account's max-size, 0 for none
- * @left: (out): how many messages stay on the server
+ *   @policy keeps on the server are taken out
+ * @policy: the account's policy (max-size, max-age)
+ * @too_big: (out): how many messages stay on the server for their size
+ * @too_old: (out): how many for their age
  * @error: return location for an error
  *
- * The records of what max-size left on the server are of the folder's old UIDs: they go,
- * and the messages of @to_fetch bigger than @max_size are recorded instead, in one
+ * The records of what the limits left on the server are of the folder's old UIDs: they go,
+ * and the messages of @to_fetch that @policy keeps off are recorded instead, in one
  * transaction.
  *
  * Returns: %TRUE on success
  */
 gboolean
-td_local_folder_leave_too_big (TdLocalFolder *local, GArray *server, GArray *to_fetch,
-                               guint64 max_size, guint *left, GError **error)
+td_local_folder_leave_on_server (TdLocalFolder *local, GArray *server, GArray *to_fetch,
+                                 const TdSyncPolicy *policy, guint *too_big, guint *too_old,
+                                 GError **error)
 {
   g_autoptr (GArray) sorted = g_array_copy (server);
   g_autoptr (GArray) keep = g_array_new (FALSE, FALSE, sizeof (TdUidRange));
-  g_autoptr (GArray) rows = g_array_new (FALSE, FALSE, sizeof (TdStateTooBig));
+  g_autoptr (GArray) rows = g_array_new (FALSE, FALSE, sizeof (TdStateLeft));
   GError *e = NULL;
 
-  *left = 0;
-  if (max_size == 0 && local->side.too_big->len == 0)
+  *too_big = *too_old = 0;
+  if (policy->max_size == 0 && policy->not_before == 0 && local->side.left->len == 0)
     return TRUE;
   td_uid_set_normalize (to_fetch);
   g_array_sort (sorted, compare_infos);
@@ -917,20 +920,22 @@ td_local_folder_leave_too_big (TdLocalFolder *local, GArray *server, GArray *to_
       if (!td_uid_set_contains (to_fetch, m->uid)
           || (i > 0 && g_array_index (sorted, TdMessageInfo, i - 1).uid == m->uid))
         continue;
-      if (max_size > 0 && m->size > max_size)
+      TdLeaveReason why = td_sync_policy_leaves (policy, m->size, m->internal_date);
+      if (why == TD_LEAVE_NONE)
         {
-          TdStateTooBig t = { m->uid, m->size };
-          g_array_append_val (rows, t);
+          td_uid_set_add (keep, m->uid);
           continue;
         }
-      td_uid_set_add (keep, m->uid);
+      TdStateLeft t = { m->uid, m->size, m->internal_date };
+      g_array_append_val (rows, t);
+      (*(why == TD_LEAVE_TOO_OLD ? too_old : too_big))++;
     }
   if (!td_state_db_begin (local->db, &e))
     return td_local_folder_fail (error, e, local->side.name);
-  gboolean ok = td_state_db_remove_too_big (local->db, local->record.id, 0, &e);
+  gboolean ok = td_state_db_remove_left (local->db, local->record.id, 0, &e);
   for (guint i = 0; ok && i < rows->len; i++)
-    ok = td_state_db_put_too_big (local->db, local->record.id,
-                                  &g_array_index (rows, TdStateTooBig, i), &e);
+    ok = td_state_db_put_left (local->db, local->record.id,
+                               &g_array_index (rows, TdStateLeft, i), &e);
   if (!ok)
     {
       td_state_db_rollback (local->db);
@@ -938,11 +943,10 @@ td_local_folder_leave_too_big (TdLocalFolder *local, GArray *server, GArray *to_
     }
   if (!td_state_db_commit (local->db, &e))
     return td_local_folder_fail (error, e, local->side.name);
-  g_array_set_size (local->side.too_big, 0);
-  g_array_append_vals (local->side.too_big, rows->data, rows->len);
+  g_array_set_size (local->side.left, 0);
+  g_array_append_vals (local->side.left, rows->data, rows->len);
   g_array_set_size (to_fetch, 0);
   g_array_append_vals (to_fetch, keep->data, keep->len);
-  *left = rows->len;
   return TRUE;
 }
 
@@ -1063,7 +1067,7 @@ td_local_folder_finish_many (TdLocalFinish *finishes, guint n, GError **error)
       g_return_val_if_fail (f->local->db == db, FALSE);
       f->flags_changed = f->removed = 0;
       if (!apply_in_transaction (f->local, f->flags, f->removals, f->remove_here,
-                                 f->too_big_new, f->too_big_gone, &f->flags_changed,
+                                 f->left_new, f->left_gone, &f->flags_changed,
                                  &f->removed, error))
         {
           td_state_db_rollback (db);

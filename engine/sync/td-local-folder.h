@@ -11,6 +11,7 @@
 #include "storage/td-state-db.h"
 #include "engine/backend/td-backend.h"
 #include "engine/common/td-types.h"
+#include "engine/sync/td-sync-policy.h"
 
 G_BEGIN_DECLS
 
@@ -29,7 +30,7 @@ typedef struct
   GPtrArray *new_files;   /* base names of files the server has never had */
   GArray *deleted;        /* guint32: UIDs whose files the mail reader deleted */
   gboolean wiped;         /* no file left, though the folder held messages */
-  GArray *too_big;        /* TdStateTooBig: what max-size left on the server, by UID */
+  GArray *left;           /* TdStateLeft: what max-size or max-age left on the server, by UID */
 } TdLocalSide;
 
 const TdStateMessage *td_local_side_find (const TdLocalSide *side, guint32 uid, guint *index);
@@ -68,14 +69,15 @@ void td_local_folder_sync_point (TdLocalFolder *local, TdSyncPoint *point);
 void td_local_folder_ensure_scanned (TdLocalFolder *local);
 gboolean td_local_folder_apply_plan (TdLocalFolder *local, const GArray *flags,
                                      const GArray *removals, gboolean remove_here,
-                                     const GArray *too_big_new, const GArray *too_big_gone,
+                                     const GArray *left_new, const GArray *left_gone,
                                      guint *flags_changed, guint *removed, GError **error);
 gboolean td_local_folder_commit_batches (GPtrArray *locals, TdMaildir *maildir,
                                          GPtrArray *batches, GError **error);
 gboolean td_local_folder_rematch (TdLocalFolder *local, GArray *server, guint32 uidvalidity,
                                   GArray *to_fetch, guint *matched, GError **error);
-gboolean td_local_folder_leave_too_big (TdLocalFolder *local, GArray *server, GArray *to_fetch,
-                                        guint64 max_size, guint *left, GError **error);
+gboolean td_local_folder_leave_on_server (TdLocalFolder *local, GArray *server, GArray *to_fetch,
+                                          const TdSyncPolicy *policy, guint *too_big,
+                                          guint *too_old, GError **error);
 gboolean td_local_folder_adopt (TdLocalFolder *local, GArray *server, guint32 uidvalidity,
                                 GArray *to_fetch, guint *matched, GError **error);
 /* One folder's share of td_local_folder_finish_many(). */
@@ -86,8 +88,8 @@ typedef struct
   const GArray *removals;       /* what the server removed */
   gboolean remove_here;
   const TdFolderState *state;   /* the sync point to record */
-  const GArray *too_big_new;    /* TdStateTooBig: what max-size leaves on the server */
-  const GArray *too_big_gone;   /* guint32: those records to drop */
+  const GArray *left_new;    /* TdStateLeft: what max-size leaves on the server */
+  const GArray *left_gone;   /* guint32: those records to drop */
   guint flags_changed, removed; /* out */
 } TdLocalFinish;
 

@@ -22,9 +22,21 @@ typedef struct
   gboolean creates_folders;/* folders made in the Maildir are made on the server */
   gboolean download_only;  /* a mailbox known by unique ids (POP3): downloads, no flags */
   guint64 max_size;        /* bigger messages are not downloaded (0: no limit) */
+  gint64 not_before;       /* max-age as a date, seconds since the epoch: messages the server
+                              received earlier are not downloaded (0: no limit) */
 } TdSyncPolicy;
+
+/* Why a message stays on the server rather than coming down. */
+typedef enum
+{
+  TD_LEAVE_NONE,    /* it comes down */
+  TD_LEAVE_TOO_OLD, /* older than max-age (checked first: a message only gets older) */
+  TD_LEAVE_TOO_BIG, /* bigger than max-size */
+} TdLeaveReason;
 
 void td_sync_policy_init (TdSyncPolicy *policy, const TdAccountConfig *account,
                           TdBackendCaps caps);
+TdLeaveReason td_sync_policy_leaves (const TdSyncPolicy *policy, guint64 size,
+                                     gint64 internal_date);
 
 G_END_DECLS

@@ -150,6 +150,7 @@ round_work_for (TdSyncRunner *self, FolderRun *run)
     w->stores = g_ptr_array_ref (run->plan->stores);
   run->report->kept = run->plan->kept;
   run->report->too_big = run->plan->too_big;
+  run->report->too_old = run->plan->too_old;
   if (!self->policy.pulls || run->plan->download_count == 0)
     return w;
   w->uids = g_array_ref (run->plan->downloads);
@@ -304,8 +305,8 @@ round_finishes (TdSyncRunner *self)
       if (run->work_error != NULL)
         continue;
       TdLocalFinish f = { run->local, run->plan->flags, run->plan->removals,
-                          run->plan->remove_here, &run->state, run->plan->too_big_new,
-                          run->plan->too_big_gone };
+                          run->plan->remove_here, &run->state, run->plan->left_new,
+                          run->plan->left_gone };
       g_array_append_val (finishes, f);
     }
   return finishes;

@@ -418,8 +418,8 @@ apply_work (TdSyncRunner *self, gpointer arg, GError **error)
 {
   FolderRun *run = self->run;
   return td_local_folder_apply_plan (run->local, run->plan->flags, run->plan->removals,
-                                     run->plan->remove_here, run->plan->too_big_new,
-                                     run->plan->too_big_gone, &run->report->flags_changed,
+                                     run->plan->remove_here, run->plan->left_new,
+                                     run->plan->left_gone, &run->report->flags_changed,
                                      &run->report->removed, error);
 }
 
@@ -513,6 +513,7 @@ execute_plan (TdSyncRunner *self)
     }
   run->report->kept = run->plan->kept;
   run->report->too_big = run->plan->too_big;
+  run->report->too_old = run->plan->too_old;
   if (run->plan->stores->len == 0)
     {
       td_sync_runner_work (self, apply_work, NULL, applied);
@@ -535,6 +536,7 @@ keep_unchanged (TdSyncRunner *self)
     td_folder_plan_count (run->plan, run->report);
   run->report->kept = run->plan->kept;
   run->report->too_big = run->plan->too_big;
+  run->report->too_old = run->plan->too_old;
   run->report->unchanged = TRUE;
   if (self->options.dry_run)
     td_sync_runner_end_folder (self, NULL);
@@ -652,9 +654,9 @@ rematch_work (TdSyncRunner *self, gpointer arg, GError **error)
   else
     ok = td_local_folder_rematch (run->local, arg, run->state.uidvalidity, run->to_fetch,
                                   &run->report->matched, error);
-  return ok && td_local_folder_leave_too_big (run->local, arg, run->to_fetch,
-                                              self->policy.max_size, &run->report->too_big,
-                                              error);
+  return ok && td_local_folder_leave_on_server (run->local, arg, run->to_fetch, &self->policy,
+                                                &run->report->too_big, &run->report->too_old,
+                                                error);
 }
 
 static void
@@ -697,14 +699,20 @@ server_listed (GObject *source, GAsyncResult *result, gpointer data)
       /* Which of these match a local message only the re-match tells: at most all come. */
       for (guint i = 0; self->policy.pulls && i < server->len; i++)
         {
-          guint64 size = g_array_index (server, TdMessageInfo, i).size;
-          if (self->policy.max_size > 0 && size > self->policy.max_size)
+          const TdMessageInfo *m = &g_array_index (server, TdMessageInfo, i);
+          switch (td_sync_policy_leaves (&self->policy, m->size, m->internal_date))
             {
+            case TD_LEAVE_NONE:
+              self->run->report->added++;
+              self->run->report->bytes += m->size;
+              break;
+            case TD_LEAVE_TOO_OLD:
+              self->run->report->too_old++;
+              break;
+            case TD_LEAVE_TOO_BIG:
               self->run->report->too_big++;
-              continue;
+              break;
             }
-          self->run->report->added++;
-          self->run->report->bytes += size;
         }
       g_array_unref (server);
       td_sync_runner_end_folder (self, NULL);
@@ -724,6 +732,7 @@ list_for_rematch (TdSyncRunner *self)
     td_folder_plan_count (run->plan, run->report);
   run->report->kept = run->plan->kept;
   run->report->too_big = run->plan->too_big;
+  run->report->too_old = run->plan->too_old;
   run->report->estimate = self->options.dry_run;
   td_backend_list_messages_async (self->backend, 1, self->cancellable, server_listed, self);
 }
@@ -912,7 +921,9 @@ open_storage_work (TdSyncRunner *self, gpointer arg, GError **error)
 
   self->db = td_state_db_open (db_path, &e);
   if (self->db == NULL || (self->maildir = td_maildir_open (self->account->maildir, &e)) == NULL
-      || (synced = td_state_db_list_folders (self->db, self->account->name, &e)) == NULL)
+      || (synced = td_state_db_list_folders (self->db, self->account->name,
+                                              self->policy.max_size, self->policy.not_before,
+                                              &e)) == NULL)
     {
       g_set_error (error, TD_ERROR, TD_ERROR_LOCAL_IO, "account %s: %s", self->account->name,
                    e->message);

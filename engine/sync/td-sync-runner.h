@@ -58,6 +58,7 @@ typedef struct
   GPtrArray *skipped;   /* nullable: files left out of the sync and why, a line each */
   guint unreadable;     /* of @skipped, files that could not be read: the run ends with 1 */
   guint too_big;        /* messages over max-size left on the server */
+  guint too_old;        /* messages older than max-age left on the server */
   GError *error;
 } TdFolderReport;
 

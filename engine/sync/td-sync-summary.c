@@ -26,6 +26,7 @@ td_sync_counts_of_report (const TdAccountReport *report, TdSyncCounts *counts,
       counts->flags_pushed += f->flags_pushed;
       counts->deleted_remote += f->deleted_remote;
       counts->too_big += f->too_big;
+      counts->too_old += f->too_old;
       skipped += f->unchanged;
       broken += f->error != NULL;
     }
@@ -40,8 +41,8 @@ td_sync_counts_of_report (const TdAccountReport *report, TdSyncCounts *counts,
  * @counts: what a sync did
  *
  * Returns: (transfer full): "3 new (1.2 MB), 1 flag change; 2 uploaded", leaving out what is
- *   zero, or "nothing new" when all is (messages max-size left on the server count as
- *   something)
+ *   zero, or "nothing new" when all is (messages max-size or max-age left on the server
+ *   count as something)
  */
 char *
 td_sync_counts_describe (const TdSyncCounts *c)
@@ -61,6 +62,9 @@ td_sync_counts_describe (const TdSyncCounts *c)
   if (c->too_big > 0)
     g_string_append_printf (here, "%s%u over max-size left on the server", here->len ? ", " : "",
                             c->too_big);
+  if (c->too_old > 0)
+    g_string_append_printf (here, "%s%u older than max-age left on the server",
+                            here->len ? ", " : "", c->too_old);
   if (c->uploaded > 0)
     g_string_append_printf (there, "%u uploaded", c->uploaded);
   guint sent = c->flags_pushed + c->deleted_remote;

@@ -38,14 +38,13 @@ summary (TdSyncRunner *self, const TdFolderInfo *info)
 
 /* Whether the folder's STATUS from the listing shows nothing changed since the last sync,
  * so it need not be opened. Needs HIGHESTMODSEQ: without it, flag changes do not show. A
- * message max-size left on the server that the limit now lets through is a change too. */
+ * message max-size or max-age left on the server that they now let through is a change too. */
 static gboolean
-unchanged_on_server (const TdStateFolderSummary *f, const TdFolderInfo *info,
-                     guint64 max_size)
+unchanged_on_server (const TdStateFolderSummary *f, const TdFolderInfo *info)
 {
   const TdFolderState *s = &info->status;
 
-  if (f != NULL && f->too_big_smallest > 0 && (max_size == 0 || f->too_big_smallest <= max_size))
+  if (f != NULL && f->left_let_through > 0)
     return FALSE;
   return info->has_status && f != NULL && f->pending == 0 && s->highestmodseq != 0
          && f->record.highestmodseq == s->highestmodseq && f->record.uidvalidity == s->uidvalidity
@@ -113,7 +112,7 @@ entry_new (TdSyncRunner *self, TdFolderInfo *info)
       return entry;
     }
   const TdStateFolderSummary *f = summary (self, info);
-  entry->unchanged = unchanged_on_server (f, info, self->policy.max_size)
+  entry->unchanged = unchanged_on_server (f, info)
                      && unchanged_locally (self, f, entry->components);
   entry->surveyed = !entry->unchanged && summary_point (f, &entry->asked);
   return entry;

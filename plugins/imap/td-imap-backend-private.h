@@ -6,6 +6,11 @@
 
 G_BEGIN_DECLS
 
+/* What a listing of new messages asks for: enough to plan their download, and to leave on
+ * the server what max-size and max-age keep off (the planner reads RFC822.SIZE as "this is
+ * the listing of new ones"). */
+#define TD_IMAP_NEW_ITEMS "UID FLAGS RFC822.SIZE INTERNALDATE"
+
 /* A folder a round left selected, known well enough that the next round's commands for it
  * need no SELECT of their own: the same name, UIDVALIDITY and read-only mode, and no
  * command since that changed the selection (the session's count of them unmoved). */

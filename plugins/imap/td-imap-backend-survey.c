@@ -390,7 +390,7 @@ ask_folder (TdImapBackend *self, Round *round, const TdFolderQuery *q)
   f->select = g_strdup_printf ("%s %s%s", q->read_only ? "EXAMINE" : "SELECT", quoted, args);
   ask (f, self->session, select_answered, f->select);
   ask_old (self, f);
-  added = g_strdup_printf ("UID FETCH %u:* (UID FLAGS RFC822.SIZE)", f->added_from);
+  added = g_strdup_printf ("UID FETCH %u:* (" TD_IMAP_NEW_ITEMS ")", f->added_from);
   ask (f, self->session, listing_answered, added);
   folder_release (f);
 }

@@ -126,7 +126,7 @@ list_new (GTask *task)
   if (data->since.new_from == 0 || mb->exists == 0
       || (mb->uidnext != 0 && mb->uidnext <= data->since.new_from))
     return;
-  command = g_strdup_printf ("UID FETCH %u:* (UID FLAGS RFC822.SIZE)", data->since.new_from);
+  command = g_strdup_printf ("UID FETCH %u:* (" TD_IMAP_NEW_ITEMS ")", data->since.new_from);
   run_changes_command (task, command);
 }
 
@@ -299,7 +299,7 @@ td_imap_backend_list_messages_async (TdBackend *backend, guint32 first_uid,
     }
   TdImapHandlers handlers = { .on_untagged = on_list_message, .user_data = messages };
   td_imap_session_run_async (self->session, &handlers, cancellable, list_messages_answered, task,
-                             "UID FETCH %u:* (UID FLAGS RFC822.SIZE BODY.PEEK[HEADER.FIELDS "
+                             "UID FETCH %u:* (" TD_IMAP_NEW_ITEMS " BODY.PEEK[HEADER.FIELDS "
                              "(MESSAGE-ID " TD_UPLOAD_HEADER ")])", first_uid);
 }
 

@@ -549,7 +549,7 @@ imap_open_folder_async (TdBackend *backend, const char *name, gboolean read_only
       data->added = td_message_info_array_new ();
       data->pending++;
       td_imap_session_run_async (self->session, &handlers, cancellable, added_listed,
-                                 g_object_ref (task), "UID FETCH %u:* (UID FLAGS RFC822.SIZE)",
+                                 g_object_ref (task), "UID FETCH %u:* (" TD_IMAP_NEW_ITEMS ")",
                                  data->added_from);
     }
 }
