@@ -34,15 +34,16 @@ td_cli_check_config (const TdCliGlobals *globals, int argc, char **argv)
           td_cli_print_error (error);
           return TD_EXIT_USAGE;
         }
+      g_autofree char *inbox = a->inbox ? g_strdup_printf (", INBOX %s", a->inbox) : g_strdup ("");
       if (a->tunnel_command != NULL)
         {
           g_autofree char *command = g_strjoinv (" ", a->tunnel_command);
-          printf ("account %s: %s through tunnel-command %s, Maildir %s\n", a->name,
-                  a->protocol, command, a->maildir);
+          printf ("account %s: %s through tunnel-command %s, Maildir %s%s\n", a->name,
+                  a->protocol, command, a->maildir, inbox);
           continue;
         }
-      printf ("account %s: %s://%s@%s:%u (%s), Maildir %s\n", a->name, a->protocol, a->user,
-              a->host, a->port, td_security_to_string (a->security), a->maildir);
+      printf ("account %s: %s://%s@%s:%u (%s), Maildir %s%s\n", a->name, a->protocol, a->user,
+              a->host, a->port, td_security_to_string (a->security), a->maildir, inbox);
     }
   printf ("%s: OK, %u account%s\n", config->path, config->accounts->len,
           config->accounts->len == 1 ? "" : "s");

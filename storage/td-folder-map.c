@@ -8,6 +8,7 @@
  *             (mbsync's SubFolders Legacy), INBOX at "INBOX"
  *   flat      the parts joined by the separator, at the top,     Archive.2024
  *             INBOX at "INBOX" (offlineimap's default)
+ * except that INBOX, where it has a directory of its own, is TD_FOLDER_INBOX_APART.
  * A part that is empty, "." or "..", holds '/', NUL or a control character, holds the
  * layout's own separator, or is too long is refused, as is a directory named cur, new or
  * tmp and a name nested too deeply.
@@ -111,7 +112,9 @@ build_components (const char *name, char delimiter, const TdFolderLayout *layout
     return refuse (error, name, "it is not valid UTF-8"), NULL;
   if (g_ascii_strcasecmp (name, "INBOX") == 0)
     {
-      if (layout->kind != TD_LAYOUT_MAILDIRPP)
+      if (layout->inbox_apart)
+        g_strv_builder_add (out, TD_FOLDER_INBOX_APART);
+      else if (layout->kind != TD_LAYOUT_MAILDIRPP)
         g_strv_builder_add (out, "INBOX");
       return g_strv_builder_end (out);
     }
@@ -236,7 +239,7 @@ td_folder_map_name (char **components, char delimiter, const TdFolderLayout *lay
   g_autofree char *joined = g_strjoinv ("/", components);
   char sep[2] = { delimiter, '\0' };
 
-  if (layout->kind == TD_LAYOUT_MAILDIRPP && components[0] == NULL)
+  if (layout->kind == TD_LAYOUT_MAILDIRPP && components[0] == NULL && !layout->inbox_apart)
     return g_strdup ("INBOX");
   parts = parts_of (components, layout);
   if (parts == NULL || parts[0] == NULL)

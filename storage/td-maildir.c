@@ -25,6 +25,10 @@ struct _TdMaildir
 {
   char *path;
   int fd;
+  char *inbox_path; /* nullable: INBOX's own directory, apart from the layout */
+  int inbox_fd;     /* -1 without one */
+  dev_t inbox_dev;  /* to pass over it when a walk of the root comes to it */
+  ino_t inbox_ino;
 };
 
 struct _TdMaildirFolder
@@ -57,21 +61,51 @@ io_error (GError **error, const char *what, const char *path, int errsv)
   return FALSE;
 }
 
-TdMaildir *
-td_maildir_open (const char *root, GError **error)
+static int
+open_root (const char *path, const char *what, GError **error)
 {
-  TdMaildir *md;
   int fd;
 
-  if (g_mkdir_with_parents (root, 0700) != 0)
-    return io_error (error, "create the Maildir", root, errno), NULL;
-  fd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (g_mkdir_with_parents (path, 0700) != 0)
+    return io_error (error, what, path, errno), -1;
+  fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
-    return io_error (error, "open the Maildir", root, errno), NULL;
-  md = g_new0 (TdMaildir, 1);
+    return io_error (error, what, path, errno), -1;
+  return fd;
+}
+
+/**
+ * td_maildir_open:
+ * @root: the account's Maildir, created when missing
+ * @inbox: (nullable): INBOX's own directory when it is not where the layout puts it (the
+ *   `inbox` key, mbsync's `Inbox`), created when missing
+ * @error: return location for an error
+ *
+ * With @inbox, the folder whose components are %TD_FOLDER_INBOX_APART is that directory,
+ * and a walk of @root passes over it.
+ *
+ * Returns: (transfer full) (nullable): the Maildir
+ */
+TdMaildir *
+td_maildir_open (const char *root, const char *inbox, GError **error)
+{
+  g_autoptr (TdMaildir) md = g_new0 (TdMaildir, 1);
+  struct stat st;
+
+  md->inbox_fd = -1;
+  md->fd = open_root (root, "create the Maildir", error);
+  if (md->fd < 0)
+    return NULL;
   md->path = g_strdup (root);
-  md->fd = fd;
-  return md;
+  if (inbox == NULL)
+    return g_steal_pointer (&md);
+  md->inbox_fd = open_root (inbox, "create the INBOX Maildir", error);
+  if (md->inbox_fd < 0 || fstat (md->inbox_fd, &st) != 0)
+    return md->inbox_fd >= 0 ? io_error (error, "look at", inbox, errno), NULL : NULL;
+  md->inbox_path = g_strdup (inbox);
+  md->inbox_dev = st.st_dev;
+  md->inbox_ino = st.st_ino;
+  return g_steal_pointer (&md);
 }
 
 void
@@ -79,9 +113,37 @@ td_maildir_free (TdMaildir *maildir)
 {
   if (maildir == NULL)
     return;
-  close (maildir->fd);
+  if (maildir->fd >= 0)
+    close (maildir->fd);
+  if (maildir->inbox_fd >= 0)
+    close (maildir->inbox_fd);
   g_free (maildir->path);
+  g_free (maildir->inbox_path);
   g_free (maildir);
+}
+
+/* Whether @components name INBOX in its own directory, and that directory is known. */
+static gboolean
+inbox_apart (TdMaildir *maildir, char **components)
+{
+  return components[0] != NULL && g_str_equal (components[0], TD_FOLDER_INBOX_APART)
+         && maildir->inbox_fd >= 0;
+}
+
+/**
+ * td_maildir_dup_folder_path:
+ * @maildir: the account's Maildir
+ * @components: a folder's directories from td_folder_map_components()
+ *
+ * Returns: (transfer full): the folder's path, as reports and notices name it
+ */
+char *
+td_maildir_dup_folder_path (TdMaildir *maildir, char **components)
+{
+  gboolean apart = inbox_apart (maildir, components);
+  g_autofree char *rel = g_strjoinv (G_DIR_SEPARATOR_S, components + apart);
+
+  return g_build_filename (apart ? maildir->inbox_path : maildir->path, rel, NULL);
 }
 
 const char *
@@ -139,11 +201,19 @@ static TdMaildirFolder *
 open_folder (TdMaildir *maildir, char **components, gboolean create, GError **error)
 {
   g_autoptr (TdMaildirFolder) f = g_atomic_rc_box_new0 (TdMaildirFolder);
-  GString *path = g_string_new (maildir->path);
+  gboolean apart = inbox_apart (maildir, components);
+  GString *path = g_string_new (apart ? maildir->inbox_path : maildir->path);
 
   f->cur_fd = f->new_fd = f->tmp_fd = -1;
-  f->fd = dup (maildir->fd);
-  for (guint i = 0; components[i] != NULL && f->fd >= 0; i++)
+  f->fd = dup (apart ? maildir->inbox_fd : maildir->fd);
+  if (!apart && components[0] != NULL && g_str_equal (components[0], TD_FOLDER_INBOX_APART))
+    {
+      g_string_free (path, TRUE);
+      g_set_error (error, TD_STORAGE_ERROR, TD_STORAGE_ERROR_IO, "INBOX has its own directory "
+                   "in the layout but none was given");
+      return NULL;
+    }
+  for (guint i = apart; components[i] != NULL && f->fd >= 0; i++)
     {
       g_string_append_printf (path, "/%s", components[i]);
       int next = open_subdir (f->fd, components[i], path->str, create, error);
@@ -459,13 +529,17 @@ td_maildir_count (const char *folder_path, guint *total, guint *unseen)
 gboolean
 td_maildir_dir_mtimes (TdMaildir *maildir, char **components, gint64 *cur_ns, gint64 *new_ns)
 {
-  g_autofree char *rel = g_strjoinv ("/", components);
+  gboolean apart = inbox_apart (maildir, components);
+  g_autofree char *rel = g_strjoinv ("/", components + apart);
   g_autofree char *cur = g_build_filename (*rel ? rel : ".", "cur", NULL);
   g_autofree char *new = g_build_filename (*rel ? rel : ".", "new", NULL);
+  int fd = apart ? maildir->inbox_fd : maildir->fd;
   struct stat a, b;
 
-  if (fstatat (maildir->fd, cur, &a, AT_SYMLINK_NOFOLLOW) != 0
-      || fstatat (maildir->fd, new, &b, AT_SYMLINK_NOFOLLOW) != 0)
+  if (!apart && components[0] != NULL && g_str_equal (components[0], TD_FOLDER_INBOX_APART))
+    return FALSE;
+  if (fstatat (fd, cur, &a, AT_SYMLINK_NOFOLLOW) != 0
+      || fstatat (fd, new, &b, AT_SYMLINK_NOFOLLOW) != 0)
     return FALSE;
   *cur_ns = mtime_ns (&a);
   *new_ns = mtime_ns (&b);
@@ -497,7 +571,17 @@ typedef struct
   GPtrArray *path;   /* the components down to the directory being walked */
   TdLayout layout;
   guint visited;
+  const TdMaildir *maildir;
 } Walk;
+
+/* Whether @fd is INBOX's own directory, which is no folder of the layout's. */
+static gboolean
+is_inbox_apart (const TdMaildir *maildir, int fd)
+{
+  struct stat st;
+  return maildir->inbox_fd >= 0 && fstat (fd, &st) == 0 && st.st_dev == maildir->inbox_dev
+         && st.st_ino == maildir->inbox_ino;
+}
 
 /* Whether a directory named @n at the walk's depth can be a folder of the layout: dotted
  * ones are folders in maildir++ (at the top) and mbsync's legacy layout (below it), and
@@ -554,6 +638,11 @@ walk_dir (Walk *w, int fd, GError **error)
       int sub = openat (dirfd (dir), n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (sub < 0)
         continue;
+      if (is_inbox_apart (w->maildir, sub))
+        {
+          close (sub);
+          continue;
+        }
       if (++w->visited > TD_MAILDIR_MAX_WALK)
         {
           close (sub);
@@ -593,7 +682,9 @@ walk_dir (Walk *w, int fd, GError **error)
  * @error: return location for an error
  *
  * Finds every folder (a directory holding cur/ and new/) without following symlinks and
- * without looking into cur/, new/ or tmp/, so it costs one directory read per folder.
+ * without looking into cur/, new/ or tmp/, so it costs one directory read per folder. INBOX's
+ * own directory, where it has one, is not listed (nor what is below it): it is no folder of
+ * the layout's.
  *
  * Returns: (transfer full) (element-type GStrv): each folder's directories below @maildir
  */
@@ -601,10 +692,11 @@ GPtrArray *
 td_maildir_list_folders (TdMaildir *maildir, TdLayout layout, GError **error)
 {
   Walk w = { g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev),
-             g_ptr_array_new_with_free_func (g_free), layout, 0 };
+             g_ptr_array_new_with_free_func (g_free), layout, 0, maildir };
   int fd = dup (maildir->fd);
 
-  if (layout == TD_LAYOUT_MAILDIRPP && holds_maildir (maildir->fd))
+  if (layout == TD_LAYOUT_MAILDIRPP && holds_maildir (maildir->fd)
+      && !is_inbox_apart (maildir, maildir->fd))
     g_ptr_array_add (w.found, g_new0 (char *, 1));
   if (fd < 0 || !walk_dir (&w, fd, error))
     {

@@ -32,10 +32,11 @@ typedef struct
 #define TD_MAILDIR_MAX_WALK 20000
 #define TD_MAILDIR_MAX_WALK_DEPTH 32
 
-TdMaildir *td_maildir_open (const char *root, GError **error);
+TdMaildir *td_maildir_open (const char *root, const char *inbox, GError **error);
 void td_maildir_free (TdMaildir *maildir);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdMaildir, td_maildir_free)
 const char *td_maildir_get_path (TdMaildir *maildir);
+char *td_maildir_dup_folder_path (TdMaildir *maildir, char **components);
 gboolean td_maildir_sync_filesystem (TdMaildir *maildir, GError **error);
 
 GPtrArray *td_maildir_list_folders (TdMaildir *maildir, TdLayout layout, GError **error);

@@ -611,12 +611,23 @@ test_push (DaemonFixture *f, gconstpointer data)
 }
 
 /* A flag set in the mail reader reaches the server with no call: the file monitor sees the
- * rename and asks for a sync of that folder. */
+ * rename and asks for a sync of that folder. With @apart, INBOX has its own directory
+ * outside the Maildir (the inbox key); a symlink to it where the test's helpers look lets
+ * them find it, and Tidings, which never follows one, goes by the key alone. */
 static void
-test_local_change (DaemonFixture *f, gconstpointer data)
+local_change (DaemonFixture *f, gboolean apart)
 {
+  g_autofree char *dir = g_build_filename (f->base.home, "Inbox-apart", NULL);
+  g_autofree char *link = g_build_filename (f->base.maildir, "INBOX", NULL);
+  g_autofree char *inbox = apart ? g_strdup_printf ("inbox = %s\n", dir) : NULL;
+
+  if (apart)
+    {
+      g_assert_cmpint (g_mkdir_with_parents (f->base.maildir, 0700), ==, 0);
+      g_assert_cmpint (symlink (dir, link), ==, 0);
+    }
   seed (&f->base, "INBOX", 3, 100);
-  td_test_daemon_start (f, "imap", NULL);
+  td_test_daemon_start (f, "imap", inbox);
   expect_watching (f);
   g_usleep (500 * 1000);
   td_test_clear_signals (f);
@@ -628,6 +639,18 @@ test_local_change (DaemonFixture *f, gconstpointer data)
    * the sync that sent it. */
   g_assert_true (td_test_wait_for (f, saw_local_sync, SIGNAL_WAIT_MS));
   assert_folder_matches (&f->base, "INBOX");
+}
+
+static void
+test_local_change (DaemonFixture *f, gconstpointer data)
+{
+  local_change (f, FALSE);
+}
+
+static void
+test_local_change_inbox_apart (DaemonFixture *f, gconstpointer data)
+{
+  local_change (f, TRUE);
 }
 
 static int
@@ -1209,6 +1232,7 @@ main (int argc, char **argv)
   ADD ("sigterm-mid-sync", test_sigterm_mid_sync);
   ADD ("server-restart", test_server_restart);
   ADD ("local-change", test_local_change);
+  ADD ("local-change-inbox-apart", test_local_change_inbox_apart);
   ADD ("pause-stops-running-sync", test_pause_stops_running_sync);
   ADD ("local-policy", test_local_policy);
   ADD ("cli-sync", test_cli_sync);

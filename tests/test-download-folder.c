@@ -27,7 +27,7 @@ setup (Fixture *f, gconstpointer data)
   g_autofree char *mail = g_build_filename (f->dir, "Mail", NULL);
   f->db = td_state_db_open (db, &error);
   g_assert_no_error (error);
-  f->maildir = td_maildir_open (mail, &error);
+  f->maildir = td_maildir_open (mail, NULL, &error);
   g_assert_no_error (error);
 }
 

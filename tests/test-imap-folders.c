@@ -463,6 +463,7 @@ typedef struct
   const char *subfolders;
   const char *deepest;  /* the directory mbsync makes for Zz/Tëst/Deep */
   const char *keys;     /* what the imported configuration says of the layout */
+  const char *inbox;    /* nullable: mbsync's Inbox below the home, not Path's INBOX */
 } MbsyncLayout;
 
 static const MbsyncLayout mbsync_legacy = { "Legacy", "Zz/.T&AOs-st/.Deep",
@@ -471,6 +472,9 @@ static const MbsyncLayout mbsync_maildirpp = { "Maildir++", ".Zz.T&AOs-st.Deep",
                                                "layout = maildir++\nfolder-names = utf-7\n" };
 static const MbsyncLayout mbsync_verbatim = { "Verbatim", "Zz/T&AOs-st/Deep",
                                               "layout = verbatim\nfolder-names = utf-7\n" };
+/* mbsync's own default: INBOX at ~/Maildir, the other folders below Path. */
+static const MbsyncLayout mbsync_inbox_apart = { "Verbatim", "Zz/T&AOs-st/Deep",
+                                                 "layout = verbatim\ninbox = ", "Maildir" };
 
 /* mbsync 1.4 fills the Maildir in layout @l (names in modified UTF-7), and it is taken over
  * with the configuration `tidings import mbsync` makes of mbsync's. */
@@ -482,9 +486,10 @@ mbsync_taken_over (Fixture *f, const MbsyncLayout *l)
   seed_for_another_tool (f);
   g_autofree char *rc = g_build_filename (f->home, "mbsyncrc", NULL);
   /* Maildir++ keeps INBOX at the root and takes no Path. */
+  g_autofree char *inbox = l->inbox ? g_build_filename (f->home, l->inbox, NULL)
+                                    : g_build_filename (f->maildir, "INBOX", NULL);
   g_autofree char *where = pp ? g_strdup_printf ("Inbox %s\n", f->maildir)
-                              : g_strdup_printf ("Path %s/\nInbox %s/INBOX\n", f->maildir,
-                                                 f->maildir);
+                              : g_strdup_printf ("Path %s/\nInbox %s\n", f->maildir, inbox);
   g_autofree char *rc_text = g_strdup_printf (
     "IMAPAccount t\nHost localhost\nPort %u\nUser " TD_TEST_USER "\nPass \"" TD_TEST_PASSWORD
     "\"\nSSLType IMAPS\nCertificateFile %s\n\nIMAPStore remote\nAccount t\n\n"
@@ -495,7 +500,19 @@ mbsync_taken_over (Fixture *f, const MbsyncLayout *l)
   const char *argv[] = { "mbsync", "-q", "-c", rc, "-a", NULL };
   run_other_tool (f, argv, l->deepest);
   g_autofree char *cfg = import_config (f, "mbsync", rc, "Create Near", l->keys);
+  g_autofree char *inbox_before = directory_tree (inbox);
   assert_taken_over (f, cfg);
+  g_autofree char *inbox_after = directory_tree (inbox);
+  g_assert_cmpstr (inbox_after, ==, inbox_before);
+  guint n = 0;
+  for (guint i = 0; !pp && i < 2; i++)
+    {
+      g_autofree char *sub = g_build_filename (inbox, i == 0 ? "cur" : "new", NULL);
+      g_autoptr (GDir) dir = g_dir_open (sub, 0, NULL);
+      while (dir != NULL && g_dir_read_name (dir) != NULL)
+        n++;
+    }
+  g_assert_cmpuint (n, ==, pp ? 0 : 3); /* seed_for_another_tool's INBOX, where mbsync put it */
 }
 
 static void
@@ -514,6 +531,12 @@ static void
 test_mbsync_verbatim (Fixture *f, gconstpointer data)
 {
   mbsync_taken_over (f, &mbsync_verbatim);
+}
+
+static void
+test_mbsync_inbox_apart (Fixture *f, gconstpointer data)
+{
+  mbsync_taken_over (f, &mbsync_inbox_apart);
 }
 
 /* offlineimap 8 with its defaults (every folder at the top, the parts of a nested name
@@ -629,6 +652,7 @@ main (int argc, char **argv)
   ADD ("/integration/imap/folders/mbsync-legacy", test_mbsync_legacy, NULL);
   ADD ("/integration/imap/folders/mbsync-maildir++", test_mbsync_maildirpp, NULL);
   ADD ("/integration/imap/folders/mbsync-verbatim", test_mbsync_verbatim, NULL);
+  ADD ("/integration/imap/folders/mbsync-inbox-apart", test_mbsync_inbox_apart, NULL);
   ADD ("/integration/imap/folders/offlineimap-flat", test_offlineimap_flat, NULL);
   return g_test_run ();
 }

@@ -139,18 +139,33 @@ test_mbsync (void)
   g_assert_nonnull (strstr (text, "# Note: MaxMessages"));
 }
 
-/* An INBOX outside the Maildir mbsync's Path names is said: Tidings would look for it
- * elsewhere and download it again. Without a Channel of the right kind there is nothing. */
+/* mbsync keeps INBOX at Inbox (default ~/Maildir) wherever Path is: an INBOX that is not
+ * Path's INBOX becomes the inbox key, with or without an Inbox line. Without a Channel of
+ * the right kind there is nothing. */
 static void
 test_mbsync_refusals (void)
 {
-  g_autoptr (GPtrArray) notes = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GError) error = NULL;
-  g_autofree char *text = td_import_mbsync (
-    "IMAPStore r\nHost h\nUser u\n\nMaildirStore l\nPath ~/Mail/\nInbox ~/Maildir\n"
-    "SubFolders Verbatim\n\nChannel c\nFar :r:\nNear :l:\n", "rc", notes, &error);
-  g_assert_no_error (error);
-  g_assert_true (noted (notes, "Inbox ~/Maildir: Tidings keeps INBOX at ~/Mail/INBOX"));
+  static const char *const stores[] = { "Path ~/Mail/\nInbox ~/Maildir\n", "Path ~/Mail/\n",
+                                        "Path ~/Mail/\nInbox ~/Mail/INBOX/\n" };
+  static const char *const inboxes[] = { "/Maildir", "/Maildir", NULL };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (stores); i++)
+    {
+      g_autoptr (GPtrArray) notes = g_ptr_array_new_with_free_func (g_free);
+      g_autoptr (GError) error = NULL;
+      g_autofree char *rc = g_strdup_printf ("IMAPStore r\nHost h\nUser u\n\nMaildirStore l\n"
+                                             "%sSubFolders Verbatim\n\nChannel c\nFar :r:\n"
+                                             "Near :l:\n", stores[i]);
+      g_autofree char *text = td_import_mbsync (rc, "rc", notes, &error);
+      g_autoptr (TdConfig) c = load_imported (text, error);
+      TdAccountConfig *a = td_config_find_account (c, "c");
+      g_assert_true (g_str_has_suffix (a->maildir, "/Mail"));
+      if (inboxes[i] == NULL)
+        g_assert_null (a->inbox);
+      else
+        g_assert_true (a->inbox != NULL && g_str_has_suffix (a->inbox, inboxes[i]));
+      g_assert_true (a->layout.inbox_apart == (inboxes[i] != NULL));
+    }
 
   g_autoptr (GPtrArray) none = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GError) empty = NULL;

@@ -198,7 +198,7 @@ open_inbox (TdMaildir **md_out, char **root_out)
   g_autoptr (GError) error = NULL;
   g_autofree char *base = g_dir_make_tmp ("tidings-storage-XXXXXX", NULL);
   char *root = g_build_filename (base, "Mail", NULL);
-  TdMaildir *md = td_maildir_open (root, &error);
+  TdMaildir *md = td_maildir_open (root, NULL, &error);
   g_assert_no_error (error);
   char *comps[] = { "INBOX", NULL };
   TdMaildirFolder *f = td_maildir_open_folder (md, comps, &error);
@@ -292,7 +292,7 @@ test_symlink_not_followed (void)
   g_autofree char *root = g_build_filename (base, "Mail", NULL);
   g_autofree char *outside = g_build_filename (base, "outside", NULL);
   g_autofree char *link = g_build_filename (root, "Evil", NULL);
-  g_autoptr (TdMaildir) md = td_maildir_open (root, &error);
+  g_autoptr (TdMaildir) md = td_maildir_open (root, NULL, &error);
   char *comps[] = { "Evil", NULL };
 
   g_assert_cmpint (g_mkdir (outside, 0700), ==, 0);
@@ -302,6 +302,76 @@ test_symlink_not_followed (void)
   g_assert_error (error, TD_STORAGE_ERROR, TD_STORAGE_ERROR_IO);
   g_autofree char *cur = g_build_filename (outside, "cur", NULL);
   g_assert_false (g_file_test (cur, G_FILE_TEST_EXISTS));
+}
+
+static gint
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(char *const *) a, *(char *const *) b);
+}
+
+/* INBOX in a directory of its own (mbsync's Inbox outside Path): INBOX maps there, a folder
+ * that happens to be that directory inside the Maildir is not listed as another folder (nor
+ * what is below it), no directory name maps back to INBOX, and maildir++'s root is then no
+ * folder at all. */
+static void
+test_inbox_apart (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *base = g_dir_make_tmp ("tidings-storage-XXXXXX", NULL);
+  g_autofree char *root = g_build_filename (base, "Mail", NULL);
+  g_autofree char *inside = g_build_filename (root, "Inbox", NULL);
+  g_autofree char *outside = g_build_filename (base, "Maildir", NULL);
+  TdFolderLayout layout = td_folder_layout_default (TD_LAYOUT_VERBATIM);
+  char *names[] = { "INBOX", NULL };
+
+  layout.inbox_apart = TRUE;
+  g_auto (GStrv) inbox = td_folder_map_components ("INBOX", '/', &layout, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstrv (inbox, ((const char *[]) { TD_FOLDER_INBOX_APART, NULL }));
+  g_autofree char *not_inbox = td_folder_map_name (names, '/', &layout, &error);
+  g_assert_null (not_inbox);
+  g_clear_error (&error);
+
+  for (guint i = 0; i < 2; i++)
+    {
+      const char *where = i == 0 ? outside : inside;
+      g_autoptr (TdMaildir) md = td_maildir_open (root, where, &error);
+      g_assert_no_error (error);
+      g_autoptr (TdMaildirFolder) f = td_maildir_open_folder (md, inbox, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (td_maildir_folder_get_path (f), ==, where);
+      g_autofree char *cur = g_build_filename (where, "cur", NULL);
+      g_assert_true (g_file_test (cur, G_FILE_TEST_IS_DIR));
+      g_autofree char *path = td_maildir_dup_folder_path (md, inbox);
+      g_assert_cmpstr (path, ==, where);
+      char *sub[] = { "Inbox", "Sub", NULL };
+      char *archive[] = { "Archive", NULL };
+      g_autoptr (TdMaildirFolder) s = td_maildir_open_folder (md, sub, &error);
+      g_autoptr (TdMaildirFolder) a = td_maildir_open_folder (md, archive, &error);
+      g_assert_no_error (error);
+      g_autoptr (GPtrArray) found = td_maildir_list_folders (md, TD_LAYOUT_VERBATIM, &error);
+      g_assert_no_error (error);
+      g_autoptr (GPtrArray) shown = g_ptr_array_new_with_free_func (g_free);
+      for (guint j = 0; j < found->len; j++)
+        g_ptr_array_add (shown, g_strjoinv ("/", g_ptr_array_index (found, j)));
+      g_ptr_array_sort (shown, compare_strings);
+      g_ptr_array_add (shown, NULL);
+      g_autofree char *list = g_strjoinv (",", (char **) shown->pdata);
+      /* Outside, Inbox/ is a folder's parent like any; inside, it is INBOX's and passed over. */
+      g_assert_cmpstr (list, ==, i == 0 ? "Archive,Inbox/Sub" : "Archive");
+    }
+
+  g_autofree char *pp_root = g_build_filename (base, "pp", NULL);
+  g_autoptr (TdMaildir) pp = td_maildir_open (pp_root, pp_root, &error);
+  g_autoptr (TdMaildirFolder) root_inbox = td_maildir_open_folder (pp, inbox, &error);
+  g_assert_no_error (error);
+  g_autoptr (GPtrArray) none = td_maildir_list_folders (pp, TD_LAYOUT_MAILDIRPP, &error);
+  g_assert_cmpuint (none->len, ==, 0);
+  layout.kind = TD_LAYOUT_MAILDIRPP;
+  char *top[] = { NULL };
+  g_autofree char *no_name = td_folder_map_name (top, '/', &layout, &error);
+  g_assert_null (no_name);
 }
 
 static void
@@ -464,6 +534,7 @@ main (int argc, char **argv)
   g_test_add_func ("/storage/maildir/crlf", test_delivery_crlf);
   g_test_add_func ("/storage/maildir/flags-and-tmp", test_flags_and_tmp);
   g_test_add_func ("/storage/maildir/symlink", test_symlink_not_followed);
+  g_test_add_func ("/storage/maildir/inbox-apart", test_inbox_apart);
   g_test_add_func ("/storage/state-db/migrations", test_state_db_migrations);
   g_test_add_func ("/storage/state-db/upgrades", test_state_db_upgrades);
   g_test_add_func ("/storage/state-db/folder-summaries", test_state_db_folder_summaries);

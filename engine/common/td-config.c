@@ -33,7 +33,7 @@ static const char *const account_keys[] = {
   "layout", "folders", "exclude", "sync", "deletes", "watch", "keep-on-server",
   "delete-after-days", "timeout", "command-timeout", "poll-interval", "notify", "metered",
   "connections", "mail-reader-command", "post-sync-command", "new-mail-command",
-  "tunnel-command", "max-size", "max-age", "folder-names", "flat-separator", NULL
+  "tunnel-command", "max-size", "max-age", "folder-names", "flat-separator", "inbox", NULL
 };
 
 /* The line on which @key takes effect inside @group, or the group's line. */
@@ -522,6 +522,36 @@ load_daemon_policy (Loader *ld, TdAccountConfig *a)
   return TRUE;
 }
 
+/* How folders are laid out below the Maildir, how their names are written, and where INBOX
+ * is when it has a directory of its own. */
+static gboolean
+load_layout (Loader *ld, TdAccountConfig *a)
+{
+  int v;
+
+  if (!get_enum (ld, "layout", layout_names, TD_LAYOUT_VERBATIM, &v))
+    return FALSE;
+  a->layout = td_folder_layout_default (v);
+  if (!get_enum (ld, "folder-names", name_encodings, a->layout.utf7, &v))
+    return FALSE;
+  a->layout.utf7 = v == 1;
+  g_autofree char *separator = get_string (ld, "flat-separator", NULL);
+  if (separator != NULL)
+    {
+      if (strlen (separator) != 1 || !g_ascii_ispunct (separator[0]) || separator[0] == '/')
+        return bad_key (ld, "flat-separator", "“%s” is not one punctuation character (other "
+                        "than '/')", separator);
+      a->layout.separator = separator[0];
+    }
+  if (!get_path (ld, "inbox", NULL, &a->inbox))
+    return FALSE;
+  if (a->inbox != NULL && g_strcmp0 (a->protocol, "pop3") == 0)
+    return bad_key (ld, "inbox", "POP3 mail goes to the maildir itself; set maildir to this "
+                    "directory instead");
+  a->layout.inbox_apart = a->inbox != NULL;
+  return TRUE;
+}
+
 /* max-size and max-age: which messages stay on the server. */
 static gboolean
 load_partial (Loader *ld, TdAccountConfig *a)
@@ -548,20 +578,8 @@ load_sync_policy (Loader *ld, TdConfig *cfg, TdAccountConfig *a)
 
   if (!get_path (ld, "maildir", default_maildir, &a->maildir))
     return FALSE;
-  if (!get_enum (ld, "layout", layout_names, TD_LAYOUT_VERBATIM, &v))
+  if (!load_layout (ld, a))
     return FALSE;
-  a->layout = td_folder_layout_default (v);
-  if (!get_enum (ld, "folder-names", name_encodings, a->layout.utf7, &v))
-    return FALSE;
-  a->layout.utf7 = v == 1;
-  g_autofree char *separator = get_string (ld, "flat-separator", NULL);
-  if (separator != NULL)
-    {
-      if (strlen (separator) != 1 || !g_ascii_ispunct (separator[0]) || separator[0] == '/')
-        return bad_key (ld, "flat-separator", "“%s” is not one punctuation character (other "
-                        "than '/')", separator);
-      a->layout.separator = separator[0];
-    }
   get_list (ld, "folders", "*", &a->folders);
   get_list (ld, "exclude", NULL, &a->exclude);
   get_list (ld, "watch", "INBOX", &a->watch);
@@ -822,6 +840,7 @@ account_config_clear (TdAccountConfig *a)
   g_free (a->tls_ca_file);
   g_clear_pointer (&a->tls_fingerprint, g_bytes_unref);
   g_free (a->maildir);
+  g_free (a->inbox);
   g_strfreev (a->folders);
   g_strfreev (a->exclude);
   g_strfreev (a->watch);

@@ -64,6 +64,7 @@ typedef struct
   GBytes *tls_fingerprint;  /* SHA-256 of the DER certificate, nullable */
   char *maildir;
   TdFolderLayout layout;
+  char *inbox;                   /* nullable: INBOX's own Maildir, apart from the layout's */
   char **folders;
   char **exclude;
   TdDirection sync;

@@ -360,10 +360,10 @@ put_maildir (GString *out, GPtrArray *notes, const char *channel, const Section 
       if (sub == NULL)
         note (notes, out, channel, "no SubFolders: nested folders are kept as verbatim "
               "directories (mbsync's SubFolders Verbatim)");
+      /* mbsync keeps INBOX at Inbox (~/Maildir unless set), wherever Path is. */
       g_autofree char *expected = g_build_filename (root, "INBOX", NULL);
-      if (inbox != NULL && !same_dir (inbox, expected))
-        note (notes, out, channel, "Inbox %s: Tidings keeps INBOX at %s; move it there "
-              "before the first sync, or it is downloaded again", inbox, expected);
+      if (!same_dir (inbox ? inbox : "~/Maildir", expected))
+        put (out, "inbox", inbox ? inbox : "~/Maildir");
     }
   /* mbsync 1.4 writes names as IMAP sends them, in modified UTF-7. */
   put (out, "folder-names", "utf-7");

@@ -13,7 +13,7 @@
 TdFolderLayout
 td_folder_layout_default (TdLayout kind)
 {
-  return (TdFolderLayout) { kind, kind == TD_LAYOUT_MAILDIRPP, '.' };
+  return (TdFolderLayout) { kind, kind == TD_LAYOUT_MAILDIRPP, '.', FALSE };
 }
 
 TdFolderInfo *

@@ -21,14 +21,20 @@ typedef enum
 } TdLayout;
 
 /* A layout with how names are written: UTF-8, or modified UTF-7 as IMAP sends them (and as
- * mbsync 1.4 and Maildir++ write them), and for the flat layout the separator between the
- * parts of a nested name. */
+ * mbsync 1.4 and Maildir++ write them), for the flat layout the separator between the parts
+ * of a nested name, and whether INBOX has a directory of its own (the `inbox` key, mbsync's
+ * `Inbox` outside its `Path`). */
 typedef struct
 {
   TdLayout kind;
   gboolean utf7;
   char separator;
+  gboolean inbox_apart;
 } TdFolderLayout;
+
+/* INBOX's components when the layout gives it a directory of its own: no folder name can
+ * make them, since a part never holds '/'. */
+#define TD_FOLDER_INBOX_APART "/INBOX"
 
 TdFolderLayout td_folder_layout_default (TdLayout kind);
 

@@ -191,12 +191,17 @@ start_folder (TdLocalMonitor *self, Folder *folder, const char *path)
   return TRUE;
 }
 
-/* The folder's directories below the Maildir root, from the report's path to it. */
+/* The folder's directories below the Maildir root, from the report's path to it; INBOX's
+ * own directory, where it has one, is that. */
 static char **
 components_of (TdLocalMonitor *self, const char *path)
 {
   g_autoptr (GFile) root = g_file_new_for_path (self->account->maildir);
   g_autoptr (GFile) dir = g_file_new_for_path (path);
+  g_autoptr (GFile) inbox = self->account->inbox ? g_file_new_for_path (self->account->inbox)
+                                                 : NULL;
+  if (inbox != NULL && g_file_equal (inbox, dir))
+    return g_strdupv ((char *[]) { (char *) TD_FOLDER_INBOX_APART, NULL });
   g_autofree char *rel = g_file_get_relative_path (root, dir);
 
   return rel != NULL ? g_strsplit (rel, G_DIR_SEPARATOR_S, -1) : NULL;

@@ -27,7 +27,9 @@ td_local_look_would_send (const char *db_path, const TdAccountConfig *account,
                           gboolean *would_send, GError **error)
 {
   g_autoptr (TdStateDb) db = td_state_db_open (db_path, error);
-  g_autoptr (TdMaildir) maildir = db != NULL ? td_maildir_open (account->maildir, error) : NULL;
+  g_autoptr (TdMaildir) maildir = db != NULL ? td_maildir_open (account->maildir,
+                                                                account->inbox, error)
+                                              : NULL;
   g_autoptr (TdLocalFolder) local = NULL;
 
   if (maildir == NULL)

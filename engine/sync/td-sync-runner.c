@@ -920,7 +920,9 @@ open_storage_work (TdSyncRunner *self, gpointer arg, GError **error)
   g_autoptr (GPtrArray) synced = NULL;
 
   self->db = td_state_db_open (db_path, &e);
-  if (self->db == NULL || (self->maildir = td_maildir_open (self->account->maildir, &e)) == NULL
+  if (self->db == NULL
+      || (self->maildir = td_maildir_open (self->account->maildir, self->account->inbox, &e))
+           == NULL
       || (synced = td_state_db_list_folders (self->db, self->account->name,
                                               self->policy.max_size, self->policy.not_before,
                                               &e)) == NULL)

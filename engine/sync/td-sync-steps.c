@@ -154,10 +154,7 @@ td_sync_runner_add_report (TdSyncRunner *self, const char *name, char delimiter)
   g_auto (GStrv) components = td_folder_map_components (name, delimiter, &self->account->layout,
                                                         NULL);
   if (components != NULL && self->maildir != NULL)
-    {
-      g_autofree char *rel = g_strjoinv (G_DIR_SEPARATOR_S, components);
-      report->path = g_build_filename (td_maildir_get_path (self->maildir), rel, NULL);
-    }
+    report->path = td_maildir_dup_folder_path (self->maildir, components);
   g_ptr_array_add (self->report->folders, report);
   return report;
 }
