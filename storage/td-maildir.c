@@ -826,6 +826,49 @@ mbsync_line (const GByteArray *head)
   return 0;
 }
 
+/**
+ * td_maildir_folder_read_small:
+ * @folder: a folder
+ * @name: a file in the folder's own directory (not in cur/ or new/), such as another tool's
+ *   state
+ * @max: the most bytes it may have
+ * @len: (out): how many it has
+ *
+ * Reads the file whole, without following a symlink.
+ *
+ * Returns: (transfer full) (nullable): its bytes with a NUL after them, or %NULL when it is
+ *   missing, not a plain file, bigger than @max or unreadable
+ */
+char *
+td_maildir_folder_read_small (TdMaildirFolder *folder, const char *name, gsize max, gsize *len)
+{
+  int fd = openat (folder->fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st;
+  char *buf;
+  gsize got = 0;
+
+  if (fd < 0)
+    return NULL;
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode) || st.st_size < 0 || (guint64) st.st_size > max)
+    return close (fd), NULL;
+  buf = g_malloc ((gsize) st.st_size + 1);
+  while (got < (gsize) st.st_size)
+    {
+      ssize_t n = read (fd, buf + got, (gsize) st.st_size - got);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      got += (gsize) n;
+    }
+  close (fd);
+  if (got != (gsize) st.st_size)
+    return g_free (buf), NULL;
+  buf[got] = '\0';
+  *len = got;
+  return buf;
+}
+
 gboolean
 td_maildir_folder_read_identity (TdMaildirFolder *folder, const TdMaildirEntry *entry,
                                  char **message_id, guint64 *wire_size, guint64 *tool_line,

@@ -49,6 +49,7 @@ static const char rc[] =
   "Far :home-remote:\n"
   "Near :home-local:\n"
   "Sync Pull\n"
+  "SyncState ~/.mbsync/\n"
   "\n"
   "IMAPStore tunnel-remote\n"
   "Tunnel \"ssh -q host /usr/lib/dovecot/imap\"\n"
@@ -125,6 +126,8 @@ test_mbsync (void)
   g_assert_true (g_str_has_suffix (h->maildir, "/Maildir"));
   g_assert_cmpint (h->sync, ==, TD_DIRECTION_PULL);
   g_assert_cmpint (h->deletes, ==, TD_DIRECTION_NONE); /* mbsync's Expunge None */
+  g_assert_true (noted (notes, "Channel home: SyncState ~/.mbsync/: mbsync's state is read "
+                               "only from each folder"));
 
   TdAccountConfig *t = td_config_find_account (c, "tunnel");
   g_assert_nonnull (t);

@@ -415,6 +415,9 @@ put_policy (GString *out, GPtrArray *notes, const char *channel, const Section *
     }
   if (get (c, "maxmessages") != NULL)
     note (notes, out, channel, "MaxMessages: there is no limit on the count of messages");
+  if ((v = get (c, "syncstate")) != NULL && !g_str_equal (v, "*"))
+    note (notes, out, channel, "SyncState %s: mbsync's state is read only from each folder "
+          "(SyncState *); these files are matched by Message-ID and size instead", v);
 }
 
 /* A name Tidings takes for an account: letters, digits, '-', '_' and '.'. */

@@ -16,6 +16,7 @@
 #include "storage/td-storage-error.h"
 #include "engine/common/td-error.h"
 #include "engine/sync/td-maildir-sink.h"
+#include "engine/sync/td-tool-state.h"
 
 /* Reports a storage error as the folder's: a bad name fails the folder, the rest is I/O. */
 gboolean
@@ -721,58 +722,107 @@ typedef struct
   /* The size without the header line another tool added to its copy (mbsync's X-TUID), 0
    * without one: the server's copy may not have it. */
   guint64 bare_size;
+  /* The server UID another tool's state gives the file (td-tool-state.h), 0 without one. */
+  guint32 hint;
 } Candidate;
 
-/* Gives each candidate the server UID with its key, at most once per UID, stores the
- * matches as the folder's rows under @uidvalidity, and lists the server messages left
- * unmatched in @to_fetch. Runs inside the caller's transaction. */
+/* The UID another tool's state pairs @c with, if the server's message there is this one by
+ * its size and Message-ID (a state gone stale with the server is not trusted). */
+static guint32
+hinted_uid (const Candidate *c, GHashTable *by_uid, GHashTable *taken, guint64 *size)
+{
+  const TdMessageInfo *s = c->hint != 0 ? g_hash_table_lookup (by_uid, GUINT_TO_POINTER (c->hint))
+                                        : NULL;
+
+  if (s == NULL || g_hash_table_contains (taken, GUINT_TO_POINTER (c->hint))
+      || g_strcmp0 (s->message_id, c->message_id) != 0)
+    return 0;
+  if (s->size != c->size && (c->bare_size == 0 || s->size != c->bare_size))
+    return 0;
+  *size = s->size;
+  return c->hint;
+}
+
+/* The UID whose Message-ID and size are @c's, as it is or less another tool's header line. */
+static guint32
+keyed_uid (const Candidate *c, GHashTable *by_key, GHashTable *taken, guint64 *size)
+{
+  g_autofree char *key = match_key (c->message_id, c->size);
+  guint32 uid = key ? GPOINTER_TO_UINT (g_hash_table_lookup (by_key, key)) : 0;
+
+  *size = c->size;
+  if ((uid == 0 || g_hash_table_contains (taken, GUINT_TO_POINTER (uid))) && c->bare_size > 0
+      && c->message_id != NULL)
+    {
+      g_autofree char *bare = match_key (c->message_id, c->bare_size);
+      uid = GPOINTER_TO_UINT (g_hash_table_lookup (by_key, bare));
+      *size = c->bare_size;
+    }
+  return g_hash_table_contains (taken, GUINT_TO_POINTER (uid)) ? 0 : uid;
+}
+
+/* Stores @c as the server's message @uid. A row keeps the server's size, which for an
+ * upload holds its header line too (@upload_sizes). */
+static gboolean
+record_match (TdLocalFolder *local, const Candidate *c, guint32 uid, guint64 size,
+              GHashTable *upload_sizes, GError **error)
+{
+  const guint64 *server_size = g_hash_table_lookup (upload_sizes, GUINT_TO_POINTER (uid));
+  TdStateMessage m = { uid, g_strdup (c->base), c->flags,
+                       server_size != NULL ? *server_size : size, g_strdup (c->message_id),
+                       FALSE };
+  GError *e = NULL;
+
+  if (!td_state_db_put_message (local->db, local->record.id, &m, &e))
+    {
+      td_state_message_clear (&m);
+      return td_local_folder_fail (error, e, local->side.name);
+    }
+  g_array_append_val (local->side.messages, m);
+  return TRUE;
+}
+
+/* Gives each candidate a server UID, at most once per UID: first the pairs another tool's
+ * state names, then by Message-ID and size. Stores the matches as the folder's rows under
+ * @uidvalidity, and lists the server messages left unmatched in @to_fetch. Runs inside the
+ * caller's transaction. */
 static gboolean
 assign (TdLocalFolder *local, GArray *candidates, GArray *server, guint32 uidvalidity,
         GArray *to_fetch, guint *matched, GError **error)
 {
   g_autoptr (GHashTable) by_key = index_server (server);
+  g_autoptr (GHashTable) by_uid = g_hash_table_new (g_direct_hash, g_direct_equal);
   g_autoptr (GHashTable) taken = g_hash_table_new (g_direct_hash, g_direct_equal);
   g_autoptr (GHashTable) sizes = g_hash_table_new (g_direct_hash, g_direct_equal);
+  g_autofree gboolean *done = g_new0 (gboolean, candidates->len + 1);
   GError *e = NULL;
 
   *matched = 0;
-  /* A row keeps the server's size, which for an upload holds its header line too. */
   for (guint i = 0; i < server->len; i++)
     {
-      const TdMessageInfo *s = &g_array_index (server, TdMessageInfo, i);
+      TdMessageInfo *s = &g_array_index (server, TdMessageInfo, i);
+      g_hash_table_insert (by_uid, GUINT_TO_POINTER (s->uid), s);
       if (s->message_id == NULL && s->upload_token != NULL)
-        g_hash_table_insert (sizes, GUINT_TO_POINTER (s->uid), &g_array_index (server, TdMessageInfo, i).size);
+        g_hash_table_insert (sizes, GUINT_TO_POINTER (s->uid), &s->size);
     }
   for (guint i = 0; i < local->side.messages->len; i++)
     g_hash_table_add (taken, GUINT_TO_POINTER (g_array_index (local->side.messages, TdStateMessage, i).uid));
-  for (guint i = 0; i < candidates->len; i++)
-    {
-      const Candidate *c = &g_array_index (candidates, Candidate, i);
-      g_autofree char *key = match_key (c->message_id, c->size);
-      guint32 uid = key ? GPOINTER_TO_UINT (g_hash_table_lookup (by_key, key)) : 0;
-      guint64 size = c->size;
-      if ((uid == 0 || g_hash_table_contains (taken, GUINT_TO_POINTER (uid)))
-          && c->bare_size > 0 && c->message_id != NULL)
-        {
-          g_autofree char *bare = match_key (c->message_id, c->bare_size);
-          uid = GPOINTER_TO_UINT (g_hash_table_lookup (by_key, bare));
-          size = c->bare_size;
-        }
-      if (uid == 0 || g_hash_table_contains (taken, GUINT_TO_POINTER (uid)))
-        continue;
-      g_hash_table_add (taken, GUINT_TO_POINTER (uid));
-      const guint64 *server_size = g_hash_table_lookup (sizes, GUINT_TO_POINTER (uid));
-      TdStateMessage m = { uid, g_strdup (c->base), c->flags,
-                           server_size != NULL ? *server_size : size,
-                           g_strdup (c->message_id), FALSE };
-      if (!td_state_db_put_message (local->db, local->record.id, &m, &e))
-        {
-          td_state_message_clear (&m);
-          return td_local_folder_fail (error, e, local->side.name);
-        }
-      g_array_append_val (local->side.messages, m);
-      (*matched)++;
-    }
+  for (guint pass = 0; pass < 2; pass++)
+    for (guint i = 0; i < candidates->len; i++)
+      {
+        const Candidate *c = &g_array_index (candidates, Candidate, i);
+        guint64 size = 0;
+        guint32 uid = done[i] ? 0
+                      : pass == 0 ? hinted_uid (c, by_uid, taken, &size)
+                                  : keyed_uid (c, by_key, taken, &size);
+        if (uid == 0)
+          continue;
+        if (!record_match (local, c, uid, size, sizes, error))
+          return FALSE;
+        g_hash_table_add (taken, GUINT_TO_POINTER (uid));
+        done[i] = TRUE;
+        (*matched)++;
+      }
   g_array_sort (local->side.messages, compare_uids); /* uid is TdStateMessage's first member */
   local->record.uidvalidity = uidvalidity;
   local->record.uidnext = 0;
@@ -960,15 +1010,57 @@ td_local_folder_leave_on_server (TdLocalFolder *local, GArray *server, GArray *t
  * @error: return location for an error
  *
  * Recognises messages already in the Maildir (a lost state DB, or a Maildir another tool
- * filled) by Message-ID and size, so they are not downloaded a second time.
+ * filled), so they are not downloaded a second time: by the UIDs mbsync's or offlineimap's
+ * state gives them where it can be read and agrees with the server, else by Message-ID and
+ * size.
  *
  * Returns: %TRUE on success
  */
+/* mbsync's pairs of its Maildir UIDs with the server's, when its state in the folder
+ * (`SyncState *`) is whole and was written for this server UIDVALIDITY and this Maildir's. */
+static GHashTable *
+mbsync_pairs (TdLocalFolder *local, guint32 uidvalidity)
+{
+  gsize len = 0, vlen = 0;
+  g_autofree char *text = td_maildir_folder_read_small (local->folder, ".mbsyncstate",
+                                                        TD_TOOL_STATE_MAX_BYTES, &len);
+  g_autofree char *validity = td_maildir_folder_read_small (local->folder, ".uidvalidity", 64,
+                                                            &vlen);
+  TdMbsyncState state;
+
+  if (text == NULL || validity == NULL || !td_mbsync_state_parse (text, len, &state))
+    return NULL;
+  if (state.far_validity != uidvalidity
+      || state.near_validity != td_mbsync_uidvalidity_parse (validity, vlen))
+    {
+      g_debug ("folder %s: mbsync's state is of another UIDVALIDITY; matching by Message-ID",
+               local->side.name);
+      td_mbsync_state_clear (&state);
+      return NULL;
+    }
+  return g_steal_pointer (&state.near_to_far);
+}
+
+/* The server UID another tool's state gives the file @base. */
+static guint32
+tool_hint (const char *base, GHashTable *mbsync)
+{
+  TdToolKind kind;
+  guint32 uid = td_tool_state_name_uid (base, &kind);
+
+  if (kind == TD_TOOL_OFFLINEIMAP)
+    return uid;
+  if (kind == TD_TOOL_MBSYNC && mbsync != NULL)
+    return GPOINTER_TO_UINT (g_hash_table_lookup (mbsync, GUINT_TO_POINTER (uid)));
+  return 0;
+}
+
 gboolean
 td_local_folder_adopt (TdLocalFolder *local, GArray *server, guint32 uidvalidity,
                        GArray *to_fetch, guint *matched, GError **error)
 {
   g_autoptr (GHashTable) disk = td_maildir_folder_scan (local->folder, NULL);
+  g_autoptr (GHashTable) mbsync = mbsync_pairs (local, uidvalidity);
   g_autoptr (GArray) candidates = g_array_new (FALSE, FALSE, sizeof (Candidate));
   g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
   GHashTableIter it;
@@ -991,7 +1083,8 @@ td_local_folder_adopt (TdLocalFolder *local, GArray *server, guint32 uidvalidity
           return td_local_folder_fail (error, e, local->side.name);
         }
       g_ptr_array_add (ids, id);
-      Candidate c = { base, id, size, entry->flags, tool_line < size ? size - tool_line : 0 };
+      Candidate c = { base, id, size, entry->flags, tool_line < size ? size - tool_line : 0,
+                      tool_hint (base, mbsync) };
       g_array_append_val (candidates, c);
     }
   return assign_in_transaction (local, candidates, server, uidvalidity, FALSE, to_fetch, matched,
