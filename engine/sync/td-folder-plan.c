@@ -362,7 +362,7 @@ add_download (TdFolderPlan *plan, guint32 uid, guint64 size)
   plan->download_bytes += size;
 }
 
-/* What max-size left on the server before, if @uid is among it. */
+/* What max-size or max-age left on the server before, if @uid is among it. */
 static const TdStateLeft *
 left_row (const TdLocalSide *local, guint32 uid)
 {

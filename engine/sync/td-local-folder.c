@@ -318,8 +318,8 @@ td_local_folder_sync_point (TdLocalFolder *local, TdSyncPoint *point)
   point->last_uid = local->side.messages->len
                       ? g_array_index (local->side.messages, TdStateMessage, local->side.messages->len - 1).uid
                       : 0;
-  /* What max-size or max-age left on the server is known to be there as much as what is held: the
-   * server's count and listings include it. */
+  /* What max-size or max-age left on the server is known to be there as much as what is
+   * held: the server's count and listings include it. */
   GArray *left = local->side.left;
   if (left != NULL && left->len > 0)
     {
@@ -433,25 +433,25 @@ td_local_folder_ensure_scanned (TdLocalFolder *local)
 
 static int compare_left (const void *a, const void *b);
 
-/* Drops @uid from the records of what max-size left on the server, as the DB did. */
+/* Drops @uid from the records of what the limits left on the server, as the DB did. */
 static void
 forget_left (TdLocalFolder *local, guint32 uid)
 {
   GArray *rows = local->side.left;
   TdStateLeft key = { uid, 0 };
   TdStateLeft *hit = rows != NULL && rows->len > 0
-                         ? bsearch (&key, rows->data, rows->len, sizeof (TdStateLeft),
-                                    compare_left)
-                         : NULL;
+                       ? bsearch (&key, rows->data, rows->len, sizeof (TdStateLeft),
+                                  compare_left)
+                       : NULL;
   if (hit != NULL)
     g_array_remove_index (rows, (guint) (hit - (TdStateLeft *) (void *) rows->data));
 }
 
-/* What max-size leaves on the server: the plan's new records, and the records of messages
- * held now or gone from the server dropped; the folder's copy follows. */
+/* What max-size and max-age leave on the server: the plan's new records, and the records of
+ * messages held now or gone from the server dropped; the folder's copy follows. */
 static gboolean
 record_left (TdLocalFolder *local, const GArray *left_new, const GArray *left_gone,
-                GError **error)
+             GError **error)
 {
   GError *e = NULL;
 
@@ -495,8 +495,8 @@ apply_in_transaction (TdLocalFolder *local, const GArray *flags, const GArray *r
  * @flags: (element-type TdFlagPlan): the plan's flag changes
  * @removals: (element-type guint32): the plan's removals: UIDs the server no longer has
  * @remove_here: remove their files; otherwise keep them, local-only
- * @left_new: (element-type TdStateLeft) (nullable): messages max-size leaves on the
- *   server, to record
+ * @left_new: (element-type TdStateLeft) (nullable): messages max-size or max-age leave on
+ *   the server, to record
  * @left_gone: (element-type guint32) (nullable): their records to drop
  * @flags_changed: (out): messages whose files took a flag change
  * @removed: (out): messages removed
@@ -539,7 +539,7 @@ compare_left (const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
-/* Whether max-size had left @uid on the server. */
+/* Whether max-size or max-age had left @uid on the server. */
 static gboolean
 left_held (TdLocalFolder *local, guint32 uid)
 {
@@ -570,7 +570,7 @@ insert_rows (GPtrArray *locals, GPtrArray *batches, gboolean pending, GError **e
           TdPendingMessage *p = g_ptr_array_index (batch, i);
           TdStateMessage m = { p->info.uid, (char *) td_maildir_delivery_get_base (p->delivery),
                                p->info.flags, p->info.size, p->info.message_id, pending };
-          /* A message max-size left on the server before, now stored: its record goes
+          /* A message the limits left on the server before, now stored: its record goes
            * with the row that replaces it. */
           if (!td_state_db_put_message (db, local->record.id, &m, &e)
               || (!pending && left_held (local, p->info.uid)

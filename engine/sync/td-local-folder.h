@@ -88,8 +88,8 @@ typedef struct
   const GArray *removals;       /* what the server removed */
   gboolean remove_here;
   const TdFolderState *state;   /* the sync point to record */
-  const GArray *left_new;    /* TdStateLeft: what max-size leaves on the server */
-  const GArray *left_gone;   /* guint32: those records to drop */
+  const GArray *left_new;       /* TdStateLeft: what max-size or max-age leave on the server */
+  const GArray *left_gone;      /* guint32: those records to drop */
   guint flags_changed, removed; /* out */
 } TdLocalFinish;
 
