@@ -462,7 +462,9 @@ td_state_folder_summary_free (TdStateFolderSummary *summary)
  *
  * Returns: (transfer full) (element-type TdStateFolderSummary): every folder the account has
  *   synced, with its message counts and how many messages left on the server @max_size and
- *   @not_before let through now, from one query
+ *   @not_before let through now, from one query. A message left there by UID only whose
+ *   bound is after @not_before must be listed again: the folder's UIDNEXT is given as its
+ *   UID (the same as td_local_folder_sync_point() gives), so the listing starts there.
  */
 GPtrArray *
 td_state_db_list_folders (TdStateDb *db, const char *account, guint64 max_size,
@@ -471,7 +473,10 @@ td_state_db_list_folders (TdStateDb *db, const char *account, guint64 max_size,
   /* One lookup per folder in an index (the count walks the narrow messages_by_base, the
    * highest UID is a seek, pending rows have their own index): a join grouped by folder
    * reads every message row of the account, which is most of the file. */
-  sqlite3_stmt *stmt = statement (db, "SELECT f.name, f.id, f.uidvalidity, f.uidnext, "
+  sqlite3_stmt *stmt = statement (db, "SELECT f.name, f.id, f.uidvalidity, "
+                                      "MIN (f.uidnext, COALESCE ((SELECT MIN (t.uid) "
+                                      "FROM left_on_server t WHERE t.folder_id = f.id "
+                                      "AND t.received_before > ?3), f.uidnext)), "
                                       "f.highestmodseq, "
                                       "(SELECT COUNT(*) FROM messages m WHERE m.folder_id = f.id) "
                                       "+ (SELECT COUNT(*) FROM left_on_server t "
@@ -486,8 +491,10 @@ td_state_db_list_folders (TdStateDb *db, const char *account, guint64 max_size,
                                       "f.cur_mtime, f.new_mtime, "
                                       "f.scanned_at, "
                                       "(SELECT COUNT(*) FROM left_on_server t "
-                                      "WHERE t.folder_id = f.id AND (?2 = 0 OR t.size <= ?2) "
-                                      "AND (t.internal_date < 0 OR t.internal_date >= ?3)) "
+                                      "WHERE t.folder_id = f.id AND CASE "
+                                      "WHEN t.received_before > 0 THEN t.received_before > ?3 "
+                                      "ELSE (?2 = 0 OR t.size <= ?2) AND "
+                                      "(t.internal_date < 0 OR t.internal_date >= ?3) END) "
                                       "FROM folders f WHERE f.account = ?1",
                                   error);
   g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) td_state_folder_summary_free);
@@ -728,7 +735,7 @@ td_state_db_remove_folder (TdStateDb *db, gint64 folder_id, GError **error)
   return TRUE;
 }
 
-/* Messages max-size or max-age left on the server (versions 5 and 6) */
+/* Messages max-size or max-age left on the server (versions 5 to 7) */
 
 static int
 compare_left (gconstpointer a, gconstpointer b)
@@ -749,8 +756,8 @@ compare_left (gconstpointer a, gconstpointer b)
 GArray *
 td_state_db_load_left (TdStateDb *db, gint64 folder_id, GError **error)
 {
-  sqlite3_stmt *stmt = statement (db, "SELECT uid, size, internal_date FROM left_on_server "
-                                      "WHERE folder_id = ?",
+  sqlite3_stmt *stmt = statement (db, "SELECT uid, size, internal_date, received_before "
+                                      "FROM left_on_server WHERE folder_id = ?",
                                   error);
   g_autoptr (GArray) out = g_array_new (FALSE, FALSE, sizeof (TdStateLeft));
   int rc;
@@ -761,7 +768,8 @@ td_state_db_load_left (TdStateDb *db, gint64 folder_id, GError **error)
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
       TdStateLeft t = { (guint32) sqlite3_column_int64 (stmt, 0),
-                        (guint64) sqlite3_column_int64 (stmt, 1), sqlite3_column_int64 (stmt, 2) };
+                        (guint64) sqlite3_column_int64 (stmt, 1), sqlite3_column_int64 (stmt, 2),
+                        sqlite3_column_int64 (stmt, 3) };
       g_array_append_val (out, t);
     }
   sqlite3_reset (stmt);
@@ -776,13 +784,15 @@ td_state_db_put_left (TdStateDb *db, gint64 folder_id, const TdStateLeft *messag
                       GError **error)
 {
   sqlite3_stmt *stmt = statement (db, "INSERT OR REPLACE INTO left_on_server (folder_id, uid, "
-                                      "size, internal_date) VALUES (?, ?, ?, ?)", error);
+                                      "size, internal_date, received_before) "
+                                      "VALUES (?, ?, ?, ?, ?)", error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, folder_id);
   sqlite3_bind_int64 (stmt, 2, message->uid);
   sqlite3_bind_int64 (stmt, 3, (sqlite3_int64) MIN (message->size, (guint64) G_MAXINT64));
   sqlite3_bind_int64 (stmt, 4, message->internal_date);
+  sqlite3_bind_int64 (stmt, 5, message->received_before);
   return step_done (db, stmt, error);
 }
 

@@ -36,12 +36,14 @@ typedef struct
   gboolean pending;
 } TdStateMessage;
 
-/* A message max-size or max-age left on the server (versions 5 and 6). */
+/* A message max-size or max-age left on the server (versions 5 to 7). */
 typedef struct
 {
   guint32 uid;
   guint64 size;
-  gint64 internal_date; /* seconds since the epoch; -1 when not known */
+  gint64 internal_date;   /* seconds since the epoch; -1 when not known */
+  gint64 received_before; /* listed by UID only: received before this (seconds since the
+                             epoch), size and date not known; 0 for a listed message */
 } TdStateLeft;
 
 TdStateDb *td_state_db_open (const char *path, GError **error);

@@ -490,6 +490,72 @@ test_too_old (void)
   g_assert_cmpuint (raised->too_old, ==, 0);
 }
 
+/* max-age with a narrowed listing: new messages the server listed by UID only are too old and
+ * recorded with the listing's bound (one it also listed in full is decided by that entry);
+ * such records keep a quiet folder closed while the bound is not after the cut-off. A longer
+ * max-age opens it, and the listing from the first of them decides each: one comes down, one
+ * is too old still and recorded with its date, one not listed is gone. */
+static void
+test_aged (void)
+{
+  g_autoptr (TdLocalSide) local = folder_new (4, 0);
+  g_autoptr (TdFolderChanges) changes = td_folder_changes_new ();
+  TdSyncPolicy policy = policy_for (TD_DIRECTION_BOTH, TD_DIRECTION_BOTH);
+  TdSyncPoint since = { .uidvalidity = 1, .last_uid = 4, .new_from = 10 };
+  TdUidRange aged = { 10, 13 };
+
+  policy.not_before = 1000000;
+  g_array_append_val (changes->aged, aged);
+  changes->aged_before = 900000;
+  server_adds_dated (changes, 13, 100, 2000000);
+  g_autoptr (TdFolderPlan) plan = td_folder_plan_build (&policy, FALSE, local, &since, changes);
+  g_autofree char *set = td_uid_set_to_string (plan->downloads);
+  g_assert_cmpstr (set, ==, "13");
+  g_assert_cmpuint (plan->too_old, ==, 3);
+  g_assert_cmpuint (plan->left_new->len, ==, 3);
+  for (guint i = 0; i < 3; i++)
+    {
+      const TdStateLeft *t = &g_array_index (plan->left_new, TdStateLeft, i);
+      g_assert_cmpuint (t->uid, ==, 10 + i);
+      g_assert_cmpint (t->received_before, ==, 900000);
+      g_assert_cmpint (t->internal_date, ==, -1);
+    }
+
+  /* Recorded; nothing new: they stay, and the quiet folder stays closed. */
+  local->left = g_array_copy (plan->left_new);
+  TdSyncPoint point = { .uidvalidity = 1, .uidnext = 14, .highestmodseq = 5, .known_count = 7 };
+  TdFolderState state = { .uidvalidity = 1, .uidnext = 14, .highestmodseq = 5, .exists = 7 };
+  g_assert_cmpint (td_folder_plan_decide (&policy, local, &point, &state), ==,
+                   TD_FOLDER_PLAN_UNCHANGED);
+  TdSyncPoint quiet_since = { .uidvalidity = 1, .last_uid = 12 };
+  g_autoptr (TdFolderChanges) quiet = td_folder_changes_new ();
+  g_autoptr (TdFolderPlan) same = td_folder_plan_build (&policy, FALSE, local, &quiet_since,
+                                                        quiet);
+  g_assert_cmpuint (same->download_count, ==, 0);
+  g_assert_cmpuint (same->too_old, ==, 3);
+  g_assert_cmpuint (same->left_new->len + same->left_gone->len, ==, 0);
+
+  /* A longer max-age: the bound is after the cut-off now. */
+  policy.not_before = 800000;
+  g_assert_cmpint (td_folder_plan_decide (&policy, local, &point, &state), ==,
+                   TD_FOLDER_PLAN_CHANGES);
+  g_autoptr (TdFolderChanges) relisted = td_folder_changes_new ();
+  server_adds_dated (relisted, 10, 100, 850000);
+  server_adds_dated (relisted, 11, 100, 700000);
+  g_autoptr (TdFolderPlan) longer = td_folder_plan_build (&policy, FALSE, local, &since,
+                                                          relisted);
+  g_autofree char *down = td_uid_set_to_string (longer->downloads);
+  g_assert_cmpstr (down, ==, "10");
+  g_assert_cmpuint (longer->too_old, ==, 1);
+  g_assert_cmpuint (longer->left_new->len, ==, 1);
+  const TdStateLeft *exact = &g_array_index (longer->left_new, TdStateLeft, 0);
+  g_assert_cmpuint (exact->uid, ==, 11);
+  g_assert_cmpint (exact->internal_date, ==, 700000);
+  g_assert_cmpint (exact->received_before, ==, 0);
+  g_assert_cmpuint (longer->left_gone->len, ==, 1);
+  g_assert_cmpuint (g_array_index (longer->left_gone, guint32, 0), ==, 12);
+}
+
 /* What the dry run reports is the plan, counted. */
 static void
 test_count (void)
@@ -705,6 +771,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sync/plan/downloads", test_downloads);
   g_test_add_func ("/sync/plan/too-big", test_too_big);
   g_test_add_func ("/sync/plan/too-old", test_too_old);
+  g_test_add_func ("/sync/plan/aged", test_aged);
   g_test_add_func ("/sync/plan/count", test_count);
   g_test_add_func ("/sync/plan/decide", test_decide);
   g_test_add_func ("/sync/plan/account/folders-and-totals", test_account_plan);

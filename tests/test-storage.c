@@ -519,6 +519,43 @@ test_state_db_folder_summaries (void)
   g_assert_cmpuint (s->count, ==, 0);
   g_assert_cmpuint (s->last_uid, ==, 0);
   g_assert_cmpuint (s->pending, ==, 0);
+
+  /* Messages left on the server: counted with the held ones; those the limits let through
+   * now are counted apart; one listed by UID only whose bound is after the cut-off gives its
+   * UID as the folder's UIDNEXT, so that the listing starts there. */
+  empty.uidvalidity = 7;
+  empty.uidnext = 60;
+  g_assert_true (td_state_db_update_folder (db, &empty, &error));
+  const TdStateLeft left[] = { { 50, 9000, 2000000, 0 },  /* too big */
+                               { 51, 100, 500000, 0 },    /* too old */
+                               { 52, 0, -1, 900000 },     /* by UID only, before 900000 */
+                               { 53, 0, -1, 900000 } };
+  g_assert_true (td_state_db_begin (db, &error));
+  for (guint i = 0; i < G_N_ELEMENTS (left); i++)
+    g_assert_true (td_state_db_put_left (db, empty.id, &left[i], &error));
+  g_assert_true (td_state_db_commit (db, &error));
+  static const struct
+  {
+    guint64 max_size;
+    gint64 not_before;
+    guint32 let_through, uidnext;
+  } limits[] = { { 5000, 1000000, 0, 60 }, { 10000, 1000000, 1, 60 },
+                 { 5000, 400000, 1 + 2, 52 }, { 0, 0, 4, 52 } };
+  for (guint i = 0; i < G_N_ELEMENTS (limits); i++)
+    {
+      g_autoptr (GPtrArray) now = td_state_db_list_folders (db, "acct", limits[i].max_size,
+                                                            limits[i].not_before, &error);
+      g_assert_no_error (error);
+      s = summary_named (now, "Empty");
+      g_assert_cmpuint (s->count, ==, 4);
+      g_assert_cmpuint (s->last_uid, ==, 53);
+      g_assert_cmpuint (s->left_let_through, ==, limits[i].let_through);
+      g_assert_cmpuint (s->record.uidnext, ==, limits[i].uidnext);
+    }
+  g_autoptr (GArray) loaded = td_state_db_load_left (db, empty.id, &error);
+  g_assert_cmpuint (loaded->len, ==, 4);
+  g_assert_cmpint (g_array_index (loaded, TdStateLeft, 2).received_before, ==, 900000);
+  g_assert_cmpint (g_array_index (loaded, TdStateLeft, 1).internal_date, ==, 500000);
 }
 
 int

@@ -14,6 +14,7 @@ typedef struct
 {
   TdAccountConfig *account;
   gboolean busy;
+  gint64 list_cutoff;
 } TdBackendPrivate;
 
 G_DEFINE_TYPE_WITH_PRIVATE (TdBackend, td_backend, G_TYPE_OBJECT)
@@ -255,6 +256,37 @@ td_backend_get_account (TdBackend *self)
   TdBackendPrivate *priv = td_backend_get_instance_private (self);
   g_return_val_if_fail (TD_IS_BACKEND (self), NULL);
   return priv->account;
+}
+
+/**
+ * td_backend_set_list_cutoff:
+ * @self: a backend
+ * @not_before: seconds since the epoch, or 0
+ *
+ * Tells the backend that new messages the server received before @not_before (the run's
+ * max-age) are not downloaded: where it can, it lists those by UID only (in
+ * #TdFolderChanges.aged), without their sizes and dates.
+ */
+void
+td_backend_set_list_cutoff (TdBackend *self, gint64 not_before)
+{
+  TdBackendPrivate *priv = td_backend_get_instance_private (self);
+  g_return_if_fail (TD_IS_BACKEND (self));
+  priv->list_cutoff = not_before;
+}
+
+/**
+ * td_backend_get_list_cutoff:
+ * @self: a backend
+ *
+ * Returns: what td_backend_set_list_cutoff() set, or 0
+ */
+gint64
+td_backend_get_list_cutoff (TdBackend *self)
+{
+  TdBackendPrivate *priv = td_backend_get_instance_private (self);
+  g_return_val_if_fail (TD_IS_BACKEND (self), 0);
+  return priv->list_cutoff;
 }
 
 /**

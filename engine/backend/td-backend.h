@@ -191,6 +191,8 @@ typedef struct
 } TdBackendFlagStore;
 
 TdAccountConfig *td_backend_get_account (TdBackend *self);
+void td_backend_set_list_cutoff (TdBackend *self, gint64 not_before);
+gint64 td_backend_get_list_cutoff (TdBackend *self);
 TdBackendCaps td_backend_get_caps (TdBackend *self);
 
 void td_backend_connect_async (TdBackend *self, const char *secret, GCancellable *cancellable,

@@ -180,6 +180,7 @@ td_folder_changes_new (void)
   changes->changed = td_message_info_array_new ();
   changes->vanished = g_array_new (FALSE, FALSE, sizeof (TdUidRange));
   changes->added = td_message_info_array_new ();
+  changes->aged = g_array_new (FALSE, FALSE, sizeof (TdUidRange));
   return changes;
 }
 
@@ -192,6 +193,7 @@ td_folder_changes_free (TdFolderChanges *changes)
   g_clear_pointer (&changes->present, g_array_unref);
   g_array_unref (changes->vanished);
   g_array_unref (changes->added);
+  g_array_unref (changes->aged);
   g_free (changes);
 }
 

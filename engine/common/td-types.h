@@ -128,6 +128,9 @@ typedef struct
   GArray *present;  /* guint32, nullable: when set, every UID at or below last_uid that exists */
   GArray *vanished; /* TdUidRange: UIDs the server says are gone */
   GArray *added;    /* TdMessageInfo (uid, flags, size): the messages from new_from on */
+  GArray *aged;     /* TdUidRange: of the messages from new_from on, those listed by UID only
+                       because the server received them before @aged_before (max-age) */
+  gint64 aged_before; /* seconds since the epoch; 0 when nothing was listed so */
 } TdFolderChanges;
 
 TdFolderChanges *td_folder_changes_new (void);

@@ -84,7 +84,9 @@ left_let_through (const TdSyncPolicy *policy, const TdLocalSide *local)
   for (guint i = 0; policy->pulls && local->left != NULL && i < local->left->len; i++)
     {
       const TdStateLeft *t = &g_array_index (local->left, TdStateLeft, i);
-      if (td_sync_policy_leaves (policy, t->size, t->internal_date) == TD_LEAVE_NONE)
+      if (t->received_before > 0 ? t->received_before > policy->not_before
+                                 : td_sync_policy_leaves (policy, t->size, t->internal_date)
+                                     == TD_LEAVE_NONE)
         return TRUE;
     }
   return FALSE;
@@ -344,12 +346,6 @@ decide_deletions_there (TdFolderPlan *plan, const TdSyncPolicy *policy, gboolean
 
 /* Downloads */
 
-static int
-compare_infos (gconstpointer a, gconstpointer b)
-{
-  return compare_uids (&((const TdMessageInfo *) a)->uid, &((const TdMessageInfo *) b)->uid);
-}
-
 static void
 add_download (TdFolderPlan *plan, guint32 uid, guint64 size)
 {
@@ -388,15 +384,30 @@ gone_from_server (guint32 uid, const TdSyncPoint *since, GArray *vanished,
                   == NULL);
 }
 
+/* By UID; of two entries for one UID (a bare one from the listing of what is left, and one
+ * with size or date), the one that says more first: it is the one kept. */
+static int
+compare_wanted (gconstpointer a, gconstpointer b)
+{
+  const TdMessageInfo *x = a, *y = b;
+  gboolean xs = x->size > 0 || x->internal_date >= 0, ys = y->size > 0 || y->internal_date >= 0;
+
+  if (x->uid != y->uid)
+    return x->uid < y->uid ? -1 : 1;
+  return ys - xs;
+}
+
 /* Counts a message max-size or max-age leaves on the server, and records it unless an
  * earlier run did. */
 static gboolean
 leave_on_server (TdFolderPlan *plan, const TdSyncPolicy *policy, const TdStateLeft *row,
                  const TdMessageInfo *m)
 {
-  TdStateLeft t = { m->uid, row != NULL ? row->size : m->size,
-                    row != NULL && row->internal_date >= 0 ? row->internal_date
-                                                           : m->internal_date };
+  /* A record made from a UID alone knows nothing the listing does not: it is replaced. */
+  gboolean known = row != NULL && row->received_before == 0;
+  TdStateLeft t = { m->uid, known ? row->size : m->size,
+                    known && row->internal_date >= 0 ? row->internal_date : m->internal_date,
+                    0 };
 
   switch (td_sync_policy_leaves (policy, t.size, t.internal_date))
     {
@@ -409,9 +420,52 @@ leave_on_server (TdFolderPlan *plan, const TdSyncPolicy *policy, const TdStateLe
       plan->too_big++;
       break;
     }
-  if (row == NULL)
+  if (!known)
     g_array_append_val (plan->left_new, t);
   return TRUE;
+}
+
+/* The new messages the server listed by UID only, received before changes->aged_before and
+ * so older than max-age (the listing makes sure of it): counted, and recorded with that bound
+ * unless a record knows more. A UID the listing also gave in full, or below what was asked,
+ * is not taken from here. */
+static void
+plan_aged (TdFolderPlan *plan, const TdLocalSide *local, const TdSyncPoint *since,
+           GArray *aged, const GArray *added_uids, gint64 aged_before)
+{
+  for (guint i = 0; since->new_from != 0 && aged_before > 0 && i < aged->len; i++)
+    {
+      const TdUidRange *r = &g_array_index (aged, TdUidRange, i);
+      for (guint64 uid = MAX (r->first, since->new_from); uid <= r->last; uid++)
+        {
+          guint32 u = (guint32) uid;
+          if (td_local_side_find (local, u, NULL) != NULL
+              || bsearch (&u, added_uids->data, added_uids->len, sizeof (guint32), compare_uids)
+                   != NULL)
+            continue;
+          const TdStateLeft *row = left_row (local, u);
+          plan->too_old++;
+          if (row != NULL && (row->received_before == 0 || row->received_before == aged_before))
+            continue;
+          TdStateLeft t = { u, 0, -1, aged_before };
+          g_array_append_val (plan->left_new, t);
+        }
+    }
+}
+
+/* A record made from a UID alone, not in this listing in full: it stays while its bound is
+ * not after the cut-off. After it (max-age was made longer), the listing began at it
+ * (td_local_folder_sync_point()), so a record listed neither way is of a message gone. */
+static void
+plan_bounded (TdFolderPlan *plan, const TdSyncPolicy *policy, const TdSyncPoint *since,
+              const TdStateLeft *t)
+{
+  if (policy->not_before > 0 && t->received_before <= policy->not_before)
+    plan->too_old++;
+  else if (since->new_from != 0 && t->uid >= since->new_from)
+    g_array_append_val (plan->left_gone, t->uid);
+  else
+    plan->too_old++; /* not asked about this time: as it was */
 }
 
 /* What comes down: messages below the sync point an earlier run never stored, the new ones,
@@ -425,8 +479,16 @@ plan_downloads (TdFolderPlan *plan, const TdSyncPolicy *policy, const TdLocalSid
   g_autoptr (GArray) wanted = g_array_sized_new (FALSE, FALSE, sizeof (TdMessageInfo),
                                                  changes->added->len);
   g_autoptr (GArray) vanished = g_array_copy (changes->vanished);
+  g_autoptr (GArray) aged = g_array_copy (changes->aged);
+  g_autoptr (GArray) added_uids = g_array_sized_new (FALSE, FALSE, sizeof (guint32),
+                                                     changes->added->len);
 
   td_uid_set_normalize (vanished);
+  td_uid_set_normalize (aged);
+  for (guint i = 0; i < changes->added->len; i++)
+    g_array_append_val (added_uids, g_array_index (changes->added, TdMessageInfo, i).uid);
+  g_array_sort (added_uids, compare_uids);
+  plan_aged (plan, local, since, aged, added_uids, changes->aged_before);
   /* Shallow copies: only uid, size and date are read. */
   for (guint i = 0; present != NULL && i < present->len; i++)
     {
@@ -437,16 +499,27 @@ plan_downloads (TdFolderPlan *plan, const TdSyncPolicy *policy, const TdLocalSid
   for (guint i = 0; local->left != NULL && i < local->left->len; i++)
     {
       const TdStateLeft *t = &g_array_index (local->left, TdStateLeft, i);
+      gboolean in_added = bsearch (&t->uid, added_uids->data, added_uids->len,
+                                   sizeof (guint32), compare_uids) != NULL;
       if (td_local_side_find (local, t->uid, NULL) != NULL
           || gone_from_server (t->uid, since, vanished, present))
         {
           g_array_append_val (plan->left_gone, t->uid);
           continue;
         }
+      if (!in_added && since->new_from != 0 && t->uid >= since->new_from
+          && td_uid_set_contains (aged, t->uid))
+        continue; /* plan_aged() has it */
+      if (t->received_before > 0)
+        {
+          if (!in_added)
+            plan_bounded (plan, policy, since, t);
+          continue; /* else the listing's entry decides */
+        }
       TdMessageInfo m = { .uid = t->uid, .size = t->size, .internal_date = t->internal_date };
       g_array_append_val (wanted, m);
     }
-  g_array_sort (wanted, compare_infos);
+  g_array_sort (wanted, compare_wanted);
   for (guint i = 0; i < wanted->len; i++)
     {
       const TdMessageInfo *m = &g_array_index (wanted, TdMessageInfo, i);
@@ -454,8 +527,13 @@ plan_downloads (TdFolderPlan *plan, const TdSyncPolicy *policy, const TdLocalSid
           || td_local_side_find (local, m->uid, NULL) != NULL)
         continue;
       const TdStateLeft *row = left_row (local, m->uid);
+      gboolean bounded = row != NULL && row->received_before > 0;
+      /* A record from a UID alone is decided by the listing's entry, never by a bare UID. */
+      if (bounded && bsearch (&m->uid, added_uids->data, added_uids->len, sizeof (guint32),
+                              compare_uids) == NULL)
+        continue;
       if (!leave_on_server (plan, policy, row, m))
-        add_download (plan, m->uid, row != NULL ? row->size : m->size);
+        add_download (plan, m->uid, row != NULL && !bounded ? row->size : m->size);
     }
 }
 

@@ -308,8 +308,19 @@ td_local_folder_prepare (TdStateDb *db, TdMaildir *maildir, const char *account,
   return g_steal_pointer (&local);
 }
 
+/**
+ * td_local_folder_sync_point:
+ * @local: a prepared folder
+ * @not_before: the run's max-age as a date (0: none)
+ * @point: (out caller-allocates): the folder's sync point
+ *
+ * The point the folder's changes are asked from. A message max-age left on the server by UID
+ * only, whose bound is after @not_before now (max-age was made longer), must be listed again
+ * to be decided: the UIDNEXT given is then its UID, so the new messages' listing takes it in
+ * (the folder summary of td_state_db_list_folders() says the same).
+ */
 void
-td_local_folder_sync_point (TdLocalFolder *local, TdSyncPoint *point)
+td_local_folder_sync_point (TdLocalFolder *local, gint64 not_before, TdSyncPoint *point)
 {
   point->uidvalidity = local->record.uidvalidity;
   point->uidnext = local->record.uidnext;
@@ -326,6 +337,15 @@ td_local_folder_sync_point (TdLocalFolder *local, TdSyncPoint *point)
       point->known_count += left->len;
       point->last_uid = MAX (point->last_uid,
                              g_array_index (left, TdStateLeft, left->len - 1).uid);
+    }
+  for (guint i = 0; left != NULL && i < left->len; i++)
+    {
+      const TdStateLeft *t = &g_array_index (left, TdStateLeft, i);
+      if (t->received_before > not_before)
+        {
+          point->uidnext = MIN (point->uidnext, t->uid); /* rows are by UID: the first */
+          break;
+        }
     }
 }
 
@@ -465,6 +485,9 @@ record_left (TdLocalFolder *local, const GArray *left_new, const GArray *left_go
       return td_local_folder_fail (error, e, local->side.name);
   for (guint i = 0; left_gone != NULL && i < left_gone->len; i++)
     forget_left (local, g_array_index (left_gone, guint32, i));
+  /* A new record may replace one (a UID alone, listed in full now). */
+  for (guint i = 0; left_new != NULL && i < left_new->len; i++)
+    forget_left (local, g_array_index (left_new, TdStateLeft, i).uid);
   if (left_new != NULL && left_new->len > 0)
     {
       g_array_append_vals (local->side.left, left_new->data, left_new->len);

@@ -65,7 +65,7 @@ const TdLocalSide *td_local_folder_get_side (TdLocalFolder *local);
 void td_local_folder_note_skipped (TdLocalFolder *local, char *why);
 GPtrArray *td_local_folder_take_skipped (TdLocalFolder *local, guint *unreadable);
 TdMaildirFolder *td_local_folder_get_maildir_folder (TdLocalFolder *local);
-void td_local_folder_sync_point (TdLocalFolder *local, TdSyncPoint *point);
+void td_local_folder_sync_point (TdLocalFolder *local, gint64 not_before, TdSyncPoint *point);
 void td_local_folder_ensure_scanned (TdLocalFolder *local);
 gboolean td_local_folder_apply_plan (TdLocalFolder *local, const GArray *flags,
                                      const GArray *removals, gboolean remove_here,

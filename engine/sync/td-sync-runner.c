@@ -785,7 +785,7 @@ after_open (TdSyncRunner *self)
     }
   /* Settling may have recorded uploads: the listing asks about every row held now. */
   TdSyncPoint settled;
-  td_local_folder_sync_point (run->local, &settled);
+  td_local_folder_sync_point (run->local, self->policy.not_before, &settled);
   run->point.last_uid = settled.last_uid;
   run->point.known_count = settled.known_count;
   run->point.new_from = self->policy.pulls ? td_folder_plan_new_from (&run->point, &run->state)
@@ -1041,6 +1041,7 @@ connected (GObject *source, GAsyncResult *result, gpointer data)
     }
   /* A backend knows what it can do once it is connected. */
   td_sync_policy_init (&self->policy, self->account, td_backend_get_caps (self->backend));
+  td_backend_set_list_cutoff (self->backend, self->policy.pulls ? self->policy.not_before : 0);
   self->report->policy = self->policy;
   self->report->has_policy = TRUE;
   td_backend_list_folders_async (self->backend, self->cancellable, folders_listed, self);

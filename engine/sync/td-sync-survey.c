@@ -228,7 +228,7 @@ td_sync_runner_plan_entry (TdSyncRunner *self, TdFolderEntry *entry, GError **er
                                           self->options.dry_run, error);
   if (entry->local == NULL)
     return FALSE;
-  td_local_folder_sync_point (entry->local, &entry->point);
+  td_local_folder_sync_point (entry->local, self->policy.not_before, &entry->point);
   TdFolderInput input = { .name = entry->info->name, .point = entry->point };
   if (survey != NULL && survey->error == NULL && same_point (&entry->asked, &entry->point))
     {

@@ -71,6 +71,8 @@ void td_imap_backend_forget_selected (TdImapBackend *self);
 char *td_imap_backend_select_arguments (TdImapBackend *self, const TdSyncPoint *since);
 char *td_imap_backend_quote_name (TdImapBackend *self, const char *name, GError **error);
 gboolean td_imap_vanished_parse (const TdImapResponse *response, GArray *ranges);
+gboolean td_imap_aged_parse (const TdImapResponse *response, GArray *ranges);
+GStrv td_imap_backend_new_listing (TdImapBackend *self, guint32 from, gint64 *aged_before);
 
 void td_imap_backend_login_async (TdImapBackend *self, const char *secret,
                                   GCancellable *cancellable, GAsyncReadyCallback callback,

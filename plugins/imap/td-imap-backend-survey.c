@@ -178,6 +178,8 @@ on_answer (TdImapSession *session, const TdImapResponse *r, gpointer user_data)
   guint64 n;
 
   note_state (f, r);
+  if (td_imap_aged_parse (r, c->aged))
+    return;
   if (g_strcmp0 (r->name, "ESEARCH") == 0)
     {
       if (td_imap_value_get_number (td_imap_value_lookup (r->args, "COUNT"), &n))
@@ -365,7 +367,6 @@ ask_folder (TdImapBackend *self, Round *round, const TdFolderQuery *q)
   GError *error = NULL;
   g_autofree char *quoted = td_imap_backend_quote_name (self, q->name, &error);
   g_autofree char *args = td_imap_backend_select_arguments (self, &q->since);
-  g_autofree char *added = NULL;
 
   f->round = round;
   f->out = td_folder_survey_new ();
@@ -390,8 +391,10 @@ ask_folder (TdImapBackend *self, Round *round, const TdFolderQuery *q)
   f->select = g_strdup_printf ("%s %s%s", q->read_only ? "EXAMINE" : "SELECT", quoted, args);
   ask (f, self->session, select_answered, f->select);
   ask_old (self, f);
-  added = g_strdup_printf ("UID FETCH %u:* (" TD_IMAP_NEW_ITEMS ")", f->added_from);
-  ask (f, self->session, listing_answered, added);
+  g_auto (GStrv) added = td_imap_backend_new_listing (self, f->added_from,
+                                                      &f->changes->aged_before);
+  for (guint i = 0; added[i] != NULL; i++)
+    ask (f, self->session, listing_answered, added[i]);
   folder_release (f);
 }
 

@@ -358,6 +358,94 @@ td_imap_vanished_parse (const TdImapResponse *response, GArray *ranges)
   return set != NULL && td_uid_set_parse (set, ranges);
 }
 
+/**
+ * td_imap_aged_parse:
+ * @response: an untagged response
+ * @ranges: (element-type TdUidRange): receives the UIDs it lists
+ *
+ * Returns: %TRUE when @response is the ESEARCH answer of a RETURN (ALL) search, as
+ *   td_imap_backend_new_listing() asks for the new messages received too long ago
+ */
+gboolean
+td_imap_aged_parse (const TdImapResponse *response, GArray *ranges)
+{
+  const char *set;
+
+  if (g_strcmp0 (response->name, "ESEARCH") != 0)
+    return FALSE;
+  set = td_imap_value_get_string (td_imap_value_lookup (response->args, "ALL"));
+  if (set == NULL)
+    return FALSE;
+  /* Answered, whatever it holds: a set that does not read, or names more messages than a
+   * folder can have, is dropped rather than walked. */
+  g_autoptr (GArray) parsed = g_array_new (FALSE, FALSE, sizeof (TdUidRange));
+  guint64 count = 0;
+  if (!td_uid_set_parse (set, parsed))
+    return TRUE;
+  for (guint i = 0; i < parsed->len; i++)
+    {
+      const TdUidRange *r = &g_array_index (parsed, TdUidRange, i);
+      count += (guint64) r->last - r->first + 1;
+    }
+  if (count <= TD_IMAP_MAX_MESSAGES)
+    g_array_append_vals (ranges, parsed->data, parsed->len);
+  return TRUE;
+}
+
+/* A day as SEARCH writes it (RFC 3501 date: 2-Dec-2026), in English whatever the locale. */
+static char *
+search_date (gint64 day)
+{
+  static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+  g_autoptr (GDateTime) t = g_date_time_new_from_unix_utc (day * 86400);
+
+  return g_strdup_printf ("%d-%s-%d", g_date_time_get_day_of_month (t),
+                          months[g_date_time_get_month (t) - 1], g_date_time_get_year (t));
+}
+
+/**
+ * td_imap_backend_new_listing:
+ * @self: a backend
+ * @from: the first UID that can be new
+ * @aged_before: (out): with a narrowed listing, the bound of the messages listed by UID only;
+ *   else 0
+ *
+ * The commands that list the new messages from @from on, to be sent together. Without a
+ * cut-off (td_backend_set_list_cutoff()), one FETCH of them all. With one, and a server that
+ * saves a search (RFC 5182 SEARCHRES) and answers in ESEARCH, the messages received before
+ * the day ahead of the cut-off's are asked by UID only (SEARCH dates are days in the
+ * message's own zone: a day's margin keeps them all before the cut-off), and only the rest
+ * is fetched, from the saved result: a first sync of a big folder with max-age lists what it
+ * downloads, not everything. Their answers: an ESEARCH ALL (td_imap_aged_parse()), then
+ * FETCH responses as without it.
+ *
+ * Returns: (transfer full): the commands
+ */
+GStrv
+td_imap_backend_new_listing (TdImapBackend *self, guint32 from, gint64 *aged_before)
+{
+  const TdImapCaps *caps = td_imap_session_get_caps (self->session);
+  gint64 cutoff = td_backend_get_list_cutoff (TD_BACKEND (self));
+
+  *aged_before = 0;
+  if (cutoff <= 2 * 86400 || !caps->esearch || !caps->searchres)
+    {
+      char *all[] = { g_strdup_printf ("UID FETCH %u:* (" TD_IMAP_NEW_ITEMS ")", from), NULL };
+      return g_memdup2 (all, sizeof all);
+    }
+  gint64 day = cutoff / 86400 - 1;
+  g_autofree char *date = search_date (day);
+  *aged_before = (day + 1) * 86400;
+  char *narrowed[] = {
+    g_strdup_printf ("UID SEARCH RETURN (ALL) UID %u:* BEFORE %s", from, date),
+    g_strdup_printf ("UID SEARCH RETURN (SAVE) UID %u:* SINCE %s", from, date),
+    g_strdup ("UID FETCH $ (" TD_IMAP_NEW_ITEMS ")"),
+    NULL,
+  };
+  return g_memdup2 (narrowed, sizeof narrowed);
+}
+
 static void
 on_select (TdImapSession *session, const TdImapResponse *r, gpointer user_data)
 {

@@ -139,6 +139,7 @@ parse_caps (TdImapSession *self, GPtrArray *items, guint first)
       CAP ("CONDSTORE", condstore);
       CAP ("QRESYNC", qresync);
       CAP ("ESEARCH", esearch);
+      CAP ("SEARCHRES", searchres);
       CAP ("UIDPLUS", uidplus);
       CAP ("ENABLE", enable);
       CAP ("IDLE", idle);

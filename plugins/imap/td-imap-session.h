@@ -30,6 +30,7 @@ typedef struct
   gboolean condstore;
   gboolean qresync;
   gboolean esearch;
+  gboolean searchres;      /* RFC 5182: a SEARCH result saved as $ */
   gboolean uidplus;
   gboolean enable;
   gboolean idle;
