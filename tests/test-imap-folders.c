@@ -476,10 +476,14 @@ typedef struct
   const char *deepest;  /* the directory mbsync makes for Zz/Tëst/Deep */
   const char *keys;     /* what the imported configuration says of the layout */
   const char *inbox;    /* nullable: mbsync's Inbox below the home, not Path's INBOX */
+  gboolean central;     /* mbsync's state in one directory (a global SyncState), not each
+                           folder */
 } MbsyncLayout;
 
+/* With mbsync's state in one directory, as by default: Tidings reads it there. */
 static const MbsyncLayout mbsync_legacy = { "Legacy", "Zz/.T&AOs-st/.Deep",
-                                            "layout = legacy\nfolder-names = utf-7\n" };
+                                            "layout = legacy\nfolder-names = utf-7\n", NULL,
+                                            TRUE };
 static const MbsyncLayout mbsync_maildirpp = { "Maildir++", ".Zz.T&AOs-st.Deep",
                                                "layout = maildir++\nfolder-names = utf-7\n" };
 static const MbsyncLayout mbsync_verbatim = { "Verbatim", "Zz/T&AOs-st/Deep",
@@ -502,16 +506,25 @@ mbsync_taken_over (Fixture *f, const MbsyncLayout *l)
                                     : g_build_filename (f->maildir, "INBOX", NULL);
   g_autofree char *where = pp ? g_strdup_printf ("Inbox %s\n", f->maildir)
                               : g_strdup_printf ("Path %s/\nInbox %s\n", f->maildir, inbox);
+  /* Not mbsync's default ~/.mbsync/: a test's HOME is not to be written. */
+  g_autofree char *states = g_build_filename (f->home, "mbsync-state", NULL);
+  g_autofree char *global = l->central ? g_strdup_printf ("SyncState %s/\n\n", states)
+                                       : g_strdup ("");
   g_autofree char *rc_text = g_strdup_printf (
-    "IMAPAccount t\nHost localhost\nPort %u\nUser " TD_TEST_USER "\nPass \"" TD_TEST_PASSWORD
+    "%sIMAPAccount t\nHost localhost\nPort %u\nUser " TD_TEST_USER "\nPass \"" TD_TEST_PASSWORD
     "\"\nSSLType IMAPS\nCertificateFile %s\n\nIMAPStore remote\nAccount t\n\n"
     "MaildirStore local\n%sSubFolders %s\n\n"
-    "Channel t\nFar :remote:\nNear :local:\nPatterns *\nCreate Near\nSync All\n"
-    "SyncState *\n", f->dovecot->imaps_port, f->dovecot->cert, where, l->subfolders);
+    "Channel t\nFar :remote:\nNear :local:\nPatterns *\nCreate Near\nSync All\n%s",
+    global, f->dovecot->imaps_port, f->dovecot->cert, where, l->subfolders,
+    l->central ? "" : "SyncState *\n");
   g_assert_true (g_file_set_contents (rc, rc_text, -1, NULL));
   const char *argv[] = { "mbsync", "-q", "-c", rc, "-a", NULL };
   run_other_tool (f, argv, l->deepest);
   g_autofree char *cfg = import_config (f, "mbsync", rc, "Create Near", l->keys);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (cfg, &text, NULL, NULL));
+  g_autofree char *key = g_strdup_printf ("\nmbsync-state = %s/:remote:{}_:local:{}\n", states);
+  g_assert_true ((strstr (text, key) != NULL) == l->central);
   g_autofree char *inbox_before = directory_tree (inbox);
   assert_taken_over (f, cfg);
   g_autofree char *inbox_after = directory_tree (inbox);

@@ -126,8 +126,9 @@ test_mbsync (void)
   g_assert_true (g_str_has_suffix (h->maildir, "/Maildir"));
   g_assert_cmpint (h->sync, ==, TD_DIRECTION_PULL);
   g_assert_cmpint (h->deletes, ==, TD_DIRECTION_NONE); /* mbsync's Expunge None */
-  g_assert_true (noted (notes, "Channel home: SyncState ~/.mbsync/: mbsync's state is read "
-                               "only from each folder"));
+  /* mbsync's state: the Channel's own directory, else the global one under both stores. */
+  g_assert_true (g_str_has_suffix (h->mbsync_state, "/.mbsync/{}"));
+  g_assert_true (g_str_has_suffix (w->mbsync_state, "/.mbsync/:work-remote:{}_:work-local:{}"));
 
   TdAccountConfig *t = td_config_find_account (c, "tunnel");
   g_assert_nonnull (t);
@@ -169,6 +170,16 @@ test_mbsync_refusals (void)
         g_assert_true (a->inbox != NULL && g_str_has_suffix (a->inbox, inboxes[i]));
       g_assert_true (a->layout.inbox_apart == (inboxes[i] != NULL));
     }
+
+  /* A global `SyncState *` keeps the state in each folder: no key for it. */
+  g_autoptr (GPtrArray) in_folders = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GError) in_error = NULL;
+  g_autofree char *star = td_import_mbsync ("SyncState *\n\nIMAPStore r\nHost h\nUser u\n\n"
+                                            "MaildirStore l\nPath ~/Mail/\nInbox ~/Mail/INBOX\n"
+                                            "\nChannel c\nFar :r:\nNear :l:\n", "rc",
+                                            in_folders, &in_error);
+  g_autoptr (TdConfig) star_config = load_imported (star, in_error);
+  g_assert_null (td_config_find_account (star_config, "c")->mbsync_state);
 
   g_autoptr (GPtrArray) none = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GError) empty = NULL;

@@ -112,6 +112,24 @@ test_mbsync_state_refused (void)
   g_assert_cmpuint (td_mbsync_uidvalidity_parse ("x\n", 2), ==, 0);
 }
 
+/* Where mbsync keeps a folder's state when not in the folder: its name with '/' as '!', in
+ * modified UTF-7 where mbsync writes names so, wherever the pattern says. */
+static void
+test_mbsync_state_file (void)
+{
+  g_autofree char *a = td_mbsync_state_file ("/h/.mbsync/:remote:{}_:local:{}", "Archive/2024",
+                                             '/', FALSE);
+  g_autofree char *b = td_mbsync_state_file ("/h/.mbsync/:remote:{}_:local:{}", "Zz/Tëst",
+                                             '/', TRUE);
+  g_autofree char *c = td_mbsync_state_file ("/h/state/{}", "Lists.dev", '.', FALSE);
+  g_autofree char *d = td_mbsync_state_file ("/h/state/{}", "INBOX", '\0', FALSE);
+
+  g_assert_cmpstr (a, ==, "/h/.mbsync/:remote:Archive!2024_:local:Archive!2024");
+  g_assert_cmpstr (b, ==, "/h/.mbsync/:remote:Zz!T&AOs-st_:local:Zz!T&AOs-st");
+  g_assert_cmpstr (c, ==, "/h/state/Lists!dev");
+  g_assert_cmpstr (d, ==, "/h/state/INBOX");
+}
+
 /* A Maildir folder mbsync filled: files named with its own UIDs (",U="), its .uidvalidity and
  * .mbsyncstate; and the server's messages (UIDVALIDITY 7). Two files are the same message
  * (same Message-ID, same size), so only the state pairs them. */
@@ -126,7 +144,7 @@ typedef struct
 static const char message[] = "Message-ID: <same@x>\nSubject: twice\n\nbody\n";
 
 static void
-taken_setup (Taken *t, const char *state)
+taken_setup (Taken *t, const char *state, gboolean journal)
 {
   g_autoptr (GError) error = NULL;
   char *inbox[] = { "INBOX", NULL };
@@ -151,6 +169,11 @@ taken_setup (Taken *t, const char *state)
                                                   ".mbsyncstate", NULL);
   g_assert_true (g_file_set_contents (validity, "99\n13\n", -1, NULL));
   g_assert_true (g_file_set_contents (sync_state, state, -1, NULL));
+  if (journal)
+    {
+      g_autofree char *path = g_strconcat (sync_state, ".journal", NULL);
+      g_assert_true (g_file_set_contents (path, "5\n+ 6 13\n", -1, NULL));
+    }
   /* The server holds the message twice (UIDs 4 and 5) and one more (6). */
   t->server = g_array_new (FALSE, TRUE, sizeof (TdMessageInfo));
   for (guint32 uid = 4; uid <= 6; uid++)
@@ -173,7 +196,7 @@ taken_adopt (Taken *t, guint *matched)
 
   g_assert_no_error (error);
   g_assert_true (td_local_folder_get_side (local)->untracked);
-  g_assert_true (td_local_folder_adopt (local, t->server, 7, to_fetch, matched, &error));
+  g_assert_true (td_local_folder_adopt (local, t->server, 7, NULL, to_fetch, matched, &error));
   g_assert_no_error (error);
   return td_uid_set_to_string (to_fetch);
 }
@@ -192,29 +215,32 @@ taken_teardown (Taken *t)
 }
 
 /* mbsync's state for this server and this Maildir pairs both copies, so nothing of them
- * comes again; a state of another server UIDVALIDITY or another Maildir is not trusted
- * (Message-ID and size cannot tell the copies apart, so both come again); a pair whose
- * server message is not the file's (another Message-ID) is not taken either. */
+ * comes again; a state of another server UIDVALIDITY or another Maildir, or with the journal
+ * of an unfinished run beside it, is not trusted (Message-ID and size cannot tell the copies
+ * apart, so both come again); a pair whose server message is not the file's (another
+ * Message-ID) is not taken either. */
 static void
 test_mbsync_adopt (void)
 {
   static const struct
   {
     const char *state;
+    gboolean journal;
     guint matched;
     const char *to_fetch;
   } cases[] = {
-    { "FarUidValidity 7\nNearUidValidity 99\n\n4 11 S\n5 12 S\n", 2, "6" },
-    { "FarUidValidity 8\nNearUidValidity 99\n\n4 11 S\n5 12 S\n", 0, "4:6" },
-    { "FarUidValidity 7\nNearUidValidity 98\n\n4 11 S\n5 12 S\n", 0, "4:6" },
-    { "FarUidValidity 7\nNearUidValidity 99\n\n4 11 S\n6 12 S\n", 1, "5:6" },
+    { "FarUidValidity 7\nNearUidValidity 99\n\n4 11 S\n5 12 S\n", FALSE, 2, "6" },
+    { "FarUidValidity 8\nNearUidValidity 99\n\n4 11 S\n5 12 S\n", FALSE, 0, "4:6" },
+    { "FarUidValidity 7\nNearUidValidity 98\n\n4 11 S\n5 12 S\n", FALSE, 0, "4:6" },
+    { "FarUidValidity 7\nNearUidValidity 99\n\n4 11 S\n6 12 S\n", FALSE, 1, "5:6" },
+    { "FarUidValidity 7\nNearUidValidity 99\n\n4 11 S\n5 12 S\n", TRUE, 0, "4:6" },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       Taken t;
       guint matched = 0;
-      taken_setup (&t, cases[i].state);
+      taken_setup (&t, cases[i].state, cases[i].journal);
       g_autofree char *left = taken_adopt (&t, &matched);
       g_assert_cmpuint (matched, ==, cases[i].matched);
       g_assert_cmpstr (left, ==, cases[i].to_fetch);
@@ -230,5 +256,6 @@ main (int argc, char **argv)
   g_test_add_func ("/sync/tool-state/mbsync", test_mbsync_state);
   g_test_add_func ("/sync/tool-state/mbsync-refused", test_mbsync_state_refused);
   g_test_add_func ("/sync/tool-state/mbsync-adopt", test_mbsync_adopt);
+  g_test_add_func ("/sync/tool-state/mbsync-state-file", test_mbsync_state_file);
   return g_test_run ();
 }

@@ -33,7 +33,8 @@ static const char *const account_keys[] = {
   "layout", "folders", "exclude", "sync", "deletes", "watch", "keep-on-server",
   "delete-after-days", "timeout", "command-timeout", "poll-interval", "notify", "metered",
   "connections", "mail-reader-command", "post-sync-command", "new-mail-command",
-  "tunnel-command", "max-size", "max-age", "folder-names", "flat-separator", "inbox", NULL
+  "tunnel-command", "max-size", "max-age", "folder-names", "flat-separator", "inbox",
+  "mbsync-state", NULL
 };
 
 /* The line on which @key takes effect inside @group, or the group's line. */
@@ -545,6 +546,13 @@ load_layout (Loader *ld, TdAccountConfig *a)
     }
   if (!get_path (ld, "inbox", NULL, &a->inbox))
     return FALSE;
+  /* Where mbsync kept its state outside the folders: read once, when taking its Maildir
+   * over; "{}" stands for a folder's name as mbsync writes it there. */
+  if (!get_path (ld, "mbsync-state", NULL, &a->mbsync_state))
+    return FALSE;
+  if (a->mbsync_state != NULL && strstr (a->mbsync_state, "{}") == NULL)
+    return bad_key (ld, "mbsync-state", "“%s” has no {} for the folder's name (tidings import "
+                    "mbsync writes this key)", a->mbsync_state);
   if (a->inbox != NULL && g_strcmp0 (a->protocol, "pop3") == 0)
     return bad_key (ld, "inbox", "POP3 mail goes to the maildir itself; set maildir to this "
                     "directory instead");
@@ -841,6 +849,7 @@ account_config_clear (TdAccountConfig *a)
   g_clear_pointer (&a->tls_fingerprint, g_bytes_unref);
   g_free (a->maildir);
   g_free (a->inbox);
+  g_free (a->mbsync_state);
   g_strfreev (a->folders);
   g_strfreev (a->exclude);
   g_strfreev (a->watch);

@@ -65,6 +65,7 @@ typedef struct
   char *maildir;
   TdFolderLayout layout;
   char *inbox;                   /* nullable: INBOX's own Maildir, apart from the layout's */
+  char *mbsync_state;            /* nullable: mbsync's state files, "{}" for a folder's name */
   char **folders;
   char **exclude;
   TdDirection sync;

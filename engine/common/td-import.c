@@ -124,12 +124,27 @@ section_kind (const char *keyword)
   return SECTION_NONE;
 }
 
+static Section *
+section_new (GPtrArray *sections, SectionKind kind, const char *name)
+{
+  Section *s = g_new0 (Section, 1);
+  s->kind = kind;
+  s->name = g_strdup (name);
+  s->keys = g_ptr_array_new_with_free_func (g_free);
+  s->values = g_ptr_array_new_with_free_func (g_free);
+  s->words = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  g_ptr_array_add (sections, s);
+  return s;
+}
+
+/* The sections in order, after one of kind SECTION_NONE that holds the global options found
+ * before the first section. */
 static GPtrArray *
 parse (const char *text)
 {
   GPtrArray *sections = g_ptr_array_new_with_free_func ((GDestroyNotify) section_free);
   g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  Section *cur = NULL;
+  Section *cur = section_new (sections, SECTION_NONE, "");
 
   for (guint i = 0; lines[i] != NULL; i++)
     {
@@ -140,17 +155,10 @@ parse (const char *text)
       SectionKind kind = section_kind (keyword);
       if (kind != SECTION_NONE)
         {
-          cur = g_new0 (Section, 1);
-          cur->kind = kind;
-          cur->name = g_strdup (words->len > 1 ? (char *) g_ptr_array_index (words, 1) : "");
-          cur->keys = g_ptr_array_new_with_free_func (g_free);
-          cur->values = g_ptr_array_new_with_free_func (g_free);
-          cur->words = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
-          g_ptr_array_add (sections, cur);
+          cur = section_new (sections, kind,
+                             words->len > 1 ? (char *) g_ptr_array_index (words, 1) : "");
           continue;
         }
-      if (cur == NULL)
-        continue; /* global options: none carries over */
       GString *value = g_string_new (NULL);
       for (guint k = 1; k < words->len; k++)
         g_string_append_printf (value, "%s%s", k > 1 ? " " : "",
@@ -415,9 +423,25 @@ put_policy (GString *out, GPtrArray *notes, const char *channel, const Section *
     }
   if (get (c, "maxmessages") != NULL)
     note (notes, out, channel, "MaxMessages: there is no limit on the count of messages");
-  if ((v = get (c, "syncstate")) != NULL && !g_str_equal (v, "*"))
-    note (notes, out, channel, "SyncState %s: mbsync's state is read only from each folder "
-          "(SyncState *); these files are matched by Message-ID and size instead", v);
+}
+
+/* Where mbsync keeps the Channel's state, for the first sync to pair its files by: in each
+ * folder with `SyncState *` (read there without a key), in the Channel's own SyncState
+ * directory, or in the global one (~/.mbsync/ unless set) under both stores' names. mbsync
+ * writes a folder's name there with '/' as '!'; Tidings puts it where "{}" stands. */
+static void
+put_sync_state (GString *out, const Section *global, const Section *c, const char *far,
+                const char *near)
+{
+  const char *own = get (c, "syncstate");
+  const char *all = get (global, "syncstate");
+
+  if (own != NULL ? g_str_equal (own, "*") : all != NULL && g_str_equal (all, "*"))
+    return;
+  g_autofree char *where = own != NULL ? g_strdup_printf ("%s{}", own)
+                                       : g_strdup_printf ("%s:%s:{}_:%s:{}",
+                                                          all ? all : "~/.mbsync/", far, near);
+  put (out, "mbsync-state", where);
 }
 
 /* A name Tidings takes for an account: letters, digits, '-', '_' and '.'. */
@@ -485,6 +509,7 @@ td_import_mbsync (const char *text, const char *source, GPtrArray *notes, GError
         put_patterns (out, notes, label, get_words (c, get (c, "patterns") ? "patterns"
                                                                            : "pattern"));
       put_policy (out, notes, label, c);
+      put_sync_state (out, g_ptr_array_index (sections, 0), c, far, near);
       accounts++;
     }
   if (accounts == 0)

@@ -11,6 +11,7 @@
  */
 #include "engine/sync/td-local-folder-private.h"
 
+#include <glib/gstdio.h>
 #include <string.h>
 
 #include "storage/td-storage-error.h"
@@ -1028,6 +1029,8 @@ td_local_folder_leave_on_server (TdLocalFolder *local, GArray *server, GArray *t
  * @local: a prepared folder that was never synced but holds messages (local->side.untracked)
  * @server: (element-type TdMessageInfo): every message the server has
  * @uidvalidity: the server's UIDVALIDITY
+ * @mbsync_state: (nullable): the file where mbsync kept this folder's state, when not in the
+ *   folder itself
  * @to_fetch: (element-type TdUidRange): receives the server messages with no local copy
  * @matched: (out): how many local files were recognised
  * @error: return location for an error
@@ -1039,14 +1042,41 @@ td_local_folder_leave_on_server (TdLocalFolder *local, GArray *server, GArray *t
  *
  * Returns: %TRUE on success
  */
-/* mbsync's pairs of its Maildir UIDs with the server's, when its state in the folder
- * (`SyncState *`) is whole and was written for this server UIDVALIDITY and this Maildir's. */
-static GHashTable *
-mbsync_pairs (TdLocalFolder *local, guint32 uidvalidity)
+/* A file of another tool's, whole, if it is a plain file no bigger than @max. */
+static char *
+read_bounded (const char *path, gsize max, gsize *len)
 {
-  gsize len = 0, vlen = 0;
-  g_autofree char *text = td_maildir_folder_read_small (local->folder, ".mbsyncstate",
-                                                        TD_TOOL_STATE_MAX_BYTES, &len);
+  GStatBuf st;
+  char *text = NULL;
+
+  if (g_stat (path, &st) != 0 || !S_ISREG (st.st_mode) || (guint64) st.st_size > max
+      || !g_file_get_contents (path, &text, len, NULL))
+    return NULL;
+  if (*len > max)
+    return g_free (text), NULL;
+  return text;
+}
+
+/* mbsync's pairs of its Maildir UIDs with the server's, when its state is whole and was
+ * written for this server UIDVALIDITY and this Maildir's: the file @state_file where it keeps
+ * states together, else the folder's own (`SyncState *`). */
+static GHashTable *
+mbsync_pairs (TdLocalFolder *local, const char *state_file, guint32 uidvalidity)
+{
+  gsize len = 0, vlen = 0, jlen = 0;
+  g_autofree char *journal_path = state_file ? g_strconcat (state_file, ".journal", NULL) : NULL;
+  /* A journal beside the state is a run mbsync did not finish: the state is not whole. */
+  g_autofree char *journal = state_file != NULL
+                               ? read_bounded (journal_path, TD_TOOL_STATE_MAX_BYTES, &jlen)
+                               : td_maildir_folder_read_small (local->folder,
+                                                               ".mbsyncstate.journal",
+                                                               TD_TOOL_STATE_MAX_BYTES, &jlen);
+  if (journal != NULL)
+    return NULL;
+  g_autofree char *text = state_file != NULL
+                            ? read_bounded (state_file, TD_TOOL_STATE_MAX_BYTES, &len)
+                            : td_maildir_folder_read_small (local->folder, ".mbsyncstate",
+                                                            TD_TOOL_STATE_MAX_BYTES, &len);
   g_autofree char *validity = td_maildir_folder_read_small (local->folder, ".uidvalidity", 64,
                                                             &vlen);
   TdMbsyncState state;
@@ -1080,10 +1110,11 @@ tool_hint (const char *base, GHashTable *mbsync)
 
 gboolean
 td_local_folder_adopt (TdLocalFolder *local, GArray *server, guint32 uidvalidity,
-                       GArray *to_fetch, guint *matched, GError **error)
+                       const char *mbsync_state, GArray *to_fetch, guint *matched,
+                       GError **error)
 {
   g_autoptr (GHashTable) disk = td_maildir_folder_scan (local->folder, NULL);
-  g_autoptr (GHashTable) mbsync = mbsync_pairs (local, uidvalidity);
+  g_autoptr (GHashTable) mbsync = mbsync_pairs (local, mbsync_state, uidvalidity);
   g_autoptr (GArray) candidates = g_array_new (FALSE, FALSE, sizeof (Candidate));
   g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
   GHashTableIter it;

@@ -79,7 +79,8 @@ gboolean td_local_folder_leave_on_server (TdLocalFolder *local, GArray *server, 
                                           const TdSyncPolicy *policy, guint *too_big,
                                           guint *too_old, GError **error);
 gboolean td_local_folder_adopt (TdLocalFolder *local, GArray *server, guint32 uidvalidity,
-                                GArray *to_fetch, guint *matched, GError **error);
+                                const char *mbsync_state, GArray *to_fetch, guint *matched,
+                                GError **error);
 /* One folder's share of td_local_folder_finish_many(). */
 typedef struct
 {

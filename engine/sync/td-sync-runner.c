@@ -9,6 +9,7 @@
  * change up to it is stored, so an interrupted run simply resumes.
  */
 #include "engine/sync/td-sync-runner-private.h"
+#include "engine/sync/td-tool-state.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -649,8 +650,15 @@ rematch_work (TdSyncRunner *self, gpointer arg, GError **error)
   gboolean ok;
 
   if (td_local_folder_get_side (run->local)->untracked)
-    ok = td_local_folder_adopt (run->local, arg, run->state.uidvalidity, run->to_fetch,
-                                &run->report->matched, error);
+    {
+      g_autofree char *mbsync = self->account->mbsync_state != NULL
+                                  ? td_mbsync_state_file (self->account->mbsync_state,
+                                                          run->info->name, run->info->delimiter,
+                                                          self->account->layout.utf7)
+                                  : NULL;
+      ok = td_local_folder_adopt (run->local, arg, run->state.uidvalidity, mbsync, run->to_fetch,
+                                  &run->report->matched, error);
+    }
   else
     ok = td_local_folder_rematch (run->local, arg, run->state.uidvalidity, run->to_fetch,
                                   &run->report->matched, error);

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "engine/common/td-mutf7.h"
+
 /* A UID of at most ten digits at *@p, moved past it: FALSE when there is none or it does not
  * fit 32 bits. */
 static gboolean
@@ -162,4 +164,36 @@ td_mbsync_uidvalidity_parse (const char *text, gsize len)
   if (!read_uid (&p, text + len, &n) || p == text + len || *p != '\n')
     return 0;
   return n;
+}
+
+/**
+ * td_mbsync_state_file:
+ * @pattern: the account's mbsync-state: a path with "{}" where the folder's name goes
+ * @name: the server's folder name (decoded), with @delimiter
+ * @delimiter: its hierarchy delimiter, or '\0'
+ * @utf7: mbsync writes the names in modified UTF-7 (folder-names = utf-7)
+ *
+ * mbsync names a folder's state file by the folder's name with its parts joined by '!'
+ * (where it keeps them all in one directory).
+ *
+ * Returns: (transfer full): the state file's path
+ */
+char *
+td_mbsync_state_file (const char *pattern, const char *name, char delimiter, gboolean utf7)
+{
+  g_auto (GStrv) parts = delimiter != '\0'
+                           ? g_strsplit (name, (char[]) { delimiter, '\0' }, -1)
+                           : g_strdupv ((char *[]) { (char *) name, NULL });
+  g_auto (GStrv) pieces = g_strsplit (pattern, "{}", -1);
+
+  for (guint i = 0; utf7 && parts[i] != NULL; i++)
+    {
+      char *encoded = td_mutf7_encode (parts[i]);
+      g_free (parts[i]);
+      parts[i] = encoded;
+    }
+  g_autofree char *joined = g_strjoinv ("!", parts);
+  /* A part holding '/' is written with '!' too. */
+  g_strdelimit (joined, "/", '!');
+  return g_strjoinv (joined, pieces);
 }

@@ -39,5 +39,7 @@ typedef struct
 gboolean td_mbsync_state_parse (const char *text, gsize len, TdMbsyncState *state);
 void td_mbsync_state_clear (TdMbsyncState *state);
 guint32 td_mbsync_uidvalidity_parse (const char *text, gsize len);
+char *td_mbsync_state_file (const char *pattern, const char *name, char delimiter,
+                            gboolean utf7);
 
 G_END_DECLS
