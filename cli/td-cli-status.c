@@ -61,6 +61,7 @@ print_account_text (TdDBusAccount *a)
   g_autofree char *when = format_time (td_dbus_account_get_last_sync (a));
   const char *error = td_dbus_account_get_last_error (a);
   GVariant *folders = td_dbus_account_get_folders (a);
+  GVariant *special = td_dbus_account_get_special_folders (a);
 
   printf ("%s (%s): %s; last sync %s; %u unread\n", td_dbus_account_get_name (a),
           td_dbus_account_get_protocol (a), td_dbus_account_get_state (a), when,
@@ -74,7 +75,13 @@ print_account_text (TdDBusAccount *a)
       guint total, unread;
       g_variant_iter_init (&iter, folders);
       while (g_variant_iter_next (&iter, "{&s(uu)}", &name, &total, &unread))
-        printf ("  %s: %u messages, %u unread\n", name, total, unread);
+        {
+          const char *uses = NULL;
+          if (special == NULL || !g_variant_lookup (special, name, "&s", &uses))
+            uses = NULL;
+          printf ("  %s: %u messages, %u unread%s%s%s\n", name, total, unread,
+                  uses ? " (" : "", uses ? uses : "", uses ? ")" : "");
+        }
     }
 }
 
@@ -83,6 +90,7 @@ json_account (JsonBuilder *b, TdDBusAccount *a)
 {
   const char *last_error = td_dbus_account_get_last_error (a);
   GVariant *folders = td_dbus_account_get_folders (a);
+  GVariant *special = td_dbus_account_get_special_folders (a);
 
   json_builder_begin_object (b);
   td_cli_json_member (b, "name", td_dbus_account_get_name (a));
@@ -109,6 +117,10 @@ json_account (JsonBuilder *b, TdDBusAccount *a)
           json_builder_add_int_value (b, total);
           json_builder_set_member_name (b, "unread");
           json_builder_add_int_value (b, unread);
+          const char *uses = NULL;
+          if (special == NULL || !g_variant_lookup (special, folder, "&s", &uses))
+            uses = NULL;
+          td_cli_json_member (b, "special", uses);
           json_builder_end_object (b);
         }
     }

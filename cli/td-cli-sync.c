@@ -298,6 +298,8 @@ json_folder (JsonBuilder *b, const TdFolderReport *f)
   json_uint (b, "skipped", f->skipped ? f->skipped->len : 0);
   json_uint (b, "too_big", f->too_big);
   json_uint (b, "too_old", f->too_old);
+  g_autofree char *special = td_special_use_to_string (f->special);
+  td_cli_json_member (b, "special", special);
   td_cli_json_member (b, "error", f->error ? f->error->message : NULL);
   json_builder_end_object (b);
 }

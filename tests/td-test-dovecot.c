@@ -104,7 +104,11 @@ write_config (TdTestDovecot *d, const char *extra)
     "first_valid_uid = 0\n"
     "mail_location = maildir:%1$s/mail/%%u\n"
     "pop3_uidl_format = %%08Xu%%08Xv\n"
-    "namespace inbox {\n  inbox = yes\n  separator = /\n}\n"
+    "namespace inbox {\n  inbox = yes\n  separator = /\n"
+    /* What a server says its folders are for (RFC 6154), where they exist. */
+    "  mailbox Archive {\n    special_use = \\Archive\n  }\n"
+    "  mailbox Trash {\n    special_use = \\Trash\n  }\n"
+    "  mailbox Sent {\n    special_use = \\Sent\n  }\n}\n"
     "passdb {\n  driver = passwd-file\n  args = scheme=PLAIN %7$s\n}\n"
     "userdb {\n  driver = static\n  args = uid=%8$s gid=%8$s home=%1$s/mail/%%u\n}\n"
     "service imap-login {\n  chroot =\n  inet_listener imap {\n    port = %9$u\n  }\n"

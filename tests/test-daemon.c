@@ -454,8 +454,19 @@ test_status (DaemonFixture *f, gconstpointer data)
   g_assert_nonnull (strstr (r.out, "\"running\":true"));
   g_assert_nonnull (strstr (r.out, "\"name\":\"t\",\"protocol\":\"imap\",\"state\":\"watching\""));
   g_assert_nonnull (strstr (r.out, "\"unread\":4"));
-  g_assert_nonnull (strstr (r.out, "{\"name\":\"INBOX\",\"messages\":2,\"unread\":2}"));
+  g_assert_nonnull (strstr (r.out, "{\"name\":\"INBOX\",\"messages\":2,\"unread\":2,"
+                                   "\"special\":null}"));
+  /* What the server says a folder is for (Dovecot marks Archive \Archive here). */
+  g_assert_nonnull (strstr (r.out, "{\"name\":\"Archive\",\"messages\":1,\"unread\":1,"
+                                   "\"special\":\"archive\"}"));
   td_test_run_clear (&r);
+  r = td_test_tidings (f->cfg, "status", NULL);
+  g_assert_nonnull (strstr (r.out, "  Archive: 1 messages, 1 unread (archive)\n"));
+  g_assert_nonnull (strstr (r.out, "  Zeta: 1 messages, 1 unread\n"));
+  td_test_run_clear (&r);
+  g_autoptr (GVariant) special = td_test_account_property (f, "SpecialFolders");
+  g_autofree char *shown = g_variant_print (special, FALSE);
+  g_assert_cmpstr (shown, ==, "{'Archive': 'archive'}");
 
   /* A second daemon on the same bus refuses to start. */
   TdTestRun second = td_test_tidings (f->cfg, "daemon", NULL);

@@ -335,6 +335,30 @@ test_pattern_misses (Fixture *f, gconstpointer data)
   g_assert_cmpuint (local_count (f, "Sent"), ==, 0);
 }
 
+/* What the server says its folders are for (RFC 6154 SPECIAL-USE) is in each folder's
+ * JSON; a folder it says nothing of has none. */
+static void
+test_special_use (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, NULL);
+  const char *folders[] = { "Sent", "Trash", "Notes" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (folders); i++)
+    td_test_dovecot_doveadm (f->dovecot, "mailbox", "create", "-u", TD_TEST_USER, folders[i],
+                             NULL);
+  TdTestRun r = td_test_tidings (cfg, "sync", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_true (g_regex_match_simple ("\"folder\":\"Sent\"[^}]*\"special\":\"sent\"", r.out,
+                                       0, 0));
+  g_assert_true (g_regex_match_simple ("\"folder\":\"Trash\"[^}]*\"special\":\"trash\"",
+                                       r.out, 0, 0));
+  g_assert_true (g_regex_match_simple ("\"folder\":\"Notes\"[^}]*\"special\":null", r.out,
+                                       0, 0));
+  g_assert_true (g_regex_match_simple ("\"folder\":\"INBOX\"[^}]*\"special\":null", r.out,
+                                       0, 0));
+  td_test_run_clear (&r);
+}
+
 
 /* Every directory below @root, one per line, sorted: what a mail reader's folder list is
  * made of. */
@@ -674,6 +698,7 @@ main (int argc, char **argv)
   ADD ("/integration/imap/folders/unmounted-root", test_unmounted_root, NULL);
   ADD ("/integration/imap/folders/pattern-misses", test_pattern_misses, NULL);
   ADD ("/integration/cli/completions", test_completions, NULL);
+  ADD ("/integration/imap/folders/special-use", test_special_use, NULL);
   ADD ("/integration/imap/folders/mbsync-legacy", test_mbsync_legacy, NULL);
   ADD ("/integration/imap/folders/mbsync-maildir++", test_mbsync_maildirpp, NULL);
   ADD ("/integration/imap/folders/mbsync-verbatim", test_mbsync_verbatim, NULL);

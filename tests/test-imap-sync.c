@@ -45,7 +45,7 @@ test_full_pull (Fixture *f, gconstpointer data)
   g_assert_null (strstr (r.out, "\"unchanged\":false"));
   g_assert_nonnull (strstr (r.out, "\"folder\":\"Entwürfe\""));
   g_assert_true (g_regex_match_simple ("\"bytes\":[1-9]", r.out, 0, 0) == FALSE);
-  g_assert_true (sent_command (r.err, "RETURN (STATUS"));
+  g_assert_true (sent_command (r.err, "RETURN (SPECIAL-USE STATUS ("));
   g_assert_false (sent_command (r.err, "EXAMINE"));
   g_assert_false (sent_command (r.err, "SELECT"));
   td_test_run_clear (&r);
@@ -317,7 +317,7 @@ test_status_fallback (Fixture *f, gconstpointer data)
   TdTestRun r = td_test_tidings (cfg, "sync", "--verbose", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_true (sent_command (r.err, "STATUS \"INBOX\""));
-  g_assert_false (sent_command (r.err, "RETURN (STATUS"));
+  g_assert_false (sent_command (r.err, "LIST \"\" \"*\" RETURN ("));
   g_assert_false (sent_command (r.err, "SELECT \"INBOX\""));
   g_assert_false (sent_command (r.err, "EXAMINE \"INBOX\""));
   g_assert_true (sent_command (r.err, "SELECT \"Archive\""));

@@ -16,6 +16,44 @@ td_folder_layout_default (TdLayout kind)
   return (TdFolderLayout) { kind, kind == TD_LAYOUT_MAILDIRPP, '.', FALSE };
 }
 
+static const char *const special_names[] = { "all", "archive", "drafts", "flagged", "junk",
+                                             "sent", "trash", NULL };
+
+/**
+ * td_special_use_from_attribute:
+ * @attribute: a LIST attribute, such as "\\Trash"
+ *
+ * Returns: the special use it names, or %TD_SPECIAL_NONE
+ */
+TdSpecialUse
+td_special_use_from_attribute (const char *attribute)
+{
+  if (attribute == NULL || attribute[0] != '\\')
+    return TD_SPECIAL_NONE;
+  for (guint i = 0; special_names[i] != NULL; i++)
+    if (g_ascii_strcasecmp (attribute + 1, special_names[i]) == 0)
+      return (TdSpecialUse) (1 << i);
+  return TD_SPECIAL_NONE;
+}
+
+/**
+ * td_special_use_to_string:
+ * @uses: special uses
+ *
+ * Returns: (transfer full) (nullable): "trash", or "all,archive" for several, as JSON and
+ *   D-Bus say them; %NULL for none
+ */
+char *
+td_special_use_to_string (TdSpecialUse uses)
+{
+  GString *s = g_string_new (NULL);
+
+  for (guint i = 0; special_names[i] != NULL; i++)
+    if (uses & (1 << i))
+      g_string_append_printf (s, "%s%s", s->len ? "," : "", special_names[i]);
+  return s->len > 0 ? g_string_free (s, FALSE) : (g_string_free (s, TRUE), NULL);
+}
+
 TdFolderInfo *
 td_folder_info_new (const char *name, char delimiter, gboolean selectable)
 {

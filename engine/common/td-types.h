@@ -63,10 +63,27 @@ typedef struct
 
 /* What a folder on the server is: its decoded name, how it may be used, and (where the
  * server reports it with the listing) its state without opening it. */
+/* What the server says a folder is for (RFC 6154 SPECIAL-USE attributes in its LIST). */
+typedef enum
+{
+  TD_SPECIAL_NONE = 0,
+  TD_SPECIAL_ALL = 1 << 0,     /* \All: every message (Gmail's All Mail) */
+  TD_SPECIAL_ARCHIVE = 1 << 1, /* \Archive */
+  TD_SPECIAL_DRAFTS = 1 << 2,  /* \Drafts */
+  TD_SPECIAL_FLAGGED = 1 << 3, /* \Flagged: a virtual folder of the flagged ones */
+  TD_SPECIAL_JUNK = 1 << 4,    /* \Junk */
+  TD_SPECIAL_SENT = 1 << 5,    /* \Sent */
+  TD_SPECIAL_TRASH = 1 << 6,   /* \Trash */
+} TdSpecialUse;
+
+TdSpecialUse td_special_use_from_attribute (const char *attribute);
+char *td_special_use_to_string (TdSpecialUse uses);
+
 typedef struct
 {
   char *name;      /* decoded UTF-8, the server's own delimiter kept */
   char delimiter;  /* '\0' when the server has no hierarchy */
+  TdSpecialUse special;
   gboolean selectable;
   gboolean has_status;
   TdFolderState status;

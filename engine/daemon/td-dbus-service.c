@@ -29,6 +29,7 @@ typedef struct
   TdDBusObjectSkeleton *object;
   TdDBusAccount *iface;
   GHashTable *folders; /* display name -> FolderCount */
+  GHashTable *special; /* display name -> its special uses ("trash"), as the server said */
   gint64 last_progress;
 } AccountObject;
 
@@ -61,6 +62,7 @@ account_object_free (AccountObject *a)
   g_clear_object (&a->iface);
   g_clear_object (&a->object);
   g_hash_table_unref (a->folders);
+  g_hash_table_unref (a->special);
   td_account_config_unref (a->account);
   g_free (a->path);
   g_free (a);
@@ -156,6 +158,32 @@ update_counts (AccountObject *a)
     }
   td_dbus_account_set_folders (a->iface, g_variant_builder_end (&b));
   td_dbus_account_set_unread_count (a->iface, unread);
+}
+
+/* The special uses the report's folders have, over what earlier syncs said of the others
+ * (a sync of one folder says nothing of the rest). */
+static void
+update_special (AccountObject *a, const TdAccountReport *report)
+{
+  GVariantBuilder b;
+  guint n = 0;
+
+  for (guint i = 0; i < report->folders->len; i++)
+    {
+      const TdFolderReport *f = g_ptr_array_index (report->folders, i);
+      char *s = td_special_use_to_string (f->special);
+      if (s != NULL)
+        g_hash_table_replace (a->special, g_strdup (f->name), s);
+      else
+        g_hash_table_remove (a->special, f->name);
+    }
+  g_autofree const char **names = (const char **) g_hash_table_get_keys_as_array (a->special, &n);
+  qsort (names, n, sizeof *names, folder_order);
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("a{ss}"));
+  for (guint i = 0; i < n; i++)
+    g_variant_builder_add (&b, "{ss}", names[i],
+                           (const char *) g_hash_table_lookup (a->special, names[i]));
+  td_dbus_account_set_special_folders (a->iface, g_variant_builder_end (&b));
 }
 
 /* Methods */
@@ -467,6 +495,7 @@ on_sync_finished (TdScheduler *scheduler, const char *account, const TdAccountRe
   td_dbus_engine_emit_sync_finished (self->engine, a->path, td_account_report_summarize (report));
   emit_errors (self, a, report);
   update_state (a);
+  update_special (a, report);
 
   FinishedWork *work = g_new0 (FinishedWork, 1);
   work->self = g_object_ref (self);
@@ -662,6 +691,7 @@ add_account (TdDBusService *self, TdAccountConfig *account, GPtrArray *paths)
   a->path = td_dbus_account_path (account->name);
   a->folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                       (GDestroyNotify) folder_count_free);
+  a->special = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   a->object = td_dbus_object_skeleton_new (a->path);
   a->iface = td_dbus_account_skeleton_new ();
   td_dbus_account_set_name (a->iface, account->name);

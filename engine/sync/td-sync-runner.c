@@ -891,6 +891,7 @@ td_sync_runner_next_folder (TdSyncRunner *self)
   run->folder_index = self->next_folder;
   run->info = run->entry->info;
   run->report = td_sync_runner_add_report (self, run->info->name, run->info->delimiter);
+  run->report->special = run->info->special;
   run->to_fetch = g_array_new (FALSE, FALSE, sizeof (TdUidRange));
   self->run = run;
   /* A folder just created on the server, or about to be downloaded again. */

@@ -59,6 +59,7 @@ typedef struct
   guint unreadable;     /* of @skipped, files that could not be read: the run ends with 1 */
   guint too_big;        /* messages over max-size left on the server */
   guint too_old;        /* messages older than max-age left on the server */
+  TdSpecialUse special; /* what the server says the folder is for (SPECIAL-USE) */
   GError *error;
 } TdFolderReport;
 

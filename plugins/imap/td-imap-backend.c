@@ -162,6 +162,9 @@ on_list_entry (TdImapSession *session, ListData *data, const TdImapResponse *r)
     }
   gboolean selectable = !has_flag (flags, "\\Noselect") && !has_flag (flags, "\\NonExistent");
   TdFolderInfo *info = td_folder_info_new (name, d ? d[0] : '\0', selectable);
+  for (guint i = 0; i < flags->items->len; i++)
+    info->special |= td_special_use_from_attribute (
+      td_imap_value_get_string (g_ptr_array_index (flags->items, i)));
   g_hash_table_replace (data->self->raw_names, g_strdup (name), g_strdup (raw));
   g_hash_table_insert (data->by_raw, g_strdup (raw), info);
   g_ptr_array_add (data->folders, info);
@@ -297,9 +300,11 @@ imap_list_folders_async (TdBackend *backend, GCancellable *cancellable,
   g_hash_table_remove_all (self->raw_names);
   if (caps->list_status)
     {
-      run_list_command (task, caps->condstore
-                                ? "LIST \"\" \"*\" RETURN (STATUS (" STATUS_ITEMS " HIGHESTMODSEQ))"
-                                : "LIST \"\" \"*\" RETURN (STATUS (" STATUS_ITEMS "))");
+      /* With RETURN, a server says what folders are for only when asked (RFC 6154). */
+      g_autofree char *command = g_strdup_printf (
+        "LIST \"\" \"*\" RETURN (%sSTATUS (" STATUS_ITEMS "%s))",
+        caps->special_use ? "SPECIAL-USE " : "", caps->condstore ? " HIGHESTMODSEQ" : "");
+      run_list_command (task, command);
       return;
     }
   TdImapHandlers handlers = { .on_untagged = on_list, .user_data = data };

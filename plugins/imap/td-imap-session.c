@@ -140,6 +140,7 @@ parse_caps (TdImapSession *self, GPtrArray *items, guint first)
       CAP ("QRESYNC", qresync);
       CAP ("ESEARCH", esearch);
       CAP ("SEARCHRES", searchres);
+      CAP ("SPECIAL-USE", special_use);
       CAP ("UIDPLUS", uidplus);
       CAP ("ENABLE", enable);
       CAP ("IDLE", idle);

@@ -31,6 +31,7 @@ typedef struct
   gboolean qresync;
   gboolean esearch;
   gboolean searchres;      /* RFC 5182: a SEARCH result saved as $ */
+  gboolean special_use;    /* RFC 6154: LIST says what folders are for */
   gboolean uidplus;
   gboolean enable;
   gboolean idle;
