@@ -827,6 +827,20 @@ mbsync_line (const GByteArray *head)
 }
 
 /**
+ * td_maildir_folder_has_file:
+ * @folder: a folder
+ * @name: a file in the folder's own directory
+ *
+ * Returns: whether it exists (a symlink counts; it is not followed)
+ */
+gboolean
+td_maildir_folder_has_file (TdMaildirFolder *folder, const char *name)
+{
+  struct stat st;
+  return fstatat (folder->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/**
  * td_maildir_folder_read_small:
  * @folder: a folder
  * @name: a file in the folder's own directory (not in cur/ or new/), such as another tool's

@@ -58,6 +58,7 @@ gboolean td_maildir_folder_sync_dirs (TdMaildirFolder *folder, GError **error);
 void td_maildir_folder_dir_mtimes (TdMaildirFolder *folder, gint64 *cur_ns, gint64 *new_ns);
 gboolean td_maildir_dir_mtimes (TdMaildir *maildir, char **components, gint64 *cur_ns,
                                 gint64 *new_ns);
+gboolean td_maildir_folder_has_file (TdMaildirFolder *folder, const char *name);
 char *td_maildir_folder_read_small (TdMaildirFolder *folder, const char *name, gsize max,
                                     gsize *len);
 gboolean td_maildir_folder_read_identity (TdMaildirFolder *folder, const TdMaildirEntry *entry,

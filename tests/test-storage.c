@@ -519,10 +519,22 @@ test_state_db_folder_summaries (void)
   g_assert_cmpuint (s->count, ==, 0);
   g_assert_cmpuint (s->last_uid, ==, 0);
   g_assert_cmpuint (s->pending, ==, 0);
+}
 
-  /* Messages left on the server: counted with the held ones; those the limits let through
-   * now are counted apart; one listed by UID only whose bound is after the cut-off gives its
-   * UID as the folder's UIDNEXT, so that the listing starts there. */
+/* Messages left on the server: counted with the held ones; those the limits let through now
+ * are counted apart; one listed by UID only whose bound is after the cut-off gives its UID as
+ * the folder's UIDNEXT, so that the listing starts there. */
+static void
+test_state_db_left_on_server (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *base = g_dir_make_tmp ("tidings-storage-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (base, "state.db", NULL);
+  g_autoptr (TdStateDb) db = td_state_db_open (path, &error);
+  TdStateFolder empty;
+
+  g_assert_no_error (error);
+  g_assert_true (td_state_db_get_folder (db, "acct", "Empty", &empty, &error));
   empty.uidvalidity = 7;
   empty.uidnext = 60;
   g_assert_true (td_state_db_update_folder (db, &empty, &error));
@@ -546,7 +558,7 @@ test_state_db_folder_summaries (void)
       g_autoptr (GPtrArray) now = td_state_db_list_folders (db, "acct", limits[i].max_size,
                                                             limits[i].not_before, &error);
       g_assert_no_error (error);
-      s = summary_named (now, "Empty");
+      const TdStateFolderSummary *s = summary_named (now, "Empty");
       g_assert_cmpuint (s->count, ==, 4);
       g_assert_cmpuint (s->last_uid, ==, 53);
       g_assert_cmpuint (s->left_let_through, ==, limits[i].let_through);
@@ -575,5 +587,6 @@ main (int argc, char **argv)
   g_test_add_func ("/storage/state-db/migrations", test_state_db_migrations);
   g_test_add_func ("/storage/state-db/upgrades", test_state_db_upgrades);
   g_test_add_func ("/storage/state-db/folder-summaries", test_state_db_folder_summaries);
+  g_test_add_func ("/storage/state-db/left-on-server", test_state_db_left_on_server);
   return g_test_run ();
 }

@@ -1063,15 +1063,12 @@ read_bounded (const char *path, gsize max, gsize *len)
 static GHashTable *
 mbsync_pairs (TdLocalFolder *local, const char *state_file, guint32 uidvalidity)
 {
-  gsize len = 0, vlen = 0, jlen = 0;
-  g_autofree char *journal_path = state_file ? g_strconcat (state_file, ".journal", NULL) : NULL;
+  gsize len = 0, vlen = 0;
+  g_autofree char *journal = state_file ? g_strconcat (state_file, ".journal", NULL) : NULL;
+
   /* A journal beside the state is a run mbsync did not finish: the state is not whole. */
-  g_autofree char *journal = state_file != NULL
-                               ? read_bounded (journal_path, TD_TOOL_STATE_MAX_BYTES, &jlen)
-                               : td_maildir_folder_read_small (local->folder,
-                                                               ".mbsyncstate.journal",
-                                                               TD_TOOL_STATE_MAX_BYTES, &jlen);
-  if (journal != NULL)
+  if (state_file != NULL ? g_file_test (journal, G_FILE_TEST_EXISTS)
+                         : td_maildir_folder_has_file (local->folder, ".mbsyncstate.journal"))
     return NULL;
   g_autofree char *text = state_file != NULL
                             ? read_bounded (state_file, TD_TOOL_STATE_MAX_BYTES, &len)
