@@ -303,6 +303,14 @@ test_dates (void)
   g_assert_false (td_imap_date_parse ("31-Foo-2020 00:00:00 +0000", &t));
   g_assert_false (td_imap_date_parse ("31-Feb-2020 00:00:00 +0000", &t));
   g_assert_false (td_imap_date_parse ("garbage", &t));
+
+  /* Written as APPEND and SEARCH take them, English month names, and read back the same. */
+  g_autofree char *full = td_imap_date_format (1795260600, TRUE);
+  g_autofree char *day = td_imap_date_format (1795260600, FALSE);
+  g_assert_cmpstr (full, ==, "21-Nov-2026 11:30:00 +0000");
+  g_assert_cmpstr (day, ==, "21-Nov-2026");
+  g_assert_true (td_imap_date_parse (full, &t));
+  g_assert_cmpint (t, ==, 1795260600);
 }
 
 /* The --verbose trace shows answers as a reader would want them: structure kept, bodies,

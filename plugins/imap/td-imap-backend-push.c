@@ -34,22 +34,6 @@ append_data_free (AppendData *data)
   g_free (data);
 }
 
-/* RFC 3501 date-time, in UTC: "21-Nov-2026 09:30:00 +0000". */
-static char *
-format_date (gint64 seconds)
-{
-  static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-  g_autoptr (GDateTime) t = g_date_time_new_from_unix_utc (MAX (seconds, 0));
-
-  if (t == NULL)
-    return NULL;
-  return g_strdup_printf ("\"%02d-%s-%04d %02d:%02d:%02d +0000\"", g_date_time_get_day_of_month (t),
-                          months[g_date_time_get_month (t) - 1], g_date_time_get_year (t),
-                          g_date_time_get_hour (t), g_date_time_get_minute (t),
-                          g_date_time_get_second (t));
-}
-
 /* The UID in "OK [APPENDUID uidvalidity uid]", or 0. */
 static guint32
 appended_uid (const TdImapResponse *r)
@@ -111,9 +95,8 @@ imap_append_async (TdBackend *backend, const char *name, GPtrArray *uploads,
     {
       TdBackendUpload *u = g_ptr_array_index (uploads, i);
       g_autofree char *flags = td_imap_flags_format (u->flags & ~TD_FLAG_DELETED);
-      g_autofree char *date = format_date (u->date);
-      g_autofree char *head = g_strdup_printf ("APPEND %s (%s)%s%s", mailbox, flags,
-                                               date ? " " : "", date ? date : "");
+      g_autofree char *date = td_imap_date_format (u->date, TRUE);
+      g_autofree char *head = g_strdup_printf ("APPEND %s (%s) \"%s\"", mailbox, flags, date);
       AppendCall *call = g_new0 (AppendCall, 1);
       call->task = g_object_ref (task);
       call->upload = u;

@@ -397,18 +397,6 @@ td_imap_aged_parse (const TdImapResponse *response, GArray *ranges)
   return TRUE;
 }
 
-/* A day as SEARCH writes it (RFC 3501 date: 2-Dec-2026), in English whatever the locale. */
-static char *
-search_date (gint64 day)
-{
-  static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-  g_autoptr (GDateTime) t = g_date_time_new_from_unix_utc (day * 86400);
-
-  return g_strdup_printf ("%d-%s-%d", g_date_time_get_day_of_month (t),
-                          months[g_date_time_get_month (t) - 1], g_date_time_get_year (t));
-}
-
 /**
  * td_imap_backend_new_listing:
  * @self: a backend
@@ -440,7 +428,7 @@ td_imap_backend_new_listing (TdImapBackend *self, guint32 from, gint64 *aged_bef
       return g_memdup2 (all, sizeof all);
     }
   gint64 day = cutoff / 86400 - 1;
-  g_autofree char *date = search_date (day);
+  g_autofree char *date = td_imap_date_format (day * 86400, FALSE);
   *aged_before = (day + 1) * 86400;
   char *narrowed[] = {
     g_strdup_printf ("UID SEARCH RETURN (ALL) UID %u:* BEFORE %s", from, date),

@@ -63,6 +63,33 @@ td_imap_flags_format (TdFlags flags)
   return g_string_free (out, FALSE);
 }
 
+static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+
+/**
+ * td_imap_date_format:
+ * @seconds: seconds since the epoch
+ * @with_time: the date-time APPEND takes ("21-Nov-2026 09:30:00 +0000", in UTC) rather than
+ *   the date SEARCH takes ("21-Nov-2026")
+ *
+ * Month names in English whatever the locale (RFC 3501 section 9).
+ *
+ * Returns: (transfer full): the text, unquoted
+ */
+char *
+td_imap_date_format (gint64 seconds, gboolean with_time)
+{
+  g_autoptr (GDateTime) t = g_date_time_new_from_unix_utc (CLAMP (seconds, 0, 253402300799));
+  g_autofree char *date = g_strdup_printf ("%02d-%s-%04d", g_date_time_get_day_of_month (t),
+                                           months[g_date_time_get_month (t) - 1],
+                                           g_date_time_get_year (t));
+
+  if (!with_time)
+    return g_steal_pointer (&date);
+  return g_strdup_printf ("%s %02d:%02d:%02d +0000", date, g_date_time_get_hour (t),
+                          g_date_time_get_minute (t), g_date_time_get_second (t));
+}
+
 /**
  * td_imap_date_parse:
  * @text: an INTERNALDATE, "21-Nov-2026 20:57:26 +0000"
@@ -73,8 +100,6 @@ td_imap_flags_format (TdFlags flags)
 gboolean
 td_imap_date_parse (const char *text, gint64 *out)
 {
-  static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
   int day, year, hour, min, sec, zone;
   char mon[4] = { 0 }, sign;
   int month = 0;
