@@ -220,8 +220,9 @@ print_text (TdAccountReport *r, gboolean verbose, gboolean dry_run)
           g_autofree char *left = describe_left ("; ", f->too_big, f->too_old,
                                                  " left on the server");
           printf ("  %s: %u new, %u flag changes, %u removed; to the server: %u uploaded, "
-                  "%u flag changes, %u deleted%s%s\n", f->name, f->added, f->flags_changed,
-                  f->removed, f->uploaded, f->flags_pushed, f->deleted_remote, left,
+                  "%u moved here, %u flag changes, %u deleted%s%s\n", f->name, f->added,
+                  f->flags_changed, f->removed, f->uploaded, f->moved, f->flags_pushed,
+                  f->deleted_remote, left,
                   f->unchanged ? " (unchanged)" : "");
         }
     }
@@ -298,6 +299,7 @@ json_folder (JsonBuilder *b, const TdFolderReport *f)
   json_uint (b, "skipped", f->skipped ? f->skipped->len : 0);
   json_uint (b, "too_big", f->too_big);
   json_uint (b, "too_old", f->too_old);
+  json_uint (b, "moved", f->moved);
   g_autofree char *special = td_special_use_to_string (f->special);
   td_cli_json_member (b, "special", special);
   td_cli_json_member (b, "error", f->error ? f->error->message : NULL);

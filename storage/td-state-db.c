@@ -591,7 +591,7 @@ GArray *
 td_state_db_load_uploads (TdStateDb *db, gint64 folder_id, GError **error)
 {
   sqlite3_stmt *stmt = statement (db, "SELECT base, token, message_id, size, flags, uidvalidity, "
-                                      "min_uid, appended FROM uploads WHERE folder_id = ? "
+                                      "min_uid, appended, moved FROM uploads WHERE folder_id = ? "
                                       "ORDER BY base", error);
   g_autoptr (GArray) out = g_array_new (FALSE, TRUE, sizeof (TdStateUpload));
   int rc;
@@ -611,6 +611,7 @@ td_state_db_load_uploads (TdStateDb *db, gint64 folder_id, GError **error)
       u.uidvalidity = (guint32) sqlite3_column_int64 (stmt, 5);
       u.min_uid = (guint32) sqlite3_column_int64 (stmt, 6);
       u.appended = sqlite3_column_int (stmt, 7) != 0;
+      u.moved = sqlite3_column_int (stmt, 8) != 0;
       g_array_append_val (out, u);
     }
   sqlite3_reset (stmt);
@@ -623,8 +624,8 @@ gboolean
 td_state_db_put_upload (TdStateDb *db, gint64 folder_id, const TdStateUpload *u, GError **error)
 {
   sqlite3_stmt *stmt = statement (db, "INSERT OR REPLACE INTO uploads (folder_id, base, token, "
-                                      "message_id, size, flags, uidvalidity, min_uid, appended) "
-                                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", error);
+                                      "message_id, size, flags, uidvalidity, min_uid, appended, "
+                                      "moved) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, folder_id);
@@ -636,6 +637,7 @@ td_state_db_put_upload (TdStateDb *db, gint64 folder_id, const TdStateUpload *u,
   sqlite3_bind_int64 (stmt, 7, u->uidvalidity);
   sqlite3_bind_int64 (stmt, 8, u->min_uid);
   sqlite3_bind_int (stmt, 9, u->appended ? 1 : 0);
+  sqlite3_bind_int (stmt, 10, u->moved ? 1 : 0);
   return step_done (db, stmt, error);
 }
 

@@ -100,6 +100,7 @@ typedef struct
   guint32 uidvalidity;
   guint32 min_uid;    /* the folder's UIDNEXT before the upload */
   gboolean appended;  /* the server accepted it; only its UID is unknown */
+  gboolean moved;     /* the intent of a move from another folder (version 8) */
 } TdStateUpload;
 
 void td_state_upload_clear (TdStateUpload *upload);

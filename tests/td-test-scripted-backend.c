@@ -318,7 +318,7 @@ scripted_get_caps (TdBackend *backend)
     return TD_BACKEND_CAP_UNIQUE_IDS | TD_BACKEND_CAP_EXPUNGE;
   TdBackendCaps caps = TD_BACKEND_CAP_FOLDERS | TD_BACKEND_CAP_FLAGS | TD_BACKEND_CAP_STORE
                        | TD_BACKEND_CAP_APPEND | TD_BACKEND_CAP_EXPUNGE
-                       | TD_BACKEND_CAP_CREATE_FOLDER;
+                       | TD_BACKEND_CAP_CREATE_FOLDER | TD_BACKEND_CAP_MOVE;
   if (self->server != NULL && has_cap (self->server, TD_SCRIPTED_CAP_CONDSTORE))
     caps |= TD_BACKEND_CAP_CHANGES_SINCE;
   return caps;
@@ -655,6 +655,47 @@ scripted_expunge_finish (TdBackend *backend, GAsyncResult *result, gboolean *exp
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
+/* As UID MOVE: each message goes into @target with its flags, in UID order. */
+static void
+scripted_move_async (TdBackend *backend, GArray *uids, const char *target,
+                     GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+{
+  TdScriptedBackend *self = TD_SCRIPTED_BACKEND (backend);
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+  Folder *to = find_folder (self->server, target);
+  g_autoptr (GArray) set = g_array_copy (uids);
+  GArray *moved = g_array_new (FALSE, FALSE, sizeof (TdUidMove));
+
+  g_task_set_source_tag (task, scripted_move_async);
+  td_uid_set_normalize (set);
+  for (guint i = 0; to != NULL && to != self->open && i < self->open->messages->len; i++)
+    {
+      const Message *m = &g_array_index (self->open->messages, Message, i);
+      if (!td_uid_set_contains (set, m->uid))
+        continue;
+      TdUidMove pair = { m->uid, deliver (to, m->body, m->flags) };
+      g_array_append_val (moved, pair);
+    }
+  for (guint i = 0; i < moved->len; i++)
+    expunge_one (self->open, g_array_index (moved, TdUidMove, i).from);
+  if (!has_cap (self->server, TD_SCRIPTED_CAP_UIDPLUS))
+    g_array_set_size (moved, 0);
+  server_save (self->server);
+  if (to == NULL || to == self->open)
+    g_task_return_new_error (task, TD_ERROR, TD_ERROR_FOLDER, "no folder %s to move to",
+                             target);
+  else
+    g_task_return_pointer (task, moved, (GDestroyNotify) g_array_unref);
+}
+
+static GArray *
+scripted_move_finish (TdBackend *backend, GAsyncResult *result, gboolean *expunged,
+                      GError **error)
+{
+  *expunged = TRUE;
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
 static void
 scripted_create_folder_async (TdBackend *backend, const char *name, gboolean create,
                               GCancellable *cancellable, GAsyncReadyCallback callback,
@@ -711,6 +752,8 @@ td_scripted_backend_class_init (TdScriptedBackendClass *klass)
   b->append_finish = finish_boolean;
   b->expunge_async = scripted_expunge_async;
   b->expunge_finish = scripted_expunge_finish;
+  b->move_async = scripted_move_async;
+  b->move_finish = scripted_move_finish;
   b->create_folder_async = scripted_create_folder_async;
   b->create_folder_finish = finish_boolean;
   b->disconnect_async = scripted_disconnect_async;

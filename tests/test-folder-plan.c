@@ -4,6 +4,7 @@
  */
 #include "engine/sync/td-account-plan.h"
 #include "engine/sync/td-folder-plan.h"
+#include "engine/sync/td-move-plan.h"
 
 #include "engine/common/td-error.h"
 #include "storage/td-maildir.h"
@@ -756,11 +757,75 @@ test_account_plan_new_from (void)
   g_assert_cmpuint (g->plan->flags->len, ==, 1);
 }
 
+/* Moves a reader made */
+
+static void
+add_source (GArray *sources, guint folder, guint32 uid, const char *base, const char *id,
+            guint64 size)
+{
+  TdMoveSource s = { folder, uid, base, id, size };
+  g_array_append_val (sources, s);
+}
+
+static void
+add_arrival (GArray *arrivals, guint folder, const char *base, const char *id, guint64 size)
+{
+  TdMoveArrival a = { folder, base, id, size };
+  g_array_append_val (arrivals, a);
+}
+
+/* A Message-ID and size found once on each side pair, whatever the file is called; a size
+ * that differs, or no Message-ID, does not. */
+static void
+test_moves_pair (void)
+{
+  g_autoptr (GArray) sources = g_array_new (FALSE, FALSE, sizeof (TdMoveSource));
+  g_autoptr (GArray) arrivals = g_array_new (FALSE, FALSE, sizeof (TdMoveArrival));
+
+  add_source (sources, 0, 5, "b5", "<a@x>", 100);
+  add_source (sources, 0, 6, "b6", "<b@x>", 200);
+  add_source (sources, 0, 7, "b7", NULL, 300);
+  add_source (sources, 1, 9, "b9", "<c@x>", 400);
+  add_arrival (arrivals, 2, "renamed", "<a@x>", 100);   /* moved and renamed */
+  add_arrival (arrivals, 2, "b6", "<b@x>", 201);        /* edited on the way: not the same */
+  add_arrival (arrivals, 2, "b7", NULL, 300);           /* nothing to know it by */
+  add_arrival (arrivals, 1, "b9-new", "<c@x>", 400);    /* renamed in its own folder */
+  g_autoptr (GArray) pairs = td_move_plan_pair (sources, arrivals);
+  g_assert_cmpuint (pairs->len, ==, 2);
+  g_assert_cmpuint (g_array_index (pairs, TdMovePair, 0).source, ==, 0);
+  g_assert_cmpuint (g_array_index (pairs, TdMovePair, 0).arrival, ==, 0);
+  g_assert_cmpuint (g_array_index (pairs, TdMovePair, 1).source, ==, 3);
+  g_assert_cmpuint (g_array_index (pairs, TdMovePair, 1).arrival, ==, 3);
+}
+
+/* Copies of one message (a list's mail in two folders): only files that kept their names
+ * pair, each once; where the names do not tell either, nothing does. */
+static void
+test_moves_twins (void)
+{
+  g_autoptr (GArray) sources = g_array_new (FALSE, FALSE, sizeof (TdMoveSource));
+  g_autoptr (GArray) arrivals = g_array_new (FALSE, FALSE, sizeof (TdMoveArrival));
+
+  add_source (sources, 0, 1, "one", "<d@x>", 50);
+  add_source (sources, 1, 2, "two", "<d@x>", 50);
+  add_arrival (arrivals, 2, "two", "<d@x>", 50);
+  add_arrival (arrivals, 2, "other", "<d@x>", 50);
+  add_source (sources, 0, 3, "same", "<e@x>", 60);
+  add_source (sources, 1, 4, "same", "<e@x>", 60);
+  add_arrival (arrivals, 2, "same", "<e@x>", 60);
+  g_autoptr (GArray) pairs = td_move_plan_pair (sources, arrivals);
+  g_assert_cmpuint (pairs->len, ==, 1);
+  g_assert_cmpuint (g_array_index (pairs, TdMovePair, 0).source, ==, 1);
+  g_assert_cmpuint (g_array_index (pairs, TdMovePair, 0).arrival, ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   g_test_add_func ("/sync/plan/flags/merge-rule", test_merge_rule);
+  g_test_add_func ("/sync/plan/moves/pair", test_moves_pair);
+  g_test_add_func ("/sync/plan/moves/twins", test_moves_twins);
   g_test_add_func ("/sync/plan/flags/both-sides", test_flags_both_sides);
   g_test_add_func ("/sync/plan/flags/pull-only", test_flags_pull_only);
   g_test_add_func ("/sync/plan/removals/guard", test_removals_guard);

@@ -128,13 +128,15 @@ test_upload_crash (Fixture *f, gconstpointer data)
   sync_ok (cfg);
   g_assert_cmpuint (server_count (f, "INBOX"), ==, 3);
 
-  sql (f, "INSERT INTO uploads SELECT m.folder_id, m.base, 'tok', m.message_id, m.size, m.flags, "
+  sql (f, "INSERT INTO uploads (folder_id, base, token, message_id, size, flags, uidvalidity, "
+          "min_uid, appended) SELECT m.folder_id, m.base, 'tok', m.message_id, m.size, m.flags, "
           "f.uidvalidity, m.uid, 0 FROM messages m JOIN folders f ON f.id = m.folder_id "
           "WHERE m.message_id = '<crash1@tidings.test>';"
           "DELETE FROM messages WHERE message_id = '<crash1@tidings.test>';");
   g_autofree char *m2 = new_local_message (f, "INBOX", "crash2");
   g_free (write_local (f, "INBOX", "new", "1700000002.c2.host", m2, 0));
-  sql (f, "INSERT INTO uploads SELECT id, '1700000002.c2.host', 'tok2', '<crash2@tidings.test>', "
+  sql (f, "INSERT INTO uploads (folder_id, base, token, message_id, size, flags, uidvalidity, "
+          "min_uid, appended) SELECT id, '1700000002.c2.host', 'tok2', '<crash2@tidings.test>', "
           "0, 0, uidvalidity, uidnext, 0 FROM folders WHERE name = 'INBOX';");
   TdTestRun r = sync_json (cfg, NULL);
   g_assert_cmpint (r.status, ==, 0);

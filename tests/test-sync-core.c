@@ -276,10 +276,10 @@ compare_strings (gconstpointer a, gconstpointer b)
  * Maildir's @local folder ("" for its root, where a POP3 mailbox lands) and the server's
  * INBOX. */
 static char *
-both_sides_of (Core *c, const char *local)
+both_sides_in (Core *c, const char *local, const char *folder)
 {
   g_autoptr (GHashTable) here = local_messages (c, local);
-  g_autoptr (GHashTable) there = td_scripted_server_messages (c->server, "INBOX");
+  g_autoptr (GHashTable) there = td_scripted_server_messages (c->server, folder);
   g_autoptr (GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
   GHashTable *sides[] = { here, there };
   const char *names[] = { "here", "there" };
@@ -292,12 +292,19 @@ both_sides_of (Core *c, const char *local)
       while (g_hash_table_iter_next (&it, &id, &flags))
         {
           g_autofree char *letters = td_flags_to_maildir (GPOINTER_TO_UINT (flags) - 1);
-          g_ptr_array_add (lines, g_strdup_printf ("%s %s %s", names[s], (char *) id, letters));
+          g_ptr_array_add (lines, g_strdup_printf ("%s %s %s %s", folder, names[s], (char *) id,
+                                                   letters));
         }
     }
   g_ptr_array_sort (lines, compare_strings);
   g_ptr_array_add (lines, NULL);
   return g_strjoinv ("\n", (char **) lines->pdata);
+}
+
+static char *
+both_sides_of (Core *c, const char *local)
+{
+  return both_sides_in (c, local, "INBOX");
 }
 
 static char *
@@ -309,8 +316,10 @@ both_sides (Core *c)
 /* The scenario: 30 messages synced, then on the server 20 new, 10 flag changes and 5
  * expunges; here 10 flag changes, 5 deletions and 3 new messages. */
 
+/* The reader acts on the file of message @id in INBOX: deletes it (@letters NULL), or moves
+ * it into @to's cur/ with flags @letters, under the name @name (NULL: its own base name). */
 static void
-reader_renames (Core *c, const char *id, const char *letters)
+reader_moves (Core *c, const char *id, const char *to, const char *name, const char *letters)
 {
   g_autofree char *cur = g_build_filename (c->maildir, "INBOX", "cur", NULL);
   g_autofree char *new = g_build_filename (c->maildir, "INBOX", "new", NULL);
@@ -320,10 +329,10 @@ reader_renames (Core *c, const char *id, const char *letters)
   for (guint s = 0; s < 2; s++)
     {
       g_autoptr (GDir) d = g_dir_open (dirs[s], 0, NULL);
-      const char *name;
-      while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+      const char *file;
+      while (d != NULL && (file = g_dir_read_name (d)) != NULL)
         {
-          g_autofree char *path = g_build_filename (dirs[s], name, NULL);
+          g_autofree char *path = g_build_filename (dirs[s], file, NULL);
           g_autofree char *data = NULL;
           g_assert_true (g_file_get_contents (path, &data, NULL, NULL));
           if (strstr (data, needle) == NULL)
@@ -333,14 +342,20 @@ reader_renames (Core *c, const char *id, const char *letters)
               g_assert_cmpint (g_unlink (path), ==, 0);
               return;
             }
-          g_autofree char *base = g_strndup (name, strcspn (name, ":"));
+          g_autofree char *base = name ? g_strdup (name) : g_strndup (file, strcspn (file, ":"));
           g_autofree char *to_name = g_strdup_printf ("%s:2,%s", base, letters);
-          g_autofree char *to = g_build_filename (cur, to_name, NULL);
-          g_assert_cmpint (g_rename (path, to), ==, 0);
+          g_autofree char *target = g_build_filename (c->maildir, to, "cur", to_name, NULL);
+          g_assert_cmpint (g_rename (path, target), ==, 0);
           return;
         }
     }
   g_error ("no file holds %s", id);
+}
+
+static void
+reader_renames (Core *c, const char *id, const char *letters)
+{
+  reader_moves (c, id, "INBOX", NULL, letters);
 }
 
 /* Only what a round carries: the server's new messages, flags and expunges, and flags
@@ -392,6 +407,38 @@ build_scenario (Core *c)
     }
 }
 
+/* The reader files mail: from INBOX's 12 messages, 4 moved to Archive under their own names
+ * (one flagged on the way), 2 under new names (as mu4e and mutt write them), one renamed in
+ * INBOX itself, one deleted; a new message written into Archive. Archive held one message. */
+static void
+build_move_scenario (Core *c)
+{
+  td_scripted_server_add_folder (c->server, "Archive");
+  for (guint i = 1; i <= 12; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("m%u", i);
+      g_autofree char *m = message (id);
+      td_scripted_server_deliver (c->server, "INBOX", m, 0);
+    }
+  g_autofree char *a1 = message ("a1");
+  td_scripted_server_deliver (c->server, "Archive", a1, TD_FLAG_SEEN);
+  sync_child (c, 0, FALSE);
+  reader_moves (c, "m1", "Archive", NULL, "FS");
+  for (guint i = 2; i <= 4; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("m%u", i);
+      reader_moves (c, id, "Archive", NULL, "S");
+    }
+  reader_moves (c, "m5", "Archive", "1800000005.mu4e.host", "S");
+  reader_moves (c, "m6", "Archive", "1800000006.mu4e.host", "RS");
+  reader_moves (c, "m7", "INBOX", "1800000007.mu4e.host", "S");
+  reader_renames (c, "m8", NULL);
+  g_autofree char *local = message ("local1");
+  g_autofree char *path = g_build_filename (c->maildir, "Archive", "new", "1700000001.l.host",
+                                            NULL);
+  g_assert_true (g_file_set_contents (path, local, -1, NULL));
+}
+
 /* One two-way sync does what a user expects, and a second finds nothing to do. */
 static void
 test_two_way (gconstpointer caps)
@@ -429,7 +476,20 @@ typedef struct
   void (*build) (Core *c);
   const char *local;
   guint here, there; /* messages on each side after the sync */
+  const char *second; /* nullable: a folder compared too (its Maildir folder of that name) */
+  guint second_count; /* messages on each side of it after the sync */
 } Scenario;
+
+/* Both sides of the scenario's folders. */
+static char *
+scenario_sides (Core *c, const Scenario *s)
+{
+  g_autofree char *first = both_sides_of (c, s->local);
+  if (s->second == NULL)
+    return g_steal_pointer (&first);
+  g_autofree char *second = both_sides_in (c, s->second, s->second);
+  return g_strconcat (first, "\n", second, NULL);
+}
 
 /* The crash-point sweep (see the top of this file). */
 static void
@@ -443,18 +503,25 @@ test_crash_sweep (gconstpointer data)
   s->build (&c);
   snapshot (&c, "before", FALSE);
   guint steps = sync_child (&c, 0, FALSE);
-  g_autofree char *reference = both_sides_of (&c, s->local);
+  g_autofree char *reference = scenario_sides (&c, s);
   g_autoptr (GHashTable) here = local_messages (&c, s->local);
   g_autoptr (GHashTable) there = td_scripted_server_messages (c.server, "INBOX");
   g_assert_cmpuint (g_hash_table_size (here), ==, s->here);
   g_assert_cmpuint (g_hash_table_size (there), ==, s->there);
+  if (s->second != NULL)
+    {
+      g_autoptr (GHashTable) here2 = local_messages (&c, s->second);
+      g_autoptr (GHashTable) there2 = td_scripted_server_messages (c.server, s->second);
+      g_assert_cmpuint (g_hash_table_size (here2), ==, s->second_count);
+      g_assert_cmpuint (g_hash_table_size (there2), ==, s->second_count);
+    }
   g_assert_cmpuint (steps, >, 10);
   for (guint n = 1; n <= steps; n++)
     {
       snapshot (&c, "before", TRUE);
       sync_child (&c, n, FALSE);
       sync_child (&c, 0, FALSE);
-      g_autofree char *resumed = both_sides_of (&c, s->local);
+      g_autofree char *resumed = scenario_sides (&c, s);
       if (g_strcmp0 (resumed, reference) != 0)
         {
           mismatches++;
@@ -645,6 +712,10 @@ static const Scenario imap_round = { "condstore;uidplus;list-status", "", build_
 static const Scenario imap_condstore = { "condstore;uidplus;list-status", "", build_scenario,
                                          "INBOX", 43, 43 };
 static const Scenario imap_plain = { "", "", build_scenario, "INBOX", 43, 43 };
+static const Scenario imap_moves = { "condstore;uidplus;list-status", "", build_move_scenario,
+                                     "INBOX", 5, 5, "Archive", 8 };
+static const Scenario imap_moves_plain = { "", "", build_move_scenario, "INBOX", 5, 5,
+                                           "Archive", 8 };
 static const Scenario pop3_keep = { "pop3", "", build_mailbox, "", 30, 30 };
 static const Scenario pop3_delete = { "pop3", "keep-on-server = false\n", build_mailbox, "", 30,
                                       0 };
@@ -669,6 +740,9 @@ main (int argc, char **argv)
                         test_crash_sweep);
   g_test_add_data_func ("/sync/core/crash-sweep/imap-plain", &imap_plain, test_crash_sweep);
   g_test_add_data_func ("/sync/core/crash-sweep/imap-round", &imap_round, test_crash_sweep);
+  g_test_add_data_func ("/sync/core/crash-sweep/imap-moves", &imap_moves, test_crash_sweep);
+  g_test_add_data_func ("/sync/core/crash-sweep/imap-moves-plain", &imap_moves_plain,
+                        test_crash_sweep);
   g_test_add_data_func ("/sync/core/crash-sweep/pop3-keep", &pop3_keep, test_crash_sweep);
   g_test_add_data_func ("/sync/core/crash-sweep/pop3-delete", &pop3_delete, test_crash_sweep);
   return g_test_run ();

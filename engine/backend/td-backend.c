@@ -142,6 +142,22 @@ td_backend_real_create_folder_async (TdBackend *self, const char *name, gboolean
 }
 
 static void
+td_backend_real_move_async (TdBackend *self, GArray *uids, const char *target,
+                            GCancellable *cancellable, GAsyncReadyCallback callback,
+                            gpointer user_data)
+{
+  not_supported (self, callback, user_data, td_backend_real_move_async,
+                 "move messages between folders on the server");
+}
+
+static GArray *
+td_backend_real_move_finish (TdBackend *self, GAsyncResult *result, gboolean *expunged,
+                             GError **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
 td_backend_real_hash_headers_async (TdBackend *self, GArray *uids, GCancellable *cancellable,
                                     GAsyncReadyCallback callback, gpointer user_data)
 {
@@ -218,6 +234,8 @@ td_backend_class_init (TdBackendClass *klass)
   klass->expunge_finish = td_backend_real_expunge_finish;
   klass->create_folder_async = td_backend_real_create_folder_async;
   klass->create_folder_finish = td_backend_real_boolean_finish;
+  klass->move_async = td_backend_real_move_async;
+  klass->move_finish = td_backend_real_move_finish;
   klass->hash_headers_async = td_backend_real_hash_headers_async;
   klass->hash_headers_finish = td_backend_real_hash_headers_finish;
   klass->watch_async = td_backend_real_watch_async;
@@ -615,6 +633,56 @@ td_backend_expunge_finish (TdBackend *self, GAsyncResult *result, gboolean *expu
     return FALSE;
   td_durable_step ("server: expunge done");
   return TRUE;
+}
+
+/**
+ * td_backend_move_async:
+ * @self: a backend with a folder opened for writing
+ * @uids: (element-type TdUidRange): messages of the open folder
+ * @target: the folder to move them to (decoded, as list_folders reported it)
+ * @cancellable: (nullable): a cancellable
+ * @callback: called when the messages are in @target
+ * @user_data: data for @callback
+ *
+ * Moves messages on the server (optional: %TD_BACKEND_CAP_MOVE) without sending their bodies:
+ * they leave the open folder, keeping their flags. Where the protocol can only copy and then
+ * delete, and cannot delete just these, the originals stay marked deleted.
+ */
+void
+td_backend_move_async (TdBackend *self, GArray *uids, const char *target,
+                       GCancellable *cancellable, GAsyncReadyCallback callback,
+                       gpointer user_data)
+{
+  g_return_if_fail (TD_IS_BACKEND (self));
+  g_return_if_fail (uids != NULL && target != NULL);
+  CallClosure *c = call_begin (self, callback, user_data, td_backend_move_async);
+  if (c != NULL)
+    TD_BACKEND_GET_CLASS (self)->move_async (self, uids, target, cancellable, call_done, c);
+}
+
+/**
+ * td_backend_move_finish:
+ * @self: a backend
+ * @result: the result
+ * @expunged: (out): whether the originals are gone, rather than only marked deleted
+ * @error: return location for an error
+ *
+ * Returns: (transfer full) (element-type TdUidMove) (nullable): the new UIDs the server
+ *   told (possibly none), or %NULL on failure
+ */
+GArray *
+td_backend_move_finish (TdBackend *self, GAsyncResult *result, gboolean *expunged,
+                        GError **error)
+{
+  GArray *moved;
+
+  *expunged = FALSE;
+  if (call_was_refused (result, td_backend_move_async, error)
+      || (moved = TD_BACKEND_GET_CLASS (self)->move_finish (self, result, expunged, error))
+           == NULL)
+    return NULL;
+  td_durable_step ("server: move done");
+  return moved;
 }
 
 /**

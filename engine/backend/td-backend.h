@@ -28,6 +28,9 @@ typedef enum
    * download-only, its "UIDs" are numbers for one session, and expunge commits (or not) as
    * the session ends. */
   TD_BACKEND_CAP_UNIQUE_IDS = 1 << 8,
+  /* Messages of the open folder can be moved to another folder on the server, bodies not
+   * sent again (IMAP: UID MOVE, else COPY and deleting the originals). */
+  TD_BACKEND_CAP_MOVE = 1 << 9,
 } TdBackendCaps;
 
 #define TD_TYPE_BACKEND (td_backend_get_type ())
@@ -125,8 +128,23 @@ struct _TdBackendClass
                               GAsyncReadyCallback callback, gpointer user_data);
   gboolean (*work_folders_finish) (TdBackend *self, GAsyncResult *result, GError **error);
 
-  gpointer padding[4];
+  /* Optional (TD_BACKEND_CAP_MOVE): move messages of the open folder into folder @target.
+   * Returns TdUidMove pairs for the ones whose new UID the server told. */
+  void (*move_async) (TdBackend *self, GArray *uids, const char *target,
+                      GCancellable *cancellable, GAsyncReadyCallback callback,
+                      gpointer user_data);
+  GArray *(*move_finish) (TdBackend *self, GAsyncResult *result, gboolean *expunged,
+                          GError **error);
+
+  gpointer padding[2];
 };
+
+/* One message a move took to another folder: its UID there and here. */
+typedef struct
+{
+  guint32 from;
+  guint32 to;
+} TdUidMove;
 
 /* One folder's share of a round of work, made from its plan. */
 typedef struct
@@ -239,6 +257,11 @@ void td_backend_expunge_async (TdBackend *self, GArray *uids, GCancellable *canc
                                GAsyncReadyCallback callback, gpointer user_data);
 gboolean td_backend_expunge_finish (TdBackend *self, GAsyncResult *result, gboolean *expunged,
                                     GError **error);
+void td_backend_move_async (TdBackend *self, GArray *uids, const char *target,
+                            GCancellable *cancellable, GAsyncReadyCallback callback,
+                            gpointer user_data);
+GArray *td_backend_move_finish (TdBackend *self, GAsyncResult *result, gboolean *expunged,
+                                GError **error);
 void td_backend_create_folder_async (TdBackend *self, const char *name, gboolean create,
                                      GCancellable *cancellable, GAsyncReadyCallback callback,
                                      gpointer user_data);

@@ -103,12 +103,35 @@ gboolean td_local_folder_forget_deleted (TdLocalFolder *local, GArray *uids, gbo
                                          GError **error);
 guint32 td_local_folder_unsettled_from (TdLocalFolder *local);
 gboolean td_local_folder_resolve_uploads (TdLocalFolder *local, GArray *server, gboolean last_look,
-                                          guint *found, guint *left, GError **error);
+                                          guint *found, guint *moved, guint *left,
+                                          GError **error);
 gboolean td_local_folder_begin_uploads (TdLocalFolder *local, const TdFolderState *state,
                                         GError **error);
 GPtrArray *td_local_folder_open_uploads (TdLocalFolder *local, guint first, guint count,
                                          GError **error);
 gboolean td_local_folder_finish_uploads (TdLocalFolder *local, GPtrArray *sent, GError **error);
+
+/* Moves a reader made (td-local-push.c): a message whose file left folder @from, found in a
+ * folder here as a new file, goes there on the server without its body being sent again. */
+typedef struct
+{
+  guint32 uid;             /* its UID in the folder it left */
+  char *base;              /* its file's base name where it is now */
+  char *message_id;
+  guint64 size;            /* the server's */
+  TdFlags flags;           /* the server's: its row's in the folder it left */
+} TdLocalMove;
+
+void td_local_move_clear (TdLocalMove *move);
+gboolean td_local_folder_identify (TdLocalFolder *local, const char *base, char **message_id,
+                                   guint64 *size, GError **error);
+gboolean td_local_folder_begin_moves (TdLocalFolder *to, const GArray *moves,
+                                      const TdFolderState *state, GError **error);
+gboolean td_local_folder_rename_rows (TdLocalFolder *local, const GArray *moves,
+                                      GError **error);
+gboolean td_local_folder_finish_moves (TdLocalFolder *from, TdLocalFolder *to,
+                                       const GArray *moves, const GArray *pairs,
+                                       gboolean expunged, guint *recorded, GError **error);
 
 /* One upload under way: the DB row it belongs to and what the backend sends. */
 typedef struct

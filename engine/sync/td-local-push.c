@@ -5,7 +5,11 @@
  * that dies before it learns the new UID leaves the row; the next run looks for the message
  * on the server (by Message-ID, or by the token header added to a message without one) at
  * or above the UIDNEXT of the time, and records it if found, or uploads it if not. So a
- * message is never uploaded twice. Plain blocking code for a worker thread, like
+ * message is never uploaded twice. A move to another folder on the server (a file the
+ * reader moved) writes the same intent row in the folder it goes to before the command is
+ * sent, so a run killed before it learns the new UID finds the message there the same way,
+ * or, when the move never happened, uploads it as an ordinary new file while the folder it
+ * left deletes it. Plain blocking code for a worker thread, like
  * td-local-folder.c.
  */
 #include "engine/sync/td-local-folder-private.h"
@@ -156,11 +160,15 @@ uid_taken (TdLocalFolder *local, GHashTable *taken, guint32 uid)
          || g_hash_table_contains (taken, GUINT_TO_POINTER (uid));
 }
 
-/* Records an upload the server has under @uid as an ordinary message. */
+/* Records an upload the server has under @uid as an ordinary message. Flags the file has
+ * now that the server did not get (a reader's change since, or a moved message's flags) are
+ * the reader's changes, sent with the folder's others. */
 static gboolean
 record_upload (TdLocalFolder *local, const TdStateUpload *u, guint32 uid, GError **error)
 {
   TdStateMessage m = { uid, u->base, u->flags, u->size, u->message_id, FALSE };
+  const TdMaildirEntry *e = local->side.disk ? g_hash_table_lookup (local->side.disk, u->base)
+                                             : NULL;
 
   if (!td_state_db_put_message (local->db, local->record.id, &m, error)
       || !td_state_db_remove_upload (local->db, local->record.id, u->base, error))
@@ -168,6 +176,11 @@ record_upload (TdLocalFolder *local, const TdStateUpload *u, guint32 uid, GError
   m.base = g_strdup (u->base);
   m.message_id = g_strdup (u->message_id);
   td_local_folder_insert (local, &m);
+  if (e != NULL && e->flags != u->flags && local->side.local_flags != NULL)
+    {
+      TdLocalFlags l = { uid, e->flags };
+      g_array_append_val (local->side.local_flags, l);
+    }
   return TRUE;
 }
 
@@ -198,6 +211,7 @@ drop_upload (TdLocalFolder *local, const TdStateUpload *u, GError **error)
  *   td_local_folder_unsettled_from() on
  * @last_look: whether what is not found now is taken as not on the server
  * @found: (out): uploads found on the server and recorded
+ * @moved: (out): of @found, moves from another folder (see td_local_folder_begin_moves())
  * @left: (out): uploads not found and kept for another look (0 on the @last_look)
  * @error: return location for an error
  *
@@ -211,7 +225,7 @@ drop_upload (TdLocalFolder *local, const TdStateUpload *u, GError **error)
  */
 gboolean
 td_local_folder_resolve_uploads (TdLocalFolder *local, GArray *server, gboolean last_look,
-                                 guint *found, guint *left, GError **error)
+                                 guint *found, guint *moved, guint *left, GError **error)
 {
   g_autoptr (GHashTable) by_key = index_listing (server);
   g_autoptr (GHashTable) taken = g_hash_table_new (g_direct_hash, g_direct_equal);
@@ -219,7 +233,7 @@ td_local_folder_resolve_uploads (TdLocalFolder *local, GArray *server, gboolean 
 
   g_autoptr (GArray) kept = g_array_new (FALSE, TRUE, sizeof (TdStateUpload));
 
-  *found = 0;
+  *found = *moved = 0;
   if (!td_state_db_begin (local->db, &e))
     return td_local_folder_fail (error, e, local->side.name);
   for (guint i = 0; i < local->side.uploads->len; i++)
@@ -240,6 +254,7 @@ td_local_folder_resolve_uploads (TdLocalFolder *local, GArray *server, gboolean 
           g_hash_table_add (taken, GUINT_TO_POINTER (uid));
           ok = record_upload (local, u, uid, &e);
           (*found)++;
+          *moved += u->moved;
         }
       else if (!last_look)
         {
@@ -443,5 +458,191 @@ td_local_folder_finish_uploads (TdLocalFolder *local, GPtrArray *sent, GError **
     }
   if (!td_state_db_commit (local->db, &e))
     return td_local_folder_fail (error, e, local->side.name);
+  return TRUE;
+}
+
+/* Moves */
+
+void
+td_local_move_clear (TdLocalMove *move)
+{
+  g_clear_pointer (&move->base, g_free);
+  g_clear_pointer (&move->message_id, g_free);
+}
+
+/**
+ * td_local_folder_identify:
+ * @local: a scanned folder
+ * @base: a file new to it
+ * @message_id: (out) (transfer full) (nullable): its Message-ID, %NULL without a usable one
+ * @size: (out): its size as a server counts it
+ * @error: return location for an error
+ *
+ * Returns: %FALSE with no error when the file went away or cannot be read (it is then left
+ *   to the upload, which reports it); %FALSE with @error only for a failure of the folder
+ */
+gboolean
+td_local_folder_identify (TdLocalFolder *local, const char *base, char **message_id,
+                          guint64 *size, GError **error)
+{
+  TdMaildirEntry *entry = local->side.disk ? g_hash_table_lookup (local->side.disk, base) : NULL;
+  GError *e = NULL;
+
+  *message_id = NULL;
+  *size = 0;
+  if (entry == NULL || local->folder == NULL)
+    return FALSE;
+  if (!td_maildir_folder_read_identity (local->folder, entry, message_id, size, NULL, &e))
+    {
+      g_error_free (e);
+      return FALSE;
+    }
+  if (*message_id != NULL && !g_str_is_ascii (*message_id))
+    g_clear_pointer (message_id, g_free);
+  return *message_id != NULL;
+}
+
+/**
+ * td_local_folder_begin_moves:
+ * @to: the folder the messages go to
+ * @moves: (element-type TdLocalMove): what goes there
+ * @state: @to on the server, before the moves
+ * @error: return location for an error
+ *
+ * Writes the intent row of each move in one transaction (see the top of this file); the
+ * files stop being new uploads of @to.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+td_local_folder_begin_moves (TdLocalFolder *to, const GArray *moves, const TdFolderState *state,
+                             GError **error)
+{
+  GError *e = NULL;
+
+  if (!td_state_db_begin (to->db, &e))
+    return td_local_folder_fail (error, e, to->side.name);
+  for (guint i = 0; i < moves->len; i++)
+    {
+      const TdLocalMove *m = &g_array_index (moves, TdLocalMove, i);
+      g_autofree char *uuid = g_uuid_string_random ();
+      g_autofree char *token = g_strdup_printf ("<%s@tidings.invalid>", uuid);
+      TdStateUpload u = { m->base, token, m->message_id, m->size, m->flags,
+                          state->uidvalidity, MAX (state->uidnext, 1), FALSE, TRUE };
+      if (!td_state_db_put_upload (to->db, to->record.id, &u, &e))
+        {
+          td_state_db_rollback (to->db);
+          return td_local_folder_fail (error, e, to->side.name);
+        }
+    }
+  if (!td_state_db_commit (to->db, &e))
+    return td_local_folder_fail (error, e, to->side.name);
+  return TRUE;
+}
+
+/**
+ * td_local_folder_rename_rows:
+ * @local: a folder
+ * @moves: (element-type TdLocalMove): files the reader renamed inside @local: each row of
+ *   @uid now names the file @base
+ * @error: return location for an error
+ *
+ * Nothing goes to the server; the flags the file has now are compared with the row's at
+ * the folder's turn, as for any file.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+td_local_folder_rename_rows (TdLocalFolder *local, const GArray *moves, GError **error)
+{
+  GError *e = NULL;
+
+  if (!td_state_db_begin (local->db, &e))
+    return td_local_folder_fail (error, e, local->side.name);
+  for (guint i = 0; i < moves->len; i++)
+    {
+      const TdLocalMove *m = &g_array_index (moves, TdLocalMove, i);
+      TdStateMessage *row = td_local_folder_find (local, m->uid, NULL);
+      if (row == NULL)
+        continue;
+      TdStateMessage renamed = { row->uid, m->base, row->flags, row->size, row->message_id,
+                                 FALSE };
+      if (!td_state_db_put_message (local->db, local->record.id, &renamed, &e))
+        {
+          td_state_db_rollback (local->db);
+          return td_local_folder_fail (error, e, local->side.name);
+        }
+    }
+  if (!td_state_db_commit (local->db, &e))
+    return td_local_folder_fail (error, e, local->side.name);
+  return TRUE;
+}
+
+static guint32
+moved_to (const GArray *pairs, guint32 uid)
+{
+  for (guint i = 0; pairs != NULL && i < pairs->len; i++)
+    if (g_array_index (pairs, TdUidMove, i).from == uid)
+      return g_array_index (pairs, TdUidMove, i).to;
+  return 0;
+}
+
+static gboolean
+finish_one_move (TdLocalFolder *from, TdLocalFolder *to, const TdLocalMove *m, guint32 new_uid,
+                 gboolean expunged, GError **error)
+{
+  TdStateMessage *row = td_local_folder_find (from, m->uid, NULL);
+
+  if (row != NULL
+      && !(expunged ? td_state_db_remove_message (from->db, from->record.id, m->uid, error)
+                    : td_state_db_set_flags (from->db, from->record.id, m->uid,
+                                             row->flags | TD_FLAG_DELETED, error)))
+    return FALSE;
+  if (new_uid == 0)
+    return TRUE; /* the intent row stays: the folder's turn finds the message by a search */
+  TdStateMessage moved = { new_uid, m->base, m->flags, m->size, m->message_id, FALSE };
+  return td_state_db_put_message (to->db, to->record.id, &moved, error)
+         && td_state_db_remove_upload (to->db, to->record.id, m->base, error);
+}
+
+/**
+ * td_local_folder_finish_moves:
+ * @from: the folder the messages left, open on the server when they were moved
+ * @to: the folder they went to
+ * @moves: (element-type TdLocalMove): what was moved
+ * @pairs: (element-type TdUidMove): the new UIDs the server told
+ * @expunged: whether they are gone from @from on the server, rather than marked deleted
+ * @recorded: (out): moves recorded with their new UID
+ * @error: return location for an error
+ *
+ * Records moves the server carried out, in one transaction: the rows leave @from (or keep
+ * \Deleted where the originals stay marked), and each move whose new UID is known becomes a
+ * row of @to in place of its intent row.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+td_local_folder_finish_moves (TdLocalFolder *from, TdLocalFolder *to, const GArray *moves,
+                              const GArray *pairs, gboolean expunged, guint *recorded,
+                              GError **error)
+{
+  GError *e = NULL;
+
+  *recorded = 0;
+  if (!td_state_db_begin (from->db, &e))
+    return td_local_folder_fail (error, e, to->side.name);
+  for (guint i = 0; i < moves->len; i++)
+    {
+      const TdLocalMove *m = &g_array_index (moves, TdLocalMove, i);
+      guint32 new_uid = moved_to (pairs, m->uid);
+      if (!finish_one_move (from, to, m, new_uid, expunged, &e))
+        {
+          td_state_db_rollback (from->db);
+          return td_local_folder_fail (error, e, to->side.name);
+        }
+      *recorded += new_uid != 0;
+    }
+  if (!td_state_db_commit (from->db, &e))
+    return td_local_folder_fail (error, e, to->side.name);
   return TRUE;
 }

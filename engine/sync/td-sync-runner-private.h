@@ -67,6 +67,7 @@ typedef struct
   TdFolderSurvey *survey;  /* nullable: what the survey told */
   TdLocalFolder *local;    /* nullable: prepared ahead for the account plan, till its turn */
   TdSyncPoint point;       /* with @local: the sync point its rows hold */
+  guint moved_in;          /* messages the reader moved here, moved on the server */
 } TdFolderEntry;
 
 void td_folder_entry_free (TdFolderEntry *entry);
@@ -184,6 +185,9 @@ TdRoundStep td_sync_runner_resume_round (TdSyncRunner *self, GError **error);
 void td_sync_runner_add_connections (TdSyncRunner *self, void (*then) (TdSyncRunner *self));
 void td_sync_runner_drop_connection (TdSyncRunner *self, TdBackend *backend);
 void td_sync_runner_disconnect_all (TdSyncRunner *self, void (*then) (TdSyncRunner *self));
+
+/* td-sync-moves.c */
+void td_sync_runner_moves (TdSyncRunner *self);
 
 /* td-sync-survey.c */
 void td_sync_runner_survey (TdSyncRunner *self);

@@ -125,10 +125,11 @@ static gboolean
 resolve_work (TdSyncRunner *self, gpointer arg, GError **error)
 {
   FolderRun *run = self->run;
-  guint found = 0;
+  guint found = 0, moved = 0;
   gboolean ok = td_local_folder_resolve_uploads (run->local, arg, run->looked_again, &found,
-                                                 &run->unsettled_left, error);
-  run->report->uploaded += found;
+                                                 &moved, &run->unsettled_left, error);
+  run->report->uploaded += found - moved;
+  run->report->moved += moved;
   return ok;
 }
 
@@ -892,6 +893,7 @@ td_sync_runner_next_folder (TdSyncRunner *self)
   run->info = run->entry->info;
   run->report = td_sync_runner_add_report (self, run->info->name, run->info->delimiter);
   run->report->special = run->info->special;
+  run->report->moved = run->entry->moved_in;
   run->to_fetch = g_array_new (FALSE, FALSE, sizeof (TdUidRange));
   self->run = run;
   /* A folder just created on the server, or about to be downloaded again. */
@@ -953,14 +955,27 @@ open_storage_work (TdSyncRunner *self, gpointer arg, GError **error)
 }
 
 
-/* The account plan is made: the folders' sync starts. */
+/* The reader's moves are done on the server: the folders' turns start. */
 static void
-account_planned (TdSyncRunner *self, GError *error)
+moves_done (TdSyncRunner *self, GError *error)
 {
   if (error != NULL)
     td_sync_runner_finish_account (self, error);
   else
     td_sync_runner_next_folder (self);
+}
+
+/* The account plan is made: the reader's moves go first. */
+static void
+account_planned (TdSyncRunner *self, GError *error)
+{
+  if (error != NULL)
+    {
+      td_sync_runner_finish_account (self, error);
+      return;
+    }
+  self->phase_done = moves_done;
+  td_sync_runner_moves (self);
 }
 
 /* Every folder that needed opening is open and surveyed: the account plan is made. */

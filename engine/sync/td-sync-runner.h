@@ -47,6 +47,7 @@ typedef struct
   guint matched;        /* re-matched after a UIDVALIDITY change */
   guint uploaded;       /* local messages the server now has */
   guint deleted_remote; /* messages deleted on the server because the reader deleted them */
+  guint moved;          /* messages the reader moved here, moved on the server (no upload) */
   guint kept;           /* local deletions not sent, or server ones not applied (policy) */
   guint64 bytes;
   gboolean unchanged;   /* skipped: nothing changed since the last sync */

@@ -27,6 +27,7 @@ td_sync_counts_of_report (const TdAccountReport *report, TdSyncCounts *counts,
       counts->deleted_remote += f->deleted_remote;
       counts->too_big += f->too_big;
       counts->too_old += f->too_old;
+      counts->moved += f->moved;
       skipped += f->unchanged;
       broken += f->error != NULL;
     }
@@ -67,6 +68,8 @@ td_sync_counts_describe (const TdSyncCounts *c)
                             here->len ? ", " : "", c->too_old);
   if (c->uploaded > 0)
     g_string_append_printf (there, "%u uploaded", c->uploaded);
+  if (c->moved > 0)
+    g_string_append_printf (there, "%s%u moved", there->len ? ", " : "", c->moved);
   guint sent = c->flags_pushed + c->deleted_remote;
   if (sent > 0)
     g_string_append_printf (there, "%s%u %s sent", there->len ? ", " : "", sent,

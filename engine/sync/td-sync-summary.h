@@ -20,6 +20,7 @@ typedef struct
   guint deleted_remote; /* messages deleted on the server */
   guint too_big;       /* messages over max-size left on the server */
   guint too_old;       /* messages older than max-age left on the server */
+  guint moved;         /* messages the reader moved, moved on the server */
 } TdSyncCounts;
 
 void td_sync_counts_of_report (const TdAccountReport *report, TdSyncCounts *counts,

@@ -23,7 +23,7 @@ imap_get_caps (TdBackend *backend)
   TdImapBackend *self = TD_IMAP_BACKEND (backend);
   TdBackendCaps caps = TD_BACKEND_CAP_FOLDERS | TD_BACKEND_CAP_FLAGS | TD_BACKEND_CAP_STORE
                        | TD_BACKEND_CAP_APPEND | TD_BACKEND_CAP_EXPUNGE
-                       | TD_BACKEND_CAP_CREATE_FOLDER;
+                       | TD_BACKEND_CAP_CREATE_FOLDER | TD_BACKEND_CAP_MOVE;
 
   if (self->session != NULL && td_imap_session_get_caps (self->session)->condstore)
     caps |= TD_BACKEND_CAP_CHANGES_SINCE;

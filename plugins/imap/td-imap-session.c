@@ -142,6 +142,7 @@ parse_caps (TdImapSession *self, GPtrArray *items, guint first)
       CAP ("SEARCHRES", searchres);
       CAP ("SPECIAL-USE", special_use);
       CAP ("UIDPLUS", uidplus);
+      CAP ("MOVE", move);
       CAP ("ENABLE", enable);
       CAP ("IDLE", idle);
       CAP ("NOTIFY", notify);

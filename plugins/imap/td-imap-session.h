@@ -33,6 +33,7 @@ typedef struct
   gboolean searchres;      /* RFC 5182: a SEARCH result saved as $ */
   gboolean special_use;    /* RFC 6154: LIST says what folders are for */
   gboolean uidplus;
+  gboolean move;           /* RFC 6851: UID MOVE */
   gboolean enable;
   gboolean idle;
   gboolean notify;

@@ -1,0 +1,110 @@
+/* td-move-plan.c: pairing the messages a reader moved. See td-move-plan.h. */
+#include "engine/sync/td-move-plan.h"
+
+/* What two copies of one message agree on. */
+static char *
+key_of (const char *message_id, guint64 size)
+{
+  return message_id != NULL ? g_strdup_printf ("%" G_GUINT64_FORMAT " %s", size, message_id)
+                            : NULL;
+}
+
+/* key -> GArray of indexes into @items, in order. */
+static GHashTable *
+index_by_key (const GArray *items, gboolean sources)
+{
+  GHashTable *by_key = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                              (GDestroyNotify) g_array_unref);
+
+  for (guint i = 0; i < items->len; i++)
+    {
+      char *key = sources
+                    ? key_of (g_array_index (items, TdMoveSource, i).message_id,
+                              g_array_index (items, TdMoveSource, i).size)
+                    : key_of (g_array_index (items, TdMoveArrival, i).message_id,
+                              g_array_index (items, TdMoveArrival, i).size);
+      if (key == NULL)
+        continue;
+      GArray *list = g_hash_table_lookup (by_key, key);
+      if (list == NULL)
+        {
+          list = g_array_new (FALSE, FALSE, sizeof (guint));
+          g_hash_table_insert (by_key, key, list);
+        }
+      else
+        g_free (key);
+      g_array_append_val (list, i);
+    }
+  return by_key;
+}
+
+/* Among sources and arrivals that share a key, the pairs whose base names agree, each used
+ * once; a base name found twice on either side pairs nothing. */
+static void
+pair_by_base (const GArray *sources, const GArray *arrivals, GArray *from, GArray *to,
+              GArray *pairs)
+{
+  for (guint i = 0; i < from->len; i++)
+    {
+      const TdMoveSource *s = &g_array_index (sources, TdMoveSource, g_array_index (from, guint, i));
+      guint found = 0, match = 0, twins = 0;
+      for (guint k = 0; k < to->len; k++)
+        if (g_str_equal (g_array_index (arrivals, TdMoveArrival, g_array_index (to, guint, k)).base,
+                         s->base))
+          {
+            found++;
+            match = k;
+          }
+      for (guint j = 0; j < from->len; j++)
+        if (j != i
+            && g_str_equal (g_array_index (sources, TdMoveSource, g_array_index (from, guint, j)).base,
+                            s->base))
+          twins++;
+      if (found != 1 || twins > 0)
+        continue;
+      TdMovePair p = { g_array_index (from, guint, i), g_array_index (to, guint, match) };
+      g_array_append_val (pairs, p);
+    }
+}
+
+static int
+compare_pairs (gconstpointer a, gconstpointer b)
+{
+  const TdMovePair *x = a, *y = b;
+  return x->source < y->source ? -1 : x->source > y->source;
+}
+
+/**
+ * td_move_plan_pair:
+ * @sources: (element-type TdMoveSource): messages taken out of folders here
+ * @arrivals: (element-type TdMoveArrival): files new to folders here
+ *
+ * Returns: (transfer full) (element-type TdMovePair): the pairs that are one message, by
+ *   ascending source index; each source and arrival in one pair at most
+ */
+GArray *
+td_move_plan_pair (const GArray *sources, const GArray *arrivals)
+{
+  GArray *pairs = g_array_new (FALSE, FALSE, sizeof (TdMovePair));
+  g_autoptr (GHashTable) gone = index_by_key (sources, TRUE);
+  g_autoptr (GHashTable) come = index_by_key (arrivals, FALSE);
+  GHashTableIter it;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&it, gone);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    {
+      GArray *from = value, *to = g_hash_table_lookup (come, key);
+      if (to == NULL)
+        continue;
+      if (from->len == 1 && to->len == 1)
+        {
+          TdMovePair p = { g_array_index (from, guint, 0), g_array_index (to, guint, 0) };
+          g_array_append_val (pairs, p);
+        }
+      else
+        pair_by_base (sources, arrivals, from, to, pairs);
+    }
+  g_array_sort (pairs, compare_pairs);
+  return pairs;
+}

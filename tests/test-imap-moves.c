@@ -1,0 +1,166 @@
+/* test-imap-moves.c: messages a mail reader moves between folders, against a real Dovecot,
+ * with MOVE (RFC 6851), without it (COPY, \Deleted and UID EXPUNGE), and on a plain
+ * IMAP4rev1 server (no UIDPLUS: the moved message is found again by a search).
+ *
+ * What a user would check: the message ends up once in its new folder on the server, with
+ * the flags it has here, is gone from the old one, is not stored twice anywhere, and its
+ * body did not cross the wire again: Dovecot's own count of the bytes each session received
+ * and sent ("Logged out in=… out=…") stays far below the size of one message.
+ */
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "td-test-sync.h"
+
+#define BIG_BODY (600 * 1024)
+
+/* The bytes the sessions since @mark received (@in) and sent (@out), as Dovecot logs them. */
+static void
+session_bytes (Fixture *f, gsize mark, guint64 *in, guint64 *out)
+{
+  g_autofree char *log = td_test_dovecot_read_log (f->dovecot);
+  const char *p = log + MIN (mark, strlen (log));
+  guint sessions = 0;
+
+  *in = *out = 0;
+  while ((p = strstr (p, "Logged out in=")) != NULL)
+    {
+      char *end = NULL;
+      p += strlen ("Logged out in=");
+      *in += g_ascii_strtoull (p, &end, 10);
+      g_assert_true (g_str_has_prefix (end, " out="));
+      *out += g_ascii_strtoull (end + strlen (" out="), NULL, 10);
+      sessions++;
+    }
+  g_assert_cmpuint (sessions, >, 0);
+}
+
+static gsize
+log_mark (Fixture *f)
+{
+  g_autofree char *log = td_test_dovecot_read_log (f->dovecot);
+  return strlen (log);
+}
+
+/* The mail reader moves message @id's file from @from to @to's cur/, with the flags
+ * @letters: under the same name (notmuch, aerc), or under a new one as mu4e and mutt write
+ * it. The message is then expected in @to only. */
+static void
+reader_moves (Fixture *f, guint id, const char *from, const char *to, gboolean new_name,
+              const char *letters)
+{
+  g_autoptr (GHashTable) local = read_local (f, from);
+  const char *v = local_name (local, id);
+  g_assert_nonnull (v);
+  g_autofree char *name = g_strndup (v, strchr (v, '\n') - v);
+  g_autofree char *base = g_strndup (name, strcspn (name, ":"));
+  g_autofree char *cur = g_build_filename (f->maildir, from, "cur", name, NULL);
+  g_autofree char *new = g_build_filename (f->maildir, from, "new", name, NULL);
+  g_autofree char *target_name = g_strdup_printf ("%s:2,%s", new_name ? "1800000000.moved.host"
+                                                                      : base, letters);
+  g_autofree char *target = g_build_filename (f->maildir, to, "cur", target_name, NULL);
+  g_assert_cmpint (g_rename (g_file_test (cur, G_FILE_TEST_EXISTS) ? cur : new, target), ==, 0);
+
+  g_autofree char *key = g_strdup_printf ("%s\n<msg%u@tidings.test>", from, id);
+  g_autofree char *content = g_strdup (g_hash_table_lookup (f->expected, key));
+  g_assert_nonnull (content);
+  g_hash_table_remove (f->expected, key);
+  g_hash_table_insert (f->expected, g_strdup_printf ("%s\n<msg%u@tidings.test>", to, id),
+                       g_steal_pointer (&content));
+}
+
+/* The UID of message @id in @folder on the server, as a string for doveadm. */
+static char *
+server_uid (Fixture *f, const char *folder, guint id)
+{
+  g_autofree char *query = g_strdup_printf ("<msg%u@tidings.test>", id);
+  g_autofree char *out = td_test_dovecot_doveadm_output (f->dovecot, "fetch", "-u", TD_TEST_USER,
+                                                         "uid", "mailbox", folder, "header",
+                                                         "Message-ID", query, NULL);
+  const char *u = strstr (out, "uid: ");
+  g_assert_nonnull (u);
+  g_assert_null (strstr (u + 1, "uid: ")); /* once on the server */
+  return g_strndup (u + strlen ("uid: "), strspn (u + strlen ("uid: "), "0123456789"));
+}
+
+/* Two messages moved from INBOX to Archive, one keeping its file name with a flag added on
+ * the way, one renamed; both end up once in Archive on the server with their flags, and no
+ * body crosses the wire; the next run has nothing to do; another machine sees the move. */
+static void
+test_local_moves (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, NULL);
+  g_autofree char *cfg_b = device_b (f, NULL);
+
+  if (data != NULL)
+    assert_capabilities_narrowed (f, data);
+  td_test_dovecot_doveadm (f->dovecot, "mailbox", "create", "-u", TD_TEST_USER, "Archive", NULL);
+  seed (f, "INBOX", 3, BIG_BODY);
+  sync_ok (cfg);
+  sync_ok (cfg_b);
+
+  reader_moves (f, 1, "INBOX", "Archive", FALSE, "FS");
+  reader_moves (f, 2, "INBOX", "Archive", TRUE, "S");
+  gsize mark = log_mark (f);
+  TdTestRun r = td_test_tidings (cfg, "sync", "--json", "--verbose", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  /* The server's own way where it has one; COPY and deleting the originals where not. */
+  gboolean has_move = data == NULL;
+  g_assert_true (sent_command (r.err, " UID MOVE ") == has_move);
+  g_assert_true (sent_command (r.err, " UID COPY ") == !has_move);
+  g_assert_false (sent_command (r.err, " APPEND "));
+  assert_json (&r, "\"folder\":\"Archive\",\"added\":0");
+  assert_json (&r, "\"too_old\":0,\"moved\":2");
+  g_assert_false (g_regex_match_simple ("\"(added|uploaded)\":[1-9]", r.out, 0, 0));
+  td_test_run_clear (&r);
+
+  guint64 in, out;
+  session_bytes (f, mark, &in, &out);
+  g_test_message ("bytes a sync of two moves sent %" G_GUINT64_FORMAT ", received %"
+                  G_GUINT64_FORMAT, in, out);
+  g_assert_cmpuint (in, <, BIG_BODY / 10);
+  g_assert_cmpuint (out, <, BIG_BODY / 10);
+
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 1);
+  g_assert_cmpuint (server_count (f, "Archive"), ==, 2);
+  g_autofree char *uid1 = server_uid (f, "Archive", 1);
+  g_autofree char *flags1 = server_flags (f, "Archive", uid1);
+  g_assert_cmpstr (flags1, ==, "\\Flagged \\Seen");
+  g_autofree char *uid2 = server_uid (f, "Archive", 2);
+  g_autofree char *flags2 = server_flags (f, "Archive", uid2);
+  g_assert_cmpstr (flags2, ==, "\\Seen");
+  assert_folder_matches (f, "INBOX");
+  assert_folder_matches (f, "Archive");
+
+  /* Nothing left to do, nothing comes down or goes up. */
+  mark = log_mark (f);
+  r = td_test_tidings (cfg, "sync", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_false (g_regex_match_simple ("\"(added|uploaded|moved|deleted_remote|removed)\":[1-9]",
+                                        r.out, 0, 0));
+  td_test_run_clear (&r);
+  session_bytes (f, mark, &in, &out);
+  g_assert_cmpuint (in + out, <, BIG_BODY / 10);
+  assert_folder_matches (f, "Archive");
+
+  /* The other machine: the messages left its INBOX and came into its Archive. */
+  sync_ok (cfg_b);
+  use_device_b (f, TRUE);
+  assert_folder_matches (f, "INBOX");
+  assert_folder_matches (f, "Archive");
+  use_device_b (f, FALSE);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+#define ADD(path, fn, conf) g_test_add (path, Fixture, conf, td_sync_fixture_setup, fn, td_sync_fixture_teardown)
+  ADD ("/integration/imap/moves/local", test_local_moves, NULL);
+  ADD ("/integration/imap/moves/local-without-move", test_local_moves,
+       "imap_capability = IMAP4rev1 LITERAL+ UIDPLUS ENABLE CONDSTORE QRESYNC ESEARCH "
+       "SEARCHRES LIST-STATUS SPECIAL-USE");
+  ADD ("/integration/imap/moves/local-plain-imap4rev1", test_local_moves,
+       "imap_capability = IMAP4rev1 LITERAL+");
+  return g_test_run ();
+}
