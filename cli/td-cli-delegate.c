@@ -16,8 +16,8 @@
 typedef struct Delegation Delegation;
 
 static const char *const summary_keys[] = { "added", "flags-changed", "removed", "uploaded",
-                                            "flags-pushed", "deleted-remote", "folders",
-                                            "failed-folders", NULL };
+                                            "flags-pushed", "deleted-remote", "moved",
+                                            "folders", "failed-folders", NULL };
 enum
 {
   ADDED,
@@ -26,6 +26,7 @@ enum
   UPLOADED,
   FLAGS_PUSHED,
   DELETED_REMOTE,
+  MOVED,
   FOLDERS,
   FAILED_FOLDERS,
   N_COUNTS
@@ -175,7 +176,7 @@ print_text (const Account *a)
       return;
     }
   TdSyncCounts counts = { c[ADDED], a->bytes, c[FLAGS_CHANGED], c[REMOVED], c[UPLOADED],
-                          c[FLAGS_PUSHED], c[DELETED_REMOTE] };
+                          c[FLAGS_PUSHED], c[DELETED_REMOTE], .moved = c[MOVED] };
   g_autofree char *did = td_sync_counts_describe (&counts);
   g_autofree char *where = td_sync_folders_describe (c[FOLDERS], 0);
   printf ("%s: %s; %s, by the running daemon%s\n", a->name, did, where,
@@ -194,6 +195,7 @@ print_json (GPtrArray *accounts)
     { "added", ADDED },           { "flags_changed", FLAGS_CHANGED },
     { "removed", REMOVED },       { "uploaded", UPLOADED },
     { "flags_pushed", FLAGS_PUSHED }, { "deleted_remote", DELETED_REMOTE },
+    { "moved", MOVED },
   };
   g_autoptr (JsonBuilder) b = json_builder_new ();
 

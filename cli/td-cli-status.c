@@ -313,6 +313,7 @@ static const struct
   { "uploaded", "uploaded" },
   { "flags-pushed", "flags_pushed" },
   { "deleted-remote", "deleted_remote" },
+  { "moved", "moved" },
 };
 
 static void
@@ -334,10 +335,11 @@ sync_finished (Watch *w, const char *account, GVariant *summary)
     say ("%s: sync failed: %s", account, message);
   else
     say ("%s: sync finished: %u new, %u flag changes, %u removed; to the server: "
-         "%u uploaded, %u flag changes, %u deleted", account,
+         "%u uploaded, %u moved, %u flag changes, %u deleted", account,
          summary_count (summary, "added"), summary_count (summary, "flags-changed"),
          summary_count (summary, "removed"), summary_count (summary, "uploaded"),
-         summary_count (summary, "flags-pushed"), summary_count (summary, "deleted-remote"));
+         summary_count (summary, "moved"), summary_count (summary, "flags-pushed"),
+         summary_count (summary, "deleted-remote"));
 }
 
 static void

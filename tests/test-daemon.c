@@ -664,6 +664,52 @@ test_local_change_inbox_apart (DaemonFixture *f, gconstpointer data)
   local_change (f, TRUE);
 }
 
+static gboolean
+archive_has_one (DaemonFixture *f)
+{
+  return server_count (&f->base, "Archive") == 1;
+}
+
+/* A message the reader moves from INBOX to Archive while the daemon watches: the two
+ * folders change at the same instant and are synced in one run, so the server moves the
+ * message (the SyncFinished summary counts it as moved, none uploaded or deleted). */
+static void
+test_local_move (DaemonFixture *f, gconstpointer data)
+{
+  guint from = 0;
+
+  td_test_dovecot_doveadm (f->base.dovecot, "mailbox", "create", "-u", TD_TEST_USER, "Archive",
+                           NULL);
+  seed (&f->base, "INBOX", 3, 100);
+  td_test_daemon_start (f, "imap", NULL);
+  expect_watching (f);
+  g_usleep (500 * 1000);
+  td_test_clear_signals (f);
+
+  g_autoptr (GHashTable) local = read_local (&f->base, "INBOX");
+  const char *v = local_name (local, 2);
+  g_autofree char *name = g_strndup (v, strchr (v, '\n') - v);
+  g_autofree char *base = g_strndup (name, strcspn (name, ":"));
+  g_autofree char *cur = g_build_filename (f->base.maildir, "INBOX", "cur", name, NULL);
+  g_autofree char *old = g_build_filename (f->base.maildir, "INBOX", "new", name, NULL);
+  g_autofree char *to_name = g_strdup_printf ("%s:2,S", base);
+  g_autofree char *to = g_build_filename (f->base.maildir, "Archive", "cur", to_name, NULL);
+  g_assert_cmpint (g_rename (g_file_test (cur, G_FILE_TEST_EXISTS) ? cur : old, to), ==, 0);
+
+  g_assert_true (td_test_wait_for (f, archive_has_one, 20000));
+  g_assert_cmpuint (server_count (&f->base, "INBOX"), ==, 2);
+  GVariant *finished = td_test_wait_signal (f, "SyncFinished", &from, SIGNAL_WAIT_MS);
+  g_assert_nonnull (finished);
+  g_autoptr (GVariant) summary = g_variant_get_child_value (finished, 1);
+  guint32 moved = 0, uploaded = 0, deleted = 0;
+  g_assert_true (g_variant_lookup (summary, "moved", "u", &moved));
+  g_assert_true (g_variant_lookup (summary, "uploaded", "u", &uploaded));
+  g_assert_true (g_variant_lookup (summary, "deleted-remote", "u", &deleted));
+  g_assert_cmpuint (moved, ==, 1);
+  g_assert_cmpuint (uploaded, ==, 0);
+  g_assert_cmpuint (deleted, ==, 0);
+}
+
 static int
 compare_paths (gconstpointer a, gconstpointer b)
 {
@@ -1244,6 +1290,7 @@ main (int argc, char **argv)
   ADD ("server-restart", test_server_restart);
   ADD ("local-change", test_local_change);
   ADD ("local-change-inbox-apart", test_local_change_inbox_apart);
+  ADD ("local-move", test_local_move);
   ADD ("pause-stops-running-sync", test_pause_stops_running_sync);
   ADD ("local-policy", test_local_policy);
   ADD ("cli-sync", test_cli_sync);

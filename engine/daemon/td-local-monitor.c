@@ -54,15 +54,21 @@ folder_free (Folder *folder)
   g_free (folder);
 }
 
-/* Looking */
+/* Looking
+ *
+ * A look covers every folder with an event not looked at yet, not just the one whose timer
+ * fired, and reports them together: a message the reader moved changes two folders at the
+ * same instant, and one sync must see both to move it on the server rather than delete it
+ * from one and upload it to the other. */
 
 typedef struct
 {
   char *db_path;
   TdAccountConfig *account;
   TdSyncPolicy policy;
-  char *name;
-  char **components;
+  GPtrArray *names;       /* char* */
+  GPtrArray *components;  /* char**, one per name */
+  GArray *changed;        /* gboolean per name, out */
 } Look;
 
 static void
@@ -70,8 +76,9 @@ look_free (Look *look)
 {
   g_free (look->db_path);
   td_account_config_unref (look->account);
-  g_free (look->name);
-  g_strfreev (look->components);
+  g_ptr_array_unref (look->names);
+  g_ptr_array_unref (look->components);
+  g_array_unref (look->changed);
   g_free (look);
 }
 
@@ -79,39 +86,58 @@ static void
 look_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
   Look *look = data;
-  GError *error = NULL;
-  gboolean would_send = FALSE;
 
-  if (!td_local_look_would_send (look->db_path, look->account, &look->policy, look->name,
-                                 look->components, &would_send, &error))
-    g_task_return_error (task, error);
-  else
-    g_task_return_boolean (task, would_send);
+  for (guint i = 0; i < look->names->len; i++)
+    {
+      const char *name = g_ptr_array_index (look->names, i);
+      GError *error = NULL;
+      gboolean would_send = FALSE;
+      /* A folder that cannot be looked at (gone, the DB busy) is for a sync to sort out. */
+      if (!td_local_look_would_send (look->db_path, look->account, &look->policy, name,
+                                     g_ptr_array_index (look->components, i), &would_send,
+                                     &error))
+        {
+          g_debug ("account %s, folder %s: cannot compare with the state DB, so syncing: %s",
+                   look->account->name, name, error->message);
+          g_error_free (error);
+          would_send = TRUE;
+        }
+      g_array_index (look->changed, gboolean, i) = would_send;
+    }
+  g_task_return_boolean (task, TRUE);
 }
 
 static void
 looked (GObject *source, GAsyncResult *result, gpointer data)
 {
   TdLocalMonitor *self = TD_LOCAL_MONITOR (source);
-  g_autofree char *name = data;
-  g_autoptr (GError) error = NULL;
-  gboolean changed = g_task_propagate_boolean (G_TASK (result), &error);
-  Folder *folder = g_hash_table_lookup (self->folders, name);
+  Look *l = g_task_get_task_data (G_TASK (result));
 
-  /* A folder that cannot be looked at (gone, the DB busy) is for a sync to sort out. */
-  if (error != NULL)
+  for (guint i = 0; i < l->names->len; i++)
+    if (g_array_index (l->changed, gboolean, i))
+      g_signal_emit (self, signals[SIGNAL_CHANGED], 0, g_ptr_array_index (l->names, i));
+  for (guint i = 0; i < l->names->len; i++)
     {
-      g_debug ("account %s, folder %s: cannot compare with the state DB, so syncing: %s",
-               self->account->name, name, error->message);
-      changed = TRUE;
+      Folder *folder = g_hash_table_lookup (self->folders, g_ptr_array_index (l->names, i));
+      if (folder == NULL)
+        continue;
+      folder->checking = FALSE;
+      if (folder->first_event != 0)
+        arm (folder); /* more came while it looked */
     }
-  if (changed)
-    g_signal_emit (self, signals[SIGNAL_CHANGED], 0, name);
-  if (folder == NULL)
+}
+
+/* Takes @folder into @l, unless a look of it is under way. */
+static void
+take_into (Look *l, Folder *folder)
+{
+  if (folder->checking || folder->first_event == 0)
     return;
-  folder->checking = FALSE;
-  if (folder->first_event != 0)
-    arm (folder); /* more came while it looked */
+  g_clear_handle_id (&folder->timer, g_source_remove);
+  g_ptr_array_add (l->names, g_strdup (folder->name));
+  g_ptr_array_add (l->components, g_strdupv (folder->components));
+  folder->first_event = 0;
+  folder->checking = TRUE;
 }
 
 static gboolean
@@ -119,6 +145,8 @@ look (gpointer data)
 {
   Folder *folder = data;
   TdLocalMonitor *self = folder->owner;
+  GHashTableIter it;
+  gpointer value;
 
   folder->timer = 0;
   if (folder->checking || self->held)
@@ -127,11 +155,16 @@ look (gpointer data)
   l->db_path = g_build_filename (self->config->state_dir, "state.db", NULL);
   l->account = td_account_config_ref (self->account);
   l->policy = self->policy;
-  l->name = g_strdup (folder->name);
-  l->components = g_strdupv (folder->components);
-  folder->first_event = 0;
-  folder->checking = TRUE;
-  g_autoptr (GTask) task = g_task_new (self, NULL, looked, g_strdup (folder->name));
+  l->names = g_ptr_array_new_with_free_func (g_free);
+  l->components = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  take_into (l, folder);
+  g_hash_table_iter_init (&it, self->folders);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    if (value != folder)
+      take_into (l, value);
+  l->changed = g_array_new (FALSE, TRUE, sizeof (gboolean));
+  g_array_set_size (l->changed, l->names->len);
+  g_autoptr (GTask) task = g_task_new (self, NULL, looked, NULL);
   g_task_set_source_tag (task, look);
   g_task_set_task_data (task, l, (GDestroyNotify) look_free);
   g_task_run_in_thread (task, look_thread);

@@ -20,6 +20,7 @@ typedef struct
   GPtrArray *waiters;       /* GTask: callers the next run answers */
   GPtrArray *answering;     /* GTask: callers the run under way answers */
   guint timer_id;           /* the next poll or retry */
+  guint kick_id;            /* a run to start once the main loop is idle */
   guint failures;           /* network failures in a row, for the backoff */
   gboolean watching;
   gboolean last_failed;
@@ -93,7 +94,8 @@ td_sync_reason_to_string (TdSyncReason reason)
 GVariant *
 td_account_report_summarize (const TdAccountReport *report)
 {
-  guint added = 0, removed = 0, changed = 0, uploaded = 0, pushed = 0, deleted = 0, failed = 0;
+  guint added = 0, removed = 0, changed = 0, uploaded = 0, pushed = 0, deleted = 0, moved = 0;
+  guint failed = 0;
   guint64 bytes = 0;
   GVariantBuilder b;
 
@@ -106,6 +108,7 @@ td_account_report_summarize (const TdAccountReport *report)
       uploaded += f->uploaded;
       pushed += f->flags_pushed;
       deleted += f->deleted_remote;
+      moved += f->moved;
       bytes += f->bytes;
       failed += f->error != NULL;
     }
@@ -116,6 +119,7 @@ td_account_report_summarize (const TdAccountReport *report)
   g_variant_builder_add (&b, "{sv}", "uploaded", g_variant_new_uint32 (uploaded));
   g_variant_builder_add (&b, "{sv}", "flags-pushed", g_variant_new_uint32 (pushed));
   g_variant_builder_add (&b, "{sv}", "deleted-remote", g_variant_new_uint32 (deleted));
+  g_variant_builder_add (&b, "{sv}", "moved", g_variant_new_uint32 (moved));
   g_variant_builder_add (&b, "{sv}", "bytes", g_variant_new_uint64 (bytes));
   g_variant_builder_add (&b, "{sv}", "folders", g_variant_new_uint32 (report->folders->len));
   g_variant_builder_add (&b, "{sv}", "failed-folders", g_variant_new_uint32 (failed));
@@ -135,6 +139,7 @@ static void
 slot_free (Slot *slot)
 {
   g_clear_handle_id (&slot->timer_id, g_source_remove);
+  g_clear_handle_id (&slot->kick_id, g_source_remove);
   g_clear_handle_id (&slot->hooks_timer, g_source_remove);
   g_clear_object (&slot->runner);
   g_clear_object (&slot->cancellable);
@@ -569,6 +574,26 @@ kick (Slot *slot)
   start_run (slot);
 }
 
+static gboolean
+kick_now (gpointer data)
+{
+  Slot *slot = data;
+
+  slot->kick_id = 0;
+  kick (slot);
+  return G_SOURCE_REMOVE;
+}
+
+/* Starts a run once what the main loop has at hand is handled: the local monitor reports
+ * the folders of one look one after another, and a move between two of them must be
+ * synced in one run. */
+static void
+kick_soon (Slot *slot)
+{
+  if (slot->kick_id == 0)
+    slot->kick_id = g_idle_add (kick_now, slot);
+}
+
 static void
 want (Slot *slot, const char *folder, TdSyncReason reason)
 {
@@ -657,7 +682,10 @@ td_scheduler_request (TdScheduler *self, const char *account, const char *folder
   if (slot == NULL || self->shutdown != NULL)
     return;
   want (slot, folder, reason);
-  kick (slot);
+  if (reason == TD_SYNC_REASON_LOCAL)
+    kick_soon (slot);
+  else
+    kick (slot);
 }
 
 void
