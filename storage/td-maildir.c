@@ -430,6 +430,44 @@ td_maildir_folder_set_flags (TdMaildirFolder *folder, const char *base, TdMaildi
   return TRUE;
 }
 
+/**
+ * td_maildir_folder_move_to:
+ * @folder: the folder the message is in
+ * @base: its base name
+ * @entry: the message as scanned
+ * @to: another folder of the same Maildir
+ * @flags: the flags it should have there
+ * @error: return location for an error
+ *
+ * Renames the message into @to's cur/ with @flags, keeping its base name (a message the
+ * server moved). A file of that name already in @to is never replaced: that, and a file that
+ * vanished meanwhile, fail with %TD_STORAGE_ERROR_GONE and change nothing.
+ *
+ * Returns: %TRUE when the message is in @to
+ */
+gboolean
+td_maildir_folder_move_to (TdMaildirFolder *folder, const char *base, const TdMaildirEntry *entry,
+                           TdMaildirFolder *to, TdFlags flags, GError **error)
+{
+  g_autofree char *letters = merge_info (entry->filename, flags);
+  g_autofree char *target = g_strdup_printf ("%s:2,%s", base, letters);
+
+  if (renameat2 (entry->in_cur ? folder->cur_fd : folder->new_fd, entry->filename, to->cur_fd,
+                 target, RENAME_NOREPLACE) != 0)
+    {
+      if (errno == ENOENT || errno == EEXIST)
+        {
+          g_set_error (error, TD_STORAGE_ERROR, TD_STORAGE_ERROR_GONE, "%s: %s is %s",
+                       folder->path, entry->filename,
+                       errno == ENOENT ? "gone" : "already in the other folder");
+          return FALSE;
+        }
+      return io_error (error, "move a message out of", folder->path, errno);
+    }
+  td_durable_step ("maildir: message moved to another folder");
+  return TRUE;
+}
+
 gboolean
 td_maildir_folder_remove (TdMaildirFolder *folder, const TdMaildirEntry *entry, GError **error)
 {

@@ -54,6 +54,9 @@ gboolean td_maildir_folder_set_flags (TdMaildirFolder *folder, const char *base,
                                       TdMaildirEntry *entry, TdFlags flags, GError **error);
 gboolean td_maildir_folder_remove (TdMaildirFolder *folder, const TdMaildirEntry *entry,
                                    GError **error);
+gboolean td_maildir_folder_move_to (TdMaildirFolder *folder, const char *base,
+                                    const TdMaildirEntry *entry, TdMaildirFolder *to,
+                                    TdFlags flags, GError **error);
 gboolean td_maildir_folder_sync_dirs (TdMaildirFolder *folder, GError **error);
 void td_maildir_folder_dir_mtimes (TdMaildirFolder *folder, gint64 *cur_ns, gint64 *new_ns);
 gboolean td_maildir_dir_mtimes (TdMaildir *maildir, char **components, gint64 *cur_ns,

@@ -151,6 +151,73 @@ test_local_moves (Fixture *f, gconstpointer data)
   use_device_b (f, FALSE);
 }
 
+/* Moves message @id from @from to @to on the server, as another mail client or a filter
+ * would, and adds @flag there. */
+static void
+server_moves (Fixture *f, guint id, const char *from, const char *to, const char *flag)
+{
+  g_autofree char *uid = server_uid (f, from, id);
+  td_test_dovecot_doveadm (f->dovecot, "move", "-u", TD_TEST_USER, to, "mailbox", from, "uid",
+                           uid, NULL);
+  g_autofree char *key = g_strdup_printf ("%s\n<msg%u@tidings.test>", from, id);
+  g_autofree char *content = g_strdup (g_hash_table_lookup (f->expected, key));
+  g_hash_table_remove (f->expected, key);
+  g_hash_table_insert (f->expected, g_strdup_printf ("%s\n<msg%u@tidings.test>", to, id),
+                       g_steal_pointer (&content));
+  if (flag == NULL)
+    return;
+  g_autofree char *new_uid = server_uid (f, to, id);
+  td_test_dovecot_doveadm (f->dovecot, "flags", "add", "-u", TD_TEST_USER, flag, "mailbox", to,
+                           "uid", new_uid, NULL);
+}
+
+/* Two messages another client moved from INBOX to Archive (one flagged there, one the reader
+ * had marked read here meanwhile) are renamed here, not downloaded: Dovecot sends far less
+ * than one body, each file is once in Archive with both sides' flags, and the reader's
+ * flag reaches the server. */
+static void
+test_server_moves (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, NULL);
+
+  td_test_dovecot_doveadm (f->dovecot, "mailbox", "create", "-u", TD_TEST_USER, "Archive", NULL);
+  seed (f, "INBOX", 3, BIG_BODY);
+  sync_ok (cfg);
+  server_moves (f, 1, "INBOX", "Archive", "\\Flagged");
+  server_moves (f, 2, "INBOX", "Archive", NULL);
+  reader_sets_flags (f, "INBOX", 2, "S");
+
+  gsize mark = log_mark (f);
+  TdTestRun r = td_test_tidings (cfg, "sync", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_json (&r, "\"folder\":\"Archive\",\"added\":0");
+  assert_json (&r, "\"too_old\":0,\"moved\":2");
+  g_assert_false (g_regex_match_simple ("\"(added|uploaded)\":[1-9]", r.out, 0, 0));
+  td_test_run_clear (&r);
+  guint64 in, out;
+  session_bytes (f, mark, &in, &out);
+  g_test_message ("bytes a sync of two server moves sent %" G_GUINT64_FORMAT ", received %"
+                  G_GUINT64_FORMAT, in, out);
+  g_assert_cmpuint (in, <, BIG_BODY / 10);
+  g_assert_cmpuint (out, <, BIG_BODY / 10);
+
+  assert_local_matches (f, "INBOX", "INBOX");
+  assert_local_matches (f, "Archive", "Archive");
+  g_autoptr (GHashTable) archive = read_local (f, "Archive");
+  g_assert_true (has_flag (archive, 1, 'F'));
+  g_assert_true (has_flag (archive, 2, 'S'));
+  g_autofree char *uid2 = server_uid (f, "Archive", 2);
+  g_autofree char *flags2 = server_flags (f, "Archive", uid2);
+  g_assert_cmpstr (flags2, ==, "\\Seen");
+
+  r = td_test_tidings (cfg, "sync", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_false (g_regex_match_simple ("\"(added|uploaded|moved|deleted_remote|removed)\":[1-9]",
+                                        r.out, 0, 0));
+  td_test_run_clear (&r);
+  assert_local_matches (f, "Archive", "Archive");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -161,6 +228,9 @@ main (int argc, char **argv)
        "imap_capability = IMAP4rev1 LITERAL+ UIDPLUS ENABLE CONDSTORE QRESYNC ESEARCH "
        "SEARCHRES LIST-STATUS SPECIAL-USE");
   ADD ("/integration/imap/moves/local-plain-imap4rev1", test_local_moves,
+       "imap_capability = IMAP4rev1 LITERAL+");
+  ADD ("/integration/imap/moves/server", test_server_moves, NULL);
+  ADD ("/integration/imap/moves/server-plain-imap4rev1", test_server_moves,
        "imap_capability = IMAP4rev1 LITERAL+");
   return g_test_run ();
 }

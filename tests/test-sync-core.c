@@ -439,6 +439,35 @@ build_move_scenario (Core *c)
   g_assert_true (g_file_set_contents (path, local, -1, NULL));
 }
 
+/* Another client files mail on the server: from INBOX's 12 messages, 5 moved to Archive
+ * (two flagged there, one the reader marked answered here meanwhile), one deleted; a new
+ * message in Archive, which held one. */
+static void
+build_server_move_scenario (Core *c)
+{
+  td_scripted_server_add_folder (c->server, "Archive");
+  for (guint i = 1; i <= 12; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("m%u", i);
+      g_autofree char *m = message (id);
+      td_scripted_server_deliver (c->server, "INBOX", m, 0);
+    }
+  g_autofree char *a1 = message ("a1");
+  td_scripted_server_deliver (c->server, "Archive", a1, TD_FLAG_SEEN);
+  sync_child (c, 0, FALSE);
+  for (guint i = 1; i <= 5; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("m%u", i);
+      g_autofree char *m = message (id);
+      td_scripted_server_expunge (c->server, "INBOX", i);
+      td_scripted_server_deliver (c->server, "Archive", m, i <= 2 ? TD_FLAG_FLAGGED : 0);
+    }
+  reader_renames (c, "m5", "R");
+  td_scripted_server_expunge (c->server, "INBOX", 6);
+  g_autofree char *a2 = message ("a2");
+  td_scripted_server_deliver (c->server, "Archive", a2, 0);
+}
+
 /* One two-way sync does what a user expects, and a second finds nothing to do. */
 static void
 test_two_way (gconstpointer caps)
@@ -716,6 +745,11 @@ static const Scenario imap_moves = { "condstore;uidplus;list-status", "", build_
                                      "INBOX", 5, 5, "Archive", 8 };
 static const Scenario imap_moves_plain = { "", "", build_move_scenario, "INBOX", 5, 5,
                                            "Archive", 8 };
+static const Scenario imap_server_moves = { "condstore;uidplus;list-status", "",
+                                            build_server_move_scenario, "INBOX", 6, 6,
+                                            "Archive", 7 };
+static const Scenario imap_server_moves_plain = { "", "", build_server_move_scenario, "INBOX",
+                                                  6, 6, "Archive", 7 };
 static const Scenario pop3_keep = { "pop3", "", build_mailbox, "", 30, 30 };
 static const Scenario pop3_delete = { "pop3", "keep-on-server = false\n", build_mailbox, "", 30,
                                       0 };
@@ -743,6 +777,10 @@ main (int argc, char **argv)
   g_test_add_data_func ("/sync/core/crash-sweep/imap-moves", &imap_moves, test_crash_sweep);
   g_test_add_data_func ("/sync/core/crash-sweep/imap-moves-plain", &imap_moves_plain,
                         test_crash_sweep);
+  g_test_add_data_func ("/sync/core/crash-sweep/imap-server-moves", &imap_server_moves,
+                        test_crash_sweep);
+  g_test_add_data_func ("/sync/core/crash-sweep/imap-server-moves-plain",
+                        &imap_server_moves_plain, test_crash_sweep);
   g_test_add_data_func ("/sync/core/crash-sweep/pop3-keep", &pop3_keep, test_crash_sweep);
   g_test_add_data_func ("/sync/core/crash-sweep/pop3-delete", &pop3_delete, test_crash_sweep);
   return g_test_run ();

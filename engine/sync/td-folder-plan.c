@@ -20,6 +20,7 @@ td_folder_plan_free (TdFolderPlan *plan)
   g_clear_pointer (&plan->stores, g_ptr_array_unref);
   g_clear_pointer (&plan->removals, g_array_unref);
   g_clear_pointer (&plan->downloads, g_array_unref);
+  g_clear_pointer (&plan->download_sizes, g_array_unref);
   g_clear_pointer (&plan->deletions_there, g_array_unref);
   g_clear_pointer (&plan->left_new, g_array_unref);
   g_clear_pointer (&plan->left_gone, g_array_unref);
@@ -356,6 +357,8 @@ add_download (TdFolderPlan *plan, guint32 uid, guint64 size)
   td_uid_set_add (set, uid);
   plan->download_count++;
   plan->download_bytes += size;
+  if (size > 0)
+    g_array_append_val (plan->download_sizes, ((TdUidSize) { uid, size }));
 }
 
 /* What max-size or max-age left on the server before, if @uid is among it. */
@@ -563,6 +566,7 @@ td_folder_plan_build (const TdSyncPolicy *policy, gboolean force, const TdLocalS
   plan->stores = g_ptr_array_new_with_free_func ((GDestroyNotify) flag_store_free);
   plan->removals = g_array_new (FALSE, FALSE, sizeof (guint32));
   plan->downloads = g_array_new (FALSE, FALSE, sizeof (TdUidRange));
+  plan->download_sizes = g_array_new (FALSE, FALSE, sizeof (TdUidSize));
   plan->deletions_there = g_array_new (FALSE, FALSE, sizeof (TdUidRange));
   plan->left_new = g_array_new (FALSE, FALSE, sizeof (TdStateLeft));
   plan->left_gone = g_array_new (FALSE, FALSE, sizeof (guint32));

@@ -38,6 +38,13 @@ typedef enum
  * side unless forced, since that is likelier a server or disk gone wrong than a user's wish. */
 #define TD_DELETION_GUARD_MIN_MESSAGES 20
 
+/* A message's UID and the size the server said. */
+typedef struct
+{
+  guint32 uid;
+  guint64 size;
+} TdUidSize;
+
 typedef struct
 {
   TdFolderPlanKind kind;
@@ -51,6 +58,7 @@ typedef struct
   GArray *downloads;     /* TdUidRange: what comes down */
   guint download_count;
   guint64 download_bytes; /* of the downloads whose size the server said */
+  GArray *download_sizes; /* TdUidSize: those downloads, by ascending UID */
   GArray *deletions_there; /* TdUidRange: the reader's deletions, deleted on the server */
   guint kept;            /* deletions either side that the policy does not carry over */
   guint uploads;         /* new local messages (and unsettled uploads) to send */

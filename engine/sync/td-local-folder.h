@@ -111,7 +111,7 @@ GPtrArray *td_local_folder_open_uploads (TdLocalFolder *local, guint first, guin
                                          GError **error);
 gboolean td_local_folder_finish_uploads (TdLocalFolder *local, GPtrArray *sent, GError **error);
 
-/* Moves a reader made (td-local-push.c): a message whose file left folder @from, found in a
+/* Moves (td-local-moves.c). A move the reader made: a message whose file left folder @from, found in a
  * folder here as a new file, goes there on the server without its body being sent again. */
 typedef struct
 {
@@ -132,6 +132,17 @@ gboolean td_local_folder_rename_rows (TdLocalFolder *local, const GArray *moves,
 gboolean td_local_folder_finish_moves (TdLocalFolder *from, TdLocalFolder *to,
                                        const GArray *moves, const GArray *pairs,
                                        gboolean expunged, guint *recorded, GError **error);
+
+/* A message the server moved from one folder to another, renamed here. */
+typedef struct
+{
+  guint32 uid;             /* its UID (and row) in the folder it left */
+  guint32 to_uid;          /* its UID where it is now */
+  TdFlags flags;           /* the server's flags there */
+} TdServerMove;
+
+gboolean td_local_folder_take_moved (TdLocalFolder *from, TdLocalFolder *to, const GArray *moves,
+                                     guint *taken, GError **error);
 
 /* One upload under way: the DB row it belongs to and what the backend sends. */
 typedef struct

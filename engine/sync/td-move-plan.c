@@ -46,23 +46,27 @@ pair_by_base (const GArray *sources, const GArray *arrivals, GArray *from, GArra
 {
   for (guint i = 0; i < from->len; i++)
     {
-      const TdMoveSource *s = &g_array_index (sources, TdMoveSource, g_array_index (from, guint, i));
+      guint source = g_array_index (from, guint, i);
+      const char *base = g_array_index (sources, TdMoveSource, source).base;
       guint found = 0, match = 0, twins = 0;
+      if (base == NULL)
+        continue;
       for (guint k = 0; k < to->len; k++)
-        if (g_str_equal (g_array_index (arrivals, TdMoveArrival, g_array_index (to, guint, k)).base,
-                         s->base))
-          {
-            found++;
-            match = k;
-          }
+        {
+          guint arrival = g_array_index (to, guint, k);
+          if (g_strcmp0 (g_array_index (arrivals, TdMoveArrival, arrival).base, base) == 0)
+            {
+              found++;
+              match = arrival;
+            }
+        }
       for (guint j = 0; j < from->len; j++)
-        if (j != i
-            && g_str_equal (g_array_index (sources, TdMoveSource, g_array_index (from, guint, j)).base,
-                            s->base))
-          twins++;
+        twins += j != i && g_strcmp0 (g_array_index (sources, TdMoveSource,
+                                                     g_array_index (from, guint, j)).base,
+                                      base) == 0;
       if (found != 1 || twins > 0)
         continue;
-      TdMovePair p = { g_array_index (from, guint, i), g_array_index (to, guint, match) };
+      TdMovePair p = { source, match };
       g_array_append_val (pairs, p);
     }
 }

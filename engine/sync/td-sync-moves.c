@@ -1,5 +1,6 @@
 /* td-sync-moves.c: the runner's move phase: messages a mail reader moved between folders go
- * to their new folder on the server by a move, not by an upload and a deletion.
+ * to their new folder on the server by a move, not by an upload and a deletion; messages the
+ * server moved are renamed here, not downloaded again.
  *
  * Runs once the account plan is made and before any folder's turn. The pairs come from the
  * plans (td-move-plan.h): a deletion the plan would send in one folder and a new file in
@@ -8,7 +9,14 @@
  * the moves on the server, folder by folder, and the records of what the server did. The
  * folders involved are then planned again at their turn, from their rows as they are now;
  * a move the server refused is left to that turn, where it is the upload and the deletion
- * it would have been. Main loop thread, its disk work in the runner's worker.
+ * it would have been.
+ *
+ * The server's moves: a message a folder's plan would remove here (the server no longer has
+ * it, its file is still here) and one another folder's plan would download, of the same size,
+ * are listed with their Message-IDs (one listing per folder with such a candidate); where
+ * Message-ID and size agree and nothing else shares them, the file is renamed into the new
+ * folder (td_local_folder_take_moved()). Main loop thread, its disk work in the runner's
+ * worker.
  */
 #include "engine/sync/td-sync-runner-private.h"
 
@@ -26,10 +34,34 @@ typedef struct
   gboolean done;     /* the server carried the moves out */
 } MoveGroup;
 
+/* A message new in a folder that may be one the server moved there. */
+typedef struct
+{
+  guint folder;      /* index in the runner's entries */
+  guint32 uid;
+  TdFlags flags;
+  guint64 size;
+  char *message_id;
+} Candidate;
+
+/* A folder whose new messages are listed for their Message-IDs, from @first on. */
+typedef struct
+{
+  guint folder;
+  guint32 first;
+} Listing;
+
 typedef struct
 {
   TdSyncRunner *self;
   GPtrArray *groups; /* MoveGroup, by source folder */
+  GArray *gone;      /* TdMoveSource: what the server moved out of a folder, maybe */
+  GArray *listings;  /* Listing */
+  guint next_listing;
+  GArray *candidates; /* Candidate: what the listings found */
+  GPtrArray *taken;  /* ServerGroup: the server's moves, once paired */
+  gboolean reader_moves; /* the reader's moves go to the server as moves */
+  gboolean server_moves; /* the server's moves are renamed here */
   guint next;        /* the next group to send */
   gint open_from;    /* the entry whose folder the backend has open, or -1 */
   GError *error;     /* what ends the run, once what was done is recorded */
@@ -44,9 +76,34 @@ move_group_free (MoveGroup *g)
 }
 
 static void
+candidate_clear (Candidate *c)
+{
+  g_free (c->message_id);
+}
+
+/* The server's moves from one folder to one other. */
+typedef struct
+{
+  guint from;
+  guint to;
+  GArray *moves;     /* TdServerMove */
+} ServerGroup;
+
+static void
+server_group_free (ServerGroup *g)
+{
+  g_array_unref (g->moves);
+  g_free (g);
+}
+
+static void
 moves_run_free (MovesRun *m)
 {
   g_ptr_array_unref (m->groups);
+  g_array_unref (m->gone);
+  g_array_unref (m->listings);
+  g_array_unref (m->candidates);
+  g_ptr_array_unref (m->taken);
   g_clear_error (&m->error);
   g_free (m);
 }
@@ -150,15 +207,60 @@ compare_groups (gconstpointer a, gconstpointer b)
   return x->to < y->to ? -1 : x->to > y->to;
 }
 
+/* What the server may have moved: messages a folder's plan removes here whose file is still
+ * here, and the folders whose downloads include one of their sizes, to be listed. */
+static void
+find_server_moves (TdSyncRunner *self, MovesRun *m)
+{
+  g_autoptr (GHashTable) sizes = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      TdFolderEntry *entry = g_ptr_array_index (self->entries, i);
+      const TdFolderPlan *plan = movable_plan (self, entry);
+      if (plan == NULL || !plan->remove_here || plan->removals->len == 0)
+        continue;
+      td_local_folder_ensure_scanned (entry->local);
+      const TdLocalSide *side = td_local_folder_get_side (entry->local);
+      for (guint r = 0; r < plan->removals->len; r++)
+        {
+          const TdStateMessage *row = td_local_side_find (side, g_array_index (plan->removals,
+                                                                              guint32, r), NULL);
+          if (row == NULL || row->message_id == NULL || row->size == 0
+              || !g_hash_table_contains (side->disk, row->base))
+            continue;
+          TdMoveSource s = { i, row->uid, row->base, row->message_id, row->size };
+          g_array_append_val (m->gone, s);
+          g_hash_table_add (sizes, g_memdup2 (&row->size, sizeof row->size));
+        }
+    }
+  for (guint i = 0; g_hash_table_size (sizes) > 0 && i < self->entries->len; i++)
+    {
+      const TdFolderPlan *plan = movable_plan (self, g_ptr_array_index (self->entries, i));
+      for (guint k = 0; plan != NULL && k < plan->download_sizes->len; k++)
+        {
+          const TdUidSize *d = &g_array_index (plan->download_sizes, TdUidSize, k);
+          if (!g_hash_table_contains (sizes, &d->size))
+            continue;
+          Listing l = { i, d->uid }; /* the first, as they go by ascending UID */
+          g_array_append_val (m->listings, l);
+          break;
+        }
+    }
+}
+
 /* Pairs what left a folder with what came into one, and writes what must be durable before
  * the server is asked: the intent rows of the moves, the new names of renamed files. */
 static gboolean
 find_work (TdSyncRunner *self, gpointer arg, GError **error)
 {
   MovesRun *m = arg;
-  g_autoptr (GArray) sources = find_sources (self);
+  g_autoptr (GArray) sources = m->reader_moves ? find_sources (self)
+                                               : g_array_new (FALSE, FALSE, sizeof (TdMoveSource));
   g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
 
+  if (m->server_moves)
+    find_server_moves (self, m);
   if (sources->len == 0)
     return TRUE;
   g_autoptr (GArray) arrivals = find_arrivals (self, ids);
@@ -190,7 +292,63 @@ find_work (TdSyncRunner *self, gpointer arg, GError **error)
   return TRUE;
 }
 
-/* Records what the server did, one transaction per pair of folders. */
+static ServerGroup *
+server_group_for (GPtrArray *groups, guint from, guint to)
+{
+  for (guint i = 0; i < groups->len; i++)
+    {
+      ServerGroup *g = g_ptr_array_index (groups, i);
+      if (g->from == from && g->to == to)
+        return g;
+    }
+  ServerGroup *g = g_new0 (ServerGroup, 1);
+  g->from = from;
+  g->to = to;
+  g->moves = g_array_new (FALSE, FALSE, sizeof (TdServerMove));
+  g_ptr_array_add (groups, g);
+  return g;
+}
+
+/* Pairs what the server took out of folders with what the listings found, and renames the
+ * files of the pairs, one pair of folders at a time. */
+static gboolean
+take_server_moves (TdSyncRunner *self, MovesRun *m, GError **error)
+{
+  g_autoptr (GArray) arrivals = g_array_new (FALSE, FALSE, sizeof (TdMoveArrival));
+
+  for (guint i = 0; i < m->candidates->len; i++)
+    {
+      const Candidate *c = &g_array_index (m->candidates, Candidate, i);
+      TdMoveArrival a = { c->folder, NULL, c->message_id, c->size };
+      g_array_append_val (arrivals, a);
+    }
+  g_autoptr (GArray) pairs = td_move_plan_pair (m->gone, arrivals);
+  for (guint i = 0; i < pairs->len; i++)
+    {
+      const TdMovePair *p = &g_array_index (pairs, TdMovePair, i);
+      const TdMoveSource *s = &g_array_index (m->gone, TdMoveSource, p->source);
+      const Candidate *c = &g_array_index (m->candidates, Candidate, p->arrival);
+      TdServerMove move = { s->uid, c->uid, c->flags };
+      if (s->folder != c->folder)
+        g_array_append_val (server_group_for (m->taken, s->folder, c->folder)->moves, move);
+    }
+  for (guint i = 0; i < m->taken->len; i++)
+    {
+      ServerGroup *g = g_ptr_array_index (m->taken, i);
+      TdFolderEntry *from = g_ptr_array_index (self->entries, g->from);
+      TdFolderEntry *to = g_ptr_array_index (self->entries, g->to);
+      guint taken = 0;
+      if (!td_local_folder_take_moved (from->local, to->local, g->moves, &taken, error))
+        return FALSE;
+      to->moved_in += taken;
+      g_debug ("account %s: the server moved %u messages from %s to %s, %u renamed here",
+               self->account->name, g->moves->len, from->info->name, to->info->name, taken);
+    }
+  return TRUE;
+}
+
+/* Records what the server did, one transaction per pair of folders, and takes in what it
+ * moved itself. */
 static gboolean
 record_work (TdSyncRunner *self, gpointer arg, GError **error)
 {
@@ -211,29 +369,39 @@ record_work (TdSyncRunner *self, gpointer arg, GError **error)
       g_debug ("account %s: %u messages moved from %s to %s, %u with their new UID",
                self->account->name, g->moves->len, from->info->name, to->info->name, recorded);
     }
-  return TRUE;
+  return m->error != NULL || take_server_moves (self, m, error);
 }
 
-/* The folders moves touched are planned again at their turn, opened afresh. */
+/* A folder moves touched is planned again at its turn, opened afresh. */
+static void
+replan_entry (TdSyncRunner *self, guint index)
+{
+  TdFolderEntry *entry = g_ptr_array_index (self->entries, index);
+  TdFolderInput later = { .name = entry->info->name };
+
+  if (entry->local == NULL)
+    return;
+  g_clear_pointer (&entry->local, td_local_folder_free);
+  g_clear_pointer (&entry->survey, td_folder_survey_free);
+  entry->surveyed = FALSE;
+  td_account_plan_add (self->plan, td_planned_folder_new (&self->policy, self->options.force,
+                                                          &later));
+}
+
 static void
 replan (TdSyncRunner *self, MovesRun *m)
 {
   for (guint i = 0; i < m->groups->len; i++)
     {
       MoveGroup *g = g_ptr_array_index (m->groups, i);
-      guint ends[] = { g->from, g->to };
-      for (guint k = 0; k < G_N_ELEMENTS (ends); k++)
-        {
-          TdFolderEntry *entry = g_ptr_array_index (self->entries, ends[k]);
-          TdFolderInput later = { .name = entry->info->name };
-          if (entry->local == NULL)
-            continue;
-          g_clear_pointer (&entry->local, td_local_folder_free);
-          g_clear_pointer (&entry->survey, td_folder_survey_free);
-          entry->surveyed = FALSE;
-          td_account_plan_add (self->plan, td_planned_folder_new (&self->policy,
-                                                                  self->options.force, &later));
-        }
+      replan_entry (self, g->from);
+      replan_entry (self, g->to);
+    }
+  for (guint i = 0; i < m->taken->len; i++)
+    {
+      ServerGroup *g = g_ptr_array_index (m->taken, i);
+      replan_entry (self, g->from);
+      replan_entry (self, g->to);
     }
 }
 
@@ -255,6 +423,7 @@ recorded (GObject *source, GAsyncResult *result, gpointer data)
 }
 
 static void send_next (MovesRun *m);
+static void list_next (MovesRun *m);
 
 /* A failure of one folder leaves its moves to the folders' turns, where they are the upload
  * and the deletion they would have been; any other ends the run, once what the server did
@@ -358,6 +527,94 @@ send_next (MovesRun *m)
                                     self->cancellable, source_opened, m);
       return;
     }
+  list_next (m);
+}
+
+/* The server's moves: the new messages of a folder listed with their Message-IDs */
+
+/* A listing that failed leaves its folder's new messages to be downloaded; a broken
+ * connection ends the run once what was done is recorded. */
+static void
+listing_failed (MovesRun *m, GError *error)
+{
+  if (!g_error_matches (error, TD_ERROR, TD_ERROR_FOLDER))
+    {
+      m->error = error;
+      m->next_listing = m->listings->len;
+    }
+  else
+    g_error_free (error);
+  list_next (m);
+}
+
+static void
+candidates_listed (GObject *source, GAsyncResult *result, gpointer data)
+{
+  MovesRun *m = data;
+  const Listing *l = &g_array_index (m->listings, Listing, m->next_listing - 1);
+  const TdFolderPlan *plan = movable_plan (m->self, g_ptr_array_index (m->self->entries,
+                                                                      l->folder));
+  GError *error = NULL;
+  g_autoptr (GArray) listed = td_backend_list_messages_finish (TD_BACKEND (source), result,
+                                                               &error);
+  g_autoptr (GArray) wanted = g_array_copy (plan->downloads);
+
+  if (listed == NULL)
+    {
+      listing_failed (m, error);
+      return;
+    }
+  td_uid_set_normalize (wanted);
+  for (guint i = 0; i < listed->len; i++)
+    {
+      TdMessageInfo *info = &g_array_index (listed, TdMessageInfo, i);
+      if (info->message_id == NULL || !td_uid_set_contains (wanted, info->uid))
+        continue;
+      Candidate c = { l->folder, info->uid, info->flags, info->size,
+                      g_steal_pointer (&info->message_id) };
+      g_array_append_val (m->candidates, c);
+    }
+  list_next (m);
+}
+
+static void
+candidates_opened (GObject *source, GAsyncResult *result, gpointer data)
+{
+  MovesRun *m = data;
+  const Listing *l = &g_array_index (m->listings, Listing, m->next_listing - 1);
+  TdFolderEntry *entry = g_ptr_array_index (m->self->entries, l->folder);
+  TdFolderState state;
+  GError *error = NULL;
+
+  if (!td_backend_open_folder_finish (TD_BACKEND (source), result, &state, &error))
+    {
+      listing_failed (m, error);
+      return;
+    }
+  if (state.uidvalidity != entry->point.uidvalidity)
+    {
+      listing_failed (m, td_folder_work_renumbered (entry->info->name));
+      return;
+    }
+  td_backend_list_messages_async (m->self->backend, l->first, m->self->cancellable,
+                                  candidates_listed, m);
+}
+
+/* Lists the next folder with candidates; after the last, records everything. */
+static void
+list_next (MovesRun *m)
+{
+  TdSyncRunner *self = m->self;
+
+  if (m->next_listing < m->listings->len)
+    {
+      const Listing *l = &g_array_index (m->listings, Listing, m->next_listing++);
+      TdFolderEntry *entry = g_ptr_array_index (self->entries, l->folder);
+      m->open_from = -1;
+      td_backend_open_folder_async (self->backend, entry->info->name, TRUE, &entry->point,
+                                    self->cancellable, candidates_opened, m);
+      return;
+    }
   td_sync_runner_work (self, record_work, m, recorded);
 }
 
@@ -371,6 +628,7 @@ found (GObject *source, GAsyncResult *result, gpointer data)
     {
       /* Nothing was sent: the intent rows written, if any, are settled at their turn. */
       g_ptr_array_set_size (m->groups, 0);
+      g_array_set_size (m->gone, 0);
       td_sync_runner_work (self, record_work, m, recorded);
       return;
     }
@@ -389,15 +647,25 @@ td_sync_runner_moves (TdSyncRunner *self)
 {
   MovesRun *m;
 
-  if (self->options.dry_run || !self->policy.uploads || !self->policy.deletes_there
-      || !(td_backend_get_caps (self->backend) & TD_BACKEND_CAP_MOVE))
+  gboolean here = self->policy.uploads && self->policy.deletes_there
+                  && (td_backend_get_caps (self->backend) & TD_BACKEND_CAP_MOVE);
+  gboolean there = self->policy.pulls && self->policy.deletes_here;
+
+  if (self->options.dry_run || (!here && !there))
     {
       self->phase_done (self, NULL);
       return;
     }
   m = g_new0 (MovesRun, 1);
   m->self = self;
+  m->reader_moves = here;
+  m->server_moves = there;
   m->groups = g_ptr_array_new_with_free_func ((GDestroyNotify) move_group_free);
+  m->gone = g_array_new (FALSE, FALSE, sizeof (TdMoveSource));
+  m->listings = g_array_new (FALSE, FALSE, sizeof (Listing));
+  m->candidates = g_array_new (FALSE, FALSE, sizeof (Candidate));
+  g_array_set_clear_func (m->candidates, (GDestroyNotify) candidate_clear);
+  m->taken = g_ptr_array_new_with_free_func ((GDestroyNotify) server_group_free);
   m->open_from = -1;
   td_sync_runner_work (self, find_work, m, found);
 }

@@ -160,15 +160,9 @@ open_last (TdSyncRunner *self)
   return best;
 }
 
-/**
- * td_sync_runner_survey:
- * @self: a runner whose folders to sync are settled
- *
- * Decides which folders need opening and opens them all in one round; hands back through
- * the runner's phase_done.
- */
-void
-td_sync_runner_survey (TdSyncRunner *self)
+/* Decides which folders need opening and opens them all in one round. */
+static void
+survey_now (TdSyncRunner *self)
 {
   g_autoptr (GPtrArray) queries = g_ptr_array_new_with_free_func ((GDestroyNotify) td_folder_query_free);
   gboolean read_only = !self->policy.pushes || self->options.dry_run;
@@ -192,6 +186,84 @@ td_sync_runner_survey (TdSyncRunner *self)
       return;
     }
   td_backend_survey_folders_async (self->backend, queries, self->cancellable, surveyed, self);
+}
+
+/* Downloads an earlier run left pending (a kill between the row and the file) are settled
+ * from the disk before the survey, so the folder's point is what its rows say and it is
+ * surveyed and planned with the others: a message the server moved meanwhile is then still
+ * recognised as moved. Uploads left unsettled keep their folder for its turn. */
+static gboolean
+settle_pending_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  gboolean any = FALSE;
+
+  for (guint i = 0; i < self->folders->len; i++)
+    {
+      const TdFolderInfo *info = g_ptr_array_index (self->folders, i);
+      const TdStateFolderSummary *f = summary (self, info);
+      if (f == NULL || f->pending == 0)
+        continue;
+      g_autofree char *display = td_folder_map_display (info->name, info->delimiter);
+      g_autofree char *name = td_printable (display);
+      g_auto (GStrv) components = td_folder_map_components (info->name, info->delimiter,
+                                                            &self->account->layout, NULL);
+      if (components == NULL)
+        continue;
+      g_autoptr (TdLocalFolder) local = td_local_folder_prepare (self->db, self->maildir,
+                                                                 self->account->name, name,
+                                                                 components, FALSE, FALSE, NULL);
+      any = any || local != NULL;
+    }
+  if (!any)
+    return TRUE;
+  g_autoptr (GPtrArray) synced = td_state_db_list_folders (self->db, self->account->name,
+                                                           self->policy.max_size,
+                                                           self->policy.not_before, error);
+  if (synced == NULL)
+    return FALSE;
+  for (guint i = 0; i < synced->len; i++)
+    {
+      TdStateFolderSummary *f = g_ptr_array_index (synced, i);
+      g_hash_table_replace (self->synced, f->name, f);
+    }
+  g_ptr_array_set_free_func (synced, NULL);
+  return TRUE;
+}
+
+static void
+pending_settled (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = TD_SYNC_RUNNER (source);
+  GError *error = NULL;
+
+  if (!td_sync_runner_work_finish (result, &error))
+    {
+      self->phase_done (self, error);
+      return;
+    }
+  survey_now (self);
+}
+
+/**
+ * td_sync_runner_survey:
+ * @self: a runner whose folders to sync are settled
+ *
+ * Settles what an earlier run left pending, decides which folders need opening and opens
+ * them all in one round; hands back through the runner's phase_done.
+ */
+void
+td_sync_runner_survey (TdSyncRunner *self)
+{
+  for (guint i = 0; !self->options.dry_run && i < self->folders->len; i++)
+    {
+      const TdStateFolderSummary *f = summary (self, g_ptr_array_index (self->folders, i));
+      if (f != NULL && f->pending > 0)
+        {
+          td_sync_runner_work (self, settle_pending_work, NULL, pending_settled);
+          return;
+        }
+    }
+  survey_now (self);
 }
 
 /* The plan */
