@@ -300,6 +300,7 @@ json_folder (JsonBuilder *b, const TdFolderReport *f)
   json_uint (b, "too_big", f->too_big);
   json_uint (b, "too_old", f->too_old);
   json_uint (b, "moved", f->moved);
+  json_uint (b, "trashed", f->trashed);
   g_autofree char *special = td_special_use_to_string (f->special);
   td_cli_json_member (b, "special", special);
   td_cli_json_member (b, "error", f->error ? f->error->message : NULL);

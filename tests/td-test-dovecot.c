@@ -108,7 +108,8 @@ write_config (TdTestDovecot *d, const char *extra)
     /* What a server says its folders are for (RFC 6154), where they exist. */
     "  mailbox Archive {\n    special_use = \\Archive\n  }\n"
     "  mailbox Trash {\n    special_use = \\Trash\n  }\n"
-    "  mailbox Sent {\n    special_use = \\Sent\n  }\n}\n"
+    "  mailbox Sent {\n    special_use = \\Sent\n  }\n"
+    "  mailbox AllMail {\n    special_use = \\All\n  }\n}\n"
     "passdb {\n  driver = passwd-file\n  args = scheme=PLAIN %7$s\n}\n"
     "userdb {\n  driver = static\n  args = uid=%8$s gid=%8$s home=%1$s/mail/%%u\n}\n"
     "service imap-login {\n  chroot =\n  inet_listener imap {\n    port = %9$u\n  }\n"

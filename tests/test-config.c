@@ -205,6 +205,35 @@ test_max_age (void)
   g_assert_nonnull (strstr (pop_error->message, "max-age works only with protocol = imap"));
 }
 
+/* trash: off by default and with false; true is the server's \\Trash (""), anything else a
+ * folder's name; a POP3 account is told it has no folders. */
+static void
+test_trash (void)
+{
+  const struct
+  {
+    const char *value;
+    const char *trash;
+  } cases[] = { { NULL, NULL }, { "false", NULL }, { "true", "" }, { "TRUE", "" },
+                { "Deleted Items", "Deleted Items" }, { "[Gmail]/Trash", "[Gmail]/Trash" } };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *line = cases[i].value ? g_strdup_printf ("trash = %s\n", cases[i].value)
+                                             : g_strdup ("");
+      g_autofree char *text = g_strconcat (base, line, NULL);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (TdConfig) c = td_config_load_from_data (text, "/cfg", &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (td_config_find_account (c, "work")->trash, ==, cases[i].trash);
+    }
+  g_autoptr (GError) pop_error = NULL;
+  g_autoptr (TdConfig) pop = td_config_load_from_data (
+    "[account mail]\nprotocol = pop3\nhost = h\nuser = u\ntrash = true\n", "/cfg", &pop_error);
+  g_assert_error (pop_error, TD_ERROR, TD_ERROR_CONFIG);
+  g_assert_nonnull (strstr (pop_error->message, "no folders to move deleted mail to"));
+}
+
 /* The layouts of mbsync and offlineimap, with how names are written. */
 static void
 test_layouts (void)
@@ -320,6 +349,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config/tunnel", test_tunnel);
   g_test_add_func ("/config/max-size", test_max_size);
   g_test_add_func ("/config/max-age", test_max_age);
+  g_test_add_func ("/config/trash", test_trash);
   g_test_add_func ("/config/layouts", test_layouts);
   return g_test_run ();
 }

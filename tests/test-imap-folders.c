@@ -359,6 +359,49 @@ test_special_use (Fixture *f, gconstpointer data)
   td_test_run_clear (&r);
 }
 
+/* A folder the server marks \\All (Gmail's All Mail, a copy of every message) is not
+ * downloaded unless `folders` or --folder names it; left out, it is neither created here
+ * nor taken for a folder deleted here; named, it syncs like any other. */
+static void
+test_all_mail (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, NULL);
+  g_autofree char *all = g_build_filename (f->maildir, "AllMail", NULL);
+
+  td_test_dovecot_doveadm (f->dovecot, "mailbox", "create", "-u", TD_TEST_USER, "AllMail", NULL);
+  seed (f, "INBOX", 2, 100);
+  seed (f, "AllMail", 3, 100);
+  TdTestRun r = td_test_tidings (cfg, "sync", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_null (strstr (r.out, "\"folder\":\"AllMail\""));
+  assert_json (&r, "\"folder\":\"INBOX\",\"added\":2");
+  td_test_run_clear (&r);
+  g_assert_false (g_file_test (all, G_FILE_TEST_EXISTS));
+
+  /* Asked for once by name on the command line. */
+  r = td_test_tidings (cfg, "sync", "--json", "--folder", "AllMail", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_json (&r, "\"folder\":\"AllMail\",\"added\":3");
+  td_test_run_clear (&r);
+  assert_folder_matches (f, "AllMail");
+
+  /* Left out again by the next plain run: nothing deleted or created on either side. */
+  r = td_test_tidings (cfg, "sync", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_null (strstr (r.out, "\"folder\":\"AllMail\""));
+  td_test_run_clear (&r);
+  g_assert_cmpuint (server_count (f, "AllMail"), ==, 3);
+  assert_folder_matches (f, "AllMail");
+
+  /* Named in `folders`, it is synced every time. */
+  g_autofree char *named = config (f, "folders = *;AllMail\n");
+  seed (f, "AllMail", 1, 100);
+  r = td_test_tidings (named, "sync", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_json (&r, "\"folder\":\"AllMail\",\"added\":1");
+  td_test_run_clear (&r);
+  assert_folder_matches (f, "AllMail");
+}
 
 /* Every directory below @root, one per line, sorted: what a mail reader's folder list is
  * made of. */
@@ -699,6 +742,7 @@ main (int argc, char **argv)
   ADD ("/integration/imap/folders/pattern-misses", test_pattern_misses, NULL);
   ADD ("/integration/cli/completions", test_completions, NULL);
   ADD ("/integration/imap/folders/special-use", test_special_use, NULL);
+  ADD ("/integration/imap/folders/all-mail", test_all_mail, NULL);
   ADD ("/integration/imap/folders/mbsync-legacy", test_mbsync_legacy, NULL);
   ADD ("/integration/imap/folders/mbsync-maildir++", test_mbsync_maildirpp, NULL);
   ADD ("/integration/imap/folders/mbsync-verbatim", test_mbsync_verbatim, NULL);

@@ -218,6 +218,86 @@ test_server_moves (Fixture *f, gconstpointer data)
   assert_local_matches (f, "Archive", "Archive");
 }
 
+/* trash = true: a message deleted here goes to the server's \\Trash folder, not away; it
+ * comes down into the local Trash like any message there; deleted in the Trash itself, it is
+ * expunged for good. @name names the folder (trash = NAME), or is NULL for the one the
+ * server marks \\Trash. */
+static void
+trash_test (Fixture *f, const char *name)
+{
+  const char *folder = name ? name : "Trash";
+  g_autofree char *extra = g_strdup_printf ("trash = %s\n", name ? name : "true");
+  g_autofree char *cfg = config (f, extra);
+
+  td_test_dovecot_doveadm (f->dovecot, "mailbox", "create", "-u", TD_TEST_USER, folder, NULL);
+  seed (f, "INBOX", 3, 300);
+  sync_ok (cfg);
+  remove_local (f, "INBOX", 1);
+  remove_local (f, "INBOX", 2);
+  TdTestRun r = td_test_tidings (cfg, "sync", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_json (&r, "\"folder\":\"INBOX\",\"added\":0");
+  assert_json (&r, "\"deleted_remote\":2");
+  assert_json (&r, "\"moved\":0,\"trashed\":2");
+  td_test_run_clear (&r);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 1);
+  g_assert_cmpuint (server_count (f, folder), ==, 2);
+  g_free (server_uid (f, folder, 1));
+  g_free (server_uid (f, folder, 2));
+
+  /* They come down into the local Trash, once. */
+  sync_ok (cfg);
+  g_autoptr (GHashTable) trash = read_local (f, folder);
+  g_assert_nonnull (local_name (trash, 1));
+  g_assert_cmpuint (g_hash_table_size (trash), ==, 2);
+
+  /* Deleted in the Trash, a message is gone from the server. */
+  remove_local (f, folder, 1);
+  r = td_test_tidings (cfg, "sync", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_json (&r, "\"deleted_remote\":1");
+  g_assert_false (g_regex_match_simple ("\"trashed\":[1-9]", r.out, 0, 0));
+  td_test_run_clear (&r);
+  g_assert_cmpuint (server_count (f, folder), ==, 1);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 1);
+  assert_folder_matches (f, "INBOX");
+}
+
+static void
+test_trash (Fixture *f, gconstpointer data)
+{
+  trash_test (f, NULL);
+}
+
+static void
+test_trash_named (Fixture *f, gconstpointer data)
+{
+  if (data != NULL)
+    assert_capabilities_narrowed (f, data);
+  trash_test (f, "Deleted");
+}
+
+/* trash = true on a server that marks no folder \\Trash, or a name it does not have: the
+ * run stops before changing anything and says what to do. */
+static void
+test_trash_missing (Fixture *f, gconstpointer data)
+{
+  seed (f, "INBOX", 2, 100);
+  g_autofree char *cfg = config (f, "trash = true\n");
+  TdTestRun r = td_test_tidings (cfg, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "marks no folder as the Trash"));
+  g_assert_nonnull (strstr (r.err, "trash = Deleted Items"));
+  td_test_run_clear (&r);
+  g_autofree char *cfg_named = config (f, "trash = Papierkorb\n");
+  r = td_test_tidings (cfg_named, "sync", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "no folder “Papierkorb”"));
+  td_test_run_clear (&r);
+  g_autofree char *inbox = g_build_filename (f->maildir, "INBOX", NULL);
+  g_assert_false (g_file_test (inbox, G_FILE_TEST_EXISTS));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -232,5 +312,10 @@ main (int argc, char **argv)
   ADD ("/integration/imap/moves/server", test_server_moves, NULL);
   ADD ("/integration/imap/moves/server-plain-imap4rev1", test_server_moves,
        "imap_capability = IMAP4rev1 LITERAL+");
+  ADD ("/integration/imap/moves/trash", test_trash, NULL);
+  ADD ("/integration/imap/moves/trash-named", test_trash_named, NULL);
+  ADD ("/integration/imap/moves/trash-named-plain-imap4rev1", test_trash_named,
+       "imap_capability = IMAP4rev1 LITERAL+");
+  ADD ("/integration/imap/moves/trash-missing", test_trash_missing, NULL);
   return g_test_run ();
 }

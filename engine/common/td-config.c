@@ -34,7 +34,7 @@ static const char *const account_keys[] = {
   "delete-after-days", "timeout", "command-timeout", "poll-interval", "notify", "metered",
   "connections", "mail-reader-command", "post-sync-command", "new-mail-command",
   "tunnel-command", "max-size", "max-age", "folder-names", "flat-separator", "inbox",
-  "mbsync-state", NULL
+  "mbsync-state", "trash", NULL
 };
 
 /* The line on which @key takes effect inside @group, or the group's line. */
@@ -560,6 +560,25 @@ load_layout (Loader *ld, TdAccountConfig *a)
   return TRUE;
 }
 
+/* trash: where messages deleted here go on the server. "true" is the folder the server
+ * marks \Trash (SPECIAL-USE); any other value but "false" names the folder. */
+static gboolean
+load_trash (Loader *ld, TdAccountConfig *a)
+{
+  g_autofree char *value = get_string (ld, "trash", NULL);
+
+  if (value == NULL || *value == '\0' || g_ascii_strcasecmp (value, "false") == 0)
+    return TRUE;
+  if (g_strcmp0 (a->protocol, "pop3") == 0)
+    return bad_key (ld, "trash", "a POP3 mailbox has no folders to move deleted mail to; "
+                    "remove the key from this account");
+  if (g_ascii_strcasecmp (value, "true") == 0)
+    a->trash = g_strdup ("");
+  else
+    a->trash = g_steal_pointer (&value);
+  return TRUE;
+}
+
 /* max-size and max-age: which messages stay on the server. */
 static gboolean
 load_partial (Loader *ld, TdAccountConfig *a)
@@ -610,7 +629,7 @@ load_sync_policy (Loader *ld, TdConfig *cfg, TdAccountConfig *a)
   if (!get_uint (ld, "command-timeout", 1, 3600, 30, &n))
     return FALSE;
   a->command_timeout_seconds = (guint) n;
-  if (!load_partial (ld, a))
+  if (!load_partial (ld, a) || !load_trash (ld, a))
     return FALSE;
   if (!get_argv (ld, "post-sync-command", &a->post_sync_command)
       || !get_argv (ld, "new-mail-command", &a->new_mail_command))
@@ -850,6 +869,7 @@ account_config_clear (TdAccountConfig *a)
   g_free (a->maildir);
   g_free (a->inbox);
   g_free (a->mbsync_state);
+  g_free (a->trash);
   g_strfreev (a->folders);
   g_strfreev (a->exclude);
   g_strfreev (a->watch);
@@ -894,6 +914,23 @@ matches_any (char *const *patterns, const char *name)
 {
   for (guint i = 0; patterns != NULL && patterns[i] != NULL; i++)
     if (td_folder_pattern_matches (patterns[i], name))
+      return TRUE;
+  return FALSE;
+}
+
+/**
+ * td_folder_patterns_name:
+ * @patterns: (array zero-terminated=1) (nullable): folder patterns
+ * @name: a folder name with '/' as the hierarchy delimiter
+ *
+ * Returns: whether one of @patterns names @name itself, with no wildcard: the way to keep a
+ *   folder that is left out unless asked for by name (a Gmail-style All Mail)
+ */
+gboolean
+td_folder_patterns_name (char *const *patterns, const char *name)
+{
+  for (guint i = 0; patterns != NULL && patterns[i] != NULL; i++)
+    if (strpbrk (patterns[i], "*?") == NULL && td_folder_pattern_matches (patterns[i], name))
       return TRUE;
   return FALSE;
 }

@@ -68,6 +68,8 @@ typedef struct
   char *mbsync_state;            /* nullable: mbsync's state files, "{}" for a folder's name */
   char **folders;
   char **exclude;
+  char *trash;                   /* nullable: deletions go to this folder ("": the server's
+                                    \Trash) rather than being expunged */
   TdDirection sync;
   TdDirection deletes;
   char **watch;
@@ -109,6 +111,7 @@ void td_account_config_unref (TdAccountConfig *account);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdAccountConfig, td_account_config_unref)
 
 gboolean td_account_config_wants_folder (const TdAccountConfig *account, const char *name);
+gboolean td_folder_patterns_name (char *const *patterns, const char *name);
 gboolean td_folder_pattern_matches (const char *pattern, const char *name);
 char *td_folder_pattern_miss (const char *pattern, const char *const *names, const char *where);
 const char *td_security_to_string (TdSecurity security);

@@ -120,6 +120,7 @@ struct _TdSyncRunner
   GPtrArray *changes; /* TdFolderChange: folders on one side only */
   guint next_change;
   char delimiter;     /* the server's hierarchy delimiter */
+  const char *trash;  /* nullable: where the reader's deletions go, as @listing names it */
   GHashTable *synced; /* display name (the DB's key) -> TdStateFolderSummary */
   guint next_folder;
   FolderRun *run;
@@ -157,6 +158,8 @@ TdMessageSink *td_sync_runner_start_pump (TdSyncRunner *self, TdFetchPump *pump,
 void td_sync_runner_pump_fetched (TdSyncRunner *self, TdFetchPump *pump, GError *error);
 void td_fetch_pump_clear (TdFetchPump *pump);
 gboolean td_sync_runner_wants (TdSyncRunner *self, const char *display);
+gboolean td_sync_runner_load_summaries (TdSyncRunner *self, GError **error);
+gboolean td_sync_runner_select_folders (TdSyncRunner *self, GError **error);
 int td_sync_runner_compare_folders (gconstpointer a, gconstpointer b);
 void td_sync_runner_folder_done (TdSyncRunner *self, const TdFolderReport *report);
 TdFolderReport *td_sync_runner_add_report (TdSyncRunner *self, const char *name, char delimiter);

@@ -365,6 +365,24 @@ expunged (GObject *source, GAsyncResult *result, gpointer data)
   td_sync_runner_work (self, forget_work, GINT_TO_POINTER (gone), forgotten);
 }
 
+/* The reader's deletions went to the Trash folder: they are gone from this one. */
+static void
+trashed (GObject *source, GAsyncResult *result, gpointer data)
+{
+  TdSyncRunner *self = data;
+  GError *error = NULL;
+  gboolean gone = FALSE;
+  g_autoptr (GArray) moved = td_backend_move_finish (TD_BACKEND (source), result, &gone, &error);
+
+  if (moved == NULL)
+    {
+      td_sync_runner_end_folder (self, error);
+      return;
+    }
+  self->run->report->trashed += td_uid_set_count (self->run->deleting);
+  td_sync_runner_work (self, forget_work, GINT_TO_POINTER (gone), forgotten);
+}
+
 static void
 push_deletions (TdSyncRunner *self)
 {
@@ -378,6 +396,13 @@ push_deletions (TdSyncRunner *self)
       return;
     }
   run->deleting = g_array_copy (run->plan->deletions_there);
+  /* Deleting in the Trash itself deletes for good. */
+  if (self->trash != NULL && !g_str_equal (run->info->name, self->trash))
+    {
+      td_backend_move_async (self->backend, run->deleting, self->trash, self->cancellable,
+                             trashed, self);
+      return;
+    }
   td_backend_expunge_async (self->backend, run->deleting, self->cancellable, expunged, self);
 }
 
@@ -922,35 +947,53 @@ td_sync_runner_next_folder (TdSyncRunner *self)
 
 /* Storage */
 
-static gboolean
-open_storage_work (TdSyncRunner *self, gpointer arg, GError **error)
+/**
+ * td_sync_runner_load_summaries:
+ * @self: a runner whose storage is open
+ * @error: return location for an error
+ *
+ * (Re)reads the state DB's summary of every folder of the account into self->synced.
+ * Worker thread.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+td_sync_runner_load_summaries (TdSyncRunner *self, GError **error)
 {
-  g_autofree char *db_path = g_build_filename (self->config->state_dir, "state.db", NULL);
-  GError *e = NULL;
-
-  g_autoptr (GPtrArray) synced = NULL;
-
-  self->db = td_state_db_open (db_path, &e);
-  if (self->db == NULL
-      || (self->maildir = td_maildir_open (self->account->maildir, self->account->inbox, &e))
-           == NULL
-      || (synced = td_state_db_list_folders (self->db, self->account->name,
-                                              self->policy.max_size, self->policy.not_before,
-                                              &e)) == NULL)
-    {
-      g_set_error (error, TD_ERROR, TD_ERROR_LOCAL_IO, "account %s: %s", self->account->name,
-                   e->message);
-      g_error_free (e);
-      return FALSE;
-    }
-  self->synced = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                        (GDestroyNotify) td_state_folder_summary_free);
+  g_autoptr (GPtrArray) synced = td_state_db_list_folders (self->db, self->account->name,
+                                                           self->policy.max_size,
+                                                           self->policy.not_before, error);
+  if (synced == NULL)
+    return FALSE;
+  if (self->synced == NULL)
+    self->synced = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                          (GDestroyNotify) td_state_folder_summary_free);
   for (guint i = 0; i < synced->len; i++)
     {
       TdStateFolderSummary *f = g_ptr_array_index (synced, i);
       g_hash_table_replace (self->synced, f->name, f);
     }
   g_ptr_array_set_free_func (synced, NULL);
+  return TRUE;
+}
+
+static gboolean
+open_storage_work (TdSyncRunner *self, gpointer arg, GError **error)
+{
+  g_autofree char *db_path = g_build_filename (self->config->state_dir, "state.db", NULL);
+  GError *e = NULL;
+
+  self->db = td_state_db_open (db_path, &e);
+  if (self->db == NULL
+      || (self->maildir = td_maildir_open (self->account->maildir, self->account->inbox, &e))
+           == NULL
+      || !td_sync_runner_load_summaries (self, &e))
+    {
+      g_set_error (error, TD_ERROR, TD_ERROR_LOCAL_IO, "account %s: %s", self->account->name,
+                   e->message);
+      g_error_free (e);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -1040,13 +1083,10 @@ folders_listed (GObject *source, GAsyncResult *result, gpointer data)
       return;
     }
   self->listing = all;
-  self->folders = g_ptr_array_new ();
-  for (guint i = 0; i < all->len; i++)
+  if (!td_sync_runner_select_folders (self, &error))
     {
-      TdFolderInfo *info = g_ptr_array_index (all, i);
-      g_autofree char *display = td_folder_map_display (info->name, info->delimiter);
-      if (info->selectable && td_sync_runner_wants (self, display))
-        g_ptr_array_add (self->folders, info);
+      td_sync_runner_finish_account (self, error);
+      return;
     }
   /* The disk is touched only once the server has let us in. */
   td_sync_runner_work (self, open_storage_work, NULL, storage_opened);

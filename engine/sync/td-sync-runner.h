@@ -48,6 +48,7 @@ typedef struct
   guint uploaded;       /* local messages the server now has */
   guint deleted_remote; /* messages deleted on the server because the reader deleted them */
   guint moved;          /* messages the reader moved here, moved on the server (no upload) */
+  guint trashed;        /* of @deleted_remote, messages moved to the Trash folder (trash =) */
   guint kept;           /* local deletions not sent, or server ones not applied (policy) */
   guint64 bytes;
   gboolean unchanged;   /* skipped: nothing changed since the last sync */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "storage/td-folder-map.h"
+#include "engine/common/td-error.h"
 
 /* How often a download in progress is reported, and its batches looked at for one due by
  * age, between the batches that fill up. */
@@ -176,6 +177,79 @@ td_sync_runner_wants (TdSyncRunner *self, const char *display)
     if (td_folder_pattern_matches (patterns[i], display))
       return TRUE;
   return FALSE;
+}
+
+/* The folder `trash` names: the one the server marks \Trash, or the one named. */
+static gboolean
+find_trash (TdSyncRunner *self, GError **error)
+{
+  const char *wanted = self->account->trash;
+
+  if (wanted == NULL)
+    return TRUE;
+  for (guint i = 0; i < self->listing->len; i++)
+    {
+      const TdFolderInfo *info = g_ptr_array_index (self->listing, i);
+      g_autofree char *display = td_folder_map_display (info->name, info->delimiter);
+      if (info->selectable && (*wanted == '\0' ? (info->special & TD_SPECIAL_TRASH) != 0
+                                               : g_str_equal (display, wanted)))
+        {
+          self->trash = info->name;
+          return TRUE;
+        }
+    }
+  if (*wanted == '\0')
+    g_set_error (error, TD_ERROR, TD_ERROR_CONFIG, "account %s: trash = true, but the server "
+                 "marks no folder as the Trash (SPECIAL-USE), so deleted messages would have "
+                 "nowhere to go; nothing was synced. Name the folder, as in `trash = Deleted "
+                 "Items`, or set trash = false", self->account->name);
+  else
+    g_set_error (error, TD_ERROR, TD_ERROR_CONFIG, "account %s: the server has no folder “%s” "
+                 "for trash =, so deleted messages would have nowhere to go; nothing was "
+                 "synced. Create it, or name another one (`tidings status` lists the folders)",
+                 self->account->name, wanted);
+  return FALSE;
+}
+
+/* A folder the server marks as holding every message (\All: Gmail's All Mail) would be a
+ * second copy of every folder's mail: it is synced only when `folders` or --folder names it
+ * (no wildcard). */
+static gboolean
+all_mail_left_out (TdSyncRunner *self, const TdFolderInfo *info, const char *display)
+{
+  if (!(info->special & TD_SPECIAL_ALL)
+      || td_folder_patterns_name (self->account->folders, display)
+      || td_folder_patterns_name (self->options.folder_patterns, display))
+    return FALSE;
+  g_debug ("account %s: %s holds every message (\\All) and is not synced; name it in "
+           "`folders` to sync it", self->account->name, display);
+  return TRUE;
+}
+
+/**
+ * td_sync_runner_select_folders:
+ * @self: a runner with the server's folder listing
+ * @error: return location for the error that ends the run
+ *
+ * Picks the folders the run syncs (self->folders) and the Trash folder deletions go to.
+ *
+ * Returns: %FALSE when `trash` names no folder the server has
+ */
+gboolean
+td_sync_runner_select_folders (TdSyncRunner *self, GError **error)
+{
+  if (!find_trash (self, error))
+    return FALSE;
+  self->folders = g_ptr_array_new ();
+  for (guint i = 0; i < self->listing->len; i++)
+    {
+      TdFolderInfo *info = g_ptr_array_index (self->listing, i);
+      g_autofree char *display = td_folder_map_display (info->name, info->delimiter);
+      if (info->selectable && td_sync_runner_wants (self, display)
+          && !all_mail_left_out (self, info, display))
+        g_ptr_array_add (self->folders, info);
+    }
+  return TRUE;
 }
 
 int

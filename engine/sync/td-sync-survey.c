@@ -214,20 +214,7 @@ settle_pending_work (TdSyncRunner *self, gpointer arg, GError **error)
                                                                  components, FALSE, FALSE, NULL);
       any = any || local != NULL;
     }
-  if (!any)
-    return TRUE;
-  g_autoptr (GPtrArray) synced = td_state_db_list_folders (self->db, self->account->name,
-                                                           self->policy.max_size,
-                                                           self->policy.not_before, error);
-  if (synced == NULL)
-    return FALSE;
-  for (guint i = 0; i < synced->len; i++)
-    {
-      TdStateFolderSummary *f = g_ptr_array_index (synced, i);
-      g_hash_table_replace (self->synced, f->name, f);
-    }
-  g_ptr_array_set_free_func (synced, NULL);
-  return TRUE;
+  return !any || td_sync_runner_load_summaries (self, error);
 }
 
 static void
