@@ -975,6 +975,52 @@ test_push_folders (DaemonFixture *f, gconstpointer data)
   g_assert_false (saw_sync_for (f, "retry"));
 }
 
+static gboolean
+archive_has_first (DaemonFixture *f)
+{
+  g_autoptr (GHashTable) local = read_local (&f->base, "Archive");
+  return g_hash_table_size (local) == 1;
+}
+
+/* Another client moves a message from INBOX to Archive while the daemon watches both: the
+ * push names both folders, one run syncs them, and the file is renamed into Archive rather
+ * than downloaded (no sync counts a message added). */
+static void
+test_push_server_move (DaemonFixture *f, gconstpointer data)
+{
+  guint from = 0;
+  guint32 moved = 0, added = 0;
+
+  td_test_dovecot_doveadm (f->base.dovecot, "mailbox", "create", "-u", TD_TEST_USER, "Archive",
+                           NULL);
+  seed (&f->base, "INBOX", 3, 100);
+  td_test_daemon_start (f, "imap", "watch = *\npoll-interval = 3600\n");
+  expect_startup_sync (f);
+  g_assert_true (td_test_wait_for (f, is_watching, 20000));
+  quiet_since = g_get_monotonic_time ();
+  g_assert_true (td_test_wait_for (f, quiet_a_while, 30000));
+  td_test_clear_signals (f);
+  td_test_dovecot_doveadm (f->base.dovecot, "move", "-u", TD_TEST_USER, "Archive", "mailbox",
+                           "INBOX", "uid", "2", NULL);
+  g_assert_true (td_test_wait_for (f, archive_has_first, 20000));
+  quiet_since = g_get_monotonic_time ();
+  g_assert_true (td_test_wait_for (f, quiet_a_while, 30000));
+  GVariant *finished;
+  while ((finished = td_test_wait_signal (f, "SyncFinished", &from, 500)) != NULL)
+    {
+      g_autoptr (GVariant) summary = g_variant_get_child_value (finished, 1);
+      guint32 n = 0;
+      if (g_variant_lookup (summary, "moved", "u", &n))
+        moved += n;
+      if (g_variant_lookup (summary, "added", "u", &n))
+        added += n;
+    }
+  g_assert_cmpuint (moved, ==, 1);
+  g_assert_cmpuint (added, ==, 0);
+  g_autoptr (GHashTable) inbox = read_local (&f->base, "INBOX");
+  g_assert_cmpuint (g_hash_table_size (inbox), ==, 2);
+}
+
 /* The service file `meson install` puts in dbus-1/services, started by a bus of its own, so
  * that only its Exec line changes: this build's binary and the test's configuration. */
 static char *
@@ -1307,6 +1353,8 @@ main (int argc, char **argv)
   /* The same server without IDLE: the poll interval (10 seconds here) brings the mail. */
   g_test_add ("/integration/daemon/push/poll-without-idle", DaemonFixture, CAPS_PLAIN,
               td_daemon_fixture_setup, test_push, td_daemon_fixture_teardown);
+  g_test_add ("/integration/daemon/push/server-move", DaemonFixture, NULL,
+              td_daemon_fixture_setup, test_push_server_move, td_daemon_fixture_teardown);
   g_test_add ("/integration/daemon/push/folders-notify", DaemonFixture, NULL,
               td_daemon_fixture_setup, test_push_folders, td_daemon_fixture_teardown);
   g_test_add ("/integration/daemon/push/folders-idle", DaemonFixture, CAPS_IDLE,

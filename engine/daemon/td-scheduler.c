@@ -585,8 +585,8 @@ kick_now (gpointer data)
 }
 
 /* Starts a run once what the main loop has at hand is handled: the local monitor reports
- * the folders of one look one after another, and a move between two of them must be
- * synced in one run. */
+ * the folders of one look one after another, and so does the watcher for one push from
+ * the server; a move between two of them must be synced in one run. */
 static void
 kick_soon (Slot *slot)
 {
@@ -682,7 +682,7 @@ td_scheduler_request (TdScheduler *self, const char *account, const char *folder
   if (slot == NULL || self->shutdown != NULL)
     return;
   want (slot, folder, reason);
-  if (reason == TD_SYNC_REASON_LOCAL)
+  if (reason == TD_SYNC_REASON_LOCAL || reason == TD_SYNC_REASON_SERVER)
     kick_soon (slot);
   else
     kick (slot);
