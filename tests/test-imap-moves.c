@@ -56,8 +56,8 @@ reader_moves (Fixture *f, guint id, const char *from, const char *to, gboolean n
   g_autofree char *base = g_strndup (name, strcspn (name, ":"));
   g_autofree char *cur = g_build_filename (f->maildir, from, "cur", name, NULL);
   g_autofree char *new = g_build_filename (f->maildir, from, "new", name, NULL);
-  g_autofree char *target_name = g_strdup_printf ("%s:2,%s", new_name ? "1800000000.moved.host"
-                                                                      : base, letters);
+  g_autofree char *renamed = g_strdup_printf ("1800000000.moved%u.host", id);
+  g_autofree char *target_name = g_strdup_printf ("%s:2,%s", new_name ? renamed : base, letters);
   g_autofree char *target = g_build_filename (f->maildir, to, "cur", target_name, NULL);
   g_assert_cmpint (g_rename (g_file_test (cur, G_FILE_TEST_EXISTS) ? cur : new, target), ==, 0);
 
@@ -298,6 +298,42 @@ test_trash_missing (Fixture *f, gconstpointer data)
   g_assert_false (g_file_test (inbox, G_FILE_TEST_EXISTS));
 }
 
+/* Archiving a whole folder, here or on the server, is a move, not a loss: the deletion
+ * guard (more than half of a folder of 20 or more) does not stop it, and judges only what
+ * is really deleted. */
+static void
+test_whole_folder (Fixture *f, gconstpointer data)
+{
+  g_autofree char *cfg = config (f, NULL);
+  const guint n = 24;
+
+  td_test_dovecot_doveadm (f->dovecot, "mailbox", "create", "-u", TD_TEST_USER, "Archive", NULL);
+  seed (f, "INBOX", n, 200);
+  sync_ok (cfg);
+  for (guint id = 1; id <= n; id++)
+    reader_moves (f, id, "INBOX", "Archive", id % 2 == 0, "S");
+  TdTestRun r = td_test_tidings (cfg, "sync", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_json (&r, "\"too_old\":0,\"moved\":24");
+  g_assert_false (g_regex_match_simple ("\"(added|uploaded|deleted_remote)\":[1-9]", r.out, 0,
+                                        0));
+  td_test_run_clear (&r);
+  g_assert_cmpuint (server_count (f, "INBOX"), ==, 0);
+  g_assert_cmpuint (server_count (f, "Archive"), ==, n);
+  assert_folder_matches (f, "Archive");
+
+  /* And back, by another client on the server. */
+  for (guint id = 1; id <= n; id++)
+    server_moves (f, id, "Archive", "INBOX", NULL);
+  r = td_test_tidings (cfg, "sync", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_json (&r, "\"too_old\":0,\"moved\":24");
+  g_assert_false (g_regex_match_simple ("\"(added|removed)\":[1-9]", r.out, 0, 0));
+  td_test_run_clear (&r);
+  assert_local_matches (f, "INBOX", "INBOX");
+  assert_local_matches (f, "Archive", "Archive");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -312,6 +348,7 @@ main (int argc, char **argv)
   ADD ("/integration/imap/moves/server", test_server_moves, NULL);
   ADD ("/integration/imap/moves/server-plain-imap4rev1", test_server_moves,
        "imap_capability = IMAP4rev1 LITERAL+");
+  ADD ("/integration/imap/moves/whole-folder", test_whole_folder, NULL);
   ADD ("/integration/imap/moves/trash", test_trash, NULL);
   ADD ("/integration/imap/moves/trash-named", test_trash_named, NULL);
   ADD ("/integration/imap/moves/trash-named-plain-imap4rev1", test_trash_named,

@@ -108,22 +108,27 @@ moves_run_free (MovesRun *m)
   g_free (m);
 }
 
-/* The plan of @entry when moves may touch it: planned from the survey, not stopped. */
+/* The plan of @entry when moves may touch it: planned from the survey and, unless
+ * @stopped_ok, not stopped by a deletion guard. Messages may move out of a folder a guard
+ * stopped: archiving a whole folder is a move, not a loss, and once the moves are done the
+ * folder is planned again, its guard judging only the deletions left. */
 static const TdFolderPlan *
-movable_plan (TdSyncRunner *self, TdFolderEntry *entry)
+movable_plan (TdSyncRunner *self, TdFolderEntry *entry, gboolean stopped_ok)
 {
   TdPlannedFolder *folder;
 
   if (entry->error != NULL || entry->local == NULL || entry->survey == NULL
       || entry->survey->error != NULL
       || (folder = td_account_plan_find (self->plan, entry->info->name)) == NULL
-      || folder->plan == NULL || folder->plan->stop != NULL
+      || folder->plan == NULL || (folder->plan->stop != NULL && !stopped_ok)
       || folder->kind == TD_FOLDER_PLAN_REMATCH)
     return NULL;
   return folder->plan;
 }
 
-/* The messages the plans would delete on the server that a move could take instead. */
+/* The messages whose files the reader took out of a folder while the server still has them
+ * there: what the plans would delete on the server (or a guard holds back), which a move
+ * could take instead. */
 static GArray *
 find_sources (TdSyncRunner *self)
 {
@@ -132,21 +137,22 @@ find_sources (TdSyncRunner *self)
   for (guint i = 0; i < self->entries->len; i++)
     {
       TdFolderEntry *entry = g_ptr_array_index (self->entries, i);
-      const TdFolderPlan *plan = movable_plan (self, entry);
-      if (plan == NULL)
+      const TdFolderPlan *plan = movable_plan (self, entry, TRUE);
+      const TdLocalSide *side = entry->local ? td_local_folder_get_side (entry->local) : NULL;
+      if (plan == NULL || side->deleted == NULL)
         continue;
-      const TdLocalSide *side = td_local_folder_get_side (entry->local);
-      for (guint r = 0; r < plan->deletions_there->len; r++)
+      g_autoptr (GHashTable) removed = g_hash_table_new (g_direct_hash, g_direct_equal);
+      for (guint r = 0; r < plan->removals->len; r++)
+        g_hash_table_add (removed, GUINT_TO_POINTER (g_array_index (plan->removals, guint32, r)));
+      for (guint k = 0; k < side->deleted->len; k++)
         {
-          const TdUidRange *range = &g_array_index (plan->deletions_there, TdUidRange, r);
-          for (guint32 uid = range->first; uid >= range->first && uid <= range->last; uid++)
-            {
-              const TdStateMessage *row = td_local_side_find (side, uid, NULL);
-              if (row == NULL || row->message_id == NULL)
-                continue;
-              TdMoveSource s = { i, uid, row->base, row->message_id, row->size };
-              g_array_append_val (sources, s);
-            }
+          guint32 uid = g_array_index (side->deleted, guint32, k);
+          const TdStateMessage *row = td_local_side_find (side, uid, NULL);
+          if (row == NULL || row->message_id == NULL
+              || g_hash_table_contains (removed, GUINT_TO_POINTER (uid)))
+            continue;
+          TdMoveSource s = { i, uid, row->base, row->message_id, row->size };
+          g_array_append_val (sources, s);
         }
     }
   return sources;
@@ -161,7 +167,7 @@ find_arrivals (TdSyncRunner *self, GPtrArray *ids)
   for (guint i = 0; i < self->entries->len; i++)
     {
       TdFolderEntry *entry = g_ptr_array_index (self->entries, i);
-      const TdFolderPlan *plan = movable_plan (self, entry);
+      const TdFolderPlan *plan = movable_plan (self, entry, FALSE);
       if (plan == NULL || plan->uploads == 0)
         continue;
       const TdLocalSide *side = td_local_folder_get_side (entry->local);
@@ -217,8 +223,8 @@ find_server_moves (TdSyncRunner *self, MovesRun *m)
   for (guint i = 0; i < self->entries->len; i++)
     {
       TdFolderEntry *entry = g_ptr_array_index (self->entries, i);
-      const TdFolderPlan *plan = movable_plan (self, entry);
-      if (plan == NULL || !plan->remove_here || plan->removals->len == 0)
+      const TdFolderPlan *plan = movable_plan (self, entry, TRUE);
+      if (plan == NULL || plan->removals->len == 0)
         continue;
       td_local_folder_ensure_scanned (entry->local);
       const TdLocalSide *side = td_local_folder_get_side (entry->local);
@@ -236,7 +242,7 @@ find_server_moves (TdSyncRunner *self, MovesRun *m)
     }
   for (guint i = 0; g_hash_table_size (sizes) > 0 && i < self->entries->len; i++)
     {
-      const TdFolderPlan *plan = movable_plan (self, g_ptr_array_index (self->entries, i));
+      const TdFolderPlan *plan = movable_plan (self, g_ptr_array_index (self->entries, i), FALSE);
       for (guint k = 0; plan != NULL && k < plan->download_sizes->len; k++)
         {
           const TdUidSize *d = &g_array_index (plan->download_sizes, TdUidSize, k);
@@ -553,7 +559,7 @@ candidates_listed (GObject *source, GAsyncResult *result, gpointer data)
   MovesRun *m = data;
   const Listing *l = &g_array_index (m->listings, Listing, m->next_listing - 1);
   const TdFolderPlan *plan = movable_plan (m->self, g_ptr_array_index (m->self->entries,
-                                                                      l->folder));
+                                                                      l->folder), FALSE);
   GError *error = NULL;
   g_autoptr (GArray) listed = td_backend_list_messages_finish (TD_BACKEND (source), result,
                                                                &error);
