@@ -14,6 +14,7 @@ import ctypes
 import json
 import os
 import random
+import re
 import shlex
 import shutil
 import statistics
@@ -121,7 +122,12 @@ class Tool:
         os.makedirs(self.maildir)
         self.write_config()
 
-    def measure(self):
+    def catch_up_args(self):
+        """Arguments of an untimed run that takes in what the other tools did to the shared
+        account (which may look like a mass deletion to a tool's guard)."""
+        return ()
+
+    def measure(self, catch_up=False):
         """Wall, CPU and peak RSS from GNU time, which waits for the tool itself: a wait4()
         from Python would count the forked interpreter's pages before exec as the tool's."""
         env = dict(os.environ, HOME=self.home, TIDINGS_PLUGIN_DIR=os.pathsep.join(
@@ -134,7 +140,7 @@ class Tool:
         # figures then include the profiler's cost, so use it to look, not to compare.
         wrap = shlex.split(os.environ.get("BENCH_WRAP", "")) if self.name == "tidings" else []
         proc = subprocess.run(["/usr/bin/time", "-o", stats, "-f", "%e %U %S %M", *wrap,
-                               *self.command()],
+                               *self.command(*(self.catch_up_args() if catch_up else ()))],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         if proc.returncode not in self.ok_codes:
             err = proc.stderr.decode(errors="replace")
@@ -158,6 +164,9 @@ class Tidings(Tool):
                                          if getattr(self, "connections", None) else ""))
         os.chmod(self.config, 0o600)
 
+    def catch_up_args(self):
+        return ("--force",)
+
     def command(self, *extra):
         return [os.path.join(TOP, "build-bench", "cli", "tidings"), "--config", self.config, "sync",
                 "--quiet", *extra]
@@ -173,7 +182,7 @@ class Mbsync(Tool):
                     "SubFolders Verbatim\n\nChannel bench\nFar :remote:\nNear :local:\n"
                     "Patterns * !Huge\nCreate Both\nExpunge Both\nSync All\nSyncState *\n")
 
-    def command(self):
+    def command(self, *extra):
         return ["mbsync", "-q", "-c", self.config, "-a"]
 
 
@@ -188,7 +197,7 @@ class OfflineImap(Tool):
                     f"ssl = yes\nsslcacertfile = {self.server.ca}\n"
                     "folderfilter = lambda f: f != 'Huge'\n")
 
-    def command(self):
+    def command(self, *extra):
         return ["offlineimap", "-c", self.config, "-u", "quiet"]
 
 
@@ -365,6 +374,87 @@ def local_scenario(tools, runs, rng):
     return summarize(results)
 
 
+MOVE_FROM, MOVE_TO = "INBOX", "Archive/2024"
+
+
+def folder_count(server, folder):
+    return len(server.adm("search", "-u", "alice", "mailbox", folder, "ALL").decode().split()) // 2
+
+
+def reader_moves(tool, rng, n=100):
+    """@n messages the reader moves from INBOX to Archive/2024 (or back, when INBOX has too
+    few left) in the tool's own Maildir, the
+    way mu4e does for mbsync users (its change-filenames setting): renamed into the other
+    folder's cur/ without the ",U=" UID the tool put in the name, which only means something
+    in the folder it came from."""
+    source, target = MOVE_FROM, MOVE_TO
+    if local_count(tool, source) < n:
+        source, target = target, source
+    files = []
+    for sub in ("cur", "new"):
+        d = os.path.join(tool.maildir, source, sub)
+        files += [os.path.join(d, f) for f in sorted(os.listdir(d))]
+    picked = rng.sample(files, min(n, len(files)))
+    for path in picked:
+        name = re.sub(r",U=\d+", "", os.path.basename(path))
+        if ":2," not in name:
+            name += ":2,"
+        os.rename(path, os.path.join(tool.maildir, target, "cur", name))
+    return target, len(picked)
+
+
+def moves_local_scenario(tools, runs, rng):
+    """Each tool carries its own reader's moves to the server: before its timed run it catches
+    up, untimed, with what the other tools did to the shared account; after it the server
+    must hold the moved messages in their new folder, once."""
+    results = {}
+    for r in range(runs):
+        for tool in tools:
+            tool.measure(catch_up=True)
+            before = {f: folder_count(tool.server, f) for f in (MOVE_FROM, MOVE_TO)}
+            target, n = reader_moves(tool, rng)
+            results.setdefault(tool.name, []).append(tool.measure() | {"moved": n})
+            got = folder_count(tool.server, target) - before[target]
+            if got != n:
+                print(f"  check: after {tool.name}, {target} on the server has {got:+d} "
+                      f"messages, expected {n:+d}")
+    return summarize(results)
+
+
+def server_moves(server, rng, n=100):
+    """@n messages moved on the server, as another client files them: from INBOX to
+    Archive/2024, or back when INBOX has too few left."""
+    source, target = MOVE_FROM, MOVE_TO
+    if folder_count(server, source) < n:
+        source, target = target, source
+    uids = server.adm("search", "-u", "alice", "mailbox", source, "ALL").decode().split()[1::2]
+    picked = rng.sample(uids, min(n, len(uids)))
+    if picked:
+        server.adm("move", "-u", "alice", target, "mailbox", source, "uid", ",".join(picked))
+    return len(picked)
+
+
+def local_count(tool, folder):
+    return sum(len(os.listdir(os.path.join(tool.maildir, folder, sub))) for sub in ("cur", "new"))
+
+
+def moves_server_scenario(tools, runs, rng):
+    """Before each tool's timed run it catches up, untimed; then another client moves 100
+    messages on the server, and the timed run must bring the tool's Maildir to the same."""
+    results = {}
+    for r in range(runs):
+        for tool in tools:
+            tool.measure(catch_up=True)
+            n = server_moves(tool.server, rng)
+            results.setdefault(tool.name, []).append(tool.measure() | {"moved": n})
+            here = (local_count(tool, MOVE_FROM), local_count(tool, MOVE_TO))
+            there = (folder_count(tool.server, MOVE_FROM), folder_count(tool.server, MOVE_TO))
+            if here != there:
+                print(f"  check: after {tool.name}, its INBOX and Archive/2024 hold {here}, "
+                      f"the server {there} ({n} moved)")
+    return summarize(results)
+
+
 def fix_owner(server):
     if os.geteuid() == 0:
         run(["chown", "-R", "dovecot:dovecot", server.maildir])
@@ -500,7 +590,7 @@ def main():
                     help="folders in the corpus (at least 10; 20 for the issue's target account)")
     ap.add_argument("--tools", default="tidings,mbsync,offlineimap",
                     help="comma-separated subset of the tools to time")
-    ap.add_argument("--scenarios", default="initial,noop,server,local,spread",
+    ap.add_argument("--scenarios", default="initial,noop,server,local,spread,moves",
                     help="comma-separated subset of the scenarios (initial always runs)")
     ap.add_argument("--pop3-tools", default="tidings,fetchmail,getmail,mpop",
                     help="comma-separated subset of the POP3 tools to time; empty for none")
@@ -553,6 +643,9 @@ def main():
                                                        before_each=change)
             if "local" in scenarios:
                 table["local: 200 flags, 20 del"] = local_scenario(tools, args.runs, rng)
+            if "moves" in scenarios:
+                table["100 moved here"] = moves_local_scenario(tools, args.runs, rng)
+                table["100 moved on server"] = moves_server_scenario(tools, args.runs, rng)
             if "spread" in scenarios:
                 names = list(folders)
                 for n in sorted({1, min(10, len(names)), len(names)}):
