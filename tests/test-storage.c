@@ -9,6 +9,7 @@
 #include "engine/common/td-mutf7.h"
 #include "storage/td-folder-map.h"
 #include "storage/td-maildir.h"
+#include "storage/td-maildir-keywords.h"
 #include "storage/td-state-db.h"
 #include "storage/td-storage-error.h"
 
@@ -570,6 +571,60 @@ test_state_db_left_on_server (void)
   g_assert_cmpint (g_array_index (loaded, TdStateLeft, 1).internal_date, ==, 500000);
 }
 
+/* dovecot-keywords as Dovecot writes it, and as a damaged or hostile one may read: lines
+ * that cannot be used are left out, the rest is kept letter for letter. */
+static void
+test_maildir_keywords_parse (void)
+{
+  const char text[] = "0 $Junk\n1 $Forwarded\r\n3\t$label1\n"
+                      "2 bad(name\n"         /* not an atom */
+                      "4 $Junk\n"            /* named already */
+                      "1 $Other\n"           /* letter taken */
+                      "26 $TooFar\n"         /* no letter */
+                      "x $NoIndex\n5\n"      /* no index, no name */
+                      "6 \\Seen\n"           /* a system flag */
+                      "7 $With\0Nul\n"       /* a NUL */
+                      "25 $Last";            /* no final newline */
+  TdMaildirKeywords k;
+
+  td_maildir_keywords_parse (text, sizeof text - 1, &k);
+  g_assert_cmpstr (k.names[0], ==, "$Junk");
+  g_assert_cmpstr (k.names[1], ==, "$Forwarded");
+  g_assert_cmpstr (k.names[3], ==, "$label1");
+  g_assert_cmpstr (k.names[25], ==, "$Last");
+  for (guint i = 0; i < TD_MAILDIR_KEYWORD_LETTERS; i++)
+    if (i != 0 && i != 1 && i != 3 && i != 25)
+      g_assert_null (k.names[i]);
+  g_assert_cmpint (td_maildir_keywords_find (&k, "$junk"), ==, 0);
+  g_assert_cmpint (td_maildir_keywords_find (&k, "$TooFar"), ==, -1);
+  g_autofree char *again = td_maildir_keywords_format (&k);
+  g_assert_cmpstr (again, ==, "0 $Junk\n1 $Forwarded\n3 $label1\n25 $Last\n");
+  td_maildir_keywords_clear (&k);
+}
+
+/* New keywords take the free letters in order; the 27th has none. */
+static void
+test_maildir_keywords_add (void)
+{
+  TdMaildirKeywords k;
+
+  td_maildir_keywords_parse ("1 $Junk\n", 8, &k);
+  g_assert_cmpint (td_maildir_keywords_add (&k, "$NotJunk"), ==, 0);
+  g_assert_cmpint (td_maildir_keywords_add (&k, "$JUNK"), ==, 1);
+  for (guint i = 2; i < TD_MAILDIR_KEYWORD_LETTERS; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("$label%u", i);
+      g_assert_cmpint (td_maildir_keywords_add (&k, name), ==, (int) i);
+    }
+  g_assert_cmpint (td_maildir_keywords_add (&k, "$OneTooMany"), ==, -1);
+  g_assert_false (td_keyword_name_valid (""));
+  g_assert_false (td_keyword_name_valid ("two words"));
+  g_assert_false (td_keyword_name_valid ("caf\xc3\xa9"));
+  g_autofree char *long_name = g_strnfill (TD_MAILDIR_KEYWORD_MAX_NAME + 1, 'a');
+  g_assert_false (td_keyword_name_valid (long_name));
+  td_maildir_keywords_clear (&k);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -588,5 +643,7 @@ main (int argc, char **argv)
   g_test_add_func ("/storage/state-db/upgrades", test_state_db_upgrades);
   g_test_add_func ("/storage/state-db/folder-summaries", test_state_db_folder_summaries);
   g_test_add_func ("/storage/state-db/left-on-server", test_state_db_left_on_server);
+  g_test_add_func ("/storage/maildir-keywords/parse", test_maildir_keywords_parse);
+  g_test_add_func ("/storage/maildir-keywords/add", test_maildir_keywords_add);
   return g_test_run ();
 }
