@@ -947,36 +947,6 @@ td_sync_runner_next_folder (TdSyncRunner *self)
 
 /* Storage */
 
-/**
- * td_sync_runner_load_summaries:
- * @self: a runner whose storage is open
- * @error: return location for an error
- *
- * (Re)reads the state DB's summary of every folder of the account into self->synced.
- * Worker thread.
- *
- * Returns: %TRUE on success
- */
-gboolean
-td_sync_runner_load_summaries (TdSyncRunner *self, GError **error)
-{
-  g_autoptr (GPtrArray) synced = td_state_db_list_folders (self->db, self->account->name,
-                                                           self->policy.max_size,
-                                                           self->policy.not_before, error);
-  if (synced == NULL)
-    return FALSE;
-  if (self->synced == NULL)
-    self->synced = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                          (GDestroyNotify) td_state_folder_summary_free);
-  for (guint i = 0; i < synced->len; i++)
-    {
-      TdStateFolderSummary *f = g_ptr_array_index (synced, i);
-      g_hash_table_replace (self->synced, f->name, f);
-    }
-  g_ptr_array_set_free_func (synced, NULL);
-  return TRUE;
-}
-
 static gboolean
 open_storage_work (TdSyncRunner *self, gpointer arg, GError **error)
 {
