@@ -23,12 +23,13 @@
 #include "engine/common/td-error.h"
 #include "engine/sync/td-move-plan.h"
 
-/* The moves from one folder to one other (or, with @from == @to, files renamed in one). */
+/* The moves from one folder to one other: the reader's (or, with @from == @to, files renamed
+ * in one), or the server's. */
 typedef struct
 {
   guint from;        /* index in the runner's entries */
   guint to;
-  GArray *moves;     /* TdLocalMove, by ascending UID */
+  GArray *moves;     /* TdLocalMove, by ascending UID; TdServerMove for the server's */
   GArray *pairs;     /* TdUidMove: the new UIDs the server told */
   gboolean expunged;
   gboolean done;     /* the server carried the moves out */
@@ -59,7 +60,7 @@ typedef struct
   GArray *listings;  /* Listing */
   guint next_listing;
   GArray *candidates; /* Candidate: what the listings found */
-  GPtrArray *taken;  /* ServerGroup: the server's moves, once paired */
+  GPtrArray *taken;  /* MoveGroup of TdServerMove: the server's moves, once paired */
   gboolean reader_moves; /* the reader's moves go to the server as moves */
   gboolean server_moves; /* the server's moves are renamed here */
   guint next;        /* the next group to send */
@@ -79,21 +80,6 @@ static void
 candidate_clear (Candidate *c)
 {
   g_free (c->message_id);
-}
-
-/* The server's moves from one folder to one other. */
-typedef struct
-{
-  guint from;
-  guint to;
-  GArray *moves;     /* TdServerMove */
-} ServerGroup;
-
-static void
-server_group_free (ServerGroup *g)
-{
-  g_array_unref (g->moves);
-  g_free (g);
 }
 
 static void
@@ -186,8 +172,9 @@ find_arrivals (TdSyncRunner *self, GPtrArray *ids)
   return arrivals;
 }
 
+/* The group of @groups from @from to @to, made (its moves of @size bytes each) if new. */
 static MoveGroup *
-group_for (GPtrArray *groups, guint from, guint to)
+group_for (GPtrArray *groups, guint from, guint to, guint size, GDestroyNotify clear)
 {
   for (guint i = 0; i < groups->len; i++)
     {
@@ -198,8 +185,9 @@ group_for (GPtrArray *groups, guint from, guint to)
   MoveGroup *g = g_new0 (MoveGroup, 1);
   g->from = from;
   g->to = to;
-  g->moves = g_array_new (FALSE, FALSE, sizeof (TdLocalMove));
-  g_array_set_clear_func (g->moves, (GDestroyNotify) td_local_move_clear);
+  g->moves = g_array_new (FALSE, FALSE, size);
+  if (clear != NULL)
+    g_array_set_clear_func (g->moves, clear);
   g_ptr_array_add (groups, g);
   return g;
 }
@@ -281,7 +269,9 @@ find_work (TdSyncRunner *self, gpointer arg, GError **error)
                                                       s->uid, NULL);
       TdLocalMove move = { s->uid, g_strdup (a->base), g_strdup (s->message_id), s->size,
                            row->flags };
-      g_array_append_val (group_for (m->groups, s->folder, a->folder)->moves, move);
+      MoveGroup *g = group_for (m->groups, s->folder, a->folder, sizeof (TdLocalMove),
+                                (GDestroyNotify) td_local_move_clear);
+      g_array_append_val (g->moves, move);
     }
   g_ptr_array_sort (m->groups, compare_groups);
   for (guint i = 0; i < m->groups->len; i++)
@@ -296,23 +286,6 @@ find_work (TdSyncRunner *self, gpointer arg, GError **error)
         return FALSE;
     }
   return TRUE;
-}
-
-static ServerGroup *
-server_group_for (GPtrArray *groups, guint from, guint to)
-{
-  for (guint i = 0; i < groups->len; i++)
-    {
-      ServerGroup *g = g_ptr_array_index (groups, i);
-      if (g->from == from && g->to == to)
-        return g;
-    }
-  ServerGroup *g = g_new0 (ServerGroup, 1);
-  g->from = from;
-  g->to = to;
-  g->moves = g_array_new (FALSE, FALSE, sizeof (TdServerMove));
-  g_ptr_array_add (groups, g);
-  return g;
 }
 
 /* Pairs what the server took out of folders with what the listings found, and renames the
@@ -336,11 +309,12 @@ take_server_moves (TdSyncRunner *self, MovesRun *m, GError **error)
       const Candidate *c = &g_array_index (m->candidates, Candidate, p->arrival);
       TdServerMove move = { s->uid, c->uid, c->flags };
       if (s->folder != c->folder)
-        g_array_append_val (server_group_for (m->taken, s->folder, c->folder)->moves, move);
+        g_array_append_val (group_for (m->taken, s->folder, c->folder, sizeof (TdServerMove),
+                                       NULL)->moves, move);
     }
   for (guint i = 0; i < m->taken->len; i++)
     {
-      ServerGroup *g = g_ptr_array_index (m->taken, i);
+      MoveGroup *g = g_ptr_array_index (m->taken, i);
       TdFolderEntry *from = g_ptr_array_index (self->entries, g->from);
       TdFolderEntry *to = g_ptr_array_index (self->entries, g->to);
       guint taken = 0;
@@ -405,7 +379,7 @@ replan (TdSyncRunner *self, MovesRun *m)
     }
   for (guint i = 0; i < m->taken->len; i++)
     {
-      ServerGroup *g = g_ptr_array_index (m->taken, i);
+      MoveGroup *g = g_ptr_array_index (m->taken, i);
       replan_entry (self, g->from);
       replan_entry (self, g->to);
     }
@@ -671,7 +645,7 @@ td_sync_runner_moves (TdSyncRunner *self)
   m->listings = g_array_new (FALSE, FALSE, sizeof (Listing));
   m->candidates = g_array_new (FALSE, FALSE, sizeof (Candidate));
   g_array_set_clear_func (m->candidates, (GDestroyNotify) candidate_clear);
-  m->taken = g_ptr_array_new_with_free_func ((GDestroyNotify) server_group_free);
+  m->taken = g_ptr_array_new_with_free_func ((GDestroyNotify) move_group_free);
   m->open_from = -1;
   td_sync_runner_work (self, find_work, m, found);
 }
