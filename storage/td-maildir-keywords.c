@@ -3,27 +3,6 @@
 
 #include <string.h>
 
-/**
- * td_keyword_name_valid:
- * @name: a keyword's name
- *
- * Returns: whether @name can be an IMAP keyword (an atom: printable ASCII without spaces,
- *   parentheses, braces, quotes, '%', '*', '\\' or ']'; not a system flag, which starts with
- *   '\\') of at most %TD_MAILDIR_KEYWORD_MAX_NAME bytes
- */
-gboolean
-td_keyword_name_valid (const char *name)
-{
-  gsize len = name ? strlen (name) : 0;
-
-  if (len == 0 || len > TD_MAILDIR_KEYWORD_MAX_NAME)
-    return FALSE;
-  for (const char *p = name; *p != '\0'; p++)
-    if (*p <= ' ' || *p >= 0x7f || strchr ("(){%*\"\\]", *p) != NULL)
-      return FALSE;
-  return TRUE;
-}
-
 /* One line, "INDEX NAME" (a tab or several spaces between them, a CR at its end, are
  * forgiven); a line that is not one, names a letter twice, or names a keyword already
  * named, changes nothing. */
@@ -135,4 +114,21 @@ td_maildir_keywords_clear (TdMaildirKeywords *keywords)
 {
   for (guint i = 0; i < TD_MAILDIR_KEYWORD_LETTERS; i++)
     g_clear_pointer (&keywords->names[i], g_free);
+}
+
+/**
+ * td_maildir_keyword_letters:
+ * @info: the letters after ":2," in a Maildir file name
+ *
+ * Returns: the keyword letters @info holds, bit 0 for 'a'
+ */
+guint32
+td_maildir_keyword_letters (const char *info)
+{
+  guint32 letters = 0;
+
+  for (const char *p = info; *p != '\0'; p++)
+    if (*p >= 'a' && *p <= 'z')
+      letters |= 1u << (*p - 'a');
+  return letters;
 }

@@ -12,7 +12,7 @@
  */
 #pragma once
 
-#include <glib.h>
+#include "engine/common/td-types.h"
 
 G_BEGIN_DECLS
 
@@ -20,8 +20,7 @@ G_BEGIN_DECLS
 #define TD_MAILDIR_KEYWORD_LETTERS 26
 /* Bigger is not a keyword file: 26 lines of the longest names fit many times over. */
 #define TD_MAILDIR_KEYWORDS_MAX_FILE (64 * 1024)
-/* The longest keyword name taken; IMAP sets none, servers a few hundred bytes at most. */
-#define TD_MAILDIR_KEYWORD_MAX_NAME 255
+#define TD_MAILDIR_KEYWORD_MAX_NAME TD_KEYWORD_MAX_NAME
 
 /* The name of each letter's keyword, NULL where the letter is free. */
 typedef struct
@@ -29,11 +28,11 @@ typedef struct
   char *names[TD_MAILDIR_KEYWORD_LETTERS];
 } TdMaildirKeywords;
 
-gboolean td_keyword_name_valid (const char *name);
 void td_maildir_keywords_parse (const char *data, gsize len, TdMaildirKeywords *keywords);
 char *td_maildir_keywords_format (const TdMaildirKeywords *keywords);
 int td_maildir_keywords_find (const TdMaildirKeywords *keywords, const char *name);
 int td_maildir_keywords_add (TdMaildirKeywords *keywords, const char *name);
 void td_maildir_keywords_clear (TdMaildirKeywords *keywords);
+guint32 td_maildir_keyword_letters (const char *info);
 
 G_END_DECLS

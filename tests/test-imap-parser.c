@@ -260,10 +260,37 @@ test_big_literal_streams (void)
   parsed_clear (&p);
 }
 
+/* The flag list sent in STORE and APPEND: standard flags by name, keyword bits by the
+ * folder's names, and a name that is no atom (from a damaged file) never sent. */
+static void
+test_flags_format (void)
+{
+  const char *const names[] = { "$Junk", "bad\r\nname", "Work", NULL };
+  g_autofree char *list = td_imap_flags_format (TD_FLAG_SEEN | TD_FLAG_KEYWORD (0)
+                                                | TD_FLAG_KEYWORD (1) | TD_FLAG_KEYWORD (2)
+                                                | TD_FLAG_KEYWORD (9), names);
+  g_assert_cmpstr (list, ==, "\\Seen $Junk Work");
+  g_autofree char *plain = td_imap_flags_format (TD_FLAG_KEYWORD (0), NULL);
+  g_assert_cmpstr (plain, ==, "");
+
+  /* At most TD_IMAP_MAX_KEYWORDS names of one message are taken. */
+  g_autoptr (GString) in = g_string_new ("* 1 FETCH (UID 1 FLAGS (");
+  for (guint i = 0; i < TD_IMAP_MAX_KEYWORDS + 5; i++)
+    g_string_append_printf (in, "%sk%u", i ? " " : "", i);
+  g_string_append (in, "))\r\n");
+  Parsed p = parse_all (in->str, in->len, G_MAXSIZE);
+  TdMessageInfo info;
+  g_assert_true (td_imap_fetch_info (g_ptr_array_index (p.responses, 0), &info));
+  g_auto (GStrv) taken = g_strsplit (info.keywords, " ", -1);
+  g_assert_cmpuint (g_strv_length (taken), ==, TD_IMAP_MAX_KEYWORDS);
+  td_message_info_clear (&info);
+  parsed_clear (&p);
+}
+
 static void
 test_fetch_info (void)
 {
-  const char *in = "* 3 FETCH (UID 42 FLAGS (\\Seen \\Flagged $Forwarded custom) "
+  const char *in = "* 3 FETCH (UID 42 FLAGS (\\Seen \\Flagged \\Recent $Forwarded custom $Junk) "
                    "INTERNALDATE \"21-Nov-2026 20:57:26 +0100\" RFC822.SIZE 51 "
                    "BODY[HEADER.FIELDS (MESSAGE-ID)] {35}\r\nMessage-ID:\r\n <abc@example.org>\r\n\r\n)\r\n";
   Parsed p = parse_all (in, strlen (in), G_MAXSIZE);
@@ -273,6 +300,8 @@ test_fetch_info (void)
   g_assert_true (td_imap_fetch_info (g_ptr_array_index (p.responses, 0), &info));
   g_assert_cmpuint (info.uid, ==, 42);
   g_assert_cmpuint (info.flags, ==, TD_FLAG_SEEN | TD_FLAG_FLAGGED | TD_FLAG_FORWARDED);
+  /* Keywords by name, for the engine to number; \Recent is no keyword. */
+  g_assert_cmpstr (info.keywords, ==, "custom $Junk");
   g_assert_cmpuint (info.size, ==, 51);
   g_assert_cmpint (info.internal_date, ==, 1795291046);
   g_assert_cmpstr (info.message_id, ==, "<abc@example.org>");
@@ -366,6 +395,7 @@ main (int argc, char **argv)
   g_test_add_func ("/imap/parser/limits", test_limits);
   g_test_add_func ("/imap/parser/literal/big-streams", test_big_literal_streams);
   g_test_add_func ("/imap/fetch/info", test_fetch_info);
+  g_test_add_func ("/imap/fetch/flags-format", test_flags_format);
   g_test_add_func ("/imap/parser/describe", test_describe);
   g_test_add_func ("/imap/fetch/dates", test_dates);
   return g_test_run ();

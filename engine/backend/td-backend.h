@@ -195,6 +195,7 @@ typedef struct
   GInputStream *stream;
   guint64 size;
   TdFlags flags;
+  const char *const *keywords; /* nullable: the names of @flags' keyword bits, by slot */
   gint64 date; /* seconds since the epoch */
   guint32 uid; /* out: 0 when unknown */
 } TdBackendUpload;
@@ -206,6 +207,8 @@ typedef struct
   GArray *uids; /* TdUidRange */
   TdFlags add;
   TdFlags remove;
+  const char *const *keywords; /* nullable: the names of the keyword bits, by slot (the
+                                  folder's TdKeywordMap, which outlives the store) */
 } TdBackendFlagStore;
 
 TdAccountConfig *td_backend_get_account (TdBackend *self);

@@ -80,6 +80,7 @@ td_message_info_clear (TdMessageInfo *info)
   g_clear_pointer (&info->upload_token, g_free);
   g_clear_pointer (&info->unique_id, g_free);
   g_clear_pointer (&info->header_hash, g_free);
+  g_clear_pointer (&info->keywords, g_free);
 }
 
 /**
@@ -97,6 +98,7 @@ td_message_info_copy (TdMessageInfo *dest, const TdMessageInfo *src)
   dest->upload_token = g_strdup (src->upload_token);
   dest->unique_id = g_strdup (src->unique_id);
   dest->header_hash = g_strdup (src->header_hash);
+  dest->keywords = g_strdup (src->keywords);
 }
 
 /* Header hashing */
@@ -457,6 +459,27 @@ td_flags_from_maildir (const char *info)
 }
 
 /**
+ * td_keyword_name_valid:
+ * @name: a keyword's name
+ *
+ * Returns: whether @name can be an IMAP keyword (an atom: printable ASCII without spaces,
+ *   parentheses, braces, quotes, '%', '*', '\\' or ']'; not a system flag, which starts with
+ *   '\\') of at most %TD_KEYWORD_MAX_NAME bytes
+ */
+gboolean
+td_keyword_name_valid (const char *name)
+{
+  gsize len = name ? strlen (name) : 0;
+
+  if (len == 0 || len > TD_KEYWORD_MAX_NAME)
+    return FALSE;
+  for (const char *p = name; *p != '\0'; p++)
+    if (*p <= ' ' || *p >= 0x7f || strchr ("(){%*\"\\]", *p) != NULL)
+      return FALSE;
+  return TRUE;
+}
+
+/**
  * td_flags_merge:
  * @base: the flags both sides had after the last sync
  * @ours: one side's flags now
@@ -472,7 +495,7 @@ td_flags_from_maildir (const char *info)
 TdFlags
 td_flags_merge (TdFlags base, TdFlags ours, TdFlags theirs)
 {
-  return (base & ours & theirs) | (~base & (ours | theirs) & TD_FLAGS_ALL);
+  return (base & ours & theirs) | (~base & (ours | theirs));
 }
 
 /**

@@ -38,18 +38,30 @@ typedef struct
 
 TdFolderLayout td_folder_layout_default (TdLayout kind);
 
-/* Message flags common to IMAP and Maildir; keywords beyond these are kept as strings. */
-typedef enum
-{
-  TD_FLAG_SEEN = 1 << 0,
-  TD_FLAG_ANSWERED = 1 << 1,
-  TD_FLAG_FLAGGED = 1 << 2,
-  TD_FLAG_DELETED = 1 << 3,
-  TD_FLAG_DRAFT = 1 << 4,
-  TD_FLAG_FORWARDED = 1 << 5,
-} TdFlags;
+/* A message's flags: the ones common to IMAP and Maildir in the low bits, then one bit per
+ * IMAP keyword ($Junk, $label1…). A keyword's bit is its slot in its folder's keyword table
+ * (TdKeywordMap, kept in the state DB), so a bit means the same keyword only within one
+ * folder. 64 bits make room for TD_KEYWORD_SLOTS keywords a folder; further ones are left
+ * as the server has them and reported. */
+typedef guint64 TdFlags;
 
-#define TD_FLAGS_ALL 0x3f
+#define TD_FLAG_SEEN ((TdFlags) 1 << 0)
+#define TD_FLAG_ANSWERED ((TdFlags) 1 << 1)
+#define TD_FLAG_FLAGGED ((TdFlags) 1 << 2)
+#define TD_FLAG_DELETED ((TdFlags) 1 << 3)
+#define TD_FLAG_DRAFT ((TdFlags) 1 << 4)
+#define TD_FLAG_FORWARDED ((TdFlags) 1 << 5)
+
+#define TD_FLAGS_SYSTEM ((TdFlags) 0x3f)
+#define TD_KEYWORD_FIRST_BIT 8
+#define TD_KEYWORD_SLOTS (64 - TD_KEYWORD_FIRST_BIT)
+#define TD_FLAG_KEYWORD(slot) ((TdFlags) 1 << (TD_KEYWORD_FIRST_BIT + (slot)))
+#define TD_FLAGS_KEYWORDS (~(TdFlags) 0 << TD_KEYWORD_FIRST_BIT)
+#define TD_FLAGS_ALL (TD_FLAGS_SYSTEM | TD_FLAGS_KEYWORDS)
+/* The longest keyword name taken; IMAP sets none, servers a few hundred bytes at most. */
+#define TD_KEYWORD_MAX_NAME 255
+
+gboolean td_keyword_name_valid (const char *name);
 
 /* What the server says of a folder once it is open, or of any folder through STATUS. */
 typedef struct
@@ -117,6 +129,9 @@ typedef struct
   char *unique_id;       /* nullable: the server's unique id where UIDs are not stable (POP3
                             UIDL); @uid is then a number valid for this session only */
   char *header_hash;     /* nullable: td_header_hash of the message's header, where known */
+  char *keywords;        /* nullable: its IMAP keywords beyond the flags above, valid names
+                            separated by single spaces, as the server named them; the engine
+                            turns them into @flags' keyword bits */
 } TdMessageInfo;
 
 /* The header that makes an upload without a Message-ID findable again; its value is an

@@ -95,7 +95,7 @@ imap_append_async (TdBackend *backend, const char *name, GPtrArray *uploads,
   for (guint i = 0; i < uploads->len; i++)
     {
       TdBackendUpload *u = g_ptr_array_index (uploads, i);
-      g_autofree char *flags = td_imap_flags_format (u->flags & ~TD_FLAG_DELETED);
+      g_autofree char *flags = td_imap_flags_format (u->flags & ~TD_FLAG_DELETED, u->keywords);
       g_autofree char *date = td_imap_date_format (u->date, TRUE);
       g_autofree char *head = g_strdup_printf ("APPEND %s (%s) \"%s\"", mailbox, flags, date);
       AppendCall *call = g_new0 (AppendCall, 1);

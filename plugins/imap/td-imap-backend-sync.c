@@ -606,7 +606,7 @@ td_imap_store_commands (GPtrArray *stores)
           TdFlags flags = k == 0 ? s->add : s->remove;
           if (flags == 0)
             continue;
-          g_autofree char *list = td_imap_flags_format (flags);
+          g_autofree char *list = td_imap_flags_format (flags, s->keywords);
           g_ptr_array_add (commands, g_strdup_printf ("UID STORE %s %cFLAGS.SILENT (%s)", set,
                                                       k == 0 ? '+' : '-', list));
         }

@@ -20,37 +20,65 @@ static const struct
   { "\\Draft", TD_FLAG_DRAFT },       { "$Forwarded", TD_FLAG_FORWARDED },
 };
 
+static TdFlags
+system_flag (const char *name)
+{
+  for (gsize k = 0; k < G_N_ELEMENTS (flag_names); k++)
+    if (g_ascii_strcasecmp (name, flag_names[k].name) == 0)
+      return flag_names[k].flag;
+  return 0;
+}
+
 /**
  * td_imap_flags_parse:
  * @list: (nullable): the FLAGS list of a FETCH response
+ * @keywords: (out) (optional) (nullable): the other keywords, valid names separated by
+ *   single spaces (at most %TD_IMAP_MAX_KEYWORDS), or %NULL when there are none
  *
- * Returns: the flags Tidings maps to Maildir; other keywords are ignored
+ * Returns: the flags Tidings maps to Maildir letters of their own
  */
 TdFlags
-td_imap_flags_parse (const TdImapValue *list)
+td_imap_flags_parse (const TdImapValue *list, char **keywords)
 {
   TdFlags flags = 0;
+  g_autoptr (GString) names = NULL;
+  guint taken = 0;
 
+  if (keywords != NULL)
+    *keywords = NULL;
   if (list == NULL || list->type != TD_IMAP_VALUE_LIST)
     return 0;
   for (guint i = 0; i < list->items->len; i++)
     {
       const char *name = td_imap_value_get_string (g_ptr_array_index (list->items, i));
-      for (gsize k = 0; name != NULL && k < G_N_ELEMENTS (flag_names); k++)
-        if (g_ascii_strcasecmp (name, flag_names[k].name) == 0)
-          flags |= flag_names[k].flag;
+      TdFlags flag = name != NULL ? system_flag (name) : 0;
+      flags |= flag;
+      /* \Recent and other system flags are not keywords: td_keyword_name_valid refuses '\'. */
+      if (flag != 0 || keywords == NULL || !td_keyword_name_valid (name)
+          || taken == TD_IMAP_MAX_KEYWORDS)
+        continue;
+      if (names == NULL)
+        names = g_string_new (NULL);
+      else
+        g_string_append_c (names, ' ');
+      g_string_append (names, name);
+      taken++;
     }
+  if (keywords != NULL && names != NULL)
+    *keywords = g_string_free (g_steal_pointer (&names), FALSE);
   return flags;
 }
 
 /**
  * td_imap_flags_format:
  * @flags: flags
+ * @keywords: (nullable) (array zero-terminated=1): the names of @flags' keyword bits, by slot
  *
- * Returns: (transfer full): @flags as the inside of an IMAP flag list, such as "\Seen \Flagged"
+ * Returns: (transfer full): @flags as the inside of an IMAP flag list, such as
+ *   "\Seen \Flagged $Junk"; a keyword whose name is not a valid atom is left out
  */
 char *
-td_imap_flags_format (TdFlags flags)
+td_imap_flags_format (TdFlags flags, const char *const *keywords)
 {
   GString *out = g_string_new (NULL);
   for (gsize k = 0; k < G_N_ELEMENTS (flag_names); k++)
@@ -59,6 +87,14 @@ td_imap_flags_format (TdFlags flags)
         if (out->len > 0)
           g_string_append_c (out, ' ');
         g_string_append (out, flag_names[k].name);
+      }
+  for (guint slot = 0; keywords != NULL && slot < TD_KEYWORD_SLOTS && keywords[slot] != NULL;
+       slot++)
+    if ((flags & TD_FLAG_KEYWORD (slot)) && td_keyword_name_valid (keywords[slot]))
+      {
+        if (out->len > 0)
+          g_string_append_c (out, ' ');
+        g_string_append (out, keywords[slot]);
       }
   return g_string_free (out, FALSE);
 }
@@ -160,7 +196,7 @@ td_imap_fetch_info (const TdImapResponse *response, TdMessageInfo *info)
       || n > G_MAXUINT32)
     return FALSE;
   info->uid = (guint32) n;
-  info->flags = td_imap_flags_parse (td_imap_value_lookup (list, "FLAGS"));
+  info->flags = td_imap_flags_parse (td_imap_value_lookup (list, "FLAGS"), &info->keywords);
   if (td_imap_value_get_number (td_imap_value_lookup (list, "RFC822.SIZE"), &n))
     info->size = n;
   td_imap_date_parse (td_imap_value_get_string (td_imap_value_lookup (list, "INTERNALDATE")),

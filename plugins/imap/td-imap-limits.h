@@ -15,6 +15,8 @@
 #define TD_IMAP_MAX_MESSAGE_SIZE (G_GUINT64_CONSTANT (2) * 1024 * 1024 * 1024)
 #define TD_IMAP_MAX_NESTING 16
 #define TD_IMAP_MAX_LIST_ITEMS 8192
+/* Keywords taken of one message's FLAGS; more are left on the server, untouched. */
+#define TD_IMAP_MAX_KEYWORDS 64
 #define TD_IMAP_MAX_TAG_LENGTH 32
 /* Folders one LIST may report, and messages one listing may report. */
 #define TD_IMAP_MAX_FOLDERS 20000
