@@ -262,6 +262,14 @@ print_skipped (TdAccountReport *r)
       for (guint k = 0; f->skipped != NULL && k < f->skipped->len; k++)
         fprintf (stderr, "tidings: account %s, folder %s: warning: %s\n", r->account, f->name,
                  (char *) g_ptr_array_index (f->skipped, k));
+      /* Not a warning: nothing is lost, but the user may wonder where a tag went. */
+      if (f->keywords_unshown > 0)
+        fprintf (stderr, "tidings: account %s, folder %s: note: %u %s no Maildir letter (a "
+                 "folder has 26); %s kept on the server and in the state DB, and mail readers "
+                 "of this Maildir do not see %s\n", r->account, f->name, f->keywords_unshown,
+                 f->keywords_unshown == 1 ? "keyword has" : "keywords have",
+                 f->keywords_unshown == 1 ? "it is" : "they are",
+                 f->keywords_unshown == 1 ? "it" : "them");
     }
 }
 
@@ -301,6 +309,7 @@ json_folder (JsonBuilder *b, const TdFolderReport *f)
   json_uint (b, "too_old", f->too_old);
   json_uint (b, "moved", f->moved);
   json_uint (b, "trashed", f->trashed);
+  json_uint (b, "keywords_unshown", f->keywords_unshown);
   g_autofree char *special = td_special_use_to_string (f->special);
   td_cli_json_member (b, "special", special);
   td_cli_json_member (b, "error", f->error ? f->error->message : NULL);

@@ -17,9 +17,13 @@
 #include <unistd.h>
 
 #include "engine/common/td-durable-step.h"
+#include "td-maildir-keywords.h"
 #include "td-storage-error.h"
 
 #define WRITE_BUFFER (64 * 1024)
+
+static char *unique_base (void);
+static void read_keywords (TdMaildirFolder *folder);
 
 struct _TdMaildir
 {
@@ -35,6 +39,8 @@ struct _TdMaildirFolder
 {
   char *path;
   int fd, cur_fd, new_fd, tmp_fd;
+  GMutex keywords_lock;        /* the folder is shared between a sync's threads */
+  TdMaildirKeywords keywords;  /* its dovecot-keywords as last read or written */
 };
 
 struct _TdMaildirDelivery
@@ -195,12 +201,15 @@ folder_clear (TdMaildirFolder *f)
     if (fds[i] >= 0)
       close (fds[i]);
   g_free (f->path);
+  td_maildir_keywords_clear (&f->keywords);
+  g_mutex_clear (&f->keywords_lock);
 }
 
 static TdMaildirFolder *
 open_folder (TdMaildir *maildir, char **components, gboolean create, GError **error)
 {
   g_autoptr (TdMaildirFolder) f = g_atomic_rc_box_new0 (TdMaildirFolder);
+  g_mutex_init (&f->keywords_lock);
   gboolean apart = inbox_apart (maildir, components);
   GString *path = g_string_new (apart ? maildir->inbox_path : maildir->path);
 
@@ -346,7 +355,10 @@ scan_into (GHashTable *table, int dirfd, gboolean in_cur)
       TdMaildirEntry *e = g_new0 (TdMaildirEntry, 1);
       e->in_cur = in_cur;
       if (colon != NULL && g_str_has_prefix (colon, ":2,"))
-        e->flags = td_flags_from_maildir (colon + 3);
+        {
+          e->flags = td_flags_from_maildir (colon + 3);
+          e->letters = td_maildir_keyword_letters (colon + 3);
+        }
       e->filename = g_strdup (name);
       g_hash_table_replace (table, colon ? g_strndup (name, colon - name) : g_strdup (name), e);
     }
@@ -362,6 +374,7 @@ scan_into (GHashTable *table, int dirfd, gboolean in_cur)
 GHashTable *
 td_maildir_folder_scan (TdMaildirFolder *folder, GError **error)
 {
+  read_keywords (folder);
   GHashTable *table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                              (GDestroyNotify) td_maildir_entry_free);
   scan_into (table, folder->new_fd, FALSE);
@@ -375,22 +388,158 @@ compare_chars (const void *a, const void *b)
   return *(const char *) a - *(const char *) b;
 }
 
-/* Keeps info letters Tidings does not manage (lowercase keywords…), adds ours, sorted. */
+/* The info letters for @flags and the keyword @letters, sorted. Of the old name's letters,
+ * keeps those Tidings does not manage: other letters, and keyword letters outside @managed
+ * (which dovecot-keywords does not name, so no keyword can be told from them). */
 static char *
-merge_info (const char *old_filename, TdFlags flags)
+merge_info (const char *old_filename, TdFlags flags, guint32 letters, guint32 managed)
 {
   g_autofree char *ours = td_flags_to_maildir (flags);
   const char *colon = strchr (old_filename, ':');
-  GString *letters = g_string_new (ours);
+  GString *out = g_string_new (ours);
 
+  for (guint i = 0; i < TD_MAILDIR_KEYWORD_LETTERS; i++)
+    if (letters & (1u << i))
+      g_string_append_c (out, (char) ('a' + i));
   if (colon != NULL && g_str_has_prefix (colon, ":2,"))
     for (const char *p = colon + 3; *p != '\0'; p++)
-      if (strchr ("DFPRST", *p) == NULL && strchr (letters->str, *p) == NULL
-          && g_ascii_isalpha (*p))
-        g_string_append_c (letters, *p);
-  char *sorted = g_string_free (letters, FALSE);
+      {
+        gboolean keyword = *p >= 'a' && *p <= 'z';
+        if (!g_ascii_isalpha (*p) || strchr ("DFPRST", *p) != NULL || strchr (out->str, *p) != NULL
+            || (keyword && (managed & (1u << (*p - 'a')))))
+          continue;
+        g_string_append_c (out, *p);
+      }
+  char *sorted = g_string_free (out, FALSE);
   qsort (sorted, strlen (sorted), 1, compare_chars);
   return sorted;
+}
+
+/* Keywords: the folder's dovecot-keywords, read at each scan, so the letters of the files
+ * just scanned are read by the names that file gives them now. */
+
+static void
+read_keywords (TdMaildirFolder *folder)
+{
+  gsize len = 0;
+  g_autofree char *data = td_maildir_folder_read_small (folder, TD_MAILDIR_KEYWORDS_FILE,
+                                                         TD_MAILDIR_KEYWORDS_MAX_FILE, &len);
+  g_mutex_lock (&folder->keywords_lock);
+  td_maildir_keywords_clear (&folder->keywords);
+  if (data != NULL)
+    td_maildir_keywords_parse (data, len, &folder->keywords);
+  g_mutex_unlock (&folder->keywords_lock);
+}
+
+/**
+ * td_maildir_folder_dup_keyword:
+ * @folder: a folder
+ * @letter: a keyword letter's index, 0 for 'a'
+ *
+ * Returns: (transfer full) (nullable): the keyword the folder's dovecot-keywords names by
+ *   @letter, as of the last scan or addition
+ */
+char *
+td_maildir_folder_dup_keyword (TdMaildirFolder *folder, guint letter)
+{
+  g_return_val_if_fail (letter < TD_MAILDIR_KEYWORD_LETTERS, NULL);
+  g_mutex_lock (&folder->keywords_lock);
+  char *name = g_strdup (folder->keywords.names[letter]);
+  g_mutex_unlock (&folder->keywords_lock);
+  return name;
+}
+
+/**
+ * td_maildir_folder_named_letters:
+ * @folder: a folder
+ *
+ * Returns: the keyword letters its dovecot-keywords names, bit 0 for 'a'
+ */
+guint32
+td_maildir_folder_named_letters (TdMaildirFolder *folder)
+{
+  guint32 mask = 0;
+
+  g_mutex_lock (&folder->keywords_lock);
+  for (guint i = 0; i < TD_MAILDIR_KEYWORD_LETTERS; i++)
+    if (folder->keywords.names[i] != NULL)
+      mask |= 1u << i;
+  g_mutex_unlock (&folder->keywords_lock);
+  return mask;
+}
+
+/* dovecot-keywords is replaced whole: written in tmp/, flushed, renamed over the old one, so
+ * a crash leaves the old names or the new ones, never half a file. */
+static gboolean
+write_keywords (TdMaildirFolder *folder, const TdMaildirKeywords *keywords, GError **error)
+{
+  g_autofree char *text = td_maildir_keywords_format (keywords);
+  g_autofree char *tmp = g_strdup_printf (TD_MAILDIR_TMP_PREFIX "keywords-%s", unique_base ());
+  int fd = openat (folder->tmp_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  gsize len = strlen (text), off = 0;
+
+  if (fd < 0)
+    return io_error (error, "write the keywords file of", folder->path, errno);
+  while (off < len)
+    {
+      ssize_t n = write (fd, text + off, len - off);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      off += (gsize) n;
+    }
+  int err = off < len ? (errno ? errno : EIO) : 0;
+  if (err == 0 && fsync (fd) != 0)
+    err = errno;
+  if (close (fd) != 0 && err == 0)
+    err = errno;
+  if (err == 0 && renameat (folder->tmp_fd, tmp, folder->fd, TD_MAILDIR_KEYWORDS_FILE) != 0)
+    err = errno;
+  if (err != 0)
+    {
+      unlinkat (folder->tmp_fd, tmp, 0);
+      return io_error (error, "write the keywords file of", folder->path, err);
+    }
+  if (fsync (folder->fd) != 0)
+    return io_error (error, "write the keywords file of", folder->path, errno);
+  td_durable_step ("maildir: keywords file written");
+  return TRUE;
+}
+
+/**
+ * td_maildir_folder_keyword_letter:
+ * @folder: a folder
+ * @name: a valid keyword name
+ * @error: return location for an error
+ *
+ * The letter of @name in the folder's dovecot-keywords; a name it lacks is given the first
+ * free letter and the file is durably rewritten before this returns, so no file name uses a
+ * letter the keywords file does not name.
+ *
+ * Returns: the letter's index (0 for 'a'), or -1: no letter is free (@error unset), or the
+ *   file could not be written (@error set)
+ */
+int
+td_maildir_folder_keyword_letter (TdMaildirFolder *folder, const char *name, GError **error)
+{
+  g_mutex_lock (&folder->keywords_lock);
+  int letter = td_maildir_keywords_find (&folder->keywords, name);
+  if (letter < 0)
+    {
+      TdMaildirKeywords next = { { NULL } };
+      for (guint i = 0; i < TD_MAILDIR_KEYWORD_LETTERS; i++)
+        next.names[i] = g_strdup (folder->keywords.names[i]);
+      letter = td_maildir_keywords_add (&next, name);
+      if (letter >= 0 && !write_keywords (folder, &next, error))
+        letter = -1, td_maildir_keywords_clear (&next);
+      else if (letter >= 0)
+        td_maildir_keywords_clear (&folder->keywords), folder->keywords = next;
+      else
+        td_maildir_keywords_clear (&next);
+    }
+  g_mutex_unlock (&folder->keywords_lock);
+  return letter;
 }
 
 /**
@@ -399,19 +548,21 @@ merge_info (const char *old_filename, TdFlags flags)
  * @base: the message's base name
  * @entry: (inout): the message as scanned; updated to its new name
  * @flags: the flags it should have
+ * @letters: its keyword letters (bit 0 for 'a'), each named in the folder's dovecot-keywords
  * @error: return location for an error
  *
- * Renames the message into cur/ with @flags. A file that vanished meanwhile (a mail reader
- * moved it) is not an error: the next scan sees where it went.
+ * Renames the message into cur/ with @flags and @letters. A file that vanished meanwhile (a
+ * mail reader moved it) is not an error: the next scan sees where it went.
  *
  * Returns: %TRUE unless the rename failed
  */
 gboolean
 td_maildir_folder_set_flags (TdMaildirFolder *folder, const char *base, TdMaildirEntry *entry,
-                             TdFlags flags, GError **error)
+                             TdFlags flags, guint32 letters, GError **error)
 {
-  g_autofree char *letters = merge_info (entry->filename, flags);
-  g_autofree char *target = g_strdup_printf ("%s:2,%s", base, letters);
+  g_autofree char *info = merge_info (entry->filename, flags, letters,
+                                      td_maildir_folder_named_letters (folder));
+  g_autofree char *target = g_strdup_printf ("%s:2,%s", base, info);
 
   if (entry->in_cur && g_str_equal (target, entry->filename))
     return TRUE;
@@ -426,6 +577,7 @@ td_maildir_folder_set_flags (TdMaildirFolder *folder, const char *base, TdMaildi
   entry->filename = g_steal_pointer (&target);
   entry->in_cur = TRUE;
   entry->flags = flags;
+  entry->letters = letters;
   td_durable_step ("maildir: message renamed to new flags");
   return TRUE;
 }
@@ -437,20 +589,22 @@ td_maildir_folder_set_flags (TdMaildirFolder *folder, const char *base, TdMaildi
  * @entry: the message as scanned
  * @to: another folder of the same Maildir
  * @flags: the flags it should have there
+ * @letters: its keyword letters there, named in @to's dovecot-keywords
  * @error: return location for an error
  *
- * Renames the message into @to's cur/ with @flags, keeping its base name (a message the
- * server moved). A file of that name already in @to is never replaced: that, and a file that
- * vanished meanwhile, fail with %TD_STORAGE_ERROR_GONE and change nothing.
+ * Renames the message into @to's cur/ with @flags and @letters, keeping its base name (a
+ * message the server moved); its old keyword letters, which @folder named, are dropped. A
+ * file of that name already in @to is never replaced: that, and a file that vanished
+ * meanwhile, fail with %TD_STORAGE_ERROR_GONE and change nothing.
  *
  * Returns: %TRUE when the message is in @to
  */
 gboolean
 td_maildir_folder_move_to (TdMaildirFolder *folder, const char *base, const TdMaildirEntry *entry,
-                           TdMaildirFolder *to, TdFlags flags, GError **error)
+                           TdMaildirFolder *to, TdFlags flags, guint32 letters, GError **error)
 {
-  g_autofree char *letters = merge_info (entry->filename, flags);
-  g_autofree char *target = g_strdup_printf ("%s:2,%s", base, letters);
+  g_autofree char *info = merge_info (entry->filename, flags, letters, ~0u);
+  g_autofree char *target = g_strdup_printf ("%s:2,%s", base, info);
 
   if (renameat2 (entry->in_cur ? folder->cur_fd : folder->new_fd, entry->filename, to->cur_fd,
                  target, RENAME_NOREPLACE) != 0)
@@ -1169,24 +1323,26 @@ td_maildir_delivery_close (TdMaildirDelivery *d, gint64 mtime, GError **error)
  * td_maildir_delivery_publish:
  * @delivery: a closed delivery whose data is durable
  * @flags: the message's flags: none puts it in new/, any puts it in cur/ with ":2,"
+ * @letters: its keyword letters (bit 0 for 'a'), named in the folder's dovecot-keywords
  * @error: return location for an error
  *
  * Returns: %TRUE once the message is visible to mail readers
  */
 gboolean
-td_maildir_delivery_publish (TdMaildirDelivery *d, TdFlags flags, GError **error)
+td_maildir_delivery_publish (TdMaildirDelivery *d, TdFlags flags, guint32 letters,
+                             GError **error)
 {
-  g_autofree char *letters = td_flags_to_maildir (flags);
-  g_autofree char *target = *letters ? g_strdup_printf ("%s:2,%s", d->base, letters)
+  g_autofree char *info = merge_info ("", flags, letters, 0);
+  g_autofree char *target = *info ? g_strdup_printf ("%s:2,%s", d->base, info)
                                      : g_strdup (d->base);
 
   g_return_val_if_fail (d->fd < 0, FALSE);
-  if (renameat (d->folder->tmp_fd, d->tmp_name, *letters ? d->folder->cur_fd : d->folder->new_fd,
+  if (renameat (d->folder->tmp_fd, d->tmp_name, *info ? d->folder->cur_fd : d->folder->new_fd,
                 target) != 0)
     return io_error (error, "move a message into", d->folder->path, errno);
   d->published = TRUE;
   g_free (d->published_as);
-  d->published_as = g_build_filename (*letters ? "cur" : "new", target, NULL);
+  d->published_as = g_build_filename (*info ? "cur" : "new", target, NULL);
   td_durable_step ("maildir: message published");
   return TRUE;
 }

@@ -22,7 +22,8 @@ typedef struct
 {
   char *filename;   /* the name inside cur/ or new/ */
   gboolean in_cur;
-  TdFlags flags;
+  TdFlags flags;     /* the standard flags its name shows; the engine adds keyword bits */
+  guint32 letters;   /* the keyword letters its name shows, bit 0 for 'a' */
 } TdMaildirEntry;
 
 /* The prefix of Tidings' own files in tmp/, so only they are ever cleaned up. */
@@ -51,12 +52,16 @@ const char *td_maildir_folder_get_path (TdMaildirFolder *folder);
 guint td_maildir_folder_clean_tmp (TdMaildirFolder *folder);
 GHashTable *td_maildir_folder_scan (TdMaildirFolder *folder, GError **error);
 gboolean td_maildir_folder_set_flags (TdMaildirFolder *folder, const char *base,
-                                      TdMaildirEntry *entry, TdFlags flags, GError **error);
+                                      TdMaildirEntry *entry, TdFlags flags, guint32 letters,
+                                      GError **error);
 gboolean td_maildir_folder_remove (TdMaildirFolder *folder, const TdMaildirEntry *entry,
                                    GError **error);
 gboolean td_maildir_folder_move_to (TdMaildirFolder *folder, const char *base,
                                     const TdMaildirEntry *entry, TdMaildirFolder *to,
-                                    TdFlags flags, GError **error);
+                                    TdFlags flags, guint32 letters, GError **error);
+char *td_maildir_folder_dup_keyword (TdMaildirFolder *folder, guint letter);
+guint32 td_maildir_folder_named_letters (TdMaildirFolder *folder);
+int td_maildir_folder_keyword_letter (TdMaildirFolder *folder, const char *name, GError **error);
 gboolean td_maildir_folder_sync_dirs (TdMaildirFolder *folder, GError **error);
 void td_maildir_folder_dir_mtimes (TdMaildirFolder *folder, gint64 *cur_ns, gint64 *new_ns);
 gboolean td_maildir_dir_mtimes (TdMaildir *maildir, char **components, gint64 *cur_ns,
@@ -75,7 +80,7 @@ gboolean td_maildir_delivery_write (TdMaildirDelivery *delivery, const guint8 *d
                                     GError **error);
 gboolean td_maildir_delivery_close (TdMaildirDelivery *delivery, gint64 mtime, GError **error);
 gboolean td_maildir_delivery_publish (TdMaildirDelivery *delivery, TdFlags flags,
-                                      GError **error);
+                                      guint32 letters, GError **error);
 const char *td_maildir_delivery_get_base (TdMaildirDelivery *delivery);
 char *td_maildir_delivery_dup_path (TdMaildirDelivery *delivery);
 guint64 td_maildir_delivery_get_size (TdMaildirDelivery *delivery);

@@ -369,7 +369,7 @@ td_state_db_load_messages (TdStateDb *db, gint64 folder_id, GError **error)
       TdStateMessage m = { 0 };
       m.uid = (guint32) sqlite3_column_int64 (stmt, 0);
       m.base = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
-      m.flags = (TdFlags) sqlite3_column_int (stmt, 2) & TD_FLAGS_ALL;
+      m.flags = (TdFlags) sqlite3_column_int64 (stmt, 2);
       m.size = (guint64) sqlite3_column_int64 (stmt, 3);
       m.message_id = g_strdup ((const char *) sqlite3_column_text (stmt, 4));
       m.pending = sqlite3_column_int (stmt, 5) != 0;
@@ -392,7 +392,7 @@ td_state_db_put_message (TdStateDb *db, gint64 folder_id, const TdStateMessage *
   sqlite3_bind_int64 (stmt, 1, folder_id);
   sqlite3_bind_int64 (stmt, 2, m->uid);
   sqlite3_bind_text (stmt, 3, m->base, -1, SQLITE_STATIC);
-  sqlite3_bind_int (stmt, 4, (int) m->flags);
+  sqlite3_bind_int64 (stmt, 4, (sqlite3_int64) m->flags);
   sqlite3_bind_int64 (stmt, 5, (sqlite3_int64) m->size);
   sqlite3_bind_text (stmt, 6, m->message_id, -1, SQLITE_STATIC);
   sqlite3_bind_int (stmt, 7, m->pending ? 1 : 0);
@@ -406,7 +406,7 @@ td_state_db_set_flags (TdStateDb *db, gint64 folder_id, guint32 uid, TdFlags fla
                                   error);
   if (stmt == NULL)
     return FALSE;
-  sqlite3_bind_int (stmt, 1, (int) flags);
+  sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) flags);
   sqlite3_bind_int64 (stmt, 2, folder_id);
   sqlite3_bind_int64 (stmt, 3, uid);
   return step_done (db, stmt, error);
@@ -607,7 +607,7 @@ td_state_db_load_uploads (TdStateDb *db, gint64 folder_id, GError **error)
       u.token = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
       u.message_id = g_strdup ((const char *) sqlite3_column_text (stmt, 2));
       u.size = (guint64) sqlite3_column_int64 (stmt, 3);
-      u.flags = (TdFlags) sqlite3_column_int (stmt, 4) & TD_FLAGS_ALL;
+      u.flags = (TdFlags) sqlite3_column_int64 (stmt, 4);
       u.uidvalidity = (guint32) sqlite3_column_int64 (stmt, 5);
       u.min_uid = (guint32) sqlite3_column_int64 (stmt, 6);
       u.appended = sqlite3_column_int (stmt, 7) != 0;
@@ -633,7 +633,7 @@ td_state_db_put_upload (TdStateDb *db, gint64 folder_id, const TdStateUpload *u,
   sqlite3_bind_text (stmt, 3, u->token, -1, SQLITE_STATIC);
   sqlite3_bind_text (stmt, 4, u->message_id, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (stmt, 5, (sqlite3_int64) u->size);
-  sqlite3_bind_int (stmt, 6, (int) u->flags);
+  sqlite3_bind_int64 (stmt, 6, (sqlite3_int64) u->flags);
   sqlite3_bind_int64 (stmt, 7, u->uidvalidity);
   sqlite3_bind_int64 (stmt, 8, u->min_uid);
   sqlite3_bind_int (stmt, 9, u->appended ? 1 : 0);
@@ -779,6 +779,52 @@ td_state_db_load_left (TdStateDb *db, gint64 folder_id, GError **error)
     return db_error (db, error, "read the messages left on the server"), NULL;
   g_array_sort (out, compare_left);
   return g_steal_pointer (&out);
+}
+
+/**
+ * td_state_db_load_keywords:
+ * @db: the state DB
+ * @folder_id: a folder
+ * @error: return location for an error
+ *
+ * Returns: (transfer full) (element-type utf8): the folder's keyword names by slot, from
+ *   slot 0 on, as far as the slots run without a gap; %NULL on error
+ */
+GPtrArray *
+td_state_db_load_keywords (TdStateDb *db, gint64 folder_id, GError **error)
+{
+  sqlite3_stmt *stmt = statement (db, "SELECT slot, name FROM keywords WHERE folder_id = ? "
+                                      "ORDER BY slot", error);
+  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, folder_id);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      const char *name = (const char *) sqlite3_column_text (stmt, 1);
+      if (sqlite3_column_int64 (stmt, 0) == out->len && name != NULL)
+        g_ptr_array_add (out, g_strdup (name));
+    }
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    return db_error (db, error, "read the keywords"), NULL;
+  return g_steal_pointer (&out);
+}
+
+gboolean
+td_state_db_put_keyword (TdStateDb *db, gint64 folder_id, guint slot, const char *name,
+                         GError **error)
+{
+  sqlite3_stmt *stmt = statement (db, "INSERT OR REPLACE INTO keywords (folder_id, slot, name) "
+                                      "VALUES (?, ?, ?)", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, folder_id);
+  sqlite3_bind_int64 (stmt, 2, slot);
+  sqlite3_bind_text (stmt, 3, name, -1, SQLITE_TRANSIENT);
+  return step_done (db, stmt, error);
 }
 
 gboolean

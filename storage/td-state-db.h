@@ -111,6 +111,9 @@ gboolean td_state_db_remove_upload (TdStateDb *db, gint64 folder_id, const char 
                                     GError **error);
 GHashTable *td_state_db_load_local_only (TdStateDb *db, gint64 folder_id, GError **error);
 GArray *td_state_db_load_left (TdStateDb *db, gint64 folder_id, GError **error);
+GPtrArray *td_state_db_load_keywords (TdStateDb *db, gint64 folder_id, GError **error);
+gboolean td_state_db_put_keyword (TdStateDb *db, gint64 folder_id, guint slot, const char *name,
+                                  GError **error);
 gboolean td_state_db_put_left (TdStateDb *db, gint64 folder_id, const TdStateLeft *message,
                                GError **error);
 gboolean td_state_db_remove_left (TdStateDb *db, gint64 folder_id, guint32 uid,

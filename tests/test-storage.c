@@ -231,7 +231,7 @@ test_delivery_crlf (void)
     g_assert_true (td_maildir_delivery_write (d, (const guint8 *) pieces[i].data, pieces[i].len,
                                               &error));
   g_assert_true (td_maildir_delivery_close (d, 1000000000, &error));
-  g_assert_true (td_maildir_delivery_publish (d, TD_FLAG_SEEN | TD_FLAG_FLAGGED, &error));
+  g_assert_true (td_maildir_delivery_publish (d, TD_FLAG_SEEN | TD_FLAG_FLAGGED, 0, &error));
   g_autofree char *path = g_strdup_printf ("%s/INBOX/cur/%s:2,FS", root,
                                            td_maildir_delivery_get_base (d));
   gsize len = 0;
@@ -260,7 +260,7 @@ test_flags_and_tmp (void)
 
   td_maildir_delivery_write (d, (const guint8 *) "x", 1, &error);
   td_maildir_delivery_close (d, -1, &error);
-  td_maildir_delivery_publish (d, 0, &error);
+  td_maildir_delivery_publish (d, 0, 0, &error);
   td_maildir_delivery_free (d);
   g_autofree char *in_new = g_strdup_printf ("%s/INBOX/new/%s", root, base);
   g_assert_true (g_file_test (in_new, G_FILE_TEST_EXISTS));
@@ -271,7 +271,7 @@ test_flags_and_tmp (void)
   g_autoptr (GHashTable) scan = td_maildir_folder_scan (f, &error);
   TdMaildirEntry *e = g_hash_table_lookup (scan, base);
   g_assert_nonnull (e);
-  g_assert_true (td_maildir_folder_set_flags (f, base, e, TD_FLAG_SEEN | TD_FLAG_DRAFT, &error));
+  g_assert_true (td_maildir_folder_set_flags (f, base, e, TD_FLAG_SEEN | TD_FLAG_DRAFT, 0, &error));
   g_autofree char *expect = g_strdup_printf ("%s/INBOX/cur/%s:2,DSa", root, base);
   g_assert_true (g_file_test (expect, G_FILE_TEST_EXISTS));
 

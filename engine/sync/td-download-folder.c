@@ -420,7 +420,7 @@ td_download_folder_commit_batch (TdDownloadFolder *local, TdMaildir *maildir, GP
   for (guint i = 0; i < batch->len; i++)
     {
       TdPendingMessage *p = g_ptr_array_index (batch, i);
-      if (!td_maildir_delivery_publish (p->delivery, 0, &e))
+      if (!td_maildir_delivery_publish (p->delivery, 0, 0, &e))
         return fail (error, e, local->account);
     }
   if (!td_maildir_folder_sync_dirs (local->folder, &e))

@@ -140,11 +140,26 @@ td_folder_plan_new_from (const TdSyncPoint *point, const TdFolderState *state)
 
 /* Flags */
 
-static void
-add_store (GHashTable *stores, guint32 uid, TdFlags add, TdFlags remove)
+static guint
+store_hash (gconstpointer key)
 {
-  gpointer key = GUINT_TO_POINTER ((add << 8) | remove);
-  TdBackendFlagStore *store = g_hash_table_lookup (stores, key);
+  const TdBackendFlagStore *s = key;
+  return g_int64_hash (&s->add) ^ (g_int64_hash (&s->remove) * 31);
+}
+
+static gboolean
+store_equal (gconstpointer a, gconstpointer b)
+{
+  const TdBackendFlagStore *x = a, *y = b;
+  return x->add == y->add && x->remove == y->remove;
+}
+
+static void
+add_store (GHashTable *stores, guint32 uid, TdFlags add, TdFlags remove,
+           const char *const *keywords)
+{
+  TdBackendFlagStore wanted = { .add = add, .remove = remove };
+  TdBackendFlagStore *store = g_hash_table_lookup (stores, &wanted);
 
   if (store == NULL)
     {
@@ -152,7 +167,8 @@ add_store (GHashTable *stores, guint32 uid, TdFlags add, TdFlags remove)
       store->uids = g_array_new (FALSE, FALSE, sizeof (TdUidRange));
       store->add = add;
       store->remove = remove;
-      g_hash_table_insert (stores, key, store);
+      store->keywords = keywords;
+      g_hash_table_add (stores, store);
     }
   td_uid_set_add (store->uids, uid);
 }
@@ -169,55 +185,58 @@ compare_stores (gconstpointer a, gconstpointer b)
 {
   const TdBackendFlagStore *x = *(TdBackendFlagStore *const *) a;
   const TdBackendFlagStore *y = *(TdBackendFlagStore *const *) b;
-  guint kx = (x->add << 8) | x->remove, ky = (y->add << 8) | y->remove;
-  return kx < ky ? -1 : kx > ky;
+  if (x->add != y->add)
+    return x->add < y->add ? -1 : 1;
+  return x->remove < y->remove ? -1 : x->remove > y->remove;
 }
 
 /* Both sides' flag changes against the last common state, merged by td_flags_merge(); the
- * server's only where the policy pulls, the reader's only where it pushes. */
+ * server's only where the policy pulls, the reader's only where it pushes. The tables point
+ * into @changes and @local, which outlive them. */
 static void
 plan_flags (TdFolderPlan *plan, const TdSyncPolicy *policy, const TdLocalSide *local,
             const TdFolderChanges *changes)
 {
   g_autoptr (GHashTable) server = g_hash_table_new (g_direct_hash, g_direct_equal);
   g_autoptr (GHashTable) reader = g_hash_table_new (g_direct_hash, g_direct_equal);
-  g_autoptr (GHashTable) stores = g_hash_table_new (g_direct_hash, g_direct_equal);
+  g_autoptr (GHashTable) stores = g_hash_table_new (store_hash, store_equal);
 
   for (guint i = 0; policy->pulls && i < changes->changed->len; i++)
     {
       const TdMessageInfo *s = &g_array_index (changes->changed, TdMessageInfo, i);
-      g_hash_table_insert (server, GUINT_TO_POINTER (s->uid), GUINT_TO_POINTER (s->flags + 1));
+      g_hash_table_insert (server, GUINT_TO_POINTER (s->uid), (gpointer) &s->flags);
     }
   for (guint i = 0; policy->pushes && local->local_flags != NULL && i < local->local_flags->len;
        i++)
     {
       const TdLocalFlags *l = &g_array_index (local->local_flags, TdLocalFlags, i);
-      g_hash_table_insert (reader, GUINT_TO_POINTER (l->uid), GUINT_TO_POINTER (l->flags + 1));
+      g_hash_table_insert (reader, GUINT_TO_POINTER (l->uid), (gpointer) &l->flags);
     }
   for (guint i = 0; i < local->messages->len; i++)
     {
       const TdStateMessage *m = &g_array_index (local->messages, TdStateMessage, i);
-      guint sv = GPOINTER_TO_UINT (g_hash_table_lookup (server, GUINT_TO_POINTER (m->uid)));
-      guint lv = GPOINTER_TO_UINT (g_hash_table_lookup (reader, GUINT_TO_POINTER (m->uid)));
-      TdFlags base = m->flags, s = sv ? sv - 1 : base, l = lv ? lv - 1 : base;
+      const TdFlags *sv = g_hash_table_lookup (server, GUINT_TO_POINTER (m->uid));
+      const TdFlags *lv = g_hash_table_lookup (reader, GUINT_TO_POINTER (m->uid));
+      TdFlags base = m->flags, s = sv ? *sv : base, l = lv ? *lv : base;
       if (s == base && l == base)
         continue;
       TdFlagPlan p = { m->uid, base, td_flags_merge (base, s, l) };
       g_array_append_val (plan->flags, p);
       if (p.merged != s)
         {
-          add_store (stores, m->uid, p.merged & ~s, s & ~p.merged);
+          add_store (stores, m->uid, p.merged & ~s, s & ~p.merged, local->keywords);
           plan->flags_there++;
         }
       const TdMaildirEntry *e = local->disk ? g_hash_table_lookup (local->disk, m->base) : NULL;
-      if (e != NULL && td_flags_merge (base, p.merged, e->flags) != e->flags)
+      TdFlags file = e != NULL ? td_local_side_file_flags (local, e, base) : 0;
+      if (e != NULL && td_flags_merge (base, p.merged, file) != file)
         plan->flags_here++;
     }
   GHashTableIter it;
-  gpointer value;
+  gpointer key;
   g_hash_table_iter_init (&it, stores);
-  while (g_hash_table_iter_next (&it, NULL, &value))
-    g_ptr_array_add (plan->stores, value);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    g_ptr_array_add (plan->stores, key);
   g_ptr_array_sort (plan->stores, compare_stores);
 }
 

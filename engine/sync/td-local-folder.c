@@ -47,6 +47,7 @@ td_local_folder_free (TdLocalFolder *local)
   g_clear_pointer (&local->side.left, g_array_unref);
   g_clear_pointer (&local->side.new_files, g_ptr_array_unref);
   g_clear_pointer (&local->side.deleted, g_array_unref);
+  g_clear_pointer (&local->keywords, td_keyword_map_free);
   g_free (local);
 }
 
@@ -78,6 +79,179 @@ td_local_side_find (const TdLocalSide *side, guint32 uid, guint *index)
         hi = mid;
     }
   return NULL;
+}
+
+/**
+ * td_local_side_file_flags:
+ * @side: a folder's local side
+ * @entry: one of its files, as scanned
+ * @base: the message's flags after the last sync (its row)
+ *
+ * Returns: the flags the file says the message has: what its name shows, and @base's for
+ *   the keywords no name could show
+ */
+TdFlags
+td_local_side_file_flags (const TdLocalSide *side, const TdMaildirEntry *entry, TdFlags base)
+{
+  return (entry->flags & ~side->blind) | (base & side->blind);
+}
+
+/* The slots this run gave keywords go into the transaction that may record flags using
+ * them: a flag bit is never stored without its keyword's name. */
+static gboolean
+keep_keywords (TdLocalFolder *local, GError **error)
+{
+  return td_keyword_map_save (local->keywords, local->db, local->record.id, error);
+}
+
+/**
+ * td_local_folder_keyword_bits:
+ * @local: a folder
+ * @names: (nullable): keyword names as a listing of it gives them (TdMessageInfo.keywords)
+ *
+ * Returns: their flag bits in this folder
+ */
+TdFlags
+td_local_folder_keyword_bits (TdLocalFolder *local, const char *names)
+{
+  return td_keyword_map_from_names (local->keywords, names);
+}
+
+/**
+ * td_local_folder_absorb_keywords:
+ * @local: a folder
+ * @changes: (nullable): what the server listed of it
+ *
+ * Turns the keywords of the listed messages into their flag bits, before anything is
+ * planned from them.
+ */
+void
+td_local_folder_absorb_keywords (TdLocalFolder *local, TdFolderChanges *changes)
+{
+  if (changes == NULL)
+    return;
+  td_keyword_map_absorb (local->keywords, changes->changed);
+  td_keyword_map_absorb (local->keywords, changes->added);
+}
+
+/**
+ * td_local_folder_get_keyword_names:
+ * @local: a folder
+ *
+ * Returns: (transfer none) (array zero-terminated=1): the folder's keyword names by slot,
+ *   for stores and uploads to name the keyword bits by
+ */
+const char *const *
+td_local_folder_get_keyword_names (TdLocalFolder *local)
+{
+  return td_keyword_map_get_names (local->keywords);
+}
+
+/**
+ * td_local_folder_count_unshown_keywords:
+ * @local: a folder
+ *
+ * Returns: how many of the folder's keywords its file names cannot show (TdFolderReport)
+ */
+guint
+td_local_folder_count_unshown_keywords (TdLocalFolder *local)
+{
+  return td_keyword_map_count_no_letter (local->keywords)
+         + td_keyword_map_count_untracked (local->keywords);
+}
+
+/**
+ * td_local_folder_carry_flags:
+ * @from: the folder a message leaves
+ * @to: the folder it goes to
+ * @flags: its flags in @from
+ *
+ * Keyword bits are slots of their own folder: a message that changes folders keeps its
+ * keywords by name.
+ *
+ * Returns: @flags as bits of @to
+ */
+TdFlags
+td_local_folder_carry_flags (TdLocalFolder *from, TdLocalFolder *to, TdFlags flags)
+{
+  const char *const *names = td_keyword_map_get_names (from->keywords);
+  TdFlags out = flags & TD_FLAGS_SYSTEM;
+
+  if (from == to)
+    return flags;
+  for (guint slot = 0; names[slot] != NULL; slot++)
+    if (flags & TD_FLAG_KEYWORD (slot))
+      out |= td_keyword_map_from_names (to->keywords, names[slot]);
+  return out;
+}
+
+/**
+ * td_local_folder_begin:
+ * @local: a folder
+ * @error: return location for a storage error
+ *
+ * Begins a transaction of the state DB for the folder's records: every transaction that
+ * writes flags begins so.
+ *
+ * Returns: %TRUE when the transaction is open
+ */
+gboolean
+td_local_folder_begin (TdLocalFolder *local, GError **error)
+{
+  if (!td_state_db_begin (local->db, error))
+    return FALSE;
+  if (!keep_keywords (local, error))
+    return td_state_db_rollback (local->db), FALSE;
+  return TRUE;
+}
+
+/**
+ * td_local_folder_scan:
+ * @local: a folder
+ *
+ * Scans the folder's files, their keyword letters read as flag bits. The first scan also
+ * tells which keywords no file can show (TdLocalSide.blind).
+ *
+ * Returns: (transfer full): base name -> TdMaildirEntry; empty without a directory
+ */
+GHashTable *
+td_local_folder_scan (TdLocalFolder *local)
+{
+  if (local->folder == NULL)
+    return g_hash_table_new (g_str_hash, g_str_equal);
+  GHashTable *disk = td_maildir_folder_scan (local->folder, NULL);
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init (&it, disk);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    {
+      TdMaildirEntry *entry = value;
+      entry->flags |= td_keyword_map_from_letters (local->keywords, entry->letters);
+    }
+  if (!local->blind_known)
+    local->side.blind = td_keyword_map_blind (local->keywords);
+  local->blind_known = TRUE;
+  return disk;
+}
+
+/**
+ * td_local_folder_show_flags:
+ * @local: a folder
+ * @base: a message's base name
+ * @entry: (inout): its file as scanned; updated to its new name
+ * @flags: the flags its name is to show, keywords by their letters
+ * @error: return location for an error
+ *
+ * Returns: %TRUE unless dovecot-keywords or the rename failed
+ */
+gboolean
+td_local_folder_show_flags (TdLocalFolder *local, const char *base, TdMaildirEntry *entry,
+                            TdFlags flags, GError **error)
+{
+  guint32 letters;
+
+  return td_keyword_map_to_letters (local->keywords, flags, &letters, error)
+         && td_maildir_folder_set_flags (local->folder, base, entry, flags, letters, error);
 }
 
 /* The row of @uid, to change, and its @index (nullable) in the side's messages. */
@@ -178,7 +352,7 @@ resolve_pending (TdLocalFolder *local, GError **error)
   if (!any)
     return TRUE;
   disk = td_maildir_folder_scan (local->folder, NULL);
-  if (!td_state_db_begin (local->db, &e))
+  if (!td_local_folder_begin (local, &e))
     return td_local_folder_fail (error, e, local->side.name);
   for (guint i = local->side.messages->len; i-- > 0;)
     {
@@ -222,9 +396,7 @@ scan_local_changes (TdLocalFolder *local)
     td_maildir_folder_dir_mtimes (local->folder, &local->record.cur_mtime,
                                   &local->record.new_mtime);
   local->record.scanned_at = g_get_real_time () * 1000;
-  local->side.disk = local->folder != NULL
-                  ? td_maildir_folder_scan (local->folder, NULL)
-                  : g_hash_table_new (g_str_hash, g_str_equal);
+  local->side.disk = td_local_folder_scan (local);
   local->side.local_flags = g_array_new (FALSE, FALSE, sizeof (TdLocalFlags));
   local->side.deleted = g_array_new (FALSE, FALSE, sizeof (guint32));
   g_autoptr (GHashTable) known = g_hash_table_new (g_str_hash, g_str_equal);
@@ -233,9 +405,10 @@ scan_local_changes (TdLocalFolder *local)
       TdStateMessage *m = &g_array_index (local->side.messages, TdStateMessage, i);
       TdMaildirEntry *e = g_hash_table_lookup (local->side.disk, m->base);
       g_hash_table_add (known, m->base);
-      if (e != NULL && e->flags != m->flags)
+      TdFlags file = e != NULL ? td_local_side_file_flags (&local->side, e, m->flags) : 0;
+      if (e != NULL && file != m->flags)
         {
-          TdLocalFlags l = { m->uid, e->flags };
+          TdLocalFlags l = { m->uid, file };
           g_array_append_val (local->side.local_flags, l);
         }
       else if (e == NULL && !(m->flags & TD_FLAG_DELETED))
@@ -292,6 +465,10 @@ td_local_folder_prepare (TdStateDb *db, TdMaildir *maildir, const char *account,
                 : td_state_db_get_folder (db, account, name, &local->record, &e))
       || (local->side.messages = td_state_db_load_messages (db, local->record.id, &e)) == NULL)
     return td_local_folder_fail (error, e, name), NULL;
+  local->keywords = td_keyword_map_new (local->folder);
+  if (!td_keyword_map_load (local->keywords, db, local->record.id, &e))
+    return td_local_folder_fail (error, e, name), NULL;
+  local->side.keywords = td_keyword_map_get_names (local->keywords);
   if (!dry_run && !resolve_pending (local, error))
     return NULL;
   local->side.new_files = g_ptr_array_new_with_free_func (g_free);
@@ -301,7 +478,7 @@ td_local_folder_prepare (TdStateDb *db, TdMaildir *maildir, const char *account,
     return td_local_folder_fail (error, e, name), NULL;
   if (local->record.uidvalidity == 0 && local->side.messages->len == 0 && local->folder != NULL)
     {
-      g_autoptr (GHashTable) disk = td_maildir_folder_scan (local->folder, NULL);
+      g_autoptr (GHashTable) disk = td_local_folder_scan (local);
       local->side.untracked = g_hash_table_size (disk) > 0;
     }
   if (scan)
@@ -362,13 +539,14 @@ apply_flags (TdLocalFolder *local, GHashTable **disk, const TdFlagPlan *p, guint
   if (m == NULL)
     return TRUE;
   if (*disk == NULL)
-    *disk = td_maildir_folder_scan (local->folder, NULL);
+    *disk = td_local_folder_scan (local);
   TdMaildirEntry *entry = g_hash_table_lookup (*disk, m->base);
   if (entry != NULL)
     {
-      TdFlags file = td_flags_merge (p->base, p->merged, entry->flags);
-      *changed += file != entry->flags;
-      if (!td_maildir_folder_set_flags (local->folder, m->base, entry, file, &e))
+      TdFlags now = td_local_side_file_flags (&local->side, entry, p->base);
+      TdFlags file = td_flags_merge (p->base, p->merged, now);
+      *changed += file != now;
+      if (!td_local_folder_show_flags (local, m->base, entry, file, &e))
         return td_local_folder_fail (error, e, local->side.name);
     }
   if (!td_state_db_set_flags (local->db, local->record.id, m->uid, p->merged, &e))
@@ -384,7 +562,7 @@ remove_message (TdLocalFolder *local, GHashTable **disk, guint index, GError **e
   GError *e = NULL;
 
   if (*disk == NULL)
-    *disk = td_maildir_folder_scan (local->folder, NULL);
+    *disk = td_local_folder_scan (local);
   TdMaildirEntry *entry = g_hash_table_lookup (*disk, m->base);
   if ((entry != NULL && !td_maildir_folder_remove (local->folder, entry, &e))
       || !td_state_db_remove_message (local->db, local->record.id, m->uid, &e))
@@ -449,7 +627,7 @@ void
 td_local_folder_ensure_scanned (TdLocalFolder *local)
 {
   if (local->side.disk == NULL && local->folder != NULL)
-    local->side.disk = td_maildir_folder_scan (local->folder, NULL);
+    local->side.disk = td_local_folder_scan (local);
 }
 
 static int compare_left (const void *a, const void *b);
@@ -543,7 +721,7 @@ td_local_folder_apply_plan (TdLocalFolder *local, const GArray *flags, const GAr
   if (flags->len == 0 && removals->len == 0 && (left_new == NULL || left_new->len == 0)
       && (left_gone == NULL || left_gone->len == 0))
     return TRUE;
-  if (!td_state_db_begin (local->db, &e))
+  if (!td_local_folder_begin (local, &e))
     return td_local_folder_fail (error, e, local->side.name);
   if (!apply_in_transaction (local, flags, removals, remove_here, left_new, left_gone,
                              flags_changed, removed, error))
@@ -589,6 +767,11 @@ insert_rows (GPtrArray *locals, GPtrArray *batches, gboolean pending, GError **e
       TdLocalFolder *local = g_ptr_array_index (locals, k);
       GPtrArray *batch = g_ptr_array_index (batches, k);
       g_return_val_if_fail (local->db == db, FALSE);
+      if (!keep_keywords (local, &e))
+        {
+          td_state_db_rollback (db);
+          return td_local_folder_fail (error, e, local->side.name);
+        }
       for (guint i = 0; i < batch->len; i++)
         {
           TdPendingMessage *p = g_ptr_array_index (batch, i);
@@ -671,6 +854,17 @@ td_local_folder_commit_batches (GPtrArray *locals, TdMaildir *maildir, GPtrArray
     messages += ((GPtrArray *) g_ptr_array_index (batches, k))->len;
   if (messages == 0)
     return TRUE;
+  for (guint k = 0; k < locals->len; k++)
+    {
+      TdLocalFolder *local = g_ptr_array_index (locals, k);
+      GPtrArray *batch = g_ptr_array_index (batches, k);
+      for (guint i = 0; i < batch->len; i++)
+        {
+          TdPendingMessage *p = g_ptr_array_index (batch, i);
+          p->info.flags |= td_keyword_map_from_names (local->keywords, p->info.keywords);
+          g_clear_pointer (&p->info.keywords, g_free);
+        }
+    }
   if (!td_maildir_sync_filesystem (maildir, &e))
     return td_local_folder_fail (error, e, ((TdLocalFolder *) locals->pdata[0])->side.name);
   if (!insert_rows (locals, batches, TRUE, error))
@@ -682,7 +876,9 @@ td_local_folder_commit_batches (GPtrArray *locals, TdMaildir *maildir, GPtrArray
       for (guint i = 0; i < batch->len; i++)
         {
           TdPendingMessage *p = g_ptr_array_index (batch, i);
-          if (!td_maildir_delivery_publish (p->delivery, p->info.flags, &e))
+          guint32 letters;
+          if (!td_keyword_map_to_letters (local->keywords, p->info.flags, &letters, &e)
+              || !td_maildir_delivery_publish (p->delivery, p->info.flags, letters, &e))
             return td_local_folder_fail (error, e, local->side.name);
         }
     }
@@ -870,7 +1066,7 @@ assign_in_transaction (TdLocalFolder *local, GArray *candidates, GArray *server,
 {
   GError *e = NULL;
 
-  if (!td_state_db_begin (local->db, &e))
+  if (!td_local_folder_begin (local, &e))
     return td_local_folder_fail (error, e, local->side.name);
   if (clear_first && !td_state_db_clear_messages (local->db, local->record.id, &e))
     {
@@ -929,7 +1125,7 @@ td_local_folder_rematch (TdLocalFolder *local, GArray *server, guint32 uidvalidi
    * server's reset, not the user, removed it. */
   for (guint i = 0; i < local->side.messages->len; i++)
     g_hash_table_add (kept, g_array_index (local->side.messages, TdStateMessage, i).base);
-  if (!td_state_db_begin (local->db, &e))
+  if (!td_local_folder_begin (local, &e))
     return td_local_folder_fail (error, e, local->side.name);
   for (guint i = 0; i < old->len; i++)
     {
@@ -1004,7 +1200,7 @@ td_local_folder_leave_on_server (TdLocalFolder *local, GArray *server, GArray *t
       g_array_append_val (rows, t);
       (*(why == TD_LEAVE_TOO_OLD ? too_old : too_big))++;
     }
-  if (!td_state_db_begin (local->db, &e))
+  if (!td_local_folder_begin (local, &e))
     return td_local_folder_fail (error, e, local->side.name);
   gboolean ok = td_state_db_remove_left (local->db, local->record.id, 0, &e);
   for (guint i = 0; ok && i < rows->len; i++)
@@ -1110,7 +1306,7 @@ td_local_folder_adopt (TdLocalFolder *local, GArray *server, guint32 uidvalidity
                        const char *mbsync_state, GArray *to_fetch, guint *matched,
                        GError **error)
 {
-  g_autoptr (GHashTable) disk = td_maildir_folder_scan (local->folder, NULL);
+  g_autoptr (GHashTable) disk = td_local_folder_scan (local);
   g_autoptr (GHashTable) mbsync = mbsync_pairs (local, mbsync_state, uidvalidity);
   g_autoptr (GArray) candidates = g_array_new (FALSE, FALSE, sizeof (Candidate));
   g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
@@ -1210,6 +1406,11 @@ td_local_folder_finish_many (TdLocalFinish *finishes, guint n, GError **error)
       TdLocalFinish *f = &finishes[k];
       g_return_val_if_fail (f->local->db == db, FALSE);
       f->flags_changed = f->removed = 0;
+      if (!keep_keywords (f->local, &e))
+        {
+          td_state_db_rollback (db);
+          return td_local_folder_fail (error, e, f->local->side.name);
+        }
       if (!apply_in_transaction (f->local, f->flags, f->removals, f->remove_here,
                                  f->left_new, f->left_gone, &f->flags_changed,
                                  &f->removed, error))

@@ -31,9 +31,13 @@ typedef struct
   GArray *deleted;        /* guint32: UIDs whose files the mail reader deleted */
   gboolean wiped;         /* no file left, though the folder held messages */
   GArray *left;           /* TdStateLeft: what max-size or max-age left on the server, by UID */
+  TdFlags blind;          /* keyword bits no file name could show at the scan (no letter) */
+  const char *const *keywords; /* the names of the keyword bits, by slot */
 } TdLocalSide;
 
 const TdStateMessage *td_local_side_find (const TdLocalSide *side, guint32 uid, guint *index);
+TdFlags td_local_side_file_flags (const TdLocalSide *side, const TdMaildirEntry *entry,
+                                  TdFlags base);
 
 /* The folder itself: its directory, its DB record and the side above. Opaque outside
  * td-local-folder.c and td-local-push.c. */
@@ -65,6 +69,11 @@ const TdLocalSide *td_local_folder_get_side (TdLocalFolder *local);
 void td_local_folder_note_skipped (TdLocalFolder *local, char *why);
 GPtrArray *td_local_folder_take_skipped (TdLocalFolder *local, guint *unreadable);
 TdMaildirFolder *td_local_folder_get_maildir_folder (TdLocalFolder *local);
+TdFlags td_local_folder_keyword_bits (TdLocalFolder *local, const char *names);
+void td_local_folder_absorb_keywords (TdLocalFolder *local, TdFolderChanges *changes);
+const char *const *td_local_folder_get_keyword_names (TdLocalFolder *local);
+guint td_local_folder_count_unshown_keywords (TdLocalFolder *local);
+TdFlags td_local_folder_carry_flags (TdLocalFolder *from, TdLocalFolder *to, TdFlags flags);
 void td_local_folder_sync_point (TdLocalFolder *local, gint64 not_before, TdSyncPoint *point);
 void td_local_folder_ensure_scanned (TdLocalFolder *local);
 gboolean td_local_folder_apply_plan (TdLocalFolder *local, const GArray *flags,

@@ -31,7 +31,7 @@ in_one_transaction (TdLocalFolder *local, guint n, RowStep step, gpointer data, 
 {
   GError *e = NULL;
 
-  if (!td_state_db_begin (local->db, &e))
+  if (!td_local_folder_begin (local, &e))
     return td_local_folder_fail (error, e, local->side.name);
   for (guint i = 0; i < n; i++)
     if (!step (local, i, data, &e))
@@ -273,8 +273,14 @@ rename_files (TdLocalFolder *to, TakeMoved *t, guint *taken, GError **error)
         continue;
       const TdStateMessage *row = td_local_folder_find (t->from, m->uid, NULL);
       TdMaildirEntry *entry = g_hash_table_lookup (t->from->side.disk, row->base);
-      TdFlags flags = td_flags_merge (row->flags, m->flags, entry->flags);
-      if (!td_maildir_folder_move_to (t->from->folder, row->base, entry, to->folder, flags, &e))
+      /* Keyword bits are slots of their own folder's: the reader's changes are taken in the
+       * standard flags; the keywords are the server's in the new folder. */
+      TdFlags flags = (td_flags_merge (row->flags, m->flags, entry->flags) & TD_FLAGS_SYSTEM)
+                      | (m->flags & TD_FLAGS_KEYWORDS);
+      guint32 letters;
+      if (!td_keyword_map_to_letters (to->keywords, flags, &letters, &e)
+          || !td_maildir_folder_move_to (t->from->folder, row->base, entry, to->folder, flags,
+                                         letters, &e))
         {
           if (!g_error_matches (e, TD_STORAGE_ERROR, TD_STORAGE_ERROR_GONE))
             return td_local_folder_fail (error, e, to->side.name);

@@ -44,7 +44,7 @@ td_local_folder_forget_deleted (TdLocalFolder *local, GArray *uids, gboolean exp
 {
   GError *e = NULL;
 
-  if (!td_state_db_begin (local->db, &e))
+  if (!td_local_folder_begin (local, &e))
     return td_local_folder_fail (error, e, local->side.name);
   for (guint r = 0; r < uids->len; r++)
     {
@@ -173,9 +173,10 @@ record_upload (TdLocalFolder *local, const TdStateUpload *u, guint32 uid, GError
   m.base = g_strdup (u->base);
   m.message_id = g_strdup (u->message_id);
   td_local_folder_insert (local, &m);
-  if (e != NULL && e->flags != u->flags && local->side.local_flags != NULL)
+  TdFlags file = e != NULL ? td_local_side_file_flags (&local->side, e, u->flags) : 0;
+  if (e != NULL && file != u->flags && local->side.local_flags != NULL)
     {
-      TdLocalFlags l = { uid, e->flags };
+      TdLocalFlags l = { uid, file };
       g_array_append_val (local->side.local_flags, l);
     }
   return TRUE;
@@ -231,7 +232,7 @@ td_local_folder_resolve_uploads (TdLocalFolder *local, GArray *server, gboolean 
   g_autoptr (GArray) kept = g_array_new (FALSE, TRUE, sizeof (TdStateUpload));
 
   *found = *moved = 0;
-  if (!td_state_db_begin (local->db, &e))
+  if (!td_local_folder_begin (local, &e))
     return td_local_folder_fail (error, e, local->side.name);
   for (guint i = 0; i < local->side.uploads->len; i++)
     {
@@ -340,7 +341,7 @@ td_local_folder_begin_uploads (TdLocalFolder *local, const TdFolderState *state,
   /* Files matched to server messages since the scan (adopted) are not new any more. */
   for (guint i = 0; i < local->side.messages->len; i++)
     g_hash_table_add (known, g_array_index (local->side.messages, TdStateMessage, i).base);
-  if (!td_state_db_begin (local->db, &e))
+  if (!td_local_folder_begin (local, &e))
     return td_local_folder_fail (error, e, local->side.name);
   for (guint i = 0; i < local->side.new_files->len; i++)
     {
@@ -409,6 +410,7 @@ td_local_folder_open_uploads (TdLocalFolder *local, guint first, guint count, GE
       up->upload.stream = g_converter_input_stream_new (file, G_CONVERTER (crlf));
       up->upload.size = u->size;
       up->upload.flags = u->flags;
+      up->upload.keywords = td_keyword_map_get_names (local->keywords);
       up->upload.date = mtime;
       up->row = i;
       g_ptr_array_add (out, up);
@@ -432,7 +434,7 @@ td_local_folder_finish_uploads (TdLocalFolder *local, GPtrArray *sent, GError **
 {
   GError *e = NULL;
 
-  if (!td_state_db_begin (local->db, &e))
+  if (!td_local_folder_begin (local, &e))
     return td_local_folder_fail (error, e, local->side.name);
   for (guint i = 0; i < sent->len; i++)
     {

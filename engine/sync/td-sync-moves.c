@@ -265,10 +265,11 @@ find_work (TdSyncRunner *self, gpointer arg, GError **error)
       const TdMoveSource *s = &g_array_index (sources, TdMoveSource, p->source);
       const TdMoveArrival *a = &g_array_index (arrivals, TdMoveArrival, p->arrival);
       TdFolderEntry *from = g_ptr_array_index (self->entries, s->folder);
+      TdFolderEntry *to = g_ptr_array_index (self->entries, a->folder);
       const TdStateMessage *row = td_local_side_find (td_local_folder_get_side (from->local),
                                                       s->uid, NULL);
       TdLocalMove move = { s->uid, g_strdup (a->base), g_strdup (s->message_id), s->size,
-                           row->flags };
+                           td_local_folder_carry_flags (from->local, to->local, row->flags) };
       MoveGroup *g = group_for (m->groups, s->folder, a->folder, sizeof (TdLocalMove),
                                 (GDestroyNotify) td_local_move_clear);
       g_array_append_val (g->moves, move);
@@ -550,7 +551,11 @@ candidates_listed (GObject *source, GAsyncResult *result, gpointer data)
       TdMessageInfo *info = &g_array_index (listed, TdMessageInfo, i);
       if (info->message_id == NULL || !td_uid_set_contains (wanted, info->uid))
         continue;
-      Candidate c = { l->folder, info->uid, info->flags, info->size,
+      TdFolderEntry *target = g_ptr_array_index (m->self->entries, l->folder);
+      TdFlags flags = info->flags;
+      if (target->local != NULL)
+        flags |= td_local_folder_keyword_bits (target->local, info->keywords);
+      Candidate c = { l->folder, info->uid, flags, info->size,
                       g_steal_pointer (&info->message_id) };
       g_array_append_val (m->candidates, c);
     }

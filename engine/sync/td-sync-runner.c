@@ -88,7 +88,10 @@ td_sync_runner_end_folder (TdSyncRunner *self, GError *error)
   if (error != NULL)
     run->report->error = error;
   if (run->local != NULL)
-    run->report->skipped = td_local_folder_take_skipped (run->local, &run->report->unreadable);
+    {
+      run->report->skipped = td_local_folder_take_skipped (run->local, &run->report->unreadable);
+      run->report->keywords_unshown = td_local_folder_count_unshown_keywords (run->local);
+    }
   td_sync_runner_folder_done (self, run->report);
   td_folder_run_free (run);
   td_sync_runner_next_folder (self);
@@ -620,6 +623,7 @@ plan_work (TdSyncRunner *self, gpointer arg, GError **error)
   FolderRun *run = self->run;
   TdFolderInput input = { run->info->name, NULL, run->point, run->state, p->changes };
 
+  td_local_folder_absorb_keywords (run->local, p->changes);
   /* The server's flag changes reach files whatever the reader did: their flags count. */
   if (self->policy.pulls && p->changes->changed->len > 0)
     td_local_folder_ensure_scanned (run->local);

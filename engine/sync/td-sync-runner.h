@@ -61,6 +61,9 @@ typedef struct
   guint unreadable;     /* of @skipped, files that could not be read: the run ends with 1 */
   guint too_big;        /* messages over max-size left on the server */
   guint too_old;        /* messages older than max-age left on the server */
+  guint keywords_unshown; /* keywords the files cannot show: all 26 Maildir letters taken
+                             (kept in the state DB), or beyond TD_KEYWORD_SLOTS (kept on
+                             the server only) */
   TdSpecialUse special; /* what the server says the folder is for (SPECIAL-USE) */
   GError *error;
 } TdFolderReport;

@@ -291,6 +291,7 @@ td_sync_runner_plan_entry (TdSyncRunner *self, TdFolderEntry *entry, GError **er
   TdFolderInput input = { .name = entry->info->name, .point = entry->point };
   if (survey != NULL && survey->error == NULL && same_point (&entry->asked, &entry->point))
     {
+      td_local_folder_absorb_keywords (entry->local, survey->changes);
       input.local = td_local_folder_get_side (entry->local);
       input.state = survey->state;
       input.changes = survey->changes;
