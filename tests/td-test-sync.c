@@ -501,6 +501,42 @@ seed_inbox_files (Fixture *f, guint count, gsize size)
 }
 
 /**
+ * start_helper:
+ * @port: (out): the port the helper listens on
+ * @script: a loopback helper of tests/ (see tests/loopback_helper.py)
+ * @...: its arguments, then %NULL
+ *
+ * Starts @script, which prints its port and serves until its standard input closes.
+ */
+GSubprocess *
+start_helper (guint16 *port, const char *script, ...)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GError) error = NULL;
+  va_list args;
+
+  g_ptr_array_add (argv, g_strdup ("python3"));
+  g_ptr_array_add (argv, g_build_filename (TD_TEST_SRCDIR, script, NULL));
+  va_start (args, script);
+  for (const char *a = va_arg (args, const char *); a != NULL; a = va_arg (args, const char *))
+    g_ptr_array_add (argv, g_strdup (a));
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+  GSubprocess *helper = g_subprocess_newv ((const char *const *) argv->pdata,
+                                           G_SUBPROCESS_FLAGS_STDIN_PIPE
+                                             | G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  g_assert_no_error (error);
+  g_autoptr (GDataInputStream) out = g_data_input_stream_new (
+    g_subprocess_get_stdout_pipe (helper));
+  g_autofree char *line = g_data_input_stream_read_line (out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (line);
+  *port = (guint16) g_ascii_strtoull (line, NULL, 10);
+  g_assert_cmpuint (*port, >, 0);
+  return helper;
+}
+
+/**
  * start_throttle:
  * Starts tests/throttle-proxy.py in front of the server's @target port: at most @rate
  * bytes a second towards the client (0: no limit), and with @cut > 0 the first connection
@@ -509,23 +545,11 @@ seed_inbox_files (Fixture *f, guint count, gsize size)
 GSubprocess *
 start_throttle (Fixture *f, guint16 target, guint rate, guint64 cut, guint16 *port)
 {
-  g_autofree char *script = g_build_filename (TD_TEST_SRCDIR, "throttle-proxy.py", NULL);
   g_autofree char *to = g_strdup_printf ("%u", target);
   g_autofree char *bytes = g_strdup_printf ("%u", rate);
   g_autofree char *after = cut > 0 ? g_strdup_printf ("%" G_GUINT64_FORMAT, cut) : NULL;
-  g_autoptr (GError) error = NULL;
-  GSubprocess *proxy = g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE
-                                           | G_SUBPROCESS_FLAGS_STDOUT_PIPE,
-                                         &error, "python3", script, to, bytes, after, NULL);
-  g_assert_no_error (error);
-  g_autoptr (GDataInputStream) out = g_data_input_stream_new (
-    g_subprocess_get_stdout_pipe (proxy));
-  g_autofree char *line = g_data_input_stream_read_line (out, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (line);
-  *port = (guint16) g_ascii_strtoull (line, NULL, 10);
-  g_assert_cmpuint (*port, >, 0);
-  return proxy;
+
+  return start_helper (port, "throttle-proxy.py", to, bytes, after, NULL);
 }
 
 /* Whether a --verbose trace in @err shows Tidings sending a command that holds @fragment

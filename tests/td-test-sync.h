@@ -54,6 +54,7 @@ void seed_folder_files (Fixture *f, const char *folder, guint count, gsize size)
 void seed_files_dated (Fixture *f, const char *folder, guint count, gsize size,
                        gint64 received);
 void seed_inbox_files (Fixture *f, guint count, gsize size);
+GSubprocess *start_helper (guint16 *port, const char *script, ...) G_GNUC_NULL_TERMINATED;
 GSubprocess *start_throttle (Fixture *f, guint16 target, guint rate, guint64 cut,
                              guint16 *port);
 

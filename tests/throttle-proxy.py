@@ -8,7 +8,8 @@ import asyncio
 import sys
 import time
 
-LIFETIME = 300
+import loopback_helper
+
 CHUNK = 16 * 1024
 
 
@@ -77,14 +78,8 @@ async def main():
         client_w.close()
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    print(server.sockets[0].getsockname()[1], flush=True)
-    loop = asyncio.get_running_loop()
-    stdin_closed = loop.run_in_executor(None, sys.stdin.read)
-    await asyncio.wait_for(stdin_closed, LIFETIME)
+    await loopback_helper.serve(server)
 
 
 if __name__ == "__main__":
-    try:
-        asyncio.run(main())
-    except asyncio.TimeoutError:
-        pass
+    loopback_helper.run(main)
