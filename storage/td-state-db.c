@@ -342,6 +342,7 @@ td_state_message_clear (TdStateMessage *message)
 {
   g_clear_pointer (&message->base, g_free);
   g_clear_pointer (&message->message_id, g_free);
+  g_clear_pointer (&message->email_id, g_free);
 }
 
 /**
@@ -355,8 +356,9 @@ td_state_message_clear (TdStateMessage *message)
 GArray *
 td_state_db_load_messages (TdStateDb *db, gint64 folder_id, GError **error)
 {
-  sqlite3_stmt *stmt = statement (db, "SELECT uid, base, flags, size, message_id, pending "
-                                      "FROM messages WHERE folder_id = ? ORDER BY uid", error);
+  sqlite3_stmt *stmt = statement (db, "SELECT uid, base, flags, size, message_id, pending, "
+                                      "email_id FROM messages WHERE folder_id = ? "
+                                      "ORDER BY uid", error);
   g_autoptr (GArray) out = g_array_new (FALSE, TRUE, sizeof (TdStateMessage));
   int rc;
 
@@ -373,6 +375,7 @@ td_state_db_load_messages (TdStateDb *db, gint64 folder_id, GError **error)
       m.size = (guint64) sqlite3_column_int64 (stmt, 3);
       m.message_id = g_strdup ((const char *) sqlite3_column_text (stmt, 4));
       m.pending = sqlite3_column_int (stmt, 5) != 0;
+      m.email_id = g_strdup ((const char *) sqlite3_column_text (stmt, 6));
       g_array_append_val (out, m);
     }
   sqlite3_reset (stmt);
@@ -385,7 +388,8 @@ gboolean
 td_state_db_put_message (TdStateDb *db, gint64 folder_id, const TdStateMessage *m, GError **error)
 {
   sqlite3_stmt *stmt = statement (db, "INSERT OR REPLACE INTO messages (folder_id, uid, base, "
-                                      "flags, size, message_id, pending) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                      "flags, size, message_id, pending, email_id) "
+                                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                                   error);
   if (stmt == NULL)
     return FALSE;
@@ -396,6 +400,7 @@ td_state_db_put_message (TdStateDb *db, gint64 folder_id, const TdStateMessage *
   sqlite3_bind_int64 (stmt, 5, (sqlite3_int64) m->size);
   sqlite3_bind_text (stmt, 6, m->message_id, -1, SQLITE_STATIC);
   sqlite3_bind_int (stmt, 7, m->pending ? 1 : 0);
+  sqlite3_bind_text (stmt, 8, m->email_id, -1, SQLITE_STATIC);
   return step_done (db, stmt, error);
 }
 

@@ -34,6 +34,7 @@ typedef struct
   guint64 size;
   char *message_id;
   gboolean pending;
+  char *email_id;     /* nullable: the server's EMAILID (TdMessageInfo.email_id) */
 } TdStateMessage;
 
 /* A message max-size or max-age left on the server (versions 5 to 7). */

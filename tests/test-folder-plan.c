@@ -833,6 +833,61 @@ test_moves_twins (void)
   g_assert_cmpuint (g_array_index (pairs, TdMovePair, 0).arrival, ==, 0);
 }
 
+static void
+add_server_pair (GArray *sources, GArray *arrivals, guint32 uid, const char *message_id,
+                 guint64 size, const char *gone_id, const char *come_id)
+{
+  TdMoveSource s = { 0, uid, NULL, message_id, size, gone_id };
+  TdMoveArrival a = { 1, NULL, message_id, size, come_id };
+  g_array_append_val (sources, s);
+  g_array_append_val (arrivals, a);
+}
+
+static gboolean
+paired (GArray *pairs, guint source, guint arrival)
+{
+  for (guint i = 0; i < pairs->len; i++)
+    if (g_array_index (pairs, TdMovePair, i).source == source)
+      return g_array_index (pairs, TdMovePair, i).arrival == arrival;
+  return FALSE;
+}
+
+/* The server's moves with EMAILIDs (RFC 8474): equal ids pair even without a Message-ID or
+ * among look-alikes; different ids never pair, however alike; an id missing on one side
+ * leaves Message-ID and size to decide; an id twice on a side, or on two sizes, pairs
+ * nothing by id. */
+static void
+test_moves_email_ids (void)
+{
+  g_autoptr (GArray) sources = g_array_new (FALSE, FALSE, sizeof (TdMoveSource));
+  g_autoptr (GArray) arrivals = g_array_new (FALSE, FALSE, sizeof (TdMoveArrival));
+
+  add_server_pair (sources, arrivals, 1, NULL, 100, "E1", "E1");          /* no Message-ID */
+  add_server_pair (sources, arrivals, 2, "<same@x>", 200, "E2", "E2");    /* look-alikes, */
+  add_server_pair (sources, arrivals, 3, "<same@x>", 200, "E3", "E3");    /* told by id */
+  add_server_pair (sources, arrivals, 4, "<f@x>", 300, "E4", "E4-other"); /* not the same */
+  add_server_pair (sources, arrivals, 5, "<g@x>", 400, NULL, "E5");       /* row from before */
+  add_server_pair (sources, arrivals, 6, "<h@x>", 500, "E6", "E6");
+  TdMoveArrival copy = { 2, NULL, "<h@x>", 500, "E6" };                  /* and a copy */
+  g_array_append_val (arrivals, copy);
+  TdMoveSource odd = { 0, 7, NULL, NULL, 600, "E7" };       /* one id, two sizes: a server's */
+  TdMoveArrival odd_there = { 1, NULL, NULL, 601, "E7" };   /* mistake, no pair */
+  g_array_append_val (sources, odd);
+  g_array_append_val (arrivals, odd_there);
+  g_autoptr (GArray) pairs = td_move_plan_pair (sources, arrivals);
+  g_assert_true (paired (pairs, 0, 0));
+  g_assert_true (paired (pairs, 1, 1));
+  g_assert_true (paired (pairs, 2, 2));
+  g_assert_false (paired (pairs, 3, 3));
+  g_assert_true (paired (pairs, 4, 4));
+  g_assert_false (paired (pairs, 5, 5) || paired (pairs, 5, 6));
+  g_assert_false (paired (pairs, 6, 7));
+  g_assert_cmpuint (pairs->len, ==, 4);
+  for (guint i = 1; i < pairs->len; i++)
+    g_assert_cmpuint (g_array_index (pairs, TdMovePair, i - 1).source, <,
+                      g_array_index (pairs, TdMovePair, i).source);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -840,6 +895,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sync/plan/flags/merge-rule", test_merge_rule);
   g_test_add_func ("/sync/plan/moves/pair", test_moves_pair);
   g_test_add_func ("/sync/plan/moves/twins", test_moves_twins);
+  g_test_add_func ("/sync/plan/moves/email-ids", test_moves_email_ids);
   g_test_add_func ("/sync/plan/flags/both-sides", test_flags_both_sides);
   g_test_add_func ("/sync/plan/flags/pull-only", test_flags_pull_only);
   g_test_add_func ("/sync/plan/removals/guard", test_removals_guard);

@@ -339,6 +339,74 @@ test_whole_folder (Fixture *f, gconstpointer data)
   assert_local_matches (f, "Archive", "Archive");
 }
 
+/* The files of @folder here, in new/ and cur/. */
+static guint
+count_files (Fixture *f, const char *folder)
+{
+  guint n = 0;
+  for (guint k = 0; k < 2; k++)
+    {
+      g_autofree char *path = g_build_filename (f->maildir, folder, k ? "cur" : "new", NULL);
+      g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+      while (dir != NULL && g_dir_read_name (dir) != NULL)
+        n++;
+    }
+  return n;
+}
+
+/* A server with OBJECTID (RFC 8474) names a message's content with an EMAILID that moves
+ * with it: two look-alike messages without a Message-ID (same size, nothing to tell them
+ * by otherwise) moved on the server are renamed here, not downloaded again. Dovecot 2.3
+ * has no OBJECTID, so tests/objectid-proxy.py stands in front of it and gives its X-GUIDs
+ * as EMAILIDs; without them these two would be downloaded again. */
+static void
+test_server_moves_email_ids (Fixture *f, gconstpointer data)
+{
+  g_autofree char *target = g_strdup_printf ("%u", f->dovecot->imap_port);
+  g_autofree char *key = g_build_filename (f->dovecot->dir, "key.pem", NULL);
+  guint16 port = 0;
+  g_autoptr (GSubprocess) proxy = start_helper (&port, "objectid-proxy.py", target,
+                                                f->dovecot->cert, key, NULL);
+  g_autofree char *cfg = account_config_at (f, "imap", port,
+                                            "password = " TD_TEST_PASSWORD "\n");
+
+  td_test_dovecot_doveadm (f->dovecot, "mailbox", "create", "-u", TD_TEST_USER, "Archive", NULL);
+  for (char c = 'A'; c <= 'B'; c++)
+    {
+      GString *m = g_string_new (NULL);
+      g_string_append_printf (m, "From: a@example.org\r\nSubject: note %c\r\n\r\n", c);
+      while (m->len < BIG_BODY)
+        g_string_append (m, "a line of a long note without any Message-ID at all\r\n");
+      td_test_dovecot_save (f->dovecot, "INBOX", m->str, m->len);
+      g_string_free (m, TRUE);
+    }
+  TdTestRun r = td_test_tidings (cfg, "sync", "--verbose", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_true (sent_command (r.err, "EMAILID"));
+  td_test_run_clear (&r);
+  g_assert_cmpuint (count_files (f, "INBOX"), ==, 2);
+
+  td_test_dovecot_doveadm (f->dovecot, "move", "-u", TD_TEST_USER, "Archive", "mailbox",
+                           "INBOX", "all", NULL);
+  gsize mark = log_mark (f);
+  r = td_test_tidings (cfg, "sync", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_json (&r, "\"too_old\":0,\"moved\":2");
+  g_assert_false (g_regex_match_simple ("\"(added|uploaded)\":[1-9]", r.out, 0, 0));
+  td_test_run_clear (&r);
+  assert_no_body_crossed (f, mark, "two server moves paired by EMAILID");
+  g_assert_cmpuint (count_files (f, "INBOX"), ==, 0);
+  g_assert_cmpuint (count_files (f, "Archive"), ==, 2);
+
+  r = td_test_tidings (cfg, "sync", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_false (g_regex_match_simple ("\"(added|uploaded|moved|deleted_remote|removed)\":[1-9]",
+                                        r.out, 0, 0));
+  td_test_run_clear (&r);
+  g_assert_cmpuint (count_files (f, "Archive"), ==, 2);
+  g_subprocess_force_exit (proxy);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -353,6 +421,7 @@ main (int argc, char **argv)
   ADD ("/integration/imap/moves/server", test_server_moves, NULL);
   ADD ("/integration/imap/moves/server-plain-imap4rev1", test_server_moves,
        "imap_capability = IMAP4rev1 LITERAL+");
+  ADD ("/integration/imap/moves/server-email-ids", test_server_moves_email_ids, NULL);
   ADD ("/integration/imap/moves/whole-folder", test_whole_folder, NULL);
   ADD ("/integration/imap/moves/trash", test_trash, NULL);
   ADD ("/integration/imap/moves/trash-named", test_trash_named, NULL);

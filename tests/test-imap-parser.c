@@ -317,6 +317,40 @@ test_fetch_info (void)
   g_assert_true (td_imap_fetch_info (g_ptr_array_index (p.responses, 0), &info));
   g_assert_null (info.message_id);
   g_assert_cmpstr (info.upload_token, ==, "<t1@tidings.invalid>");
+  g_assert_null (info.email_id);
+  td_message_info_clear (&info);
+  parsed_clear (&p);
+
+  /* EMAILID (RFC 8474): one id in a list; an id with characters no object id has (a path, a
+   * space), a bare atom, or a list of two is no id at all. */
+  const struct
+  {
+    const char *item;
+    const char *id;
+  } ids[] = {
+    { "EMAILID (M6d99ac3275bb4e-_Z)", "M6d99ac3275bb4e-_Z" },
+    { "EMAILID (\"../x\")", NULL },
+    { "EMAILID (\"a b\")", NULL },
+    { "EMAILID M1", NULL },
+    { "EMAILID (M1 M2)", NULL },
+    { "EMAILID ()", NULL },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (ids); i++)
+    {
+      g_autofree char *line = g_strdup_printf ("* 1 FETCH (UID 7 %s)\r\n", ids[i].item);
+      p = parse_all (line, strlen (line), G_MAXSIZE);
+      g_assert_no_error (p.error);
+      g_assert_true (td_imap_fetch_info (g_ptr_array_index (p.responses, 0), &info));
+      g_assert_cmpstr (info.email_id, ==, ids[i].id);
+      td_message_info_clear (&info);
+      parsed_clear (&p);
+    }
+  /* One id longer than RFC 8474's 255 characters. */
+  g_autofree char *long_id = g_strnfill (256, 'M');
+  g_autofree char *line = g_strdup_printf ("* 1 FETCH (UID 7 EMAILID (%s))\r\n", long_id);
+  p = parse_all (line, strlen (line), G_MAXSIZE);
+  g_assert_true (td_imap_fetch_info (g_ptr_array_index (p.responses, 0), &info));
+  g_assert_null (info.email_id);
   td_message_info_clear (&info);
   parsed_clear (&p);
 }

@@ -391,7 +391,8 @@ test_state_db_migrations (void)
   g_assert_cmpint (g_stat (path, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 0777, ==, 0600);
   g_assert_true (td_state_db_get_folder (db, "acct", "INBOX", &folder, &error));
-  TdStateMessage m = { 7, "base7", TD_FLAG_SEEN, 100, "<m@x>", TRUE };
+  TdStateMessage m = { 7, "base7", TD_FLAG_SEEN | TD_FLAG_KEYWORD (55), 100, "<m@x>", TRUE,
+                       "M6d99ac3275bb4e" };
   g_assert_true (td_state_db_begin (db, &error));
   g_assert_true (td_state_db_put_message (db, folder.id, &m, &error));
   g_assert_true (td_state_db_commit (db, &error));
@@ -403,6 +404,10 @@ test_state_db_migrations (void)
   g_autoptr (GArray) rows = td_state_db_load_messages (db, folder.id, &error);
   g_assert_cmpuint (rows->len, ==, 1);
   g_assert_true (g_array_index (rows, TdStateMessage, 0).pending);
+  /* The top keyword bit (a negative number to SQLite) and the server's id come back. */
+  g_assert_cmpuint (g_array_index (rows, TdStateMessage, 0).flags, ==,
+                    TD_FLAG_SEEN | TD_FLAG_KEYWORD (55));
+  g_assert_cmpstr (g_array_index (rows, TdStateMessage, 0).email_id, ==, "M6d99ac3275bb4e");
   g_clear_pointer (&db, td_state_db_close);
 
   /* A database from a newer Tidings is refused, not damaged. */

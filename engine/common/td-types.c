@@ -81,6 +81,7 @@ td_message_info_clear (TdMessageInfo *info)
   g_clear_pointer (&info->unique_id, g_free);
   g_clear_pointer (&info->header_hash, g_free);
   g_clear_pointer (&info->keywords, g_free);
+  g_clear_pointer (&info->email_id, g_free);
 }
 
 /**
@@ -99,6 +100,7 @@ td_message_info_copy (TdMessageInfo *dest, const TdMessageInfo *src)
   dest->unique_id = g_strdup (src->unique_id);
   dest->header_hash = g_strdup (src->header_hash);
   dest->keywords = g_strdup (src->keywords);
+  dest->email_id = g_strdup (src->email_id);
 }
 
 /* Header hashing */
@@ -475,6 +477,26 @@ td_keyword_name_valid (const char *name)
     return FALSE;
   for (const char *p = name; *p != '\0'; p++)
     if (*p <= ' ' || *p >= 0x7f || strchr ("(){%*\"\\]", *p) != NULL)
+      return FALSE;
+  return TRUE;
+}
+
+/**
+ * td_email_id_valid:
+ * @id: (nullable): an EMAILID as a server sent it
+ *
+ * Returns: whether @id is an object id as RFC 8474 allows them: 1 to %TD_EMAIL_ID_MAX
+ *   letters, digits, '_' or '-'
+ */
+gboolean
+td_email_id_valid (const char *id)
+{
+  gsize len = id ? strlen (id) : 0;
+
+  if (len == 0 || len > TD_EMAIL_ID_MAX)
+    return FALSE;
+  for (const char *p = id; *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && *p != '_' && *p != '-')
       return FALSE;
   return TRUE;
 }

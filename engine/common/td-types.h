@@ -63,6 +63,11 @@ typedef guint64 TdFlags;
 
 gboolean td_keyword_name_valid (const char *name);
 
+/* RFC 8474: an object id is 1 to 255 characters of A-Z a-z 0-9 _ -. */
+#define TD_EMAIL_ID_MAX 255
+
+gboolean td_email_id_valid (const char *id);
+
 /* What the server says of a folder once it is open, or of any folder through STATUS. */
 typedef struct
 {
@@ -132,6 +137,9 @@ typedef struct
   char *keywords;        /* nullable: its IMAP keywords beyond the flags above, valid names
                             separated by single spaces, as the server named them; the engine
                             turns them into @flags' keyword bits */
+  char *email_id;        /* nullable: the server's id of the message's content (IMAP OBJECTID
+                            EMAILID, RFC 8474): the same in every folder it is moved or
+                            copied to; td_email_id_valid() */
 } TdMessageInfo;
 
 /* The header that makes an upload without a Message-ID findable again; its value is an

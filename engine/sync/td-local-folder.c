@@ -776,7 +776,8 @@ insert_rows (GPtrArray *locals, GPtrArray *batches, gboolean pending, GError **e
         {
           TdPendingMessage *p = g_ptr_array_index (batch, i);
           TdStateMessage m = { p->info.uid, (char *) td_maildir_delivery_get_base (p->delivery),
-                               p->info.flags, p->info.size, p->info.message_id, pending };
+                               p->info.flags, p->info.size, p->info.message_id, pending,
+                               p->info.email_id };
           /* A message the limits left on the server before, now stored: its record goes
            * with the row that replaces it. */
           if (!td_state_db_put_message (db, local->record.id, &m, &e)
@@ -803,7 +804,8 @@ remember_rows (TdLocalFolder *local, GPtrArray *batch)
       if (td_local_folder_find (local, p->info.uid, NULL) != NULL)
         continue;
       TdStateMessage m = { p->info.uid, g_strdup (td_maildir_delivery_get_base (p->delivery)),
-                           p->info.flags, p->info.size, g_strdup (p->info.message_id), FALSE };
+                           p->info.flags, p->info.size, g_strdup (p->info.message_id), FALSE,
+                           g_strdup (p->info.email_id) };
       td_local_folder_insert (local, &m);
     }
 }

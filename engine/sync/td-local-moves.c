@@ -132,7 +132,8 @@ rename_one (TdLocalFolder *local, guint i, gpointer data, GError **error)
 
   if (row == NULL)
     return TRUE;
-  TdStateMessage renamed = { row->uid, m->base, row->flags, row->size, row->message_id, FALSE };
+  TdStateMessage renamed = { row->uid, m->base, row->flags, row->size, row->message_id, FALSE,
+                             row->email_id };
   return td_state_db_put_message (local->db, local->record.id, &renamed, error);
 }
 
@@ -187,7 +188,9 @@ finish_one (TdLocalFolder *from, guint i, gpointer data, GError **error)
     return FALSE;
   if (new_uid == 0)
     return TRUE; /* the intent row stays: the folder's turn finds the message by a search */
-  TdStateMessage moved = { new_uid, m->base, m->flags, m->size, m->message_id, FALSE };
+  /* A move keeps the server's id of the content (RFC 8474). */
+  TdStateMessage moved = { new_uid, m->base, m->flags, m->size, m->message_id, FALSE,
+                           row != NULL ? row->email_id : NULL };
   f->recorded++;
   return td_state_db_put_message (f->to->db, f->to->record.id, &moved, error)
          && td_state_db_remove_upload (f->to->db, f->to->record.id, m->base, error);
@@ -244,7 +247,8 @@ pend_one (TdLocalFolder *to, guint i, gpointer data, GError **error)
   g_array_index (t->done, gboolean, i) = here;
   if (!here)
     return TRUE;
-  TdStateMessage pending = { m->to_uid, row->base, m->flags, row->size, row->message_id, TRUE };
+  TdStateMessage pending = { m->to_uid, row->base, m->flags, row->size, row->message_id, TRUE,
+                             row->email_id };
   return td_state_db_put_message (to->db, to->record.id, &pending, error);
 }
 

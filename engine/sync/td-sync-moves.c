@@ -13,7 +13,8 @@
  *
  * The server's moves: a message a folder's plan would remove here (the server no longer has
  * it, its file is still here) and one another folder's plan would download, of the same size,
- * are listed with their Message-IDs (one listing per folder with such a candidate); where
+ * are listed with their Message-IDs, and EMAILIDs where the server has OBJECTID (one listing
+ * per folder with such a candidate); where the EMAILIDs are equal, or (without them)
  * Message-ID and size agree and nothing else shares them, the file is renamed into the new
  * folder (td_local_folder_take_moved()). Main loop thread, its disk work in the runner's
  * worker.
@@ -42,7 +43,8 @@ typedef struct
   guint32 uid;
   TdFlags flags;
   guint64 size;
-  char *message_id;
+  char *message_id;  /* nullable when @email_id is set */
+  char *email_id;
 } Candidate;
 
 /* A folder whose new messages are listed for their Message-IDs, from @first on. */
@@ -80,6 +82,7 @@ static void
 candidate_clear (Candidate *c)
 {
   g_free (c->message_id);
+  g_free (c->email_id);
 }
 
 static void
@@ -137,7 +140,7 @@ find_sources (TdSyncRunner *self)
           if (row == NULL || row->message_id == NULL
               || g_hash_table_contains (removed, GUINT_TO_POINTER (uid)))
             continue;
-          TdMoveSource s = { i, uid, row->base, row->message_id, row->size };
+          TdMoveSource s = { i, uid, row->base, row->message_id, row->size, row->email_id };
           g_array_append_val (sources, s);
         }
     }
@@ -220,10 +223,10 @@ find_server_moves (TdSyncRunner *self, MovesRun *m)
         {
           const TdStateMessage *row = td_local_side_find (side, g_array_index (plan->removals,
                                                                               guint32, r), NULL);
-          if (row == NULL || row->message_id == NULL || row->size == 0
+          if (row == NULL || (row->message_id == NULL && row->email_id == NULL) || row->size == 0
               || !g_hash_table_contains (side->disk, row->base))
             continue;
-          TdMoveSource s = { i, row->uid, row->base, row->message_id, row->size };
+          TdMoveSource s = { i, row->uid, row->base, row->message_id, row->size, row->email_id };
           g_array_append_val (m->gone, s);
           g_hash_table_add (sizes, g_memdup2 (&row->size, sizeof row->size));
         }
@@ -299,7 +302,7 @@ take_server_moves (TdSyncRunner *self, MovesRun *m, GError **error)
   for (guint i = 0; i < m->candidates->len; i++)
     {
       const Candidate *c = &g_array_index (m->candidates, Candidate, i);
-      TdMoveArrival a = { c->folder, NULL, c->message_id, c->size };
+      TdMoveArrival a = { c->folder, NULL, c->message_id, c->size, c->email_id };
       g_array_append_val (arrivals, a);
     }
   g_autoptr (GArray) pairs = td_move_plan_pair (m->gone, arrivals);
@@ -549,14 +552,15 @@ candidates_listed (GObject *source, GAsyncResult *result, gpointer data)
   for (guint i = 0; i < listed->len; i++)
     {
       TdMessageInfo *info = &g_array_index (listed, TdMessageInfo, i);
-      if (info->message_id == NULL || !td_uid_set_contains (wanted, info->uid))
+      if ((info->message_id == NULL && info->email_id == NULL)
+          || !td_uid_set_contains (wanted, info->uid))
         continue;
       TdFolderEntry *target = g_ptr_array_index (m->self->entries, l->folder);
       TdFlags flags = info->flags;
       if (target->local != NULL)
         flags |= td_local_folder_keyword_bits (target->local, info->keywords);
       Candidate c = { l->folder, info->uid, flags, info->size,
-                      g_steal_pointer (&info->message_id) };
+                      g_steal_pointer (&info->message_id), g_steal_pointer (&info->email_id) };
       g_array_append_val (m->candidates, c);
     }
   list_next (m);

@@ -16,7 +16,8 @@
 #include "td-imap-fetch.h"
 #include "td-imap-limits.h"
 
-#define FETCH_ITEMS "(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)] BODY.PEEK[])"
+#define FETCH_ITEMS \
+  "UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)] BODY.PEEK[]"
 
 /* Listing changes */
 
@@ -299,8 +300,9 @@ td_imap_backend_list_messages_async (TdBackend *backend, guint32 first_uid,
     }
   TdImapHandlers handlers = { .on_untagged = on_list_message, .user_data = messages };
   td_imap_session_run_async (self->session, &handlers, cancellable, list_messages_answered, task,
-                             "UID FETCH %u:* (" TD_IMAP_NEW_ITEMS " BODY.PEEK[HEADER.FIELDS "
-                             "(MESSAGE-ID " TD_UPLOAD_HEADER ")])", first_uid);
+                             "UID FETCH %u:* (" TD_IMAP_NEW_ITEMS "%s BODY.PEEK[HEADER.FIELDS "
+                             "(MESSAGE-ID " TD_UPLOAD_HEADER ")])", first_uid,
+                             td_imap_email_id_item (self->session));
 }
 
 GArray *
@@ -522,7 +524,8 @@ td_imap_download_queue (TdImapDownload *d, GCancellable *cancellable,
       g_autofree char *set = td_uid_set_to_string (g_ptr_array_index (batches, i));
       td_imap_session_run_async (d->session, &handlers, cancellable, callback,
                                  copy != NULL ? copy (user_data) : user_data,
-                                 "UID FETCH %s " FETCH_ITEMS, set);
+                                 "UID FETCH %s (" FETCH_ITEMS "%s)", set,
+                                 td_imap_email_id_item (d->session));
     }
   return batches->len;
 }

@@ -176,7 +176,7 @@ header_fields (const TdImapValue *list)
  * td_imap_fetch_info:
  * @response: an untagged FETCH response
  * @info: (out caller-allocates): filled with UID, FLAGS, RFC822.SIZE, INTERNALDATE,
- *   Message-ID and upload token as far as the response has them
+ *   EMAILID, Message-ID and upload token as far as the response has them
  *
  * Returns: %TRUE when the response is a FETCH with a valid UID
  */
@@ -201,6 +201,14 @@ td_imap_fetch_info (const TdImapResponse *response, TdMessageInfo *info)
     info->size = n;
   td_imap_date_parse (td_imap_value_get_string (td_imap_value_lookup (list, "INTERNALDATE")),
                       &info->internal_date);
+  /* EMAILID (id): a list of one object id (RFC 8474); anything else is no id. */
+  const TdImapValue *email = td_imap_value_lookup (list, "EMAILID");
+  if (email != NULL && email->type == TD_IMAP_VALUE_LIST && email->items->len == 1)
+    {
+      const char *id = td_imap_value_get_string (g_ptr_array_index (email->items, 0));
+      if (td_email_id_valid (id))
+        info->email_id = g_strdup (id);
+    }
   const TdImapValue *fields = header_fields (list);
   if (fields != NULL)
     {

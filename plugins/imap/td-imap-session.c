@@ -148,12 +148,26 @@ parse_caps (TdImapSession *self, GPtrArray *items, guint first)
       CAP ("NOTIFY", notify);
       CAP ("LIST-STATUS", list_status);
       CAP ("ID", id);
+      CAP ("OBJECTID", objectid);
 #undef CAP
       if (g_ascii_strncasecmp (cap, "AUTH=", 5) == 0)
         td_sasl_offer_add (&c->sasl, cap + 5);
     }
   if (c->qresync)
     c->condstore = TRUE;
+}
+
+/**
+ * td_imap_email_id_item:
+ * @self: a session
+ *
+ * Returns: " EMAILID" where the server has OBJECTID (RFC 8474), for a FETCH that records or
+ *   pairs messages across folders to ask for; else ""
+ */
+const char *
+td_imap_email_id_item (TdImapSession *self)
+{
+  return self->caps.objectid ? " EMAILID" : "";
 }
 
 static guint32

@@ -39,6 +39,7 @@ typedef struct
   gboolean notify;
   gboolean list_status;
   gboolean id;             /* RFC 2971 */
+  gboolean objectid;       /* RFC 8474: FETCH EMAILID */
 } TdImapCaps;
 
 /* The selected mailbox as untagged data reports it. */
@@ -109,6 +110,7 @@ TdImapResponse *td_imap_session_command_finish (TdImapSession *self, GAsyncResul
 
 void td_imap_session_idle_done (TdImapSession *self);
 const TdImapCaps *td_imap_session_get_caps (TdImapSession *self);
+const char *td_imap_email_id_item (TdImapSession *self);
 TdImapMailbox *td_imap_session_get_mailbox (TdImapSession *self);
 guint td_imap_session_get_selections (TdImapSession *self);
 const char *td_imap_session_describe (TdImapSession *self);
