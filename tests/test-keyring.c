@@ -8,107 +8,32 @@
 #include <signal.h>
 #include <string.h>
 
+#include "td-test-keyring.h"
 #include "td-test-sync.h"
 
-#define SECRETS_NAME "org.freedesktop.secrets"
 #define WAIT_STEPS 100
 #define WAIT_STEP_MS 100
+#define SECRETS_NAME TD_TEST_SECRETS_NAME
 
 typedef struct
 {
   Fixture base;
-  GSubprocess *keyring;
+  TdTestKeyring *keyring;
   GDBusConnection *bus;
 } KeyringFixture;
-
-static gboolean
-secrets_owned (KeyringFixture *f)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) reply = g_dbus_connection_call_sync (
-    f->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-    "NameHasOwner", g_variant_new ("(s)", SECRETS_NAME), G_VARIANT_TYPE ("(b)"),
-    G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
-  g_assert_no_error (error);
-  gboolean owned = FALSE;
-  g_variant_get (reply, "(b)", &owned);
-  return owned;
-}
-
-static void
-wait_for_secrets (KeyringFixture *f, gboolean owned)
-{
-  for (guint i = 0; i < WAIT_STEPS && secrets_owned (f) != owned; i++)
-    g_usleep (WAIT_STEP_MS * 1000);
-  g_assert_true (secrets_owned (f) == owned);
-}
-
-/* --unlock creates the login keyring a moment after the daemon takes its name. */
-static gboolean
-login_keyring_exists (KeyringFixture *f)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) reply = g_dbus_connection_call_sync (
-    f->bus, SECRETS_NAME, "/org/freedesktop/secrets", "org.freedesktop.DBus.Properties", "Get",
-    g_variant_new ("(ss)", "org.freedesktop.Secret.Service", "Collections"),
-    G_VARIANT_TYPE ("(v)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
-  g_assert_no_error (error);
-  g_autoptr (GVariant) value = NULL;
-  g_variant_get (reply, "(v)", &value);
-  g_autofree const char **paths = g_variant_get_objv (value, NULL);
-  for (guint i = 0; paths[i] != NULL; i++)
-    if (g_str_has_suffix (paths[i], "/collection/login"))
-      return TRUE;
-  return FALSE;
-}
 
 static void
 keyring_setup (KeyringFixture *f, gconstpointer data)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (
-    G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE
-    | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
-
   td_sync_fixture_setup (&f->base, NULL);
-  /* The daemon keeps its keyrings under the test's own directory, and wants a private
-   * runtime directory for its control socket. */
-  g_autofree char *runtime = g_build_filename (f->base.home, "runtime", NULL);
-  g_autofree char *data_home = g_build_filename (f->base.home, "data", NULL);
-  g_assert_cmpint (g_mkdir (runtime, 0700), ==, 0);
-  g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", runtime, TRUE);
-  g_subprocess_launcher_setenv (launcher, "XDG_DATA_HOME", data_home, TRUE);
-  g_subprocess_launcher_setenv (launcher, "HOME", f->base.home, TRUE);
-  /* Our fatal-criticals is for our code, not the daemon's. */
-  g_subprocess_launcher_unsetenv (launcher, "G_DEBUG");
-  f->bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
-  g_assert_no_error (error);
-  wait_for_secrets (f, FALSE);
-  g_subprocess_launcher_set_child_setup (launcher, td_test_die_with_parent, NULL, NULL);
-  /* --unlock reads the login keyring's password from standard input and creates it. */
-  f->keyring = g_subprocess_launcher_spawn (launcher, &error, "gnome-keyring-daemon",
-                                            "--foreground", "--unlock",
-                                            "--components=secrets", NULL);
-  g_assert_no_error (error);
-  GOutputStream *in = g_subprocess_get_stdin_pipe (f->keyring);
-  g_output_stream_write_all (in, "keyring-password", 16, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_output_stream_close (in, NULL, &error);
-  g_assert_no_error (error);
-  wait_for_secrets (f, TRUE);
-  for (guint i = 0; i < WAIT_STEPS && !login_keyring_exists (f); i++)
-    g_usleep (WAIT_STEP_MS * 1000);
-  g_assert_true (login_keyring_exists (f));
+  f->keyring = td_test_keyring_start (f->base.home);
+  f->bus = f->keyring->bus;
 }
 
 static void
 keyring_teardown (KeyringFixture *f, gconstpointer data)
 {
-  g_subprocess_force_exit (f->keyring);
-  g_subprocess_wait (f->keyring, NULL, NULL);
-  g_object_unref (f->keyring);
-  wait_for_secrets (f, FALSE);
-  g_object_unref (f->bus);
+  td_test_keyring_stop (f->keyring);
   td_sync_fixture_teardown (&f->base, data);
 }
 
@@ -252,7 +177,8 @@ unlock (KeyringFixture *f, const char *collection)
   g_variant_get (opened, "(v&o)", &output, &session);
   GVariant *secret = g_variant_new (
     "(o@ay@ays)", session, g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, "", 0, 1),
-    g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, "keyring-password", 16, 1), "text/plain");
+    g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, TD_TEST_KEYRING_PASSWORD,
+                              strlen (TD_TEST_KEYRING_PASSWORD), 1), "text/plain");
   g_autoptr (GVariant) done = g_dbus_connection_call_sync (
     f->bus, SECRETS_NAME, "/org/freedesktop/secrets",
     "org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface", "UnlockWithMasterPassword",
