@@ -234,6 +234,62 @@ test_trash (void)
   g_assert_nonnull (strstr (pop_error->message, "no folders to move deleted mail to"));
 }
 
+/* Accounts another source provides (GNOME Online Accounts): the file's keys win over its,
+ * a bad key it gave names it, and a group that only adds to one it does not give is
+ * left out with a warning. */
+static void
+test_provided (void)
+{
+  g_autoptr (GKeyFile) provided = g_key_file_new ();
+  const char *text = "[general]\ngoa = true\nmaildir-root = /srv/mail\n"
+                     "[account a@example.org]\nport = 1993\nfolders = INBOX\n"
+                     "[account gone@example.org]\nmaildir = /srv/gone\n";
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (g_key_file_load_from_data (
+    provided, "[account a@example.org]\nprotocol = imap\nhost = imap.example.org\n"
+    "port = 993\nuser = a\nauth = xoauth2\ngoa-account = account_1_0\n"
+    "[account b@example.org]\nprotocol = imap\nhost = h\nuser = b\n"
+    "goa-account = account_2_0\n", -1, G_KEY_FILE_NONE, NULL));
+  g_autoptr (TdConfig) c = td_config_load_merged (text, "/cfg", provided, "GOA", &error);
+  g_assert_no_error (error);
+  g_assert_true (c->goa);
+  g_assert_cmpuint (c->accounts->len, ==, 2);
+  TdAccountConfig *a = td_config_find_account (c, "a@example.org");
+  g_assert_cmpuint (a->port, ==, 1993);
+  g_assert_cmpstr (a->host, ==, "imap.example.org");
+  g_assert_cmpstr (a->goa_id, ==, "account_1_0");
+  g_assert_cmpstrv (a->folders, ((const char *[]) { "INBOX", NULL }));
+  g_assert_cmpstr (a->config_file, ==, "/cfg");
+  TdAccountConfig *b = td_config_find_account (c, "b@example.org");
+  g_assert_cmpstr (b->maildir, ==, "/srv/mail/b@example.org");
+  g_assert_cmpstr (b->config_file, ==, "GOA");
+  g_assert_null (td_config_find_account (c, "gone@example.org"));
+  g_assert_cmpuint (c->warnings->len, ==, 1);
+  g_assert_nonnull (strstr (g_ptr_array_index (c->warnings, 0),
+                            "/cfg:7: [account gone@example.org] has no protocol"));
+
+  /* GOA out of reach: the groups that add to its accounts wait, the rest loads. */
+  g_autoptr (TdConfig) alone = td_config_load_merged (text, "/cfg", NULL, "GOA", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (alone->accounts->len, ==, 0);
+  g_assert_cmpuint (alone->warnings->len, ==, 2);
+  g_assert_nonnull (strstr (g_ptr_array_index (alone->warnings, 0), "cannot be reached"));
+
+  /* A bad value from GOA is GOA's, not a line of the file. */
+  g_key_file_set_value (provided, "account b@example.org", "port", "0");
+  g_autoptr (TdConfig) bad = td_config_load_merged (text, "/cfg", provided, "GOA", &error);
+  g_assert_null (bad);
+  g_assert_error (error, TD_ERROR, TD_ERROR_CONFIG);
+  g_assert_true (g_str_has_prefix (error->message, "GOA: [account b@example.org] port:"));
+  g_clear_error (&error);
+
+  /* Without a source of its own, an OAuth2 account needs goa-account. */
+  g_autoptr (TdConfig) no_token = td_config_load_from_data (
+    "[account x]\nprotocol = imap\nhost = h\nuser = u\nauth = xoauth2\n", "/cfg", &error);
+  g_assert_error (error, TD_ERROR, TD_ERROR_CONFIG);
+}
+
 /* The layouts of mbsync and offlineimap, with how names are written. */
 static void
 test_layouts (void)
@@ -351,5 +407,6 @@ main (int argc, char **argv)
   g_test_add_func ("/config/max-age", test_max_age);
   g_test_add_func ("/config/trash", test_trash);
   g_test_add_func ("/config/layouts", test_layouts);
+  g_test_add_func ("/config/provided", test_provided);
   return g_test_run ();
 }

@@ -24,9 +24,12 @@ typedef struct
   GKeyFile *kf;
   const char *group;
   GError **error;
+  const char *provider;   /* nullable: who provided accounts besides the file */
+  gboolean provider_missing; /* it could not be asked: groups that add to its accounts go */
+  gboolean *user_groups;  /* by group index: whether the file has the group */
 } Loader;
 
-static const char *const general_keys[] = { "maildir-root", "state-dir", NULL };
+static const char *const general_keys[] = { "maildir-root", "state-dir", "goa", NULL };
 static const char *const account_keys[] = {
   "protocol", "host", "port", "security", "allow-insecure-auth", "user", "auth", "password",
   "password-command", "oauth2-token-command", "tls-ca-file", "tls-fingerprint", "maildir",
@@ -34,7 +37,7 @@ static const char *const account_keys[] = {
   "delete-after-days", "timeout", "command-timeout", "poll-interval", "notify", "metered",
   "connections", "mail-reader-command", "post-sync-command", "new-mail-command",
   "tunnel-command", "max-size", "max-age", "folder-names", "flat-separator", "inbox",
-  "mbsync-state", "trash", NULL
+  "mbsync-state", "trash", "goa-account", NULL
 };
 
 /* The line on which @key takes effect inside @group, or the group's line. */
@@ -79,6 +82,13 @@ bad_key (Loader *ld, const char *key, const char *format, ...)
   g_autofree char *what = g_strdup_vprintf (format, args);
   va_end (args);
   guint line = find_line (ld->text, ld->group, key);
+  if (line == 0 && ld->provider != NULL)
+    {
+      /* Neither the key nor its group is in the file: the provider's account is wrong. */
+      g_set_error (ld->error, TD_ERROR, TD_ERROR_CONFIG, "%s: [%s] %s: %s", ld->provider,
+                   ld->group, key ? key : "", what);
+      return FALSE;
+    }
   if (key != NULL)
     g_set_error (ld->error, TD_ERROR, TD_ERROR_CONFIG, "%s:%u: [%s] %s: %s", ld->path, line,
                  ld->group, key, what);
@@ -488,7 +498,11 @@ load_credentials (Loader *ld, TdAccountConfig *a)
   if (!get_argv (ld, "password-command", &a->password_command)
       || !get_argv (ld, "oauth2-token-command", &a->oauth2_token_command))
     return FALSE;
-  if (td_account_config_uses_token (a) && !a->oauth2_token_command)
+  a->goa_id = get_string (ld, "goa-account", NULL);
+  if (a->goa_id != NULL && (*a->goa_id == '\0' || strpbrk (a->goa_id, "/ \t") != NULL))
+    return bad_key (ld, "goa-account", "“%s” is not a GNOME Online Accounts id (such as "
+                    "account_1700000000_0)", a->goa_id);
+  if (td_account_config_uses_token (a) && !a->oauth2_token_command && a->goa_id == NULL)
     return bad_key (ld, "oauth2-token-command", "auth = %s needs a command that prints a token",
                     auth_names[a->auth]);
   if (!get_path (ld, "tls-ca-file", NULL, &a->tls_ca_file))
@@ -704,7 +718,8 @@ load_groups (Loader *ld, TdConfig *cfg)
         return FALSE;
     }
   if (!get_path (ld, "maildir-root", default_root, &cfg->maildir_root)
-      || !get_path (ld, "state-dir", default_state, &cfg->state_dir))
+      || !get_path (ld, "state-dir", default_state, &cfg->state_dir)
+      || !get_bool (ld, "goa", FALSE, &cfg->goa))
     return FALSE;
 
   for (guint i = 0; groups[i] != NULL; i++)
@@ -715,11 +730,28 @@ load_groups (Loader *ld, TdConfig *cfg)
       if (!g_str_has_prefix (groups[i], ACCOUNT_PREFIX))
         return bad_key (ld, NULL, "unknown group; accounts are written [account NAME]");
       const char *name = groups[i] + strlen (ACCOUNT_PREFIX);
+      if (ld->provider != NULL && !g_key_file_has_key (ld->kf, groups[i], "protocol", NULL))
+        {
+          /* It adds to an account the provider does not give (now). */
+          g_ptr_array_add (cfg->warnings,
+                           g_strdup_printf ("%s:%u: [%s] has no protocol, so it adds to an "
+                                            "account of %s, %s: left out", ld->path,
+                                            find_line (ld->text, groups[i], NULL), groups[i],
+                                            ld->provider, ld->provider_missing
+                                              ? "which cannot be reached this time"
+                                              : "which has no such account (removed?)"));
+          continue;
+        }
       if (td_config_find_account (cfg, name) != NULL)
         return bad_key (ld, NULL, "account “%s” is defined twice", name);
       TdAccountConfig *a = load_account (ld, cfg, name);
       if (a == NULL)
         return FALSE;
+      if (ld->provider != NULL && !ld->user_groups[i])
+        {
+          g_free (a->config_file);
+          a->config_file = g_strdup (ld->provider);
+        }
       g_ptr_array_add (cfg->accounts, a);
     }
   return TRUE;
@@ -754,10 +786,50 @@ warn_inline_passwords (TdConfig *cfg)
 TdConfig *
 td_config_load_from_data (const char *data, const char *path, GError **error)
 {
+  return td_config_load_merged (data, path, NULL, NULL, error);
+}
+
+/* Adds @provided's groups to @kf; where @kf has the group, its own keys win. */
+static void
+merge_provided (GKeyFile *kf, GKeyFile *provided)
+{
+  g_auto (GStrv) groups = g_key_file_get_groups (provided, NULL);
+
+  for (guint i = 0; groups[i] != NULL; i++)
+    {
+      g_auto (GStrv) keys = g_key_file_get_keys (provided, groups[i], NULL, NULL);
+      for (guint k = 0; keys != NULL && keys[k] != NULL; k++)
+        if (!g_key_file_has_key (kf, groups[i], keys[k], NULL))
+          {
+            g_autofree char *value = g_key_file_get_value (provided, groups[i], keys[k], NULL);
+            g_key_file_set_value (kf, groups[i], keys[k], value);
+          }
+    }
+}
+
+/**
+ * td_config_load_merged:
+ * @data: the configuration text
+ * @path: the file it came from, for messages and the permission check
+ * @provided: (nullable): more `[account NAME]` groups, from @provider (GNOME Online
+ *   Accounts): a group the file has too takes the file's keys first, so the file can
+ *   override what @provider says
+ * @provider: (nullable): who provided them, named as the accounts' origin in messages; with
+ *   @provided %NULL, @provider could not be asked. Groups of the file that only add to its
+ *   accounts (no `protocol`) but that it did not provide are left out with a warning.
+ * @error: return location for a %TD_ERROR_CONFIG error
+ *
+ * Returns: (transfer full) (nullable): the validated configuration
+ */
+TdConfig *
+td_config_load_merged (const char *data, const char *path, GKeyFile *provided,
+                       const char *provider, GError **error)
+{
   g_autoptr (TdConfig) cfg = g_new0 (TdConfig, 1);
   g_autoptr (GKeyFile) kf = g_key_file_new ();
   g_autoptr (GError) local = NULL;
-  Loader ld = { path, data, kf, "general", error };
+  Loader ld = { path, data, kf, "general", error, provider, provider != NULL && provided == NULL,
+                NULL };
 
   cfg->path = g_strdup (path);
   cfg->accounts = g_ptr_array_new_with_free_func ((GDestroyNotify) td_account_config_unref);
@@ -767,6 +839,13 @@ td_config_load_from_data (const char *data, const char *path, GError **error)
       g_set_error (error, TD_ERROR, TD_ERROR_CONFIG, "%s: %s", path, local->message);
       return NULL;
     }
+  if (provided != NULL)
+    merge_provided (kf, provided);
+  g_auto (GStrv) groups = g_key_file_get_groups (kf, NULL);
+  g_autofree gboolean *user_groups = g_new0 (gboolean, g_strv_length (groups) + 1);
+  for (guint i = 0; groups[i] != NULL; i++)
+    user_groups[i] = find_line (data, groups[i], NULL) > 0;
+  ld.user_groups = user_groups;
   if (!load_groups (&ld, cfg))
     return NULL;
   warn_inline_passwords (cfg);
@@ -782,6 +861,21 @@ td_config_load_from_data (const char *data, const char *path, GError **error)
  */
 TdConfig *
 td_config_load (const char *path, GError **error)
+{
+  g_autofree char *data = td_config_read (path, error);
+
+  return data != NULL ? td_config_load_from_data (data, path, error) : NULL;
+}
+
+/**
+ * td_config_read:
+ * @path: the configuration file
+ * @error: return location for a %TD_ERROR_CONFIG error
+ *
+ * Returns: (transfer full) (nullable): its text, once known to be UTF-8 of at most 1 MiB
+ */
+char *
+td_config_read (const char *path, GError **error)
 {
   g_autofree char *data = NULL;
   g_autoptr (GError) local = NULL;
@@ -801,7 +895,7 @@ td_config_load (const char *path, GError **error)
                    path);
       return NULL;
     }
-  return td_config_load_from_data (data, path, error);
+  return g_steal_pointer (&data);
 }
 
 void
@@ -852,6 +946,7 @@ account_config_clear (TdAccountConfig *a)
 {
   g_free (a->name);
   g_free (a->config_file);
+  g_free (a->goa_id);
   g_free (a->protocol);
   g_free (a->host);
   g_strfreev (a->tunnel_command);

@@ -86,6 +86,8 @@ typedef struct
   char **post_sync_command;      /* argv run after each sync (td-hooks.h), nullable */
   char **new_mail_command;       /* argv run after a sync that downloaded mail, nullable */
   gboolean sync_when_metered;    /* daemon: sync by itself on a metered network too */
+  char *goa_id;                  /* nullable: the GNOME Online Accounts account whose password
+                                    or access token it logs in with (`goa-account`) */
 } TdAccountConfig;
 
 typedef struct
@@ -95,10 +97,14 @@ typedef struct
   char *state_dir;
   GPtrArray *accounts; /* TdAccountConfig, in file order */
   GPtrArray *warnings; /* char*, things the user should know that do not stop a sync */
+  gboolean goa;        /* [general] goa: GNOME Online Accounts' mail accounts are accounts */
 } TdConfig;
 
 TdConfig *td_config_load (const char *path, GError **error);
+char *td_config_read (const char *path, GError **error);
 TdConfig *td_config_load_from_data (const char *data, const char *path, GError **error);
+TdConfig *td_config_load_merged (const char *data, const char *path, GKeyFile *provided,
+                                 const char *provider, GError **error);
 void td_config_free (TdConfig *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdConfig, td_config_free)
 
