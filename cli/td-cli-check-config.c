@@ -3,6 +3,7 @@
 
 #include "engine/common/td-error.h"
 #include "engine/backend/td-plugin-registry.h"
+#include "engine/goa/td-goa.h"
 #include "td-cli.h"
 
 int
@@ -35,6 +36,14 @@ td_cli_check_config (const TdCliGlobals *globals, int argc, char **argv)
           return TD_EXIT_USAGE;
         }
       g_autofree char *inbox = a->inbox ? g_strdup_printf (", INBOX %s", a->inbox) : g_strdup ("");
+      if (a->goa_id != NULL)
+        {
+          /* Said in full so that a user sees where a name they never wrote comes from. */
+          g_autofree char *with = g_strdup_printf ("%s, from " TD_GOA_PROVIDER " (%s)", inbox,
+                                                   a->goa_id);
+          g_free (inbox);
+          inbox = g_steal_pointer (&with);
+        }
       if (a->tunnel_command != NULL)
         {
           g_autofree char *command = g_strjoinv (" ", a->tunnel_command);

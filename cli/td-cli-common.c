@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "engine/common/td-error.h"
+#include "engine/goa/td-goa.h"
 #include "td-cli.h"
 
 /**
@@ -17,7 +18,8 @@ TdConfig *
 td_cli_load_config (const TdCliGlobals *globals, GError **error)
 {
   g_autofree char *fallback = td_config_default_path ();
-  TdConfig *config = td_config_load (globals->config_path ? globals->config_path : fallback, error);
+  TdConfig *config = td_goa_config_load (globals->config_path ? globals->config_path : fallback,
+                                         error);
 
   for (guint i = 0; config != NULL && i < config->warnings->len; i++)
     fprintf (stderr, "tidings: warning: %s\n", (char *) g_ptr_array_index (config->warnings, i));

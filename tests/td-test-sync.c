@@ -117,6 +117,23 @@ seed (Fixture *f, const char *folder, guint count, gsize body_size)
 }
 
 /* Runs `tidings sync` and requires it to succeed. */
+/* Checks that a run of tidings exited with @status and that its standard output and error
+ * hold @out and @err (each %NULL for any); says what it did get when it did not. Clears
+ * @run. */
+void
+expect (TdTestRun run, int status, const char *out, const char *err)
+{
+  if (run.status != status || (out != NULL && strstr (run.out, out) == NULL)
+      || (err != NULL && strstr (run.err, err) == NULL))
+    g_test_message ("exit %d, stdout: %s\nstderr: %s", run.status, run.out, run.err);
+  g_assert_cmpint (run.status, ==, status);
+  if (out != NULL)
+    g_assert_nonnull (strstr (run.out, out));
+  if (err != NULL)
+    g_assert_nonnull (strstr (run.err, err));
+  td_test_run_clear (&run);
+}
+
 void
 sync_ok (const char *cfg)
 {

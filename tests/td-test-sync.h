@@ -24,6 +24,7 @@ char *config (Fixture *f, const char *extra);
 char *make_message (guint id, gsize body_size, gsize *len);
 void seed (Fixture *f, const char *folder, guint count, gsize body_size);
 void sync_ok (const char *cfg);
+void expect (TdTestRun run, int status, const char *out, const char *err);
 void assert_capabilities_narrowed (Fixture *f, gconstpointer extra_conf);
 char *message_id_of (const char *data);
 GHashTable *read_local (Fixture *f, const char *folder);

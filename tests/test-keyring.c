@@ -37,16 +37,6 @@ keyring_teardown (KeyringFixture *f, gconstpointer data)
   td_sync_fixture_teardown (&f->base, data);
 }
 
-static void
-expect (TdTestRun r, int status, const char *out, const char *err)
-{
-  g_assert_cmpint (r.status, ==, status);
-  if (out != NULL)
-    g_assert_nonnull (strstr (r.out, out));
-  if (err != NULL)
-    g_assert_nonnull (strstr (r.err, err));
-  td_test_run_clear (&r);
-}
 
 static void
 test_set_use_check_clear (KeyringFixture *f, gconstpointer data)

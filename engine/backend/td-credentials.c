@@ -5,6 +5,7 @@
 
 #include "engine/common/td-error.h"
 #include "engine/common/td-secret.h"
+#include "engine/goa/td-goa.h"
 
 /* A command printing more than this is not printing a password or a token. */
 #define TD_SECRET_COMMAND_MAX_OUTPUT (64 * 1024)
@@ -65,6 +66,8 @@ td_credential_source_describe (TdCredentialSource source)
       return "the password from the configuration file";
     case TD_CREDENTIAL_TOKEN_COMMAND:
       return "an access token from oauth2-token-command";
+    case TD_CREDENTIAL_GOA:
+      return "its sign-in from " TD_GOA_PROVIDER;
     case TD_CREDENTIAL_NONE:
     default:
       return "no credentials";
@@ -346,6 +349,50 @@ in_session (void)
          || (bus != NULL && g_file_test (bus, G_FILE_TEST_EXISTS));
 }
 
+static void
+goa_answered (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GTask *task = data;
+  GError *error = NULL;
+  char *secret = td_goa_secret_finish (result, &error);
+
+  if (secret == NULL)
+    return_error (task, error);
+  else
+    return_secret (task, TD_CREDENTIAL_GOA, secret);
+}
+
+/* GOA signs in an account of its own, unless the file gives it a command. */
+static gboolean
+from_goa (const TdAccountConfig *account)
+{
+  return account->goa_id != NULL
+         && (td_account_config_uses_token (account) ? account->oauth2_token_command == NULL
+                                                    : account->password_command == NULL
+                                                        && account->password == NULL);
+}
+
+static void
+lookup_async (TdAccountConfig *account, gboolean refresh, GCancellable *cancellable,
+              GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
+  Lookup *lookup = g_new0 (Lookup, 1);
+
+  g_task_set_source_tag (task, td_credentials_lookup_async);
+  lookup->account = td_account_config_ref (account);
+  g_task_set_task_data (task, lookup, (GDestroyNotify) lookup_free);
+  if (from_goa (account))
+    td_goa_secret_async (account, refresh, cancellable, goa_answered, task);
+  else if (td_account_config_uses_token (account))
+    run_command (task, TD_CREDENTIAL_TOKEN_COMMAND, "oauth2-token-command",
+                 account->oauth2_token_command);
+  else if (!in_session ())
+    next_source (task, "there is no D-Bus session bus here", FALSE);
+  else
+    secret_service_get (SECRET_SERVICE_OPEN_SESSION, cancellable, keyring_ready, task);
+}
+
 /**
  * td_credentials_lookup_async:
  * @account: an account
@@ -363,19 +410,7 @@ void
 td_credentials_lookup_async (TdAccountConfig *account, GCancellable *cancellable,
                              GAsyncReadyCallback callback, gpointer user_data)
 {
-  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
-  Lookup *lookup = g_new0 (Lookup, 1);
-
-  g_task_set_source_tag (task, td_credentials_lookup_async);
-  lookup->account = td_account_config_ref (account);
-  g_task_set_task_data (task, lookup, (GDestroyNotify) lookup_free);
-  if (td_account_config_uses_token (account))
-    run_command (task, TD_CREDENTIAL_TOKEN_COMMAND, "oauth2-token-command",
-                 account->oauth2_token_command);
-  else if (!in_session ())
-    next_source (task, "there is no D-Bus session bus here", FALSE);
-  else
-    secret_service_get (SECRET_SERVICE_OPEN_SESSION, cancellable, keyring_ready, task);
+  lookup_async (account, FALSE, cancellable, callback, user_data);
 }
 
 /**
@@ -431,14 +466,15 @@ connected (GObject *source, GAsyncResult *result, gpointer data)
       return;
     }
   /* An access token lives an hour or so: one the server refuses may just have expired, and
-   * the token command can mint another. Once. */
-  if (g_error_matches (error, TD_ERROR, TD_ERROR_AUTH)
-      && log_in->source == TD_CREDENTIAL_TOKEN_COMMAND && log_in->attempts < 2)
+   * the token command can mint another; GOA is asked to renew its sign-in. Once. */
+  if (g_error_matches (error, TD_ERROR, TD_ERROR_AUTH) && log_in->attempts < 2
+      && (log_in->source == TD_CREDENTIAL_TOKEN_COMMAND || log_in->source == TD_CREDENTIAL_GOA))
     {
-      g_debug ("account %s: the server refused the access token; asking "
-               "oauth2-token-command for a fresh one", account->name);
+      g_debug ("account %s: the server refused %s; asking for a fresh one", account->name,
+               td_credential_source_describe (log_in->source));
       g_error_free (error);
-      td_credentials_lookup_async (account, g_task_get_cancellable (task), secret_found, task);
+      lookup_async (account, log_in->source == TD_CREDENTIAL_GOA,
+                    g_task_get_cancellable (task), secret_found, task);
       return;
     }
   g_task_return_error (task, error);

@@ -3,8 +3,10 @@
  * A password comes from the first source that has one: the keyring (libsecret, the
  * "org.tidings.Password" schema keyed by account, protocol, host and user), then
  * `password-command`, then an inline `password`. An OAuth2 account gets its access token from
- * `oauth2-token-command` instead. Commands run from an argv array with no shell and a
- * timeout; their first line of output is the secret. Every lookup is asynchronous; nothing
+ * `oauth2-token-command` instead. An account of GNOME Online Accounts (`goa-account`) gets
+ * either from GOA (td-goa.h), unless the file gives it a command or password of its own.
+ * Commands run from an argv array with no shell and a timeout; their first line of output
+ * is the secret. Every lookup is asynchronous; nothing
  * here blocks the main loop. Secrets are returned in strings to free with td_secret_free()
  * and never logged. Main loop thread.
  */
@@ -25,6 +27,7 @@ typedef enum
   TD_CREDENTIAL_COMMAND,
   TD_CREDENTIAL_INLINE,
   TD_CREDENTIAL_TOKEN_COMMAND,
+  TD_CREDENTIAL_GOA,
 } TdCredentialSource;
 
 const SecretSchema *td_credentials_get_schema (void);
