@@ -109,3 +109,28 @@ td_test_keyring_stop (TdTestKeyring *k)
   g_object_unref (k->bus);
   g_free (k);
 }
+
+/**
+ * td_test_account_state:
+ * @bus: the session bus
+ * @account: an account name
+ *
+ * Returns: (transfer full): the State of the daemon's account @account, or "" while the
+ *   daemon has no such account (or does not run)
+ */
+char *
+td_test_account_state (GDBusConnection *bus, const char *account)
+{
+  g_autofree char *escaped = g_dbus_escape_object_path (account);
+  g_autofree char *path = g_strconcat ("/org/tidings/Tidings1/account/", escaped, NULL);
+  g_autoptr (GVariant) reply = g_dbus_connection_call_sync (
+    bus, "org.tidings.Tidings1", path, "org.freedesktop.DBus.Properties", "Get",
+    g_variant_new ("(ss)", "org.tidings.Tidings1.Account", "State"), G_VARIANT_TYPE ("(v)"),
+    G_DBUS_CALL_FLAGS_NO_AUTO_START, 5000, NULL, NULL);
+  g_autoptr (GVariant) value = NULL;
+
+  if (reply == NULL)
+    return g_strdup ("");
+  g_variant_get (reply, "(v)", &value);
+  return g_variant_dup_string (value, NULL);
+}

@@ -8,6 +8,7 @@
  * accounts of whoever runs the tests.
  */
 #include <glib/gstdio.h>
+#include <signal.h>
 #include <string.h>
 
 #include "td-test-keyring.h"
@@ -15,8 +16,9 @@
 
 #define GOA_NAME "org.gnome.OnlineAccounts"
 #define GOA_ID "account_1700000000_0"
-#define GOA_PATH "/org/gnome/OnlineAccounts/Accounts/" GOA_ID
 #define SHOWN "alice@example.org"
+#define GOA_ID2 "account_1700000001_1"
+#define SHOWN2 "second@example.org"
 #define WAIT_STEPS 100
 #define WAIT_STEP_MS 100
 
@@ -26,20 +28,22 @@ typedef struct
   TdTestKeyring *keyring;
   GSubprocess *goa;
   char *goa_config;    /* XDG_CONFIG_HOME of goa-daemon */
+  char *daemon_log;    /* where a tidings daemon's standard error goes */
 } GoaFixture;
 
 /* Stores @password as GOA keeps an IMAP/SMTP account's: a GVariant dictionary under the
  * account's "goa-identity" in the keyring. */
 static void
-store_goa_password (GoaFixture *f, const char *password)
+store_password_of (GoaFixture *f, const char *id, const char *password)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *secret = g_strdup_printf ("{'imap-password': <'%s'>, "
                                              "'smtp-password': <'%s'>}", password, password);
+  g_autofree char *label = g_strdup_printf ("GOA imap_smtp credentials for identity %s", id);
+  g_autofree char *identity = g_strdup_printf ("imap_smtp:gen0:%s", id);
   g_autoptr (GSubprocess) tool = g_subprocess_new (
-    G_SUBPROCESS_FLAGS_STDIN_PIPE, &error, "secret-tool", "store", "--label",
-    "GOA imap_smtp credentials for identity " GOA_ID, "goa-identity",
-    "imap_smtp:gen0:" GOA_ID, NULL);
+    G_SUBPROCESS_FLAGS_STDIN_PIPE, &error, "secret-tool", "store", "--label", label,
+    "goa-identity", identity, NULL);
   g_assert_no_error (error);
   g_autoptr (GBytes) in = g_bytes_new (secret, strlen (secret));
   g_assert_true (g_subprocess_communicate (tool, in, NULL, NULL, NULL, &error));
@@ -47,64 +51,100 @@ store_goa_password (GoaFixture *f, const char *password)
   g_assert_true (g_subprocess_get_successful (tool));
 }
 
-/* Writes GOA's accounts file: the account on @port, over TLS from the start (@ssl) or with
- * STARTTLS; with @port 0, no account at all. */
 static void
-write_goa_account (GoaFixture *f, guint16 port, gboolean ssl)
+store_goa_password (GoaFixture *f, const char *password)
+{
+  store_password_of (f, GOA_ID, password);
+}
+
+/* An account group of GOA's accounts file: the test user on @port, over TLS from the start
+ * (@ssl) or with STARTTLS, shown as @shown. */
+static char *
+goa_group (const char *id, const char *shown, guint16 port, gboolean ssl)
+{
+  return g_strdup_printf (
+    "[Account %s]\nProvider=imap_smtp\nIdentity=%s\nPresentationIdentity=%s\nEnabled=true\n"
+    "EmailAddress=%s\nName=Alice\nImapHost=127.0.0.1:%u\nImapUserName=" TD_TEST_USER "\n"
+    "ImapUseSsl=%s\nImapUseTls=%s\nImapAcceptSslErrors=true\nSmtpHost=\nSmtpUseAuth=false\n\n",
+    id, shown, shown, shown, port, ssl ? "true" : "false", ssl ? "false" : "true");
+}
+
+static void
+write_goa_file (GoaFixture *f, const char *text)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *dir = g_build_filename (f->goa_config, "goa-1.0", NULL);
   g_autofree char *path = g_build_filename (dir, "accounts.conf", NULL);
-  g_autofree char *text = port == 0 ? g_strdup ("") : g_strdup_printf (
-    "[Account " GOA_ID "]\nProvider=imap_smtp\nIdentity=" SHOWN "\n"
-    "PresentationIdentity=" SHOWN "\nEnabled=true\nEmailAddress=" SHOWN "\n"
-    "Name=Alice\nImapHost=127.0.0.1:%u\nImapUserName=" TD_TEST_USER "\nImapUseSsl=%s\n"
-    "ImapUseTls=%s\nImapAcceptSslErrors=true\nSmtpHost=\nSmtpUseAuth=false\n", port,
-    ssl ? "true" : "false", ssl ? "false" : "true");
 
   g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
   g_file_set_contents (path, text, -1, &error);
   g_assert_no_error (error);
 }
 
-/* Whether goa-daemon has the test account on the bus, with its Mail interface. */
-static gboolean
-goa_has_account (GoaFixture *f)
+/* GOA's accounts file with the test account alone; with @port 0, no account at all. */
+static void
+write_goa_account (GoaFixture *f, guint16 port, gboolean ssl)
 {
+  g_autofree char *text = port == 0 ? g_strdup ("") : goa_group (GOA_ID, SHOWN, port, ssl);
+  write_goa_file (f, text);
+}
+
+/* Whether goa-daemon has the account @id on the bus, with its Mail interface. */
+static gboolean
+goa_has (GoaFixture *f, const char *id)
+{
+  g_autofree char *path = g_strconcat ("/org/gnome/OnlineAccounts/Accounts/", id, NULL);
   g_autoptr (GVariant) reply = g_dbus_connection_call_sync (
     f->keyring->bus, GOA_NAME, "/org/gnome/OnlineAccounts",
     "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", NULL,
     G_VARIANT_TYPE ("(a{oa{sa{sv}}})"), G_DBUS_CALL_FLAGS_NO_AUTO_START, 5000, NULL, NULL);
   g_autoptr (GVariant) objects = NULL;
   g_autoptr (GVariant) interfaces = NULL;
+  g_autoptr (GVariant) mail = NULL;
 
   if (reply == NULL)
     return FALSE;
   objects = g_variant_get_child_value (reply, 0);
-  interfaces = g_variant_lookup_value (objects, GOA_PATH, NULL);
-  return interfaces != NULL
-         && g_variant_lookup_value (interfaces, "org.gnome.OnlineAccounts.Mail", NULL) != NULL;
+  interfaces = g_variant_lookup_value (objects, path, NULL);
+  if (interfaces != NULL)
+    mail = g_variant_lookup_value (interfaces, "org.gnome.OnlineAccounts.Mail", NULL);
+  return mail != NULL;
 }
 
 /* What Settings does once the user typed the password again: GOA checks it with the server
  * and clears its AttentionNeeded. */
 static void
-ensure_credentials (GoaFixture *f)
+ensure_credentials_of (GoaFixture *f, const char *id, gboolean good)
 {
   g_autoptr (GError) error = NULL;
+  g_autofree char *path = g_strconcat ("/org/gnome/OnlineAccounts/Accounts/", id, NULL);
   g_autoptr (GVariant) reply = g_dbus_connection_call_sync (
-    f->keyring->bus, GOA_NAME, GOA_PATH, "org.gnome.OnlineAccounts.Account",
-    "EnsureCredentials", NULL, G_VARIANT_TYPE ("(i)"), G_DBUS_CALL_FLAGS_NO_AUTO_START, 20000,
-    NULL, &error);
-  g_assert_no_error (error);
+    f->keyring->bus, GOA_NAME, path, "org.gnome.OnlineAccounts.Account", "EnsureCredentials",
+    NULL, G_VARIANT_TYPE ("(i)"), G_DBUS_CALL_FLAGS_NO_AUTO_START, 20000, NULL, &error);
+  if (good)
+    g_assert_no_error (error);
+  else
+    g_assert_nonnull (error);
+}
+
+static void
+ensure_credentials (GoaFixture *f)
+{
+  ensure_credentials_of (f, GOA_ID, TRUE);
+}
+
+static void
+wait_for_goa (GoaFixture *f, const char *id, gboolean present)
+{
+  for (guint i = 0; i < WAIT_STEPS && goa_has (f, id) != present; i++)
+    g_usleep (WAIT_STEP_MS * 1000);
+  g_assert_true (goa_has (f, id) == present);
 }
 
 static void
 wait_for_account (GoaFixture *f, gboolean present)
 {
-  for (guint i = 0; i < WAIT_STEPS && goa_has_account (f) != present; i++)
-    g_usleep (WAIT_STEP_MS * 1000);
-  g_assert_true (goa_has_account (f) == present);
+  wait_for_goa (f, GOA_ID, present);
 }
 
 static void
@@ -134,6 +174,7 @@ goa_setup (GoaFixture *f, gconstpointer data)
   td_sync_fixture_setup (&f->base, NULL);
   f->keyring = td_test_keyring_start (f->base.home);
   f->goa_config = g_build_filename (f->base.home, "goa-config", NULL);
+  f->daemon_log = g_build_filename (f->base.home, "daemon.log", NULL);
   store_goa_password (f, TD_TEST_PASSWORD);
   write_goa_account (f, f->base.dovecot->imaps_port, TRUE);
   start_goa (f);
@@ -149,6 +190,7 @@ goa_teardown (GoaFixture *f, gconstpointer data)
   g_assert_true (td_test_wait_for_name (f->keyring->bus, GOA_NAME, FALSE));
   td_test_keyring_stop (f->keyring);
   g_free (f->goa_config);
+  g_free (f->daemon_log);
   td_sync_fixture_teardown (&f->base, data);
 }
 
@@ -260,6 +302,89 @@ test_no_bus (GoaFixture *f, gconstpointer data)
   assert_local_matches (&f->base, "INBOX", "t/INBOX");
 }
 
+/* Waits up to 40 s for the account's State to be one of @wanted ("a|b"; "" for no such
+ * account). */
+static void
+wait_for_state (GoaFixture *f, const char *name, const char *wanted)
+{
+  g_auto (GStrv) states = *wanted != '\0' ? g_strsplit (wanted, "|", -1)
+                                          : g_strdupv ((char *[]) { "", NULL });
+  g_autofree char *state = NULL;
+
+  for (guint i = 0; i < WAIT_STEPS * 4; i++, g_usleep (WAIT_STEP_MS * 1000))
+    {
+      g_free (state);
+      state = td_test_account_state (f->keyring->bus, name);
+      if (g_strv_contains ((const char *const *) states, state))
+        return;
+    }
+  g_autofree char *log = NULL;
+  g_file_get_contents (f->daemon_log, &log, NULL, NULL);
+  g_test_message ("account %s is “%s”, not %s; the daemon said:\n%s", name, state, wanted,
+                  log ? log : "");
+  g_assert_not_reached ();
+}
+
+/* The daemon follows GOA: an account added in Settings syncs, one that needs the user says
+ * so (needs-user) and syncs once the user signed in again, a removed one goes from the bus
+ * and its Maildir stays. */
+static void
+test_daemon_follows (GoaFixture *f, gconstpointer data)
+{
+  g_autofree char *second_ca = g_strdup_printf ("watch =\n\n[account " SHOWN2 "]\n"
+                                                "tls-ca-file = %s\nwatch =\n",
+                                                f->base.dovecot->cert);
+  g_autofree char *cfg = goa_config (f, second_ca);
+  const char *log = f->daemon_log;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *first = goa_group (GOA_ID, SHOWN, f->base.dovecot->imaps_port, TRUE);
+  g_autofree char *second = goa_group (GOA_ID2, SHOWN2, f->base.dovecot->imaps_port, TRUE);
+  g_autofree char *both = g_strconcat (first, second, NULL);
+
+  seed (&f->base, "INBOX", 2, 100);
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_subprocess_launcher_set_stderr_file_path (launcher, log);
+  g_subprocess_launcher_set_child_setup (launcher, td_test_die_with_parent, NULL, NULL);
+  g_autoptr (GSubprocess) daemon = g_subprocess_launcher_spawn (
+    launcher, &error, g_getenv ("TIDINGS_BIN"), "--config", cfg, "daemon", NULL);
+  g_assert_no_error (error);
+  wait_for_state (f, SHOWN, "idle|watching");
+  assert_local_matches (&f->base, "INBOX", SHOWN "/INBOX");
+
+  /* Added in Settings, with a password the server refuses: it waits for the user. */
+  store_password_of (f, GOA_ID2, "not the password");
+  write_goa_file (f, both);
+  wait_for_goa (f, GOA_ID2, TRUE);
+  wait_for_state (f, SHOWN2, "needs-user");
+  g_autofree char *second_inbox = g_build_filename (f->base.maildir, SHOWN2, "INBOX", "new",
+                                                    NULL);
+  g_assert_cmpuint (td_test_count_entries (second_inbox), ==, 0);
+
+  /* The user signs in again: GOA's change is the daemon's cue. */
+  store_password_of (f, GOA_ID2, TD_TEST_PASSWORD);
+  ensure_credentials_of (f, GOA_ID2, TRUE);
+  wait_for_state (f, SHOWN2, "idle|watching");
+  assert_local_matches (&f->base, "INBOX", SHOWN2 "/INBOX");
+
+  /* Removed in Settings: gone from the daemon, its mail still here. */
+  write_goa_file (f, second);
+  wait_for_goa (f, GOA_ID, FALSE);
+  wait_for_state (f, SHOWN, "");
+  assert_local_matches (&f->base, "INBOX", SHOWN "/INBOX");
+  g_autofree char *still = td_test_account_state (f->keyring->bus, SHOWN2);
+  g_assert_true (g_str_equal (still, "idle") || g_str_equal (still, "watching"));
+
+  g_subprocess_send_signal (daemon, SIGTERM);
+  g_assert_true (g_subprocess_wait (daemon, NULL, &error));
+  if (g_subprocess_get_exit_status (daemon) != 0)
+    {
+      g_autofree char *text = NULL;
+      g_file_get_contents (log, &text, NULL, NULL);
+      g_test_message ("the daemon said: %s", text);
+    }
+  g_assert_cmpint (g_subprocess_get_exit_status (daemon), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -271,5 +396,7 @@ main (int argc, char **argv)
               test_changed_and_removed, goa_teardown);
   g_test_add ("/integration/goa/no-bus", GoaFixture, NULL, goa_setup, test_no_bus,
               goa_teardown);
+  g_test_add ("/integration/goa/daemon-follows", GoaFixture, NULL, goa_setup,
+              test_daemon_follows, goa_teardown);
   return g_test_run ();
 }

@@ -124,28 +124,12 @@ test_locked (KeyringFixture *f, gconstpointer data)
           NULL, "cannot store the password in the keyring: the keyring is locked. Unlock it");
 }
 
-static char *
-account_state (KeyringFixture *f)
-{
-  g_autoptr (GVariant) reply = g_dbus_connection_call_sync (
-    f->bus, "org.tidings.Tidings1", "/org/tidings/Tidings1/account/t",
-    "org.freedesktop.DBus.Properties", "Get",
-    g_variant_new ("(ss)", "org.tidings.Tidings1.Account", "State"), G_VARIANT_TYPE ("(v)"),
-    G_DBUS_CALL_FLAGS_NO_AUTO_START, 5000, NULL, NULL);
-  g_autoptr (GVariant) value = NULL;
-
-  if (reply == NULL)
-    return g_strdup ("");
-  g_variant_get (reply, "(v)", &value);
-  return g_variant_dup_string (value, NULL);
-}
-
 static gboolean
 wait_for_state (KeyringFixture *f, const char *wanted)
 {
   for (guint i = 0; i < WAIT_STEPS * 4; i++, g_usleep (WAIT_STEP_MS * 1000))
     {
-      g_autofree char *state = account_state (f);
+      g_autofree char *state = td_test_account_state (f->bus, "t");
       if (g_str_equal (state, wanted))
         return TRUE;
     }

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "engine/common/td-error.h"
+#include "engine/common/td-secret.h"
 #include "td-build-config.h"
 
 #define TD_CONFIG_MAX_SIZE (1024 * 1024)
@@ -807,6 +808,35 @@ merge_provided (GKeyFile *kf, GKeyFile *provided)
     }
 }
 
+/* Sets @a->definition: a digest of its group and of [general], the keys it is made of, so
+ * that a daemon loading the file again can tell which accounts changed. A digest, not the
+ * text: a password is not kept twice. */
+static void
+define (GKeyFile *kf, const TdConfig *cfg, TdAccountConfig *a)
+{
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autofree char *group = g_strconcat (ACCOUNT_PREFIX, a->name, NULL);
+  const char *groups[] = { "general", group };
+
+  for (guint g = 0; g < G_N_ELEMENTS (groups); g++)
+    {
+      g_auto (GStrv) keys = g_key_file_get_keys (kf, groups[g], NULL, NULL);
+      for (guint k = 0; keys != NULL && keys[k] != NULL; k++)
+        {
+          char *value = g_key_file_get_value (kf, groups[g], keys[k], NULL);
+          g_checksum_update (sum, (const guchar *) groups[g], -1);
+          g_checksum_update (sum, (const guchar *) "\n", 1);
+          g_checksum_update (sum, (const guchar *) keys[k], -1);
+          g_checksum_update (sum, (const guchar *) "=", 1);
+          g_checksum_update (sum, (const guchar *) (value ? value : ""), -1);
+          g_checksum_update (sum, (const guchar *) "\n", 1);
+          td_secret_free (value); /* it may be a password */
+        }
+    }
+  g_free (a->definition);
+  a->definition = g_strdup (g_checksum_get_string (sum));
+}
+
 /**
  * td_config_load_merged:
  * @data: the configuration text
@@ -848,6 +878,8 @@ td_config_load_merged (const char *data, const char *path, GKeyFile *provided,
   ld.user_groups = user_groups;
   if (!load_groups (&ld, cfg))
     return NULL;
+  for (guint i = 0; i < cfg->accounts->len; i++)
+    define (kf, cfg, g_ptr_array_index (cfg->accounts, i));
   warn_inline_passwords (cfg);
   return g_steal_pointer (&cfg);
 }
@@ -947,6 +979,7 @@ account_config_clear (TdAccountConfig *a)
   g_free (a->name);
   g_free (a->config_file);
   g_free (a->goa_id);
+  g_free (a->definition);
   g_free (a->protocol);
   g_free (a->host);
   g_strfreev (a->tunnel_command);

@@ -88,6 +88,8 @@ typedef struct
   gboolean sync_when_metered;    /* daemon: sync by itself on a metered network too */
   char *goa_id;                  /* nullable: the GNOME Online Accounts account whose password
                                     or access token it logs in with (`goa-account`) */
+  char *definition;              /* a digest of the keys that define it (and of [general]):
+                                    equal digests, the same account */
 } TdAccountConfig;
 
 typedef struct

@@ -681,8 +681,25 @@ td_dbus_service_unexport (TdDBusService *self)
   g_clear_object (&self->connection);
 }
 
+/* Engine.Accounts: the account objects in the order of the configuration. */
 static void
-add_account (TdDBusService *self, TdAccountConfig *account, GPtrArray *paths)
+set_account_paths (TdDBusService *self)
+{
+  g_autoptr (GPtrArray) paths = g_ptr_array_new ();
+
+  for (guint i = 0; i < self->config->accounts->len; i++)
+    {
+      TdAccountConfig *account = g_ptr_array_index (self->config->accounts, i);
+      AccountObject *a = g_hash_table_lookup (self->accounts, account->name);
+      if (a != NULL)
+        g_ptr_array_add (paths, a->path);
+    }
+  g_ptr_array_add (paths, NULL);
+  td_dbus_engine_set_accounts (self->engine, (const char *const *) paths->pdata);
+}
+
+static void
+add_account (TdDBusService *self, TdAccountConfig *account)
 {
   AccountObject *a = g_new0 (AccountObject, 1);
 
@@ -703,7 +720,40 @@ add_account (TdDBusService *self, TdAccountConfig *account, GPtrArray *paths)
   td_dbus_object_skeleton_set_account (a->object, a->iface);
   g_dbus_object_manager_server_export (self->manager, G_DBUS_OBJECT_SKELETON (a->object));
   g_hash_table_insert (self->accounts, account->name, a);
-  g_ptr_array_add (paths, a->path);
+}
+
+/**
+ * td_dbus_service_add_account:
+ * @self: a service
+ * @account: an account just added to the configuration and to the scheduler
+ *
+ * Puts the account's object on the bus and in Engine.Accounts.
+ */
+void
+td_dbus_service_add_account (TdDBusService *self, TdAccountConfig *account)
+{
+  g_return_if_fail (!g_hash_table_contains (self->accounts, account->name));
+  add_account (self, account);
+  set_account_paths (self);
+}
+
+/**
+ * td_dbus_service_remove_account:
+ * @self: a service
+ * @account: the name of an account leaving the configuration
+ *
+ * Takes the account's object off the bus and out of Engine.Accounts.
+ */
+void
+td_dbus_service_remove_account (TdDBusService *self, const char *account)
+{
+  AccountObject *a = g_hash_table_lookup (self->accounts, account);
+
+  if (a == NULL)
+    return;
+  g_dbus_object_manager_server_unexport (self->manager, a->path);
+  g_hash_table_remove (self->accounts, account);
+  set_account_paths (self);
 }
 
 static void
@@ -756,7 +806,6 @@ TdDBusService *
 td_dbus_service_new (TdConfig *config, TdScheduler *scheduler)
 {
   TdDBusService *self = g_object_new (TD_TYPE_DBUS_SERVICE, NULL);
-  g_autoptr (GPtrArray) paths = g_ptr_array_new ();
 
   td_error_register_dbus ();
   td_mail_summary_init ();
@@ -765,9 +814,8 @@ td_dbus_service_new (TdConfig *config, TdScheduler *scheduler)
   self->engine = td_dbus_engine_skeleton_new ();
   self->manager = g_dbus_object_manager_server_new (TD_DBUS_PATH);
   for (guint i = 0; i < config->accounts->len; i++)
-    add_account (self, g_ptr_array_index (config->accounts, i), paths);
-  g_ptr_array_add (paths, NULL);
-  td_dbus_engine_set_accounts (self->engine, (const char *const *) paths->pdata);
+    add_account (self, g_ptr_array_index (config->accounts, i));
+  set_account_paths (self);
   td_dbus_engine_set_paused (self->engine, td_scheduler_get_paused (scheduler));
   g_signal_connect (self->engine, "handle-sync", G_CALLBACK (on_engine_sync), self);
   g_signal_connect (self->engine, "handle-pause", G_CALLBACK (on_engine_pause), self);

@@ -27,6 +27,8 @@ TdDBusService *td_dbus_service_new (TdConfig *config, TdScheduler *scheduler);
 gboolean td_dbus_service_export (TdDBusService *self, GDBusConnection *connection,
                                  GError **error);
 void td_dbus_service_unexport (TdDBusService *self);
+void td_dbus_service_add_account (TdDBusService *self, TdAccountConfig *account);
+void td_dbus_service_remove_account (TdDBusService *self, const char *account);
 char *td_dbus_account_path (const char *account);
 gboolean td_dbus_name_has_owner (GDBusConnection *bus, GError **error);
 

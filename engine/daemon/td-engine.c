@@ -5,8 +5,12 @@
 #include <signal.h>
 #include <string.h>
 
+#define GOA_API_IS_SUBJECT_TO_CHANGE
+#include <goa/goa.h>
+
 #include "engine/daemon/td-dbus-service.h"
 #include "engine/common/td-error.h"
+#include "engine/goa/td-goa.h"
 #include "engine/daemon/td-local-monitor.h"
 #include "engine/daemon/td-scheduler.h"
 #include "engine/daemon/td-watcher.h"
@@ -27,7 +31,12 @@ struct _TdEngine
   GDBusConnection *session_bus; /* for the keyring's signals */
   guint keyring_subscription;
   guint keyring_timer;
-  guint signal_sources[2];
+  GoaClient *goa;        /* GNOME Online Accounts, with goa = true and once it answered */
+  GCancellable *goa_cancellable;
+  guint reload_timer;    /* a burst of GOA changes is taken in once */
+  gboolean goa_changed;  /* ...and one of them may be a sign-in the user renewed */
+  GHashTable *warnings_said; /* the configuration's warnings, said at start or a reload */
+  guint signal_sources[3];
   gboolean stopping;
   int exit_status;
 };
@@ -36,6 +45,8 @@ G_DEFINE_FINAL_TYPE (TdEngine, td_engine, G_TYPE_APPLICATION)
 
 /* How long a burst of keyring signals has to be quiet before the retry. */
 #define TD_ENGINE_KEYRING_SETTLE_MS 500
+/* ...and a burst of changes in GNOME Online Accounts before the accounts are loaded again. */
+#define TD_ENGINE_GOA_SETTLE_MS 500
 
 /* Push */
 
@@ -107,6 +118,21 @@ on_paused (TdScheduler *scheduler, gboolean paused, TdEngine *self)
 {
   if (paused)
     stop_watchers (self);
+}
+
+/* The server's and the Maildir's changes of @account are followed. */
+static void
+follow_account (TdEngine *self, TdAccountConfig *account)
+{
+  TdWatcher *watcher = td_watcher_new (account, self->registry);
+  g_object_set_data (G_OBJECT (watcher), "td-account", account->name);
+  g_signal_connect (watcher, "changed", G_CALLBACK (on_server_change), self);
+  g_signal_connect (watcher, "lost", G_CALLBACK (on_watch_lost), self);
+  g_hash_table_insert (self->watchers, account->name, watcher);
+  TdLocalMonitor *monitor = td_local_monitor_new (self->config, account);
+  g_object_set_data (G_OBJECT (monitor), "td-account", account->name);
+  g_signal_connect (monitor, "changed", G_CALLBACK (on_local_change), self);
+  g_hash_table_insert (self->monitors, account->name, monitor);
 }
 
 /* The world */
@@ -194,6 +220,157 @@ watch_keyring (TdEngine *self)
     keyring_changed, self, NULL);
 }
 
+/* Accounts that come and go: GNOME Online Accounts, and the file on SIGHUP */
+
+/* Stops following and syncing @name; its Maildir and state stay where they are. */
+static void
+drop_account (TdEngine *self, const char *name, gboolean changed)
+{
+  TdWatcher *watcher = g_hash_table_lookup (self->watchers, name);
+  TdLocalMonitor *monitor = g_hash_table_lookup (self->monitors, name);
+
+  if (changed)
+    g_message ("account %s: changed; it starts over as now configured", name);
+  else
+    g_message ("account %s: no longer in the configuration; its Maildir stays", name);
+  if (watcher != NULL)
+    {
+      td_watcher_stop (watcher);
+      g_signal_handlers_disconnect_by_data (watcher, self);
+    }
+  if (monitor != NULL)
+    g_signal_handlers_disconnect_by_data (monitor, self);
+  td_dbus_service_remove_account (self->service, name);
+  td_scheduler_remove_account (self->scheduler, name);
+  g_hash_table_remove (self->watchers, name);
+  g_hash_table_remove (self->monitors, name);
+}
+
+/* Takes in @fresh's accounts: the ones gone or changed are dropped, the new and changed
+ * ones added (a changed one syncs under its new definition), the others go on untouched. */
+static void
+take_in (TdEngine *self, TdConfig *fresh)
+{
+  GPtrArray *old = self->config->accounts;
+  g_autoptr (GPtrArray) added = g_ptr_array_new ();
+
+  if (g_strcmp0 (fresh->state_dir, self->config->state_dir) != 0)
+    g_warning ("state-dir changed: restart the daemon to use %s", fresh->state_dir);
+  for (guint i = 0; i < old->len; i++)
+    {
+      TdAccountConfig *was = g_ptr_array_index (old, i);
+      TdAccountConfig *now = td_config_find_account (fresh, was->name);
+      if (now == NULL || g_strcmp0 (now->definition, was->definition) != 0)
+        drop_account (self, was->name, now != NULL);
+    }
+  /* The new list, in the order of the file: the accounts kept are the same objects. */
+  GPtrArray *accounts = g_ptr_array_new_with_free_func ((GDestroyNotify) td_account_config_unref);
+  for (guint i = 0; i < fresh->accounts->len; i++)
+    {
+      TdAccountConfig *now = g_ptr_array_index (fresh->accounts, i);
+      TdAccountConfig *was = td_config_find_account (self->config, now->name);
+      if (was != NULL && g_strcmp0 (now->definition, was->definition) == 0)
+        g_ptr_array_add (accounts, td_account_config_ref (was));
+      else
+        {
+          g_ptr_array_add (accounts, td_account_config_ref (now));
+          g_ptr_array_add (added, now);
+        }
+    }
+  self->config->accounts = accounts;
+  g_ptr_array_unref (old);
+  for (guint i = 0; i < added->len; i++)
+    {
+      TdAccountConfig *account = g_ptr_array_index (added, i);
+      g_message ("account %s: taken in (%s)", account->name, account->config_file);
+      follow_account (self, account);
+      td_scheduler_add_account (self->scheduler, account);
+      td_dbus_service_add_account (self->service, account);
+    }
+}
+
+static void
+reload (TdEngine *self, const char *why)
+{
+  g_autoptr (GError) error = NULL;
+  GDBusObjectManager *manager = self->goa ? goa_client_get_object_manager (self->goa) : NULL;
+  g_autoptr (TdConfig) fresh = NULL;
+
+  if (self->stopping)
+    return;
+  fresh = td_goa_config_load_from (self->config->path, manager, &error);
+  if (fresh == NULL)
+    {
+      g_warning ("%s, but the configuration cannot be loaded again (%s): the accounts go on "
+                 "as they were", why, error->message);
+      return;
+    }
+  g_debug ("%s: loading the accounts again", why);
+  /* Each warning is said once, not at every change GOA reports. */
+  GHashTable *said = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint i = 0; i < fresh->warnings->len; i++)
+    {
+      const char *warning = g_ptr_array_index (fresh->warnings, i);
+      if (!g_hash_table_contains (self->warnings_said, warning))
+        g_message ("%s", warning);
+      g_hash_table_add (said, g_strdup (warning));
+    }
+  g_hash_table_unref (self->warnings_said);
+  self->warnings_said = said;
+  take_in (self, fresh);
+}
+
+static gboolean
+goa_settled (gpointer data)
+{
+  TdEngine *self = data;
+
+  self->reload_timer = 0;
+  reload (self, TD_GOA_PROVIDER " changed");
+  if (self->goa_changed)
+    td_scheduler_retry_needs_user (self->scheduler);
+  self->goa_changed = FALSE;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+goa_account_event (GoaClient *client, GoaObject *object, TdEngine *self)
+{
+  self->goa_changed = TRUE;
+  g_clear_handle_id (&self->reload_timer, g_source_remove);
+  self->reload_timer = g_timeout_add (TD_ENGINE_GOA_SETTLE_MS, goa_settled, self);
+}
+
+static void
+goa_ready (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  GoaClient *client = goa_client_new_finish (result, &error);
+  TdEngine *self;
+
+  if (client == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_message ("goa = true, but " TD_GOA_PROVIDER " cannot be reached (%s): its "
+                   "accounts are not followed", error->message);
+      return;
+    }
+  self = data;
+  self->goa = client;
+  g_signal_connect (client, "account-added", G_CALLBACK (goa_account_event), self);
+  g_signal_connect (client, "account-removed", G_CALLBACK (goa_account_event), self);
+  g_signal_connect (client, "account-changed", G_CALLBACK (goa_account_event), self);
+  /* What changed between the command line's look and now. */
+  reload (self, TD_GOA_PROVIDER " answered");
+}
+
+static gboolean
+on_reload_signal (gpointer data)
+{
+  reload (data, "SIGHUP");
+  return G_SOURCE_CONTINUE;
+}
+
 /* Stopping */
 
 static void
@@ -259,7 +436,13 @@ td_engine_startup (GApplication *app)
   watch_keyring (self);
   self->signal_sources[0] = g_unix_signal_add (SIGTERM, on_stop_signal, self);
   self->signal_sources[1] = g_unix_signal_add (SIGINT, on_stop_signal, self);
+  self->signal_sources[2] = g_unix_signal_add (SIGHUP, on_reload_signal, self);
   td_scheduler_start (self->scheduler);
+  if (self->config->goa)
+    {
+      self->goa_cancellable = g_cancellable_new ();
+      goa_client_new (self->goa_cancellable, goa_ready, self);
+    }
 }
 
 static void
@@ -277,6 +460,13 @@ td_engine_shutdown (GApplication *app)
     g_clear_handle_id (&self->signal_sources[i], g_source_remove);
   g_clear_signal_handler (&self->network_handler, self->network);
   g_clear_handle_id (&self->keyring_timer, g_source_remove);
+  g_clear_handle_id (&self->reload_timer, g_source_remove);
+  if (self->goa_cancellable != NULL)
+    g_cancellable_cancel (self->goa_cancellable);
+  g_clear_object (&self->goa_cancellable);
+  if (self->goa != NULL)
+    g_signal_handlers_disconnect_by_data (self->goa, self);
+  g_clear_object (&self->goa);
   if (self->keyring_subscription != 0)
     g_dbus_connection_signal_unsubscribe (self->session_bus, self->keyring_subscription);
   self->keyring_subscription = 0;
@@ -295,6 +485,7 @@ td_engine_finalize (GObject *object)
   g_clear_object (&self->service);
   g_clear_pointer (&self->watchers, g_hash_table_unref);
   g_clear_pointer (&self->monitors, g_hash_table_unref);
+  g_clear_pointer (&self->warnings_said, g_hash_table_unref);
   g_clear_object (&self->scheduler);
   g_clear_object (&self->registry);
   g_clear_object (&self->system_bus);
@@ -339,19 +530,11 @@ td_engine_new (TdConfig *config, TdPluginRegistry *registry)
   self->service = td_dbus_service_new (config, self->scheduler);
   self->watchers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
   self->monitors = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
+  self->warnings_said = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint i = 0; i < config->warnings->len; i++) /* the command line said them */
+    g_hash_table_add (self->warnings_said, g_strdup (g_ptr_array_index (config->warnings, i)));
   for (guint i = 0; i < config->accounts->len; i++)
-    {
-      TdAccountConfig *account = g_ptr_array_index (config->accounts, i);
-      TdWatcher *watcher = td_watcher_new (account, registry);
-      g_object_set_data (G_OBJECT (watcher), "td-account", account->name);
-      g_signal_connect (watcher, "changed", G_CALLBACK (on_server_change), self);
-      g_signal_connect (watcher, "lost", G_CALLBACK (on_watch_lost), self);
-      g_hash_table_insert (self->watchers, account->name, watcher);
-      TdLocalMonitor *monitor = td_local_monitor_new (config, account);
-      g_object_set_data (G_OBJECT (monitor), "td-account", account->name);
-      g_signal_connect (monitor, "changed", G_CALLBACK (on_local_change), self);
-      g_hash_table_insert (self->monitors, account->name, monitor);
-    }
+    follow_account (self, g_ptr_array_index (config->accounts, i));
   g_signal_connect (self->scheduler, "sync-started", G_CALLBACK (on_sync_started), self);
   g_signal_connect (self->scheduler, "sync-finished", G_CALLBACK (on_sync_finished), self);
   g_signal_connect (self->scheduler, "paused-changed", G_CALLBACK (on_paused), self);

@@ -30,6 +30,7 @@ typedef struct
   TdSyncOutcome *outcome;   /* the syncs since the hooks last ran, for the next run of them */
   guint hooks_timer;        /* the quiet period before they run */
   GCancellable *hooks;      /* the hooks under way, if any */
+  gboolean removed;         /* the account is gone: the run under way is its last */
 } Slot;
 
 /* The account's post-sync-command and new-mail-command run once its syncs have been quiet
@@ -43,6 +44,7 @@ struct _TdScheduler
   TdConfig *config;
   TdPluginRegistry *registry;
   GHashTable *slots; /* account name -> Slot */
+  GPtrArray *removed; /* Slot: accounts removed while they synced, until the run ends */
   gboolean paused;
   gboolean network;
   gboolean metered;
@@ -70,7 +72,7 @@ const char *
 td_account_state_to_string (TdAccountState state)
 {
   static const char *const names[] = { "idle", "syncing", "watching", "offline", "error",
-                                       "needs-password" };
+                                       "needs-password", "needs-user" };
   g_return_val_if_fail ((guint) state < G_N_ELEMENTS (names), "error");
   return names[state];
 }
@@ -345,8 +347,9 @@ note_failure (Slot *slot, const GError *error)
       || g_error_matches (error, TD_ERROR, TD_ERROR_KEYRING_LOCKED))
     {
       /* Trying a refused password again and again can get the account locked at the
-       * server: the next try waits for the keyring or the user. */
-      slot->failed_state = TD_ACCOUNT_STATE_NEEDS_PASSWORD;
+       * server: the next try waits for the keyring, GNOME Online Accounts or the user. */
+      slot->failed_state = slot->account->goa_id != NULL ? TD_ACCOUNT_STATE_NEEDS_USER
+                                                         : TD_ACCOUNT_STATE_NEEDS_PASSWORD;
       g_clear_handle_id (&slot->timer_id, g_source_remove);
       return;
     }
@@ -367,6 +370,8 @@ maybe_finish_shutdown (TdScheduler *self)
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &slot))
     if (slot->runner != NULL || slot->hooks != NULL)
       return;
+  if (self->removed->len > 0)
+    return;
   GTask *task = g_steal_pointer (&self->shutdown);
   g_task_return_boolean (task, TRUE);
   g_object_unref (task);
@@ -437,14 +442,24 @@ hook_output (const char *account, const char *key, const char *line, gboolean fa
   g_message ("account %s: %s: %s", account, key, line);
 }
 
+/* A removed account's slot goes once neither its sync nor its hooks run any more. */
+static void
+drop_if_done (Slot *slot)
+{
+  if (slot->removed && slot->runner == NULL && slot->hooks == NULL)
+    g_ptr_array_remove_fast (slot->owner->removed, slot);
+}
+
 static void
 hooks_done (GObject *source, GAsyncResult *result, gpointer data)
 {
   Slot *slot = data;
+  TdScheduler *self = slot->owner;
 
   td_hooks_run_finish (result);
   g_clear_object (&slot->hooks);
-  maybe_finish_shutdown (slot->owner);
+  drop_if_done (slot);
+  maybe_finish_shutdown (self);
 }
 
 static gboolean
@@ -493,6 +508,14 @@ run_done (GObject *source, GAsyncResult *result, gpointer data)
 
   g_clear_object (&slot->runner);
   g_clear_object (&slot->cancellable);
+  if (slot->removed)
+    {
+      g_message ("account %s: its last sync has ended", slot->account->name);
+      answer (slot->answering, report);
+      drop_if_done (slot);
+      maybe_finish_shutdown (self);
+      return;
+    }
   if (report->error != NULL
       && g_error_matches (report->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     g_message ("account %s: sync stopped; the next one finishes the job", slot->account->name);
@@ -758,6 +781,19 @@ td_scheduler_set_network (TdScheduler *self, gboolean available, gboolean metere
     td_scheduler_request_all (self, TD_SYNC_REASON_RETRY);
 }
 
+/* Every account that waits in @state (for a password, or for the user) tries again, once. */
+static void
+retry_waiting (TdScheduler *self, TdAccountState state)
+{
+  GHashTableIter iter;
+  Slot *slot;
+
+  g_hash_table_iter_init (&iter, self->slots);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &slot))
+    if (slot->runner == NULL && slot->last_failed && slot->failed_state == state)
+      td_scheduler_request (self, slot->account->name, NULL, TD_SYNC_REASON_RETRY);
+}
+
 /**
  * td_scheduler_retry_needs_password:
  * @self: a scheduler
@@ -768,14 +804,86 @@ td_scheduler_set_network (TdScheduler *self, gboolean available, gboolean metere
 void
 td_scheduler_retry_needs_password (TdScheduler *self)
 {
-  GHashTableIter iter;
-  Slot *slot;
+  retry_waiting (self, TD_ACCOUNT_STATE_NEEDS_PASSWORD);
+}
 
-  g_hash_table_iter_init (&iter, self->slots);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &slot))
-    if (slot->runner == NULL && slot->last_failed
-        && slot->failed_state == TD_ACCOUNT_STATE_NEEDS_PASSWORD)
-      td_scheduler_request (self, slot->account->name, NULL, TD_SYNC_REASON_RETRY);
+/**
+ * td_scheduler_retry_needs_user:
+ * @self: a scheduler
+ *
+ * GNOME Online Accounts changed an account (the user signed in again in Settings): every
+ * account that waits for the user tries again, once.
+ */
+void
+td_scheduler_retry_needs_user (TdScheduler *self)
+{
+  retry_waiting (self, TD_ACCOUNT_STATE_NEEDS_USER);
+}
+
+static Slot *
+slot_new (TdScheduler *self, TdAccountConfig *account)
+{
+  Slot *slot = g_new0 (Slot, 1);
+
+  slot->owner = self;
+  slot->account = td_account_config_ref (account);
+  slot->want_folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  slot->waiters = g_ptr_array_new_with_free_func (g_object_unref);
+  slot->answering = g_ptr_array_new_with_free_func (g_object_unref);
+  g_hash_table_insert (self->slots, slot->account->name, slot);
+  return slot;
+}
+
+/**
+ * td_scheduler_add_account:
+ * @self: a started scheduler
+ * @account: an account it does not have yet (see td_scheduler_remove_account())
+ *
+ * Takes in an account added to the configuration while the daemon runs, and syncs it.
+ */
+void
+td_scheduler_add_account (TdScheduler *self, TdAccountConfig *account)
+{
+  g_return_if_fail (find_slot (self, account->name) == NULL);
+  if (self->shutdown != NULL)
+    return;
+  Slot *slot = slot_new (self, account);
+  load_last_sync (self); /* it may have synced under this name before */
+  state_changed (slot);
+  td_scheduler_request (self, account->name, NULL, TD_SYNC_REASON_SCHEDULE);
+}
+
+/**
+ * td_scheduler_remove_account:
+ * @self: a scheduler
+ * @account: the name of an account gone from the configuration; unknown names are ignored
+ *
+ * Stops syncing the account: its sync under way is stopped as a stop request stops it (what
+ * came down whole is stored), nothing more starts, and callers still waiting are told. The
+ * name is free again at once, for the account's new definition.
+ */
+void
+td_scheduler_remove_account (TdScheduler *self, const char *account)
+{
+  Slot *slot = find_slot (self, account);
+
+  if (slot == NULL)
+    return;
+  g_hash_table_steal (self->slots, account);
+  slot->removed = TRUE;
+  g_clear_handle_id (&slot->timer_id, g_source_remove);
+  g_clear_handle_id (&slot->kick_id, g_source_remove);
+  g_clear_handle_id (&slot->hooks_timer, g_source_remove);
+  if (slot->hooks != NULL)
+    g_cancellable_cancel (slot->hooks);
+  for (guint i = 0; i < slot->waiters->len; i++)
+    g_task_return_new_error (g_ptr_array_index (slot->waiters, i), TD_ERROR, TD_ERROR_CONFIG,
+                             "account %s was removed from the configuration", account);
+  g_ptr_array_set_size (slot->waiters, 0);
+  if (slot->cancellable != NULL)
+    g_cancellable_cancel (slot->cancellable);
+  g_ptr_array_add (self->removed, slot);
+  drop_if_done (slot);
 }
 
 void
@@ -879,6 +987,7 @@ td_scheduler_finalize (GObject *object)
   TdScheduler *self = TD_SCHEDULER (object);
 
   g_hash_table_unref (self->slots);
+  g_ptr_array_unref (self->removed);
   g_clear_object (&self->registry);
   G_OBJECT_CLASS (td_scheduler_parent_class)->finalize (object);
 }
@@ -913,6 +1022,7 @@ static void
 td_scheduler_init (TdScheduler *self)
 {
   self->slots = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) slot_free);
+  self->removed = g_ptr_array_new_with_free_func ((GDestroyNotify) slot_free);
   self->network = TRUE;
 }
 
@@ -931,15 +1041,7 @@ td_scheduler_new (TdConfig *config, TdPluginRegistry *registry)
   self->config = config;
   self->registry = g_object_ref (registry);
   for (guint i = 0; i < config->accounts->len; i++)
-    {
-      Slot *slot = g_new0 (Slot, 1);
-      slot->owner = self;
-      slot->account = td_account_config_ref (g_ptr_array_index (config->accounts, i));
-      slot->want_folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-      slot->waiters = g_ptr_array_new_with_free_func (g_object_unref);
-      slot->answering = g_ptr_array_new_with_free_func (g_object_unref);
-      g_hash_table_insert (self->slots, slot->account->name, slot);
-    }
+    slot_new (self, g_ptr_array_index (config->accounts, i));
   load_last_sync (self);
   return self;
 }

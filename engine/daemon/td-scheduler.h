@@ -5,7 +5,9 @@
  * merged into the one run that follows it: a folder asked for twice is synced once, and a
  * whole-account request takes in any folder requests. Failures decide what happens next:
  * a network failure retries with exponential backoff and jitter, a missing password waits
- * for the keyring, anything else waits for the next poll. Main loop thread only.
+ * for the keyring (or for GNOME Online Accounts), anything else waits for the next poll.
+ * Accounts can come and go while it runs (td_scheduler_add_account()). Main loop thread
+ * only.
  */
 #pragma once
 
@@ -23,6 +25,7 @@ typedef enum
   TD_ACCOUNT_STATE_OFFLINE,
   TD_ACCOUNT_STATE_ERROR,
   TD_ACCOUNT_STATE_NEEDS_PASSWORD,
+  TD_ACCOUNT_STATE_NEEDS_USER,   /* GNOME Online Accounts wants the user to sign in again */
 } TdAccountState;
 
 typedef enum
@@ -62,6 +65,10 @@ gboolean td_scheduler_get_paused (TdScheduler *self);
 void td_scheduler_set_network (TdScheduler *self, gboolean available, gboolean metered);
 void td_scheduler_set_watching (TdScheduler *self, const char *account, gboolean watching);
 void td_scheduler_retry_needs_password (TdScheduler *self);
+void td_scheduler_retry_needs_user (TdScheduler *self);
+
+void td_scheduler_add_account (TdScheduler *self, TdAccountConfig *account);
+void td_scheduler_remove_account (TdScheduler *self, const char *account);
 
 TdAccountState td_scheduler_get_state (TdScheduler *self, const char *account);
 gint64 td_scheduler_get_last_sync (TdScheduler *self, const char *account);

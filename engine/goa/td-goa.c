@@ -141,13 +141,40 @@ td_goa_accounts (GDBusObjectManager *manager, GKeyFile *file, GPtrArray *warning
   return out;
 }
 
+/* Loads @data (the file at @path), with @manager's accounts when it says goa = true; a NULL
+ * @manager is GOA that cannot be reached, for @why. */
+static TdConfig *
+load_with (const char *path, const char *data, GDBusObjectManager *manager, const char *why,
+           GError **error)
+{
+  g_autoptr (GKeyFile) file = g_key_file_new ();
+  g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GKeyFile) provided = NULL;
+
+  /* Whether to ask GOA at all; a file that does not parse is reported by the full load. */
+  if (!g_key_file_load_from_data (file, data, -1, G_KEY_FILE_NONE, NULL)
+      || !g_key_file_get_boolean (file, "general", "goa", NULL))
+    return td_config_load_from_data (data, path, error);
+  if (manager != NULL)
+    provided = td_goa_accounts (manager, file, warnings);
+  else
+    g_ptr_array_add (warnings,
+                     g_strdup_printf ("%s: goa = true, but " TD_GOA_PROVIDER " cannot be "
+                                      "reached (%s): only the accounts of the file sync",
+                                      path, why));
+  TdConfig *config = td_config_load_merged (data, path, provided, TD_GOA_PROVIDER, error);
+  for (guint i = 0; config != NULL && i < warnings->len; i++)
+    g_ptr_array_add (config->warnings, g_strdup (g_ptr_array_index (warnings, i)));
+  return config;
+}
+
 /**
  * td_goa_config_load:
  * @path: the configuration file
  * @error: return location for a %TD_ERROR_CONFIG error
  *
  * Loads the configuration, with GOA's mail accounts added when [general] says `goa = true`.
- * GOA that cannot be reached is a warning, not an error.
+ * GOA that cannot be reached is a warning, not an error. Blocks while GOA is asked.
  *
  * Returns: (transfer full) (nullable): the validated configuration
  */
@@ -156,29 +183,36 @@ td_goa_config_load (const char *path, GError **error)
 {
   g_autofree char *data = td_config_read (path, error);
   g_autoptr (GKeyFile) file = g_key_file_new ();
-  g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GKeyFile) provided = NULL;
   g_autoptr (GError) local = NULL;
+  g_autoptr (GoaClient) client = NULL;
 
   if (data == NULL)
     return NULL;
-  /* Whether to ask GOA at all; a file that does not parse is reported by the full load. */
-  if (!g_key_file_load_from_data (file, data, -1, G_KEY_FILE_NONE, NULL)
-      || !g_key_file_get_boolean (file, "general", "goa", NULL))
-    return td_config_load_from_data (data, path, error);
+  if (g_key_file_load_from_data (file, data, -1, G_KEY_FILE_NONE, NULL)
+      && g_key_file_get_boolean (file, "general", "goa", NULL))
+    client = goa_client_new_sync (NULL, &local);
+  return load_with (path, data, client ? goa_client_get_object_manager (client) : NULL,
+                    local ? local->message : "", error);
+}
 
-  g_autoptr (GoaClient) client = goa_client_new_sync (NULL, &local);
-  if (client != NULL)
-    provided = td_goa_accounts (goa_client_get_object_manager (client), file, warnings);
-  else
-    g_ptr_array_add (warnings,
-                     g_strdup_printf ("%s: goa = true, but " TD_GOA_PROVIDER " cannot be "
-                                      "reached (%s): only the accounts of the file sync",
-                                      path, local->message));
-  TdConfig *config = td_config_load_merged (data, path, provided, TD_GOA_PROVIDER, error);
-  for (guint i = 0; config != NULL && i < warnings->len; i++)
-    g_ptr_array_add (config->warnings, g_strdup (g_ptr_array_index (warnings, i)));
-  return config;
+/**
+ * td_goa_config_load_from:
+ * @path: the configuration file
+ * @manager: (nullable): GOA's object manager, as a running daemon holds it; %NULL when GOA
+ *   is not there
+ * @error: return location for a %TD_ERROR_CONFIG error
+ *
+ * Loads the configuration again, with the accounts @manager has now.
+ *
+ * Returns: (transfer full) (nullable): the validated configuration
+ */
+TdConfig *
+td_goa_config_load_from (const char *path, GDBusObjectManager *manager, GError **error)
+{
+  g_autofree char *data = td_config_read (path, error);
+
+  return data != NULL ? load_with (path, data, manager, "this daemon does not follow it; restart "
+                                   "the daemon", error) : NULL;
 }
 
 /* Secrets */

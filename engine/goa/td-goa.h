@@ -20,6 +20,8 @@ G_BEGIN_DECLS
 #define TD_GOA_PROVIDER "GNOME Online Accounts"
 
 TdConfig *td_goa_config_load (const char *path, GError **error);
+TdConfig *td_goa_config_load_from (const char *path, GDBusObjectManager *manager,
+                                   GError **error);
 GKeyFile *td_goa_accounts (GDBusObjectManager *manager, GKeyFile *file, GPtrArray *warnings);
 
 void td_goa_secret_async (const TdAccountConfig *account, gboolean refresh,
