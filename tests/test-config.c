@@ -340,6 +340,68 @@ test_inline_password_warning (void)
   g_assert_cmpuint (closed->warnings->len, ==, 0);
 }
 
+/* Loads @extra after an XOAUTH2 account on @host; NULL and @error set when refused. */
+static TdConfig *
+oauth2_config (const char *host, const char *extra, GError **error)
+{
+  g_autofree char *text = g_strdup_printf ("[account mail]\nprotocol = imap\nhost = %s\n"
+                                           "user = alice\nauth = xoauth2\n%s", host, extra);
+  return td_config_load_from_data (text, "/cfg", error);
+}
+
+/* The built-in sign-in: presets from the host or by name, custom endpoints that must be
+ * https (or http on this machine), and oauth2-token-command or goa-account winning. */
+static void
+test_oauth2 (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TdConfig) gmail = oauth2_config ("imap.gmail.com", "oauth2-client-id = c\n",
+                                              &error);
+  g_assert_no_error (error);
+  TdAccountConfig *a = td_config_find_account (gmail, "mail");
+  g_assert_cmpstr (a->oauth2.provider, ==, "google");
+  g_assert_true (g_str_has_prefix (a->oauth2.token_url, "https://oauth2.googleapis.com/"));
+  g_assert_true (td_account_config_signs_in_itself (a));
+  g_autoptr (TdConfig) ms = oauth2_config ("outlook.office365.com", "oauth2-client-id = c\n",
+                                           &error);
+  g_assert_cmpstr (td_config_find_account (ms, "mail")->oauth2.provider, ==, "microsoft");
+  g_assert_nonnull (strstr (td_config_find_account (ms, "mail")->oauth2.scope,
+                            "offline_access"));
+
+  /* A look-alike host implies nothing, so it needs its endpoints. */
+  g_autoptr (TdConfig) other = oauth2_config ("imap.notgmail.com", "oauth2-client-id = c\n",
+                                              &error);
+  g_assert_null (other);
+  g_assert_error (error, TD_ERROR, TD_ERROR_CONFIG);
+  g_assert_nonnull (strstr (error->message, "the provider is custom: set oauth2-token-url"));
+  g_clear_error (&error);
+  g_autoptr (TdConfig) clear = oauth2_config (
+    "imap.example.org", "oauth2-client-id = c\noauth2-token-url = http://example.org/t\n"
+    "oauth2-device-url = https://example.org/d\n", &error);
+  g_assert_null (clear);
+  g_assert_nonnull (strstr (error->message, "oauth2-token-url: “http://example.org/t” is not "
+                                            "https"));
+  g_clear_error (&error);
+  g_autoptr (TdConfig) local = oauth2_config (
+    "imap.example.org", "oauth2-client-id = c\noauth2-token-url = http://127.0.0.1:8/t\n"
+    "oauth2-device-url = https://example.org/d\n", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (td_config_find_account (local, "mail")->oauth2.provider, ==, "custom");
+
+  g_autoptr (TdConfig) none = oauth2_config ("imap.gmail.com", "", &error);
+  g_assert_null (none);
+  g_assert_nonnull (strstr (error->message, "tidings oauth2 login mail"));
+  g_clear_error (&error);
+  g_autoptr (TdConfig) command = oauth2_config ("imap.gmail.com", "oauth2-client-id = c\n"
+                                                "oauth2-token-command = get-token\n", &error);
+  g_assert_no_error (error);
+  g_assert_false (td_account_config_signs_in_itself (td_config_find_account (command, "mail")));
+  g_autoptr (TdConfig) bad = oauth2_config ("imap.gmail.com", "oauth2-provider = yahoo\n"
+                                            "oauth2-client-id = c\n", &error);
+  g_assert_null (bad);
+  g_assert_nonnull (strstr (error->message, "none of google, microsoft or custom"));
+}
+
 /* The example the README points to is a configuration that validates. */
 /* A password may hold " #"; a folder pattern may hold "#" that follows no space. */
 static void
@@ -408,5 +470,6 @@ main (int argc, char **argv)
   g_test_add_func ("/config/trash", test_trash);
   g_test_add_func ("/config/layouts", test_layouts);
   g_test_add_func ("/config/provided", test_provided);
+  g_test_add_func ("/config/oauth2", test_oauth2);
   return g_test_run ();
 }

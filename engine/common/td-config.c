@@ -38,7 +38,27 @@ static const char *const account_keys[] = {
   "delete-after-days", "timeout", "command-timeout", "poll-interval", "notify", "metered",
   "connections", "mail-reader-command", "post-sync-command", "new-mail-command",
   "tunnel-command", "max-size", "max-age", "folder-names", "flat-separator", "inbox",
-  "mbsync-state", "trash", "goa-account", NULL
+  "mbsync-state", "trash", "goa-account", "oauth2-provider", "oauth2-client-id",
+  "oauth2-client-secret", "oauth2-auth-url", "oauth2-token-url", "oauth2-device-url",
+  "oauth2-scope", NULL
+};
+
+/* The providers Tidings knows the endpoints of; others are "custom", with the URL keys. */
+static const struct
+{
+  const char *name;
+  const char *hosts[3]; /* host suffixes that imply it */
+  const char *auth_url, *token_url, *device_url, *scope;
+} oauth2_presets[] = {
+  { "google", { "gmail.com", "googlemail.com", NULL },
+    "https://accounts.google.com/o/oauth2/v2/auth", "https://oauth2.googleapis.com/token",
+    "https://oauth2.googleapis.com/device/code", "https://mail.google.com/" },
+  { "microsoft", { "office365.com", "outlook.com", NULL },
+    "https://login.microsoftonline.com/common/oauth2/v2.0/authorize",
+    "https://login.microsoftonline.com/common/oauth2/v2.0/token",
+    "https://login.microsoftonline.com/common/oauth2/v2.0/devicecode",
+    "https://outlook.office.com/IMAP.AccessAsUser.All "
+    "https://outlook.office.com/POP.AccessAsUser.All offline_access" },
 };
 
 /* The line on which @key takes effect inside @group, or the group's line. */
@@ -490,6 +510,82 @@ load_connection (Loader *ld, TdAccountConfig *a)
   return get_fingerprint (ld, a);
 }
 
+/* An endpoint: https, or plain http to this machine only (a test or a local bridge). */
+static gboolean
+get_endpoint (Loader *ld, const char *key, const char *preset, char **out)
+{
+  g_autofree char *value = get_string (ld, key, NULL);
+  g_autoptr (GUri) uri = NULL;
+
+  if (value == NULL)
+    {
+      *out = g_strdup (preset);
+      return TRUE;
+    }
+  uri = g_uri_parse (value, G_URI_FLAGS_NONE, NULL);
+  if (uri == NULL || g_uri_get_host (uri) == NULL)
+    return bad_key (ld, key, "“%s” is not a URL", value);
+  const char *scheme = g_uri_get_scheme (uri);
+  const char *host = g_uri_get_host (uri);
+  gboolean local = g_str_equal (host, "localhost") || g_str_equal (host, "::1")
+                   || g_str_has_prefix (host, "127.");
+  if (!g_str_equal (scheme, "https") && !(g_str_equal (scheme, "http") && local))
+    return bad_key (ld, key, "“%s” is not https: a token must not cross the network in clear "
+                    "text (plain http is for 127.0.0.1 only)", value);
+  *out = g_steal_pointer (&value);
+  return TRUE;
+}
+
+/* Whether @host is @domain or a name under it (imap.gmail.com, not notgmail.com). */
+static gboolean
+host_in_domain (const char *host, const char *domain)
+{
+  gsize h = strlen (host), d = strlen (domain);
+
+  return g_ascii_strcasecmp (host, domain) == 0
+         || (h > d && host[h - d - 1] == '.' && g_ascii_strcasecmp (host + h - d, domain) == 0);
+}
+
+/* The built-in OAuth2 sign-in: the provider named, or the one the host implies. */
+static gboolean
+load_oauth2 (Loader *ld, TdAccountConfig *a)
+{
+  TdOAuth2Settings *o = &a->oauth2;
+  g_autofree char *named = get_string (ld, "oauth2-provider", NULL);
+  int preset = -1;
+
+  for (guint i = 0; i < G_N_ELEMENTS (oauth2_presets); i++)
+    {
+      if (named != NULL && g_str_equal (named, oauth2_presets[i].name))
+        preset = (int) i;
+      for (guint h = 0; named == NULL && a->host && oauth2_presets[i].hosts[h] != NULL; h++)
+        if (host_in_domain (a->host, oauth2_presets[i].hosts[h]))
+          preset = (int) i;
+    }
+  if (named != NULL && preset < 0 && !g_str_equal (named, "custom"))
+    return bad_key (ld, "oauth2-provider", "“%s” is none of google, microsoft or custom",
+                    named);
+  o->provider = g_strdup (preset >= 0 ? oauth2_presets[preset].name : "custom");
+  o->client_id = get_string (ld, "oauth2-client-id", NULL);
+  o->client_secret = get_string (ld, "oauth2-client-secret", NULL);
+  if (!get_endpoint (ld, "oauth2-auth-url", preset >= 0 ? oauth2_presets[preset].auth_url
+                                                        : NULL, &o->auth_url)
+      || !get_endpoint (ld, "oauth2-token-url", preset >= 0 ? oauth2_presets[preset].token_url
+                                                            : NULL, &o->token_url)
+      || !get_endpoint (ld, "oauth2-device-url", preset >= 0 ? oauth2_presets[preset].device_url
+                                                             : NULL, &o->device_url))
+    return FALSE;
+  o->scope = get_string (ld, "oauth2-scope", preset >= 0 ? oauth2_presets[preset].scope : "");
+  if (o->client_id != NULL && *o->client_id == '\0')
+    return bad_key (ld, "oauth2-client-id", "empty");
+  if (o->client_id != NULL && (o->token_url == NULL
+                               || (o->auth_url == NULL && o->device_url == NULL)))
+    return bad_key (ld, "oauth2-client-id", "the provider is %s: set oauth2-token-url, and "
+                    "oauth2-auth-url or oauth2-device-url (or oauth2-provider = google or "
+                    "microsoft)", o->provider);
+  return TRUE;
+}
+
 static gboolean
 load_credentials (Loader *ld, TdAccountConfig *a)
 {
@@ -503,9 +599,13 @@ load_credentials (Loader *ld, TdAccountConfig *a)
   if (a->goa_id != NULL && (*a->goa_id == '\0' || strpbrk (a->goa_id, "/ \t") != NULL))
     return bad_key (ld, "goa-account", "“%s” is not a GNOME Online Accounts id (such as "
                     "account_1700000000_0)", a->goa_id);
-  if (td_account_config_uses_token (a) && !a->oauth2_token_command && a->goa_id == NULL)
-    return bad_key (ld, "oauth2-token-command", "auth = %s needs a command that prints a token",
-                    auth_names[a->auth]);
+  if (!load_oauth2 (ld, a))
+    return FALSE;
+  if (td_account_config_uses_token (a) && !a->oauth2_token_command && a->goa_id == NULL
+      && a->oauth2.client_id == NULL)
+    return bad_key (ld, "oauth2-token-command", "auth = %s needs a token: set this, or "
+                    "oauth2-client-id (and sign in once with `tidings oauth2 login %s`), or "
+                    "goa-account", auth_names[a->auth], a->name);
   if (!get_path (ld, "tls-ca-file", NULL, &a->tls_ca_file))
     return FALSE;
   /* Found here rather than at the TLS handshake, so check-config catches it. */
@@ -773,6 +873,11 @@ warn_inline_passwords (TdConfig *cfg)
                                           "is readable by others; run chmod 600 %s, or use "
                                           "password-command or the keyring", cfg->path,
                                           a->name, cfg->path));
+      else if (a->oauth2.client_secret != NULL)
+        g_ptr_array_add (cfg->warnings,
+                         g_strdup_printf ("%s: account %s has an oauth2-client-secret and the "
+                                          "file is readable by others; run chmod 600 %s",
+                                          cfg->path, a->name, cfg->path));
     }
 }
 
@@ -980,6 +1085,13 @@ account_config_clear (TdAccountConfig *a)
   g_free (a->config_file);
   g_free (a->goa_id);
   g_free (a->definition);
+  g_free (a->oauth2.provider);
+  g_free (a->oauth2.client_id);
+  td_secret_free (a->oauth2.client_secret);
+  g_free (a->oauth2.auth_url);
+  g_free (a->oauth2.token_url);
+  g_free (a->oauth2.device_url);
+  g_free (a->oauth2.scope);
   g_free (a->protocol);
   g_free (a->host);
   g_strfreev (a->tunnel_command);
@@ -1147,4 +1259,40 @@ gboolean
 td_account_config_uses_token (const TdAccountConfig *account)
 {
   return account->auth == TD_AUTH_XOAUTH2 || account->auth == TD_AUTH_OAUTHBEARER;
+}
+
+/**
+ * td_account_config_signs_in_itself:
+ * @account: an account
+ *
+ * Returns: %TRUE when the account gets its access tokens from Tidings' own OAuth2 sign-in
+ *   (`tidings oauth2 login`): it uses a token, has an oauth2-client-id, and neither
+ *   oauth2-token-command nor goa-account, which win when set
+ */
+gboolean
+td_account_config_signs_in_itself (const TdAccountConfig *account)
+{
+  return td_account_config_uses_token (account) && account->oauth2_token_command == NULL
+         && account->goa_id == NULL && account->oauth2.client_id != NULL;
+}
+
+/**
+ * td_account_config_token_advice:
+ * @account: an account whose server refused its access token
+ *
+ * What to do when the server refuses the access token even after a fresh one was asked for:
+ * it depends on where the token came from.
+ *
+ * Returns: (transfer full): advice for the end of an error message
+ */
+char *
+td_account_config_token_advice (const TdAccountConfig *account)
+{
+  if (account->oauth2_token_command != NULL)
+    return g_strdup ("check that oauth2-token-command prints a current access token for this "
+                     "user");
+  if (account->goa_id != NULL)
+    return g_strdup ("check the account in Settings → Online Accounts");
+  return g_strdup_printf ("check the user name, then sign in again with `tidings oauth2 "
+                          "login %s`", account->name);
 }

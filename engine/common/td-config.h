@@ -44,6 +44,19 @@ typedef enum
   TD_AUTH_OAUTHBEARER,
 } TdAuthMethod;
 
+/* OAuth2 sign-in without a helper (`tidings oauth2 login`, td-oauth2.h): the provider's
+ * endpoints, from a preset (google, microsoft) or the oauth2-*-url keys. */
+typedef struct
+{
+  char *provider;       /* "google", "microsoft" or "custom", for messages */
+  char *client_id;      /* nullable: no built-in sign-in */
+  char *client_secret;  /* nullable; a secret: never logged, cleared when freed */
+  char *auth_url;       /* nullable: the authorization endpoint (RFC 6749) */
+  char *token_url;
+  char *device_url;     /* nullable: the device authorization endpoint (RFC 8628) */
+  char *scope;
+} TdOAuth2Settings;
+
 typedef struct
 {
   char *name;         /* the account id: the part after "account " in the group name */
@@ -90,6 +103,7 @@ typedef struct
                                     or access token it logs in with (`goa-account`) */
   char *definition;              /* a digest of the keys that define it (and of [general]):
                                     equal digests, the same account */
+  TdOAuth2Settings oauth2;       /* its built-in OAuth2 sign-in, when client_id is set */
 } TdAccountConfig;
 
 typedef struct
@@ -114,6 +128,8 @@ char *td_config_default_path (void);
 TdAccountConfig *td_config_find_account (TdConfig *config, const char *name);
 
 gboolean td_account_config_uses_token (const TdAccountConfig *account);
+gboolean td_account_config_signs_in_itself (const TdAccountConfig *account);
+char *td_account_config_token_advice (const TdAccountConfig *account);
 TdAccountConfig *td_account_config_ref (TdAccountConfig *account);
 void td_account_config_unref (TdAccountConfig *account);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TdAccountConfig, td_account_config_unref)

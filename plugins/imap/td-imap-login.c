@@ -105,14 +105,15 @@ login_answered (GObject *source, GAsyncResult *result, gpointer data)
         }
     }
   else if (g_error_matches (error, TD_ERROR, TD_ERROR_FOLDER))
-    g_task_return_new_error (task, TD_ERROR, TD_ERROR_AUTH, "account %s: the server refused the "
-                             "login of user %s with %s (%s); %s", a->name, a->user,
-                             login->sasl ? td_sasl_get_mechanism (login->sasl) : "LOGIN",
-                             error->message + strlen ("the server refused "),
-                             login->sasl && td_sasl_uses_token (login->sasl)
-                               ? "check that oauth2-token-command prints a current access "
-                                 "token for this user"
-                               : "check the password or the user name");
+    {
+      g_autofree char *advice = login->sasl && td_sasl_uses_token (login->sasl)
+                                  ? td_account_config_token_advice (a)
+                                  : g_strdup ("check the password or the user name");
+      g_task_return_new_error (task, TD_ERROR, TD_ERROR_AUTH, "account %s: the server refused "
+                               "the login of user %s with %s (%s); %s", a->name, a->user,
+                               login->sasl ? td_sasl_get_mechanism (login->sasl) : "LOGIN",
+                               error->message + strlen ("the server refused "), advice);
+    }
   else
     g_task_return_error (task, g_steal_pointer (&error));
 }

@@ -72,14 +72,14 @@ login_failed (GTask *task, TdPop3Reply *reply, GError *error)
   if (reply != NULL && login->sasl != NULL && td_sasl_uses_token (login->sasl))
     {
       g_autofree char *text = td_printable (reply->text);
+      g_autofree char *advice = td_account_config_token_advice (account_of (task));
       g_clear_error (&error);
       g_task_return_new_error (task, TD_ERROR, TD_ERROR_AUTH, "account %s (%s): the server "
-                               "refused the %s login of user %s: %s; check that "
-                               "oauth2-token-command prints a current access token for this "
-                               "user", account_of (task)->name,
+                               "refused the %s login of user %s: %s; %s",
+                               account_of (task)->name,
                                td_pop3_session_describe (session_of (task)),
                                td_sasl_get_mechanism (login->sasl), account_of (task)->user,
-                               text);
+                               text, advice);
       return TRUE;
     }
   g_autofree char *what = g_strdup_printf ("the %s login of user %s", login->sasl != NULL
