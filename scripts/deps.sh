@@ -4,7 +4,8 @@
 set -eu
 
 PACKAGES="meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev libglib2.0-bin \
-libsqlite3-dev libsecret-1-dev libgsasl-dev libgmime-3.0-dev libjson-glib-dev libgoa-1.0-dev \
+libsqlite3-dev libsecret-1-dev libgsasl-dev libgmime-3.0-dev libjson-glib-dev libsoup-3.0-dev \
+libgoa-1.0-dev \
 glib-networking ca-certificates openssl gnome-online-accounts libsecret-tools \
 dovecot-core dovecot-imapd dovecot-pop3d python3 dbus-daemon gnome-keyring scdoc zsh fish \
 isync offlineimap3"

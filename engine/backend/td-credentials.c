@@ -5,6 +5,7 @@
 
 #include "engine/common/td-error.h"
 #include "engine/common/td-secret.h"
+#include "engine/backend/td-oauth2.h"
 #include "engine/goa/td-goa.h"
 
 /* A command printing more than this is not printing a password or a token. */
@@ -68,6 +69,8 @@ td_credential_source_describe (TdCredentialSource source)
       return "an access token from oauth2-token-command";
     case TD_CREDENTIAL_GOA:
       return "its sign-in from " TD_GOA_PROVIDER;
+    case TD_CREDENTIAL_OAUTH2:
+      return "an access token from `tidings oauth2 login`";
     case TD_CREDENTIAL_NONE:
     default:
       return "no credentials";
@@ -350,6 +353,19 @@ in_session (void)
 }
 
 static void
+oauth2_answered (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GTask *task = data;
+  GError *error = NULL;
+  char *token = td_oauth2_token_finish (result, &error);
+
+  if (token == NULL)
+    return_error (task, error);
+  else
+    return_secret (task, TD_CREDENTIAL_OAUTH2, token);
+}
+
+static void
 goa_answered (GObject *source, GAsyncResult *result, gpointer data)
 {
   GTask *task = data;
@@ -384,6 +400,8 @@ lookup_async (TdAccountConfig *account, gboolean refresh, GCancellable *cancella
   g_task_set_task_data (task, lookup, (GDestroyNotify) lookup_free);
   if (from_goa (account))
     td_goa_secret_async (account, refresh, cancellable, goa_answered, task);
+  else if (td_account_config_signs_in_itself (account))
+    td_oauth2_token_async (account, refresh, cancellable, oauth2_answered, task);
   else if (td_account_config_uses_token (account))
     run_command (task, TD_CREDENTIAL_TOKEN_COMMAND, "oauth2-token-command",
                  account->oauth2_token_command);
@@ -466,14 +484,16 @@ connected (GObject *source, GAsyncResult *result, gpointer data)
       return;
     }
   /* An access token lives an hour or so: one the server refuses may just have expired, and
-   * the token command can mint another; GOA is asked to renew its sign-in. Once. */
+   * the token command can mint another; GOA is asked to renew its sign-in, and Tidings' own
+   * sign-in asks the provider with its refresh token. Once. */
   if (g_error_matches (error, TD_ERROR, TD_ERROR_AUTH) && log_in->attempts < 2
-      && (log_in->source == TD_CREDENTIAL_TOKEN_COMMAND || log_in->source == TD_CREDENTIAL_GOA))
+      && (log_in->source == TD_CREDENTIAL_TOKEN_COMMAND || log_in->source == TD_CREDENTIAL_GOA
+          || log_in->source == TD_CREDENTIAL_OAUTH2))
     {
       g_debug ("account %s: the server refused %s; asking for a fresh one", account->name,
                td_credential_source_describe (log_in->source));
       g_error_free (error);
-      lookup_async (account, log_in->source == TD_CREDENTIAL_GOA,
+      lookup_async (account, log_in->source != TD_CREDENTIAL_TOKEN_COMMAND,
                     g_task_get_cancellable (task), secret_found, task);
       return;
     }

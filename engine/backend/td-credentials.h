@@ -4,7 +4,9 @@
  * "org.tidings.Password" schema keyed by account, protocol, host and user), then
  * `password-command`, then an inline `password`. An OAuth2 account gets its access token from
  * `oauth2-token-command` instead. An account of GNOME Online Accounts (`goa-account`) gets
- * either from GOA (td-goa.h), unless the file gives it a command or password of its own.
+ * either from GOA (td-goa.h), unless the file gives it a command or password of its own;
+ * an OAuth2 account with an oauth2-client-id and neither gets its token from Tidings' own
+ * sign-in (td-oauth2.h).
  * Commands run from an argv array with no shell and a timeout; their first line of output
  * is the secret. Every lookup is asynchronous; nothing
  * here blocks the main loop. Secrets are returned in strings to free with td_secret_free()
@@ -28,6 +30,7 @@ typedef enum
   TD_CREDENTIAL_INLINE,
   TD_CREDENTIAL_TOKEN_COMMAND,
   TD_CREDENTIAL_GOA,
+  TD_CREDENTIAL_OAUTH2,
 } TdCredentialSource;
 
 const SecretSchema *td_credentials_get_schema (void);

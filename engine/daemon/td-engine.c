@@ -194,6 +194,7 @@ keyring_settled (gpointer data)
   self->keyring_timer = 0;
   g_debug ("the keyring changed: accounts waiting for a password try again");
   td_scheduler_retry_needs_password (self->scheduler);
+  td_scheduler_retry_needs_user (self->scheduler); /* a new OAuth2 sign-in */
   return G_SOURCE_REMOVE;
 }
 

@@ -348,8 +348,10 @@ note_failure (Slot *slot, const GError *error)
     {
       /* Trying a refused password again and again can get the account locked at the
        * server: the next try waits for the keyring, GNOME Online Accounts or the user. */
-      slot->failed_state = slot->account->goa_id != NULL ? TD_ACCOUNT_STATE_NEEDS_USER
-                                                         : TD_ACCOUNT_STATE_NEEDS_PASSWORD;
+      gboolean signs_in = slot->account->goa_id != NULL
+                          || td_account_config_signs_in_itself (slot->account);
+      slot->failed_state = signs_in ? TD_ACCOUNT_STATE_NEEDS_USER
+                                    : TD_ACCOUNT_STATE_NEEDS_PASSWORD;
       g_clear_handle_id (&slot->timer_id, g_source_remove);
       return;
     }
@@ -811,8 +813,9 @@ td_scheduler_retry_needs_password (TdScheduler *self)
  * td_scheduler_retry_needs_user:
  * @self: a scheduler
  *
- * GNOME Online Accounts changed an account (the user signed in again in Settings): every
- * account that waits for the user tries again, once.
+ * GNOME Online Accounts changed an account (the user signed in again in Settings), or the
+ * keyring did (`tidings oauth2 login`): every account that waits for the user tries again,
+ * once.
  */
 void
 td_scheduler_retry_needs_user (TdScheduler *self)
