@@ -44,6 +44,13 @@ td_cli_check_config (const TdCliGlobals *globals, int argc, char **argv)
           g_free (inbox);
           inbox = g_steal_pointer (&with);
         }
+      else if (td_account_config_signs_in_itself (a))
+        {
+          g_autofree char *with = g_strdup_printf ("%s, OAuth2 sign-in with %s", inbox,
+                                                   a->oauth2.provider);
+          g_free (inbox);
+          inbox = g_steal_pointer (&with);
+        }
       if (a->tunnel_command != NULL)
         {
           g_autofree char *command = g_strjoinv (" ", a->tunnel_command);

@@ -47,6 +47,37 @@ td_cli_unknown_account (const TdConfig *config, const char *name)
   return g_string_free (out, FALSE);
 }
 
+/**
+ * td_cli_load_account:
+ * @globals: the global options
+ * @name: the account the user named
+ * @config: (out): the configuration, when it loaded
+ *
+ * Loads the configuration and finds @name in it; says on standard error why not.
+ *
+ * Returns: (transfer none) (nullable): the account, owned by *@config
+ */
+TdAccountConfig *
+td_cli_load_account (const TdCliGlobals *globals, const char *name, TdConfig **config)
+{
+  g_autoptr (GError) error = NULL;
+  TdAccountConfig *a;
+
+  *config = td_cli_load_config (globals, &error);
+  if (*config == NULL)
+    {
+      td_cli_print_error (error);
+      return NULL;
+    }
+  a = td_config_find_account (*config, name);
+  if (a == NULL)
+    {
+      g_autofree char *why = td_cli_unknown_account (*config, name);
+      fprintf (stderr, "tidings: %s\n", why);
+    }
+  return a;
+}
+
 void
 td_cli_print_error (const GError *error)
 {

@@ -9,7 +9,7 @@
 #include "td-cli.h"
 
 static const char *const commands[] = { "sync", "daemon", "status", "watch", "check-config",
-                                        "import", "password", NULL };
+                                        "import", "password", "oauth2", NULL };
 
 static void
 print_folders (const TdConfig *config, const TdAccountConfig *a)

@@ -230,19 +230,10 @@ td_cli_password (const TdCliGlobals *globals, int argc, char **argv)
       fputs (usage, stderr);
       return TD_EXIT_USAGE;
     }
-  g_autoptr (TdConfig) config = td_cli_load_config (globals, &error);
-  if (config == NULL)
-    {
-      td_cli_print_error (error);
-      return TD_EXIT_USAGE;
-    }
-  TdAccountConfig *a = td_config_find_account (config, argv[2]);
+  g_autoptr (TdConfig) config = NULL;
+  TdAccountConfig *a = td_cli_load_account (globals, argv[2], &config);
   if (a == NULL)
-    {
-      g_autofree char *why = td_cli_unknown_account (config, argv[2]);
-      fprintf (stderr, "tidings: %s\n", why);
-      return TD_EXIT_USAGE;
-    }
+    return TD_EXIT_USAGE;
   if (g_str_equal (argv[1], "set"))
     return password_set (a);
   if (g_str_equal (argv[1], "clear"))

@@ -22,10 +22,13 @@ int td_cli_daemon (const TdCliGlobals *globals, int argc, char **argv);
 int td_cli_status (const TdCliGlobals *globals, int argc, char **argv);
 int td_cli_watch (const TdCliGlobals *globals, int argc, char **argv);
 int td_cli_import (const TdCliGlobals *globals, int argc, char **argv);
+int td_cli_oauth2 (const TdCliGlobals *globals, int argc, char **argv);
 
 TdConfig *td_cli_load_config (const TdCliGlobals *globals, GError **error);
 void td_cli_print_error (const GError *error);
 char *td_cli_unknown_account (const TdConfig *config, const char *name);
+TdAccountConfig *td_cli_load_account (const TdCliGlobals *globals, const char *name,
+                                      TdConfig **config);
 void td_cli_plain_output_init (void);
 void td_cli_json_member (JsonBuilder *b, const char *member, const char *value);
 void td_cli_json_print (JsonBuilder *b);

@@ -22,6 +22,8 @@ static const char usage[] =
   "                      print a configuration made from mbsync's or offlineimap's\n"
   "  password set|clear|check ACCOUNT\n"
   "                      store or remove ACCOUNT's password in the keyring, or try it\n"
+  "  oauth2 login ACCOUNT [--device] [--no-browser]\n"
+  "                      sign ACCOUNT in with its OAuth2 provider, once\n"
   "\n"
   "Options:\n"
   "  --config FILE       use FILE instead of $XDG_CONFIG_HOME/tidings/config\n"
@@ -70,6 +72,8 @@ main (int argc, char **argv)
     return td_cli_sync (&globals, argc - i, argv + i);
   if (g_str_equal (argv[i], "password"))
     return td_cli_password (&globals, argc - i, argv + i);
+  if (g_str_equal (argv[i], "oauth2"))
+    return td_cli_oauth2 (&globals, argc - i, argv + i);
   if (g_str_equal (argv[i], "daemon"))
     return td_cli_daemon (&globals, argc - i, argv + i);
   if (g_str_equal (argv[i], "status"))

@@ -26,7 +26,7 @@ def main():
     missing = [f"tidings.conf(5) lacks the key {k}" for k in keys_in_loader()
                if f"*{k}* =" not in conf]
     usage = subprocess.run([tidings, "--help"], capture_output=True, text=True).stdout
-    commands = re.findall(r"^  ([a-z][a-z-]+)", usage.split("Commands:")[1].split("Options:")[0],
+    commands = re.findall(r"^  ([a-z][a-z0-9-]+)", usage.split("Commands:")[1].split("Options:")[0],
                           re.M)
     missing += [f"tidings(1) lacks the command {c}" for c in commands
                 if not re.search(r"^\*" + re.escape(c) + r"[* ]", page, re.M)]

@@ -718,6 +718,10 @@ test_completions (Fixture *f, gconstpointer data)
       g_assert_true (g_str_has_prefix (folders, "Lists/Spam-Filter"));
       g_autofree char *option = complete_in (shells[i], cfg, "sync --dr");
       g_assert_true (g_str_has_prefix (option, "--dry-run"));
+      g_autofree char *oauth2 = complete_in (shells[i], cfg, "oa");
+      g_assert_true (g_str_has_prefix (oauth2, "oauth2"));
+      g_autofree char *login = complete_in (shells[i], cfg, "oauth2 login ");
+      g_assert_true (g_str_has_prefix (login, "t\n") || g_str_has_prefix (login, "t\t"));
     }
   char *argv[] = { "zsh", "-n", zsh, NULL };
   int status = -1;

@@ -62,6 +62,15 @@ _tidings()
                 COMPREPLY=($(compgen -W "$(_tidings_words accounts)" -- "$cur"))
             fi
             ;;
+        oauth2)
+            if [[ $cur == -* ]]; then
+                COMPREPLY=($(compgen -W $'--device\n--no-browser\n--help' -- "$cur"))
+            elif ((COMP_CWORD == at + 1)); then
+                COMPREPLY=($(compgen -W 'login' -- "$cur"))
+            elif ((COMP_CWORD == at + 2)); then
+                COMPREPLY=($(compgen -W "$(_tidings_words accounts)" -- "$cur"))
+            fi
+            ;;
         *)
             COMPREPLY=($(compgen -W '--help' -- "$cur"))
             ;;

@@ -21,7 +21,7 @@ function __tidings_named_accounts
     end
 end
 
-set -l commands sync daemon status watch check-config import password
+set -l commands sync daemon status watch check-config import password oauth2
 complete -c tidings -f
 complete -c tidings -n "not __fish_seen_subcommand_from $commands" -l config -r -F -d 'Use this configuration file'
 complete -c tidings -n "not __fish_seen_subcommand_from $commands" -l version -d 'Print the version'
@@ -32,6 +32,7 @@ complete -c tidings -n "not __fish_seen_subcommand_from $commands" -a watch -d "
 complete -c tidings -n "not __fish_seen_subcommand_from $commands" -a check-config -d 'Validate the configuration'
 complete -c tidings -n "not __fish_seen_subcommand_from $commands" -a import -d "Make a configuration from mbsync's"
 complete -c tidings -n "not __fish_seen_subcommand_from $commands" -a password -d 'Store, remove or try a password'
+complete -c tidings -n "not __fish_seen_subcommand_from $commands" -a oauth2 -d 'Sign an account in with its OAuth2 provider'
 
 complete -c tidings -n '__fish_seen_subcommand_from sync' -a '(__tidings_words accounts)' -d account
 complete -c tidings -n '__fish_seen_subcommand_from sync' -s f -l folder -x -a '(__tidings_words folders (__tidings_named_accounts))' -d 'Sync only folders matching PATTERN'
@@ -45,3 +46,7 @@ complete -c tidings -n '__fish_seen_subcommand_from sync' -l local -d 'Sync in t
 complete -c tidings -n '__fish_seen_subcommand_from status' -l json -d 'Print JSON'
 complete -c tidings -n '__fish_seen_subcommand_from password; and not __fish_seen_subcommand_from set clear check' -a 'set clear check'
 complete -c tidings -n '__fish_seen_subcommand_from set clear check' -a '(__tidings_words accounts)' -d account
+complete -c tidings -n '__fish_seen_subcommand_from oauth2; and not __fish_seen_subcommand_from login' -a login
+complete -c tidings -n '__fish_seen_subcommand_from login' -a '(__tidings_words accounts)' -d account
+complete -c tidings -n '__fish_seen_subcommand_from oauth2' -l device -d 'Sign in with a code typed in on another device'
+complete -c tidings -n '__fish_seen_subcommand_from oauth2' -l no-browser -d 'Print the sign-in address without opening it'
