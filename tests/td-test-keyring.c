@@ -134,3 +134,59 @@ td_test_account_state (GDBusConnection *bus, const char *account)
   g_variant_get (reply, "(v)", &value);
   return g_variant_dup_string (value, NULL);
 }
+
+/**
+ * td_test_wait_for_state:
+ * @bus: the session bus
+ * @account: an account name
+ * @wanted: the states waited for, "a|b"; "" for no such account
+ * @last: (out) (optional): the state last seen
+ *
+ * Polls the daemon's account for up to 40 s.
+ *
+ * Returns: whether it came to one of @wanted
+ */
+gboolean
+td_test_wait_for_state (GDBusConnection *bus, const char *account, const char *wanted,
+                        char **last)
+{
+  g_auto (GStrv) states = *wanted != '\0' ? g_strsplit (wanted, "|", -1)
+                                          : g_strdupv ((char *[]) { "", NULL });
+  g_autofree char *state = NULL;
+  gboolean reached = FALSE;
+
+  for (guint i = 0; i < 400 && !reached; i++)
+    {
+      if (i > 0)
+        g_usleep (100 * 1000);
+      g_free (state);
+      state = td_test_account_state (bus, account);
+      reached = g_strv_contains ((const char *const *) states, state);
+    }
+  if (last != NULL)
+    *last = g_steal_pointer (&state);
+  return reached;
+}
+
+/**
+ * td_test_start_daemon:
+ * @cfg: the configuration file
+ * @log: (nullable): where its standard error goes; %NULL for nowhere
+ *
+ * Returns: (transfer full): `tidings daemon`, which dies with the test
+ */
+GSubprocess *
+td_test_start_daemon (const char *cfg, const char *log)
+{
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (
+    log != NULL ? G_SUBPROCESS_FLAGS_NONE : G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_autoptr (GError) error = NULL;
+
+  if (log != NULL)
+    g_subprocess_launcher_set_stderr_file_path (launcher, log);
+  g_subprocess_launcher_set_child_setup (launcher, td_test_die_with_parent, NULL, NULL);
+  GSubprocess *daemon = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("TIDINGS_BIN"),
+                                                     "--config", cfg, "daemon", NULL);
+  g_assert_no_error (error);
+  return daemon;
+}

@@ -21,5 +21,8 @@ gboolean td_test_wait_for_name (GDBusConnection *bus, const char *name, gboolean
 TdTestKeyring *td_test_keyring_start (const char *home);
 void td_test_keyring_stop (TdTestKeyring *keyring);
 char *td_test_account_state (GDBusConnection *bus, const char *account);
+gboolean td_test_wait_for_state (GDBusConnection *bus, const char *account, const char *wanted,
+                                 char **last);
+GSubprocess *td_test_start_daemon (const char *cfg, const char *log);
 
 G_END_DECLS

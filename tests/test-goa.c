@@ -307,17 +307,10 @@ test_no_bus (GoaFixture *f, gconstpointer data)
 static void
 wait_for_state (GoaFixture *f, const char *name, const char *wanted)
 {
-  g_auto (GStrv) states = *wanted != '\0' ? g_strsplit (wanted, "|", -1)
-                                          : g_strdupv ((char *[]) { "", NULL });
   g_autofree char *state = NULL;
 
-  for (guint i = 0; i < WAIT_STEPS * 4; i++, g_usleep (WAIT_STEP_MS * 1000))
-    {
-      g_free (state);
-      state = td_test_account_state (f->keyring->bus, name);
-      if (g_strv_contains ((const char *const *) states, state))
-        return;
-    }
+  if (td_test_wait_for_state (f->keyring->bus, name, wanted, &state))
+    return;
   g_autofree char *log = NULL;
   g_file_get_contents (f->daemon_log, &log, NULL, NULL);
   g_test_message ("account %s is “%s”, not %s; the daemon said:\n%s", name, state, wanted,
@@ -342,12 +335,7 @@ test_daemon_follows (GoaFixture *f, gconstpointer data)
   g_autofree char *both = g_strconcat (first, second, NULL);
 
   seed (&f->base, "INBOX", 2, 100);
-  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
-  g_subprocess_launcher_set_stderr_file_path (launcher, log);
-  g_subprocess_launcher_set_child_setup (launcher, td_test_die_with_parent, NULL, NULL);
-  g_autoptr (GSubprocess) daemon = g_subprocess_launcher_spawn (
-    launcher, &error, g_getenv ("TIDINGS_BIN"), "--config", cfg, "daemon", NULL);
-  g_assert_no_error (error);
+  g_autoptr (GSubprocess) daemon = td_test_start_daemon (cfg, log);
   wait_for_state (f, SHOWN, "idle|watching");
   assert_local_matches (&f->base, "INBOX", SHOWN "/INBOX");
 

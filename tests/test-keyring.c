@@ -11,8 +11,6 @@
 #include "td-test-keyring.h"
 #include "td-test-sync.h"
 
-#define WAIT_STEPS 100
-#define WAIT_STEP_MS 100
 #define SECRETS_NAME TD_TEST_SECRETS_NAME
 
 typedef struct
@@ -124,18 +122,6 @@ test_locked (KeyringFixture *f, gconstpointer data)
           NULL, "cannot store the password in the keyring: the keyring is locked. Unlock it");
 }
 
-static gboolean
-wait_for_state (KeyringFixture *f, const char *wanted)
-{
-  for (guint i = 0; i < WAIT_STEPS * 4; i++, g_usleep (WAIT_STEP_MS * 1000))
-    {
-      g_autofree char *state = td_test_account_state (f->bus, "t");
-      if (g_str_equal (state, wanted))
-        return TRUE;
-    }
-  return FALSE;
-}
-
 /* Unlocks @collection as a desktop's unlock prompt would, with the keyring's password. */
 static void
 unlock (KeyringFixture *f, const char *collection)
@@ -174,18 +160,13 @@ test_daemon_unlock (KeyringFixture *f, gconstpointer data)
           NULL, NULL);
   g_autofree char *collection = default_collection (f);
   lock (f, collection);
-  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (
-    G_SUBPROCESS_FLAGS_STDERR_SILENCE);
-  g_subprocess_launcher_set_child_setup (launcher, td_test_die_with_parent, NULL, NULL);
-  g_autoptr (GSubprocess) daemon = g_subprocess_launcher_spawn (
-    launcher, &error, g_getenv ("TIDINGS_BIN"), "--config", cfg, "daemon", NULL);
-  g_assert_no_error (error);
-  g_assert_true (wait_for_state (f, "needs-password"));
+  g_autoptr (GSubprocess) daemon = td_test_start_daemon (cfg, NULL);
+  g_assert_true (td_test_wait_for_state (f->bus, "t", "needs-password", NULL));
   g_autofree char *inbox = g_build_filename (f->base.maildir, "INBOX", "new", NULL);
   g_assert_cmpuint (td_test_count_entries (inbox), ==, 0);
 
   unlock (f, collection);
-  g_assert_true (wait_for_state (f, "idle"));
+  g_assert_true (td_test_wait_for_state (f->bus, "t", "idle", NULL));
   assert_folder_matches (&f->base, "INBOX");
   g_subprocess_send_signal (daemon, SIGTERM);
   g_assert_true (g_subprocess_wait (daemon, NULL, &error));
