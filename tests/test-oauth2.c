@@ -157,7 +157,8 @@ control (OAuthFixture *f, const char *what)
   g_assert_true (g_subprocess_wait_check (p, NULL, &error));
 }
 
-/* Nothing secret in what tidings printed, its state, or the Maildir's folder files. */
+/* Nothing secret in what tidings and its daemon printed (with debug messages where the
+ * test asked for them) or in its state directory. */
 static void
 assert_no_leak (OAuthFixture *f)
 {
@@ -251,7 +252,10 @@ test_renewals (OAuthFixture *f, gconstpointer data)
        "no longer accepts the sign-in (revoked or expired); sign in again with `tidings "
        "oauth2 login t`");
 
-  g_autoptr (GSubprocess) daemon = td_test_start_daemon (cfg, NULL);
+  g_autofree char *log = g_build_filename (f->dir, "daemon.log", NULL);
+  g_setenv ("G_MESSAGES_DEBUG", "all", TRUE); /* for the leak search */
+  g_autoptr (GSubprocess) daemon = td_test_start_daemon (cfg, log);
+  g_unsetenv ("G_MESSAGES_DEBUG");
   g_autofree char *state = NULL;
   td_test_wait_for_state (f->keyring->bus, "t", "needs-user", &state);
   g_assert_cmpstr (state, ==, "needs-user");
@@ -263,6 +267,10 @@ test_renewals (OAuthFixture *f, gconstpointer data)
   assert_folder_matches (&f->base, "INBOX");
   g_subprocess_send_signal (daemon, SIGTERM);
   g_assert_true (g_subprocess_wait_check (daemon, NULL, &error));
+  g_autofree char *said = NULL;
+  g_assert_true (g_file_get_contents (log, &said, NULL, NULL));
+  g_assert_nonnull (strstr (said, "asking for a fresh one")); /* debug messages were on */
+  g_string_append (f->outputs, said);
   assert_no_leak (f);
 }
 
