@@ -111,14 +111,14 @@ oauth_teardown (OAuthFixture *f, gconstpointer data)
 }
 
 static char *
-oauth_config (OAuthFixture *f, const char *extra)
+oauth_config (OAuthFixture *f, const char *auth, const char *extra)
 {
   g_autofree char *lines = g_strdup_printf (
-    "auth = xoauth2\noauth2-provider = custom\noauth2-client-id = " CLIENT_ID "\n"
+    "auth = %3$s\noauth2-provider = custom\noauth2-client-id = " CLIENT_ID "\n"
     "oauth2-client-secret = " CLIENT_SECRET "\noauth2-auth-url = "
     "http://127.0.0.1:%1$u/authorize\noauth2-token-url = http://127.0.0.1:%1$u/token\n"
     "oauth2-device-url = http://127.0.0.1:%1$u/device\noauth2-scope = mail\n%2$s", f->port,
-    extra ? extra : "");
+    extra ? extra : "", auth);
   char *cfg = account_config (&f->base, "imap", lines);
   g_chmod (cfg, 0600);
   return cfg;
@@ -193,7 +193,7 @@ assert_no_leak (OAuthFixture *f)
 static void
 test_login_code (OAuthFixture *f, gconstpointer data)
 {
-  g_autofree char *cfg = oauth_config (f, NULL);
+  g_autofree char *cfg = oauth_config (f, "xoauth2", NULL);
 
   seed (&f->base, "INBOX", 3, 200);
   run (f, td_test_tidings (cfg, "sync", NULL), 3, "sign in once with `tidings oauth2 login t`");
@@ -205,11 +205,12 @@ test_login_code (OAuthFixture *f, gconstpointer data)
   assert_no_leak (f);
 }
 
-/* Sign in with a code typed in elsewhere: the first polls wait, then the token comes. */
+/* Sign in with a code typed in elsewhere: the first polls wait, then the token comes; the
+ * sync logs in with OAUTHBEARER (RFC 7628), the one mechanism the account names. */
 static void
 test_login_device (OAuthFixture *f, gconstpointer data)
 {
-  g_autofree char *cfg = oauth_config (f, NULL);
+  g_autofree char *cfg = oauth_config (f, "oauthbearer", NULL);
   TdTestRun r;
 
   seed (&f->base, "INBOX", 2, 200);
@@ -228,7 +229,7 @@ test_login_device (OAuthFixture *f, gconstpointer data)
 static void
 test_renewals (OAuthFixture *f, gconstpointer data)
 {
-  g_autofree char *cfg = oauth_config (f, "watch =\n");
+  g_autofree char *cfg = oauth_config (f, "xoauth2", "watch =\n");
   g_autoptr (GError) error = NULL;
 
   seed (&f->base, "INBOX", 1, 200);
@@ -297,7 +298,7 @@ got_token (GObject *source, GAsyncResult *result, gpointer data)
 static void
 test_one_renewal (OAuthFixture *f, gconstpointer data)
 {
-  g_autofree char *cfg = oauth_config (f, NULL);
+  g_autofree char *cfg = oauth_config (f, "xoauth2", NULL);
   g_autoptr (GError) error = NULL;
   Renewals r = { 0 };
 
