@@ -41,6 +41,12 @@ main (int argc, char **argv)
   td_cli_plain_output_init ();
   /* Diagnostics go to stderr at every level, so stdout carries only results (and --json). */
   g_log_writer_default_set_use_stderr (TRUE);
+  /* GNOME's proxy settings module aborts the process where no GSettings schema can be
+   * found (a trimmed XDG_DATA_DIRS); GIO's plain resolver is taken then, and the OAuth2
+   * requests read the proxy variables themselves. Set before any thread starts. */
+  if (g_getenv ("GIO_USE_PROXY_RESOLVER") == NULL
+      && g_settings_schema_source_get_default () == NULL)
+    g_setenv ("GIO_USE_PROXY_RESOLVER", "dummy", TRUE);
   for (; i < argc && argv[i][0] == '-'; i++)
     {
       if (g_str_equal (argv[i], "--config") && i + 1 < argc)

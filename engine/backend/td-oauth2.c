@@ -126,6 +126,27 @@ sent (GObject *source, GAsyncResult *result, gpointer data)
                                  task);
 }
 
+/* A proxy resolver from https_proxy (or http_proxy) and no_proxy, as curl reads them;
+ * this machine is always reached directly. */
+static GProxyResolver *
+environment_proxies (void)
+{
+  const char *proxy = g_getenv ("https_proxy");
+  const char *none = g_getenv ("no_proxy");
+  g_autoptr (GStrvBuilder) ignored = g_strv_builder_new ();
+  g_auto (GStrv) listed = g_strsplit (none != NULL ? none : "", ",", -1);
+
+  if (proxy == NULL)
+    proxy = g_getenv ("http_proxy");
+  for (guint i = 0; listed[i] != NULL; i++)
+    if (*g_strstrip (listed[i]) != '\0')
+      g_strv_builder_add (ignored, listed[i]);
+  g_strv_builder_add_many (ignored, "localhost", "127.0.0.0/8", "::1", NULL);
+  g_auto (GStrv) hosts = g_strv_builder_end (ignored);
+  return g_simple_proxy_resolver_new (proxy != NULL && *proxy != '\0' ? proxy : "direct://",
+                                      hosts);
+}
+
 /**
  * td_oauth2_post_async:
  * @url: an endpoint (https, or http on loopback)
@@ -151,6 +172,13 @@ td_oauth2_post_async (const char *url, GHashTable *form, GCancellable *cancellab
   g_task_set_task_data (task, p, (GDestroyNotify) post_free);
   p->session = soup_session_new_with_options ("timeout", TD_OAUTH2_HTTP_TIMEOUT,
                                               "user-agent", "Tidings", NULL);
+  /* Without GSettings schemas GNOME's proxy settings cannot be read (see tidings.c); the
+   * environment's proxy variables are, then. */
+  if (g_settings_schema_source_get_default () == NULL)
+    {
+      g_autoptr (GProxyResolver) resolver = environment_proxies ();
+      soup_session_set_proxy_resolver (p->session, resolver);
+    }
   p->message = soup_message_new (SOUP_METHOD_POST, url);
   if (p->message == NULL)
     {
