@@ -8,7 +8,9 @@
  * account, host and user). A login takes the access token from there while it has more than
  * a minute to live, else (or after the server refused it) asks the token endpoint for a new
  * one with the refresh token, and stores the answer. A refresh token the provider refuses
- * (revoked, expired) is %TD_ERROR_NO_CREDENTIALS, saying to sign in again.
+ * (revoked, expired) is %TD_ERROR_NO_CREDENTIALS, saying to sign in again. One renewal per
+ * account runs at a time; callers that need one meanwhile share its answer, so a provider
+ * that rotates refresh tokens never sees one used twice.
  *
  * The endpoints are https (or http on loopback, td-config.c checks); answers are read up to
  * 64 KiB. Tokens and the client secret are never logged; the strings that held them are
